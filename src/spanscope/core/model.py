@@ -1,0 +1,141 @@
+"""The normalized span: one shape for every source format.
+
+Readers turn whatever a file holds into `Span` objects; everything downstream (store, CLI, UI) sees
+only this shape. Times are integer nanoseconds since the Unix epoch; ids are lowercase hex where the
+source used OpenTelemetry ids, otherwise the source's own id as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    """What a span does, in OpenInference's vocabulary (SPAN when nothing more is known)."""
+
+    AGENT = "AGENT"
+    CHAIN = "CHAIN"
+    LLM = "LLM"
+    TOOL = "TOOL"
+    RETRIEVER = "RETRIEVER"
+    EMBEDDING = "EMBEDDING"
+    RERANKER = "RERANKER"
+    GUARDRAIL = "GUARDRAIL"
+    EVALUATOR = "EVALUATOR"
+    PROMPT = "PROMPT"
+    SPAN = "SPAN"
+
+
+class Status(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    UNSET = "unset"
+
+
+#: Kinds whose token usage is the model's own (the others only repeat their children's).
+MODEL_KINDS = frozenset({Kind.LLM, Kind.EMBEDDING, Kind.RERANKER})
+
+
+@dataclass(slots=True)
+class Event:
+    """A timestamped event on a span; exceptions carry exception.type/message/stacktrace."""
+
+    name: str
+    time_ns: int | None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_exception(self) -> bool:
+        return self.name == "exception" or "exception.type" in self.attributes
+
+    @property
+    def exception_type(self) -> str | None:
+        return self.attributes.get("exception.type")
+
+    @property
+    def exception_message(self) -> str | None:
+        return self.attributes.get("exception.message")
+
+    @property
+    def stacktrace(self) -> str | None:
+        return self.attributes.get("exception.stacktrace")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "time_ns": self.time_ns, "attributes": self.attributes}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        return cls(data["name"], data.get("time_ns"), data.get("attributes") or {})
+
+
+@dataclass(slots=True)
+class Span:
+    """One unit of work. `input`/`output` hold text, a JSON value, or a list of chat messages
+    (dicts with role, content, tool_calls, tool_call_id) when the source has them.
+
+    Token counts follow the OpenAI/GenAI convention: input_tokens include cached tokens and
+    output_tokens include reasoning tokens. `cost_usd` is only a cost the source itself reported.
+    """
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int | None = None
+    kind: Kind = Kind.SPAN
+    status: Status = Status.UNSET
+    status_message: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    input: Any = None
+    output: Any = None
+    session_id: str | None = None
+    user_id: str | None = None
+    service: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    #: Resource attributes and instrumentation scope, kept apart from the span's own attributes.
+    resource: dict[str, Any] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
+    #: The source's own span kind (e.g. OTel "CLIENT"), kept for display.
+    source_kind: str | None = None
+    #: Set by the store once the whole trace is known.
+    orphan: bool = False
+    clock_skew: bool = False
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None else self.end_ns - self.start_ns
+
+    @property
+    def is_model_call(self) -> bool:
+        return self.kind in MODEL_KINDS
+
+
+def is_messages(value: Any) -> bool:
+    """True when `value` is a chat transcript in the normalized message shape."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, dict) and "role" in m for m in value)
+    )
+
+
+def message(
+    role: str,
+    content: Any = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+    tool_call_id: str | None = None,
+) -> dict[str, Any]:
+    """Build one normalized chat message; tool_calls are dicts with id, name and arguments."""
+    return {"role": role, "content": content, "tool_calls": tool_calls or [], "tool_call_id": tool_call_id}

@@ -124,11 +124,7 @@ class Span:
 
 def is_messages(value: Any) -> bool:
     """True when `value` is a chat transcript in the normalized message shape."""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(m, dict) and "role" in m for m in value)
-    )
+    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
 
 
 def message(

@@ -117,4 +117,3 @@ def detect(source: Source) -> ModuleType:
             return fmt
     tried = ", ".join(f"{fmt.NAME} ({fmt.DESCRIPTION})" for fmt in formats)
     raise FormatError(f"{source.path}: not a trace file in any known format; tried: {tried}")
-

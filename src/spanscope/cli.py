@@ -1,0 +1,341 @@
+"""Headless commands: import trace files, list traces, print a trace's tree, export spans.
+
+Every reading command takes a store (--db, or a store file given as a source) or trace files, which
+are imported into a temporary store first, so `spanscope tree run.jsonl TRACE_ID` just works.
+No Qt here: the desktop app is imported only when the app itself is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import orjson
+
+from spanscope.core import display
+from spanscope.core.store import (
+    FileResult,
+    Outcome,
+    StoreError,
+    connect,
+    default_store_path,
+    import_files,
+    is_store,
+)
+from spanscope.core.store.queries import (
+    NotFound,
+    TraceRow,
+    iter_spans,
+    list_traces,
+    resolve_trace_id,
+    trace_rows,
+)
+from spanscope.core.store.schema import SchemaError
+from spanscope.core.tree import TraceTree
+
+#: Export keys, in order; tokens and cost are the span's own, not rolled up.
+EXPORT_KEYS = (
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "status",
+    "status_message",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "service",
+    "input",
+    "output",
+    "orphan",
+    "clock_skew",
+)
+MAX_PROBLEMS_SHOWN = 20
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or sources: reported as one line, exit code 2."""
+
+
+def _report(results: Sequence[FileResult], out: TextIO) -> int:
+    """Print one line per file and its skipped records; return the import exit code."""
+    imported = 0
+    partial = False
+    for r in results:
+        if r.outcome is Outcome.IMPORTED:
+            imported += 1
+            print(
+                f"{r.path}: {r.spans_read:,} spans ({r.spans_added:,} new) "
+                f"in {r.traces:,} traces [{r.format}]",
+                file=out,
+            )
+        elif r.outcome is Outcome.ALREADY:
+            imported += 1
+            print(f"{r.path}: already imported, nothing to add", file=out)
+        else:
+            partial = True
+            print(f"{r.path}: {r.outcome}: {r.error or 'nothing imported'}", file=out)
+        if r.problems:
+            partial = True
+            print(f"{r.path}: skipped {len(r.problems):,} records:", file=out)
+            for problem in r.problems[:MAX_PROBLEMS_SHOWN]:
+                print(f"  {problem}", file=out)
+            if len(r.problems) > MAX_PROBLEMS_SHOWN:
+                print(f"  ... and {len(r.problems) - MAX_PROBLEMS_SHOWN:,} more", file=out)
+    if imported == 0:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if partial else EXIT_OK
+
+
+@contextlib.contextmanager
+def _store_for(sources: Sequence[str], db: str | None) -> Iterator[Path]:
+    """The store to read: --db, a store given as a source, or a temporary store of the given files."""
+    stores = [Path(s) for s in sources if is_store(Path(s))]
+    files = [Path(s) for s in sources if not is_store(Path(s))]
+    if len(stores) + (db is not None) > 1:
+        raise UsageError("give one store at a time (--db or a store file)")
+    if stores or db is not None:
+        if files:
+            raise UsageError("give either a store or trace files, not both")
+        path = Path(db) if db is not None else stores[0]
+        if not path.exists():
+            raise UsageError(f"{path}: no such store")
+        yield path
+        return
+    if not files:
+        yield default_store_path()
+        return
+    for f in files:
+        if not f.exists():
+            raise UsageError(f"{f}: no such file")
+    with tempfile.TemporaryDirectory(prefix="spanscope-") as tmp:
+        path = Path(tmp) / "store.db"
+        results = import_files(path, files)
+        if any(r.outcome is not Outcome.IMPORTED or r.problems for r in results):
+            _report(results, sys.stderr)
+        if not any(r.outcome is Outcome.IMPORTED for r in results):
+            raise UsageError("nothing could be imported from the given files")
+        yield path
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    db = Path(args.db) if args.db else default_store_path()
+    missing = [f for f in args.files if not Path(f).exists()]
+    results = import_files(db, [Path(f) for f in args.files if f not in missing])
+    for f in missing:
+        results.append(FileResult(Path(f), Outcome.FAILED, error="no such file"))
+    code = _report(results, sys.stderr)
+    print(f"store: {db}", file=sys.stderr)
+    return code
+
+
+def _trace_json(t: TraceRow) -> bytes:
+    return orjson.dumps(
+        {
+            "trace_id": t.trace_id,
+            "root_name": t.root_name,
+            "start_ns": t.start_ns,
+            "duration_ns": t.duration_ns,
+            "span_count": t.span_count,
+            "error_count": t.error_count,
+            "input_tokens": t.input_tokens,
+            "output_tokens": t.output_tokens,
+            "cost_usd": t.cost_usd,
+            "models": list(t.models),
+        }
+    )
+
+
+def cmd_traces(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        traces = list_traces(db, order_by=args.sort, descending=args.desc, limit=args.limit)
+        out = sys.stdout
+        if args.json:
+            for t in traces:
+                out.write(_trace_json(t).decode() + "\n")
+            return EXIT_OK
+        header = (
+            "start (UTC)",
+            "trace id",
+            "root",
+            "latency",
+            "spans",
+            "errors",
+            "in",
+            "out",
+            "cost",
+            "models",
+        )
+        table = [header] + [
+            (
+                display.timestamp(t.start_ns),
+                t.trace_id,
+                t.root_name or "",
+                display.duration(t.duration_ns),
+                display.count(t.span_count),
+                display.count(t.error_count),
+                display.count(t.input_tokens),
+                display.count(t.output_tokens),
+                display.cost(t.cost_usd),
+                ", ".join(t.models),
+            )
+            for t in traces
+        ]
+        _print_table(table, out)
+    return EXIT_OK
+
+
+def _print_table(table: list[tuple[str, ...]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def _tree_line(row: dict) -> str:
+    parts = [f"{row['name']}", f"[{row['kind']}]"]
+    if row["model"]:
+        parts.append(row["model"])
+    duration = None if row["end_ns"] is None else row["end_ns"] - row["start_ns"]
+    parts.append(display.duration(duration))
+    if row["input_tokens"] is not None or row["output_tokens"] is not None:
+        parts.append(
+            f"in {display.count(row['input_tokens']) or '?'} out {display.count(row['output_tokens']) or '?'}"
+        )
+    if row["cost_usd"] is not None:
+        parts.append(display.cost(row["cost_usd"]))
+    if row["status"] == "error":
+        parts.append(f"ERROR: {row['status_message']}" if row["status_message"] else "ERROR")
+    if row["orphan"]:
+        parts.append(f"(orphan: parent {row['parent_id']} missing)")
+    if row["clock_skew"]:
+        parts.append("(clock skew: starts before its parent)")
+    parts.append(f"#{row['span_id']}")
+    return "  ".join(parts)
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    *sources, trace = args.args
+    with _store_for(sources, args.db) as path:
+        db = connect(path, readonly=True)
+        trace_id = resolve_trace_id(db, trace)
+        tree = TraceTree.build(trace_rows(db, trace_id))
+        out = sys.stdout
+        out.write(f"trace {trace_id}: {len(tree.rows):,} spans\n")
+        for i, depth in tree.walk():
+            out.write("  " * depth + _tree_line(tree.rows[i]) + "\n")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        trace_id = resolve_trace_id(db, args.trace) if args.trace else None
+        with _output(args.output) as out:
+            for span in iter_spans(db, trace_id):
+                record = {key: getattr(span, key) for key in EXPORT_KEYS}
+                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator:
+    if path is None or path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+    else:
+        with open(path, "wb") as f:
+            yield f
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from spanscope.ui.app import run_app
+
+    return run_app(args.sources)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spanscope",
+        description="Inspect LLM application traces offline. With no command, opens the desktop app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--db", metavar="STORE", help="the store to use (default: the user's store)")
+        return p
+
+    p = command("import", "import trace files into a store")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_import)
+
+    p = command("traces", "list the traces in a store or in trace files")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--sort", default="start_ns", metavar="COLUMN", help="start_ns, duration_ns, cost_usd, ..."
+    )
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--limit", type=int, default=None)
+    p.set_defaults(func=cmd_traces)
+
+    p = command("tree", "print one trace as an indented tree")
+    p.add_argument(
+        "args", nargs="+", metavar="[SOURCE...] TRACE_ID", help="sources, then a trace id or prefix"
+    )
+    p.set_defaults(func=cmd_tree)
+
+    p = command("export", "write normalized spans, one JSON object per line")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("--trace", metavar="ID", help="only this trace (id or unique prefix)")
+    p.add_argument("--format", choices=["jsonl"], default="jsonl")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+COMMANDS = ("import", "traces", "tree", "export")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        app = argparse.ArgumentParser(prog="spanscope", description="Open trace files or stores in the app.")
+        app.add_argument("sources", nargs="*", metavar="FILE_OR_STORE")
+        args = app.parse_args(argv)
+        args.func = cmd_app
+    elif not argv:
+        args = argparse.Namespace(sources=[], func=cmd_app)
+    else:
+        args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, NotFound, StoreError, SchemaError) as exc:
+        print(f"spanscope: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""What the OpenTelemetry Python SDK's ConsoleSpanExporter prints: one pretty-printed JSON object
+per span, concatenated (neither one document nor JSON Lines).
+
+Each object has `name`, `context` {trace_id, span_id as `0x` hex}, `kind` ("SpanKind.CLIENT"),
+`parent_id`, ISO-8601 UTC `start_time`/`end_time`, `status` {status_code, description},
+`attributes` as a plain object, `events` [{name, timestamp, attributes}], `links` and the
+`resource` {attributes, schema_url} repeated in every span.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from spanscope.core import semconv
+from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.otlp_common import NO_PARENT, Buffer, nothing_read, read_objects, remember_id
+from spanscope.core.model import Event, Span, Status
+
+NAME = "otel-console"
+DESCRIPTION = "OpenTelemetry Python SDK ConsoleSpanExporter output (concatenated JSON objects)"
+
+
+class Context(msgspec.Struct, gc=False):
+    trace_id: str = ""
+    span_id: str = ""
+
+
+class ConsoleStatus(msgspec.Struct, gc=False):
+    status_code: str = "UNSET"
+    description: str | None = None
+
+
+class ConsoleEvent(msgspec.Struct, gc=False):
+    name: str = ""
+    timestamp: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class ConsoleResource(msgspec.Struct, gc=False):
+    attributes: dict[str, Any] | None = None
+
+
+class ConsoleSpan(msgspec.Struct, gc=False):
+    name: str = ""
+    context: Context | None = None
+    kind: str | None = None
+    parent_id: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    status: ConsoleStatus | None = None
+    attributes: dict[str, Any] | None = None
+    events: list[ConsoleEvent] | None = None
+    resource: ConsoleResource | None = None
+
+
+_DECODER = msgspec.json.Decoder(ConsoleSpan)
+_STATUS = {"UNSET": Status.UNSET, "OK": Status.OK, "ERROR": Status.ERROR}
+_SNIFF = re.compile(rb'(?<!\\)"context"\s*:\s*\{\s*"trace_id"\s*:')
+_NANOS = re.compile(r"\d{1,3}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: Ids seen recently, normalized (trace ids repeat on every span); cleared when this big.
+_ID_CACHE = 65_536
+
+
+def sniff(head: bytes) -> bool:
+    """A JSON object with the console exporter's `"context": {"trace_id": ...` near its start."""
+    text = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+    return text.startswith(b"{") and _SNIFF.search(text) is not None
+
+
+def read(source: Source, progress: Progress) -> Iterator[Span]:
+    apply = semconv.apply
+    ids: dict[str, str] = {}
+    resource: dict[str, Any] = {}
+    count = 0
+    for line, record in read_objects(source, progress, _decode):
+        if len(ids) > _ID_CACHE:
+            ids.clear()
+        try:
+            span = _span(record, resource, ids)
+        except ValueError as exc:
+            source.skip(line, str(exc))
+            continue
+        resource = span.resource  # equal resources of consecutive spans share one dict
+        apply(span)
+        count += 1
+        yield span
+    if not count:
+        raise FormatError(nothing_read(source))
+
+
+def _decode(data: Buffer) -> ConsoleSpan:
+    try:
+        return _DECODER.decode(data)
+    except msgspec.ValidationError:
+        raise
+    except msgspec.DecodeError as exc:
+        error = exc
+    # Python's json.dumps writes NaN and Infinity bare, which only the json module reads back.
+    try:
+        loaded = json.loads(bytes(data))
+    except ValueError:
+        raise error from None
+    return msgspec.convert(loaded, ConsoleSpan)
+
+
+def _span(record: ConsoleSpan, previous_resource: dict[str, Any], ids: dict[str, str]) -> Span:
+    """Build a normalized span; ValueError says why the record cannot be used."""
+    context = record.context
+    if context is None:
+        raise ValueError("no context")
+    if not record.start_time:
+        raise ValueError("no start_time")
+    parent = record.parent_id
+    if parent:
+        parent = ids.get(parent) or remember_id(ids, parent, 8, "parent_id")
+    status = record.status or ConsoleStatus()
+    resource = (record.resource.attributes if record.resource else None) or {}
+    return Span(
+        trace_id=ids.get(context.trace_id) or remember_id(ids, context.trace_id, 16, "trace_id"),
+        span_id=ids.get(context.span_id) or remember_id(ids, context.span_id, 8, "span_id"),
+        parent_id=None if parent == NO_PARENT else parent or None,
+        name=record.name,
+        start_ns=iso_ns(record.start_time),
+        end_ns=iso_ns(record.end_time) if record.end_time else None,
+        status=_STATUS.get(status.status_code.rpartition(".")[2].upper(), Status.UNSET),
+        status_message=status.description or None,
+        attributes=record.attributes or {},
+        events=[_event(e) for e in record.events or ()],
+        resource=previous_resource if resource == previous_resource else resource,
+        source_kind=record.kind.rpartition(".")[2].upper() if record.kind else None,
+    )
+
+
+def _event(event: ConsoleEvent) -> Event:
+    return Event(event.name, iso_ns(event.timestamp) if event.timestamp else None, event.attributes or {})
+
+
+def iso_ns(text: str) -> int:
+    """Integer nanoseconds since the epoch of an ISO-8601 time (UTC unless it has an offset),
+    computed exactly, with no float on the way; digits past the microsecond are kept too."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"bad time {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    ns = (moment - _EPOCH) // _MICROSECOND * 1000
+    dot = text.find(".")
+    if dot >= 0 and text[dot + 7 : dot + 8].isdigit():  # fromisoformat stops at microseconds
+        nanos = _NANOS.match(text, dot + 7)
+        ns += int(nanos[0].ljust(3, "0")) if nanos else 0
+    return ns

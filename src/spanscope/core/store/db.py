@@ -1,0 +1,65 @@
+"""Opening a Spanscope store: connection settings, schema, and where the default store lives."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import platformdirs
+import sqlite_utils
+
+from spanscope.core.store.schema import migrate
+
+APP_NAME = "spanscope"
+#: Large pages suit rows that carry kilobytes of compressed text; must be set before the first table.
+PAGE_SIZE = 65536
+
+
+class StoreError(Exception):
+    """The store cannot be opened (not a SQLite file, not a Spanscope store, unreadable)."""
+
+
+def default_store_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "spanscope.db"
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
+    """A connection for the calling thread only; read-only ones never take the write lock.
+
+    Writable connections create and migrate the schema; WAL lets views read while an import writes.
+    """
+    path = Path(path)
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA busy_timeout = 10000")
+        db = sqlite_utils.Database(conn)
+        if not readonly:
+            migrate(db)
+        elif not db["spans"].exists():
+            raise StoreError(f"{path}: not a Spanscope store (no spans table)")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot open as a Spanscope store: {exc}") from exc
+    return db
+
+
+def is_store(path: Path) -> bool:
+    """True for a SQLite file that holds a Spanscope store (checked by content, not name)."""
+    try:
+        with Path(path).open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return False
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            conn.close()
+    except (OSError, sqlite3.DatabaseError):
+        return False
+    return {"spans", "traces", "payloads", "sources"} <= tables

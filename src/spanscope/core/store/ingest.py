@@ -1,0 +1,310 @@
+"""Importing trace files into the store: one transaction per file, cancellable, with progress.
+
+The calling thread parses (format reader + semantic conventions); a writer thread with its own
+connection compresses payloads and inserts them, so parsing and SQLite's work overlap on two cores.
+A failed or cancelled import rolls back and leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from spanscope.core.formats import FormatError, Problem, Source, detect
+from spanscope.core.model import Span
+from spanscope.core.store import payload
+from spanscope.core.store.db import connect
+from spanscope.core.store.finalize import finalize_traces
+from spanscope.core.store.schema import SPAN_COLUMNS
+
+BATCH_SPANS = 2000
+QUEUE_BATCHES = 4
+
+_UPSERT_SPAN = (
+    f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES ({', '.join('?' * len(SPAN_COLUMNS))}) "
+    "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
+    # A span seen again replaces the stored one only when it completes a running span.
+    + " WHERE spans.end_ns IS NULL AND excluded.end_ns IS NOT NULL"
+)
+_UPSERT_PAYLOAD = (
+    "INSERT INTO payloads (trace_id, span_id, complete, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(trace_id, span_id) DO UPDATE SET complete = excluded.complete, data = excluded.data "
+    "WHERE payloads.complete = 0 AND excluded.complete = 1"
+)
+
+
+class Outcome(StrEnum):
+    IMPORTED = "imported"
+    ALREADY = "already imported"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    path: Path
+    bytes_done: int
+    bytes_total: int
+    spans: int
+
+
+@dataclass
+class ImportState:
+    """Progress reporting and cancellation for a running import, free of any UI toolkit."""
+
+    on_progress: Callable[[ImportProgress], None] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+
+@dataclass
+class FileResult:
+    path: Path
+    outcome: Outcome
+    format: str | None = None
+    spans_read: int = 0
+    spans_added: int = 0
+    traces: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    error: str | None = None
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _WriterFailed(Exception):
+    """The writer thread stopped; its own error is reported instead of this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """The last message to the writer: commit, recording these counts on the source row."""
+
+    spans_read: int
+    skipped: int
+
+
+def span_row(span: Span, source_id: int) -> tuple:
+    """The span's scalar columns in SPAN_COLUMNS order; `counted` starts as "is a model call"."""
+    return (
+        span.trace_id,
+        span.span_id,
+        span.parent_id,
+        span.name,
+        span.kind,
+        span.start_ns,
+        span.end_ns,
+        span.status,
+        span.status_message,
+        span.model,
+        span.provider,
+        span.input_tokens,
+        span.output_tokens,
+        span.total_tokens,
+        span.cache_read_tokens,
+        span.cache_write_tokens,
+        span.reasoning_tokens,
+        span.cost_usd,
+        span.session_id,
+        span.user_id,
+        span.service,
+        source_id,
+        int(span.is_model_call),
+    )
+
+
+class _Writer(threading.Thread):
+    """Owns the write connection for one import; batches arrive on a bounded queue."""
+
+    CANCEL = object()
+
+    def __init__(self, db_path: Path, source: dict) -> None:
+        super().__init__(name="spanscope-import-writer", daemon=True)
+        self.db_path = db_path
+        self.source = source
+        self.batches: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        self.source_id: int | None = None
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.spans_added = 0
+        self.traces = 0
+        self._got_last_message = False
+
+    def run(self) -> None:
+        db = None
+        try:
+            db = connect(self.db_path)
+            conn = db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._write_all(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except BaseException as exc:  # reported to the parsing thread, never lost
+            self.error = exc
+            self.ready.set()
+            self._drain()
+        finally:
+            if db is not None:
+                db.conn.close()
+
+    def _write_all(self, conn: sqlite3.Connection) -> None:
+        cur = conn.execute(
+            "INSERT INTO sources (path, format, size, mtime_ns, imported_at, span_count, skipped) "
+            "VALUES (:path, :format, :size, :mtime_ns, :imported_at, 0, 0)",
+            self.source,
+        )
+        self.source_id = cur.lastrowid
+        self.ready.set()
+        first_new = (conn.execute("SELECT max(id) FROM spans").fetchone()[0] or 0) + 1
+        touched: set[str] = set()
+        while not isinstance(batch := self.batches.get(), _Done):
+            if batch is self.CANCEL:
+                self._got_last_message = True
+                raise _Cancelled
+            rows, payloads = batch
+            touched.update(r[0] for r in rows)
+            conn.executemany(_UPSERT_SPAN, rows)
+            conn.executemany(
+                _UPSERT_PAYLOAD, [(t, s, c, payload.compress(data)) for t, s, c, data in payloads]
+            )
+        self._got_last_message = True
+        self.spans_added = conn.execute("SELECT count(*) FROM spans WHERE id >= ?", (first_new,)).fetchone()[
+            0
+        ]
+        finalize_traces(conn, touched)
+        self.traces = len(touched)
+        conn.execute(
+            "UPDATE sources SET span_count = ?, skipped = ? WHERE id = ?",
+            (batch.spans_read, batch.skipped, self.source_id),
+        )
+
+    def _drain(self) -> None:
+        """Keep taking batches until the parser's last message, so it never blocks on a full queue."""
+        while not self._got_last_message:
+            item = self.batches.get()
+            self._got_last_message = item is self.CANCEL or isinstance(item, _Done)
+
+
+def _already_imported(db_path: Path, key: dict) -> bool:
+    db = connect(db_path)
+    try:
+        row = db.execute(
+            "SELECT 1 FROM sources WHERE path = ? AND size = ? AND mtime_ns = ?",
+            (key["path"], key["size"], key["mtime_ns"]),
+        ).fetchone()
+    finally:
+        db.conn.close()
+    return row is not None
+
+
+def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> FileResult:
+    """Import one file into the store at `db_path`; never raises for bad input."""
+    state = state or ImportState()
+    path = Path(path)
+    source = Source(path)
+    try:
+        fmt = detect(source)
+        stat = path.stat()
+    except (FormatError, OSError) as exc:
+        message = str(exc) if isinstance(exc, FormatError) else f"{path}: cannot read: {exc.strerror or exc}"
+        return FileResult(path, Outcome.FAILED, error=message)
+    key = {
+        "path": str(path.resolve()),
+        "format": fmt.NAME,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    result = FileResult(path, Outcome.IMPORTED, format=fmt.NAME, problems=source.problems)
+    if _already_imported(db_path, key):
+        result.outcome = Outcome.ALREADY
+        return result
+    writer = _Writer(db_path, key)
+    writer.start()
+    writer.ready.wait()
+    try:
+        spans = fmt.read(source, _progress_reporter(state, path, stat.st_size))
+        result.spans_read = _feed(writer, spans, state)
+    except FormatError as exc:
+        result.outcome, result.error = Outcome.FAILED, str(exc)
+    except _Cancelled:
+        result.outcome = Outcome.CANCELLED
+    except _WriterFailed:
+        result.outcome = Outcome.FAILED
+    except Exception as exc:  # a reader bug must not take the app down; the store stays as it was
+        result.outcome, result.error = Outcome.FAILED, f"{path}: internal error while reading: {exc!r}"
+    finally:
+        ok = result.outcome is Outcome.IMPORTED
+        writer.batches.put(_Done(result.spans_read, len(source.problems)) if ok else writer.CANCEL)
+        writer.join()
+    if writer.error is not None and not isinstance(writer.error, _Cancelled):
+        result.outcome, result.error = Outcome.FAILED, f"{path}: could not store: {writer.error}"
+    if result.outcome is Outcome.IMPORTED:
+        result.spans_added, result.traces = writer.spans_added, writer.traces
+        if state.on_progress:
+            state.on_progress(ImportProgress(path, stat.st_size, stat.st_size, result.spans_read))
+    return result
+
+
+def _progress_reporter(state: ImportState, path: Path, total: int) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        if state.on_progress:
+            state.on_progress(ImportProgress(path, done, total, -1))
+
+    return report
+
+
+def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
+    """Turn spans into row batches for the writer; returns how many spans were read."""
+    source_id = writer.source_id
+    rows: list[tuple] = []
+    payloads: list[tuple] = []
+    count = 0
+    for span in spans:
+        rows.append(span_row(span, source_id))
+        payloads.append((span.trace_id, span.span_id, span.end_ns is not None, payload.to_json(span)))
+        if len(rows) >= BATCH_SPANS:
+            count += len(rows)
+            _send(writer, state, (rows, payloads))
+            rows, payloads = [], []
+    if rows:
+        count += len(rows)
+        _send(writer, state, (rows, payloads))
+    return count
+
+
+def _send(writer: _Writer, state: ImportState, batch: tuple) -> None:
+    if state.cancelled:
+        raise _Cancelled
+    if writer.error is not None:
+        raise _WriterFailed
+    writer.batches.put(batch)
+
+
+def import_files(db_path: Path, paths: Iterable[Path], state: ImportState | None = None) -> list[FileResult]:
+    """Import each file in turn, each in its own transaction; stops early only when cancelled."""
+    state = state or ImportState()
+    results = []
+    for path in paths:
+        if state.cancelled:
+            results.append(FileResult(Path(path), Outcome.CANCELLED))
+            continue
+        results.append(import_file(db_path, Path(path), state))
+    return results

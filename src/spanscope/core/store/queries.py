@@ -1,0 +1,176 @@
+"""Read-only queries over a store: paged trace lists, a trace's spans, full spans for export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from spanscope.core.model import Kind, Span, Status
+from spanscope.core.store import payload
+from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS
+
+TRACE_COLUMNS = (
+    "trace_id",
+    "root_name",
+    "start_ns",
+    "end_ns",
+    "duration_ns",
+    "span_count",
+    "error_count",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "models",
+    "session_id",
+    "user_id",
+    "service",
+)
+SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
+
+#: Columns a tree row needs: scalars only, never the payload.
+TREE_COLUMNS = ("id", *SPAN_COLUMNS, "orphan", "clock_skew")
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRow:
+    trace_id: str
+    root_name: str | None
+    start_ns: int
+    end_ns: int | None
+    duration_ns: int | None
+    span_count: int
+    error_count: int
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+    reasoning_tokens: int | None
+    cost_usd: float | None
+    models: tuple[str, ...]
+    session_id: str | None
+    user_id: str | None
+    service: str | None
+
+
+def _trace_row(row: tuple) -> TraceRow:
+    values = list(row)
+    models_at = TRACE_COLUMNS.index("models")
+    values[models_at] = tuple(sorted(values[models_at].split(","))) if values[models_at] else ()
+    return TraceRow(*values)
+
+
+def count_traces(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM traces").fetchone()[0]
+
+
+def list_traces(
+    db: sqlite_utils.Database,
+    *,
+    order_by: str = "start_ns",
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[TraceRow]:
+    """One page of traces; ties broken by trace id so pages never overlap."""
+    if order_by not in SORTABLE_TRACE_COLUMNS:
+        raise ValueError(f"cannot sort traces by {order_by!r}")
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces "
+        f"ORDER BY {order_by} {direction}, trace_id {direction} LIMIT ? OFFSET ?"
+    )
+    return [_trace_row(r) for r in db.execute(sql, (-1 if limit is None else limit, offset))]
+
+
+def resolve_trace_id(db: sqlite_utils.Database, text: str) -> str:
+    """The full id of the trace named by `text`: a whole id or a unique prefix (any case, 0x allowed)."""
+    wanted = text.strip().lower().removeprefix("0x")
+    if db.execute("SELECT 1 FROM traces WHERE trace_id = ?", (text,)).fetchone():
+        return text
+    matches = [
+        r[0]
+        for r in db.execute(
+            "SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 2",
+            (wanted, wanted + "\uffff"),
+        )
+    ]
+    if not matches:
+        raise NotFound(f"no trace {text!r} in the store")
+    if len(matches) > 1:
+        raise NotFound(f"{text!r} names more than one trace; give more of the id")
+    return matches[0]
+
+
+def trace_rows(db: sqlite_utils.Database, trace_id: str) -> list[dict[str, Any]]:
+    """Every span of a trace as a dict of scalar columns, in start order."""
+    cur = db.execute(
+        f"SELECT {', '.join(TREE_COLUMNS)} FROM spans WHERE trace_id = ? ORDER BY start_ns, id", (trace_id,)
+    )
+    return [dict(zip(TREE_COLUMNS, r, strict=True)) for r in cur]
+
+
+def _span(row: tuple, blob: bytes | None) -> Span:
+    values = dict(zip(TREE_COLUMNS, row, strict=True))
+    extra = payload.decode(blob) if blob is not None else {}
+    return Span(
+        trace_id=values["trace_id"],
+        span_id=values["span_id"],
+        parent_id=values["parent_id"],
+        name=values["name"],
+        start_ns=values["start_ns"],
+        end_ns=values["end_ns"],
+        kind=Kind(values["kind"]),
+        status=Status(values["status"]),
+        status_message=values["status_message"],
+        model=values["model"],
+        provider=values["provider"],
+        **{c: values[c] for c in TOKEN_COLUMNS},
+        cost_usd=values["cost_usd"],
+        input=extra.get("input"),
+        output=extra.get("output"),
+        session_id=values["session_id"],
+        user_id=values["user_id"],
+        service=values["service"],
+        attributes=extra.get("attributes") or {},
+        events=extra.get("events") or [],
+        resource=extra.get("resource") or {},
+        scope=extra.get("scope") or {},
+        source_kind=extra.get("source_kind"),
+        orphan=bool(values["orphan"]),
+        clock_skew=bool(values["clock_skew"]),
+    )
+
+
+_FULL_SPAN_SQL = (
+    f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)}, p.data FROM spans s "
+    "LEFT JOIN payloads p ON p.trace_id = s.trace_id AND p.span_id = s.span_id"
+)
+
+
+def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
+    row = db.execute(
+        f"{_FULL_SPAN_SQL} WHERE s.trace_id = ? AND s.span_id = ?", (trace_id, span_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
+    return _span(row[:-1], row[-1])
+
+
+def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
+    """Full spans (payload decoded), trace by trace in trace start order, spans in start order."""
+    if trace_id is not None:
+        cur = db.execute(f"{_FULL_SPAN_SQL} WHERE s.trace_id = ? ORDER BY s.start_ns, s.id", (trace_id,))
+    else:
+        cur = db.execute(
+            f"{_FULL_SPAN_SQL} JOIN traces t ON t.trace_id = s.trace_id "
+            "ORDER BY t.start_ns, t.trace_id, s.start_ns, s.id"
+        )
+    for row in cur:
+        yield _span(row[:-1], row[-1])

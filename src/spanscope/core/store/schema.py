@@ -1,0 +1,120 @@
+"""Store schema and its migrations, versioned with SQLite's user_version.
+
+Each migration takes the store from version N-1 to N inside one transaction; a store written by a
+newer Spanscope (a version we do not know) is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+#: Counts copied from a span onto its trace, summed over the trace's counted model calls.
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+#: Scalar span columns, in the order ingest writes them.
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "status",
+    "status_message",
+    "model",
+    "provider",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "service",
+    "source_id",
+    "counted",
+)
+
+
+class SchemaError(Exception):
+    """The store was written by an unknown (newer) version of Spanscope."""
+
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db["sources"].create(
+        {
+            "id": int,
+            "path": str,
+            "format": str,
+            "size": int,
+            "mtime_ns": int,
+            "imported_at": str,
+            "span_count": int,
+            "skipped": int,
+        },
+        pk="id",
+    )
+    db["sources"].create_index(["path", "size", "mtime_ns"], unique=True)
+    span_types: dict[str, type] = {name: str for name in SPAN_COLUMNS}
+    for name in ("start_ns", "end_ns", *TOKEN_COLUMNS, "source_id", "counted"):
+        span_types[name] = int
+    span_types["cost_usd"] = float
+    db["spans"].create(
+        {"id": int, **span_types, "orphan": int, "clock_skew": int},
+        pk="id",
+        not_null={"trace_id", "span_id", "start_ns"},
+        defaults={"orphan": 0, "clock_skew": 0, "counted": 0},
+    )
+    db["spans"].create_index(["trace_id", "span_id"], unique=True)
+    db["spans"].create_index(["trace_id", "start_ns"])
+    db["spans"].create_index(["trace_id", "parent_id"])
+    db["payloads"].create(
+        {"id": int, "trace_id": str, "span_id": str, "complete": int, "data": bytes},
+        pk="id",
+        not_null={"trace_id", "span_id", "data"},
+    )
+    db["payloads"].create_index(["trace_id", "span_id"], unique=True)
+    db["traces"].create(
+        {
+            "trace_id": str,
+            "root_name": str,
+            "start_ns": int,
+            "end_ns": int,
+            "duration_ns": int,
+            "span_count": int,
+            "error_count": int,
+            **dict.fromkeys(TOKEN_COLUMNS, int),
+            "cost_usd": float,
+            "models": str,
+            "session_id": str,
+            "user_id": str,
+            "service": str,
+        },
+        pk="trace_id",
+    )
+    db["traces"].create_index(["start_ns"])
+
+
+#: MIGRATIONS[i] takes the store from version i to i + 1.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Bring the store up to VERSION, one transaction per step."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > VERSION:
+        raise SchemaError(
+            f"{db.conn} was written by a newer Spanscope (schema {current}; this one knows up to {VERSION})"
+        )
+    for version in range(current, VERSION):
+        with db.conn:
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")

@@ -1,0 +1,132 @@
+"""The headless commands, driven through main() as a user would call them."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from otlp import TRACE, llm, request, span, write_jsonl
+from spanscope.cli import EXPORT_KEYS, main
+
+ROOT, CALL = "00000000000000a1", "00000000000000a2"
+
+
+@pytest.fixture
+def trace_file(tmp_path):
+    return write_jsonl(
+        tmp_path / "run.jsonl",
+        request(
+            span(
+                ROOT,
+                name="answer_question",
+                start=0,
+                end=5_000_000,
+                attrs={"openinference.span.kind": "CHAIN"},
+            ),
+            llm(
+                CALL,
+                ROOT,
+                "gpt-4o",
+                120,
+                30,
+                start=1_000,
+                end=4_000_000,
+                attrs={"input.value": "What is the capital of France?", "output.value": "Paris."},
+            ),
+        ),
+    )
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_then_read_back_from_the_store(tmp_path, trace_file, capsys):
+    db = str(tmp_path / "store.db")
+    code, _, err = run(capsys, "import", str(trace_file), "--db", db)
+    assert code == 0
+    assert "2 spans (2 new) in 1 traces [otlp-json]" in err
+    code, out, _ = run(capsys, "traces", "--db", db)
+    assert code == 0
+    assert TRACE in out and "answer_question" in out and "gpt-4o" in out
+    code, out, _ = run(capsys, "tree", "--db", db, TRACE[:10])
+    lines = out.splitlines()
+    assert lines[0] == f"trace {TRACE}: 2 spans"
+    assert lines[1].startswith("answer_question  [CHAIN]")
+    assert lines[2].startswith("  span-a2  [LLM]  gpt-4o  4 ms")
+    assert "in 120 out 30" in lines[2]
+
+
+def test_commands_accept_trace_files_in_place_of_a_store(trace_file, capsys):
+    code, out, _ = run(capsys, "tree", str(trace_file), TRACE)
+    assert code == 0
+    assert "answer_question" in out
+    code, out, _ = run(capsys, "traces", str(trace_file), "--json")
+    [record] = [orjson.loads(line) for line in out.splitlines()]
+    assert record == {
+        "trace_id": TRACE,
+        "root_name": "answer_question",
+        "start_ns": 1_700_000_000_000_000_000,
+        "duration_ns": 5_000_000,
+        "span_count": 2,
+        "error_count": 0,
+        "input_tokens": 120,
+        "output_tokens": 30,
+        "cost_usd": None,
+        "models": ["gpt-4o"],
+    }
+
+
+def test_export_writes_exactly_the_documented_keys(trace_file, capsys):
+    code, out, _ = run(capsys, "export", str(trace_file), "--format", "jsonl")
+    assert code == 0
+    records = [orjson.loads(line) for line in out.splitlines()]
+    assert [tuple(r) for r in records] == [EXPORT_KEYS, EXPORT_KEYS]
+    root, call = records
+    assert (root["span_id"], root["parent_id"], root["input_tokens"]) == (ROOT, None, None)
+    assert (call["model"], call["input_tokens"], call["output_tokens"], call["total_tokens"]) == (
+        "gpt-4o",
+        120,
+        30,
+        150,
+    )
+    assert call["input"] == "What is the capital of France?"
+    assert call["output"] == "Paris."
+    assert (call["orphan"], call["clock_skew"], call["status"], call["kind"]) == (
+        False,
+        False,
+        "unset",
+        "LLM",
+    )
+
+
+def test_export_of_one_trace_to_a_file(tmp_path, trace_file, capsys):
+    out_path = tmp_path / "out.jsonl"
+    assert run(capsys, "export", str(trace_file), "--trace", TRACE[:6], "-o", str(out_path))[0] == 0
+    assert len(out_path.read_bytes().splitlines()) == 2
+
+
+def test_exit_codes_for_partial_and_failed_imports(tmp_path, trace_file, capsys):
+    db = str(tmp_path / "store.db")
+    partial = write_jsonl(tmp_path / "partial.jsonl", request(span("00000000000000b1")), b"not json at all")
+    code, _, err = run(capsys, "import", str(partial), "--db", db)
+    assert code == 1
+    assert f"{partial}:line 2:" in err
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01\x02 nothing here")
+    code, _, err = run(capsys, "import", str(garbage), str(tmp_path / "missing.jsonl"), "--db", db)
+    assert code == 2
+    assert "garbage.bin" in err and "tried:" in err
+    assert "missing.jsonl: failed: no such file" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_trace_and_missing_store_are_one_line_errors(tmp_path, trace_file, capsys):
+    code, _, err = run(capsys, "tree", str(trace_file), "ffff")
+    assert code == 2
+    assert err.strip() == "spanscope: no trace 'ffff' in the store"
+    code, _, err = run(capsys, "traces", "--db", str(tmp_path / "nope.db"))
+    assert code == 2
+    assert "no such store" in err

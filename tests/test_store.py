@@ -1,0 +1,203 @@
+"""The store: one transaction per file, dedupe, trace roll-ups, orphans, skew, cancel and failure."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import pytest
+
+from otlp import TRACE, llm, request, span, write_jsonl
+from spanscope.core import semconv
+from spanscope.core.store import ImportState, Outcome, connect, import_file
+from spanscope.core.store.queries import get_span, iter_spans, list_traces, resolve_trace_id, trace_rows
+from spanscope.core.store.schema import VERSION, SchemaError
+
+ROOT, AGENT, CALL_A, CALL_B, TOOL = (f"{i:016x}" for i in range(1, 6))
+
+
+def agent_trace():
+    """An agent whose span repeats its two model calls' usage, as agent frameworks do."""
+    return request(
+        span(ROOT, name="answer", start=0, end=10_000, attrs={"openinference.span.kind": "CHAIN"}),
+        span(
+            AGENT,
+            ROOT,
+            name="agent",
+            start=100,
+            end=9_000,
+            attrs={"openinference.span.kind": "AGENT", "gen_ai.usage.input_tokens": 300},
+        ),
+        llm(CALL_A, AGENT, "gpt-4o", 100, 10, start=200, end=3_000, attrs={"llm.cost.total": 0.01}),
+        span(TOOL, AGENT, name="search", start=3_100, end=4_000, attrs={"openinference.span.kind": "TOOL"}),
+        llm(CALL_B, AGENT, "gpt-4o-mini", 200, 20, start=4_100, end=8_000, error="rate limited"),
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "store.db"
+
+
+def table_counts(path):
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("spans", "payloads", "traces")
+        }
+    finally:
+        conn.close()
+
+
+def test_import_rolls_up_only_leaf_model_calls(tmp_path, store):
+    result = import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
+    assert (result.outcome, result.spans_read, result.spans_added, result.traces) == (
+        Outcome.IMPORTED,
+        5,
+        5,
+        1,
+    )
+    [trace] = list_traces(connect(store, readonly=True))
+    assert trace.root_name == "answer"
+    assert trace.span_count == 5
+    assert trace.error_count == 1
+    assert (trace.input_tokens, trace.output_tokens, trace.total_tokens) == (300, 30, 330)
+    assert trace.cost_usd == pytest.approx(0.01)
+    assert trace.models == ("gpt-4o", "gpt-4o-mini")
+    assert trace.duration_ns == 10_000
+    assert trace.service == "test-service"
+
+
+def test_same_file_twice_adds_nothing(tmp_path, store):
+    path = write_jsonl(tmp_path / "a.jsonl", agent_trace())
+    import_file(store, path)
+    before = table_counts(store)
+    assert import_file(store, path).outcome is Outcome.ALREADY
+    copy = shutil.copy(path, tmp_path / "copy.jsonl")
+    again = import_file(store, copy)
+    assert (again.outcome, again.spans_read, again.spans_added) == (Outcome.IMPORTED, 5, 0)
+    assert table_counts(store) == before
+
+
+def test_duplicate_spans_across_lines_stored_once(tmp_path, store):
+    path = write_jsonl(tmp_path / "dup.jsonl", agent_trace(), agent_trace())
+    result = import_file(store, path)
+    assert (result.spans_read, result.spans_added) == (10, 5)
+    assert table_counts(store) == {"spans": 5, "payloads": 5, "traces": 1}
+
+
+def test_running_span_is_completed_by_a_later_file(tmp_path, store):
+    running = request(llm(CALL_A, None, "gpt-4o", 1, 1, end=None))
+    import_file(store, write_jsonl(tmp_path / "running.jsonl", running))
+    db = connect(store, readonly=True)
+    assert get_span(db, TRACE, CALL_A).end_ns is None
+    assert list_traces(db)[0].duration_ns is None
+    done = request(llm(CALL_A, None, "gpt-4o", 5, 7, end=5_000, attrs={"output.value": "finished"}))
+    import_file(store, write_jsonl(tmp_path / "done.jsonl", done))
+    finished = get_span(db, TRACE, CALL_A)
+    assert finished.end_ns is not None
+    assert finished.output == "finished"
+    assert finished.input_tokens == 5
+    assert list_traces(db)[0].duration_ns == 4_000
+
+
+def test_orphan_flag_cleared_when_the_parent_arrives(tmp_path, store):
+    import_file(store, write_jsonl(tmp_path / "child.jsonl", request(span(TOOL, AGENT, start=500))))
+    db = connect(store, readonly=True)
+    [row] = trace_rows(db, TRACE)
+    assert row["orphan"] == 1
+    assert list_traces(db)[0].root_name == "span-05"
+    import_file(
+        store, write_jsonl(tmp_path / "parent.jsonl", request(span(AGENT, None, name="agent", start=0)))
+    )
+    rows = {r["span_id"]: r for r in trace_rows(db, TRACE)}
+    assert rows[TOOL]["orphan"] == 0
+    assert list_traces(db)[0].root_name == "agent"
+
+
+def test_child_starting_before_parent_is_kept_and_flagged(tmp_path, store):
+    skewed = request(span(ROOT, None, start=1_000, end=5_000), span(TOOL, ROOT, start=400, end=900))
+    import_file(store, write_jsonl(tmp_path / "skew.jsonl", skewed))
+    rows = {r["span_id"]: r for r in trace_rows(connect(store, readonly=True), TRACE)}
+    assert rows[TOOL]["clock_skew"] == 1
+    assert rows[TOOL]["start_ns"] == 1_700_000_000_000_000_400
+    assert rows[ROOT]["clock_skew"] == 0
+
+
+def test_malformed_line_is_skipped_with_its_line_number(tmp_path, store):
+    path = write_jsonl(
+        tmp_path / "bad.jsonl", request(span(ROOT)), b'{"resourceSpans": [', request(span(TOOL))
+    )
+    result = import_file(store, path)
+    assert result.outcome is Outcome.IMPORTED
+    assert result.spans_added == 2
+    [problem] = result.problems
+    assert problem.where == "line 2"
+    assert str(path) in str(problem)
+
+
+def test_unknown_format_fails_naming_the_formats_tried(tmp_path, store):
+    path = tmp_path / "notes.txt"
+    path.write_text("just some notes\n")
+    result = import_file(store, path)
+    assert result.outcome is Outcome.FAILED
+    assert "otlp-json" in result.error and "notes.txt" in result.error
+
+
+def test_cancelled_import_leaves_the_store_as_it_was(tmp_path, store):
+    import_file(store, write_jsonl(tmp_path / "first.jsonl", agent_trace()))
+    before = table_counts(store)
+    many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 6001)]
+    state = ImportState()
+    state.on_progress = lambda p: state.cancel()
+    result = import_file(store, write_jsonl(tmp_path / "big.jsonl", *many), state)
+    assert result.outcome is Outcome.CANCELLED
+    assert table_counts(store) == before
+    assert len(connect(store, readonly=True).execute("SELECT * FROM sources").fetchall()) == 1
+
+
+def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
+    import_file(store, write_jsonl(tmp_path / "first.jsonl", agent_trace()))
+    before = table_counts(store)
+    real_apply, calls = semconv.apply, []
+
+    def failing_apply(s):
+        calls.append(s)
+        if len(calls) > 4500:
+            raise RuntimeError("boom")
+        real_apply(s)
+
+    monkeypatch.setattr(semconv, "apply", failing_apply)
+    many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 5001)]
+    result = import_file(store, write_jsonl(tmp_path / "big.jsonl", *many))
+    assert result.outcome is Outcome.FAILED
+    assert "boom" in result.error
+    assert table_counts(store) == before
+
+
+def test_store_from_a_newer_version_is_refused(store):
+    connect(store).conn.close()
+    conn = sqlite3.connect(store)
+    conn.execute(f"PRAGMA user_version = {VERSION + 1}")
+    conn.close()
+    with pytest.raises(SchemaError, match="newer Spanscope"):
+        connect(store)
+
+
+def test_spans_round_trip_with_payload(tmp_path, store):
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
+    db = connect(store, readonly=True)
+    spans = {s.span_id: s for s in iter_spans(db)}
+    assert set(spans) == {ROOT, AGENT, CALL_A, TOOL, CALL_B}
+    call = spans[CALL_B]
+    assert call.attributes["llm.model_name"] == "gpt-4o-mini"
+    assert (call.status, call.status_message) == ("error", "rate limited")
+    assert call.resource["service.name"] == "test-service"
+    assert spans[AGENT].input_tokens == 300  # a span's own tokens are kept as reported
+
+
+def test_trace_id_prefix_resolves(tmp_path, store):
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
+    db = connect(store, readonly=True)
+    assert resolve_trace_id(db, TRACE[:8].upper()) == TRACE

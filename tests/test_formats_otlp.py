@@ -83,56 +83,61 @@ def ref_attrs(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     return {p["key"]: ref_value(p["value"]) for p in pairs}
 
 
-REF_STATUS = {0: "unset", 1: "ok", 2: "error", "STATUS_CODE_OK": "ok", "STATUS_CODE_ERROR": "error"}
+REF_STATUS = {
+    0: "unset",
+    1: "ok",
+    2: "error",
+    "STATUS_CODE_OK": "ok",
+    "STATUS_CODE_ERROR": "error",
+    "STATUS_CODE_UNSET": "unset",
+}
+BLANKS = re.compile(r"\s*")
 REF_KIND = {1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
 
 def ref_otlp(path: Path) -> list[dict[str, Any]]:
     """The spans of an OTLP JSON file as plain dicts in the reader's vocabulary."""
     text = path.read_text()
-    docs = (
-        [json.loads(line) for line in text.splitlines() if line.strip()]
-        if path.suffix == ".jsonl"
-        else [json.loads(text)]
-    )
-    out = []
-    for doc in docs:
-        for rs in doc["resourceSpans"]:
-            resource = ref_attrs(rs.get("resource", {}).get("attributes", []))
-            for ss in rs["scopeSpans"]:
-                for s in ss["spans"]:
-                    kind = s.get("kind", 0)
-                    out.append(
-                        {
-                            "trace_id": ref_id(s["traceId"]),
-                            "span_id": ref_id(s["spanId"]),
-                            "parent_id": ref_id(s.get("parentSpanId")),
-                            "name": s["name"],
-                            "start_ns": int(s["startTimeUnixNano"]),
-                            "end_ns": int(s["endTimeUnixNano"]),
-                            "status": REF_STATUS.get(s.get("status", {}).get("code", 0), "unset"),
-                            "status_message": s.get("status", {}).get("message"),
-                            "source_kind": kind.removeprefix("SPAN_KIND_")
-                            if isinstance(kind, str)
-                            else REF_KIND[kind],
-                            "attributes": ref_attrs(s.get("attributes", [])),
-                            "events": [
-                                (e["name"], int(e["timeUnixNano"]), ref_attrs(e.get("attributes", [])))
-                                for e in s.get("events", [])
-                            ],
-                            "resource": resource,
-                            "scope": {"name": ss["scope"]["name"], "version": ss["scope"].get("version")},
-                        }
-                    )
-    return out
+    docs = [json.loads(line) for line in text.splitlines()] if path.suffix == ".jsonl" else [json.loads(text)]
+    return [
+        ref_span(s, ref_attrs(rs.get("resource", {}).get("attributes", [])), ss["scope"])
+        for doc in docs
+        for rs in doc["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for s in ss["spans"]
+    ]
+
+
+def ref_span(s: dict[str, Any], resource: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    kind, status = s.get("kind", 0), s.get("status", {})
+    return {
+        "trace_id": ref_id(s["traceId"]),
+        "span_id": ref_id(s["spanId"]),
+        "parent_id": ref_id(s.get("parentSpanId")),
+        "name": s["name"],
+        "start_ns": int(s["startTimeUnixNano"]),
+        "end_ns": int(s["endTimeUnixNano"]),
+        "status": REF_STATUS[status.get("code", 0)],
+        "status_message": status.get("message"),
+        "source_kind": kind.removeprefix("SPAN_KIND_") if isinstance(kind, str) else REF_KIND[kind],
+        "attributes": ref_attrs(s.get("attributes", [])),
+        "events": [
+            (e["name"], int(e["timeUnixNano"]), ref_attrs(e.get("attributes", [])))
+            for e in s.get("events", [])
+        ],
+        "resource": resource,
+        "scope": {"name": scope["name"], "version": scope.get("version")},
+    }
 
 
 def console_objects(path: Path) -> list[dict[str, Any]]:
-    text, decoder, pos, out = path.read_text(), json.JSONDecoder(), 0, []
-    while text[pos:].strip():
-        obj, end = decoder.raw_decode(text, len(text) - len(text[pos:].lstrip()))
+    """The objects of a console file, split by the json module's own raw_decode."""
+    text, decoder, out = path.read_text(), json.JSONDecoder(), []
+    pos = BLANKS.match(text).end()
+    while pos < len(text):
+        obj, pos = decoder.raw_decode(text, pos)
         out.append(obj)
-        pos = end
+        pos = BLANKS.match(text, pos).end()
     return out
 
 
@@ -163,10 +168,6 @@ def read(path: Path) -> tuple[list[Span], Source]:
     source = Source(path)
     spans = list(detect(source).read(source, lambda _: None))
     return spans, source
-
-
-def by_id(spans: list[Span]) -> dict[str, Span]:
-    return {s.span_id: s for s in spans}
 
 
 # --- real files ----------------------------------------------------------------------------------
@@ -222,6 +223,7 @@ def test_console_file_matches_an_independent_reading(fixtures_dir: Path, name: s
         assert span.name == obj["name"]
         assert span.source_kind == obj["kind"].removeprefix("SpanKind.")
         assert span.status.value == obj["status"]["status_code"].lower()
+        assert span.status_message == obj["status"].get("description")
         assert span.attributes == obj["attributes"]
         assert span.resource == obj["resource"]["attributes"]
         assert [(e.name, e.attributes) for e in span.events] == [
@@ -255,7 +257,7 @@ def test_all_encodings_of_a_base_give_the_same_spans(fixtures_dir: Path, base: s
             assert span == want
 
 
-@pytest.mark.parametrize("base", [b for b, (suffixes, _) in BASES.items() if ".console.txt" in suffixes])
+@pytest.mark.parametrize("base", [b for b in BASES if not b.startswith("langfuse-sdk/")])  # it records none
 def test_exceptions_keep_type_message_and_stacktrace(fixtures_dir: Path, base: str) -> None:
     for suffix in BASES[base][0]:
         spans, _ = read(fixtures_dir / (base + suffix))
@@ -300,16 +302,6 @@ def test_resource_dict_is_shared_by_the_spans_of_a_resource(fixtures_dir: Path) 
 
 
 # --- hand-made files --------------------------------------------------------------------------
-
-
-def value(v: Any) -> dict[str, Any]:
-    if isinstance(v, bool):
-        return {"boolValue": v}
-    if isinstance(v, int):
-        return {"intValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    return {"stringValue": v}
 
 
 def otlp_span(span_id: str, parent: str | None = None, **fields: Any) -> dict[str, Any]:

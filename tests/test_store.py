@@ -43,8 +43,7 @@ def table_counts(path):
     conn = sqlite3.connect(path)
     try:
         return {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("spans", "payloads", "traces")
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("spans", "chunks", "traces")
         }
     finally:
         conn.close()
@@ -84,7 +83,7 @@ def test_duplicate_spans_across_lines_stored_once(tmp_path, store):
     path = write_jsonl(tmp_path / "dup.jsonl", agent_trace(), agent_trace())
     result = import_file(store, path)
     assert (result.spans_read, result.spans_added) == (10, 5)
-    assert table_counts(store) == {"spans": 5, "payloads": 5, "traces": 1}
+    assert table_counts(store) == {"spans": 5, "chunks": 1, "traces": 1}
 
 
 def test_running_span_is_completed_by_a_later_file(tmp_path, store):

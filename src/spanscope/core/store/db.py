@@ -62,4 +62,4 @@ def is_store(path: Path) -> bool:
             conn.close()
     except (OSError, sqlite3.DatabaseError):
         return False
-    return {"spans", "traces", "payloads", "sources"} <= tables
+    return {"spans", "traces", "chunks", "sources"} <= tables

@@ -1,8 +1,10 @@
-"""A span's large fields (attributes, events, input, output, resource) as one compressed blob.
+"""A span's large fields (attributes, events, input, output, resource) stored compressed, in chunks.
 
 LLM traces are mostly text that repeats (input.value and the flattened messages say the same
-thing; every agent step resends the conversation), so zstd makes stores about 4x smaller and the
-import writes that much less. Scalar columns stay uncompressed in the spans table for queries.
+thing; every agent step resends the conversation), so zstd makes stores several times smaller and
+the import writes that much less. Consecutive spans share one compressed chunk: one serialization
+and one compression call per chunk instead of per span, a better ratio, and few rows to insert.
+Reading one span decompresses its chunk only (a few hundred kilobytes at most).
 """
 
 from __future__ import annotations
@@ -15,44 +17,55 @@ import zstandard
 
 from spanscope.core.model import Event, Span
 
-#: A fast negative level: about 450 MB/s on trace text with a 4x ratio, measured on bench traces.
+#: Spans per chunk: small enough that showing one span stays well under a millisecond.
+CHUNK_SPANS = 32
+#: A fast negative level: ~450 MB/s on trace text at a ~4x ratio (measured on bench traces).
 LEVEL = -1
 _local = threading.local()
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    # zstandard compressors are not thread-safe; the import writer and the UI each get their own.
-    if not hasattr(_local, "compressor"):
-        _local.compressor = zstandard.ZstdCompressor(level=LEVEL)
-        _local.decompressor = zstandard.ZstdDecompressor()
-    return _local.compressor
+def _codecs() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    # zstandard objects are not thread-safe: the import writer and each reader get their own.
+    if not hasattr(_local, "codecs"):
+        _local.codecs = (zstandard.ZstdCompressor(level=LEVEL), zstandard.ZstdDecompressor())
+    return _local.codecs
 
 
-def _decompressor() -> zstandard.ZstdDecompressor:
-    _compressor()
-    return _local.decompressor
-
-
-def to_json(span: Span) -> bytes:
-    """The span's large fields as JSON (uncompressed); NaN and non-str keys never fail."""
-    doc = {
+def document(span: Span) -> dict[str, Any]:
+    """The span's large fields, ready to be serialized with its chunk."""
+    return {
         "attributes": span.attributes,
-        "events": [e.to_json() for e in span.events],
+        "events": [e.to_json() for e in span.events] if span.events else [],
         "input": span.input,
         "output": span.output,
         "resource": span.resource,
         "scope": span.scope,
         "source_kind": span.source_kind,
     }
-    return orjson.dumps(doc, option=orjson.OPT_NON_STR_KEYS)
+
+
+def pack(documents: list[dict[str, Any]]) -> bytes:
+    """One chunk as JSON; NaN becomes null and non-string keys are stringified, never an error."""
+    return orjson.dumps(documents, option=orjson.OPT_NON_STR_KEYS)
 
 
 def compress(data: bytes) -> bytes:
-    return _compressor().compress(data)
+    return _codecs()[0].compress(data)
 
 
-def decode(blob: bytes) -> dict[str, Any]:
-    """The stored fields back as a dict; events as Event objects."""
-    doc = orjson.loads(_decompressor().decompress(blob))
-    doc["events"] = [Event.from_json(e) for e in doc.get("events") or ()]
-    return doc
+def unpack(blob: bytes) -> list[dict[str, Any]]:
+    """A stored chunk back as its list of documents."""
+    return orjson.loads(_codecs()[1].decompress(blob))
+
+
+def fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document's fields as Span keyword arguments (events as Event objects)."""
+    return {
+        "attributes": doc.get("attributes") or {},
+        "events": [Event.from_json(e) for e in doc.get("events") or ()],
+        "input": doc.get("input"),
+        "output": doc.get("output"),
+        "resource": doc.get("resource") or {},
+        "scope": doc.get("scope") or {},
+        "source_kind": doc.get("source_kind"),
+    }

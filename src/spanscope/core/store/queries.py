@@ -116,9 +116,8 @@ def trace_rows(db: sqlite_utils.Database, trace_id: str) -> list[dict[str, Any]]
     return [dict(zip(TREE_COLUMNS, r, strict=True)) for r in cur]
 
 
-def _span(row: tuple, blob: bytes | None) -> Span:
+def _span(row: tuple, doc: dict[str, Any] | None) -> Span:
     values = dict(zip(TREE_COLUMNS, row, strict=True))
-    extra = payload.decode(blob) if blob is not None else {}
     return Span(
         trace_id=values["trace_id"],
         span_id=values["span_id"],
@@ -133,44 +132,60 @@ def _span(row: tuple, blob: bytes | None) -> Span:
         provider=values["provider"],
         **{c: values[c] for c in TOKEN_COLUMNS},
         cost_usd=values["cost_usd"],
-        input=extra.get("input"),
-        output=extra.get("output"),
         session_id=values["session_id"],
         user_id=values["user_id"],
         service=values["service"],
-        attributes=extra.get("attributes") or {},
-        events=extra.get("events") or [],
-        resource=extra.get("resource") or {},
-        scope=extra.get("scope") or {},
-        source_kind=extra.get("source_kind"),
         orphan=bool(values["orphan"]),
         clock_skew=bool(values["clock_skew"]),
+        **payload.fields(doc or {}),
     )
 
 
-_FULL_SPAN_SQL = (
-    f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)}, p.data FROM spans s "
-    "LEFT JOIN payloads p ON p.trace_id = s.trace_id AND p.span_id = s.span_id"
-)
+class _ChunkReader:
+    """Decompresses chunks for a run of span reads, keeping the last few (spans of a trace are
+    mostly in neighbouring chunks)."""
+
+    KEEP = 8
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.recent: dict[int, list[dict[str, Any]]] = {}
+
+    def document(self, chunk_id: int | None, index: int | None) -> dict[str, Any] | None:
+        if chunk_id is None or index is None:
+            return None
+        docs = self.recent.get(chunk_id)
+        if docs is None:
+            row = self.db.execute("SELECT data FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
+            if row is None:
+                return None
+            docs = payload.unpack(row[0])
+            if len(self.recent) >= self.KEEP:
+                del self.recent[next(iter(self.recent))]
+            self.recent[chunk_id] = docs
+        return docs[index] if index < len(docs) else None
+
+
+_SPAN_SQL = f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)} FROM spans s"
+_CHUNK_AT = TREE_COLUMNS.index("payload_chunk")
 
 
 def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
-    row = db.execute(
-        f"{_FULL_SPAN_SQL} WHERE s.trace_id = ? AND s.span_id = ?", (trace_id, span_id)
-    ).fetchone()
+    row = db.execute(f"{_SPAN_SQL} WHERE s.trace_id = ? AND s.span_id = ?", (trace_id, span_id)).fetchone()
     if row is None:
         raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
-    return _span(row[:-1], row[-1])
+    return _span(row, _ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1]))
 
 
 def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
     """Full spans (payload decoded), trace by trace in trace start order, spans in start order."""
     if trace_id is not None:
-        cur = db.execute(f"{_FULL_SPAN_SQL} WHERE s.trace_id = ? ORDER BY s.start_ns, s.id", (trace_id,))
+        cur = db.execute(f"{_SPAN_SQL} WHERE s.trace_id = ? ORDER BY s.start_ns, s.id", (trace_id,))
     else:
         cur = db.execute(
-            f"{_FULL_SPAN_SQL} JOIN traces t ON t.trace_id = s.trace_id "
+            f"{_SPAN_SQL} JOIN traces t ON t.trace_id = s.trace_id "
             "ORDER BY t.start_ns, t.trace_id, s.start_ns, s.id"
         )
+    chunks = _ChunkReader(db)
     for row in cur:
-        yield _span(row[:-1], row[-1])
+        yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]))

@@ -40,6 +40,8 @@ SPAN_COLUMNS = (
     "service",
     "source_id",
     "counted",
+    "payload_chunk",
+    "payload_index",
 )
 
 
@@ -63,7 +65,15 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     )
     db["sources"].create_index(["path", "size", "mtime_ns"], unique=True)
     span_types: dict[str, type] = {name: str for name in SPAN_COLUMNS}
-    for name in ("start_ns", "end_ns", *TOKEN_COLUMNS, "source_id", "counted"):
+    for name in (
+        "start_ns",
+        "end_ns",
+        *TOKEN_COLUMNS,
+        "source_id",
+        "counted",
+        "payload_chunk",
+        "payload_index",
+    ):
         span_types[name] = int
     span_types["cost_usd"] = float
     db["spans"].create(
@@ -72,15 +82,10 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         not_null={"trace_id", "span_id", "start_ns"},
         defaults={"orphan": 0, "clock_skew": 0, "counted": 0},
     )
+    # The one index spans need: dedupe on import, a trace's spans, one span by id. Each further
+    # index costs every import more than the in-memory sort of one trace's rows it would save.
     db["spans"].create_index(["trace_id", "span_id"], unique=True)
-    db["spans"].create_index(["trace_id", "start_ns"])
-    db["spans"].create_index(["trace_id", "parent_id"])
-    db["payloads"].create(
-        {"id": int, "trace_id": str, "span_id": str, "complete": int, "data": bytes},
-        pk="id",
-        not_null={"trace_id", "span_id", "data"},
-    )
-    db["payloads"].create_index(["trace_id", "span_id"], unique=True)
+    db["chunks"].create({"id": int, "data": bytes}, pk="id", not_null={"data"})
     db["traces"].create(
         {
             "trace_id": str,

@@ -1,0 +1,118 @@
+"""The one shared "current state" of the app: the open store, the current trace and span.
+
+Like RenderDoc's capture context: every panel implements `QtObserver` and registers here; a panel
+registered late is told the current state at once. Span changes are coalesced, so when the user
+holds a key down only the newest span is rendered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from spanscope.core.store import connect
+
+
+class QtObserver:
+    """What a panel hears from the context; override the calls it cares about."""
+
+    def on_store_loaded(self, context: QtTraceContext) -> None:
+        """A store was opened, or new traces arrived in it."""
+
+    def on_store_closed(self) -> None:
+        """The store went away: drop everything shown from it."""
+
+    def on_trace_changed(self, trace_id: str | None) -> None:
+        """Another trace is current (None: no trace)."""
+
+    def on_span_changed(self, trace_id: str | None, span_id: str | None) -> None:
+        """Another span is current (None: no span)."""
+
+
+class QtTraceContext(QObject):
+    """Holds the GUI thread's read-only connection and the selection; notifies observers."""
+
+    #: Emitted alongside the observer calls, for widgets that prefer signals.
+    store_loaded = Signal()
+    trace_changed = Signal(object)
+    span_changed = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._observers: list[QtObserver] = []
+        self._db: sqlite_utils.Database | None = None
+        self.store_path: Path | None = None
+        self.trace_id: str | None = None
+        self.span_id: str | None = None
+        self._pending_span: tuple[str | None, str | None] | None = None
+        self._span_timer = QTimer(self, singleShot=True, interval=0)
+        self._span_timer.timeout.connect(self._deliver_span)
+
+    @property
+    def db(self) -> sqlite_utils.Database | None:
+        return self._db
+
+    def register(self, observer: QtObserver) -> None:
+        """Add a panel and bring it up to date immediately."""
+        self._observers.append(observer)
+        if self._db is not None:
+            observer.on_store_loaded(self)
+            observer.on_trace_changed(self.trace_id)
+            observer.on_span_changed(self.trace_id, self.span_id)
+
+    def unregister(self, observer: QtObserver) -> None:
+        self._observers.remove(observer)
+
+    def open_store(self, path: Path) -> None:
+        """Switch to the store at `path` (read-only here: imports write through their own thread)."""
+        self.close_store()
+        self._db = connect(Path(path), readonly=True)
+        self.store_path = Path(path)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """New data arrived in the open store (an import committed)."""
+        if self._db is None:
+            return
+        for observer in list(self._observers):
+            observer.on_store_loaded(self)
+        self.store_loaded.emit()
+
+    def close_store(self) -> None:
+        if self._db is None:
+            return
+        self.select_trace(None)
+        self._db.conn.close()
+        self._db = None
+        self.store_path = None
+        for observer in list(self._observers):
+            observer.on_store_closed()
+
+    def select_trace(self, trace_id: str | None) -> None:
+        if trace_id == self.trace_id:
+            return
+        self.trace_id = trace_id
+        self.span_id = None
+        self._pending_span = None
+        for observer in list(self._observers):
+            observer.on_trace_changed(trace_id)
+        self.trace_changed.emit(trace_id)
+
+    def select_span(self, span_id: str | None) -> None:
+        """Make `span_id` (of the current trace) current; rapid calls deliver only the newest."""
+        self._pending_span = (self.trace_id, span_id)
+        self._span_timer.start()
+
+    def _deliver_span(self) -> None:
+        if self._pending_span is None:
+            return
+        trace_id, span_id = self._pending_span
+        self._pending_span = None
+        if trace_id != self.trace_id or span_id == self.span_id:
+            return
+        self.span_id = span_id
+        for observer in list(self._observers):
+            observer.on_span_changed(trace_id, span_id)
+        self.span_changed.emit(trace_id, span_id)

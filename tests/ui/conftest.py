@@ -1,0 +1,41 @@
+"""Shared fixtures for the desktop app's tests: a store holding the bundled demo traces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo.otlp.jsonl"
+
+
+@pytest.fixture(scope="session")
+def demo_store_template(tmp_path_factory) -> Path:
+    from spanscope.core.store import Outcome, import_file
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    assert import_file(path, DEMO).outcome is Outcome.IMPORTED
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_store_template, tmp_path) -> Path:
+    """A fresh copy of the demo store for each test."""
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_store_template, path)
+    return path
+
+
+@pytest.fixture
+def context(qtbot, demo_store):
+    """A QtTraceContext with the demo store open."""
+    from spanscope.ui.context import QtTraceContext
+
+    ctx = QtTraceContext()
+    ctx.open_store(demo_store)
+    yield ctx
+    ctx.close_store()

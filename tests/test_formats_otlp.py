@@ -126,8 +126,15 @@ def ref_span(s: dict[str, Any], resource: dict[str, Any], scope: dict[str, Any])
             for e in s.get("events", [])
         ],
         "resource": resource,
-        "scope": {"name": scope["name"], "version": scope.get("version")},
+        "scope": ref_scope(scope),
     }
+
+
+def ref_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    found = {"name": scope["name"], "version": scope.get("version")}
+    if scope.get("attributes"):
+        found["attributes"] = ref_attrs(scope["attributes"])
+    return found
 
 
 def console_objects(path: Path) -> list[dict[str, Any]]:
@@ -275,7 +282,11 @@ def test_upper_case_hex_of_the_spec_example_is_normalized(fixtures_dir: Path) ->
         "eee19b7ec3c1b174",
         "eee19b7ec3c1b173",
     )
-    assert span.scope == {"name": "my.library", "version": "1.0.0"}
+    assert span.scope == {
+        "name": "my.library",
+        "version": "1.0.0",
+        "attributes": {"my.scope.attribute": "some scope attribute"},
+    }
     assert span.resource == {"service.name": "my.service"}
     assert span.source_kind == "SERVER"
     assert span.status is Status.UNSET

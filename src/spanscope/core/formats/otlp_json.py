@@ -81,6 +81,7 @@ class OtlpSpan(msgspec.Struct, rename="camel", gc=False):
 class Scope(msgspec.Struct, gc=False):
     name: str | None = None
     version: str | None = None
+    attributes: list[KeyValue] = []
 
 
 class ScopeSpans(msgspec.Struct, Generic[S], rename="camel", gc=False):
@@ -183,7 +184,12 @@ def _spans(
 
 
 def _scope(scope: Scope | None) -> dict[str, Any]:
-    return {"name": scope.name, "version": scope.version} if scope else {}
+    if scope is None:
+        return {}
+    found = {"name": scope.name, "version": scope.version}
+    if scope.attributes:
+        found["attributes"] = flatten(scope.attributes)
+    return found
 
 
 def _span(s: OtlpSpan, resource: dict[str, Any], scope: dict[str, Any], ids: dict[str, str]) -> Span:

@@ -1,0 +1,8 @@
+"""Spanscope: inspect LLM application traces offline."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("spanscope")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+source"

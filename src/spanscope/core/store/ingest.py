@@ -62,8 +62,15 @@ class ImportState:
     on_progress: Callable[[ImportProgress], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
+    #: Spans read so far by the running import.
+    spans_read: int = 0
+
     def cancel(self) -> None:
         self.cancel_event.set()
+
+    def report(self, path: Path, bytes_done: int, bytes_total: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(ImportProgress(path, bytes_done, bytes_total, self.spans_read))
 
     @property
     def cancelled(self) -> bool:
@@ -232,6 +239,7 @@ def _already_imported(db_path: Path, key: dict) -> bool:
 def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> FileResult:
     """Import one file into the store at `db_path`; never raises for bad input."""
     state = state or ImportState()
+    state.spans_read = 0
     path = Path(path)
     source = Source(path)
     try:
@@ -255,7 +263,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     writer.start()
     writer.ready.wait()
     try:
-        spans = fmt.read(source, _progress_reporter(state, path, stat.st_size))
+        spans = fmt.read(source, lambda done: state.report(path, done, stat.st_size))
         with _gc_paused():
             result.spans_read = _feed(writer, spans, state)
     except FormatError as exc:
@@ -274,8 +282,8 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
         result.outcome, result.error = Outcome.FAILED, f"{path}: could not store: {writer.error}"
     if result.outcome is Outcome.IMPORTED:
         result.spans_added, result.traces = writer.spans_added, writer.traces
-        if state.on_progress:
-            state.on_progress(ImportProgress(path, stat.st_size, stat.st_size, result.spans_read))
+        state.spans_read = result.spans_read
+        state.report(path, stat.st_size, stat.st_size)
     return result
 
 
@@ -290,14 +298,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _progress_reporter(state: ImportState, path: Path, total: int) -> Callable[[int], None]:
-    def report(done: int) -> None:
-        if state.on_progress:
-            state.on_progress(ImportProgress(path, done, total, -1))
-
-    return report
 
 
 def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
@@ -315,6 +315,7 @@ def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
             chunk_id, documents = chunk_id + 1, []
             if len(rows) >= BATCH_SPANS:
                 count += len(rows)
+                state.spans_read = count
                 _send(writer, state, (rows, chunks))
                 rows, chunks = [], []
     if documents:

@@ -1,0 +1,167 @@
+"""How the span tree copes with one huge trace, against the floor of just reading its rows.
+
+    python benchmarks/bench_span_tree.py [--spans 100000] [--file F | --store S] [--rounds 3]
+
+Writes one trace of `--spans` spans with ../shared/bench/make_traces.py (unless --file is given),
+imports it into a temporary store, then measures in one run, with the panel shown offscreen:
+
+- the bare `trace_rows` SELECT of that trace (the floor: the tree cannot show rows it has not read);
+- first paint: from the trace being selected (on_trace_changed) to the tree painted (grab());
+- expand all, to painted;
+- the worst stall while scrolling through the expanded tree a page at a time, to the very end
+  (scrolling to the bottom fetches the next batch of a wide parent, which relayouts the view).
+
+Targets: first paint < 300 ms, no stall > 100 ms. The machine is shared: the ratios say more than the
+absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from spanscope.core.store import connect, import_file
+from spanscope.core.store.queries import list_traces, trace_rows
+from spanscope.core.tree import TraceTree
+from spanscope.ui.context import QtTraceContext
+from spanscope.ui.span_tree import QtSpanTreePanel, load_tree
+
+REPO = Path(__file__).resolve().parents[1]
+MAKE_TRACES = REPO.parent / "shared" / "bench" / "make_traces.py"
+
+
+def make_file(path: Path, spans: int) -> None:
+    """One trace of `spans` spans: make_traces draws each trace's size from an exponential with mean
+    --spans-per-trace, so a mean far above `spans` makes the first trace take the whole budget."""
+    command = [sys.executable, str(MAKE_TRACES), str(path), "--spans", str(spans)]
+    subprocess.run(
+        [*command, "--spans-per-trace", str(spans * 1000), "--input-bytes", "200"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def best_of(rounds: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def painted(app: QApplication, panel: QtSpanTreePanel, action: Callable[[], object]) -> float:
+    """Seconds from `action` until the panel has handled its events and painted."""
+    start = time.perf_counter()
+    action()
+    app.processEvents()
+    panel.grab()
+    return time.perf_counter() - start
+
+
+def scroll_through(app: QApplication, panel: QtSpanTreePanel) -> list[float]:
+    """Page down to the end (fetching every batch on the way); seconds per page step."""
+    bar = panel.view.verticalScrollBar()
+    bar.setValue(0)
+    app.processEvents()
+    steps = []
+    while True:
+        before = (bar.value(), bar.maximum())
+        start = time.perf_counter()
+        bar.setValue(bar.value() + bar.pageStep())
+        app.processEvents()
+        panel.view.viewport().repaint()
+        steps.append(time.perf_counter() - start)
+        if (bar.value(), bar.maximum()) == before:
+            return steps
+
+
+@contextlib.contextmanager
+def surviving_pyside_none_leak() -> Iterator[None]:
+    """PySide6 6.12 on Python < 3.12 drops a reference to None on every void call (each painted row
+    makes a few); this run makes far more of them than None has references, and CPython aborts when
+    the count reaches zero. Hold spare references for the run and skip interpreter teardown, where
+    they would be released. Python 3.12 made None immortal: nothing to do there."""
+    if sys.version_info >= (3, 12):
+        yield
+        return
+    _spare = [None] * 5_000_000
+    code = 0
+    try:
+        yield
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spans", type=int, default=100_000)
+    ap.add_argument("--file", type=Path, help="an OTLP/JSON file to use instead of writing one")
+    ap.add_argument("--store", type=Path, help="a store to use as is (its largest trace)")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication([])
+    with surviving_pyside_none_leak(), tempfile.TemporaryDirectory(prefix="spanscope-bench-") as tmp:
+        store = args.store
+        if store is None:
+            source = args.file or Path(tmp) / "trace.jsonl"
+            if args.file is None:
+                make_file(source, args.spans)
+            store = Path(tmp) / "store.db"
+            import_file(store, source)
+        [trace] = list_traces(connect(store, readonly=True), order_by="span_count", descending=True, limit=1)
+        report(app, store, trace.trace_id, trace.span_count, args.rounds)
+
+
+def report(app: QApplication, store: Path, trace_id: str, spans: int, rounds: int) -> None:
+    context = QtTraceContext()
+    context.open_store(store)
+    select = best_of(rounds, lambda: trace_rows(context.db, trace_id))
+    rows = trace_rows(context.db, trace_id)
+    build = best_of(rounds, lambda: TraceTree.build(rows))
+    load = best_of(rounds, lambda: load_tree(context, trace_id))
+    panel = QtSpanTreePanel(context)
+    panel.resize(1000, 700)
+    panel.show()
+    app.processEvents()
+    firsts = []
+    for _ in range(rounds):
+        context.select_trace(None)
+        app.processEvents()
+        firsts.append(painted(app, panel, lambda: context.select_trace(trace_id)))
+    first = min(firsts)
+    expand = painted(app, panel, panel.expand_all)
+    steps = scroll_through(app, panel)
+    worst = max(steps)
+    print(f"trace {trace_id}: {spans:,} spans, {panel.view.verticalScrollBar().maximum():,} rows scrolled")
+    print(f"bare SELECT (trace_rows):      {select * 1000:7.0f} ms")
+    print(f"TraceTree.build:               {build * 1000:7.0f} ms")
+    print(f"load_tree (SELECT + build):    {load * 1000:7.0f} ms")
+    ratio = f"{first / select:.2f}x the SELECT"
+    print(f"first paint after selection:   {first * 1000:7.0f} ms  ({ratio}; target < 300 ms)")
+    print(f"expand all, painted:           {expand * 1000:7.0f} ms")
+    print(
+        f"scroll: {len(steps):,} page steps, median {statistics.median(steps) * 1000:.1f} ms, "
+        f"worst {worst * 1000:.0f} ms (target < 100 ms)"
+    )
+    context.close_store()
+
+
+if __name__ == "__main__":
+    main()

@@ -200,3 +200,17 @@ def test_trace_id_prefix_resolves(tmp_path, store):
     import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
     db = connect(store, readonly=True)
     assert resolve_trace_id(db, TRACE[:8].upper()) == TRACE
+
+
+def test_a_trace_keeps_its_rowid_when_more_of_it_arrives(tmp_path, store):
+    """Views page the trace list by rowid; a later import must not renumber a trace."""
+    import_file(store, write_jsonl(tmp_path / "child.jsonl", request(span(TOOL, AGENT, start=500))))
+    rowid = sqlite3.connect(store).execute("SELECT rowid FROM traces WHERE trace_id = ?", (TRACE,)).fetchone()
+    import_file(
+        store, write_jsonl(tmp_path / "parent.jsonl", request(span(AGENT, None, name="agent", start=0)))
+    )
+    conn = sqlite3.connect(store)
+    assert conn.execute("SELECT rowid, span_count FROM traces WHERE trace_id = ?", (TRACE,)).fetchone() == (
+        rowid[0],
+        2,
+    )

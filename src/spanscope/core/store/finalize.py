@@ -57,10 +57,24 @@ WHERE id IN (
 )
 """
 
+_ROLLED_UP = (
+    "root_name",
+    "start_ns",
+    "end_ns",
+    "duration_ns",
+    "span_count",
+    "error_count",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "models",
+    "session_id",
+    "user_id",
+    "service",
+)
 _TOKENS = ", ".join(f"sum({c}) FILTER (WHERE counted)" for c in TOKEN_COLUMNS)
+# An upsert, not INSERT OR REPLACE: a trace keeps its rowid, so views paging by rowid stay valid.
 _ROLL_UP_TRACES = f"""
-INSERT OR REPLACE INTO traces (trace_id, root_name, start_ns, end_ns, duration_ns, span_count,
-    error_count, {", ".join(TOKEN_COLUMNS)}, cost_usd, models, session_id, user_id, service)
+INSERT INTO traces (trace_id, {", ".join(_ROLLED_UP)})
 SELECT g.trace_id,
     (SELECT r.name FROM spans r WHERE r.trace_id = g.trace_id AND (r.parent_id IS NULL OR r.orphan)
      ORDER BY r.start_ns LIMIT 1),
@@ -70,7 +84,10 @@ SELECT g.trace_id,
     group_concat(DISTINCT model) FILTER (WHERE kind IN {_MODEL_KINDS_SQL} AND model IS NOT NULL),
     max(session_id), max(user_id), max(service)
 FROM touched t CROSS JOIN spans g ON g.trace_id = t.trace_id
+WHERE true
 GROUP BY g.trace_id
+ON CONFLICT (trace_id) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in _ROLLED_UP)}
 """
 
 

@@ -59,7 +59,7 @@ class TraceRow:
     service: str | None
 
 
-def _trace_row(row: tuple) -> TraceRow:
+def trace_row(row: tuple) -> TraceRow:
     values = list(row)
     models_at = TRACE_COLUMNS.index("models")
     values[models_at] = tuple(sorted(values[models_at].split(","))) if values[models_at] else ()
@@ -86,7 +86,7 @@ def list_traces(
         f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces "
         f"ORDER BY {order_by} {direction}, trace_id {direction} LIMIT ? OFFSET ?"
     )
-    return [_trace_row(r) for r in db.execute(sql, (-1 if limit is None else limit, offset))]
+    return [trace_row(r) for r in db.execute(sql, (-1 if limit is None else limit, offset))]
 
 
 def resolve_trace_id(db: sqlite_utils.Database, text: str) -> str:

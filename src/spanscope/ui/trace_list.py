@@ -1,0 +1,448 @@
+"""The trace list: every trace in the store as one table row, sortable and filterable.
+
+Built for a million traces: the model holds only the sorted rowids (8 bytes a trace) and a few
+pages of rows read on demand; the view has fixed row heights, so Qt never measures rows.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlite_utils
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spanscope.core import display
+from spanscope.core.store.queries import TraceRow, count_traces
+from spanscope.core.store.trace_query import (
+    TraceFilter,
+    fetch_rows,
+    models_in_store,
+    rowid_of,
+    sorted_trace_ids,
+    time_bounds,
+)
+from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+
+#: data() role giving a row's full trace id.
+TRACE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        TRACE_ID_ROLE,
+    }
+)
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_ERROR = QColor(ERROR_COLOR)
+_MUTED = QColor(MUTED_COLOR)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One table column: its header, the traces column it sorts by, and how a cell reads."""
+
+    title: str
+    key: str
+    text: Callable[[TraceRow], str]
+    #: The text the column is sized for (at least its header fits, sort arrow included).
+    sample: str
+    numeric: bool = False
+
+
+COLUMNS = (
+    Column("Start (UTC)", "start_ns", lambda t: display.timestamp(t.start_ns), "2026-11-27 04:51:14.047"),
+    Column("Name", "root_name", lambda t: t.root_name or "", "invoke_agent travel"),
+    Column("Latency", "duration_ns", lambda t: display.duration(t.duration_ns), "59 min 59 s", True),
+    Column("Spans", "span_count", lambda t: display.count(t.span_count), "12,345", True),
+    Column("Tokens in", "input_tokens", lambda t: display.count(t.input_tokens), "1,234,567", True),
+    Column("Tokens out", "output_tokens", lambda t: display.count(t.output_tokens), "123,456", True),
+    Column("Cost", "cost_usd", lambda t: display.cost(t.cost_usd), "$1,234.56", True),
+    Column("Errors", "error_count", lambda t: display.count(t.error_count), "1,234", True),
+    Column("Models", "models", lambda t: ", ".join(t.models), "gpt-4o-mini-2024-07"),
+    Column("Session", "session_id", lambda t: t.session_id or "", "sess-demo-1234"),
+    Column("User", "user_id", lambda t: t.user_id or "", "user-12345"),
+)
+_ERRORS = next(i for i, c in enumerate(COLUMNS) if c.key == "error_count")
+
+#: Time-range choices, as seconds back from the newest trace (the store is offline: wall-clock
+#: "last hour" would usually be empty).
+TIME_RANGES: tuple[tuple[str, int | None], ...] = (
+    ("Any time", None),
+    ("Last hour", 3600),
+    ("Last 24 h", 86_400),
+    ("Last 7 days", 7 * 86_400),
+)
+
+
+class QtTraceListModel(QAbstractTableModel):
+    """Traces in display order, read from the store a page at a time as the view asks for rows."""
+
+    PAGE_ROWS = 256
+    CACHED_PAGES = 8
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._db: sqlite_utils.Database | None = None
+        self._filter = TraceFilter()
+        self._column = 0
+        self._order = Qt.SortOrder.DescendingOrder
+        self._rowids = array("q")
+        self._pages: OrderedDict[int, list[TraceRow | None]] = OrderedDict()
+
+    @property
+    def db(self) -> sqlite_utils.Database | None:
+        return self._db
+
+    @property
+    def trace_filter(self) -> TraceFilter:
+        return self._filter
+
+    def set_db(self, db: sqlite_utils.Database | None, trace_filter: TraceFilter | None = None) -> None:
+        """Show the traces of another store (None: show nothing), optionally under a new filter."""
+        self._db = db
+        self.refresh(trace_filter)
+
+    def set_filter(self, trace_filter: TraceFilter) -> None:
+        if trace_filter != self._filter:
+            self.refresh(trace_filter)
+
+    def refresh(self, trace_filter: TraceFilter | None = None) -> None:
+        """Sort and filter again, e.g. after an import added traces; drops every cached page."""
+        self.beginResetModel()
+        if trace_filter is not None:
+            self._filter = trace_filter
+        self._rowids = self._sorted_rowids()
+        self._pages.clear()
+        self.endResetModel()
+
+    def _sorted_rowids(self) -> array:
+        if self._db is None:
+            return array("q")
+        descending = self._order == Qt.SortOrder.DescendingOrder
+        return sorted_trace_ids(self._db, self._filter, COLUMNS[self._column].key, descending)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Called by the view's header; unchanged keys keep the current rows (no second query)."""
+        if not 0 <= column < len(COLUMNS) or (column, order) == (self._column, self._order):
+            return
+        self._column, self._order = column, order
+        self.refresh()
+
+    def trace_at(self, row: int) -> TraceRow | None:
+        """The trace shown at `row`, reading its page on a cache miss; None if it left the store."""
+        if not 0 <= row < len(self._rowids) or self._db is None:
+            return None
+        number, offset = divmod(row, self.PAGE_ROWS)
+        page = self._pages.get(number)
+        if page is None:
+            start = number * self.PAGE_ROWS
+            page = fetch_rows(self._db, self._rowids[start : start + self.PAGE_ROWS])
+            if len(self._pages) >= self.CACHED_PAGES:
+                self._pages.popitem(last=False)
+            self._pages[number] = page
+        else:
+            self._pages.move_to_end(number)
+        return page[offset]
+
+    def trace_id_at(self, row: int) -> str | None:
+        trace = self.trace_at(row)
+        return None if trace is None else trace.trace_id
+
+    def row_of(self, trace_id: str | None) -> int | None:
+        """Where `trace_id` is listed, or None when filtered out or unknown."""
+        if trace_id is None or self._db is None:
+            return None
+        rowid = rowid_of(self._db, trace_id)
+        if rowid is None:
+            return None
+        try:
+            return self._rowids.index(rowid)
+        except ValueError:
+            return None
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rowids)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        column = COLUMNS[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.title
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column.numeric else _LEFT
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            # A first click on a number or the start time shows the largest (or newest) first.
+            descending = column.numeric or column.key == "start_ns"
+            return Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        # Painting asks for a dozen roles per cell; answer the unused ones before reading the row.
+        if role not in _ROLES or not index.isValid():
+            return None
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column.numeric else _LEFT
+        trace = self.trace_at(index.row())
+        if trace is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(trace)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(column, trace)
+        return trace.trace_id
+
+
+def _tooltip(column: Column, trace: TraceRow) -> str | None:
+    """Whatever a narrow cell may cut off: every model, and the name with the trace id."""
+    if column.key == "models":
+        return "\n".join(trace.models) or None
+    if column.key == "root_name":
+        return f"{trace.root_name or '(no root span)'}\ntrace {trace.trace_id}"
+    return None
+
+
+class QtTraceTable(QTableView):
+    """The table; typing in it starts a filter instead of Qt's type-to-find.
+
+    Qt's type-to-find reads rows until one starts with the typed text: every one of 10^6 rows
+    (12 s measured) when none does. The filter bar searches the store in one query instead.
+    """
+
+    typed = Signal(str)
+
+    def keyboardSearch(self, search: str) -> None:
+        self.typed.emit(search)
+
+
+class QtTraceListPanel(QWidget, QtObserver):
+    """Filter bar, trace count and the table; selecting a row makes its trace current."""
+
+    TEXT_DELAY_MS = 250
+
+    def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._syncing = False
+        self._newest_ns: int | None = None
+        self.model = QtTraceListModel(self)
+        self._build_filter_bar()
+        self._build_view()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(self._filter_bar)
+        layout.addWidget(self.view)
+        self._text_timer = QTimer(self, singleShot=True, interval=self.TEXT_DELAY_MS)
+        self._text_timer.timeout.connect(self._apply_filter)
+        self._connect()
+        context.register(self)
+
+    def _build_filter_bar(self) -> None:
+        self.search = QLineEdit(placeholderText="Filter traces: name, id, model, session, user")
+        self.search.setClearButtonEnabled(True)
+        self.errors_only = QCheckBox("Errors only")
+        self.model_choice = QComboBox()
+        self.model_choice.addItem("All models", None)
+        # Wide enough for most model names, but a long one must not squeeze the search field.
+        self.model_choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_choice.setMinimumContentsLength(20)
+        self.time_choice = QComboBox(toolTip="Relative to the newest trace in the store")
+        for label, seconds in TIME_RANGES:
+            self.time_choice.addItem(label, seconds)
+        self.count_label = QLabel()
+        self._filter_bar = QHBoxLayout()
+        self._filter_bar.setContentsMargins(4, 4, 4, 0)
+        self._filter_bar.addWidget(self.search, 1)
+        for widget in (self.errors_only, self.model_choice, self.time_choice, self.count_label):
+            self._filter_bar.addWidget(widget)
+
+    def _build_view(self) -> None:
+        view = self.view = QtTraceTable()
+        view.setModel(self.model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Per-item scrolling makes the scroll bar's value the top row, which refresh() restores.
+        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
+        view.setAlternatingRowColors(True)
+        view.setWordWrap(False)
+        view.setShowGrid(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        metrics = QFontMetrics(view.font())
+        rows = view.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setMinimumSectionSize(1)
+        rows.setDefaultSectionSize(metrics.height() + 6)
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+        view.setSortingEnabled(True)
+        for section, column in enumerate(COLUMNS):
+            # The header's hint keeps room for the sort arrow, so titles are never cut when sorted.
+            text = metrics.horizontalAdvance(column.sample) + 16
+            header.resizeSection(section, max(text, header.sectionSizeHint(section)))
+
+    def _connect(self) -> None:
+        self.search.textChanged.connect(self._text_timer.start)
+        self.search.returnPressed.connect(self._apply_filter)
+        self.errors_only.toggled.connect(self._apply_filter)
+        self.model_choice.currentIndexChanged.connect(self._apply_filter)
+        self.time_choice.currentIndexChanged.connect(self._apply_filter)
+        self.model.modelReset.connect(self._after_reset)
+        self.view.typed.connect(self._type_into_search)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+
+    def current_filter(self) -> TraceFilter:
+        """The filter the bar's widgets describe now."""
+        seconds = self.time_choice.currentData()
+        start_ns = None
+        if seconds is not None and self._newest_ns is not None:
+            start_ns = self._newest_ns - seconds * 1_000_000_000
+        return TraceFilter(
+            text=self.search.text().strip(),
+            errors_only=self.errors_only.isChecked(),
+            model=self.model_choice.currentData(),
+            start_ns=start_ns,
+        )
+
+    def _type_into_search(self, text: str) -> None:
+        self.search.setFocus()
+        self.search.insert(text)
+
+    def _apply_filter(self) -> None:
+        self._text_timer.stop()
+        self.model.set_filter(self.current_filter())
+        self._update_count()
+
+    def _after_reset(self) -> None:
+        """After a sort or filter: keep the current trace selected and in sight."""
+        row = self._select(self._context.trace_id)
+        if row is None:
+            self.view.scrollToTop()
+        else:
+            self.view.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def _select(self, trace_id: str | None) -> int | None:
+        """Select `trace_id`'s row without telling the context (it already knows); its row or None."""
+        row = self.model.row_of(trace_id)
+        selection = self.view.selectionModel()
+        self._syncing = True
+        try:
+            if row is None:
+                selection.clear()
+            else:
+                flags = (
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                )
+                selection.setCurrentIndex(self.model.index(row, 0), flags)
+        finally:
+            self._syncing = False
+        return row
+
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing or not current.isValid():
+            return
+        trace_id = self.model.trace_id_at(current.row())
+        if trace_id is not None:
+            self._context.select_trace(trace_id)
+
+    def _update_count(self) -> None:
+        db = self.model.db
+        if db is None:
+            self.count_label.setText("")
+            return
+        total, shown = count_traces(db), self.model.rowCount()
+        noun = "trace" if total == 1 else "traces"
+        if self.model.trace_filter == TraceFilter():
+            self.count_label.setText(f"{display.count(total)} {noun}")
+        else:
+            self.count_label.setText(f"{display.count(shown)} of {display.count(total)} {noun}")
+
+    def _update_choices(self, db: sqlite_utils.Database) -> None:
+        """Models for the model filter, and the newest start the time ranges count back from."""
+        bounds = time_bounds(db)
+        self._newest_ns = None if bounds is None else bounds[1]
+        chosen = self.model_choice.currentData()
+        self.model_choice.blockSignals(True)
+        try:
+            self.model_choice.clear()
+            self.model_choice.addItem("All models", None)
+            for name in models_in_store(db):
+                self.model_choice.addItem(name, name)
+            self.model_choice.setCurrentIndex(max(0, self.model_choice.findData(chosen)) if chosen else 0)
+        finally:
+            self.model_choice.blockSignals(False)
+
+    def on_store_loaded(self, context: QtTraceContext) -> None:
+        """A new store starts at the top; new traces in the same store never move what is on screen."""
+        if context.db is None:
+            return
+        self._update_choices(context.db)
+        if context.db is not self.model.db:
+            self.model.set_db(context.db, self.current_filter())
+        else:
+            self._refresh_in_place()
+        self._update_count()
+
+    def _refresh_in_place(self) -> None:
+        """Re-read the store, keeping the row at the top of the view at the top."""
+        scroll_bar = self.view.verticalScrollBar()
+        top = scroll_bar.value()
+        anchor = self.model.trace_id_at(top)
+        self.model.refresh(self.current_filter())
+        row = self.model.row_of(anchor)
+        # The reset only schedules the scroll bar's new range; set it now or the value is clamped.
+        self.view.updateGeometries()
+        scroll_bar.setValue(top if row is None else row)
+
+    def on_store_closed(self) -> None:
+        self.model.set_db(None)
+        self._newest_ns = None
+        self._update_count()
+
+    def current_trace_id(self) -> str | None:
+        """The trace of the selected row (None when nothing listed is selected)."""
+        selection = self.view.selectionModel()
+        current = selection.currentIndex()
+        if not current.isValid() or not selection.isRowSelected(current.row()):
+            return None
+        return self.model.trace_id_at(current.row())
+
+    def on_trace_changed(self, trace_id: str | None) -> None:
+        if self.current_trace_id() == trace_id:
+            return
+        row = self._select(trace_id)
+        if row is not None:
+            self.view.scrollTo(self.model.index(row, 0))

@@ -1,0 +1,204 @@
+"""The trace list panel: a sound model, header sorting, filters, selection in both directions, refresh."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from spanscope.core.store import connect
+from spanscope.core.store.queries import TRACE_COLUMNS, list_traces
+from spanscope.ui.trace_list import COLUMNS, TRACE_ID_ROLE, QtTraceListModel, QtTraceListPanel
+
+_INSERT = (
+    f"INSERT OR REPLACE INTO traces ({', '.join(TRACE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+)
+
+
+def column(key: str) -> int:
+    return next(i for i, c in enumerate(COLUMNS) if c.key == key)
+
+
+@pytest.fixture
+def panel(qtbot, context):
+    widget = QtTraceListPanel(context)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 400)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    context.unregister(widget)
+
+
+def shown(panel, key: str) -> list:
+    """The values of traces-table column `key` in display order."""
+    traces = [panel.model.trace_at(row) for row in range(panel.model.rowCount())]
+    return [getattr(t, key) for t in traces]
+
+
+def click_header(qtbot, panel, section: int) -> None:
+    header = panel.view.horizontalHeader()
+    x = header.sectionViewportPosition(section) + header.sectionSize(section) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+
+
+def click_row(qtbot, panel, row: int) -> None:
+    rect = panel.view.visualRect(panel.model.index(row, column("root_name")))
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_model_passes_the_model_tester(qtmodeltester, context):
+    model = QtTraceListModel()
+    model.set_db(context.db)
+    qtmodeltester.check(model)
+    model.sort(column("duration_ns"), Qt.SortOrder.AscendingOrder)
+    qtmodeltester.check(model)
+
+
+def test_cells_read_like_the_cli(context):
+    model = QtTraceListModel()
+    model.set_db(context.db)
+    newest = list_traces(context.db, order_by="start_ns", descending=True)[0]
+    text = [model.index(0, c).data() for c in range(len(COLUMNS))]
+    assert text[column("root_name")] == "invoke_agent destination_researcher"
+    assert text[column("duration_ns")] == "1 min 49 s"
+    assert text[column("input_tokens")] == "36,325"
+    assert text[column("cost_usd")] == ""
+    assert model.index(0, 0).data(TRACE_ID_ROLE) == newest.trace_id == model.trace_id_at(0)
+    errors = model.index(0, column("error_count"))
+    assert errors.data(Qt.ItemDataRole.ForegroundRole).name() == "#d63031"
+    assert errors.data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+    assert model.index(0, column("models")).data(Qt.ItemDataRole.ToolTipRole).splitlines() == list(
+        newest.models
+    )
+
+
+def test_newest_first_with_a_count(panel):
+    starts = shown(panel, "start_ns")
+    assert starts == sorted(starts, reverse=True)
+    assert panel.count_label.text() == "7 traces"
+
+
+def test_clicking_headers_sorts(qtbot, panel):
+    click_header(qtbot, panel, column("duration_ns"))
+    durations = shown(panel, "duration_ns")
+    assert durations == sorted(durations, reverse=True)  # numbers: largest first
+    click_header(qtbot, panel, column("duration_ns"))
+    assert shown(panel, "duration_ns") == sorted(durations)
+    click_header(qtbot, panel, column("root_name"))
+    names = shown(panel, "root_name")
+    assert names == sorted(names)  # text: A to Z
+    assert names[0] == "answer_question"
+
+
+def test_text_filter(qtbot, panel):
+    qtbot.keyClicks(panel.search, "support_turn")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 3)
+    assert set(shown(panel, "root_name")) == {"support_turn"}
+    assert panel.count_label.text() == "3 of 7 traces"
+    panel.search.clear()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 7)
+    assert panel.count_label.text() == "7 traces"
+
+
+def test_errors_only(panel):
+    panel.errors_only.setChecked(True)
+    assert sorted(shown(panel, "error_count")) == [1, 2, 2]
+    assert panel.count_label.text() == "3 of 7 traces"
+
+
+def test_model_filter(panel):
+    assert panel.model_choice.currentText() == "All models"
+    panel.model_choice.setCurrentIndex(panel.model_choice.findData("gpt-4o-2024-08-06"))
+    assert shown(panel, "root_name") == ["triage_ticket", "support_turn"]
+
+
+def test_time_range_counts_back_from_the_newest_trace(panel):
+    panel.time_choice.setCurrentIndex(panel.time_choice.findText("Last hour"))
+    assert shown(panel, "root_name") == ["invoke_agent destination_researcher", "triage_ticket"]
+    panel.time_choice.setCurrentIndex(panel.time_choice.findText("Any time"))
+    assert panel.model.rowCount() == 7
+
+
+def test_clicks_and_arrow_keys_make_a_trace_current(qtbot, panel, context):
+    click_row(qtbot, panel, 2)
+    assert context.trace_id == panel.model.trace_id_at(2)
+    qtbot.keyClick(panel.view, Qt.Key.Key_Down)
+    assert context.trace_id == panel.model.trace_id_at(3)
+    qtbot.keyClick(panel.view, Qt.Key.Key_Up)
+    qtbot.keyClick(panel.view, Qt.Key.Key_Up)
+    assert context.trace_id == panel.model.trace_id_at(1)
+
+
+def test_typing_in_the_table_filters_instead_of_scanning_rows(qtbot, panel):
+    panel.view.setFocus()
+    qtbot.keyClicks(panel.view, "t")
+    assert panel.search.text() == "t"
+    assert panel.search.hasFocus()
+    qtbot.keyClicks(panel.search, "riage")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1)
+
+
+def test_a_trace_made_current_elsewhere_is_selected_once(panel, context):
+    changes = []
+    context.trace_changed.connect(changes.append)
+    wanted = panel.model.trace_id_at(4)
+    context.select_trace(wanted)
+    assert panel.view.selectionModel().currentIndex().row() == 4
+    assert panel.current_trace_id() == wanted
+    assert changes == [wanted]
+
+
+def test_sorting_and_filtering_keep_the_current_trace(qtbot, panel, context):
+    click_row(qtbot, panel, 0)
+    current = context.trace_id
+    click_header(qtbot, panel, column("span_count"))
+    assert panel.current_trace_id() == current
+    panel.errors_only.setChecked(True)
+    assert panel.current_trace_id() == current
+    panel.model_choice.setCurrentIndex(panel.model_choice.findData("gemini-2.5-flash"))
+    assert panel.current_trace_id() is None
+    assert context.trace_id == current  # hidden by the filter, still current for the other panels
+    panel.model_choice.setCurrentIndex(0)
+    assert panel.current_trace_id() == current
+
+
+def synthetic(i: int, start_ns: int) -> tuple:
+    row = dict.fromkeys(TRACE_COLUMNS)
+    row.update(trace_id=f"{i:032x}", root_name=f"bulk {i}", start_ns=start_ns, span_count=1, error_count=0)
+    return tuple(row[c] for c in TRACE_COLUMNS)
+
+
+def write(store, rows) -> None:
+    db = connect(store)
+    with db.conn:
+        db.conn.execute("BEGIN")
+        db.conn.executemany(_INSERT, rows)
+    db.conn.close()
+
+
+def test_new_traces_do_not_move_the_list(qtbot, panel, context, demo_store):
+    first = min(t.start_ns for t in list_traces(context.db))
+    write(demo_store, [synthetic(i, first - 1_000_000 * i) for i in range(1, 301)])
+    context.refresh()
+    assert panel.model.rowCount() == 307
+    scroll_bar = panel.view.verticalScrollBar()
+    scroll_bar.setValue(100)
+    click_row(qtbot, panel, 105)
+    top, current = panel.model.trace_id_at(100), context.trace_id
+    # Newer traces arrive on top, and the current trace is rewritten (so it gets a new rowid).
+    newest = max(t.start_ns for t in list_traces(context.db))
+    write(demo_store, [synthetic(1000 + i, newest + i) for i in range(1, 51)])
+    write(demo_store, [synthetic(int(current, 16), panel.model.trace_at(105).start_ns)])
+    context.refresh()
+    assert panel.model.rowCount() == 357
+    assert scroll_bar.value() == 150
+    assert panel.model.trace_id_at(150) == top
+    assert panel.view.currentIndex().row() == 155
+    assert panel.current_trace_id() == current == context.trace_id
+
+
+def test_closing_the_store_empties_the_list(panel, context):
+    context.close_store()
+    assert panel.model.rowCount() == 0
+    assert panel.count_label.text() == ""

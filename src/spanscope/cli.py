@@ -35,7 +35,7 @@ from spanscope.core.store.queries import (
     resolve_trace_id,
     trace_rows,
 )
-from spanscope.core.store.schema import SchemaError
+from spanscope.core.store.schema import TOKEN_COLUMNS, SchemaError
 from spanscope.core.tree import TraceTree
 
 #: Export keys, in order; tokens and cost are the span's own, not rolled up.
@@ -51,12 +51,7 @@ EXPORT_KEYS = (
     "status_message",
     "model",
     "provider",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
+    *TOKEN_COLUMNS,
     "cost_usd",
     "session_id",
     "user_id",
@@ -265,6 +260,25 @@ def _output(path: str | None) -> Iterator:
             yield f
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1600x1000") from None
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be 200 to 8000 pixels")
+    return width, height
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from spanscope.ui.screenshot import screenshot
+
+    with _store_for(args.sources, args.db) as path:
+        out = screenshot(path, Path(args.out), args.trace, args.span, args.size)
+    print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     from spanscope.ui.app import run_app
 
@@ -309,10 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_export)
+
+    p = command("screenshot", "render the main window offscreen to a PNG")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("out", metavar="OUT.png")
+    p.add_argument("--trace", metavar="ID", help="the trace to show (default: the first with an error)")
+    p.add_argument("--span", metavar="ID", help="the span to select (default: its first error, or root)")
+    p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (1600x1000)")
+    p.set_defaults(func=cmd_screenshot)
     return parser
 
 
-COMMANDS = ("import", "traces", "tree", "export")
+COMMANDS = ("import", "traces", "tree", "export", "screenshot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

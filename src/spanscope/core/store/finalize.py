@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.store.schema import TOKEN_COLUMNS
+from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
 
@@ -57,20 +57,7 @@ WHERE id IN (
 )
 """
 
-_ROLLED_UP = (
-    "root_name",
-    "start_ns",
-    "end_ns",
-    "duration_ns",
-    "span_count",
-    "error_count",
-    *TOKEN_COLUMNS,
-    "cost_usd",
-    "models",
-    "session_id",
-    "user_id",
-    "service",
-)
+_ROLLED_UP = TRACE_COLUMNS[1:]
 _TOKENS = ", ".join(f"sum({c}) FILTER (WHERE counted)" for c in TOKEN_COLUMNS)
 # An upsert, not INSERT OR REPLACE: a trace keeps its rowid, so views paging by rowid stay valid.
 _ROLL_UP_TRACES = f"""

@@ -45,6 +45,38 @@ SPAN_COLUMNS = (
 )
 
 
+#: Trace roll-up columns, in the order queries return them.
+TRACE_COLUMNS = (
+    "trace_id",
+    "root_name",
+    "start_ns",
+    "end_ns",
+    "duration_ns",
+    "span_count",
+    "error_count",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "models",
+    "session_id",
+    "user_id",
+    "service",
+)
+#: Columns the trace list sorts by; each has an index, so a sort over 10^6 traces is an index walk.
+SORTED_TRACE_COLUMNS = (
+    "start_ns",
+    "root_name",
+    "duration_ns",
+    "span_count",
+    "error_count",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "models",
+    "session_id",
+    "user_id",
+)
+
+
 class SchemaError(Exception):
     """The store was written by an unknown (newer) version of Spanscope."""
 
@@ -104,21 +136,8 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         },
         pk="trace_id",
     )
-    # One index per column the trace list sorts by: each sort is then an index walk over 10^6 rows
-    # instead of a sort of them, and the traces table is small next to spans.
-    for column in (
-        "start_ns",
-        "root_name",
-        "duration_ns",
-        "span_count",
-        "error_count",
-        "input_tokens",
-        "output_tokens",
-        "cost_usd",
-        "models",
-        "session_id",
-        "user_id",
-    ):
+    # The traces table is small next to spans, so an index per sortable column costs imports little.
+    for column in SORTED_TRACE_COLUMNS:
         db["traces"].create_index([column])
 
 

@@ -13,24 +13,11 @@ from itertools import chain
 
 import sqlite_utils
 
-from spanscope.core.store.queries import TRACE_COLUMNS, TraceRow, trace_row
+from spanscope.core.store.queries import TraceRow, trace_row
+from spanscope.core.store.schema import SORTED_TRACE_COLUMNS, TRACE_COLUMNS
 
 #: Columns a list may sort by; each has its own index, so a sort is an index walk.
-SORT_COLUMNS = frozenset(
-    {
-        "start_ns",
-        "root_name",
-        "duration_ns",
-        "span_count",
-        "error_count",
-        "input_tokens",
-        "output_tokens",
-        "cost_usd",
-        "models",
-        "session_id",
-        "user_id",
-    }
-)
+SORT_COLUMNS = frozenset(SORTED_TRACE_COLUMNS)
 #: Columns a search term is looked for in (anywhere), besides a trace id prefix.
 TEXT_COLUMNS = ("root_name", "models", "session_id", "user_id", "service")
 

@@ -10,23 +10,8 @@ import sqlite_utils
 
 from spanscope.core.model import Kind, Span, Status
 from spanscope.core.store import payload
-from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS
+from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 
-TRACE_COLUMNS = (
-    "trace_id",
-    "root_name",
-    "start_ns",
-    "end_ns",
-    "duration_ns",
-    "span_count",
-    "error_count",
-    *TOKEN_COLUMNS,
-    "cost_usd",
-    "models",
-    "session_id",
-    "user_id",
-    "service",
-)
 SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
 
 #: Columns a tree row needs: scalars only, never the payload.
@@ -116,25 +101,31 @@ def trace_rows(db: sqlite_utils.Database, trace_id: str) -> list[dict[str, Any]]
     return [dict(zip(TREE_COLUMNS, r, strict=True)) for r in cur]
 
 
+#: Span fields stored as columns under the same name (kind, status and flags need converting).
+_PLAIN_FIELDS = (
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "start_ns",
+    "end_ns",
+    "status_message",
+    "model",
+    "provider",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "service",
+)
+
+
 def _span(row: tuple, doc: dict[str, Any] | None) -> Span:
     values = dict(zip(TREE_COLUMNS, row, strict=True))
     return Span(
-        trace_id=values["trace_id"],
-        span_id=values["span_id"],
-        parent_id=values["parent_id"],
-        name=values["name"],
-        start_ns=values["start_ns"],
-        end_ns=values["end_ns"],
+        **{name: values[name] for name in _PLAIN_FIELDS},
         kind=Kind(values["kind"]),
         status=Status(values["status"]),
-        status_message=values["status_message"],
-        model=values["model"],
-        provider=values["provider"],
-        **{c: values[c] for c in TOKEN_COLUMNS},
-        cost_usd=values["cost_usd"],
-        session_id=values["session_id"],
-        user_id=values["user_id"],
-        service=values["service"],
         orphan=bool(values["orphan"]),
         clock_skew=bool(values["clock_skew"]),
         **payload.fields(doc or {}),

@@ -1,0 +1,329 @@
+"""Qt-free helpers for showing a span's content: what shape a payload has, how much of a large
+text to show first, flattened attributes, retrieved documents, images and first-token times.
+
+The desktop app's detail panel renders with these; keeping them here lets them be tested headless.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from spanscope.core import display
+from spanscope.core.model import Span, is_messages
+
+#: The most text any one widget is given at once; the rest waits for "Show all".
+PREVIEW_CHARS = 200_000
+#: A run of this many non-space characters (base64, minified JSON) makes word wrapping quadratic.
+LONG_TOKEN = 200
+_LONG_TOKEN_RE = re.compile(rf"\S{{{LONG_TOKEN}}}")
+_FIRST_TOKEN_RE = re.compile(r"first[ _.-]?(token|chunk)", re.IGNORECASE)
+_COMPLETION_START_KEYS = ("langfuse.observation.completion_start_time",)
+
+
+class PayloadKind(Enum):
+    EMPTY = "empty"
+    MESSAGES = "messages"
+    DOCUMENTS = "documents"
+    JSON = "json"
+    TEXT = "text"
+
+
+# --- sizes and prefixes ------------------------------------------------------------------------
+
+
+def human_bytes(size: int) -> str:
+    """`850 B`, `195 KB`, `12.3 MB` (powers of 1000, like file managers)."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    if size < 1_000_000_000:
+        return f"{size / 1e6:.1f} MB"
+    return f"{size / 1e9:.1f} GB"
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def head(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """The first `limit` characters, cut at a line break when one is near the end."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", limit * 3 // 4, limit)
+    return text[: cut + 1] if cut >= 0 else text[:limit]
+
+
+def has_long_token(text: str) -> bool:
+    """True when `text` holds a word too long for word wrapping to lay out quickly."""
+    return _LONG_TOKEN_RE.search(text) is not None
+
+
+@dataclass(slots=True)
+class TextBudget:
+    """Hands out at most `limit` characters over several pieces of one rendering, and remembers
+    what it held back so the view can offer "Show all (size)". `limit=None` gives everything."""
+
+    limit: int | None = PREVIEW_CHARS
+    used: int = 0
+    shown_bytes: int = 0
+    total_bytes: int = 0
+    truncated: bool = False
+    long_tokens: bool = False
+
+    @property
+    def exhausted(self) -> bool:
+        """True once something was held back: renderers then only `skip` what is left."""
+        return self.truncated or (self.limit is not None and self.used >= self.limit)
+
+    def take(self, text: str) -> str:
+        self.total_bytes += utf8_size(text)
+        if self.limit is None:
+            shown = text
+        else:
+            shown = "" if self.exhausted else head(text, self.limit - self.used)
+            self.truncated = self.truncated or len(shown) < len(text)
+        self.used += len(shown)
+        self.shown_bytes += utf8_size(shown)
+        self.long_tokens = self.long_tokens or has_long_token(shown)
+        return shown
+
+    def skip(self, value: Any) -> None:
+        """Count a whole item that is not rendered (its JSON size stands in for its text)."""
+        self.total_bytes += utf8_size(compact(value))
+        self.truncated = True
+
+
+# --- JSON values -------------------------------------------------------------------------------
+
+
+def parse_json(text: str) -> Any:
+    """The object or array `text` holds, or None when it is not a JSON container."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict | list) else None
+
+
+def pretty(value: Any) -> str:
+    """Indented JSON for containers (and text holding one); other text as is."""
+    if isinstance(value, str):
+        parsed = parse_json(value)
+        if parsed is None:
+            return value
+        value = parsed
+    if isinstance(value, dict | list):
+        option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+        return orjson.dumps(value, option=option, default=str).decode()
+    return compact(value)
+
+
+def compact(value: Any) -> str:
+    """A one-value rendering: text as is, JSON for everything else."""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
+def preview(text: str, limit: int = 300) -> str:
+    """One line for a table cell: the start of `text` with line breaks shown as ⏎."""
+    short = text[:limit].replace("\r\n", "\n").replace("\n", " ⏎ ")
+    return short + "…" if len(text) > limit else short
+
+
+def tooltip(text: str, limit: int = 1000) -> str:
+    """A cell's tooltip: the full text when it is short, else its size and how to see it."""
+    return text if len(text) <= limit else f"{human_bytes(utf8_size(text))}: double-click to show it all"
+
+
+def container_summary(value: dict | list) -> str:
+    if isinstance(value, dict):
+        return f"{{{len(value)} {'key' if len(value) == 1 else 'keys'}}}"
+    return f"[{len(value)} {'item' if len(value) == 1 else 'items'}]"
+
+
+def shape(value: Any) -> tuple[PayloadKind, Any]:
+    """How a span input or output is best shown, and the value to show (text holding JSON parsed)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return PayloadKind.EMPTY, value
+    if is_messages(value):
+        return PayloadKind.MESSAGES, value
+    if is_documents(value):
+        return PayloadKind.DOCUMENTS, value
+    if isinstance(value, dict | list):
+        return PayloadKind.JSON, value
+    text = value if isinstance(value, str) else compact(value)
+    parsed = parse_json(text) if len(text) <= PREVIEW_CHARS else None
+    return (PayloadKind.TEXT, text) if parsed is None else (PayloadKind.JSON, parsed)
+
+
+# --- attributes --------------------------------------------------------------------------------
+
+
+def flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """Nested maps and lists as dotted keys (`a.b.0`), leaves as they are; empty ones kept."""
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from flatten(item, f"{prefix}.{key}")
+    elif isinstance(value, list) and value and any(isinstance(item, dict | list) for item in value):
+        for index, item in enumerate(value):
+            yield from flatten(item, f"{prefix}.{index}")
+    else:
+        yield prefix, value
+
+
+def attribute_rows(span: Span) -> list[tuple[str, Any]]:
+    """Every attribute of the span, then its resource's (`resource.…`) and scope (`scope.…`)."""
+    rows = [row for key, value in span.attributes.items() for row in flatten(value, key)]
+    rows += [row for key, value in span.resource.items() for row in flatten(value, f"resource.{key}")]
+    rows += [row for key, value in span.scope.items() for row in flatten(value, f"scope.{key}")]
+    return rows
+
+
+# --- retrieved documents -----------------------------------------------------------------------
+
+_DOCUMENT_TEXT_KEYS = ("content", "page_content", "text")
+_DOCUMENT_FIELDS = frozenset({"id", "score", "metadata", "type", *_DOCUMENT_TEXT_KEYS})
+
+
+@dataclass(slots=True)
+class Document:
+    id: str | None
+    score: float | None
+    content: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _document_text(item: dict[str, Any]) -> Any:
+    return next((item[k] for k in _DOCUMENT_TEXT_KEYS if item.get(k) is not None), None)
+
+
+def is_documents(value: Any) -> bool:
+    """True for a list of retrieved documents (dicts with content and no chat role)."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            isinstance(d, dict) and "role" not in d and ("content" in d or "page_content" in d or "text" in d)
+            for d in value
+        )
+    )
+
+
+def document(item: dict[str, Any]) -> Document:
+    """One document, its extra fields (e.g. a top-level `source`) folded into its metadata."""
+    metadata = item.get("metadata")
+    metadata = dict(metadata) if isinstance(metadata, dict) else {}
+    metadata.update({k: v for k, v in item.items() if k not in _DOCUMENT_FIELDS})
+    text = _document_text(item)
+    score = item.get("score")
+    numeric = isinstance(score, int | float) and not isinstance(score, bool)
+    return Document(
+        id=None if item.get("id") is None else str(item["id"]),
+        score=float(score) if numeric else None,
+        content="" if text is None else compact(text),
+        metadata=metadata,
+    )
+
+
+# --- chat messages -----------------------------------------------------------------------------
+
+
+def message_parts(content: Any) -> list[dict[str, Any]]:
+    """A message's content as a list of parts: text becomes one {type: text} part."""
+    if content is None or content == "":
+        return []
+    if isinstance(content, list):
+        return [
+            part if isinstance(part, dict) else {"type": "text", "text": compact(part)} for part in content
+        ]
+    return [{"type": "text", "text": compact(content)}]
+
+
+def tool_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """Tool call id -> tool name, so a tool result can say which call it answers."""
+    return {
+        call["id"]: call.get("name") or "tool"
+        for m in messages
+        for call in m.get("tool_calls") or ()
+        if isinstance(call, dict) and call.get("id")
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DataImage:
+    mime: str
+    data: bytes
+
+
+def data_image(url: str | None) -> DataImage | None:
+    """The bytes of a base64 `data:image/...` URL; None for any other URL or bad data."""
+    if not url or not url.startswith("data:"):
+        return None
+    header, _, body = url.partition(",")
+    mime = header[5:].split(";", 1)[0] or "image"
+    if ";base64" not in header or not mime.startswith("image"):
+        return None
+    try:
+        data = base64.b64decode(body)
+    except (binascii.Error, ValueError):
+        return None
+    return DataImage(mime, data) if data else None
+
+
+def is_web_url(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(("http://", "https://"))
+
+
+# --- times and cost ----------------------------------------------------------------------------
+
+
+def offset(time_ns: int | None, start_ns: int) -> str:
+    """Time since the span started, e.g. `+380 ms` (`-2 ms` when a clock put it before)."""
+    if time_ns is None:
+        return ""
+    delta = time_ns - start_ns
+    return ("-" if delta < 0 else "+") + display.duration(abs(delta))
+
+
+def _iso_ns(value: Any) -> int | None:
+    if isinstance(value, str):
+        value = value.strip().strip('"')
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+
+def first_token_ns(span: Span) -> int | None:
+    """When the first output token arrived: a first-token event, or a recorded completion start."""
+    for event in span.events:
+        if event.time_ns is not None and _FIRST_TOKEN_RE.search(event.name):
+            return event.time_ns
+    for key in _COMPLETION_START_KEYS:
+        if key in span.attributes and (ns := _iso_ns(span.attributes[key])) is not None:
+            return ns
+    return None
+
+
+def cost_text(span: Span) -> str:
+    """The span's cost and where it came from; never a silent zero."""
+    if span.cost_usd is None:
+        return "not priced (pricing comes later)"
+    return f"{display.cost(span.cost_usd)} (reported by the source)"

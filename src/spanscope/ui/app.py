@@ -1,0 +1,57 @@
+"""Starting the desktop app: `spanscope [FILE_OR_STORE...]`."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from spanscope.core.resources import demo_traces
+from spanscope.core.store import connect, default_store_path, is_store
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Spanscope")
+    app.setOrganizationName("Spanscope")
+    return app
+
+
+def prepare_window(sources: Sequence[str], scratch: Path):
+    """A main window showing `sources`; with none, the demo traces in a scratch store.
+
+    Trace files go into the user's own store, so opening them again is instant; stores are shown
+    as they are.
+    """
+    from spanscope.ui.main_window import QtMainWindow
+
+    window = QtMainWindow()
+    paths = [Path(s) for s in sources]
+    missing = [p for p in paths if not p.exists()]
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        store = scratch / "demo.db"
+        files = [demo_traces()] if not missing else []
+    elif any(is_store(p) for p in paths):
+        store = next(p for p in paths if is_store(p))
+        files = [p for p in paths if not is_store(p)]
+    else:
+        store, files = default_store_path(), paths
+    connect(store).conn.close()
+    window.open_store(store)
+    if files:
+        window.import_files(files)
+    for path in missing:
+        window.report_missing(path)
+    return window
+
+
+def run_app(sources: Sequence[str]) -> int:
+    app = application()
+    with tempfile.TemporaryDirectory(prefix="spanscope-") as scratch:
+        window = prepare_window(sources, Path(scratch))
+        window.show()
+        return app.exec()

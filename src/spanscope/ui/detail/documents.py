@@ -1,0 +1,42 @@
+"""Retrieved documents as a ranked list: position, id, score, content and metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spanscope.core.content import TextBudget, compact, document, preview
+from spanscope.core.model import Kind
+from spanscope.ui.detail.html import Rendered, card, coloured, esc, muted, text_block, within_budget
+from spanscope.ui.style import KIND_COLORS
+
+SCORE_BAR_CELLS = 10
+BAR_BACKGROUND = "#dfe6e9"
+
+
+def _score(score: float | None) -> str:
+    """The score as a number and, for scores in [0, 1], a small bar to compare at a glance."""
+    if score is None:
+        return muted("no score")
+    text = f"{muted('score')} <b>{score:.4g}</b>"
+    if not 0 <= score <= 1:
+        return text
+    filled = round(score * SCORE_BAR_CELLS)
+    bar = coloured("█" * filled, KIND_COLORS[Kind.RETRIEVER], bold=False)
+    return f"{text}&nbsp; {bar}{coloured('█' * (SCORE_BAR_CELLS - filled), BAR_BACKGROUND, bold=False)}"
+
+
+def _document(position: int, item: dict[str, Any], budget: TextBudget) -> str:
+    doc = document(item)
+    title = f"<b>{position}.</b> " + (f"<b>{esc(doc.id)}</b>" if doc.id else muted("(no id)"))
+    title += f"&nbsp;&nbsp; {_score(doc.score)}"
+    meta = " · ".join(f"{k}: {preview(compact(v), 200)}" for k, v in doc.metadata.items())
+    body = text_block(budget.take(doc.content)) + (
+        f'<p style="margin: 2px 0">{muted(meta)}</p>' if meta else ""
+    )
+    return card(title, body, KIND_COLORS[Kind.RETRIEVER])
+
+
+def documents_html(items: list[dict[str, Any]], budget: TextBudget) -> Rendered:
+    """Documents in retrieval order; `items` are the raw dicts, read only as far as they are shown."""
+    html = within_budget(items, budget, lambda position, item: _document(position + 1, item, budget))
+    return Rendered(html, budget)

@@ -1,0 +1,85 @@
+"""Small HTML builders for the rich-text views (QTextBrowser's subset of HTML 4 and CSS).
+
+Everything taken from a span goes through `esc`, so trace content can never inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from spanscope.core.content import DataImage, TextBudget
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+
+IMAGE_SCHEME = "spanscope-image"
+T = TypeVar("T")
+#: At most this many items (messages, documents, events) before "Show all".
+ITEM_LIMIT = 200
+
+
+@dataclass(slots=True)
+class Rendered:
+    """One rendering: the HTML, the images it refers to by name, and what the budget held back."""
+
+    html: str
+    budget: TextBudget
+    images: dict[str, DataImage] = field(default_factory=dict)
+
+    def add_image(self, image: DataImage) -> str:
+        name = f"{IMAGE_SCHEME}:{len(self.images)}"
+        self.images[name] = image
+        return name
+
+
+def within_budget(items: Sequence[T], budget: TextBudget, render: Callable[[int, T], str]) -> str:
+    """Render items (`render(position, item)`) until the budget runs out; the rest are only
+    counted, for "Show all (size)".
+
+    Stopping matters as much as cutting text: ten thousand short items would flood the view too."""
+    out = []
+    for position, item in enumerate(items):
+        if budget.exhausted or (budget.limit is not None and position == ITEM_LIMIT):
+            budget.skip(items[position:])
+            break
+        out.append(render(position, item))
+    return "".join(out)
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def text_block(text: str) -> str:
+    """Wrapped text keeping its line breaks."""
+    return f'<p style="white-space: pre-wrap; margin: 2px 0">{esc(text)}</p>'
+
+
+def code_block(text: str) -> str:
+    """Monospace, wrapped, line breaks kept."""
+    return f'<pre style="white-space: pre-wrap; margin: 2px 0">{esc(text)}</pre>'
+
+
+def muted(text: str) -> str:
+    return f'<span style="color: {MUTED_COLOR}">{esc(text)}</span>'
+
+
+def coloured(text: str, color: str, *, bold: bool = True) -> str:
+    weight = "font-weight: 600; " if bold else ""
+    return f'<span style="{weight}color: {color}">{esc(text)}</span>'
+
+
+def error(text: str) -> str:
+    return coloured(text, ERROR_COLOR)
+
+
+def card(title: str, body: str, color: str) -> str:
+    """One message / document / event: a marked title line and its body indented below.
+
+    No tables: Qt lays out a table cell holding megabytes of text a hundred times slower."""
+    marker = f'<span style="color: {color}">▍</span>'
+    return (
+        f'<p style="margin: 8px 0 2px 0">{marker}{title}</p>'
+        f'<div style="margin-left: 12px; margin-bottom: 6px">{body}</div>'
+    )

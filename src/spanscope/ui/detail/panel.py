@@ -1,0 +1,118 @@
+"""The step detail panel: everything about the selected span, in tabs."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from spanscope.core.content import attribute_rows
+from spanscope.core.model import Span, Status
+from spanscope.core.store.queries import NotFound, get_span
+from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.detail.attributes import QtAttributesView
+from spanscope.ui.detail.events import events_html
+from spanscope.ui.detail.header import QtSpanHeader
+from spanscope.ui.detail.payload import QtPayloadSection
+from spanscope.ui.detail.rich_view import QtRichView
+from spanscope.ui.detail.usage import QtUsageView
+from spanscope.ui.style import ERROR_COLOR
+
+IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB = range(4)
+
+
+def _dot(color: str, size: int = 10) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(color))
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def _counted(title: str, n: int) -> str:
+    return f"{title} ({n})" if n else title
+
+
+class QtDetailPanel(QWidget, QtObserver):
+    """Shows the context's current span; `set_span` shows any span directly (None clears)."""
+
+    def __init__(self, context: QtTraceContext | None = None, parent: QWidget | None = None) -> None:
+        QWidget.__init__(self, parent)
+        self.context = context
+        self.span: Span | None = None
+        self.header = QtSpanHeader()
+        self.input = QtPayloadSection("Input")
+        self.output = QtPayloadSection("Output")
+        self.io = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        self.io.addWidget(self.input)
+        self.io.addWidget(self.output)
+        self.attributes = QtAttributesView()
+        self.events = QtRichView()
+        self.usage = QtUsageView()
+        self.tabs = QTabWidget(documentMode=True)
+        for page, title in (
+            (self.io, "Input / Output"),
+            (self.attributes, "Attributes"),
+            (self.events, "Events"),
+            (self.usage, "Usage"),
+        ):
+            self.tabs.addTab(page, title)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.tabs, 1)
+        self.set_span(None)
+        if context is not None:
+            context.register(self)
+
+    # --- QtObserver -----------------------------------------------------------------------------
+
+    def on_store_loaded(self, context: QtTraceContext) -> None:
+        self.context = context
+
+    def on_store_closed(self) -> None:
+        self.set_span(None)
+
+    def on_trace_changed(self, trace_id: str | None) -> None:
+        self.set_span(None)
+
+    def on_span_changed(self, trace_id: str | None, span_id: str | None) -> None:
+        db = self.context.db if self.context is not None else None
+        if db is None or trace_id is None or span_id is None:
+            self.set_span(None)
+            return
+        try:
+            self.set_span(get_span(db, trace_id, span_id))
+        except NotFound:
+            self.set_span(None)
+
+    # --- showing a span -------------------------------------------------------------------------
+
+    def set_span(self, span: Span | None) -> None:
+        self.span = span
+        self.header.set_span(span)
+        failed = span is not None and span.status is Status.ERROR
+        if span is None:
+            self.input.set_value(None, "")
+            self.output.set_value(None, "")
+        else:
+            self.input.set_value(span.input, "No input recorded.")
+            self.output.set_value(
+                span.output, "No output: the span failed (see Events)." if failed else "No output recorded."
+            )
+        rows = [] if span is None else attribute_rows(span)
+        self.attributes.set_rows(rows)
+        self.events.set_renderer(None if span is None else partial(events_html, span))
+        self.usage.set_span(span)
+        self.tabs.setTabText(ATTRIBUTES_TAB, _counted("Attributes", len(rows)))
+        self.tabs.setTabText(EVENTS_TAB, _counted("Events", len(span.events) if span else 0))
+        self.tabs.setTabIcon(EVENTS_TAB, _dot(ERROR_COLOR) if failed else QIcon())
+        self.tabs.tabBar().setTabTextColor(EVENTS_TAB, QColor(ERROR_COLOR) if failed else QColor())
+        self.tabs.setEnabled(span is not None)

@@ -1,0 +1,106 @@
+"""Usage of one span as a form: tokens by type, cost and where it came from, timing, and the ids
+and origin needed to find the span again."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QWidget
+
+from spanscope.core import display
+from spanscope.core.content import cost_text, first_token_ns, preview
+from spanscope.core.model import Span
+
+UNKNOWN = "—"
+NOT_REPORTED = "not reported"
+#: Rows whose values are identifiers, shown in a fixed-width font.
+ID_ROWS = frozenset({"Trace id", "Span id", "Parent id"})
+Rows = list[tuple[str, str]]
+
+
+def _tokens(span: Span) -> Rows:
+    counts = (span.input_tokens, span.output_tokens, span.total_tokens)
+    details = (span.cache_read_tokens, span.cache_write_tokens, span.reasoning_tokens)
+    if all(n is None for n in (*counts, *details)):
+        return [("Tokens", NOT_REPORTED)]
+    rows = [("Input tokens", display.count(span.input_tokens) or NOT_REPORTED)]
+    if span.cache_read_tokens is not None:
+        rows.append(("  of which cached (read)", display.count(span.cache_read_tokens)))
+    if span.cache_write_tokens is not None:
+        rows.append(("  of which cache write", display.count(span.cache_write_tokens)))
+    rows.append(("Output tokens", display.count(span.output_tokens) or NOT_REPORTED))
+    if span.reasoning_tokens is not None:
+        rows.append(("  of which reasoning", display.count(span.reasoning_tokens)))
+    total = display.count(span.total_tokens)
+    if not total and span.input_tokens is not None and span.output_tokens is not None:
+        total = f"{display.count(span.input_tokens + span.output_tokens)} (input + output)"
+    rows.append(("Total tokens", total or NOT_REPORTED))
+    return rows
+
+
+def _timing(span: Span) -> Rows:
+    first = first_token_ns(span)
+    return [
+        ("Latency", display.duration(span.duration_ns)),
+        ("Time to first token", display.duration(first - span.start_ns) if first else "not recorded"),
+        ("Start", display.timestamp(span.start_ns) + " UTC"),
+        ("End", display.timestamp(span.end_ns) + " UTC" if span.end_ns is not None else "still running"),
+    ]
+
+
+def _origin(span: Span) -> Rows:
+    scope = " ".join(str(span.scope[k]) for k in ("name", "version") if span.scope.get(k))
+    status = span.status.value + (f": {preview(span.status_message)}" if span.status_message else "")
+    return [
+        ("Trace id", span.trace_id),
+        ("Span id", span.span_id),
+        ("Parent id", span.parent_id or "none (root span)"),
+        ("Status", status),
+        ("Kind", span.kind.value + (f" (source: {span.source_kind})" if span.source_kind else "")),
+        ("Model", span.model or UNKNOWN),
+        ("Provider", span.provider or UNKNOWN),
+        ("Service", span.service or UNKNOWN),
+        ("Session", span.session_id or UNKNOWN),
+        ("User", span.user_id or UNKNOWN),
+        ("Scope", scope or UNKNOWN),
+    ]
+
+
+def usage_sections(span: Span) -> list[tuple[str, Rows]]:
+    """The form's sections as (title, [(label, value)]), in display order."""
+    return [
+        ("Tokens", _tokens(span)),
+        ("Cost", [("Cost", cost_text(span))]),
+        ("Timing", _timing(span)),
+        ("Identity", _origin(span)),
+    ]
+
+
+class QtUsageView(QScrollArea):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        body = QWidget()
+        self.form = QFormLayout(body)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.setWidget(body)
+        self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    def set_span(self, span: Span | None) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        if span is None:
+            return
+        for title, rows in usage_sections(span):
+            heading = QLabel(f"<b>{title}</b>")
+            heading.setContentsMargins(0, 8 if self.form.rowCount() else 0, 0, 0)
+            self.form.addRow(heading)
+            for label, value in rows:
+                self.form.addRow(QLabel(label, textFormat=Qt.TextFormat.PlainText), self._value(label, value))
+
+    def _value(self, label: str, text: str) -> QLabel:
+        value = QLabel(text, textFormat=Qt.TextFormat.PlainText, wordWrap=True)
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if label in ID_ROWS:
+            value.setFont(self._fixed)
+        return value

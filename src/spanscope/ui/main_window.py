@@ -1,0 +1,237 @@
+"""The main window: trace list on top, span tree and step detail below, imports in the status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+)
+
+from spanscope import __version__
+from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_store
+from spanscope.core.store.schema import SchemaError
+from spanscope.ui.context import QtTraceContext
+from spanscope.ui.detail import QtDetailPanel
+from spanscope.ui.import_job import QtImportQueue
+from spanscope.ui.problems import QtProblemsPanel
+from spanscope.ui.span_tree import QtSpanTreePanel
+from spanscope.ui.trace_list import QtTraceListPanel
+
+MAX_RECENT = 10
+TRACE_FILE_FILTER = "Trace files (*.json *.jsonl *.gz *.txt *.ndjson);;All files (*)"
+STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
+
+
+class QtMainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("Spanscope", "Spanscope")
+        self.context = QtTraceContext(self)
+        self.imports = QtImportQueue(self)
+        self.setWindowTitle("Spanscope")
+        self.setAcceptDrops(True)
+        self.resize(1600, 1000)
+
+        self.trace_list = QtTraceListPanel(self.context)
+        self.span_tree = QtSpanTreePanel(self.context)
+        self.detail = QtDetailPanel(self.context)
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(self.span_tree)
+        lower.addWidget(self.detail)
+        lower.setSizes([900, 700])
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(self.trace_list)
+        main.addWidget(lower)
+        main.setSizes([300, 700])
+        self.setCentralWidget(main)
+
+        self.problems = QtProblemsPanel()
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("problems")
+        self.problems_dock.setWidget(self.problems)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.problems_dock.hide()
+
+        self._build_status_bar()
+        self._build_menus()
+        self.imports.progress.connect(self._on_progress)
+        self.imports.file_done.connect(self._on_file_done)
+        self.imports.idle.connect(self._on_imports_idle)
+
+    # --- building -------------------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.store_label = QLabel("No store open")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running import; the store stays as it was before it")
+        self.cancel_button.clicked.connect(self.imports.cancel)
+        bar.addWidget(self.store_label, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+        self._show_progress(False)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open Trace Files…", self.open_files_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &Store…", self.open_store_dialog, "Ctrl+Shift+O")
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._refresh_recent_menu()
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.problems_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Spanscope", self._about)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- opening --------------------------------------------------------------------------------
+
+    def open_store(self, path: Path) -> bool:
+        """Show the store at `path`; imports go into it from now on."""
+        try:
+            self.context.open_store(Path(path))
+        except (StoreError, SchemaError, OSError) as exc:
+            self._report_error(f"Cannot open store {path}", str(exc))
+            return False
+        self.store_label.setText(f"Store: {path}")
+        self._remember(Path(path))
+        return True
+
+    def open_sources(self, paths: list[Path]) -> None:
+        """Open what the user gave: stores are shown, trace files imported into the open store."""
+        stores = [p for p in paths if is_store(p)]
+        files = [p for p in paths if not is_store(p)]
+        if stores:
+            self.open_store(stores[0])
+        if files:
+            self.import_files(files)
+
+    def import_files(self, paths: list[Path]) -> None:
+        if self.context.store_path is None:
+            self._report_error("No store open", "Open a store before importing trace files.")
+            return
+        for path in paths:
+            self._remember(Path(path))
+        self.imports.add(self.context.store_path, [Path(p) for p in paths])
+        self._show_progress(True)
+
+    def open_files_dialog(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "Open trace files", self._last_dir(), TRACE_FILE_FILTER)
+        if names:
+            self.open_sources([Path(n) for n in names])
+
+    def open_store_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open store", self._last_dir(), STORE_FILE_FILTER)
+        if name:
+            path = Path(name)
+            if not path.exists() or is_store(path):
+                connect(path).conn.close()  # a new name creates an empty store
+                self.open_store(path)
+            else:
+                self._report_error(f"Cannot open store {path}", "This file is not a Spanscope store.")
+
+    # --- imports --------------------------------------------------------------------------------
+
+    def _on_progress(self, path: Path, done: int, total: int, spans: int) -> None:
+        self.progress.setMaximum(1000)
+        self.progress.setValue(int(1000 * done / total) if total else 0)
+        self.progress.setFormat(f"{path.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB, {spans:,} spans")
+
+    def _on_file_done(self, result: FileResult) -> None:
+        if result.outcome is Outcome.IMPORTED:
+            self.statusBar().showMessage(
+                f"{result.path.name}: {result.spans_added:,} new spans in {result.traces:,} traces", 8000
+            )
+            self.context.refresh()
+        elif result.outcome is Outcome.ALREADY:
+            self.statusBar().showMessage(f"{result.path.name} is already in this store", 8000)
+        if self.problems.add_result(result):
+            self.problems_dock.show()
+
+    def _on_imports_idle(self) -> None:
+        self._show_progress(False)
+
+    def _show_progress(self, visible: bool) -> None:
+        self.progress.setVisible(visible)
+        self.cancel_button.setVisible(visible)
+        if visible:
+            self.progress.setRange(0, 0)
+
+    # --- drag and drop --------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_sources(paths)
+
+    # --- recent, errors, about ------------------------------------------------------------------
+
+    def _remember(self, path: Path) -> None:
+        recent = [p for p in self._recent() if p != str(path.resolve())]
+        self.settings.setValue("recent", [str(path.resolve()), *recent][:MAX_RECENT])
+        self.settings.setValue("last_dir", str(path.resolve().parent))
+        self._refresh_recent_menu()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("last_dir", str(Path.home())))
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self._recent()
+        for name in recent:
+            action = self.recent_menu.addAction(name)
+            action.triggered.connect(lambda _=False, p=Path(name): self.open_sources([p]))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def report_missing(self, path: Path) -> None:
+        self._report_error(str(path), "no such file")
+
+    def _report_error(self, title: str, text: str) -> None:
+        self.problems.add_result(FileResult(Path(title), Outcome.FAILED, error=text))
+        self.problems_dock.show()
+        self.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Spanscope",
+            f"<b>Spanscope {__version__}</b><p>Inspect LLM application traces offline.</p>",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.imports.cancel()
+        self.imports.wait(5)
+        self.context.close_store()
+        super().closeEvent(event)
+
+

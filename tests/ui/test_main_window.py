@@ -1,0 +1,100 @@
+"""The whole window driven as a user would: open, import, select, see every panel follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from spanscope.core.store import Outcome, connect
+from spanscope.core.store.queries import list_traces
+from spanscope.ui.app import prepare_window
+from spanscope.ui.main_window import QtMainWindow
+
+AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    w = QtMainWindow(settings)
+    qtbot.addWidget(w)
+    yield w
+    w.close()
+
+
+def wait_for_imports(qtbot, window):
+    qtbot.waitUntil(lambda: not window.imports.busy, timeout=20_000)
+    qtbot.wait(50)
+
+
+def test_start_without_arguments_shows_the_demo(qtbot, tmp_path, monkeypatch):
+    isolated = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    monkeypatch.setattr("spanscope.ui.main_window.QSettings", lambda *a: isolated)
+    window = prepare_window([], tmp_path)
+    qtbot.addWidget(window)
+    wait_for_imports(qtbot, window)
+    traces = list_traces(window.context.db)
+    assert len(traces) == 7
+    assert window.trace_list.model.rowCount() == 7
+    window.close()
+
+
+def test_import_files_reports_problems_in_the_panel(qtbot, window, tmp_path):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    with qtbot.waitSignal(window.imports.idle, timeout=10_000):
+        window.import_files([bad])
+    assert window.problems_dock.isVisibleTo(window)
+    assert window.problems.count == 1
+    assert "notes.txt" in window.problems.table.item(0, 0).text()
+    assert "tried" in window.problems.table.item(0, 2).text()
+
+
+def test_selecting_a_trace_and_span_updates_every_panel(qtbot, window, demo_store):
+    window.open_store(demo_store)
+    window.show()
+    window.context.select_trace(AGENT_TRACE)
+    error_span = next(r["span_id"] for r in _rows(demo_store, AGENT_TRACE) if r["status"] == "error")
+    window.context.select_span(error_span)
+    qtbot.waitUntil(lambda: window.context.span_id == error_span)
+    assert window.trace_list.current_trace_id() == AGENT_TRACE
+    assert window.span_tree.current_span_id() == error_span
+    assert window.detail.span is not None and window.detail.span.span_id == error_span
+
+
+def _rows(store: Path, trace_id: str):
+    from spanscope.core.store.queries import trace_rows
+
+    return trace_rows(connect(store, readonly=True), trace_id)
+
+
+def test_drop_files_imports_them(qtbot, window, tmp_path):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    demo = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo.otlp.jsonl"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(demo))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    done = []
+    window.imports.file_done.connect(done.append)
+    window.dropEvent(event)
+    wait_for_imports(qtbot, window)
+    assert [r.outcome for r in done] == [Outcome.IMPORTED]
+    assert window.trace_list.model.rowCount() == 7

@@ -51,7 +51,10 @@ def import_once(path: Path, workdir: Path, round_no: int) -> dict:
     )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)
-    return json.loads(out.stdout)
+    result = json.loads(out.stdout)
+    if result["outcome"] != "imported":
+        raise SystemExit(f"the import did not succeed: {result}")
+    return result
 
 
 def main() -> None:

@@ -35,27 +35,12 @@ from spanscope.core.store.queries import (
     resolve_trace_id,
     trace_rows,
 )
-from spanscope.core.store.schema import TOKEN_COLUMNS, SchemaError
+from spanscope.core.store.schema import SPAN_FIELD_COLUMNS, SchemaError
 from spanscope.core.tree import TraceTree
 
 #: Export keys, in order; tokens and cost are the span's own, not rolled up.
 EXPORT_KEYS = (
-    "trace_id",
-    "span_id",
-    "parent_id",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "status",
-    "status_message",
-    "model",
-    "provider",
-    *TOKEN_COLUMNS,
-    "cost_usd",
-    "session_id",
-    "user_id",
-    "service",
+    *SPAN_FIELD_COLUMNS,
     "input",
     "output",
     "orphan",

@@ -927,38 +927,42 @@ def _langfuse_value(value: Any, default_role: str) -> Any:
     return decoded if messages is None else messages
 
 
+#: Where a span without chat messages keeps its input and output, in precedence order, with how
+#: each is decoded (Traceloop JSON-encodes entity output twice: decoded until no longer JSON text).
+_VALUE_SOURCES: dict[str, tuple[tuple[str, Callable[[Any, Getter], Any]], ...]] = {
+    "input": (
+        ("input.value", lambda v, get: _mime_value(v, get("input.mime_type"))),
+        ("traceloop.entity.input", lambda v, get: _unwrap(_loads(v))),
+        ("gen_ai.tool.call.arguments", lambda v, get: _unwrap(v)),
+        ("langfuse.observation.input", lambda v, get: _langfuse_value(v, "user")),
+    ),
+    "output": (
+        ("output.value", lambda v, get: _mime_value(v, get("output.mime_type"))),
+        ("traceloop.entity.output", lambda v, get: _unwrap(_loads(v))),
+        ("gen_ai.tool.call.result", lambda v, get: _unwrap(v)),
+        ("langfuse.observation.output", lambda v, get: _langfuse_value(v, "assistant")),
+    ),
+}
+
+
+def _first_value(get: Getter, side: str) -> Any:
+    for key, decode in _VALUE_SOURCES[side]:
+        value = get(key)
+        if value is not None:
+            return decode(value, get)
+    return None
+
+
 def _value_input(get: Getter) -> Any:
     """Input of a span without chat messages: the first convention's text or JSON value."""
-    value = get("input.value")
-    if value is not None:
-        return _mime_value(value, get("input.mime_type"))
-    value = get("traceloop.entity.input")
-    if value is not None:
-        return _unwrap(_loads(value))
-    value = get("gen_ai.tool.call.arguments")
-    if value is not None:
-        return _unwrap(value)
-    value = get("langfuse.observation.input")
-    return None if value is None else _langfuse_value(value, "user")
+    return _first_value(get, "input")
 
 
 def _value_output(attrs: dict[str, Any], get: Getter) -> Any:
-    """Output of a span without chat messages: retrieved documents, else the first text or JSON value.
-
-    Traceloop JSON-encodes entity output twice, so it is decoded until it is no longer JSON text."""
+    """Output of a span without chat messages: retrieved documents, else the first text or JSON value."""
     if _DOCUMENT_PROBES[0] in attrs or _DOCUMENT_PROBES[1] in attrs:
         return _documents(get)
-    value = get("output.value")
-    if value is not None:
-        return _mime_value(value, get("output.mime_type"))
-    value = get("traceloop.entity.output")
-    if value is not None:
-        return _unwrap(_loads(value))
-    value = get("gen_ai.tool.call.result")
-    if value is not None:
-        return _unwrap(value)
-    value = get("langfuse.observation.output")
-    return None if value is None else _langfuse_value(value, "assistant")
+    return _first_value(get, "output")
 
 
 def _apply_io(span: Span, attrs: dict[str, Any], get: Getter, found: int) -> None:

@@ -20,8 +20,8 @@ TOKEN_COLUMNS = (
     "reasoning_tokens",
 )
 
-#: Scalar span columns, in the order ingest writes them.
-SPAN_COLUMNS = (
+#: The normalized span fields that are stored as columns under their own names.
+SPAN_FIELD_COLUMNS = (
     "trace_id",
     "span_id",
     "parent_id",
@@ -38,6 +38,11 @@ SPAN_COLUMNS = (
     "session_id",
     "user_id",
     "service",
+)
+
+#: Scalar span columns, in the order ingest writes them.
+SPAN_COLUMNS = (
+    *SPAN_FIELD_COLUMNS,
     "source_id",
     "counted",
     "payload_chunk",

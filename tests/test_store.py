@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sqlite3
 
@@ -213,4 +214,22 @@ def test_a_trace_keeps_its_rowid_when_more_of_it_arrives(tmp_path, store):
     assert conn.execute("SELECT rowid, span_count FROM traces WHERE trace_id = ?", (TRACE,)).fetchone() == (
         rowid[0],
         2,
+    )
+
+
+def test_a_truncated_gzip_file_keeps_what_came_before_the_cut(tmp_path, store):
+    lines = [
+        request(span(f"{i:016x}", trace=f"{i:032x}", attrs={"filler": f"{i:x}" * 2000}))
+        for i in range(1, 301)
+    ]
+    whole = gzip.compress(write_jsonl(tmp_path / "all.jsonl", *lines).read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = import_file(store, cut)
+    assert result.outcome is Outcome.IMPORTED
+    assert 50 < result.spans_added < 300
+    [problem] = result.problems
+    assert (problem.where, problem.reason) == (
+        "end of file",
+        "the compressed file is cut short; what came before was read",
     )

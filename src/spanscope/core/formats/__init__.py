@@ -63,15 +63,17 @@ class Source:
 
     def head(self, n: int = HEAD_BYTES) -> bytes:
         """The first `n` decompressed bytes, for sniffing."""
-        with self._open_stream() as f:
-            try:
+        try:
+            with self._open_stream(report_truncation=False) as f:
                 return f.read(n)
-            except (OSError, EOFError) as exc:
-                raise FormatError(f"{self.path}: cannot read: {exc}") from exc
+        except OSError as exc:
+            raise FormatError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
 
     def open(self) -> BinaryIO:
-        """The decompressed content; `position()` tells how far into the file on disk it has read."""
-        return self._open_stream()
+        """The decompressed content; `position()` tells how far into the file on disk it has read.
+
+        A compressed file that is cut short reads up to where it ends, with one problem reported."""
+        return self._open_stream(report_truncation=True)
 
     def position(self) -> int:
         return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
@@ -80,14 +82,51 @@ class Source:
         label = f"line {where}" if isinstance(where, int) else where
         self.problems.append(Problem(str(self.path), label, reason))
 
-    def _open_stream(self) -> BinaryIO:
+    def _open_stream(self, *, report_truncation: bool) -> BinaryIO:
         raw = self.path.open("rb")
         self._raw = raw
         if raw.read(2) == GZIP_MAGIC:
             raw.seek(0)
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+            return _GzipUntilTruncation(raw, self if report_truncation else None)  # type: ignore[return-value]
         raw.seek(0)
         return raw
+
+
+class _GzipUntilTruncation(gzip.GzipFile):
+    """A gzip stream that ends cleanly where a truncated file ends, so what came before is kept."""
+
+    def __init__(self, raw: BinaryIO, source: Source | None) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._source = source
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to `size` bytes (all when negative), gathered step by step so a cut keeps the rest."""
+        parts: list[bytes] = []
+        remaining = size if size is not None and size >= 0 else None
+        while remaining is None or remaining > 0:
+            try:
+                part = self.read1(-1 if remaining is None else remaining)
+            except EOFError:
+                self._cut_short()
+                break
+            if not part:
+                break
+            parts.append(part)
+            if remaining is not None:
+                remaining -= len(part)
+        return b"".join(parts)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        try:
+            return super().readline(size)
+        except EOFError:
+            self._cut_short()
+            return b""
+
+    def _cut_short(self) -> None:
+        if self._source is not None:
+            self._source.skip("end of file", "the compressed file is cut short; what came before was read")
+            self._source = None
 
 
 class FormatModule(Protocol):

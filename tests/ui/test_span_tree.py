@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from otlp import request, span, write_jsonl
 from spanscope.core.store import Outcome, import_file
-from spanscope.core.store.queries import TREE_COLUMNS
+from spanscope.core.store.queries import SpanRows
 from spanscope.core.tree import TraceTree
 from spanscope.ui.span_tree import (
     BATCH,
@@ -52,16 +52,14 @@ def names(model: QtSpanTreeModel, indexes: list[QModelIndex]) -> list[str]:
     return [model.data(i) for i in indexes]
 
 
-def wide_rows(children: int) -> list[dict[str, Any]]:
+def wide_rows(children: int) -> SpanRows:
     """A root with `children` children, as trace_rows would give them."""
 
     def row(span_id: str, parent_id: str | None, start: int) -> dict[str, Any]:
         fields = {"span_id": span_id, "parent_id": parent_id, "name": span_id, "kind": "TOOL"}
-        return (
-            dict.fromkeys(TREE_COLUMNS) | fields | {"start_ns": start, "end_ns": start + 1, "status": "unset"}
-        )
+        return fields | {"start_ns": start, "end_ns": start + 1, "status": "unset"}
 
-    return [row("root", None, 0)] + [row(f"c{i}", "root", i) for i in range(children)]
+    return SpanRows.from_dicts([row("root", None, 0)] + [row(f"c{i}", "root", i) for i in range(children)])
 
 
 @pytest.mark.parametrize("query", ["", "chat", "status:error", "no such span"])

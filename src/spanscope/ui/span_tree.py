@@ -1,16 +1,17 @@
 """The current trace as a collapsible span tree with an inline waterfall.
 
 Built for 100,000-span traces: the model keeps no object per span (an index's internal id is its
-row in the core TraceTree plus one), parents come from the tree's parent array, wide parents load
-their children in batches through fetchMore, and search is computed in core then shown by a model
-reset (a recursive QSortFilterProxyModel is hundreds of times slower at this size).
+row in the core TraceTree plus one), reads the tree's column lists, parents come from the tree's
+parent array, wide parents load their children in batches through fetchMore, and search is computed
+in core then shown by a model reset (a recursive QSortFilterProxyModel is hundreds of times slower at
+this size).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from spanscope.core import display
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.store.queries import trace_rows
+from spanscope.core.store.queries import SpanRows, trace_rows
 from spanscope.core.tree import TraceTree
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
@@ -67,7 +68,7 @@ BATCH = 1000
 SMALL_TRACE = 2000
 SEARCH_DELAY_MS = 200
 
-_EMPTY = TraceTree.build([])
+_EMPTY = TraceTree.build(SpanRows.from_dicts([]))
 
 
 class QtSpanTreeModel(QAbstractItemModel):
@@ -77,6 +78,10 @@ class QtSpanTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._full = _EMPTY
         self._tree = _EMPTY
+        #: The whole trace's columns, and the shown children of each row plus, last, the shown roots:
+        #: an invalid parent's internal id, 0, minus one indexes them.
+        self._columns = _EMPTY.rows.columns
+        self._kids: list[Sequence[int]] = [_EMPTY.roots]
         self._matched: frozenset[int] | None = None
         #: Rows shown per parent (-1: top level) once fetchMore went beyond the first batch.
         self._loaded: dict[int, int] = {}
@@ -110,7 +115,7 @@ class QtSpanTreeModel(QAbstractItemModel):
 
     def set_tree(self, tree: TraceTree, query: str = "") -> None:
         """Show another trace, filtered by `query` when it is not blank."""
-        self._full = tree
+        self._full, self._columns = tree, tree.rows.columns
         self.set_filter(query)
 
     def set_filter(self, query: str) -> None:
@@ -120,6 +125,7 @@ class QtSpanTreeModel(QAbstractItemModel):
         shown = self._full.filtered(matched) if matched is not None else self._full
         self.beginResetModel()
         self._matched, self._tree, self._loaded = matched, shown, {}
+        self._kids = [*shown.children, shown.roots]
         self.endResetModel()
 
     def row_of(self, index: QModelIndex | QPersistentModelIndex) -> int:
@@ -127,7 +133,7 @@ class QtSpanTreeModel(QAbstractItemModel):
         return index.internalId() - 1 if index.isValid() else -1
 
     def span_id(self, index: QModelIndex) -> str | None:
-        return self._full.rows[index.internalId() - 1]["span_id"] if index.isValid() else None
+        return self._columns["span_id"][index.internalId() - 1] if index.isValid() else None
 
     def index_of(self, span_id: str | None, column: int = NAME) -> QModelIndex:
         """The index showing `span_id` (loading batches on the way); invalid when it is not shown."""
@@ -140,12 +146,12 @@ class QtSpanTreeModel(QAbstractItemModel):
             return QModelIndex()
         for node in self._tree.path(row):
             self._load_through(node)
-        return self.createIndex(self._tree.position[row], column, row + 1)
+        return self.createIndex(self._tree.position(row), column, row + 1)
 
     def _load_through(self, row: int) -> None:
         """Load batches of `row`'s siblings until `row` itself is in."""
         parent = self._tree.parent[row]
-        have, need = self._shown_count(parent), self._tree.position[row] + 1
+        have, need = self._shown_count(parent), self._tree.position(row) + 1
         if need > have:
             total = len(self._siblings(parent))
             self._insert(parent, have, min(total, -(-need // BATCH) * BATCH))
@@ -153,13 +159,13 @@ class QtSpanTreeModel(QAbstractItemModel):
     def _insert(self, parent: int, have: int, upto: int) -> None:
         if upto <= have:
             return
-        where = self.createIndex(self._tree.position[parent], 0, parent + 1) if parent >= 0 else QModelIndex()
+        where = self.createIndex(self._tree.position(parent), 0, parent + 1) if parent >= 0 else QModelIndex()
         self.beginInsertRows(where, have, upto - 1)
         self._loaded[parent] = upto
         self.endInsertRows()
 
-    def _siblings(self, parent: int) -> tuple[int, ...]:
-        return self._tree.roots if parent < 0 else self._tree.children[parent]
+    def _siblings(self, parent: int) -> Sequence[int]:
+        return self._kids[parent]
 
     def _shown_count(self, parent: int) -> int:
         return min(len(self._siblings(parent)), self._loaded.get(parent, BATCH))
@@ -173,10 +179,9 @@ class QtSpanTreeModel(QAbstractItemModel):
         return len(COLUMNS)
 
     def hasChildren(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        # index() and hasChildren() run once per shown row on every relayout: kept free of helper calls.
-        if not parent.isValid():
-            return bool(self._tree.roots)
-        return parent.column() == 0 and bool(self._tree.children[parent.internalId() - 1])
+        # index() and hasChildren() run once per shown row on every relayout (each fetchMore of an
+        # expanded parent): kept to the fewest calls, no helpers, no branches on validity.
+        return parent.column() <= 0 and bool(self._kids[parent.internalId() - 1])
 
     def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> bool:
         row = self.row_of(parent)
@@ -193,18 +198,15 @@ class QtSpanTreeModel(QAbstractItemModel):
         column: int,
         parent: QModelIndex | QPersistentModelIndex = QModelIndex(),  # noqa: B008
     ) -> QModelIndex:
-        if parent.isValid():
-            owner = parent.internalId() - 1
-            siblings = self._tree.children[owner] if parent.column() == 0 else ()
-        else:
-            owner, siblings = -1, self._tree.roots
+        owner = parent.internalId() - 1
+        siblings = self._kids[owner] if parent.column() <= 0 else ()
         if 0 <= column < len(COLUMNS) and 0 <= row < len(siblings) and row < self._loaded.get(owner, BATCH):
             return self.createIndex(row, column, siblings[row] + 1)
         return QModelIndex()
 
     def parent(self, child: QModelIndex | QPersistentModelIndex) -> QModelIndex:
         up = self._tree.parent[child.internalId() - 1] if child.isValid() else -1
-        return self.createIndex(self._tree.position[up], 0, up + 1) if up >= 0 else QModelIndex()
+        return self.createIndex(self._tree.position(up), 0, up + 1) if up >= 0 else QModelIndex()
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         getter = self._roles.get(role)
@@ -222,18 +224,19 @@ class QtSpanTreeModel(QAbstractItemModel):
     # Roles; `i` is the TraceTree row.
 
     def _display(self, i: int, column: int) -> str:
-        row = self._full.rows[i]
+        columns = self._columns
         if column == NAME:
-            return row["name"]
+            return columns["name"][i]
         if column == LATENCY:
-            return display.duration(None if row["end_ns"] is None else row["end_ns"] - row["start_ns"])
+            end = columns["end_ns"][i]
+            return display.duration(None if end is None else end - columns["start_ns"][i])
         if column == TOKENS:
             return self._tokens_text(i)
         if column == COST:
             return self._cost_text(i)
         if column == MODEL:
-            return row["model"] or ""
-        return _status_text(row)
+            return columns["model"][i] or ""
+        return _status_text(columns["status"][i], columns["status_message"][i])
 
     def _is_parent(self, i: int) -> bool:
         return bool(self._full.children[i])
@@ -243,21 +246,19 @@ class QtSpanTreeModel(QAbstractItemModel):
             rolled = self._full.rolled
             text = _in_out(rolled["input_tokens"][i], rolled["output_tokens"][i])
             return f"Σ {text}" if text else ""
-        row = self._full.rows[i]
-        return _in_out(row["input_tokens"], row["output_tokens"])
+        return _in_out(self._columns["input_tokens"][i], self._columns["output_tokens"][i])
 
     def _cost_text(self, i: int) -> str:
         if self._is_parent(i):
             rolled = self._full.rolled["cost_usd"][i]
             return f"Σ {display.cost(rolled)}" if rolled is not None else ""
-        return display.cost(self._full.rows[i]["cost_usd"])
+        return display.cost(self._columns["cost_usd"][i])
 
     def _decoration(self, i: int, column: int) -> Any:
-        return kind_icon(self._full.rows[i]["kind"]) if column == NAME else None
+        return kind_icon(self._columns["kind"][i]) if column == NAME else None
 
     def _foreground(self, i: int, column: int) -> QColor | None:
-        row = self._full.rows[i]
-        if column in (NAME, STATUS) and row["status"] == "error":
+        if column in (NAME, STATUS) and self._columns["status"][i] == "error":
             return self._error
         if column == STATUS or (column in (TOKENS, COST) and self._is_parent(i)):
             return self._muted
@@ -268,8 +269,8 @@ class QtSpanTreeModel(QAbstractItemModel):
             return None
         if self._matched is not None and i in self._matched:
             return self._bold
-        row = self._full.rows[i]
-        return self._italic if row["orphan"] or row["clock_skew"] else None
+        columns = self._columns
+        return self._italic if columns["orphan"][i] or columns["clock_skew"][i] else None
 
     def _alignment(self, i: int, column: int) -> int | None:
         if column in (LATENCY, TOKENS, COST):
@@ -277,19 +278,21 @@ class QtSpanTreeModel(QAbstractItemModel):
         return None
 
     def _waterfall(self, i: int, column: int) -> tuple[float, float, QColor]:
-        tree, row = self._full, self._full.rows[i]
+        tree, columns = self._full, self._columns
         length = max(1, tree.end_ns - tree.start_ns)
-        end = tree.end_ns if row["end_ns"] is None else row["end_ns"]
-        start = (row["start_ns"] - tree.start_ns) / length
-        return start, (end - tree.start_ns) / length, self._bar_color(row)
+        end = columns["end_ns"][i]
+        start = (columns["start_ns"][i] - tree.start_ns) / length
+        finish = ((tree.end_ns if end is None else end) - tree.start_ns) / length
+        color = self._bar_color(columns["kind"][i], columns["status"][i] == "error", end is None)
+        return start, finish, color
 
-    def _bar_color(self, row: dict[str, Any]) -> QColor:
+    def _bar_color(self, kind: str, error: bool, running: bool) -> QColor:
         """Kind colour, red for errors, faded while running; one QColor per combination."""
-        key = (row["kind"], row["status"] == "error", row["end_ns"] is None)
+        key = (kind, error, running)
         color = self._bar_colors.get(key)
         if color is None:
-            base = self._error if key[1] else kind_color(row["kind"])
-            color = QColor(base.red(), base.green(), base.blue(), 110 if key[2] else 255)
+            base = self._error if error else kind_color(kind)
+            color = QColor(base.red(), base.green(), base.blue(), 110 if running else 255)
             self._bar_colors[key] = color
         return color
 
@@ -349,10 +352,10 @@ class QtSpanTreeModel(QAbstractItemModel):
         return "\n".join(lines) or None
 
 
-def _status_text(row: dict[str, Any]) -> str:
-    if row["status"] == "error":
-        return row["status_message"] or "error"
-    return "ok" if row["status"] == "ok" else ""
+def _status_text(status: str, message: str | None) -> str:
+    if status == "error":
+        return message or "error"
+    return "ok" if status == "ok" else ""
 
 
 def _errors_below_text(count: int) -> str:
@@ -439,8 +442,8 @@ class QtStatusDelegate(QStyledItemDelegate):
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Loading a big trace makes 100,000 dicts at once: the cycle collector's full passes over them
-    would add about a third to the load, for no cycles to find."""
+    """Loading a big trace makes tens of thousands of lists at once (the parents' children): the cycle
+    collector's passes over them would slow the load, for no cycles to find."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

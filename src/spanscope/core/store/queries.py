@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from spanscope.core.model import Kind, Span, Status
@@ -93,12 +94,96 @@ def resolve_trace_id(db: sqlite_utils.Database, text: str) -> str:
     return matches[0]
 
 
-def trace_rows(db: sqlite_utils.Database, trace_id: str) -> list[dict[str, Any]]:
-    """Every span of a trace as a dict of scalar columns, in start order."""
-    cur = db.execute(
-        f"SELECT {', '.join(TREE_COLUMNS)} FROM spans WHERE trace_id = ? ORDER BY start_ns, id", (trace_id,)
+#: What the span tree reads of each span: the scalars it shows, links or rolls up.
+ROW_COLUMNS = (
+    "span_id",
+    "parent_id",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "status",
+    "status_message",
+    "model",
+    "provider",
+    *TOKEN_COLUMNS,
+    "cost_usd",
+    "counted",
+    "orphan",
+    "clock_skew",
+)
+#: JSON keeps 15 significant digits of a REAL; as text, 20 digits round-trip every double exactly.
+_REAL_COLUMNS = frozenset({"cost_usd"})
+
+
+class SpanRows:
+    """A trace's spans held column by column (ROW_COLUMNS), in start order.
+
+    Reading 100,000 spans as twenty lists is several times faster than as 100,000 rows, and the span
+    tree works on columns anyway; indexing or iterating still gives spans as dicts, one at a time.
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    @classmethod
+    def from_dicts(cls, rows: Iterable[Mapping[str, Any]]) -> SpanRows:
+        """Rows given one dict per span (missing columns are None), in that order."""
+        rows = list(rows)
+        return cls({column: [row.get(column) for row in rows] for column in ROW_COLUMNS})
+
+    def __len__(self) -> int:
+        return len(self.columns["span_id"])
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {column: values[i] for column, values in self.columns.items()}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = tuple(self.columns)
+        return (dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True))
+
+
+def _json_array(column: str) -> str:
+    value = f"iif({column} IS NULL, NULL, printf('%!.20e', {column}))" if column in _REAL_COLUMNS else column
+    return f"json_group_array({value})"
+
+
+def _rows_sql(where: str) -> str:
+    """One row of one JSON array per column: orjson parses it far faster than the sqlite3 module hands
+    out 100,000 rows of twenty values. The aggregate keeps the ordered subquery's order, so the arrays
+    line up; sorting here rather than in Python keeps the tree's passes over the rows close to
+    sequential in memory."""
+    return (
+        f"SELECT {', '.join(map(_json_array, ROW_COLUMNS))} FROM ("
+        f"SELECT {', '.join(ROW_COLUMNS)} FROM spans WHERE {where} ORDER BY start_ns, id)"
     )
-    return [dict(zip(TREE_COLUMNS, r, strict=True)) for r in cur]
+
+
+#: A trace imported in one piece fills a run of rowids: one scan of that run reads it (`+trace_id`
+#: keeps SQLite off the index). Otherwise its rowids, from the index, are looked up in rowid order (an
+#: IN list is sorted). Walking the (trace_id, span_id) index to the rows would visit them in span-id
+#: order instead: a random page read per span, several times slower.
+_ROWS_IN_RANGE_SQL = _rows_sql("id BETWEEN ? AND ? AND +trace_id = ?")
+_ROWS_BY_ID_SQL = _rows_sql("id IN (SELECT id FROM spans WHERE trace_id = ?)")
+#: Scanning a run of rowids beats looking each span up while at most this many rows share the run.
+RANGE_SCAN_SPREAD = 4
+
+
+def trace_rows(db: sqlite_utils.Database, trace_id: str) -> SpanRows:
+    """Every span of a trace, in start order."""
+    low, high, count = db.execute(
+        "SELECT min(id), max(id), count(*) FROM spans WHERE trace_id = ?", (trace_id,)
+    ).fetchone()
+    if count and high - low < RANGE_SCAN_SPREAD * count:
+        arrays = db.execute(_ROWS_IN_RANGE_SQL, (low, high, trace_id)).fetchone()
+    else:
+        arrays = db.execute(_ROWS_BY_ID_SQL, (trace_id,)).fetchone()
+    columns = dict(zip(ROW_COLUMNS, map(orjson.loads, arrays), strict=True))
+    for column in _REAL_COLUMNS:
+        columns[column] = [None if v is None else float(v) for v in columns[column]]
+    return SpanRows(columns)
 
 
 #: Span fields stored as columns under the same name (kind, status and flags need converting).

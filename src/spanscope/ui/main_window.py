@@ -48,7 +48,7 @@ class QtMainWindow(QMainWindow):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.span_tree)
         lower.addWidget(self.detail)
-        lower.setSizes([900, 700])
+        lower.setSizes([1000, 600])
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(self.trace_list)
         main.addWidget(lower)

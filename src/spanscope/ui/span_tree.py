@@ -47,7 +47,8 @@ from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 
 COLUMNS = ("Name", "Latency", "Tokens", "Cost", "Model", "Status")
 NAME, LATENCY, TOKENS, COST, MODEL, STATUS = range(len(COLUMNS))
-COLUMN_WIDTHS = (290, 210, 110, 70, 160)
+#: Widths of every column but Name, which takes the rest, so narrow windows clip nothing but names.
+COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 64, MODEL: 125, STATUS: 90}
 COLUMN_TIPS = (
     "Span name; the icon shows its kind",
     "Duration, and where the span sits on the trace's time axis",
@@ -511,9 +512,11 @@ class QtSpanTreePanel(QWidget, QtObserver):
         view.setItemDelegateForColumn(LATENCY, QtWaterfallDelegate(view))
         view.setItemDelegateForColumn(STATUS, QtStatusDelegate(view))
         header = view.header()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(40)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate(COLUMN_WIDTHS):
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        for column, width in COLUMN_WIDTHS.items():
             header.resizeSection(column, width)
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         return view

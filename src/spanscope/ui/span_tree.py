@@ -9,9 +9,7 @@ this size).
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -39,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core import display
+from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import MODEL_KINDS
 from spanscope.core.store.queries import SpanRows, trace_rows
 from spanscope.core.tree import TraceTree
@@ -441,24 +440,11 @@ class QtStatusDelegate(QStyledItemDelegate):
         option.palette.setColor(QPalette.ColorRole.Text, QColor(ERROR_COLOR))
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Loading a big trace makes tens of thousands of lists at once (the parents' children): the cycle
-    collector's passes over them would slow the load, for no cycles to find."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def load_tree(context: QtTraceContext, trace_id: str | None) -> TraceTree:
     """The span tree of `trace_id` read through the GUI thread's connection (empty without one)."""
     if trace_id is None or context.db is None:
         return _EMPTY
-    with _gc_paused():
+    with paused_gc():
         return TraceTree.build(trace_rows(context.db, trace_id))
 
 

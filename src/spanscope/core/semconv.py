@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from itertools import count
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -877,42 +877,43 @@ def _cost(get: Getter) -> float | None:
 # --- input and output --------------------------------------------------------------------------
 
 
-def _chat_input(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
-    """Input chat messages from the first convention that has them."""
-    probe_role, probe_content, probe_contents = _OI_INPUT_PROBES
-    if probe_role in attrs or probe_content in attrs or probe_contents in attrs:
-        messages = _oi_messages(get, _OI_INPUT_KEYS, "llm.input_messages", "user", found)
+def _genai_output(get: Getter) -> list[Message] | None:
+    raw = get("gen_ai.output.messages")
+    return None if raw is None else _genai_messages(raw, "assistant")
+
+
+class _ChatSide(NamedTuple):
+    """Where one side of a conversation (input or output) lives in each convention."""
+
+    oi_keys: list[tuple[str, ...]]
+    oi_prefix: str
+    default_role: str
+    genai: Callable[[Getter], list[Message] | None]
+    traceloop_prefix: str
+
+
+_CHAT_INPUT = _ChatSide(_OI_INPUT_KEYS, "llm.input_messages", "user", _genai_input, "gen_ai.prompt")
+_CHAT_OUTPUT = _ChatSide(
+    _OI_OUTPUT_KEYS, "llm.output_messages", "assistant", _genai_output, "gen_ai.completion"
+)
+
+
+def _chat(side: _ChatSide, attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
+    """One side's chat messages from the first convention that has them."""
+    if any(probe in attrs for probe in side.oi_keys[0][:3]):
+        messages = _oi_messages(get, side.oi_keys, side.oi_prefix, side.default_role, found)
         if messages:
             return messages
-    messages = _genai_input(get)
+    messages = side.genai(get)
     if messages:
         return messages
-    if "gen_ai.prompt.0.role" in attrs or "gen_ai.prompt.0.content" in attrs:
-        messages = _traceloop_messages(get, "gen_ai.prompt", "user")
+    prefix = side.traceloop_prefix
+    if f"{prefix}.0.role" in attrs or f"{prefix}.0.content" in attrs:
+        messages = _traceloop_messages(get, prefix, side.default_role)
         if messages:
             return messages
-    raw = get("gen_ai.prompt")
-    return None if raw is None else _legacy_messages(raw, "user")
-
-
-def _chat_output(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
-    """Output chat messages from the first convention that has them."""
-    probe_role, probe_content, probe_contents = _OI_OUTPUT_PROBES
-    if probe_role in attrs or probe_content in attrs or probe_contents in attrs:
-        messages = _oi_messages(get, _OI_OUTPUT_KEYS, "llm.output_messages", "assistant", found)
-        if messages:
-            return messages
-    raw = get("gen_ai.output.messages")
-    if raw is not None:
-        messages = _genai_messages(raw, "assistant")
-        if messages:
-            return messages
-    if "gen_ai.completion.0.role" in attrs or "gen_ai.completion.0.content" in attrs:
-        messages = _traceloop_messages(get, "gen_ai.completion", "assistant")
-        if messages:
-            return messages
-    raw = get("gen_ai.completion")
-    return None if raw is None else _legacy_messages(raw, "assistant")
+    raw = get(prefix)
+    return None if raw is None else _legacy_messages(raw, side.default_role)
 
 
 def _mime_value(value: Any, mime: Any) -> Any:
@@ -966,8 +967,8 @@ def _value_output(attrs: dict[str, Any], get: Getter) -> Any:
 
 
 def _apply_io(span: Span, attrs: dict[str, Any], get: Getter, found: int) -> None:
-    inputs = _chat_input(attrs, get, found) if found & _CHAT_IN else None
-    outputs = _chat_output(attrs, get, found) if found & _CHAT_OUT else None
+    inputs = _chat(_CHAT_INPUT, attrs, get, found) if found & _CHAT_IN else None
+    outputs = _chat(_CHAT_OUTPUT, attrs, get, found) if found & _CHAT_OUT else None
     if (inputs is None or outputs is None) and span.events:
         event_inputs, event_outputs = _event_messages(span.events)
         inputs = inputs or event_inputs

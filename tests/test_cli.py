@@ -130,3 +130,20 @@ def test_unknown_trace_and_missing_store_are_one_line_errors(tmp_path, trace_fil
     code, _, err = run(capsys, "traces", "--db", str(tmp_path / "nope.db"))
     assert code == 2
     assert "no such store" in err
+
+
+def test_without_a_store_the_user_is_told_to_import_first(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("spanscope.cli.default_store_path", lambda: tmp_path / "none" / "spanscope.db")
+    code, _, err = run(capsys, "traces")
+    assert code == 2
+    assert "no store yet" in err and "spanscope import" in err
+
+
+def test_tree_shortens_long_error_messages_to_one_line(tmp_path, capsys):
+    long_error = "RateLimitError: 429\n" + "x" * 500
+    path = write_jsonl(tmp_path / "err.jsonl", request(span(ROOT, name="call", error=long_error)))
+    code, out, _ = run(capsys, "tree", str(path), TRACE)
+    assert code == 0
+    [line] = [ln for ln in out.splitlines() if ln.startswith("call")]
+    assert "ERROR: RateLimitError: 429 xxx" in line and "…" in line
+    assert len(line) < 200

@@ -100,7 +100,10 @@ def _store_for(sources: Sequence[str], db: str | None) -> Iterator[Path]:
         yield path
         return
     if not files:
-        yield default_store_path()
+        path = default_store_path()
+        if not path.exists():
+            raise UsageError(f"no store yet at {path}: import trace files first (spanscope import FILE...)")
+        yield path
         return
     for f in files:
         if not f.exists():
@@ -202,13 +205,20 @@ def _tree_line(row: dict) -> str:
     if row["cost_usd"] is not None:
         parts.append(display.cost(row["cost_usd"]))
     if row["status"] == "error":
-        parts.append(f"ERROR: {row['status_message']}" if row["status_message"] else "ERROR")
+        message = _one_line(row["status_message"]) if row["status_message"] else ""
+        parts.append(f"ERROR: {message}" if message else "ERROR")
     if row["orphan"]:
         parts.append(f"(orphan: parent {row['parent_id']} missing)")
     if row["clock_skew"]:
         parts.append("(clock skew: starts before its parent)")
     parts.append(f"#{row['span_id']}")
     return "  ".join(parts)
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    """A message on one line, shortened for a tree row (the export has the whole of it)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def cmd_tree(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -20,6 +21,8 @@ import orjson
 from spanscope.core import display
 from spanscope.core.store import (
     FileResult,
+    ImportProgress,
+    ImportState,
     Outcome,
     StoreError,
     connect,
@@ -118,10 +121,41 @@ def _store_for(sources: Sequence[str], db: str | None) -> Iterator[Path]:
         yield path
 
 
+class _ProgressLine:
+    """One self-rewriting line on a terminal, at most every PROGRESS_EVERY_S seconds."""
+
+    PROGRESS_EVERY_S = 0.2
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.shown_at = 0.0
+
+    def __call__(self, p: ImportProgress) -> None:
+        now = time.monotonic()
+        if now - self.shown_at < self.PROGRESS_EVERY_S:
+            return
+        self.shown_at = now
+        self.out.write(
+            f"\r{p.path.name}: {p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB, {p.spans:,} spans "
+        )
+        self.out.flush()
+
+    def clear(self) -> None:
+        if self.shown_at:
+            self.out.write("\r\033[K")
+            self.out.flush()
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else default_store_path()
     missing = [f for f in args.files if not Path(f).exists()]
-    results = import_files(db, [Path(f) for f in args.files if f not in missing])
+    progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    state = ImportState(on_progress=progress)
+    try:
+        results = import_files(db, [Path(f) for f in args.files if f not in missing], state)
+    finally:
+        if progress is not None:
+            progress.clear()
     for f in missing:
         results.append(FileResult(Path(f), Outcome.FAILED, error="no such file"))
     code = _report(results, sys.stderr)

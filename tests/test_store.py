@@ -233,3 +233,17 @@ def test_a_truncated_gzip_file_keeps_what_came_before_the_cut(tmp_path, store):
         "end of file",
         "the compressed file is cut short; what came before was read",
     )
+
+
+def test_an_interrupted_import_rolls_back(tmp_path, store):
+    """Ctrl+C (or any exit) in the middle of a file must never commit the part read so far."""
+    import_file(store, write_jsonl(tmp_path / "first.jsonl", agent_trace()))
+    before = table_counts(store)
+    many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 6001)]
+
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_file(store, write_jsonl(tmp_path / "big.jsonl", *many), ImportState(on_progress=interrupt))
+    assert table_counts(store) == before

@@ -291,10 +291,12 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     writer = _Writer(db_path, key)
     writer.start()
     writer.ready.wait()
+    read_all = False
     try:
         spans = fmt.read(source, lambda done: state.report(path, done, stat.st_size))
         with _parsing_mode():
             result.spans_read = _feed(writer, spans, state)
+        read_all = True
     except FormatError as exc:
         result.outcome, result.error = Outcome.FAILED, str(exc)
     except _Cancelled:
@@ -304,7 +306,8 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     except Exception as exc:  # a reader bug must not take the app down; the store stays as it was
         result.outcome, result.error = Outcome.FAILED, f"{path}: internal error while reading: {exc!r}"
     finally:
-        ok = result.outcome is Outcome.IMPORTED
+        # Only a file read to its end commits; anything else, Ctrl+C included, rolls back.
+        ok = read_all and result.outcome is Outcome.IMPORTED
         writer.batches.put(_Done(result.spans_read, len(source.problems)) if ok else writer.CANCEL)
         writer.join()
     if writer.error is not None and not isinstance(writer.error, _Cancelled):

@@ -1,11 +1,11 @@
-"""The span tree: a lazy model Qt accepts, batches for wide parents, search, expansion, selection sync."""
+"""The span tree: a flat model Qt accepts, expansion as row blocks, search, keys, mouse, selection sync."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from otlp import request, span, write_jsonl
@@ -13,8 +13,8 @@ from spanscope.core.store import Outcome, import_file
 from spanscope.core.store.queries import SpanRows
 from spanscope.core.tree import TraceTree
 from spanscope.ui.span_tree import (
-    BATCH,
     COST,
+    INDENT,
     LATENCY,
     NAME,
     STATUS,
@@ -37,15 +37,13 @@ def panel(qtbot, context):
     return widget
 
 
-def shown(model: QtSpanTreeModel, parent: QModelIndex = QModelIndex()) -> list[QModelIndex]:  # noqa: B008
-    """Every index the model offers, depth first, fetching all batches."""
-    while model.canFetchMore(parent):
-        model.fetchMore(parent)
-    found = []
-    for row in range(model.rowCount(parent)):
-        index = model.index(row, NAME, parent)
-        found += [index, *shown(model, index)]
-    return found
+def shown(model: QtSpanTreeModel) -> list[QModelIndex]:
+    """Every row the model offers, top to bottom: the spans under expanded parents."""
+    return [model.index(row, NAME) for row in range(model.rowCount())]
+
+
+def span_ids(model: QtSpanTreeModel) -> list[str | None]:
+    return [model.span_id(i) for i in shown(model)]
 
 
 def names(model: QtSpanTreeModel, indexes: list[QModelIndex]) -> list[str]:
@@ -69,32 +67,53 @@ def test_the_model_passes_qts_model_tester(qtmodeltester, context, query):
     qtmodeltester.check(model, force_py=True)
 
 
-def test_a_wide_parent_loads_in_batches(qtmodeltester):
+def test_a_wide_parent_expands_and_collapses_as_one_block_of_rows(qtmodeltester):
     model = QtSpanTreeModel()
-    model.set_tree(TraceTree.build(wide_rows(2 * BATCH + 500)))
-    root = model.index(0, 0)
-    assert model.rowCount(root) == BATCH and model.canFetchMore(root)
-    model.fetchMore(root)
-    assert model.rowCount(root) == 2 * BATCH
+    model.set_tree(TraceTree.build(wide_rows(2500)))
+    assert model.rowCount() == 2501, "a large trace opens with the roots expanded"
+    blocks = []
+    model.rowsAboutToBeRemoved.connect(lambda _parent, first, last: blocks.append(("-", first, last)))
+    model.rowsAboutToBeInserted.connect(lambda _parent, first, last: blocks.append(("+", first, last)))
+    model.collapse(0)
+    assert model.rowCount() == 1 and not model.is_expanded(0)
+    model.expand(0)
+    assert blocks == [("-", 1, 2500), ("+", 1, 2500)]
     index = model.index_of("c2400")
-    assert (index.row(), model.rowCount(root), model.canFetchMore(root)) == (2400, 2 * BATCH + 500, False)
-    assert model.span_id(index) == "c2400" and index.parent() == root
+    assert (index.row(), model.span_id(index), model.row_of(index)) == (2401, "c2400", 2401)
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_expansion_is_remembered_below_a_collapsed_parent(qtmodeltester, context):
+    model = QtSpanTreeModel()
+    model.set_tree(load_tree(context, AGENT))
+    tree = model.tree
+    [root] = tree.roots
+    tool = next(c for c in tree.children[root] if tree.children[c])
+    model.collapse(tool)
+    model.collapse(root)
+    assert span_ids(model) == [tree.rows[root]["span_id"]]
+    assert model.index_for(tool) == QModelIndex(), "a hidden row has no index"
+    model.expand(root)
+    assert model.index_for(tool).isValid() and not model.is_expanded(tool)
+    model.expand(tool)
+    below = model.index_for(tool).row() + 1
+    assert model.span_id(model.index(below, NAME)) == tree.rows[tree.children[tool][0]]["span_id"]
     qtmodeltester.check(model, force_py=True)
 
 
 def test_the_panel_shows_the_trace_with_roll_ups(panel, context):
     context.select_trace(AGENT)
     model = panel.model
-    assert model.rowCount() == 1
+    assert len(model.tree.roots) == 1
     root = model.index(0, 0)
     assert model.data(root) == "invoke_agent travel_planner"
     assert model.data(root.siblingAtColumn(TOKENS)) == "Σ 8,701 / 827"
-    first_call = model.index(0, TOKENS, root)
+    first_call = model.index(1, TOKENS)
     assert model.data(first_call) == "1,349 / 328"
     assert "in 1,349" in model.data(first_call, 3)
     assert model.data(root.siblingAtColumn(LATENCY)) == "18.71 s"
     assert model.data(root.siblingAtColumn(COST)) == ""
-    assert panel.view.isExpanded(root), "a small trace opens expanded"
+    assert model.is_expanded(model.row_of(root)), "a small trace opens expanded"
     assert len(shown(model)) == 16
 
 
@@ -110,7 +129,7 @@ def test_a_collapsed_parent_shows_the_errors_below_it(panel, context):
         return option.text
 
     assert text() == ""
-    panel.view.collapseAll()
+    panel.model.collapse_all()
     assert text() == "2 errors below"
 
 
@@ -119,7 +138,7 @@ def test_expand_to_errors_opens_exactly_the_error_ancestors(panel, context):
     panel.expand_all()
     panel.expand_to_errors()
     model, tree = panel.model, panel.model.tree
-    expanded = {model.span_id(i) for i in shown(model) if panel.view.isExpanded(i)}
+    expanded = {model.span_id(i) for i in shown(model) if model.is_expanded(model.row_of(i))}
     wanted = {tree.rows[a]["span_id"] for e in tree.error_rows for a in tree.path(e)[:-1]}
     assert tree.error_rows and expanded == wanted
 
@@ -136,21 +155,21 @@ def test_search_shows_matches_and_their_ancestors(panel, context):
     assert panel.matches_label.text() == "2 matches"
     bold = [model.data(i, 6) is not None and model.data(i, 6).bold() for i in shown(model)]
     assert bold == [False, True, True], "matches stand out from the ancestors shown for context"
-    assert all(panel.view.isExpanded(i) for i in shown(model)[:2])
+    assert all(model.is_expanded(model.row_of(i)) for i in shown(model)[:2])
     panel.set_filter("")
     assert len(shown(model)) == 16 and panel.matches_label.text() == ""
 
 
 def test_selecting_a_row_makes_its_span_current(qtbot, panel, context):
     context.select_trace(AGENT)
-    index = panel.model.index(2, NAME, panel.model.index(0, 0))
+    index = panel.model.index(2, NAME)
     panel.view.setCurrentIndex(index)
     qtbot.waitUntil(lambda: context.span_id == panel.model.span_id(index))
 
 
 def test_a_span_chosen_elsewhere_is_selected_and_revealed(qtbot, panel, context):
     context.select_trace(AGENT)
-    panel.view.collapseAll()
+    panel.model.collapse_all()
     tree = panel.model.tree
     error = tree.error_rows[-1]
     span_id = tree.rows[error]["span_id"]
@@ -158,10 +177,27 @@ def test_a_span_chosen_elsewhere_is_selected_and_revealed(qtbot, panel, context)
     context.span_changed.connect(lambda _trace, span: changes.append(span))
     context.select_span(span_id)
     qtbot.waitUntil(lambda: panel.model.span_id(panel.view.currentIndex()) == span_id)
-    assert all(panel.view.isExpanded(panel.model.index_for(a)) for a in tree.path(error)[:-1])
+    assert all(panel.model.is_expanded(a) for a in tree.path(error)[:-1])
     assert panel.view.selectionModel().isSelected(panel.view.currentIndex())
     qtbot.wait(20)
     assert changes == [span_id], "selecting the row did not echo back to the context"
+
+
+def test_expand_and_collapse_all_keep_the_selected_span_while_it_shows(panel, context):
+    context.select_trace(AGENT)
+    model, view = panel.model, panel.view
+    tree = model.tree
+    deep = next(i for i in range(len(tree.rows)) if len(tree.path(i)) == 3)
+    span_id = tree.rows[deep]["span_id"]
+    panel.select_span(span_id)
+    panel.expand_all()
+    assert panel.current_span_id() == span_id and view.currentIndex() == model.index_for(deep)
+    assert view.verticalHeader().count() == model.rowCount() == len(tree.rows)
+    model.collapse_all()
+    assert panel.current_span_id() is None and model.rowCount() == view.verticalHeader().count() == 1
+    panel.select_span(span_id)
+    panel.expand_to_errors()
+    assert view.verticalHeader().count() == model.rowCount()
 
 
 def test_no_trace_and_closed_store_empty_the_tree(panel, context):
@@ -176,15 +212,41 @@ def test_no_trace_and_closed_store_empty_the_tree(panel, context):
 def test_keyboard_collapses_expands_and_moves_the_selection(qtbot, panel, context):
     context.select_trace(AGENT)
     view, model = panel.view, panel.model
-    root = model.index(0, 0)
-    view.setCurrentIndex(root)
+    tree = model.tree
+    [root] = tree.roots
+    first_child, second_child = tree.children[root][:2]
+    view.setCurrentIndex(model.index_for(root))
     qtbot.keyClick(view, Qt.Key.Key_Left)
-    assert not view.isExpanded(root)
+    assert not model.is_expanded(root) and model.rowCount() == 1
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert view.isExpanded(root)
+    assert model.is_expanded(root)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert model.row_of(view.currentIndex()) == first_child, "Right on an open parent steps into it"
     qtbot.keyClick(view, Qt.Key.Key_Down)
-    first_child = model.span_id(model.index(0, 0, root))
-    qtbot.waitUntil(lambda: context.span_id == first_child)
+    assert model.row_of(view.currentIndex()) == second_child
+    qtbot.waitUntil(lambda: context.span_id == tree.rows[second_child]["span_id"])
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert not model.is_expanded(second_child), "Left on an open parent collapses it"
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert model.row_of(view.currentIndex()) == root, "Left on a collapsed span steps to its parent"
+
+
+def test_clicking_the_arrow_or_double_clicking_toggles(qtbot, panel, context):
+    context.select_trace(AGENT)
+    view, model = panel.view, panel.model
+    [root] = model.tree.roots
+    panel.show()
+    rect = view.visualRect(model.index_for(root))
+    viewport = view.viewport()
+    qtbot.mouseClick(
+        viewport, Qt.MouseButton.LeftButton, pos=QPoint(rect.left() + INDENT // 2, rect.center().y())
+    )
+    assert not model.is_expanded(root) and model.rowCount() == 1
+    assert not view.selectionModel().hasSelection(), "the arrow toggles without selecting"
+    qtbot.mouseDClick(
+        viewport, Qt.MouseButton.LeftButton, pos=QPoint(rect.left() + 5 * INDENT, rect.center().y())
+    )
+    assert model.is_expanded(root) and model.rowCount() == 16
 
 
 def test_typing_in_the_search_box_filters_after_a_pause(qtbot, panel, context):
@@ -202,4 +264,7 @@ def test_spans_arriving_for_the_shown_trace_reload_it(panel, context, demo_store
     assert import_file(demo_store, late).outcome is Outcome.IMPORTED
     context.refresh()
     assert len(panel.model.tree.rows) == 17
-    assert panel.model.rowCount() == 2, "the new span's parent is missing: an orphan root"
+    tree = panel.model.tree
+    orphan = tree.index["00000000000000ff"]
+    assert len(tree.roots) == 2 and orphan in tree.roots, "the new span's parent is missing: an orphan root"
+    assert panel.model.index_for(orphan).isValid()

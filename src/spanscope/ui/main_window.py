@@ -233,5 +233,3 @@ class QtMainWindow(QMainWindow):
         self.imports.wait(5)
         self.context.close_store()
         super().closeEvent(event)
-
-

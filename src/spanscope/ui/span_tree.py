@@ -1,37 +1,45 @@
 """The current trace as a collapsible span tree with an inline waterfall.
 
-Built for 100,000-span traces: the model keeps no object per span (an index's internal id is its
-row in the core TraceTree plus one), reads the tree's column lists, parents come from the tree's
-parent array, wide parents load their children in batches through fetchMore, and search is computed
-in core then shown by a model reset (a recursive QSortFilterProxyModel is hundreds of times slower at
-this size).
+Built for 100,000-span traces: the tree is shown as the flat list of its visible rows (core's
+VisibleRows) in a table view with fixed row heights, so Qt lays out only the rows on screen, and
+expanding a parent of 40,000 children is one block of rows inserted (a QTreeView re-lays out every
+shown row, two Python calls each, whenever a wide parent changes). The Name delegate draws the
+indentation and arrows. The model keeps no object per span: it reads the tree's column lists by row.
+Search is computed in core then shown by a model reset (a recursive QSortFilterProxyModel is hundreds
+of times slower at this size).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
+from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
+    QAbstractTableModel,
     QItemSelection,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
+    QRect,
     QRectF,
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyle,
     QStyledItemDelegate,
+    QStyleOption,
     QStyleOptionViewItem,
+    QTableView,
     QToolButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +49,7 @@ from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import MODEL_KINDS
 from spanscope.core.store.queries import SpanRows, trace_rows
 from spanscope.core.tree import TraceTree
+from spanscope.core.visible_rows import VisibleRows
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 
@@ -59,11 +68,12 @@ COLUMN_TIPS = (
 
 #: (start, end) as fractions of the trace's time axis, and the bar's colour.
 WATERFALL_ROLE = Qt.ItemDataRole.UserRole.value + 1
-#: Error spans strictly below a span.
-ERRORS_BELOW_ROLE = Qt.ItemDataRole.UserRole.value + 2
-
-#: Children shown per fetchMore: a parent with 100,000 children opens as fast as one with 1,000.
-BATCH = 1000
+#: Error spans strictly below a span that it hides by being collapsed.
+HIDDEN_ERRORS_ROLE = Qt.ItemDataRole.UserRole.value + 2
+#: (depth, Branch): what the Name delegate draws left of the icon.
+BRANCH_ROLE = Qt.ItemDataRole.UserRole.value + 3
+#: Pixels per tree level, and the width of the expand arrow.
+INDENT = 14
 #: Traces below this size open with two levels expanded; larger ones show just the roots' children.
 SMALL_TRACE = 2000
 SEARCH_DELAY_MS = 200
@@ -71,20 +81,24 @@ SEARCH_DELAY_MS = 200
 _EMPTY = TraceTree.build(SpanRows.from_dicts([]))
 
 
-class QtSpanTreeModel(QAbstractItemModel):
-    """A lazy tree model over a TraceTree; ints only: internal id = row + 1, and 0 is the root."""
+class Branch(IntEnum):
+    """A row's expand arrow."""
+
+    LEAF = 0
+    COLLAPSED = 1
+    EXPANDED = 2
+
+
+class QtSpanTreeModel(QAbstractTableModel):
+    """A flat model of the rows the tree shows (see VisibleRows); a row's depth and expansion are
+    data the Name delegate draws, so the view never walks the tree."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._full = _EMPTY
-        self._tree = _EMPTY
-        #: The whole trace's columns, and the shown children of each row plus, last, the shown roots:
-        #: an invalid parent's internal id, 0, minus one indexes them.
         self._columns = _EMPTY.rows.columns
-        self._kids: list[Sequence[int]] = [_EMPTY.roots]
+        self._visible = VisibleRows(_EMPTY)
         self._matched: frozenset[int] | None = None
-        #: Rows shown per parent (-1: top level) once fetchMore went beyond the first batch.
-        self._loaded: dict[int, int] = {}
         self._muted = QColor(MUTED_COLOR)
         self._error = QColor(ERROR_COLOR)
         self._italic = QFont()
@@ -100,13 +114,13 @@ class QtSpanTreeModel(QAbstractItemModel):
             Qt.ItemDataRole.FontRole.value: self._font,
             Qt.ItemDataRole.TextAlignmentRole.value: self._alignment,
             WATERFALL_ROLE: self._waterfall,
-            ERRORS_BELOW_ROLE: lambda i, _: self._full.errors_below(i),
+            HIDDEN_ERRORS_ROLE: self._hidden_errors,
         }
 
     @property
     def tree(self) -> TraceTree:
         """What is shown: the whole trace, or the search's matches with their ancestors."""
-        return self._tree
+        return self._visible.tree
 
     @property
     def matched(self) -> frozenset[int] | None:
@@ -119,98 +133,132 @@ class QtSpanTreeModel(QAbstractItemModel):
         self.set_filter(query)
 
     def set_filter(self, query: str) -> None:
-        """Show the spans matching `query` plus their ancestors; a blank query shows every span."""
+        """Show the spans matching `query` plus their ancestors, all expanded; a blank query shows
+        every span, two levels open on a small trace and one on a large one."""
         query = query.strip()
-        matched = self._full.matches(query) if query else None
-        shown = self._full.filtered(matched) if matched is not None else self._full
-        self.beginResetModel()
-        self._matched, self._tree, self._loaded = matched, shown, {}
-        self._kids = [*shown.children, shown.roots]
-        self.endResetModel()
+        self._matched = self._full.matches(query) if query else None
+        if self._matched is not None:
+            self._reset(VisibleRows.all_expanded(self._full.filtered(self._matched)))
+        else:
+            depth = 1 if len(self._full.rows) < SMALL_TRACE else 0
+            self._reset(VisibleRows.to_depth(self._full, depth))
 
     def row_of(self, index: QModelIndex | QPersistentModelIndex) -> int:
-        """The TraceTree row behind `index`; -1 for the invisible root."""
-        return index.internalId() - 1 if index.isValid() else -1
+        """The TraceTree row behind `index`; -1 for an invalid one."""
+        return self._visible.rows[index.row()] if index.isValid() else -1
 
-    def span_id(self, index: QModelIndex) -> str | None:
-        return self._columns["span_id"][index.internalId() - 1] if index.isValid() else None
+    def span_id(self, index: QModelIndex | QPersistentModelIndex) -> str | None:
+        return self._columns["span_id"][self._visible.rows[index.row()]] if index.isValid() else None
 
     def index_of(self, span_id: str | None, column: int = NAME) -> QModelIndex:
-        """The index showing `span_id` (loading batches on the way); invalid when it is not shown."""
-        row = self._tree.index.get(span_id) if span_id is not None else None
-        return self.index_for(row, column) if row is not None else QModelIndex()
+        """The index showing `span_id`, expanding its ancestors; invalid when the search hides it."""
+        row = self.tree.index.get(span_id) if span_id is not None else None
+        return self.reveal(row, column) if row is not None and self.tree.shown(row) else QModelIndex()
 
     def index_for(self, row: int, column: int = NAME) -> QModelIndex:
-        """The index of TraceTree row `row`, making sure every batch on its path is loaded."""
-        if not self._tree.shown(row):
-            return QModelIndex()
-        for node in self._tree.path(row):
-            self._load_through(node)
-        return self.createIndex(self._tree.position(row), column, row + 1)
+        """The index of TraceTree row `row`; invalid while a collapsed ancestor or the search hides it."""
+        return self.index(self._visible.find(row), column)
 
-    def _load_through(self, row: int) -> None:
-        """Load batches of `row`'s siblings until `row` itself is in."""
-        parent = self._tree.parent[row]
-        have, need = self._shown_count(parent), self._tree.position(row) + 1
-        if need > have:
-            total = len(self._siblings(parent))
-            self._insert(parent, have, min(total, -(-need // BATCH) * BATCH))
+    def reveal(self, row: int, column: int = NAME) -> QModelIndex:
+        """Expand the ancestors of `row`, then its index."""
+        for up in self.tree.path(row)[:-1]:
+            self.expand(up)
+        return self.index_for(row, column)
 
-    def _insert(self, parent: int, have: int, upto: int) -> None:
-        if upto <= have:
+    # Expansion; `row` is a TraceTree row.
+
+    def is_expanded(self, row: int) -> bool:
+        return self._visible.is_expanded(row)
+
+    def has_children(self, row: int) -> bool:
+        """Whether `row` has shown children (an arrow to expand it)."""
+        return self._visible.has_children(row)
+
+    def expand(self, row: int) -> None:
+        """Show the children of `row`: one block of rows inserted below it (none while hidden)."""
+        visible = self._visible
+        if visible.is_expanded(row) or not visible.has_children(row):
             return
-        where = self.createIndex(self._tree.position(parent), 0, parent + 1) if parent >= 0 else QModelIndex()
-        self.beginInsertRows(where, have, upto - 1)
-        self._loaded[parent] = upto
+        pos = visible.find(row)
+        if pos < 0:
+            visible.expanded.add(row)
+            return
+        block = visible.opening(pos)
+        self.beginInsertRows(QModelIndex(), pos + 1, pos + len(block[0]))
+        visible.open(pos, block)
         self.endInsertRows()
+        self._row_changed(pos)
 
-    def _siblings(self, parent: int) -> Sequence[int]:
-        return self._kids[parent]
+    def collapse(self, row: int) -> None:
+        """Hide everything below `row`: one block of rows removed."""
+        visible = self._visible
+        if not visible.is_expanded(row):
+            return
+        pos = visible.find(row)
+        if pos < 0:
+            visible.expanded.discard(row)
+            return
+        count = visible.closing(pos)
+        if count:
+            self.beginRemoveRows(QModelIndex(), pos + 1, pos + count)
+        visible.close(pos, count)
+        if count:
+            self.endRemoveRows()
+        self._row_changed(pos)
 
-    def _shown_count(self, parent: int) -> int:
-        return min(len(self._siblings(parent)), self._loaded.get(parent, BATCH))
+    def toggle(self, row: int) -> None:
+        if self.is_expanded(row):
+            self.collapse(row)
+        else:
+            self.expand(row)
+
+    def expand_all(self) -> None:
+        self._relayout(VisibleRows.all_expanded(self.tree))
+
+    def collapse_all(self) -> None:
+        """Just the top-level spans."""
+        self._relayout(VisibleRows(self.tree))
+
+    def expand_only(self, rows: Iterable[int]) -> None:
+        """Expand exactly `rows`, collapsing the rest."""
+        self._relayout(VisibleRows(self.tree, rows))
+
+    def _reset(self, visible: VisibleRows) -> None:
+        self.beginResetModel()
+        self._visible = visible
+        self.endResetModel()
+
+    def _relayout(self, visible: VisibleRows) -> None:
+        """Show the same tree expanded differently; unlike a reset, the selection and the current row
+        stay on their spans while those still show."""
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        rows = [self._visible.rows[i.row()] for i in old]
+        self._visible = visible
+        self.changePersistentIndexList(
+            old, [self.index(visible.find(r), i.column()) for r, i in zip(rows, old, strict=True)]
+        )
+        self.layoutChanged.emit()
+
+    def _row_changed(self, pos: int) -> None:
+        """The arrow and the hidden-errors note of the row at `pos` changed."""
+        self.dataChanged.emit(self.index(pos, NAME), self.index(pos, STATUS))
 
     # QAbstractItemModel
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.column() > 0 else self._shown_count(self.row_of(parent))
+        return 0 if parent.isValid() else len(self._visible)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
-
-    def hasChildren(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        # index() and hasChildren() run once per shown row on every relayout (each fetchMore of an
-        # expanded parent): kept to the fewest calls, no helpers, no branches on validity.
-        return parent.column() <= 0 and bool(self._kids[parent.internalId() - 1])
-
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> bool:
-        row = self.row_of(parent)
-        return parent.column() <= 0 and self._shown_count(row) < len(self._siblings(row))
-
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> None:
-        row = self.row_of(parent)
-        have = self._shown_count(row)
-        self._insert(row, have, min(len(self._siblings(row)), have + BATCH))
-
-    def index(
-        self,
-        row: int,
-        column: int,
-        parent: QModelIndex | QPersistentModelIndex = QModelIndex(),  # noqa: B008
-    ) -> QModelIndex:
-        owner = parent.internalId() - 1
-        siblings = self._kids[owner] if parent.column() <= 0 else ()
-        if 0 <= column < len(COLUMNS) and 0 <= row < len(siblings) and row < self._loaded.get(owner, BATCH):
-            return self.createIndex(row, column, siblings[row] + 1)
-        return QModelIndex()
-
-    def parent(self, child: QModelIndex | QPersistentModelIndex) -> QModelIndex:
-        up = self._tree.parent[child.internalId() - 1] if child.isValid() else -1
-        return self.createIndex(self._tree.position(up), 0, up + 1) if up >= 0 else QModelIndex()
+        return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        if role == BRANCH_ROLE:
+            return self._branch(index.row())
         getter = self._roles.get(role)
-        return getter(index.internalId() - 1, index.column()) if getter and index.isValid() else None
+        return getter(self._visible.rows[index.row()], index.column()) if getter else None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
@@ -222,6 +270,16 @@ class QtSpanTreeModel(QAbstractItemModel):
         return None
 
     # Roles; `i` is the TraceTree row.
+
+    def _branch(self, pos: int) -> tuple[int, Branch]:
+        visible = self._visible
+        row = visible.rows[pos]
+        if not visible.has_children(row):
+            return visible.depths[pos], Branch.LEAF
+        return visible.depths[pos], Branch.EXPANDED if visible.is_expanded(row) else Branch.COLLAPSED
+
+    def _hidden_errors(self, i: int, column: int) -> int:
+        return 0 if self._visible.is_expanded(i) else self._full.errors_below(i)
 
     def _display(self, i: int, column: int) -> str:
         columns = self._columns
@@ -424,20 +482,117 @@ class QtWaterfallDelegate(QStyledItemDelegate):
 class QtStatusDelegate(QStyledItemDelegate):
     """Status text; on a collapsed span, also the number of errors hidden below it, in red."""
 
-    def __init__(self, view: QTreeView) -> None:
-        super().__init__(view)
-        self._view = view
-
     def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
         super().initStyleOption(option, index)
-        below = index.data(ERRORS_BELOW_ROLE)
-        if not below or self._view.isExpanded(index.siblingAtColumn(NAME)):
+        hidden = index.data(HIDDEN_ERRORS_ROLE)
+        if not hidden:
             return
-        note = _errors_below_text(below)
+        note = _errors_below_text(hidden)
         option.text = f"{option.text} · {note}" if option.text else note
         option.palette.setColor(QPalette.ColorRole.Text, QColor(ERROR_COLOR))
+
+
+def arrow_rect(cell: QRect, depth: int) -> QRect:
+    """Where a row's expand arrow sits in its Name cell: one INDENT per level in."""
+    return QRect(cell.left() + depth * INDENT, cell.top(), INDENT, cell.height())
+
+
+class QtNameDelegate(QStyledItemDelegate):
+    """What a tree view draws left of a name, drawn in the cell: the indentation, the expand arrow
+    (the style's own branch indicator), then the stock icon and text."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        depth, branch = index.data(BRANCH_ROLE)
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, item, painter, widget)
+        if branch != Branch.LEAF:
+            self._draw_arrow(style, item, painter, depth, branch)
+        item.rect = option.rect.adjusted((depth + 1) * INDENT, 0, 0, 0)
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+
+    @staticmethod
+    def _draw_arrow(
+        style: QStyle, item: QStyleOptionViewItem, painter: QPainter, depth: int, branch: Branch
+    ) -> None:
+        arrow = QStyleOption()
+        arrow.rect = arrow_rect(item.rect, depth)
+        arrow.palette = item.palette
+        arrow.state = item.state | QStyle.StateFlag.State_Children
+        if branch == Branch.EXPANDED:
+            arrow.state |= QStyle.StateFlag.State_Open
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorBranch, arrow, painter, item.widget)
+
+
+class QtSpanTableView(QTableView):
+    """The flat list of shown spans, behaving like a tree view: Right expands or steps to the first
+    child, Left collapses or steps to the parent, a click on the arrow or a double-click toggles.
+    Fixed row heights let Qt lay out only the rows on screen, however many are shown."""
+
+    def __init__(self, model: QtSpanTreeModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._tree_model = model
+        self.setModel(model)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTabKeyNavigation(False)
+        self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        rows = self.verticalHeader()
+        rows.hide()
+        rows.setMinimumSectionSize(1)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(max(self.fontMetrics().height(), 16) + 6)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        current = self.currentIndex()
+        row = self._tree_model.row_of(current)
+        if row >= 0 and event.key() == Qt.Key.Key_Right:
+            self._right(current, row)
+        elif row >= 0 and event.key() == Qt.Key.Key_Left:
+            self._left(row)
+        else:
+            super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        if self._on_arrow(index, event.position().toPoint()):
+            self._tree_model.toggle(self._tree_model.row_of(index))
+        else:
+            super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        super().mouseDoubleClickEvent(event)
+        row = self._tree_model.row_of(self.indexAt(event.position().toPoint()))
+        if row >= 0:
+            self._tree_model.toggle(row)
+
+    def _right(self, current: QModelIndex, row: int) -> None:
+        model = self._tree_model
+        if not model.has_children(row):
+            return
+        if model.is_expanded(row):
+            self.setCurrentIndex(current.sibling(current.row() + 1, current.column()))
+        else:
+            model.expand(row)
+
+    def _left(self, row: int) -> None:
+        model = self._tree_model
+        if model.is_expanded(row):
+            model.collapse(row)
+        elif model.tree.parent[row] >= 0:
+            self.setCurrentIndex(model.index_for(model.tree.parent[row], self.currentIndex().column()))
+
+    def _on_arrow(self, index: QModelIndex, point: QPoint) -> bool:
+        if index.column() != NAME:
+            return False
+        depth, branch = index.data(BRANCH_ROLE)
+        return branch != Branch.LEAF and arrow_rect(self.visualRect(index), depth).contains(point)
 
 
 def load_tree(context: QtTraceContext, trace_id: str | None) -> TraceTree:
@@ -485,19 +640,14 @@ class QtSpanTreePanel(QWidget, QtObserver):
         layout.addWidget(self.view)
         context.register(self)
 
-    def _make_view(self) -> QTreeView:
-        view = QTreeView(self)
-        view.setModel(self.model)
-        view.setUniformRowHeights(True)
-        view.setAlternatingRowColors(True)
-        view.setAllColumnsShowFocus(True)
-        view.setAnimated(False)
-        view.setIndentation(14)
-        view.setSelectionBehavior(QTreeView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QTreeView.SelectionMode.SingleSelection)
+    def _make_view(self) -> QtSpanTableView:
+        view = QtSpanTableView(self.model, self)
+        view.setItemDelegateForColumn(NAME, QtNameDelegate(view))
         view.setItemDelegateForColumn(LATENCY, QtWaterfallDelegate(view))
         view.setItemDelegateForColumn(STATUS, QtStatusDelegate(view))
-        header = view.header()
+        header = view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(40)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -514,7 +664,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
         bar.addWidget(self.matches_label)
         for text, tip, slot in (
             ("Expand all", "Expand every span", self.expand_all),
-            ("Collapse all", "Collapse to the top-level spans", self.view.collapseAll),
+            ("Collapse all", "Collapse to the top-level spans", self.model.collapse_all),
             (
                 "Expand to errors",
                 "Collapse everything, then open the way to each error span",
@@ -558,7 +708,6 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._syncing = True
         try:
             if index.isValid():
-                self._reveal(index)
                 self.view.setCurrentIndex(index)
                 self.view.scrollTo(index)
             else:
@@ -567,16 +716,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
             self._syncing = False
 
     def expand_all(self) -> None:
-        """Expand every loaded span; batches loaded later (scrolling further) arrive collapsed."""
-        self.view.expandAll()
+        self.model.expand_all()
 
     def expand_to_errors(self) -> None:
-        """Collapse all, then expand exactly the ancestors of each shown error span."""
+        """Expand exactly the ancestors of each shown error span, collapsing the rest."""
         tree = self.model.tree
-        self.view.collapseAll()
-        ancestors = {a for i in tree.error_rows for a in tree.path(i)[:-1]}
-        for row in sorted(ancestors):
-            self.view.expand(self.model.index_for(row))
+        self.model.expand_only({a for i in tree.error_rows for a in tree.path(i)[:-1]})
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
 
@@ -599,22 +744,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._after_reset()
 
     def _after_reset(self) -> None:
-        """Default expansion, match count, and the context's span selected again."""
+        """Match count, and the context's span selected again."""
         matched = self.model.matched
-        if matched is not None:
-            self.view.expandAll()
-            self.matches_label.setText(f"{len(matched):,} match{'' if len(matched) == 1 else 'es'}")
-        else:
-            self.view.expandToDepth(1 if len(self.model.tree.rows) < SMALL_TRACE else 0)
-            self.matches_label.setText("")
+        count = "" if matched is None else f"{len(matched):,} match{'' if len(matched) == 1 else 'es'}"
+        self.matches_label.setText(count)
         if self._context.trace_id == self._trace_id:
             self.select_span(self._context.span_id)
-
-    def _reveal(self, index: QModelIndex) -> None:
-        parent = index.parent()
-        while parent.isValid():
-            self.view.expand(parent)
-            parent = parent.parent()
 
     def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         """Selection, not the current index: the view makes a row current on mere focus-in."""

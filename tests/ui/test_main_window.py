@@ -98,3 +98,62 @@ def test_drop_files_imports_them(qtbot, window, tmp_path):
     wait_for_imports(qtbot, window)
     assert [r.outcome for r in done] == [Outcome.IMPORTED]
     assert window.trace_list.model.rowCount() == 7
+
+
+def test_a_user_opens_a_real_fixture_and_every_panel_shows_the_clicked_span(
+    qtbot, window, tmp_path, fixtures_dir
+):
+    """Import a file written by the real OpenInference instrumentation, click a trace, expand the
+    tree with the keyboard, click an LLM span: the header, conversation, attributes and usage all
+    show that span's own data, as read from the store."""
+    from PySide6.QtWidgets import QFormLayout
+
+    from spanscope.core.store.queries import get_span
+
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    window.show()
+    with qtbot.waitSignal(window.imports.idle, timeout=20_000):
+        window.import_files([fixtures_dir / "openinference-openai" / "chain-and-session.otlp.jsonl"])
+    table = window.trace_list.view
+    assert window.trace_list.model.rowCount() == 2
+    row = next(r for r in range(2) if window.trace_list.model.trace_at(r).span_count == 18)
+    rect = table.visualRect(window.trace_list.model.index(row, 1))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    trace_id = window.trace_list.model.trace_id_at(row)
+    qtbot.waitUntil(lambda: window.context.trace_id == trace_id)
+
+    tree_view, tree_model = window.span_tree.view, window.span_tree.model
+    tree_view.setFocus()
+    window.span_tree.expand_all()
+    assert tree_model.rowCount() == 18
+    llm_row = next(
+        r
+        for r in range(tree_model.rowCount())
+        if tree_model.index(r, 0).data() == "ChatCompletion" and tree_model.index(r, 4).data()  # has a model
+    )
+    rect = tree_view.visualRect(tree_model.index(llm_row, 0))
+    qtbot.mouseClick(tree_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    span_id = tree_model.span_id(tree_model.index(llm_row, 0))
+    qtbot.waitUntil(lambda: window.detail.span is not None and window.detail.span.span_id == span_id)
+
+    span = get_span(connect(store, readonly=True), trace_id, span_id)
+    detail = window.detail
+    assert span.model in detail.header.title.text()
+    shown = detail.input.view.rich.text()
+    contents = [m["content"] for m in span.input if isinstance(m["content"], str) and m["content"]]
+    assert contents
+    for content in contents:
+        assert content[:40] in shown
+    assert detail.attributes.model.rowCount() >= len(span.attributes)
+    usage = {}
+    form = detail.usage.form
+    for r in range(form.rowCount()):
+        label = form.itemAt(r, QFormLayout.ItemRole.LabelRole)
+        value = form.itemAt(r, QFormLayout.ItemRole.FieldRole)
+        if label is not None and value is not None:
+            usage[label.widget().text().strip()] = value.widget().text()
+    assert any(f"{span.input_tokens:,}" in v for v in usage.values())
+    assert window.span_tree.current_span_id() == span_id
+    assert window.trace_list.current_trace_id() == trace_id

@@ -28,6 +28,7 @@ from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.trace_list import QtTraceListPanel
 
 MAX_RECENT = 10
+PROBLEMS_HEIGHT = 130
 TRACE_FILE_FILTER = "Trace files (*.json *.jsonl *.gz *.txt *.ndjson);;All files (*)"
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
@@ -164,10 +165,22 @@ class QtMainWindow(QMainWindow):
                 f"{result.path.name}: {result.spans_added:,} new spans in {result.traces:,} traces", 8000
             )
             self.context.refresh()
+            self._select_first_trace()
         elif result.outcome is Outcome.ALREADY:
             self.statusBar().showMessage(f"{result.path.name} is already in this store", 8000)
         if self.problems.add_result(result):
+            self._show_problems()
+
+    def _select_first_trace(self) -> None:
+        """Show something at once: with nothing selected yet, the first trace of the list."""
+        if self.context.trace_id is None and self.trace_list.model.rowCount():
+            self.context.select_trace(self.trace_list.model.trace_id_at(0))
+
+    def _show_problems(self) -> None:
+        """Open the Problems panel at a modest height, so the traces stay in view."""
+        if not self.problems_dock.isVisible():
             self.problems_dock.show()
+            self.resizeDocks([self.problems_dock], [PROBLEMS_HEIGHT], Qt.Orientation.Vertical)
 
     def _on_imports_idle(self) -> None:
         self._show_progress(False)
@@ -218,7 +231,7 @@ class QtMainWindow(QMainWindow):
 
     def _report_error(self, title: str, text: str) -> None:
         self.problems.add_result(FileResult(Path(title), Outcome.FAILED, error=text))
-        self.problems_dock.show()
+        self._show_problems()
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
     def _about(self) -> None:

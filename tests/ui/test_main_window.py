@@ -43,6 +43,8 @@ def test_start_without_arguments_shows_the_demo(qtbot, tmp_path, monkeypatch):
     traces = list_traces(window.context.db)
     assert len(traces) == 7
     assert window.trace_list.model.rowCount() == 7
+    assert window.context.trace_id == window.trace_list.model.trace_id_at(0)  # shown at once
+    assert window.span_tree.model.rowCount() > 0
     window.close()
 
 

@@ -19,6 +19,8 @@ from typing import TextIO
 import orjson
 
 from spanscope.core import display
+from spanscope.core.breakpoints import Breakpoint, ExpressionError
+from spanscope.core.cursor import StepCursor
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -33,6 +35,7 @@ from spanscope.core.store import (
 from spanscope.core.store.queries import (
     NotFound,
     TraceRow,
+    get_span,
     iter_spans,
     list_traces,
     resolve_trace_id,
@@ -268,6 +271,38 @@ def cmd_tree(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_steps(args: argparse.Namespace) -> int:
+    try:
+        breakpoints = [Breakpoint.from_text(text) for text in args.breaks]
+    except ExpressionError as exc:
+        raise UsageError(f"bad --break expression: {exc}") from None
+    with _store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        trace_id = resolve_trace_id(db, args.trace)
+        tree = TraceTree.build(trace_rows(db, trace_id))
+        cursor = StepCursor()
+
+        def payloads(span_id: str) -> tuple:
+            span = get_span(db, trace_id, span_id)
+            return span.input, span.output
+
+        def line(step: int) -> tuple[str, ...]:
+            row = tree.rows[cursor.order[step]]
+            latency = display.duration(None if row["end_ns"] is None else row["end_ns"] - row["start_ns"])
+            tokens = ""
+            if row["input_tokens"] is not None or row["output_tokens"] is not None:
+                used_in, used_out = display.count(row["input_tokens"]), display.count(row["output_tokens"])
+                tokens = f"in {used_in or '?'} out {used_out or '?'}"
+            return (str(step), row["span_id"], row["kind"], row["name"], latency, tokens)
+
+        cursor.load(tree, payloads)
+        steps = [s for s in range(len(cursor)) if not breakpoints or cursor.hits(s, breakpoints)]
+        _print_table(
+            [("step", "span id", "kind", "name", "latency", "tokens"), *map(line, steps)], sys.stdout
+        )
+    return EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _store_for(args.sources, args.db) as path:
         db = connect(path, readonly=True)
@@ -346,6 +381,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_tree)
 
+    p = command("steps", "print a trace's spans in execution order, or where breakpoints stop")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("--trace", required=True, metavar="ID", help="the trace (id or unique prefix)")
+    p.add_argument(
+        "--break",
+        dest="breaks",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="only steps where this matches, e.g. 'kind == \"LLM\" and latency_ms > 2000' (repeatable)",
+    )
+    p.set_defaults(func=cmd_steps)
+
     p = command("export", "write normalized spans, one JSON object per line")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
     p.add_argument("--trace", metavar="ID", help="only this trace (id or unique prefix)")
@@ -363,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("import", "traces", "tree", "export", "screenshot")
+COMMANDS = ("import", "traces", "tree", "steps", "export", "screenshot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

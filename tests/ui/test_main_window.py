@@ -159,3 +159,28 @@ def test_a_user_opens_a_real_fixture_and_every_panel_shows_the_clicked_span(
     assert any(f"{span.input_tokens:,}" in v for v in usage.values())
     assert window.span_tree.current_span_id() == span_id
     assert window.trace_list.current_trace_id() == trace_id
+
+
+def test_f5_runs_to_an_error_breakpoint_and_every_panel_shows_it(qtbot, window, demo_store):
+    """The agent loop fails inside a tool call: with `status == "error"` set, F5 stops there and the
+    tree, detail, timeline and state strip all show that span."""
+    from PySide6.QtTest import QTest
+
+    window.open_store(demo_store)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.context.select_trace(AGENT_TRACE)
+    rows = _rows(demo_store, AGENT_TRACE)
+    first_error = min((r for r in rows if r["status"] == "error"), key=lambda r: r["start_ns"])
+    assert window.stepping.add_breakpoint('status == "error"') is not None
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.context.span_id == first_error["span_id"])
+    qtbot.waitUntil(
+        lambda: window.detail.span is not None and window.detail.span.span_id == window.context.span_id
+    )
+    assert window.span_tree.current_span_id() == first_error["span_id"]
+    assert window.timeline.highlighted_span() == first_error["span_id"]
+    step = window.stepping.cursor.current + 1
+    assert window.state_strip.label.text().startswith(f"step {step} of {len(rows)}")
+    assert "ERROR" in window.detail.header.title.text() or window.detail.span.status == "error"

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QWidget,
 )
 
 from spanscope import __version__
@@ -25,10 +26,19 @@ from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
+from spanscope.ui.stepping import (
+    QtBreakpointsPanel,
+    QtConversationDiffView,
+    QtStateStrip,
+    QtStepController,
+    QtSteppingToolbar,
+)
+from spanscope.ui.timeline import QtTimelinePanel
 from spanscope.ui.trace_list import QtTraceListPanel
 
 MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
+TIMELINE_HEIGHT = 220
 TRACE_FILE_FILTER = "Trace files (*.json *.jsonl *.gz *.txt *.ndjson);;All files (*)"
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
@@ -56,11 +66,26 @@ class QtMainWindow(QMainWindow):
         main.setSizes([300, 700])
         self.setCentralWidget(main)
 
+        self.stepping = QtStepController(self.context, self)
+        self.stepping_toolbar = QtSteppingToolbar(self.stepping, self)
+        self.addToolBar(self.stepping_toolbar)
+        bottom, right = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.timeline = QtTimelinePanel(self.context)
+        self.timeline_dock = self._dock("Timeline", self.timeline, bottom)
+        self.breakpoints = QtBreakpointsPanel(self.stepping)
+        self.breakpoints_dock = self._dock("Breakpoints", self.breakpoints, right)
+        self.changes = QtConversationDiffView(self.stepping)
+        self.changes_dock = self._dock("Conversation changes", self.changes, right)
         self.problems = QtProblemsPanel()
-        self.problems_dock = QDockWidget("Problems", self)
-        self.problems_dock.setObjectName("problems")
-        self.problems_dock.setWidget(self.problems)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.problems_dock = self._dock("Problems", self.problems, bottom)
+        self.tabifyDockWidget(self.timeline_dock, self.problems_dock)
+        self.timeline_dock.raise_()
+        self.resizeDocks([self.timeline_dock], [TIMELINE_HEIGHT], Qt.Orientation.Vertical)
+        self.breakpoints_dock.hide()
+        self.changes_dock.hide()
+        self.stepping_toolbar.addSeparator()
+        self.stepping_toolbar.addAction(self.breakpoints_dock.toggleViewAction())
+        self.stepping_toolbar.addAction(self.changes_dock.toggleViewAction())
         self.problems_dock.hide()
 
         self._build_status_bar()
@@ -71,8 +96,17 @@ class QtMainWindow(QMainWindow):
 
     # --- building -------------------------------------------------------------------------------
 
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_"))
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        self.state_strip = QtStateStrip(self.stepping)
+        bar.addPermanentWidget(self.state_strip)
         self.store_label = QLabel("No store open")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -94,7 +128,11 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.problems_dock.toggleViewAction())
+        for dock in (self.timeline_dock, self.breakpoints_dock, self.changes_dock, self.problems_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        step_menu = self.menuBar().addMenu("&Step")
+        for action in self.stepping_toolbar.actions_by_name.values():
+            step_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
 

@@ -1,0 +1,490 @@
+"""Debugger-style stepping through the current trace: a controller and the widgets that drive it.
+
+The controller owns a core StepCursor and keeps it in step with the context's current span both ways,
+so the tree, the detail panel and these widgets always show the same step. The widgets only talk to
+the controller, which lets the main window place them wherever it likes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import replace
+from itertools import groupby
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTextBrowser,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spanscope.core import display
+from spanscope.core.breakpoints import Breakpoint, ExpressionError
+from spanscope.core.conversation_diff import diff_messages, message_text, previous_llm_step, word_diff
+from spanscope.core.cursor import StepCursor, StepState
+from spanscope.core.model import is_messages
+from spanscope.core.store.queries import get_span
+from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.span_tree import load_tree
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+
+ADDED_COLOR = "#27ae60"
+ADDED_BACKGROUND = "#e6f6ea"
+REMOVED_BACKGROUND = "#fbe7e7"
+#: Play speeds offered by the toolbar, in steps per second.
+PLAY_SPEEDS = (2, 5, 10)
+
+
+class QtStepController(QObject, QtObserver):
+    """The open trace's StepCursor, following the context's span and moving it on every step."""
+
+    #: The current span id (None: no trace).
+    step_changed = Signal(object)
+    #: The StepState of the current step (None: no trace).
+    state_changed = Signal(object)
+    breakpoints_changed = Signal()
+    playing_changed = Signal(bool)
+
+    def __init__(self, context: QtTraceContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.cursor = StepCursor()
+        self.breakpoints: list[Breakpoint] = []
+        self._trace_id: str | None = None
+        self._following = False
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._play_step)
+        self.cursor.subscribe(self)
+        context.register(self)
+
+    # --- context observer ------------------------------------------------------------------------
+
+    def on_store_closed(self) -> None:
+        self._trace_id = None
+        self.stop()
+        self.cursor.close()
+
+    def on_trace_changed(self, trace_id: str | None) -> None:
+        self.stop()
+        self._trace_id = trace_id
+        if trace_id is None or self.context.db is None:
+            self.cursor.close()
+            return
+        # Loading puts the cursor at step 0; the context keeps whatever span its panels choose.
+        self._following = True
+        try:
+            self.cursor.load(load_tree(self.context, trace_id), self.payload)
+        finally:
+            self._following = False
+
+    def on_span_changed(self, trace_id: str | None, span_id: str | None) -> None:
+        if trace_id != self._trace_id or span_id is None:
+            return
+        self._following = True
+        try:
+            self.cursor.go_to(span_id)
+        finally:
+            self._following = False
+
+    # --- cursor observer -------------------------------------------------------------------------
+
+    def on_trace_loaded(self, cursor: StepCursor) -> None:
+        """Nothing to do: on_step_changed follows at once with the first step."""
+
+    def on_trace_closed(self) -> None:
+        self.step_changed.emit(None)
+        self.state_changed.emit(None)
+
+    def on_step_changed(self, cursor: StepCursor) -> None:
+        if not self._following:
+            self.context.select_span(cursor.step)
+        self.step_changed.emit(cursor.step)
+        self.state_changed.emit(self.state)
+
+    # --- facts -----------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> StepState | None:
+        return None if self.cursor.current < 0 else self.cursor.state_at(self.cursor.current)
+
+    def payload(self, span_id: str) -> tuple[Any, Any]:
+        """The span's (input, output), read through the GUI connection."""
+        if self.context.db is None or self._trace_id is None:
+            return None, None
+        span = get_span(self.context.db, self._trace_id, span_id)
+        return span.input, span.output
+
+    # --- moves -----------------------------------------------------------------------------------
+
+    def step_next(self) -> str | None:
+        return self.cursor.next()
+
+    def step_previous(self) -> str | None:
+        return self.cursor.previous()
+
+    def step_into(self) -> str | None:
+        return self.cursor.step_into()
+
+    def step_over(self) -> str | None:
+        return self.cursor.step_over()
+
+    def step_out(self) -> str | None:
+        return self.cursor.step_out()
+
+    def to_start(self) -> str | None:
+        return self.cursor.to_start()
+
+    def to_end(self) -> str | None:
+        return self.cursor.to_end()
+
+    def next_error(self) -> str | None:
+        return self.cursor.next_error()
+
+    def previous_error(self) -> str | None:
+        return self.cursor.previous_error()
+
+    def next_llm(self) -> str | None:
+        return self.cursor.next_llm()
+
+    def previous_llm(self) -> str | None:
+        return self.cursor.previous_llm()
+
+    def next_tool(self) -> str | None:
+        return self.cursor.next_tool()
+
+    def previous_tool(self) -> str | None:
+        return self.cursor.previous_tool()
+
+    def continue_forward(self) -> str | None:
+        return self.cursor.continue_forward(self.breakpoints)
+
+    def continue_backward(self) -> str | None:
+        return self.cursor.continue_backward(self.breakpoints)
+
+    # --- breakpoints -----------------------------------------------------------------------------
+
+    def add_breakpoint(self, text: str) -> Breakpoint | ExpressionError:
+        """Parse and add `text`; a bad expression is returned (not raised) for the panel to show."""
+        try:
+            breakpoint_ = Breakpoint.from_text(text.strip())
+        except ExpressionError as exc:
+            return exc
+        self.breakpoints.append(breakpoint_)
+        self.breakpoints_changed.emit()
+        return breakpoint_
+
+    def remove_breakpoint(self, index: int) -> None:
+        del self.breakpoints[index]
+        self.breakpoints_changed.emit()
+
+    def set_breakpoint_enabled(self, index: int, enabled: bool) -> None:
+        if self.breakpoints[index].enabled != enabled:
+            self.breakpoints[index] = replace(self.breakpoints[index], enabled=enabled)
+            self.breakpoints_changed.emit()
+
+    def toggle_breakpoint(self, index: int) -> None:
+        self.set_breakpoint_enabled(index, not self.breakpoints[index].enabled)
+
+    # --- play ------------------------------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def play(self, interval_ms: int) -> None:
+        """Advance one step every `interval_ms` until the end or a matching breakpoint."""
+        if self.cursor.current < 0:
+            return
+        self._timer.start(interval_ms)
+        self.playing_changed.emit(True)
+
+    def stop(self) -> None:
+        if self._timer.isActive():
+            self._timer.stop()
+            self.playing_changed.emit(False)
+
+    def _play_step(self) -> None:
+        moved = self.cursor.next()
+        at_end = self.cursor.current >= len(self.cursor) - 1
+        if moved is None or at_end or self.cursor.hits(self.cursor.current, self.breakpoints):
+            self.stop()
+
+
+class QtSteppingToolbar(QToolBar):
+    """Step, jump, continue and play actions; their shortcuts work anywhere in the window."""
+
+    def __init__(self, controller: QtStepController, parent: QWidget | None = None) -> None:
+        super().__init__("Stepping", parent)
+        self.controller = controller
+        self.setObjectName("stepping_toolbar")
+        c = controller
+        self.actions_by_name: dict[str, QAction] = {}
+        for name, text, keys, slot in (
+            ("to_start", "Start", "Ctrl+Home", c.to_start),
+            ("previous", "Prev", "Alt+Left", c.step_previous),
+            ("next", "Next", "Alt+Right", c.step_next),
+            ("to_end", "End", "Ctrl+End", c.to_end),
+            (None, "", "", None),
+            ("step_over", "Over", "F10", c.step_over),
+            ("step_into", "Into", "F11", c.step_into),
+            ("step_out", "Out", "Shift+F11", c.step_out),
+            ("continue_backward", "◀ Continue", "Shift+F5", c.continue_backward),
+            ("continue", "Continue ▶", "F5", c.continue_forward),
+            (None, "", "", None),
+            ("previous_error", "◀ Error", "Shift+F8", c.previous_error),
+            ("next_error", "Error ▶", "F8", c.next_error),
+            ("previous_llm", "◀ LLM", "Ctrl+Shift+L", c.previous_llm),
+            ("next_llm", "LLM ▶", "Ctrl+L", c.next_llm),
+            ("previous_tool", "◀ Tool", "Ctrl+Shift+T", c.previous_tool),
+            ("next_tool", "Tool ▶", "Ctrl+T", c.next_tool),
+            (None, "", "", None),
+        ):
+            if name is None:
+                self.addSeparator()
+                continue
+            self._add(name, text, keys, slot)
+        self.play_action = self._add("play", "Play", "F6", self._toggle_play)
+        self.speed = QComboBox(self)
+        for speed in PLAY_SPEEDS:
+            self.speed.addItem(f"{speed} steps/s", speed)
+        self.speed.setToolTip("Play speed")
+        self.addWidget(self.speed)
+        controller.playing_changed.connect(self._show_playing)
+        controller.state_changed.connect(self._enable)
+        self._enable(controller.state)
+
+    def _add(self, name: str, text: str, keys: str, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{_TIPS[name]} ({keys})")
+        action.triggered.connect(lambda: slot())
+        self.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _toggle_play(self) -> None:
+        if self.controller.playing:
+            self.controller.stop()
+        else:
+            self.controller.play(1000 // self.speed.currentData())
+
+    def _show_playing(self, playing: bool) -> None:
+        self.play_action.setText("Stop" if playing else "Play")
+
+    def _enable(self, state: StepState | None) -> None:
+        for action in self.actions_by_name.values():
+            action.setEnabled(state is not None)
+
+
+_TIPS = {
+    "to_start": "Go to the first step",
+    "previous": "Previous step in execution order",
+    "next": "Next step in execution order",
+    "to_end": "Go to the last step",
+    "step_over": "Step over: the next sibling, skipping this span's children",
+    "step_into": "Step into: this span's first child",
+    "step_out": "Step out: what follows this span's parent",
+    "continue_backward": "Continue backward to the previous step where a breakpoint matches",
+    "continue": "Continue to the next step where a breakpoint matches",
+    "previous_error": "Previous error span",
+    "next_error": "Next error span",
+    "previous_llm": "Previous LLM call",
+    "next_llm": "Next LLM call",
+    "previous_tool": "Previous tool call",
+    "next_tool": "Next tool call",
+    "play": "Play: advance automatically until the end or a breakpoint; again to stop",
+}
+
+
+def _monospace() -> QFont:
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+class QtBreakpointsPanel(QWidget):
+    """Type a condition to break on; the list shows each breakpoint with a checkbox to turn it off."""
+
+    def __init__(self, controller: QtStepController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText('Break when… e.g. status == "error" or cost_usd > 0.01')
+        self.edit.setFont(_monospace())
+        self.edit.returnPressed.connect(self.add)
+        self.add_button = QPushButton("Add", self)
+        self.add_button.clicked.connect(self.add)
+        self.error_label = QLabel(self)
+        self.error_label.setFont(_monospace())
+        self.error_label.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_label.hide()
+        self.list = QListWidget(self)
+        self.list.setFont(_monospace())
+        self.list.itemChanged.connect(self._item_changed)
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.setToolTip("Remove the selected breakpoint (Delete)")
+        self.remove_button.clicked.connect(self.remove_selected)
+        QShortcut(
+            QKeySequence.StandardKey.Delete,
+            self.list,
+            self.remove_selected,
+            context=Qt.ShortcutContext.WidgetShortcut,
+        )
+        entry = QHBoxLayout()
+        entry.addWidget(self.edit, 1)
+        entry.addWidget(self.add_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(entry)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignRight)
+        controller.breakpoints_changed.connect(self._refill)
+        self._refill()
+
+    def add(self) -> None:
+        """Add the typed expression, or show why it does not parse and keep it for editing."""
+        if not self.edit.text().strip():
+            return
+        result = self.controller.add_breakpoint(self.edit.text())
+        if isinstance(result, ExpressionError):
+            self.error_label.setText(str(result))
+            self.error_label.show()
+            return
+        self.error_label.hide()
+        self.edit.clear()
+
+    def remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if 0 <= row < len(self.controller.breakpoints):
+            self.controller.remove_breakpoint(row)
+
+    def _refill(self) -> None:
+        row = self.list.currentRow()
+        self.list.blockSignals(True)
+        self.list.clear()
+        for breakpoint_ in self.controller.breakpoints:
+            item = QListWidgetItem(breakpoint_.text, self.list)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if breakpoint_.enabled else Qt.CheckState.Unchecked)
+        self.list.setCurrentRow(min(row, self.list.count() - 1))
+        self.list.blockSignals(False)
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        enabled = item.checkState() == Qt.CheckState.Checked
+        self.controller.set_breakpoint_enabled(self.list.row(item), enabled)
+
+
+def state_text(state: StepState | None) -> str:
+    """The strip's line: where we are, time since the trace started, and usage so far."""
+    if state is None:
+        return ""
+    cost = f"cost {display.cost(state.cost_usd)}" if state.cost_usd is not None else "no cost"
+    return (
+        f"{state.label} · elapsed {display.duration(state.elapsed_ns)} · tokens in "
+        f"{display.count(state.input_tokens)} / out {display.count(state.output_tokens)} · {cost}"
+    )
+
+
+class QtStateStrip(QWidget):
+    """One line of where execution stands at the current step."""
+
+    def __init__(self, controller: QtStepController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.label)
+        controller.state_changed.connect(self._show)
+        self._show(controller.state)
+
+    def _show(self, state: StepState | None) -> None:
+        self.label.setText(state_text(state))
+
+
+class QtConversationDiffView(QWidget):
+    """For an LLM step: what its input conversation adds, drops or edits since the previous LLM call."""
+
+    def __init__(self, controller: QtStepController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.browser = QTextBrowser(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.browser)
+        controller.state_changed.connect(self._show)
+        self._show(controller.state)
+
+    def _show(self, state: StepState | None) -> None:
+        self.browser.setHtml(self._html(state))
+
+    def _html(self, state: StepState | None) -> str:
+        cursor = self.controller.cursor
+        if state is None or cursor.tree is None or cursor.step is None:
+            return ""
+        columns, row = cursor.tree.rows.columns, cursor.order[state.index]
+        if columns["kind"][row] != "LLM":
+            return _note("not an LLM step")
+        current = self.controller.payload(cursor.step)[0]
+        if not is_messages(current):
+            return _note("this LLM call has no input conversation")
+        before_step = previous_llm_step(cursor, state.index)
+        if before_step is None:
+            return _note("first LLM call in this trace")
+        previous = self.controller.payload(columns["span_id"][cursor.order[before_step]])[0]
+        changes = diff_messages(previous if is_messages(previous) else None, current)
+        parts = [
+            f"<p style='color:{MUTED_COLOR}'>Input since the previous LLM call (step {before_step + 1})</p>"
+        ]
+        # Unchanged runs collapse to one muted line: the point is what the agent loop appended.
+        for same, run in groupby(changes, key=lambda change: change.kind == "same"):
+            if same:
+                n = len(list(run))
+                parts.append(_note(f"{n} unchanged message{'s' if n > 1 else ''}"))
+            else:
+                parts += [_change_html(c.kind, c.before, c.after) for c in run]
+        return "".join(parts)
+
+
+def _note(text: str) -> str:
+    return f"<p style='color:{MUTED_COLOR}'><i>{html.escape(text)}</i></p>"
+
+
+def _change_html(kind: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """One message as a coloured block: + added, − removed, ~ edited with its word diff."""
+    message = after if after is not None else before
+    assert message is not None
+    role = html.escape(str(message.get("role")))
+    if kind == "edited" and before is not None and after is not None:
+        body = "".join(
+            _run_html(tag, text) for tag, text in word_diff(message_text(before), message_text(after))
+        )
+        sign, background = "~", "#fff8e1"
+    else:
+        body = html.escape(message_text(message))
+        sign, background = ("+", ADDED_BACKGROUND) if kind == "added" else ("−", REMOVED_BACKGROUND)
+    return (
+        f"<table width='100%' cellpadding='4' style='background:{background}; margin-bottom:4px'><tr><td>"
+        f"<b>{sign} {role}</b><pre style='white-space:pre-wrap; margin:0'>{body}</pre></td></tr></table>"
+    )
+
+
+def _run_html(tag: str, text: str) -> str:
+    escaped = html.escape(text)
+    if tag == "added":
+        return f"<span style='background:{ADDED_BACKGROUND}; color:{ADDED_COLOR}'>{escaped}</span>"
+    if tag == "removed":
+        return f"<span style='background:{REMOVED_BACKGROUND}; color:{ERROR_COLOR}'><s>{escaped}</s></span>"
+    return escaped

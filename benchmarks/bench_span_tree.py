@@ -18,38 +18,19 @@ absolute figures.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from spanscope.core.store import connect, import_file
-from spanscope.core.store.queries import list_traces, trace_rows
+from big_trace import add_arguments, big_trace
+from spanscope.core.store.queries import trace_rows
 from spanscope.core.tree import TraceTree
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.span_tree import QtSpanTreePanel, load_tree
-
-REPO = Path(__file__).resolve().parents[1]
-MAKE_TRACES = REPO.parent / "shared" / "bench" / "make_traces.py"
-
-
-def make_file(path: Path, spans: int) -> None:
-    """One trace of `spans` spans: make_traces draws each trace's size from an exponential with mean
-    --spans-per-trace, so a mean far above `spans` makes the first trace take the whole budget."""
-    command = [sys.executable, str(MAKE_TRACES), str(path), "--spans", str(spans)]
-    subprocess.run(
-        [*command, "--spans-per-trace", str(spans * 1000), "--input-bytes", "200"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def best_of(rounds: int, run: Callable[[], object]) -> float:
@@ -87,46 +68,15 @@ def scroll_through(app: QApplication, panel: QtSpanTreePanel) -> list[float]:
             return steps
 
 
-@contextlib.contextmanager
-def surviving_pyside_none_leak() -> Iterator[None]:
-    """PySide6 6.12 on Python < 3.12 drops a reference to None on every void call (each painted row
-    makes a few); this run makes far more of them than None has references, and CPython aborts when
-    the count reaches zero. Hold spare references for the run and skip interpreter teardown, where
-    they would be released. Python 3.12 made None immortal: nothing to do there."""
-    if sys.version_info >= (3, 12):
-        yield
-        return
-    _spare = [None] * 5_000_000
-    code = 0
-    try:
-        yield
-    except BaseException:
-        traceback.print_exc()
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--spans", type=int, default=100_000)
-    ap.add_argument("--file", type=Path, help="an OTLP/JSON file to use instead of writing one")
-    ap.add_argument("--store", type=Path, help="a store to use as is (its largest trace)")
+    add_arguments(ap)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication([])
-    with surviving_pyside_none_leak(), tempfile.TemporaryDirectory(prefix="spanscope-bench-") as tmp:
-        store = args.store
-        if store is None:
-            source = args.file or Path(tmp) / "trace.jsonl"
-            if args.file is None:
-                make_file(source, args.spans)
-            store = Path(tmp) / "store.db"
-            import_file(store, source)
-        [trace] = list_traces(connect(store, readonly=True), order_by="span_count", descending=True, limit=1)
-        report(app, store, trace.trace_id, trace.span_count, args.rounds)
+    with big_trace(args) as (store, trace_id, spans):
+        report(app, store, trace_id, spans, args.rounds)
 
 
 def report(app: QApplication, store: Path, trace_id: str, spans: int, rounds: int) -> None:

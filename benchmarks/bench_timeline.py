@@ -18,34 +18,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from spanscope.core.store import connect, import_file
-from spanscope.core.store.queries import list_traces, trace_rows
+from big_trace import add_arguments, big_trace
+from spanscope.core.store.queries import trace_rows
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.timeline import QtTimelinePanel
-
-REPO = Path(__file__).resolve().parents[1]
-MAKE_TRACES = REPO.parent / "shared" / "bench" / "make_traces.py"
-
-
-def make_file(path: Path, spans: int) -> None:
-    """One trace of `spans` spans: make_traces draws each trace's size from an exponential with mean
-    --spans-per-trace, so a mean of just `spans` gives a smaller first trace (61,000 of 100,000); a
-    mean far above `spans` makes the first trace take the whole budget."""
-    command = [sys.executable, str(MAKE_TRACES), str(path), "--spans", str(spans)]
-    subprocess.run(
-        [*command, "--spans-per-trace", str(spans * 1000), "--input-bytes", "200"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def painted(app: QApplication, panel: QtTimelinePanel, action: Callable[[], object]) -> float:
@@ -70,24 +52,14 @@ def moves(app: QApplication, context: QtTraceContext, span_ids: list[str]) -> li
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--spans", type=int, default=100_000)
-    ap.add_argument("--file", type=Path, help="an OTLP/JSON file to use instead of writing one")
-    ap.add_argument("--store", type=Path, help="a store to use as is (its largest trace)")
+    add_arguments(ap)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=200)
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication([])
-    with tempfile.TemporaryDirectory(prefix="spanscope-bench-") as tmp:
-        store = args.store
-        if store is None:
-            source = args.file or Path(tmp) / "trace.jsonl"
-            if args.file is None:
-                make_file(source, args.spans)
-            store = Path(tmp) / "store.db"
-            import_file(store, source)
-        [trace] = list_traces(connect(store, readonly=True), order_by="span_count", descending=True, limit=1)
-        report(app, store, trace.trace_id, trace.span_count, args.rounds, args.steps)
+    with big_trace(args) as (store, trace_id, spans):
+        report(app, store, trace_id, spans, args.rounds, args.steps)
 
 
 def report(app: QApplication, store: Path, trace_id: str, spans: int, rounds: int, steps: int) -> None:

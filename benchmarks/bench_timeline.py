@@ -75,6 +75,7 @@ def report(app: QApplication, store: Path, trace_id: str, spans: int, rounds: in
     firsts = []
     for _ in range(rounds):
         context.select_trace(None)
+        context.refresh()  # as if new data had arrived: the shared tree is read and built again
         app.processEvents()
         firsts.append(painted(app, panel, lambda: context.select_trace(trace_id)))
     first = min(firsts)

@@ -22,7 +22,6 @@ from spanscope.ui.span_tree import (
     QtSpanTreeModel,
     QtSpanTreePanel,
     QtStatusDelegate,
-    load_tree,
 )
 
 BIG = "85786481e3f06890be8c04d490a4078a"
@@ -63,7 +62,7 @@ def wide_rows(children: int) -> SpanRows:
 @pytest.mark.parametrize("query", ["", "chat", "status:error", "no such span"])
 def test_the_model_passes_qts_model_tester(qtmodeltester, context, query):
     model = QtSpanTreeModel()
-    model.set_tree(load_tree(context, BIG), query)
+    model.set_tree(context.trace_tree(BIG), query)
     qtmodeltester.check(model, force_py=True)
 
 
@@ -85,7 +84,7 @@ def test_a_wide_parent_expands_and_collapses_as_one_block_of_rows(qtmodeltester)
 
 def test_expansion_is_remembered_below_a_collapsed_parent(qtmodeltester, context):
     model = QtSpanTreeModel()
-    model.set_tree(load_tree(context, AGENT))
+    model.set_tree(context.trace_tree(AGENT))
     tree = model.tree
     [root] = tree.roots
     tool = next(c for c in tree.children[root] if tree.children[c])

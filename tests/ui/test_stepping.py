@@ -6,7 +6,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMainWindow
 
 from spanscope.core.cursor import StepCursor
-from spanscope.ui.span_tree import load_tree
 from spanscope.ui.stepping import (
     QtBreakpointsPanel,
     QtConversationDiffView,
@@ -95,7 +94,7 @@ def test_breakpoint_list_adds_toggles_and_removes(qtbot, controller):
 
 def test_moves_follow_the_core_cursor(qtbot, context, controller):
     expected = StepCursor()
-    expected.load(load_tree(context, AGENT_TRACE))
+    expected.load(context.trace_tree(AGENT_TRACE))
     for name, core in [
         ("step_next", "next"),
         ("step_over", "step_over"),

@@ -12,7 +12,13 @@ from pathlib import Path
 import sqlite_utils
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from spanscope.core.interpreter import paused_gc
 from spanscope.core.store import connect
+from spanscope.core.store.queries import SpanRows, trace_rows
+from spanscope.core.tree import TraceTree
+
+#: The tree of no trace, shown while nothing is selected.
+EMPTY_TREE = TraceTree.build(SpanRows.from_dicts([]))
 
 
 class QtObserver:
@@ -47,12 +53,28 @@ class QtTraceContext(QObject):
         self.trace_id: str | None = None
         self.span_id: str | None = None
         self._pending_span: tuple[str | None, str | None] | None = None
+        #: Bumped whenever the store's content may have changed, so cached trees are rebuilt.
+        self._generation = 0
+        self._tree_cache: tuple[int, str, TraceTree] | None = None
         self._span_timer = QTimer(self, singleShot=True, interval=0)
         self._span_timer.timeout.connect(self._deliver_span)
 
     @property
     def db(self) -> sqlite_utils.Database | None:
         return self._db
+
+    def trace_tree(self, trace_id: str | None) -> TraceTree:
+        """The span tree of `trace_id`, read and built once per store state and shared by every panel
+        (the tree, timeline and stepping each need it; a 100k-span trace takes a quarter second)."""
+        if trace_id is None or self._db is None:
+            return EMPTY_TREE
+        cached = self._tree_cache
+        if cached is not None and cached[0] == self._generation and cached[1] == trace_id:
+            return cached[2]
+        with paused_gc():
+            tree = TraceTree.build(trace_rows(self._db, trace_id))
+        self._tree_cache = (self._generation, trace_id, tree)
+        return tree
 
     def register(self, observer: QtObserver) -> None:
         """Add a panel and bring it up to date immediately."""
@@ -76,6 +98,7 @@ class QtTraceContext(QObject):
         """New data arrived in the open store (an import committed)."""
         if self._db is None:
             return
+        self._generation += 1
         for observer in list(self._observers):
             observer.on_store_loaded(self)
         self.store_loaded.emit()
@@ -84,6 +107,8 @@ class QtTraceContext(QObject):
         if self._db is None:
             return
         self.select_trace(None)
+        self._generation += 1
+        self._tree_cache = None
         self._db.conn.close()
         self._db = None
         self.store_path = None

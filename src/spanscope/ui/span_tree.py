@@ -45,12 +45,10 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core import display
-from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.store.queries import SpanRows, trace_rows
 from spanscope.core.tree import TraceTree
 from spanscope.core.visible_rows import VisibleRows
-from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.context import EMPTY_TREE, QtObserver, QtTraceContext
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 
 COLUMNS = ("Name", "Latency", "Tokens", "Cost", "Model", "Status")
@@ -78,8 +76,6 @@ INDENT = 14
 SMALL_TRACE = 2000
 SEARCH_DELAY_MS = 200
 
-_EMPTY = TraceTree.build(SpanRows.from_dicts([]))
-
 
 class Branch(IntEnum):
     """A row's expand arrow."""
@@ -95,9 +91,9 @@ class QtSpanTreeModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._full = _EMPTY
-        self._columns = _EMPTY.rows.columns
-        self._visible = VisibleRows(_EMPTY)
+        self._full = EMPTY_TREE
+        self._columns = EMPTY_TREE.rows.columns
+        self._visible = VisibleRows(EMPTY_TREE)
         self._matched: frozenset[int] | None = None
         self._muted = QColor(MUTED_COLOR)
         self._error = QColor(ERROR_COLOR)
@@ -595,14 +591,6 @@ class QtSpanTableView(QTableView):
         return branch != Branch.LEAF and arrow_rect(self.visualRect(index), depth).contains(point)
 
 
-def load_tree(context: QtTraceContext, trace_id: str | None) -> TraceTree:
-    """The span tree of `trace_id` read through the GUI thread's connection (empty without one)."""
-    if trace_id is None or context.db is None:
-        return _EMPTY
-    with paused_gc():
-        return TraceTree.build(trace_rows(context.db, trace_id))
-
-
 def _span_count(context: QtTraceContext, trace_id: str) -> int | None:
     """The trace's span count as the store's trace roll-up has it (None: no such trace)."""
     if context.db is None:
@@ -735,7 +723,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
 
     def _show(self, trace_id: str | None) -> None:
         self._trace_id = trace_id
-        self.model.set_tree(load_tree(self._context, trace_id), self.search.text())
+        self.model.set_tree(self._context.trace_tree(trace_id), self.search.text())
         self._after_reset()
 
     def _apply_search(self) -> None:

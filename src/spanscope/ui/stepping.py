@@ -36,7 +36,6 @@ from spanscope.core.cursor import StepCursor, StepState
 from spanscope.core.model import is_messages
 from spanscope.core.store.queries import get_span
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.span_tree import load_tree
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 ADDED_COLOR = "#27ae60"
@@ -84,7 +83,7 @@ class QtStepController(QObject, QtObserver):
         # Loading puts the cursor at step 0; the context keeps whatever span its panels choose.
         self._following = True
         try:
-            self.cursor.load(load_tree(self.context, trace_id), self.payload)
+            self.cursor.load(self.context.trace_tree(trace_id), self.payload)
         finally:
             self._following = False
 

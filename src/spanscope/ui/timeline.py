@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWi
 from spanscope.core.model import Kind
 from spanscope.core.tree import TraceTree
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.span_tree import load_tree
 from spanscope.ui.style import ERROR_COLOR, KIND_COLORS
 
 #: Bar height in rows: the gap between rows keeps neighbouring bars apart.
@@ -122,7 +121,7 @@ class QtTimelinePanel(QWidget, QtObserver):
         for item in self._bars:
             self.view_box.removeItem(item)
         self._bars = []
-        tree = load_tree(self._context, trace_id)
+        tree = self._context.trace_tree(trace_id)
         self._tree = tree if len(tree.rows) else None
         self._layout(self._tree)
         self._draw_highlight(None)

@@ -1,0 +1,51 @@
+"""The shared context: late observers are brought up to date, rapid steps coalesce, trees are shared."""
+
+from __future__ import annotations
+
+from spanscope.ui.context import EMPTY_TREE, QtObserver
+
+AGENT = "214119cf6d84cc7956364be9b85993a7"
+
+
+class Recorder(QtObserver):
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_store_loaded(self, context) -> None:
+        self.calls.append(("loaded",))
+
+    def on_trace_changed(self, trace_id) -> None:
+        self.calls.append(("trace", trace_id))
+
+    def on_span_changed(self, trace_id, span_id) -> None:
+        self.calls.append(("span", trace_id, span_id))
+
+
+def test_a_late_observer_is_told_the_current_state_at_once(context):
+    context.select_trace(AGENT)
+    recorder = Recorder()
+    context.register(recorder)
+    assert recorder.calls == [("loaded",), ("trace", AGENT), ("span", AGENT, None)]
+
+
+def test_rapid_span_changes_deliver_only_the_newest(qtbot, context):
+    context.select_trace(AGENT)
+    spans = list(context.trace_tree(AGENT).rows.columns["span_id"])
+    recorder = Recorder()
+    context.register(recorder)
+    recorder.calls.clear()
+    for span_id in spans[:10]:
+        context.select_span(span_id)
+    qtbot.waitUntil(lambda: context.span_id == spans[9])
+    qtbot.wait(20)
+    assert recorder.calls == [("span", AGENT, spans[9])]
+
+
+def test_the_tree_of_a_trace_is_built_once_and_rebuilt_after_new_data(context):
+    tree = context.trace_tree(AGENT)
+    assert len(tree.rows) == 16
+    assert context.trace_tree(AGENT) is tree
+    context.refresh()
+    rebuilt = context.trace_tree(AGENT)
+    assert rebuilt is not tree and len(rebuilt.rows) == 16
+    assert context.trace_tree(None) is EMPTY_TREE

@@ -41,8 +41,6 @@ _ON_CONFLICT_SPANS = (
     + " WHERE spans.end_ns IS NULL AND excluded.end_ns IS NOT NULL"
 )
 _INSERT_CHUNKS = "INSERT INTO chunks (id, data) VALUES"
-#: SQLite's default cap on parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER).
-MAX_PARAMETERS = 32766
 
 
 class Outcome(StrEnum):
@@ -241,13 +239,13 @@ def _insert_rows(conn: sqlite3.Connection, head: str, tail: str, rows: list[tupl
     if not rows:
         return
     width = len(rows[0])
-    per_statement = MAX_PARAMETERS // width
+    per_statement = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
         conn.execute(_multi_row_sql(head, tail, width, len(part)), [v for row in part for v in row])
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def _multi_row_sql(head: str, tail: str, width: int, count: int) -> str:
     row = "(" + ", ".join("?" * width) + ")"
     return f"{head} {', '.join([row] * count)} {tail}"

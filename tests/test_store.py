@@ -247,3 +247,20 @@ def test_an_interrupted_import_rolls_back(tmp_path, store):
     with pytest.raises(KeyboardInterrupt):
         import_file(store, write_jsonl(tmp_path / "big.jsonl", *many), ImportState(on_progress=interrupt))
     assert table_counts(store) == before
+
+
+def test_imports_work_with_a_low_sqlite_parameter_limit(tmp_path, store, monkeypatch):
+    """Some SQLite builds allow 999 parameters per statement; multi-row inserts must fit."""
+    from spanscope.core.store import ingest
+
+    real_connect = ingest.connect
+
+    def low_limit_connect(path, **kw):
+        db = real_connect(path, **kw)
+        db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        return db
+
+    monkeypatch.setattr(ingest, "connect", low_limit_connect)
+    many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 3001)]
+    result = import_file(store, write_jsonl(tmp_path / "many.jsonl", *many))
+    assert (result.outcome, result.spans_added) == (Outcome.IMPORTED, 3000)

@@ -19,8 +19,10 @@ from typing import TextIO
 import orjson
 
 from spanscope.core import display
+from spanscope.core.analytics import GROUP_COLUMNS, GroupStats, group_stats
 from spanscope.core.breakpoints import Breakpoint, ExpressionError
 from spanscope.core.cursor import StepCursor
+from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -223,6 +225,40 @@ def cmd_traces(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stats_row(g: GroupStats) -> tuple[str, ...]:
+    latency = "/".join("" if v is None else f"{v:,.0f}" for v in g.latency_ms.values())
+    unknown = g.cost_source["unknown"]
+    cost = display.cost(g.cost_usd) + (f" (+{unknown:,} unpriced)" if unknown else "")
+    return (
+        "(none)" if g.group is None else g.group,
+        display.count(g.calls),
+        display.count(g.errors),
+        display.count(g.input_tokens),
+        display.count(g.output_tokens),
+        display.count(g.cache_read_tokens),
+        cost,
+        latency,
+        "" if g.tokens_per_s is None else f"{g.tokens_per_s:,.1f}",
+    )
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        try:
+            book = PriceBook.load()
+        except PriceFileError as exc:
+            raise UsageError(str(exc)) from None
+        stats = group_stats(connect(path, readonly=True), args.by, args.reprice_as, book)
+        out = sys.stdout
+        if args.json:
+            for g in stats:
+                out.write(orjson.dumps(g.to_json()).decode() + "\n")
+            return EXIT_OK
+        header = (args.by, "calls", "errors", "in", "out", "cached", "cost", "p50/p95/p99 ms", "tok/s")
+        _print_table([header, *map(_stats_row, stats)], out)
+    return EXIT_OK
+
+
 def _print_table(table: list[tuple[str, ...]], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
@@ -375,6 +411,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     p.set_defaults(func=cmd_traces)
 
+    p = command("stats", "calls, tokens, cost and latency of model calls, per model (or name, ...)")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("--by", choices=list(GROUP_COLUMNS), default="model", help="what to group by")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--reprice-as",
+        metavar="MODEL",
+        help="what-if: price every call as this model, ignoring reported costs",
+    )
+    p.set_defaults(func=cmd_stats)
+
     p = command("tree", "print one trace as an indented tree")
     p.add_argument(
         "args", nargs="+", metavar="[SOURCE...] TRACE_ID", help="sources, then a trace id or prefix"
@@ -411,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("import", "traces", "tree", "steps", "export", "screenshot")
+COMMANDS = ("import", "traces", "stats", "tree", "steps", "export", "screenshot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

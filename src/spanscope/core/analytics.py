@@ -1,0 +1,179 @@
+"""Per-group usage, latency and cost of counted model calls, worked out in SQL over the whole store.
+
+Only `counted = 1` spans take part, so an agent span repeating its SDK call's usage is never
+counted twice. Costs are priced in bulk: token sums per (provider, model, UTC day), one price
+lookup each, rather than one lookup and one calculation per span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlite_utils
+
+from spanscope.core.pricing import ModelPrice, PriceBook
+
+#: --by choice -> the span column it groups on.
+GROUP_COLUMNS = {"model": "model", "name": "name", "service": "service", "session": "session_id"}
+PERCENTILES = (50, 95, 99)
+
+
+@dataclass
+class _Cost:
+    """Running cost of one group, with how many calls each source priced."""
+
+    usd: float = 0.0
+    reported: int = 0
+    computed: int = 0
+    unknown: int = 0
+
+    @property
+    def total(self) -> float | None:
+        return self.usd if self.reported or self.computed else None
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    group: str | None
+    calls: int
+    errors: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_tokens: int | None
+    cost_usd: float | None
+    cost_source: dict[str, int]
+    latency_ms: dict[str, float | None]
+    tokens_per_s: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "calls": self.calls,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cost_usd": self.cost_usd,
+            "cost_source": dict(self.cost_source),
+            "latency_ms": dict(self.latency_ms),
+            "tokens_per_s": self.tokens_per_s,
+        }
+
+
+def group_stats(
+    db: sqlite_utils.Database,
+    by: str = "model",
+    reprice_as: str | None = None,
+    book: PriceBook | None = None,
+) -> list[GroupStats]:
+    """One GroupStats per group, most calls first; `reprice_as` prices every call as that model."""
+    if by not in GROUP_COLUMNS:
+        raise ValueError(f"cannot group by {by!r}; expected one of {', '.join(GROUP_COLUMNS)}")
+    column = GROUP_COLUMNS[by]
+    latencies = _percentiles(db, column)
+    costs = _costs(db, column, reprice_as, book or PriceBook.load())
+    return [_group(row, latencies, costs) for row in db.execute(_totals_sql(column))]
+
+
+def _totals_sql(column: str) -> str:
+    timed = "output_tokens > 0 AND end_ns IS NOT NULL"
+    return (
+        f"SELECT {column}, count(*), sum(status = 'error'), sum(input_tokens), sum(output_tokens), "
+        f"sum(cache_read_tokens), sum(output_tokens) FILTER (WHERE {timed}), "
+        f"sum(end_ns - start_ns) FILTER (WHERE {timed}) "
+        f"FROM spans WHERE counted = 1 GROUP BY {column} ORDER BY count(*) DESC, {column}"
+    )
+
+
+def _group(row: tuple, latencies: dict[Any, dict[str, float | None]], costs: dict[Any, _Cost]) -> GroupStats:
+    group, calls, errors, tokens_in, tokens_out, cached, timed_out, timed_ns = row
+    cost = costs.get(group, _Cost())
+    return GroupStats(
+        group=group,
+        calls=calls,
+        errors=errors or 0,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cache_read_tokens=cached,
+        cost_usd=cost.total,
+        cost_source={"reported": cost.reported, "computed": cost.computed, "unknown": cost.unknown},
+        latency_ms=latencies.get(group, {f"p{p}": None for p in PERCENTILES}),
+        tokens_per_s=timed_out / (timed_ns / 1e9) if timed_ns else None,
+    )
+
+
+def _percentiles(db: sqlite_utils.Database, column: str) -> dict[Any, dict[str, float | None]]:
+    """Nearest-rank percentiles of finished calls: the row at rank ceil(p * n / 100) of each group,
+    picked by a window over the sorted durations so only three rows a group leave SQLite."""
+    ranks = ", ".join(f"({p} * n + 99) / 100" for p in PERCENTILES)
+    sql = (
+        f"WITH d AS (SELECT {column} AS grp, end_ns - start_ns AS ns, "
+        f"row_number() OVER (PARTITION BY {column} ORDER BY end_ns - start_ns) AS rn, "
+        f"count(*) OVER (PARTITION BY {column}) AS n FROM spans WHERE counted = 1 AND end_ns IS NOT NULL) "
+        f"SELECT grp, rn, n, ns FROM d WHERE rn IN ({ranks})"
+    )
+    found: dict[Any, dict[int, int]] = {}
+    sizes: dict[Any, int] = {}
+    for group, rank, n, ns in db.execute(sql):
+        found.setdefault(group, {})[rank] = ns
+        sizes[group] = n
+    return {
+        group: {f"p{p}": by_rank[(p * sizes[group] + 99) // 100] / 1e6 for p in PERCENTILES}
+        for group, by_rank in found.items()
+    }
+
+
+def _costs(
+    db: sqlite_utils.Database, column: str, reprice_as: str | None, book: PriceBook
+) -> dict[Any, _Cost]:
+    """Reported costs win (unless repricing); the rest are priced per (provider, model, day) sums."""
+    costs: dict[Any, _Cost] = {}
+    if reprice_as is None:
+        reported = (
+            f"SELECT {column}, count(*), sum(cost_usd) FROM spans "
+            f"WHERE counted = 1 AND cost_usd IS NOT NULL GROUP BY {column}"
+        )
+        for group, n, usd in db.execute(reported):
+            cost = costs.setdefault(group, _Cost())
+            cost.reported, cost.usd = n, usd
+    for group, provider, model, day, n, *sums in db.execute(*_priced_sql(column, reprice_as)):
+        cost = costs.setdefault(group, _Cost())
+        price = (
+            book.price(provider, model, date.fromisoformat(day)) if model and sums[0] is not None else None
+        )
+        if price is None:
+            cost.unknown += n
+        else:
+            cost.computed += n
+            cost.usd += _usd(price, *sums)
+    return costs
+
+
+def _priced_sql(column: str, reprice_as: str | None) -> tuple[str, tuple]:
+    """Token sums of the calls to price, per group and (provider, model, UTC day); a call with no
+    model or no token counts gets a NULL input sum of its own, so it is counted as unknown."""
+    provider, model = ("NULL", "?") if reprice_as else ("provider", "model")
+    has_tokens = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
+    cache_read, cache_write = "coalesce(cache_read_tokens, 0)", "coalesce(cache_write_tokens, 0)"
+    sql = (
+        f"SELECT {column}, {provider} AS p, {model} AS m, "
+        "date(start_ns / 1000000000, 'unixepoch') AS day, count(*), "
+        f"sum(coalesce(input_tokens, {cache_read} + {cache_write})) FILTER (WHERE {has_tokens}), "
+        f"sum({cache_read}), sum({cache_write}), sum(coalesce(output_tokens, 0)) "
+        f"FROM spans WHERE counted = 1 {'' if reprice_as else 'AND cost_usd IS NULL'} "
+        f"GROUP BY {column}, p, m, day, {has_tokens}"
+    )
+    return sql, (reprice_as,) if reprice_as else ()
+
+
+def _usd(price: ModelPrice, tokens_in: int, cache_read: int, cache_write: int, tokens_out: int) -> float:
+    """Base rates ($ per million tokens) times the sums: input excludes the cache reads and writes
+    it includes, which have their own rates (the input rate when the model has none)."""
+    rate_in = price.input or 0.0
+    read_rate = price.cached_input if price.cached_input is not None else rate_in
+    write_rate = price.cache_write if price.cache_write is not None else rate_in
+    uncached = tokens_in - cache_read - cache_write
+    total = uncached * rate_in + cache_read * read_rate + cache_write * write_rate
+    return (total + tokens_out * (price.output or 0.0)) / 1e6

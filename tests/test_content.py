@@ -9,7 +9,8 @@ import pytest
 
 from spanscope.core import content
 from spanscope.core.content import PayloadKind, TextBudget
-from spanscope.core.model import Event, Span, message
+from spanscope.core.model import Event, Kind, Span, message
+from spanscope.core.pricing import PriceBook
 
 
 def span(**fields) -> Span:
@@ -161,6 +162,12 @@ def test_first_token_from_events_or_completion_start():
 
 
 def test_cost_is_never_a_silent_zero():
-    assert content.cost_text(span()) == "not priced (pricing comes later)"
-    assert content.cost_text(span(cost_usd=0.0)) == "$0 (reported by the source)"
-    assert content.cost_text(span(cost_usd=0.0123)) == "$0.0123 (reported by the source)"
+    book = PriceBook()
+    assert content.cost_text(span(), book) == "none of its own (not a model call)"
+    assert content.cost_text(span(cost_usd=0.0), book) == "$0 (reported by the source)"
+    assert content.cost_text(span(cost_usd=0.0123), book) == "$0.0123 (reported by the source)"
+    unknown = span(kind=Kind.LLM, model="no-such-model-xyz", input_tokens=10, output_tokens=5)
+    assert content.cost_text(unknown, book) == "unknown: no price for model no-such-model-xyz"
+    priced = span(kind=Kind.LLM, model="gpt-4o-mini", input_tokens=1_000_000, output_tokens=0)
+    assert content.cost_text(priced, book).startswith("$")
+    assert "computed with" in content.cost_text(priced, book)

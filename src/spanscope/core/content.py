@@ -19,6 +19,7 @@ import orjson
 
 from spanscope.core import display
 from spanscope.core.model import Span, is_messages
+from spanscope.core.pricing import PriceBook
 
 #: The most text any one widget is given at once; the rest waits for "Show all".
 PREVIEW_CHARS = 200_000
@@ -322,8 +323,10 @@ def first_token_ns(span: Span) -> int | None:
     return None
 
 
-def cost_text(span: Span) -> str:
-    """The span's cost and where it came from; never a silent zero."""
-    if span.cost_usd is None:
-        return "not priced (pricing comes later)"
-    return f"{display.cost(span.cost_usd)} (reported by the source)"
+def cost_text(span: Span, book: PriceBook) -> str:
+    """The span's cost and how it was obtained (reported, computed from which price, or unknown and
+    why); never a silent zero. Spans that are not model calls have no cost of their own."""
+    if span.cost_usd is None and not span.is_model_call:
+        return "none of its own (not a model call)"
+    cost = book.cost(span)
+    return cost.detail if cost.usd is None else f"{display.cost(cost.usd)} ({cost.detail})"

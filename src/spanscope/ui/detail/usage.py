@@ -3,6 +3,8 @@ and origin needed to find the span again."""
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QWidget
@@ -10,6 +12,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QWidget
 from spanscope.core import display
 from spanscope.core.content import cost_text, first_token_ns, preview
 from spanscope.core.model import Span
+from spanscope.core.pricing import PriceBook, PriceFileError
 
 UNKNOWN = "—"
 NOT_REPORTED = "not reported"
@@ -66,11 +69,21 @@ def _origin(span: Span) -> Rows:
     ]
 
 
+@functools.cache
+def price_book() -> PriceBook:
+    """The user's prices, read once; a broken override file falls back to the package's prices
+    (the import and `spanscope stats` report the file's problem)."""
+    try:
+        return PriceBook.load()
+    except PriceFileError:
+        return PriceBook()
+
+
 def usage_sections(span: Span) -> list[tuple[str, Rows]]:
     """The form's sections as (title, [(label, value)]), in display order."""
     return [
         ("Tokens", _tokens(span)),
-        ("Cost", [("Cost", cost_text(span))]),
+        ("Cost", [("Cost", cost_text(span, price_book()))]),
         ("Timing", _timing(span)),
         ("Identity", _origin(span)),
     ]

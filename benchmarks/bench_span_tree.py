@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from big_trace import add_arguments, big_trace
+from big_trace import add_arguments, big_trace, first_paint, painted
 from spanscope.core.store.queries import trace_rows
 from spanscope.core.tree import TraceTree
 from spanscope.ui.context import QtTraceContext
@@ -40,15 +40,6 @@ def best_of(rounds: int, run: Callable[[], object]) -> float:
         run()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def painted(app: QApplication, panel: QtSpanTreePanel, action: Callable[[], object]) -> float:
-    """Seconds from `action` until the panel has handled its events and painted."""
-    start = time.perf_counter()
-    action()
-    app.processEvents()
-    panel.grab()
-    return time.perf_counter() - start
 
 
 def scroll_through(app: QApplication, panel: QtSpanTreePanel) -> list[float]:
@@ -90,13 +81,7 @@ def report(app: QApplication, store: Path, trace_id: str, spans: int, rounds: in
     panel.resize(1000, 700)
     panel.show()
     app.processEvents()
-    firsts = []
-    for _ in range(rounds):
-        context.select_trace(None)
-        context.refresh()  # as if new data had arrived: the shared tree is read and built again
-        app.processEvents()
-        firsts.append(painted(app, panel, lambda: context.select_trace(trace_id)))
-    first = min(firsts)
+    first = first_paint(app, context, panel, trace_id, rounds)
     expand = painted(app, panel, panel.expand_all)
     steps = scroll_through(app, panel)
     worst = max(steps)

@@ -19,24 +19,14 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from big_trace import add_arguments, big_trace
+from big_trace import add_arguments, big_trace, first_paint
 from spanscope.core.store.queries import trace_rows
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.timeline import QtTimelinePanel
-
-
-def painted(app: QApplication, panel: QtTimelinePanel, action: Callable[[], object]) -> float:
-    """Seconds from `action` until the panel has handled its events and painted."""
-    start = time.perf_counter()
-    action()
-    app.processEvents()
-    panel.grab()
-    return time.perf_counter() - start
 
 
 def moves(app: QApplication, context: QtTraceContext, span_ids: list[str]) -> list[float]:
@@ -72,13 +62,7 @@ def report(app: QApplication, store: Path, trace_id: str, spans: int, rounds: in
     panel.resize(1000, 300)
     panel.show()
     app.processEvents()
-    firsts = []
-    for _ in range(rounds):
-        context.select_trace(None)
-        context.refresh()  # as if new data had arrived: the shared tree is read and built again
-        app.processEvents()
-        firsts.append(painted(app, panel, lambda: context.select_trace(trace_id)))
-    first = min(firsts)
+    first = first_paint(app, context, panel, trace_id, rounds)
     ids = trace_rows(context.db, trace_id).columns["span_id"]
     in_order = [ids[i] for i in panel.rows_in_order()]
     renders = panel.render_count

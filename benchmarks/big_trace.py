@@ -1,4 +1,4 @@
-"""A store holding one huge trace, shared by the UI benchmarks (span tree, timeline, stepping)."""
+"""One huge trace in a store, and paint timing: shared by the tree, timeline and stepping benchmarks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import contextlib
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QWidget
 
 from spanscope.core.store import connect, import_file
 from spanscope.core.store.queries import list_traces
@@ -48,3 +51,24 @@ def big_trace(args: argparse.Namespace) -> Iterator[tuple[Path, str, int]]:
         [trace] = list_traces(db, order_by="span_count", descending=True, limit=1)
         db.conn.close()
         yield store, trace.trace_id, trace.span_count
+
+
+def painted(app: QApplication, widget: QWidget, action: Callable[[], object]) -> float:
+    """Seconds from `action` until the widget has handled its events and painted."""
+    start = time.perf_counter()
+    action()
+    app.processEvents()
+    widget.grab()
+    return time.perf_counter() - start
+
+
+def first_paint(app: QApplication, context, widget: QWidget, trace_id: str, rounds: int) -> float:
+    """Best time from selecting the trace to `widget` painted, reading and building the tree anew
+    each round (a refresh is "new data arrived", which drops the context's shared tree)."""
+    times = []
+    for _ in range(rounds):
+        context.select_trace(None)
+        context.refresh()
+        app.processEvents()
+        times.append(painted(app, widget, lambda: context.select_trace(trace_id)))
+    return min(times)

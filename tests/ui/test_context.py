@@ -49,3 +49,9 @@ def test_the_tree_of_a_trace_is_built_once_and_rebuilt_after_new_data(context):
     rebuilt = context.trace_tree(AGENT)
     assert rebuilt is not tree and len(rebuilt.rows) == 16
     assert context.trace_tree(None) is EMPTY_TREE
+
+
+def test_trace_grew_compares_what_a_panel_shows_with_the_store(context):
+    assert not context.trace_grew(AGENT, 16)
+    assert context.trace_grew(AGENT, 15)
+    assert not context.trace_grew(None, 0)

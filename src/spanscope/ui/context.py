@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.store import connect
-from spanscope.core.store.queries import SpanRows, trace_rows
+from spanscope.core.store.queries import SpanRows, trace_rows, trace_span_count
 from spanscope.core.tree import TraceTree
 
 #: The tree of no trace, shown while nothing is selected.
@@ -75,6 +75,13 @@ class QtTraceContext(QObject):
             tree = TraceTree.build(trace_rows(self._db, trace_id))
         self._tree_cache = (self._generation, trace_id, tree)
         return tree
+
+    def trace_grew(self, trace_id: str | None, shown_spans: int) -> bool:
+        """Whether the store now holds a different number of spans for `trace_id` than a panel shows
+        (an import added some: one trace can span several files)."""
+        if trace_id is None or self._db is None:
+            return False
+        return trace_span_count(self._db, trace_id) != shown_spans
 
     def register(self, observer: QtObserver) -> None:
         """Add a panel and bring it up to date immediately."""

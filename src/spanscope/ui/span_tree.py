@@ -591,14 +591,6 @@ class QtSpanTableView(QTableView):
         return branch != Branch.LEAF and arrow_rect(self.visualRect(index), depth).contains(point)
 
 
-def _span_count(context: QtTraceContext, trace_id: str) -> int | None:
-    """The trace's span count as the store's trace roll-up has it (None: no such trace)."""
-    if context.db is None:
-        return None
-    row = context.db.execute("SELECT span_count FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
-    return row[0] if row else None
-
-
 class QtSpanTreePanel(QWidget, QtObserver):
     """Search box, expand buttons and the span tree of the current trace; registers with `context`
     and keeps the tree's selection and the context's current span in step."""
@@ -668,7 +660,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
         """An import committed: reload the shown trace if spans of it arrived (a trace can span files)."""
-        if self._trace_id is not None and _span_count(context, self._trace_id) != len(self.model.tree.rows):
+        if context.trace_grew(self._trace_id, len(self.model.tree.rows)):
             self._show(self._trace_id)
 
     def on_store_closed(self) -> None:

@@ -78,11 +78,7 @@ class QtTimelinePanel(QWidget, QtObserver):
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
         """An import committed: reload the shown trace if spans of it arrived (a trace can span files)."""
-        if self._trace_id is None or context.db is None:
-            return
-        row = context.db.execute("SELECT span_count FROM traces WHERE trace_id = ?", (self._trace_id,))
-        count = row.fetchone()
-        if count is None or count[0] != self.bar_count():
+        if context.trace_grew(self._trace_id, self.bar_count()):
             self._show(self._trace_id)
 
     def on_store_closed(self) -> None:

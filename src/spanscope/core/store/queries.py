@@ -75,6 +75,12 @@ def list_traces(
     return [trace_row(r) for r in db.execute(sql, (-1 if limit is None else limit, offset))]
 
 
+def trace_span_count(db: sqlite_utils.Database, trace_id: str) -> int | None:
+    """How many spans the store holds for a trace (None: no such trace), from its roll-up."""
+    row = db.execute("SELECT span_count FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+    return row[0] if row else None
+
+
 def resolve_trace_id(db: sqlite_utils.Database, text: str) -> str:
     """The full id of the trace named by `text`: a whole id or a unique prefix (any case, 0x allowed)."""
     wanted = text.strip().lower().removeprefix("0x")

@@ -12,9 +12,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QTextDocument
 from PySide6.QtWidgets import QFormLayout
 
 from spanscope.core.content import PREVIEW_CHARS, attribute_rows
-from spanscope.core.model import Event, Kind, Span, Status, message
+from spanscope.core.model import Event, Kind, Score, Span, Status, message
 from spanscope.ui.detail import QtDetailPanel
-from spanscope.ui.detail.panel import EVENTS_TAB
+from spanscope.ui.detail.panel import EVENTS_TAB, SCORES_TAB
 
 RAG = "62f746b484e61ceb95bd447e7184d454"
 RAG_LLM, RETRIEVER = "d2ab5d67c074a644", "1b2ba06b6ae12c97"
@@ -388,3 +388,26 @@ def test_a_panel_registered_later_shows_the_current_span(qtbot, context):
     qtbot.waitUntil(lambda: context.span_id == RETRIEVER)
     context.register(late)
     assert late.span is not None and late.span.span_id == RETRIEVER
+
+
+def test_scores_tab_lists_each_score_with_who_gave_it_and_why(qtbot, panel):
+    span = Span(
+        "t",
+        "s",
+        None,
+        "answer",
+        0,
+        10,
+        scores=[
+            Score("correctness", 0.5, comment="cites the wrong year", source="LLM"),
+            Score("helpful", 1.0, label="yes", source="HUMAN", trace_level=True),
+        ],
+    )
+    panel.set_span(span)
+    assert panel.tabs.tabText(SCORES_TAB) == "Scores (2)"
+    shown = panel.scores.text()
+    assert "correctness  0.5  LLM" in shown and "cites the wrong year" in shown
+    assert "helpful  yes (1)  HUMAN · whole trace" in shown
+    panel.set_span(Span("t", "s", None, "plain", 0, 10))
+    assert panel.tabs.tabText(SCORES_TAB) == "Scores"
+    assert "No scores on this span." in panel.scores.text()

@@ -70,6 +70,31 @@ class Event:
         return cls(data["name"], data.get("time_ns"), data.get("attributes") or {})
 
 
+@dataclass(frozen=True, slots=True)
+class Score:
+    """An evaluation of a span or a whole trace: a number, a label, or both.
+
+    Sources call these scores, feedback, annotations or assessments. `source` says who gave it
+    (e.g. HUMAN, LLM, CODE, API); `key` is the source's own id for it, so a re-read score is not
+    stored twice while two scores of the same name from different annotators both are.
+    """
+
+    name: str
+    value: float | None = None
+    label: str | None = None
+    comment: str | None = None
+    source: str | None = None
+    key: str = ""
+    #: True when the score rates the whole trace rather than the span it is attached to.
+    trace_level: bool = False
+
+    def display_value(self) -> str:
+        """The score as a user reads it: the label when there is one, else the number."""
+        if self.label is not None:
+            return self.label
+        return "" if self.value is None else f"{self.value:.4g}"
+
+
 @dataclass(slots=True)
 class Span:
     """One unit of work. `input`/`output` hold text, a JSON value, or a list of chat messages
@@ -109,6 +134,9 @@ class Span:
     scope: dict[str, Any] = field(default_factory=dict)
     #: The source's own span kind (e.g. OTel "CLIENT"), kept for display.
     source_kind: str | None = None
+    #: Evaluations of this span, and of its trace when a score is trace-level (readers attach
+    #: those to the trace's root span).
+    scores: list[Score] = field(default_factory=list)
     #: Set by the store once the whole trace is known.
     orphan: bool = False
     clock_skew: bool = False

@@ -82,6 +82,7 @@ COLUMNS = (
     Column("Models", "models", lambda t: ", ".join(t.models), "gpt-4o-mini-2024-07"),
     Column("Session", "session_id", lambda t: t.session_id or "", "sess-demo-1234"),
     Column("User", "user_id", lambda t: t.user_id or "", "user-12345"),
+    Column("Scores", "scores", lambda t: t.scores or "", "correctness 0.75, helpful yes"),
 )
 _ERRORS = next(i for i, c in enumerate(COLUMNS) if c.key == "error_count")
 

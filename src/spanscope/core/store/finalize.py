@@ -57,7 +57,7 @@ WHERE id IN (
 )
 """
 
-_ROLLED_UP = TRACE_COLUMNS[1:]
+_ROLLED_UP = tuple(c for c in TRACE_COLUMNS[1:] if c != "scores")
 _TOKENS = ", ".join(f"sum({c}) FILTER (WHERE counted)" for c in TOKEN_COLUMNS)
 # An upsert, not INSERT OR REPLACE: a trace keeps its rowid, so views paging by rowid stay valid.
 _ROLL_UP_TRACES = f"""
@@ -78,6 +78,23 @@ ON CONFLICT (trace_id) DO UPDATE SET
 """
 
 
+# Per score name: the mean of numeric scores, else the distinct labels (sorted by the subquery,
+# whose order SQLite's group_concat follows). Only traces with scores are touched.
+_SUMMARIZE_SCORES = """
+UPDATE traces SET scores = (
+    SELECT group_concat(name || ' ' || shown, ', ') FROM (
+        SELECT name, CASE WHEN count(value) > 0 THEN printf('%.3g', avg(value))
+                          ELSE group_concat(DISTINCT label) END AS shown
+        FROM (SELECT name, value, label FROM scores s WHERE s.trace_id = traces.trace_id ORDER BY name, label)
+        GROUP BY name ORDER BY name
+    )
+)
+WHERE trace_id IN (
+    SELECT trace_id FROM touched t WHERE EXISTS (SELECT 1 FROM scores s WHERE s.trace_id = t.trace_id)
+)
+"""
+
+
 def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY)")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS above_model (trace_id TEXT, span_id TEXT)")
@@ -91,6 +108,7 @@ def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
         _FIND_SPANS_ABOVE_MODEL_CALLS,
         _UNCOUNT_WRAPPING_MODEL_CALLS,
         _ROLL_UP_TRACES,
+        _SUMMARIZE_SCORES,
     ):
         conn.execute(statement)
     for table in ("touched", "above_model", "changed_flags"):

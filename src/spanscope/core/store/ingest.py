@@ -28,7 +28,7 @@ from spanscope.core.model import Span
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.schema import SPAN_COLUMNS
+from spanscope.core.store.schema import SCORE_COLUMNS, SPAN_COLUMNS
 
 BATCH_SPANS = 2000
 QUEUE_BATCHES = 4
@@ -41,6 +41,8 @@ _ON_CONFLICT_SPANS = (
     + " WHERE spans.end_ns IS NULL AND excluded.end_ns IS NOT NULL"
 )
 _INSERT_CHUNKS = "INSERT INTO chunks (id, data) VALUES"
+_INSERT_SCORES = f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) VALUES"
+_SCORE_SEEN = "ON CONFLICT DO NOTHING"
 
 
 class Outcome(StrEnum):
@@ -139,6 +141,24 @@ def span_row(span: Span, source_id: int, chunk: int, index: int) -> tuple:
     )
 
 
+def score_rows(span: Span, source_id: int) -> list[tuple]:
+    """The span's scores in SCORE_COLUMNS order; a trace-level score gets span_id ''."""
+    return [
+        (
+            span.trace_id,
+            "" if score.trace_level else span.span_id,
+            score.name,
+            score.value,
+            score.label,
+            score.comment,
+            score.source,
+            score.key,
+            source_id,
+        )
+        for score in span.scores
+    ]
+
+
 class _Writer(threading.Thread):
     """Owns the write connection for one import; batches arrive on a bounded queue."""
 
@@ -195,12 +215,13 @@ class _Writer(threading.Thread):
             if batch is self.CANCEL:
                 self._got_last_message = True
                 raise _Cancelled
-            rows, chunks = batch
+            rows, chunks, scores = batch
             compressed = payload.compress_many([data for _, data in chunks])
             _insert_rows(
                 conn, _INSERT_CHUNKS, "", [(c[0], z) for c, z in zip(chunks, compressed, strict=True)]
             )
             _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, rows)
+            _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, scores)
             in_batch = {r[0] for r in rows}
             if settled := pending - in_batch:
                 finalize_traces(conn, settled)
@@ -344,9 +365,12 @@ def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
     rows: list[tuple] = []
     chunks: list[tuple[int, bytes]] = []
     documents: list[dict] = []
+    scores: list[tuple] = []
     count = 0
     for span in spans:
         rows.append(span_row(span, source_id, chunk_id, len(documents)))
+        if span.scores:
+            scores += score_rows(span, source_id)
         documents.append(payload.document(span))
         if len(documents) == payload.CHUNK_SPANS:
             chunks.append((chunk_id, payload.pack(documents)))
@@ -354,13 +378,13 @@ def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
             if len(rows) >= BATCH_SPANS:
                 count += len(rows)
                 state.spans_read = count
-                _send(writer, state, (rows, chunks))
-                rows, chunks = [], []
+                _send(writer, state, (rows, chunks, scores))
+                rows, chunks, scores = [], [], []
     if documents:
         chunks.append((chunk_id, payload.pack(documents)))
     if rows:
         count += len(rows)
-        _send(writer, state, (rows, chunks))
+        _send(writer, state, (rows, chunks, scores))
     return count
 
 

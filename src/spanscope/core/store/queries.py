@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from spanscope.core.model import Kind, Span, Status
+from spanscope.core.model import Kind, Score, Span, Status
 from spanscope.core.store import payload
 from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 
@@ -43,6 +43,8 @@ class TraceRow:
     session_id: str | None
     user_id: str | None
     service: str | None
+    #: A one-line summary of the trace's scores ("correctness 0.9, helpful yes"), if it has any.
+    scores: str | None
 
 
 def trace_row(row: tuple) -> TraceRow:
@@ -211,14 +213,33 @@ _PLAIN_FIELDS = (
 )
 
 
-def _span(row: tuple, doc: dict[str, Any] | None) -> Span:
+_SCORES_SQL = "SELECT trace_id, span_id, name, value, label, comment, source, key FROM scores"
+
+
+def _scores_by_span(db: sqlite_utils.Database, where: str, args: tuple) -> dict[tuple[str, str], list[Score]]:
+    """Scores keyed by (trace_id, span_id); span_id '' holds the trace-level ones."""
+    found: dict[tuple[str, str], list[Score]] = {}
+    for trace_id, span_id, name, value, label, comment, source, key in db.execute(
+        f"{_SCORES_SQL} WHERE {where} ORDER BY name, id", args
+    ):
+        score = Score(name, value, label, comment, source, key, trace_level=span_id == "")
+        found.setdefault((trace_id, span_id), []).append(score)
+    return found
+
+
+def _span(row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], list[Score]]) -> Span:
+    """A full span; a root span also carries its trace's trace-level scores, as readers gave them."""
     values = dict(zip(TREE_COLUMNS, row, strict=True))
+    own = scores.get((values["trace_id"], values["span_id"]), [])
+    if values["parent_id"] is None:
+        own = own + scores.get((values["trace_id"], ""), [])
     return Span(
         **{name: values[name] for name in _PLAIN_FIELDS},
         kind=Kind(values["kind"]),
         status=Status(values["status"]),
         orphan=bool(values["orphan"]),
         clock_skew=bool(values["clock_skew"]),
+        scores=own,
         **payload.fields(doc or {}),
     )
 
@@ -256,18 +277,21 @@ def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
     row = db.execute(f"{_SPAN_SQL} WHERE s.trace_id = ? AND s.span_id = ?", (trace_id, span_id)).fetchone()
     if row is None:
         raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
-    return _span(row, _ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1]))
+    scores = _scores_by_span(db, "trace_id = ? AND span_id IN (?, '')", (trace_id, span_id))
+    return _span(row, _ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
 
 
 def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
     """Full spans (payload decoded), trace by trace in trace start order, spans in start order."""
     if trace_id is not None:
+        scores = _scores_by_span(db, "trace_id = ?", (trace_id,))
         cur = db.execute(f"{_SPAN_SQL} WHERE s.trace_id = ? ORDER BY s.start_ns, s.id", (trace_id,))
     else:
+        scores = _scores_by_span(db, "true", ())
         cur = db.execute(
             f"{_SPAN_SQL} JOIN traces t ON t.trace_id = s.trace_id "
             "ORDER BY t.start_ns, t.trace_id, s.start_ns, s.id"
         )
     chunks = _ChunkReader(db)
     for row in cur:
-        yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]))
+        yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)

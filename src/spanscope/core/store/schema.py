@@ -65,9 +65,10 @@ TRACE_COLUMNS = (
     "session_id",
     "user_id",
     "service",
+    "scores",
 )
-#: Columns the trace list sorts by; each has an index, so a sort over 10^6 traces is an index walk.
-SORTED_TRACE_COLUMNS = (
+#: The sortable columns schema 1 indexed (a migration never changes, so it keeps its own list).
+_V1_SORTED_TRACE_COLUMNS = (
     "start_ns",
     "root_name",
     "duration_ns",
@@ -80,6 +81,8 @@ SORTED_TRACE_COLUMNS = (
     "session_id",
     "user_id",
 )
+#: Columns the trace list sorts by; each has an index, so a sort over 10^6 traces is an index walk.
+SORTED_TRACE_COLUMNS = (*_V1_SORTED_TRACE_COLUMNS, "scores")
 
 
 class SchemaError(Exception):
@@ -142,12 +145,34 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         pk="trace_id",
     )
     # The traces table is small next to spans, so an index per sortable column costs imports little.
-    for column in SORTED_TRACE_COLUMNS:
+    for column in _V1_SORTED_TRACE_COLUMNS:
         db["traces"].create_index([column])
 
 
+#: Score columns, in the order ingest writes them; span_id is '' for a score of the whole trace.
+SCORE_COLUMNS = ("trace_id", "span_id", "name", "value", "label", "comment", "source", "key", "source_id")
+
+
+def _add_scores_v2(db: sqlite_utils.Database) -> None:
+    db["scores"].create(
+        {
+            "id": int,
+            **dict.fromkeys(SCORE_COLUMNS, str),
+            "value": float,
+            "source_id": int,
+        },
+        pk="id",
+        not_null={"trace_id", "span_id", "name", "key"},
+    )
+    # Dedupes re-read scores and serves both "a trace's scores" and "a span's scores".
+    db["scores"].create_index(["trace_id", "span_id", "name", "key"], unique=True)
+    # A short summary per trace ("correctness 0.9, helpful yes") for the trace list.
+    db["traces"].add_column("scores", str)
+    db["traces"].create_index(["scores"])
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _add_scores_v2]
 VERSION = len(MIGRATIONS)
 
 

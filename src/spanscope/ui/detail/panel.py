@@ -17,10 +17,11 @@ from spanscope.ui.detail.events import events_html
 from spanscope.ui.detail.header import QtSpanHeader
 from spanscope.ui.detail.payload import QtPayloadSection
 from spanscope.ui.detail.rich_view import QtRichView
+from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.detail.usage import QtUsageView
 from spanscope.ui.style import ERROR_COLOR
 
-IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB = range(4)
+IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB = range(5)
 
 
 def _dot(color: str, size: int = 10) -> QIcon:
@@ -55,12 +56,14 @@ class QtDetailPanel(QWidget, QtObserver):
         self.attributes = QtAttributesView()
         self.events = QtRichView()
         self.usage = QtUsageView()
+        self.scores = QtRichView()
         self.tabs = QTabWidget(documentMode=True)
         for page, title in (
             (self.io, "Input / Output"),
             (self.attributes, "Attributes"),
             (self.events, "Events"),
             (self.usage, "Usage"),
+            (self.scores, "Scores"),
         ):
             self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
@@ -111,6 +114,8 @@ class QtDetailPanel(QWidget, QtObserver):
         self.attributes.set_rows(rows)
         self.events.set_renderer(None if span is None else partial(events_html, span))
         self.usage.set_span(span)
+        self.scores.set_renderer(None if span is None else partial(scores_html, span))
+        self.tabs.setTabText(SCORES_TAB, _counted("Scores", len(span.scores) if span else 0))
         self.tabs.setTabText(ATTRIBUTES_TAB, _counted("Attributes", len(rows)))
         self.tabs.setTabText(EVENTS_TAB, _counted("Events", len(span.events) if span else 0))
         self.tabs.setTabIcon(EVENTS_TAB, _dot(ERROR_COLOR) if failed else QIcon())

@@ -1,10 +1,11 @@
 """Importing trace files into the store: one transaction per file, cancellable, with progress.
 
-The calling thread parses (format reader + semantic conventions) and packs payload chunks; a writer
-thread with its own connection compresses them, inserts rows and finalizes traces, so that work
-overlaps with parsing. Every call that releases Python's lock must wait for the parser to hand it
-back, so the writer makes few, large calls: one compression call and a few multi-row statements per
-batch.
+The calling thread parses (format reader + semantic conventions) and packs payload chunks; a
+compressor thread compresses them and a writer thread with its own connection inserts rows and
+finalizes traces, so all three overlap. Compression and SQLite run without Python's lock, so the
+two helpers use whatever CPU the parser leaves. Every call that releases the lock must wait for the
+parser to hand it back, so both make few, large calls: one compression call and a few multi-row
+statements per batch.
 A failed or cancelled import rolls back and leaves the store exactly as it was.
 """
 
@@ -17,6 +18,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -215,11 +217,8 @@ class _Writer(threading.Thread):
             if batch is self.CANCEL:
                 self._got_last_message = True
                 raise _Cancelled
-            rows, chunks, scores = batch
-            compressed = payload.compress_many([data for _, data in chunks])
-            _insert_rows(
-                conn, _INSERT_CHUNKS, "", [(c[0], z) for c, z in zip(chunks, compressed, strict=True)]
-            )
+            rows, chunk_ids, compressed, scores = batch
+            _insert_rows(conn, _INSERT_CHUNKS, "", list(zip(chunk_ids, compressed.result(), strict=True)))
             _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, rows)
             _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, scores)
             in_batch = {r[0] for r in rows}
@@ -311,10 +310,11 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     writer.start()
     writer.ready.wait()
     read_all = False
+    compressor = ThreadPoolExecutor(1, thread_name_prefix="spanscope-import-compressor")
     try:
         spans = fmt.read(source, lambda done: state.report(path, done, stat.st_size))
         with _parsing_mode():
-            result.spans_read = _feed(writer, spans, state)
+            result.spans_read = _feed(writer, compressor, spans, state)
         read_all = True
     except FormatError as exc:
         result.outcome, result.error = Outcome.FAILED, str(exc)
@@ -329,6 +329,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
         ok = read_all and result.outcome is Outcome.IMPORTED
         writer.batches.put(_Done(result.spans_read, len(source.problems)) if ok else writer.CANCEL)
         writer.join()
+        compressor.shutdown(cancel_futures=True)
     if writer.error is not None and not isinstance(writer.error, _Cancelled):
         result.outcome, result.error = Outcome.FAILED, f"{path}: could not store: {writer.error}"
     if result.outcome is Outcome.IMPORTED:
@@ -359,41 +360,44 @@ def _parsing_mode() -> Iterator[None]:
         sys.setswitchinterval(interval)
 
 
-def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
+def _feed(writer: _Writer, compressor: ThreadPoolExecutor, spans: Iterable[Span], state: ImportState) -> int:
     """Turn spans into batches of rows and packed chunks for the writer; returns spans read."""
     source_id, chunk_id = writer.source_id, writer.first_chunk
     rows: list[tuple] = []
-    chunks: list[tuple[int, bytes]] = []
+    chunks: list[bytes] = []
     documents: list[dict] = []
     scores: list[tuple] = []
     count = 0
+
+    def send() -> None:
+        if state.cancelled:
+            raise _Cancelled
+        if writer.error is not None:
+            raise _WriterFailed
+        first = chunk_id - len(chunks)
+        compressed: Future[list[bytes]] = compressor.submit(payload.compress_many, chunks)
+        writer.batches.put((rows, range(first, chunk_id), compressed, scores))
+        state.spans_read = count
+
     for span in spans:
         rows.append(span_row(span, source_id, chunk_id, len(documents)))
         if span.scores:
             scores += score_rows(span, source_id)
         documents.append(payload.document(span))
         if len(documents) == payload.CHUNK_SPANS:
-            chunks.append((chunk_id, payload.pack(documents)))
+            chunks.append(payload.pack(documents))
             chunk_id, documents = chunk_id + 1, []
             if len(rows) >= BATCH_SPANS:
                 count += len(rows)
-                state.spans_read = count
-                _send(writer, state, (rows, chunks, scores))
+                send()
                 rows, chunks, scores = [], [], []
     if documents:
-        chunks.append((chunk_id, payload.pack(documents)))
+        chunks.append(payload.pack(documents))
+        chunk_id += 1
     if rows:
         count += len(rows)
-        _send(writer, state, (rows, chunks, scores))
+        send()
     return count
-
-
-def _send(writer: _Writer, state: ImportState, batch: tuple) -> None:
-    if state.cancelled:
-        raise _Cancelled
-    if writer.error is not None:
-        raise _WriterFailed
-    writer.batches.put(batch)
 
 
 def import_files(db_path: Path, paths: Iterable[Path], state: ImportState | None = None) -> list[FileResult]:

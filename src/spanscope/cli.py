@@ -23,6 +23,7 @@ from spanscope.core.analytics import GROUP_COLUMNS, GroupStats, group_stats
 from spanscope.core.breakpoints import Breakpoint, ExpressionError
 from spanscope.core.cursor import StepCursor
 from spanscope.core.pricing import PriceBook, PriceFileError
+from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -34,6 +35,7 @@ from spanscope.core.store import (
     import_files,
     is_store,
 )
+from spanscope.core.store.live import SpanSink
 from spanscope.core.store.queries import (
     NotFound,
     TraceRow,
@@ -370,6 +372,52 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Receive spans over OTLP/HTTP until interrupted, then store what is still pending."""
+    db = Path(args.db) if args.db else default_store_path()
+    try:
+        sink = SpanSink(db, f"otlp-http://{args.host}:{args.port}")
+    except OSError as exc:
+        raise UsageError(f"cannot open the store {db}: {exc}") from exc
+    try:
+        receiver = OtlpReceiver(sink, args.host, args.port)
+    except OSError as exc:
+        sink.close()
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    receiver.start()
+    print(f"listening on {receiver.address} (OTLP/HTTP, JSON or protobuf); store: {db}", file=sys.stderr)
+    print(f"point an app at it: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={receiver.address}", file=sys.stderr)
+    shown = None
+    try:
+        while args.seconds is None or args.seconds > 0:
+            time.sleep(1.0 if args.seconds is None else min(1.0, args.seconds))
+            if args.seconds is not None:
+                args.seconds -= 1.0
+            counts = _serve_counts(receiver, sink)
+            if counts != shown and sys.stderr.isatty():
+                print(f"\r\033[K{counts}", end="", file=sys.stderr, flush=True)
+            shown = counts
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()
+        sink.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(_serve_counts(receiver, sink), file=sys.stderr)
+    return EXIT_OK if sink.stats().spans_failed == 0 else EXIT_PARTIAL
+
+
+def _serve_counts(receiver: OtlpReceiver, sink: SpanSink) -> str:
+    r, s = receiver.stats(), sink.stats()
+    text = f"{r.requests:,} requests, {r.spans_accepted:,} spans accepted, {s.spans_stored:,} stored"
+    if r.spans_rejected or r.bad_requests:
+        text += f", {r.spans_rejected:,} spans rejected, {r.bad_requests:,} bad requests"
+    if s.last_error:
+        text += f" ({s.last_error})"
+    return text
+
+
 def cmd_screenshot(args: argparse.Namespace) -> int:
     from spanscope.ui.screenshot import screenshot
 
@@ -448,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_export)
 
+    p = command("serve", "receive spans from running apps over OTLP/HTTP (POST /v1/traces) into a store")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the port (default {DEFAULT_PORT})")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl+C)")
+    p.set_defaults(func=cmd_serve)
+
     p = command("screenshot", "render the main window offscreen to a PNG")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
     p.add_argument("out", metavar="OUT.png")
@@ -458,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("import", "traces", "stats", "tree", "steps", "export", "screenshot")
+COMMANDS = ("import", "traces", "stats", "tree", "steps", "export", "serve", "screenshot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

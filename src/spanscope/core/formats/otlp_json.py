@@ -20,7 +20,14 @@ import msgspec
 
 from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import NO_PARENT, Buffer, nothing_read, read_objects, remember_id
+from spanscope.core.formats.otlp_common import (
+    NO_PARENT,
+    Buffer,
+    Skip,
+    nothing_read,
+    read_objects,
+    remember_id,
+)
 from spanscope.core.model import Event, Span, Status
 
 NAME = "otlp-json"
@@ -142,25 +149,42 @@ def sniff(head: bytes) -> bool:
 def read(source: Source, progress: Progress) -> Iterator[Span]:
     count = 0
     for line, request in read_objects(source, progress, _decode):
-        count += yield from _spans(request, line, source, semconv.apply)
+        count += yield from _spans(request, line, source.skip, semconv.apply)
     if not count:
         raise FormatError(nothing_read(source))
 
 
-def _decode(data: Buffer) -> Request[Any]:
+def spans_from_body(body: bytes) -> tuple[list[Span], list[str]]:
+    """The spans of one OTLP/HTTP JSON request body, and why each rejected span was rejected.
+
+    Raises ValueError (msgspec.DecodeError is one) when the body is not an OTLP trace request."""
+    rejected: list[str] = []
+    # An empty request ({}) is valid OTLP: an exporter may send one.
+    spans = list(
+        _spans(_decode_request(body), 1, lambda where, reason: rejected.append(reason), semconv.apply)
+    )
+    return spans, rejected
+
+
+def _decode_request(data: Buffer) -> Request[Any]:
     """Typed decode; if some part does not fit, again with spans left raw (see the module doc)."""
     try:
-        request: Request[Any] = _TYPED.decode(data)
+        return _TYPED.decode(data)
     except msgspec.ValidationError:
         # From a copy: the raw spans would otherwise point into the memory-mapped file.
-        request = _RAW_SPANS.decode(bytes(data))
+        return _RAW_SPANS.decode(bytes(data))
+
+
+def _decode(data: Buffer) -> Request[Any]:
+    """One object of a trace file, which must hold spans."""
+    request = _decode_request(data)
     if request.resource_spans is None and request.batches is None:
         raise ValueError("not an OTLP trace request: no resourceSpans")
     return request
 
 
 def _spans(
-    request: Request[Any], line: int, source: Source, apply: Callable[[Span], None]
+    request: Request[Any], line: int, skip: Skip, apply: Callable[[Span], None]
 ) -> Generator[Span, None, int]:
     """The spans of one request, finished by `apply`; one that cannot be read is reported and
     skipped. Returns how many were yielded."""
@@ -175,7 +199,7 @@ def _spans(
                 try:
                     span = _span(item if type(item) is OtlpSpan else _SPAN.decode(item), resource, scope, ids)
                 except ValueError as exc:
-                    source.skip(line, f"span {number}: {exc}")
+                    skip(line, f"span {number}: {exc}")
                     continue
                 apply(span)
                 count += 1

@@ -213,15 +213,13 @@ class _Writer(threading.Thread):
         # one seen again later is simply finalized again.
         pending: set[str] = set()
         touched: set[str] = set()
-        while not isinstance(batch := self.batches.get(), _Done):
-            if batch is self.CANCEL:
+        while not isinstance(message := self.batches.get(), _Done):
+            if message is self.CANCEL:
                 self._got_last_message = True
                 raise _Cancelled
-            rows, chunk_ids, compressed, scores = batch
-            _insert_rows(conn, _INSERT_CHUNKS, "", list(zip(chunk_ids, compressed.result(), strict=True)))
-            _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, rows)
-            _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, scores)
-            in_batch = {r[0] for r in rows}
+            batch, compressed = message
+            store_batch(conn, batch, compressed.result())
+            in_batch = {r[0] for r in batch.rows}
             if settled := pending - in_batch:
                 finalize_traces(conn, settled)
             pending = in_batch
@@ -229,7 +227,7 @@ class _Writer(threading.Thread):
         self._got_last_message = True
         added = conn.execute("SELECT count(*) FROM spans WHERE id >= ?", (first_new,))
         self.spans_added = added.fetchone()[0]
-        if self.spans_added < batch.spans_read:
+        if self.spans_added < message.spans_read:
             # Spans already stored were ignored; drop chunks that only they would have used.
             conn.execute(
                 "DELETE FROM chunks WHERE id >= ?1 AND id NOT IN "
@@ -240,7 +238,7 @@ class _Writer(threading.Thread):
         self.traces = len(touched)
         conn.execute(
             "UPDATE sources SET span_count = ?, skipped = ? WHERE id = ?",
-            (batch.spans_read, batch.skipped, self.source_id),
+            (message.spans_read, message.skipped, self.source_id),
         )
 
     def _drain(self) -> None:
@@ -360,13 +358,71 @@ def _parsing_mode() -> Iterator[None]:
         sys.setswitchinterval(interval)
 
 
+@dataclass(slots=True)
+class Batch:
+    """Consecutive spans ready to store: rows, their packed (not yet compressed) chunks from id
+    `first_chunk` on, and their scores."""
+
+    rows: list[tuple]
+    first_chunk: int
+    chunks: list[bytes]
+    scores: list[tuple]
+
+
+class BatchBuilder:
+    """Turns spans into rows, payload chunks and score rows, numbering chunks from `next_chunk`."""
+
+    def __init__(self, source_id: int, next_chunk: int) -> None:
+        self.source_id = source_id
+        self.next_chunk = next_chunk
+        self._start()
+
+    def _start(self) -> None:
+        self.rows: list[tuple] = []
+        self.chunks: list[bytes] = []
+        self.documents: list[dict] = []
+        self.scores: list[tuple] = []
+        self.first_chunk = self.next_chunk
+
+    def add(self, span: Span) -> None:
+        self.rows.append(span_row(span, self.source_id, self.next_chunk, len(self.documents)))
+        if span.scores:
+            self.scores += score_rows(span, self.source_id)
+        self.documents.append(payload.document(span))
+        if len(self.documents) == payload.CHUNK_SPANS:
+            self._close_chunk()
+
+    def full(self) -> bool:
+        """True once the batch has BATCH_SPANS rows and ends on a chunk boundary."""
+        return len(self.rows) >= BATCH_SPANS and not self.documents
+
+    def take(self) -> Batch:
+        """The spans added since the last take, as one batch (a partly filled chunk is closed)."""
+        if self.documents:
+            self._close_chunk()
+        batch = Batch(self.rows, self.first_chunk, self.chunks, self.scores)
+        self._start()
+        return batch
+
+    def _close_chunk(self) -> None:
+        self.chunks.append(payload.pack(self.documents))
+        self.documents = []
+        self.next_chunk += 1
+
+
+def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes]) -> None:
+    """Insert one batch (its chunks already compressed) in the caller's transaction."""
+    chunk_rows = list(
+        zip(range(batch.first_chunk, batch.first_chunk + len(compressed)), compressed, strict=True)
+    )
+    _insert_rows(conn, _INSERT_CHUNKS, "", chunk_rows)
+    _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, batch.rows)
+    _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores)
+
+
 def _feed(writer: _Writer, compressor: ThreadPoolExecutor, spans: Iterable[Span], state: ImportState) -> int:
-    """Turn spans into batches of rows and packed chunks for the writer; returns spans read."""
-    source_id, chunk_id = writer.source_id, writer.first_chunk
-    rows: list[tuple] = []
-    chunks: list[bytes] = []
-    documents: list[dict] = []
-    scores: list[tuple] = []
+    """Turn spans into batches for the writer, each compressed on the way; returns spans read."""
+    builder = BatchBuilder(writer.source_id, writer.first_chunk)
     count = 0
 
     def send() -> None:
@@ -374,28 +430,17 @@ def _feed(writer: _Writer, compressor: ThreadPoolExecutor, spans: Iterable[Span]
             raise _Cancelled
         if writer.error is not None:
             raise _WriterFailed
-        first = chunk_id - len(chunks)
-        compressed: Future[list[bytes]] = compressor.submit(payload.compress_many, chunks)
-        writer.batches.put((rows, range(first, chunk_id), compressed, scores))
+        batch = builder.take()
+        compressed: Future[list[bytes]] = compressor.submit(payload.compress_many, batch.chunks)
+        writer.batches.put((batch, compressed))
         state.spans_read = count
 
     for span in spans:
-        rows.append(span_row(span, source_id, chunk_id, len(documents)))
-        if span.scores:
-            scores += score_rows(span, source_id)
-        documents.append(payload.document(span))
-        if len(documents) == payload.CHUNK_SPANS:
-            chunks.append(payload.pack(documents))
-            chunk_id, documents = chunk_id + 1, []
-            if len(rows) >= BATCH_SPANS:
-                count += len(rows)
-                send()
-                rows, chunks, scores = [], [], []
-    if documents:
-        chunks.append(payload.pack(documents))
-        chunk_id += 1
-    if rows:
-        count += len(rows)
+        builder.add(span)
+        count += 1
+        if builder.full():
+            send()
+    if builder.rows:
         send()
     return count
 

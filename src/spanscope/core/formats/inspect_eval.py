@@ -270,6 +270,9 @@ def _spans(sample: dict[str, Any], info: EvalInfo, source: Source, *, has_refs: 
 def _no_samples(source: Source, log: dict[str, Any]) -> str:
     status = log.get("status")
     state = f" (status {status})" if isinstance(status, str) else ""
+    if source.problems:
+        found = "; ".join(f"{p.where}: {p.reason}" for p in source.problems)
+        return f"{source.path}: this Inspect eval log{state} holds no samples that can be read ({found})"
     return (
         f"{source.path}: this Inspect eval log{state} holds no samples - it was written with "
         "log_samples off, or before any sample finished - so there is nothing to import"

@@ -417,7 +417,7 @@ def test_a_zip_that_is_not_inspect_is_not_claimed(tmp_path: Path) -> None:
 # --- the chunked layout ------------------------------------------------------------------------
 
 
-def chunked(flat: Path, out: Path, chunk: int = 7) -> Path:
+def chunked(flat: Path, out: Path, chunk: int = 7, drop: frozenset[str] = frozenset()) -> Path:
     """The flat .eval rewritten in Inspect's chunked sample layout: each sample a shell plus
     sequences in chunks of `chunk` items, and strings longer than 40 characters in the events
     moved to an attachments sequence referenced as attachment://<index>."""
@@ -462,7 +462,7 @@ def chunked(flat: Path, out: Path, chunk: int = 7) -> Path:
             for start in range(0, len(items), chunk):
                 data = json.dumps(items[start : start + chunk]).encode()
                 entries.append((f"{prefix}/{sequence}/{start}.json", data, 93))
-    return write_zip(out, entries)
+    return write_zip(out, [e for e in entries if e[0] not in drop])
 
 
 def test_the_chunked_layout_gives_the_spans_of_the_flat_one(fixtures_dir: Path, tmp_path: Path) -> None:
@@ -496,3 +496,94 @@ def test_import_then_tree_from_the_command_line(fixtures_dir: Path, tmp_path: Pa
         ["openai/gpt-4o-mini", "[LLM]"],
     ]
     assert "in 173 out 34" in calls[0] and "in 186 out 17" in calls[2]
+
+
+def test_a_missing_chunk_is_named_and_the_rest_of_the_sample_kept(fixtures_dir: Path, tmp_path: Path) -> None:
+    flat = fixtures_dir / "inspect-eval" / EVAL_NAME
+    gone = "samples/q3_epoch_1/events/7.json"
+    path = chunked(flat, tmp_path / "chunked.eval", drop=frozenset({gone}))
+    spans, source = read(path)
+    (problem,) = source.problems
+    assert (
+        problem.where == f"member {gone}"
+        and "events 7 to 13 of the sample are not in the file" in problem.reason
+    )
+    got, full = by_trace(spans), by_trace(read(flat)[0])
+    assert len(got) == 5
+    q3 = next(s for s in eval_log(flat)["samples"] if s["id"] == "q3")["uuid"]
+    assert all(comparable(got[t]) == comparable(full[t]) for t in full if t != q3)
+    assert 1 < len(got[q3]) < len(full[q3])
+
+
+def write_log(path: Path, *samples: dict[str, Any]) -> Path:
+    path.write_text(json.dumps({**HEADER, "samples": list(samples)}))
+    return path
+
+
+def event(kind: str, uuid: str, at: float, **fields: Any) -> dict[str, Any]:
+    return {"event": kind, "uuid": uuid, "timestamp": f"2026-01-01T00:00:{at:09.6f}+00:00", **fields}
+
+
+def test_a_tool_recorded_inside_its_span_is_one_span_with_its_nested_calls(tmp_path: Path) -> None:
+    """Newer Inspect: the tool event sits in the span of type "tool" opened around the call."""
+    sample = tiny_sample("s1")
+    sample["events"] = [
+        event("span_begin", "b1", 1, id="G", name="generate", type="solver"),
+        event("span_begin", "b2", 2, id="T", parent_id="G", name="ask_agent", type="tool"),
+        event("tool", "t1", 2.1, span_id="T", id="call_1", function="ask_agent",
+              arguments={"q": "x"}, result="y", completed="2026-01-01T00:00:05+00:00"),
+        event("model", "m1", 3, span_id="T", model="openai/gpt-4o", output={}),
+        event("span_end", "e2", 4, id="T"),
+        event("span_end", "e1", 6, id="G"),
+    ]  # fmt: skip
+    spans, _ = read(write_log(tmp_path / "log.json", sample))
+    tools = [s for s in spans if s.kind is Kind.TOOL]
+    assert [(s.span_id, s.parent_id, s.name, s.input, s.output) for s in tools] == [
+        ("T", "G", "ask_agent", {"q": "x"}, "y")
+    ]
+    assert (
+        tools[0].end_ns - tools[0].start_ns == 3_000_000_000
+    )  # to the call's completion, after the span's end
+    (llm,) = [s for s in spans if s.kind is Kind.LLM]
+    assert llm.parent_id == "T"
+
+
+def test_older_logs_nest_calls_in_tool_events_and_keep_one_unnamed_score(tmp_path: Path) -> None:
+    sample = tiny_sample("s1", scores=None)
+    sample["score"] = {"value": "C", "explanation": "right"}
+    sample["events"] = [
+        event("tool", "t1", 1, id="call_1", function="search", arguments={},
+              result=[{"type": "text", "text": "a"}],
+              events=[event("model", "m1", 1.5, model="mockllm/model", output={})]),
+    ]  # fmt: skip
+    header = {**HEADER, "results": {"scores": [{"name": "match"}]}}
+    path = tmp_path / "log.json"
+    path.write_text(json.dumps({**header, "samples": [sample]}))
+    spans, source = read(path)
+    assert not source.problems
+    (tool,) = [s for s in spans if s.kind is Kind.TOOL]
+    (llm,) = [s for s in spans if s.kind is Kind.LLM]
+    assert (tool.parent_id, tool.output, llm.parent_id) == ("s1_epoch_1", "a", tool.span_id)
+    (score,) = root_of(spans).scores
+    assert (score.name, score.value, score.label, score.comment) == ("match", 1.0, "C", "right")
+
+
+def test_scores_with_several_values_become_one_score_each(tmp_path: Path) -> None:
+    sample = tiny_sample("s1", scores={"judge": {"value": {"accuracy": 1, "fluent": True, "tags": ["a"]}}})
+    spans, _ = read(write_log(tmp_path / "log.json", sample))
+    got = {s.name: (s.value, s.label, s.key) for s in root_of(spans).scores}
+    assert got == {
+        "judge/accuracy": (1.0, None, "judge/accuracy:s1:1"),
+        "judge/fluent": (1.0, None, "judge/fluent:s1:1"),
+        "judge/tags": (None, '["a"]', "judge/tags:s1:1"),
+    }
+
+
+def test_openai_style_usage_keeps_its_input_count(tmp_path: Path) -> None:
+    sample = tiny_sample("s1")
+    sample["events"][0]["output"]["usage"] = {
+        "input_tokens": 120, "output_tokens": 7, "input_tokens_cache_read": 100, "total_tokens": 127,
+    }  # fmt: skip
+    spans, _ = read(write_log(tmp_path / "log.json", sample))
+    (llm,) = [s for s in spans if s.kind is Kind.LLM]
+    assert (llm.input_tokens, llm.cache_read_tokens, llm.output_tokens) == (120, 100, 7)

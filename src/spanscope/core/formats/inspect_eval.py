@@ -182,11 +182,18 @@ def _sequence(archive: ZipMembers, entry: _Entry, name: str, source: Source) -> 
     items keep the indexes other members refer to them by."""
     items: list[Any] = []
     has_refs = False
+    read = True  # whether the previous chunk was read (one that was not is reported already)
     for start, member in sorted(entry.chunks.get(name, ())):
         if start > len(items):
+            if read:
+                source.skip(
+                    f"member samples/{entry.key}/{name}/{len(items)}.json",
+                    f"missing: {name} {len(items)} to {start - 1} of the sample are not in the file",
+                )
             items.extend([None] * (start - len(items)))
         raw = archive.read(member)
         chunk = _parse(raw, member.where, source, expect=list)
+        read = chunk is not None
         if chunk is not None:
             del items[start:]
             items.extend(chunk)

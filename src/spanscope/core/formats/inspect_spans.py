@@ -15,6 +15,7 @@ request as `call_refs` into a pool of provider messages; both are expanded.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -483,6 +484,10 @@ def _pair_tools(events: list[dict[str, Any]], begins: dict[str, dict[str, Any]])
     record it in the calling span, next to a span named after the function that opens while the
     call runs."""
     pairing = _Pairing({}, {})
+    beside: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
+    for begin in begins.values():
+        if begin.get("type") in (None, "tool"):
+            beside[begin.get("parent_id"), begin.get("name")].append(begin)
     for index, event in enumerate(events):
         if event.get("event") != "tool":
             continue
@@ -490,28 +495,26 @@ def _pair_tools(events: list[dict[str, Any]], begins: dict[str, dict[str, Any]])
         if inside is not None and inside.get("type") == "tool" and inside.get("name") == function:
             match: dict[str, Any] | None = inside
         else:
-            match = _tool_span_beside(event, begins, pairing)
+            match = _opened_during(event, beside[event.get("span_id"), function], pairing)
         if match is not None and match["id"] not in pairing.event_of_span:
             pairing.span_of_event[index] = match
             pairing.event_of_span[match["id"]] = event
     return pairing
 
 
-def _tool_span_beside(
-    event: dict[str, Any], begins: dict[str, dict[str, Any]], pairing: _Pairing
+def _opened_during(
+    event: dict[str, Any], candidates: list[dict[str, Any]], pairing: _Pairing
 ) -> dict[str, Any] | None:
-    """The first free span named after the tool, opened in the event's span while the call ran."""
+    """The first candidate span not yet paired that opened while the tool call ran."""
     started = timestamp_ns(event.get("timestamp"))
     completed = timestamp_ns(event.get("completed"))
     if started is None:
         return None
-    for begin in begins.values():
-        if begin.get("type") not in (None, "tool") or begin["id"] in pairing.event_of_span:
-            continue
-        if begin.get("name") != event.get("function") or begin.get("parent_id") != event.get("span_id"):
-            continue
+    for begin in candidates:
         begun = timestamp_ns(begin.get("timestamp"))
-        if begun is not None and started <= begun and (completed is None or begun <= completed):
+        if begin["id"] in pairing.event_of_span or begun is None:
+            continue
+        if started <= begun and (completed is None or begun <= completed):
             return begin
     return None
 

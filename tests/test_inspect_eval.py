@@ -587,3 +587,13 @@ def test_openai_style_usage_keeps_its_input_count(tmp_path: Path) -> None:
     spans, _ = read(write_log(tmp_path / "log.json", sample))
     (llm,) = [s for s in spans if s.kind is Kind.LLM]
     assert (llm.input_tokens, llm.cache_read_tokens, llm.output_tokens) == (120, 100, 7)
+
+
+def test_older_samples_keep_events_and_attachments_in_a_transcript(tmp_path: Path) -> None:
+    sample = tiny_sample("s1")
+    older = {k: v for k, v in sample.items() if k not in ("events", "attachments")}
+    older["transcript"] = {"events": sample["events"], "content": sample["attachments"]}
+    now = comparable(read(write_log(tmp_path / "now.json", sample))[0])
+    spans, source = read(write_log(tmp_path / "older.json", older))
+    assert comparable(spans) == now and not source.problems
+    assert [s.input[0]["content"] for s in spans if s.kind is Kind.LLM] == ["a long prompt"]

@@ -87,6 +87,9 @@ def sample_spans(sample: dict[str, Any], info: EvalInfo, skip: Skip, *, has_refs
 
     `has_refs` False (the caller saw no reference in the raw bytes) skips resolving attachments."""
     where = sample_where(sample)
+    transcript = sample.get("transcript")
+    if isinstance(transcript, dict) and "events" not in sample:  # logs before events moved up
+        sample = {**sample, "events": transcript.get("events"), "attachments": transcript.get("content")}
     if has_refs:
         sample = _Attachments(_dict(sample.get("attachments")), where, skip).resolve(sample)
     return _Builder(sample, info).build()

@@ -140,9 +140,9 @@ class FormatModule(Protocol):
 
 def registry() -> list[ModuleType]:
     """Every known format, most specific first (sniffing stops at the first match)."""
-    from spanscope.core.formats import otlp_console, otlp_json
+    from spanscope.core.formats import inspect_eval, otlp_console, otlp_json
 
-    return [otlp_json, otlp_console]
+    return [otlp_json, otlp_console, inspect_eval]
 
 
 def detect(source: Source) -> ModuleType:

@@ -85,16 +85,19 @@ def trace_span_count(db: sqlite_utils.Database, trace_id: str) -> int | None:
 
 def resolve_trace_id(db: sqlite_utils.Database, text: str) -> str:
     """The full id of the trace named by `text`: a whole id or a unique prefix (any case, 0x allowed)."""
-    wanted = text.strip().lower().removeprefix("0x")
     if db.execute("SELECT 1 FROM traces WHERE trace_id = ?", (text,)).fetchone():
         return text
-    matches = [
-        r[0]
-        for r in db.execute(
-            "SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 2",
-            (wanted, wanted + "\uffff"),
-        )
-    ]
+    # Hex ids match in any case; ids that are not hex (Inspect's sample uuids) as written.
+    for wanted in dict.fromkeys((text.strip().lower().removeprefix("0x"), text.strip())):
+        matches = [
+            r[0]
+            for r in db.execute(
+                "SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 2",
+                (wanted, wanted + "\uffff"),
+            )
+        ]
+        if matches:
+            break
     if not matches:
         raise NotFound(f"no trace {text!r} in the store")
     if len(matches) > 1:

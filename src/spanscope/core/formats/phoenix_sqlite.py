@@ -36,6 +36,7 @@ from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.nested import flatten
 from spanscope.core.formats.sqlite_store import (
+    alembic_revision,
     connect_readonly,
     damaged,
     is_sqlite,
@@ -105,7 +106,7 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
 def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Iterator[Span]:
     path = source.path
     tables = schema(conn, path)
-    require(tables, _REQUIRED, path, f"a Phoenix store{_revision(conn, tables)}")
+    require(tables, _REQUIRED, path, f"a Phoenix store{alembic_revision(conn, tables)}")
     optional = {t for t, cols in _OPTIONAL.items() if t in tables and set(cols) <= tables[t]}
     has_session = "project_session_rowid" in tables["traces"] and "project_sessions" in optional
     try:
@@ -136,7 +137,7 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
 class _TraceContext:
     """What every span of one trace shares."""
 
-    __slots__ = ("trace_id", "project", "session")
+    __slots__ = ("project", "session", "trace_id")
 
     def __init__(self, trace_id: str, project: str | None, session: str | None) -> None:
         self.trace_id, self.project, self.session = trace_id, project, session
@@ -166,7 +167,7 @@ def _trace_spans(
 
 
 def _span(row: tuple, context: _TraceContext, source: Source) -> Span:
-    rowid, span_id, parent_id, name, kind, start, end, attributes, events, status, message = row
+    _, span_id, parent_id, name, kind, start, end, attributes, events, status, message = row
     span = Span(
         trace_id=context.trace_id,
         span_id=span_id,
@@ -259,17 +260,6 @@ def _trace_scores(conn: sqlite3.Connection, trace_rowid: int) -> list[Score]:
 def _root(spans: list[Span]) -> Span:
     """The span a trace-level score goes on: the first root, else the earliest span."""
     return next((s for s in spans if s.parent_id is None), spans[0])
-
-
-def _revision(conn: sqlite3.Connection, tables: dict[str, set[str]]) -> str:
-    """ " (alembic revision X)" when the store records one, for messages about its schema."""
-    if "alembic_version" not in tables:
-        return ""
-    try:
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return ""
-    return f" (alembic revision {row[0]})" if row else ""
 
 
 def _iso_ns(text: str) -> int:

@@ -89,6 +89,18 @@ def require(tables: dict[str, set[str]], needed: dict[str, Iterable[str]], path:
         )
 
 
+def alembic_revision(conn: sqlite3.Connection, tables: dict[str, set[str]]) -> str:
+    """ " (alembic revision X)" when the store records its schema revision (Phoenix and MLflow do),
+    for messages about its schema; "" otherwise."""
+    if "alembic_version" not in tables:
+        return ""
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return ""
+    return f" (alembic revision {row[0]})" if row else ""
+
+
 def _wal_mode(path: Path) -> bool:
     with path.open("rb") as f:
         header = f.read(_WAL_VERSION_OFFSET + 1)

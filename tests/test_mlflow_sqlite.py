@@ -315,3 +315,105 @@ def test_a_truncated_store_gives_a_clear_message(mlflow_db, tmp_path):
         f"{path}: a SQLite database that cannot be read (database disk image is malformed); "
         "it may be truncated or damaged"
     )
+
+
+def content(span_id: str, span_type: str, **attributes: object) -> str:
+    """A spans.content document (OTLP-like, hex ids) with JSON-encoded attribute values."""
+    encoded = {key.replace("__", "."): orjson.dumps(value).decode() for key, value in attributes.items()}
+    return orjson.dumps(
+        {
+            "span_id": span_id,
+            "parent_span_id": None,
+            "name": span_type.lower(),
+            "start_time_unix_nano": 1000,
+            "end_time_unix_nano": 2000,
+            "status": {"code": "STATUS_CODE_OK", "message": ""},
+            "attributes": {"mlflow.spanType": orjson.dumps(span_type).decode(), **encoded},
+        }
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    ("message_format", "usage", "expected"),
+    [
+        # OpenAI's prompt tokens include the cached ones: kept as they are.
+        (
+            "openai",
+            {"input_tokens": 120, "output_tokens": 5, "cache_read_input_tokens": 100},
+            (120, 100, None),
+        ),
+        # Anthropic's input_tokens leave cache reads and writes out: added back.
+        (
+            "anthropic",
+            {
+                "input_tokens": 10,
+                "output_tokens": 5,
+                "cache_read_input_tokens": 100,
+                "cache_creation_input_tokens": 7,
+            },
+            (117, 100, 7),
+        ),
+        # Whatever the format, cache counts above input_tokens cannot be part of them.
+        (None, {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 50}, (60, 50, None)),
+    ],
+)
+def test_input_tokens_always_include_cached_tokens(tmp_path, message_format, usage, expected):
+    path = tmp_path / "mlflow.db"
+    conn = make_store(path)
+    rid = "tr-" + "e" * 32
+    trace_row(conn, rid, "TRACKING_STORE")
+    attributes = {"mlflow__chat__tokenUsage": usage, "mlflow__llm__model": "m"}
+    if message_format is not None:
+        attributes["mlflow__message__format"] = message_format
+    conn.execute(
+        "INSERT INTO spans VALUES (?, 1, '00000000000000e1', NULL, 'call', 'CHAT_MODEL', 'OK', 1000, 2000, "
+        "?)",
+        (rid, content("00000000000000e1", "CHAT_MODEL", **attributes)),
+    )
+    conn.commit()
+    conn.close()
+    _, (span,), problems = read_all(path)
+    assert problems == []
+    assert (span.input_tokens, span.cache_read_tokens, span.cache_write_tokens) == expected
+    assert span.output_tokens == 5
+
+
+def test_a_span_unreadable_in_content_and_columns_is_skipped_with_both_reasons(tmp_path):
+    path = tmp_path / "mlflow.db"
+    conn = make_store(path)
+    rid = "tr-" + "f" * 32
+    trace_row(conn, rid, "TRACKING_STORE")
+    conn.execute(
+        "INSERT INTO spans VALUES (?, 1, '00000000000000f1', NULL, 'root', 'CHAIN', 'OK', 1000, 2000, ?)",
+        (rid, content("00000000000000f1", "CHAIN")),
+    )
+    conn.execute(
+        "INSERT INTO spans VALUES (?, 1, '00000000000000f2', '00000000000000f1', 'x', 'TOOL', 'OK', NULL, "
+        "NULL, 'null')",
+        (rid,),
+    )
+    conn.commit()
+    conn.close()
+    _, spans, problems = read_all(path)
+    assert [s.span_id for s in spans] == ["00000000000000f1"]
+    assert problems == [
+        f"{path}:trace {rid} span 00000000000000f2: content cannot be read (not a JSON object), "
+        "nor its columns (span 00000000000000f2: start time missing or not nanoseconds)"
+    ]
+
+
+def test_a_tracking_store_from_before_traces_says_so(tmp_path):
+    path = tmp_path / "mlflow.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE experiments (experiment_id INTEGER, name TEXT); CREATE TABLE runs (run_uuid TEXT);"
+        "CREATE TABLE alembic_version (version_num TEXT);"
+        "INSERT INTO alembic_version VALUES ('97727af70f4d');"
+    )
+    conn.close()
+    result = import_file(tmp_path / "store.db", path)
+    assert result.outcome is Outcome.FAILED
+    assert result.error == (
+        f"{path}: an MLflow store (alembic revision 97727af70f4d) of a schema this version of Spanscope "
+        "cannot read: no table trace_info, no table trace_request_metadata, no table trace_tags"
+    )

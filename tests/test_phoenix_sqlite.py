@@ -292,3 +292,41 @@ def test_a_truncated_store_gives_a_clear_message_and_no_traceback(phoenix_db, tm
         "it may be truncated or damaged"
     )
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("phoenix")) == ["phoenix.db"]
+
+
+def test_a_store_being_written_is_read_with_its_log_and_nothing_new_beside_it(phoenix_copy, tmp_path):
+    writer = sqlite3.connect(phoenix_copy)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("UPDATE spans SET name = 'renamed_while_running' WHERE span_id = '4270d372fee3265d'")
+    writer.commit()  # in the log only: the server is still running
+    try:
+        before = fingerprint(phoenix_copy)
+        assert before[2] == ["phoenix.db", "phoenix.db-shm", "phoenix.db-wal"]
+        _, spans, _ = read_all(phoenix_copy)
+        assert "renamed_while_running" in {s.name for s in spans}
+        assert fingerprint(phoenix_copy) == before
+    finally:
+        writer.close()
+
+
+def test_bad_times_and_events_are_reported_by_span_and_the_rest_kept(tmp_path):
+    path = make_store(
+        tmp_path / "phoenix.db",
+        [
+            ("00000000000000b1", None, "root", "CHAIN", "{}"),
+            ("00000000000000b2", "00000000000000b1", "child", "TOOL", "{}"),
+        ],
+    )
+    conn = sqlite3.connect(path)
+    conn.execute('UPDATE spans SET events = \'[{"name": 1, "timestamp": "yesterday"}]\' WHERE id = 1')
+    conn.execute("UPDATE spans SET start_time = 'soon' WHERE id = 2")
+    conn.commit()
+    conn.close()
+    _, spans, problems = read_all(path)
+    assert [(s.span_id, s.events) for s in spans] == [("00000000000000b1", [])]
+    assert [p.split(": ", 1)[0].rsplit(":", 1)[1] for p in problems] == [
+        "span 00000000000000b1",
+        "span 00000000000000b2",
+    ]
+    assert "events are not readable" in problems[0] and "bad start or end time" in problems[1]

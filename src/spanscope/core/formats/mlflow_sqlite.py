@@ -213,32 +213,51 @@ def _trace_spans(
 
 
 def _table_spans(conn: sqlite3.Connection, trace: _Trace, source: Source) -> list[Span]:
+    """The trace's rows of the spans table; a row whose content cannot be read is kept from its
+    columns (ids, name, type, status, times) and reported."""
     spans = []
     for row in conn.execute(
         "SELECT span_id, parent_span_id, name, type, status, start_time_unix_nano, end_time_unix_nano, "
         "content FROM spans WHERE trace_id = ? ORDER BY start_time_unix_nano",
         (trace.request_id,),
     ):
-        span_id, parent_id, name, span_type, status, start, end, content = row
-        where = f"trace {trace.request_id} span {span_id}"
+        where = f"trace {trace.request_id} span {row[0]}"
         try:
-            data = orjson.loads(content)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            spans.append(_span(data, trace))
+            spans.append(_span(_content(row[7]), trace))
+            continue
         except ValueError as exc:
-            source.skip(where, f"content cannot be read ({exc}); the span is kept from its columns only")
-            columns = {
-                "span_id": span_id,
-                "parent_span_id": parent_id,
-                "name": name,
-                "status": {"code": status},
-                "start_time_unix_nano": start,
-                "end_time_unix_nano": end,
-                "attributes": {"mlflow.spanType": orjson.dumps(span_type).decode()},
-            }
-            spans.append(_span(columns, trace))
+            problem = str(exc)
+        try:
+            spans.append(_span(_from_columns(row), trace))
+        except ValueError as exc:
+            source.skip(where, f"content cannot be read ({problem}), nor its columns ({exc})")
+        else:
+            source.skip(where, f"content cannot be read ({problem}); the span is kept from its columns only")
     return spans
+
+
+def _content(text: Any) -> dict[str, Any]:
+    try:
+        data = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def _from_columns(row: tuple) -> dict[str, Any]:
+    """A span dict holding what the spans table's own columns say about the span."""
+    span_id, parent_id, name, span_type, status, start, end, _ = row
+    return {
+        "span_id": span_id,
+        "parent_span_id": parent_id,
+        "name": name,
+        "status": {"code": status},
+        "start_time_unix_nano": start,
+        "end_time_unix_nano": end,
+        "attributes": {"mlflow.spanType": orjson.dumps(span_type).decode()},
+    }
 
 
 def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list[Span]:
@@ -312,6 +331,8 @@ def _span(data: dict[str, Any], trace: _Trace) -> Span:
         )
     if not isinstance(span_id, str):
         raise ValueError("span id missing")
+    if parent is not None and not isinstance(parent, str):
+        raise ValueError(f"span {span_id}: parent id {parent!r} is not text")
     if not isinstance(start, int | str) or not str(start).isdigit():
         raise ValueError(f"span {span_id}: start time missing or not nanoseconds")
     attributes = _decoded(data.get("attributes"))

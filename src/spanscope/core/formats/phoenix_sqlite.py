@@ -28,7 +28,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -134,13 +134,12 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
         raise FormatError(f"{path}: the Phoenix store holds no spans")
 
 
-class _TraceContext:
+class _TraceContext(NamedTuple):
     """What every span of one trace shares."""
 
-    __slots__ = ("project", "session", "trace_id")
-
-    def __init__(self, trace_id: str, project: str | None, session: str | None) -> None:
-        self.trace_id, self.project, self.session = trace_id, project, session
+    trace_id: str
+    project: str | None
+    session: str | None
 
 
 def _trace_spans(
@@ -187,7 +186,7 @@ def _span(row: tuple, context: _TraceContext, source: Source) -> Span:
     try:
         tree = orjson.loads(attributes) if attributes else {}
         span.attributes = flatten(tree) if isinstance(tree, dict) else {}
-    except orjson.JSONDecodeError as exc:
+    except (orjson.JSONDecodeError, TypeError) as exc:
         source.skip(where, f"attributes are not valid JSON ({exc}); the span is kept without them")
     try:
         span.events = [_event(e) for e in orjson.loads(events or "[]")]

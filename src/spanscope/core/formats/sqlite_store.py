@@ -50,7 +50,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
                 f"`sqlite3 {path.name} 'PRAGMA wal_checkpoint'`) and import again"
             )
     try:
-        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+        return sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
         raise damaged(path, exc) from exc
 

@@ -417,3 +417,18 @@ def test_a_tracking_store_from_before_traces_says_so(tmp_path):
         f"{path}: an MLflow store (alembic revision 97727af70f4d) of a schema this version of Spanscope "
         "cannot read: no table trace_info, no table trace_request_metadata, no table trace_tags"
     )
+
+
+def test_a_store_whose_spans_are_all_elsewhere_names_the_first_trace(tmp_path):
+    path = tmp_path / "mlflow.db"
+    conn = make_store(path)
+    rid = "tr-" + "9" * 32
+    trace_row(conn, rid, "ARTIFACT_REPO")
+    conn.commit()
+    conn.close()
+    result = import_file(tmp_path / "store.db", path)
+    assert result.outcome is Outcome.FAILED
+    assert result.error == (
+        f"{path}: no span could be read (first problem: {path}:trace {rid}: its spans are in artifact "
+        f"files at /nowhere/mlartifacts/1/traces/{rid}/artifacts, which are not on this machine)"
+    )

@@ -330,3 +330,9 @@ def test_bad_times_and_events_are_reported_by_span_and_the_rest_kept(tmp_path):
         "span 00000000000000b2",
     ]
     assert "events are not readable" in problems[0] and "bad start or end time" in problems[1]
+
+
+def test_a_store_without_spans_says_so(tmp_path):
+    path = make_store(tmp_path / "phoenix.db", [])
+    result = import_file(tmp_path / "store.db", path)
+    assert (result.outcome, result.error) == (Outcome.FAILED, f"{path}: the file holds no spans")

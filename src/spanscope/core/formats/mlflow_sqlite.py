@@ -38,7 +38,7 @@ import orjson
 
 from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import normalize_id
+from spanscope.core.formats.otlp_common import normalize_id, nothing_read
 from spanscope.core.formats.sqlite_store import (
     alembic_revision,
     connect_readonly,
@@ -166,7 +166,7 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
         yield from spans
         progress(size * number // len(traces))
     if not count:
-        raise FormatError(f"{path}: the MLflow store holds no spans" + _first_problem(source))
+        raise FormatError(nothing_read(source))
 
 
 class _Trace:
@@ -480,7 +480,3 @@ def _assessment_value(raw: Any) -> tuple[float | None, str | None]:
     if value is None or isinstance(value, str):
         return None, value
     return None, orjson.dumps(value).decode()
-
-
-def _first_problem(source: Source) -> str:
-    return f" (first problem: {source.problems[0]})" if source.problems else ""

@@ -35,6 +35,7 @@ import orjson
 from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.nested import flatten
+from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.formats.sqlite_store import (
     alembic_revision,
     connect_readonly,
@@ -131,7 +132,7 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
         yield from spans
         progress(size * number // len(traces))
     if not count:
-        raise FormatError(f"{path}: the Phoenix store holds no spans")
+        raise FormatError(nothing_read(source))
 
 
 class _TraceContext(NamedTuple):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -336,3 +338,28 @@ def test_a_store_without_spans_says_so(tmp_path):
     path = make_store(tmp_path / "phoenix.db", [])
     result = import_file(tmp_path / "store.db", path)
     assert (result.outcome, result.error) == (Outcome.FAILED, f"{path}: the file holds no spans")
+
+
+def test_a_store_left_in_the_middle_of_a_write_is_refused_saying_so(tmp_path):
+    path = make_store(tmp_path / "phoenix.db", [("00000000000000d1", None, "root", "CHAIN", "{}")])
+    # A writer that dies inside a transaction leaves a hot journal only a writer may roll back.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sqlite3; c = sqlite3.connect(os.sys.argv[1]); c.execute('PRAGMA cache_size = 1'); "
+            "c.execute('BEGIN'); c.executemany('INSERT INTO projects (name) VALUES (?)', "
+            "[('p' * 500,)] * 2000); os._exit(0)",
+            str(path),
+        ],
+        check=True,
+    )
+    assert (tmp_path / "phoenix.db-journal").stat().st_size > 0
+    before = fingerprint(path)
+    result = import_file(tmp_path / "store" / "store.db", path)
+    assert result.outcome is Outcome.FAILED
+    assert result.error == (
+        f"{path}: was left in the middle of a write (phoenix.db-journal must be rolled back first); open it "
+        "once with the tool that wrote it, or with sqlite3, and import again"
+    )
+    assert fingerprint(path) == before

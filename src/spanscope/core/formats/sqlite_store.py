@@ -5,8 +5,10 @@ database in WAL mode when it opens it, even read-only, unless told the file is i
 database with no log beside it (nothing is writing to it: a writer keeps its log open) is opened as
 immutable. One whose log is there is read together with it, as the writing tool's own readers do; a
 log without its shared-memory file would make SQLite create one, so that store is refused with a
-message saying how to settle it. A rollback-journal database is read under an ordinary shared lock,
-which creates nothing.
+message saying how to settle it. Reading beside a running tool takes read locks in its `-shm` file,
+as every reader must; the database file itself is never written. A rollback-journal database is read
+under an ordinary shared lock, which creates nothing; one left with a hot journal (its writer died
+mid-write) cannot be read without a rollback, and is refused saying so.
 
 Any SQLite error (a truncated or damaged file) becomes a FormatError naming the file.
 """
@@ -29,7 +31,14 @@ def is_sqlite(head: bytes) -> bool:
 
 
 def damaged(path: Path, exc: sqlite3.Error) -> FormatError:
-    """The message for a SQLite file that cannot be read."""
+    """The message for a SQLite file that cannot be read: one left in the middle of a write (a hot
+    journal, which only a writer may roll back), else a truncated or damaged one."""
+    journal = Path(f"{path}-journal")
+    if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc) and journal.exists():
+        return FormatError(
+            f"{path}: was left in the middle of a write ({journal.name} must be rolled back first); open "
+            "it once with the tool that wrote it, or with sqlite3, and import again"
+        )
     return FormatError(
         f"{path}: a SQLite database that cannot be read ({exc}); it may be truncated or damaged"
     )

@@ -317,13 +317,13 @@ def test_a_truncated_store_gives_a_clear_message(mlflow_db, tmp_path):
     )
 
 
-def content(span_id: str, span_type: str, **attributes: object) -> str:
+def content(span_id: str, span_type: str, parent: str | None = None, **attributes: object) -> str:
     """A spans.content document (OTLP-like, hex ids) with JSON-encoded attribute values."""
     encoded = {key.replace("__", "."): orjson.dumps(value).decode() for key, value in attributes.items()}
     return orjson.dumps(
         {
             "span_id": span_id,
-            "parent_span_id": None,
+            "parent_span_id": parent,
             "name": span_type.lower(),
             "start_time_unix_nano": 1000,
             "end_time_unix_nano": 2000,
@@ -432,3 +432,57 @@ def test_a_store_whose_spans_are_all_elsewhere_names_the_first_trace(tmp_path):
         f"{path}: no span could be read (first problem: {path}:trace {rid}: its spans are in artifact "
         f"files at /nowhere/mlartifacts/1/traces/{rid}/artifacts, which are not on this machine)"
     )
+
+
+def test_assessments_on_spans_overridden_failed_and_structured(tmp_path):
+    path = tmp_path / "mlflow.db"
+    conn = make_store(
+        path,
+        _SCHEMA
+        + "CREATE TABLE assessments (assessment_id TEXT, trace_id TEXT, name TEXT, assessment_type TEXT, "
+        "value TEXT, error TEXT, created_timestamp INTEGER, source_type TEXT, span_id TEXT, rationale TEXT, "
+        "valid BOOLEAN);",
+    )
+    rid = "tr-" + "7" * 32
+    trace_row(conn, rid, "TRACKING_STORE")
+    for span_id, parent in (("0000000000000071", None), ("0000000000000072", "0000000000000071")):
+        conn.execute(
+            "INSERT INTO spans VALUES (?, 1, ?, ?, 'x', 'CHAIN', 'OK', 1000, 2000, ?)",
+            (rid, span_id, parent, content(span_id, "CHAIN", parent)),
+        )
+    rows = [
+        ("a-1", "tone", "feedback", '"polite"', None, 1, "HUMAN", "0000000000000072", "reads well", 1),
+        ("a-2", "tone", "feedback", '"rude"', None, 0, "HUMAN", "0000000000000072", None, 0),
+        (
+            "a-3",
+            "safety",
+            "feedback",
+            None,
+            '{"error_code": "TIMEOUT", "error_message": "judge timed out"}',
+            2,
+            "LLM_JUDGE",
+            None,
+            None,
+            1,
+        ),
+        ("a-4", "facts", "expectation", '{"city": "Paris"}', None, 3, "HUMAN", None, None, None),
+    ]
+    conn.executemany(
+        "INSERT INTO assessments (assessment_id, name, assessment_type, value, error, created_timestamp, "
+        f"source_type, span_id, rationale, valid, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{rid}')",
+        rows,
+    )
+    conn.commit()
+    conn.close()
+    _, spans, problems = read_all(path)
+    assert problems == []
+    got = {
+        (s.span_id, c.key, c.value, c.label, c.comment, c.source, c.trace_level)
+        for s in spans
+        for c in s.scores
+    }
+    assert got == {
+        ("0000000000000072", "a-1", None, "polite", "reads well", "HUMAN", False),
+        ("0000000000000071", "a-3", None, None, "error: judge timed out", "LLM_JUDGE", True),
+        ("0000000000000071", "a-4", None, '{"city":"Paris"}', None, "HUMAN expectation", True),
+    }

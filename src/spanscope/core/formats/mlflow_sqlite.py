@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
 
 import orjson
@@ -73,6 +73,7 @@ _OPTIONAL = {
     ),
     "assessments": (
         "assessment_id",
+        "created_timestamp",
         "trace_id",
         "name",
         "assessment_type",
@@ -83,8 +84,6 @@ _OPTIONAL = {
     ),
 }
 _TRACKING_STORE = "TRACKING_STORE"
-#: In `optional` when assessments have a `valid` column (overridden ones are 0).
-_VALID_ONLY = "assessments.valid"
 _KINDS = {
     "LLM": Kind.LLM,
     "CHAT_MODEL": Kind.LLM,
@@ -135,8 +134,7 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
     tables = schema(conn, path)
     require(tables, _REQUIRED, path, f"an MLflow store{alembic_revision(conn, tables)}")
     optional = {t for t, cols in _OPTIONAL.items() if t in tables and set(cols) <= tables[t]}
-    if "assessments" in optional and "valid" in tables["assessments"]:
-        optional.add(_VALID_ONLY)
+    plan = _Plan("spans" in optional, _assessments_sql(tables) if "assessments" in optional else None)
     session_column = "session_id" if "session_id" in tables["trace_info"] else "NULL"
     try:
         experiments = {
@@ -158,7 +156,7 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
         name, location = experiments.get(str(experiment_id), (None, None))
         trace = _Trace(request_id, name, session)
         try:
-            spans = _trace_spans(conn, trace, location, optional, source)
+            spans = _trace_spans(conn, trace, location, plan, source)
         except sqlite3.Error as exc:
             source.skip(f"trace {request_id}", f"cannot be read: {exc}")
             continue
@@ -167,6 +165,25 @@ def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Itera
         progress(size * number // len(traces))
     if not count:
         raise FormatError(nothing_read(source))
+
+
+class _Plan(NamedTuple):
+    """What the store's schema lets the reader take: spans from the table, and how to select a
+    trace's assessments (None without an assessments table)."""
+
+    spans_table: bool
+    assessments_sql: str | None
+
+
+def _assessments_sql(tables: dict[str, set[str]]) -> str:
+    """Assessments of one trace: overridden ones (valid = 0) left out, the error column where there is one."""
+    columns = tables["assessments"]
+    error = "error" if "error" in columns else "NULL"
+    valid = "AND (valid IS NULL OR valid != 0)" if "valid" in columns else ""
+    return (
+        f"SELECT assessment_id, name, assessment_type, value, source_type, span_id, rationale, {error} "
+        f"FROM assessments WHERE trace_id = ? {valid} ORDER BY created_timestamp, assessment_id"
+    )
 
 
 class _Trace:
@@ -184,7 +201,7 @@ class _Trace:
 
 
 def _trace_spans(
-    conn: sqlite3.Connection, trace: _Trace, location: str | None, optional: set[str], source: Source
+    conn: sqlite3.Connection, trace: _Trace, location: str | None, plan: _Plan, source: Source
 ) -> list[Span]:
     """The spans of one trace with its shared fields, assessments on the spans they rate."""
     rid = trace.request_id
@@ -196,7 +213,7 @@ def _trace_spans(
     trace.user = trace.metadata.get("mlflow.trace.user")
     where = trace.metadata.get("mlflow.trace.spansLocation")
     spans: list[Span] = []
-    if "spans" in optional and where in (None, _TRACKING_STORE):
+    if plan.spans_table and where in (None, _TRACKING_STORE):
         spans = _table_spans(conn, trace, source)
     if not spans and where != _TRACKING_STORE:
         spans = _artifact_spans(trace, location, source)
@@ -207,8 +224,8 @@ def _trace_spans(
     root = next((s for s in spans if s.parent_id is None), spans[0])
     root.attributes["mlflow.trace_tags"] = trace.tags
     root.attributes["mlflow.trace_metadata"] = trace.metadata
-    if "assessments" in optional:
-        _attach_assessments(conn, trace, spans, root, valid_only=_VALID_ONLY in optional)
+    if plan.assessments_sql is not None:
+        _attach_assessments(conn.execute(plan.assessments_sql, (rid,)), spans, root)
     return spans
 
 
@@ -443,28 +460,36 @@ def _number(value: Any) -> float | None:
 # --- assessments ---------------------------------------------------------------------------------
 
 
-def _attach_assessments(
-    conn: sqlite3.Connection, trace: _Trace, spans: list[Span], root: Span, *, valid_only: bool
-) -> None:
+def _attach_assessments(rows: Iterable[tuple], spans: list[Span], root: Span) -> None:
+    """Each assessment on the span it names, else on the root span as a trace-level score."""
     by_id = {span.span_id: span for span in spans}
-    valid = "AND (valid IS NULL OR valid != 0)" if valid_only else ""
-    for assessment_id, name, kind, value, source_type, span_id, rationale in conn.execute(
-        "SELECT assessment_id, name, assessment_type, value, source_type, span_id, rationale "
-        f"FROM assessments WHERE trace_id = ? {valid} ORDER BY created_timestamp",
-        (trace.request_id,),
-    ):
+    for assessment_id, name, kind, value, source_type, span_id, rationale, error in rows:
         target = by_id.get((span_id or "").lower())
         number, label = _assessment_value(value)
+        failed = _error_text(error) if number is None and label is None else None
         score = Score(
             name=name,
             value=number,
             label=label,
-            comment=rationale,
+            comment="; ".join(t for t in (rationale, failed and f"error: {failed}") if t) or None,
             source=source_type if kind != "expectation" else f"{source_type or ''} expectation".strip(),
             key=assessment_id,
             trace_level=target is None,
         )
         (target or root).scores.append(score)
+
+
+def _error_text(raw: Any) -> str | None:
+    """An assessment's error (a judge that failed): its message, else its code, else the raw text."""
+    if not raw:
+        return None
+    try:
+        error = orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError):
+        return str(raw)
+    if isinstance(error, dict):
+        return str(error.get("error_message") or error.get("error_code") or raw)
+    return str(error)
 
 
 def _assessment_value(raw: Any) -> tuple[float | None, str | None]:

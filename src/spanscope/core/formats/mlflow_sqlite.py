@@ -4,7 +4,9 @@ A trace is a `trace_info` row (id `tr-<32 hex>`, used as the trace id without it
 `trace_request_metadata` (user, session, where its spans are) and `trace_tags`. Its spans are rows of
 the `spans` table (MLflow >= 3.3), each a JSON span dict in `content`, or, where the trace's
 `mlflow.trace.spansLocation` is not the tracking store, the `traces.json` artifact under the trace's
-artifact location; a trace whose artifact is not on this machine is reported by name.
+artifact location (where it was recorded, else under the store's own folder from `mlruns/` or
+`mlartifacts/` on, for a store moved with its artifacts); a trace whose artifact is not on this
+machine is reported by name.
 
 Span dicts come in two versions, both read: OTLP-like (`span_id`, `parent_span_id`,
 `start_time_unix_nano`, status `{code}`; ids base64 of the raw bytes, or hex) and the older one
@@ -21,8 +23,14 @@ The experiment name becomes the service (and resource `mlflow.experiment.name`);
 and request metadata are kept on its root span. Assessments become scores (source = source type,
 key = assessment id): feedback as a number (true/false as 1/0 with the label) or a label,
 expectations likewise with "expectation" in their source; an assessment on a span goes on that span,
-one on the trace is a trace-level score on the root span. Assessments MLflow marks invalid (replaced
-by an override) are left out, as MLflow shows only the current one.
+one on the trace is a trace-level score on the root span; a failed judge's error is in the comment.
+Assessments MLflow marks invalid (replaced by an override) are left out, as MLflow shows only the
+current one.
+
+Tables and columns are checked first; a store lacking what is read (one from before MLflow traced,
+or of an unknown schema) is refused naming what is missing. A span whose content cannot be read is
+kept from the spans table's own columns and reported; a trace whose rows cannot be read is reported
+and skipped.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ offset.
 Tables and columns are checked first (schemas from 2024 on differ): a store lacking what is read is
 refused with a message naming what is missing; optional tables (sessions, annotations, costs) are
 read when present. A span whose attributes or events are not valid JSON is kept without them and
-reported; a trace whose rows cannot be read is reported and skipped.
+reported, one whose times cannot be read is reported and skipped, and so is a trace whose rows cannot
+be read.
 """
 
 from __future__ import annotations

@@ -886,7 +886,6 @@ def openai_chat(value: Any, default_role: str) -> list[Message] | None:
     return _openai_messages(value, default_role)
 
 
-
 def _genai_output(get: Getter) -> list[Message] | None:
     raw = get("gen_ai.output.messages")
     return None if raw is None else _genai_messages(raw, "assistant")

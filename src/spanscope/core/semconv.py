@@ -28,7 +28,7 @@ import orjson
 
 from spanscope.core.model import Event, Kind, Span, Status, message
 
-__all__ = ["apply"]
+__all__ = ["apply", "openai_chat"]
 
 Message = dict[str, Any]
 #: The bound `get` of the attribute dict being read.
@@ -875,6 +875,15 @@ def _cost(get: Getter) -> float | None:
 
 
 # --- input and output --------------------------------------------------------------------------
+
+
+def openai_chat(value: Any, default_role: str) -> list[Message] | None:
+    """Chat messages in a raw OpenAI-style body - a request ({messages}), a response ({choices:
+    [{message}]}), a list of messages or one message - or None; for stores that keep the bodies
+    themselves rather than a convention's attributes (MLflow span inputs and outputs)."""
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        return _legacy_messages(value["choices"], default_role)
+    return _openai_messages(value, default_role)
 
 
 def _genai_output(get: Getter) -> list[Message] | None:

@@ -39,7 +39,9 @@ from spanscope.ui.trace_list import QtTraceListPanel
 MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
 TIMELINE_HEIGHT = 220
-TRACE_FILE_FILTER = "Trace files (*.json *.jsonl *.gz *.txt *.ndjson);;All files (*)"
+TRACE_FILE_FILTER = (
+    "Trace files and Phoenix/MLflow stores (*.json *.jsonl *.gz *.txt *.ndjson *.db);;All files (*)"
+)
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 

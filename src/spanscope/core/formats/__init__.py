@@ -5,6 +5,8 @@ A format module provides:
     DESCRIPTION: str               one line for the README and error messages
     sniff(head: bytes) -> bool     True when the (decompressed) first bytes look like this format
     read(source: Source, progress: Progress) -> Iterator[Span]
+and, when the head alone cannot tell (a SQLite store's tables may lie anywhere in the file):
+    sniff_source(source: Source) -> bool   asked only after sniff(head) said True
 
 Readers never raise for bad records: they call `source.skip(where, reason)` and go on. They raise
 `FormatError` only when nothing in the file can be read.
@@ -140,9 +142,9 @@ class FormatModule(Protocol):
 
 def registry() -> list[ModuleType]:
     """Every known format, most specific first (sniffing stops at the first match)."""
-    from spanscope.core.formats import inspect_eval, otlp_console, otlp_json
+    from spanscope.core.formats import inspect_eval, mlflow_sqlite, otlp_console, otlp_json, phoenix_sqlite
 
-    return [otlp_json, otlp_console, inspect_eval]
+    return [otlp_json, otlp_console, inspect_eval, phoenix_sqlite, mlflow_sqlite]
 
 
 def detect(source: Source) -> ModuleType:
@@ -152,7 +154,7 @@ def detect(source: Source) -> ModuleType:
         raise FormatError(f"{source.path}: the file is empty")
     formats = registry()
     for fmt in formats:
-        if fmt.sniff(head):
+        if fmt.sniff(head) and (not hasattr(fmt, "sniff_source") or fmt.sniff_source(source)):
             return fmt
     tried = ", ".join(f"{fmt.NAME} ({fmt.DESCRIPTION})" for fmt in formats)
     raise FormatError(f"{source.path}: not a trace file in any known format; tried: {tried}")

@@ -1,0 +1,272 @@
+"""Arize Phoenix's SQLite store (phoenix.db), read in place and never modified.
+
+Phoenix keeps `projects` <- `traces` <- `spans`; a span's OpenInference attributes are nested JSON,
+flattened back to dotted keys (see `nested`) so `semconv` reads them as it reads any OpenInference
+span. Each span's own tokens come from those attributes: the cumulative_* columns include every
+descendant and are never used. Column timestamps are naive UTC text, event timestamps ISO with an
+offset.
+
+- The project name becomes the span's service and the resource attribute
+  `openinference.project.name` (where Phoenix takes it from); the trace's project session gives the
+  session of spans that carry none themselves.
+- Span, trace and document annotations become scores (source = annotator kind, key = table/row id);
+  trace annotations are trace-level scores on the trace's root span, document annotations name the
+  document's position in their comment.
+- Costs in `span_costs` were computed by Phoenix from its own price table after the fact, not
+  reported by the instrumentation, so they are kept as `phoenix.span_cost.*` attributes for
+  comparison and never become the span's cost_usd.
+
+Tables and columns are checked first (schemas from 2024 on differ): a store lacking what is read is
+refused with a message naming what is missing; optional tables (sessions, annotations, costs) are
+read when present. A span whose attributes or events are not valid JSON is kept without them and
+reported, one whose times cannot be read is reported and skipped, and so is a trace whose rows cannot
+be read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+import orjson
+
+from spanscope.core import semconv
+from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.nested import flatten
+from spanscope.core.formats.otlp_common import nothing_read
+from spanscope.core.formats.sqlite_store import (
+    alembic_revision,
+    connect_readonly,
+    damaged,
+    is_sqlite,
+    require,
+    schema,
+    source_schema,
+)
+from spanscope.core.model import Event, Kind, Score, Span, Status
+
+NAME = "phoenix-sqlite"
+DESCRIPTION = "Arize Phoenix SQLite store (phoenix.db)"
+
+_REQUIRED = {
+    "projects": ("id", "name"),
+    "traces": ("id", "project_rowid", "trace_id"),
+    "spans": (
+        "id",
+        "trace_rowid",
+        "span_id",
+        "parent_id",
+        "name",
+        "span_kind",
+        "start_time",
+        "end_time",
+        "attributes",
+        "events",
+        "status_code",
+        "status_message",
+    ),
+}
+_ANNOTATION_COLUMNS = ("id", "name", "label", "score", "explanation", "annotator_kind")
+_OPTIONAL = {
+    "project_sessions": ("id", "session_id"),
+    "span_annotations": ("span_rowid", *_ANNOTATION_COLUMNS),
+    "trace_annotations": ("trace_rowid", *_ANNOTATION_COLUMNS),
+    "document_annotations": ("span_rowid", "document_position", *_ANNOTATION_COLUMNS),
+    "span_costs": ("span_rowid", "trace_rowid", "total_cost", "prompt_cost", "completion_cost"),
+}
+_STATUS = {"OK": Status.OK, "ERROR": Status.ERROR, "UNSET": Status.UNSET}
+_KINDS = {kind.value: kind for kind in Kind}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_SPANS = (
+    "SELECT id, span_id, parent_id, name, span_kind, start_time, end_time, attributes, events, "
+    "status_code, status_message FROM spans WHERE trace_rowid = ? ORDER BY start_time, id"
+)
+
+
+def sniff(head: bytes) -> bool:
+    return is_sqlite(head)
+
+
+def sniff_source(source: Source) -> bool:
+    """Phoenix's tables: spans and traces beside projects (Spanscope's own store has no projects)."""
+    tables = source_schema(source)
+    return {"spans", "traces", "projects"} <= tables.keys()
+
+
+def read(source: Source, progress: Progress) -> Iterator[Span]:
+    conn = connect_readonly(source.path)
+    try:
+        yield from _read(conn, source, progress)
+    finally:
+        conn.close()
+
+
+def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Iterator[Span]:
+    path = source.path
+    tables = schema(conn, path)
+    require(tables, _REQUIRED, path, f"a Phoenix store{alembic_revision(conn, tables)}")
+    optional = {t for t, cols in _OPTIONAL.items() if t in tables and set(cols) <= tables[t]}
+    has_session = "project_session_rowid" in tables["traces"] and "project_sessions" in optional
+    try:
+        projects = dict(conn.execute("SELECT id, name FROM projects"))
+        sessions = dict(conn.execute("SELECT id, session_id FROM project_sessions")) if has_session else {}
+        session_column = "project_session_rowid" if has_session else "NULL"
+        order = "start_time, id" if "start_time" in tables["traces"] else "id"
+        traces = conn.execute(
+            f"SELECT id, project_rowid, trace_id, {session_column} FROM traces ORDER BY {order}"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from exc
+    size, count = source.size, 0
+    for number, (rowid, project_id, trace_id, session_rowid) in enumerate(traces, 1):
+        context = _TraceContext(trace_id, projects.get(project_id), sessions.get(session_rowid))
+        try:
+            spans = _trace_spans(conn, rowid, context, optional, source)
+        except sqlite3.Error as exc:
+            source.skip(f"trace {trace_id}", f"cannot be read: {exc}")
+            continue
+        count += len(spans)
+        yield from spans
+        progress(size * number // len(traces))
+    if not count:
+        raise FormatError(nothing_read(source))
+
+
+class _TraceContext(NamedTuple):
+    """What every span of one trace shares."""
+
+    trace_id: str
+    project: str | None
+    session: str | None
+
+
+def _trace_spans(
+    conn: sqlite3.Connection, rowid: int, context: _TraceContext, optional: set[str], source: Source
+) -> list[Span]:
+    """The spans of one trace, with their scores and Phoenix's computed costs."""
+    rows = conn.execute(_SPANS, (rowid,)).fetchall()
+    costs = _costs(conn, rowid) if "span_costs" in optional else {}
+    scores = _span_scores(conn, rowid, optional)
+    spans = []
+    for row in rows:
+        try:
+            span = _span(row, context, source)
+        except (TypeError, ValueError) as exc:
+            source.skip(f"span {row[1]}", f"bad start or end time: {exc}")
+            continue
+        span.attributes.update(costs.get(row[0], ()))
+        span.scores.extend(scores.get(row[0], ()))
+        semconv.apply(span)
+        spans.append(span)
+    if spans and "trace_annotations" in optional:
+        _root(spans).scores.extend(_trace_scores(conn, rowid))
+    return spans
+
+
+def _span(row: tuple, context: _TraceContext, source: Source) -> Span:
+    _, span_id, parent_id, name, kind, start, end, attributes, events, status, message = row
+    span = Span(
+        trace_id=context.trace_id,
+        span_id=span_id,
+        parent_id=parent_id or None,
+        name=name,
+        start_ns=_iso_ns(start),
+        end_ns=_iso_ns(end) if end else None,
+        kind=_KINDS.get(kind, Kind.SPAN),
+        status=_STATUS.get(status, Status.UNSET),
+        status_message=message or None,
+        session_id=context.session,
+        service=context.project,
+    )
+    if context.project is not None:
+        span.resource = {"openinference.project.name": context.project}
+    where = f"span {span_id}"
+    try:
+        tree = orjson.loads(attributes) if attributes else {}
+        span.attributes = flatten(tree) if isinstance(tree, dict) else {}
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        source.skip(where, f"attributes are not valid JSON ({exc}); the span is kept without them")
+    try:
+        span.events = [_event(e) for e in orjson.loads(events or "[]")]
+    except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
+        source.skip(where, f"events are not readable ({exc}); the span is kept without them")
+    return span
+
+
+def _event(data: dict[str, Any]) -> Event:
+    stamp = data.get("timestamp")
+    attributes = data.get("attributes") or {}
+    return Event(str(data.get("name") or ""), _iso_ns(stamp) if stamp else None, flatten(attributes))
+
+
+def _costs(conn: sqlite3.Connection, trace_rowid: int) -> dict[int, dict[str, float]]:
+    """Phoenix's computed costs by span row id, as attributes (never the span's reported cost)."""
+    costs = {}
+    for span_rowid, total, prompt, completion in conn.execute(
+        "SELECT span_rowid, total_cost, prompt_cost, completion_cost FROM span_costs WHERE trace_rowid = ?",
+        (trace_rowid,),
+    ):
+        parts = {"total": total, "prompt": prompt, "completion": completion}
+        costs[span_rowid] = {f"phoenix.span_cost.{k}": v for k, v in parts.items() if v is not None}
+    return costs
+
+
+def _score(row: tuple, table: str, *, trace_level: bool = False, comment: str | None = None) -> Score:
+    rowid, name, label, value, explanation, annotator = row
+    return Score(
+        name=name,
+        value=value,
+        label=label,
+        comment=comment if comment is not None else explanation,
+        source=annotator,
+        key=f"{table}/{rowid}",
+        trace_level=trace_level,
+    )
+
+
+def _span_scores(conn: sqlite3.Connection, trace_rowid: int, optional: set[str]) -> dict[int, list[Score]]:
+    """Span and document annotations of one trace's spans, by span row id."""
+    scores: dict[int, list[Score]] = defaultdict(list)
+    in_trace = "span_rowid IN (SELECT id FROM spans WHERE trace_rowid = ?)"
+    columns = ", ".join(_ANNOTATION_COLUMNS)
+    if "span_annotations" in optional:
+        for span_rowid, *row in conn.execute(
+            f"SELECT span_rowid, {columns} FROM span_annotations WHERE {in_trace} ORDER BY id", (trace_rowid,)
+        ):
+            scores[span_rowid].append(_score(tuple(row), "span_annotations"))
+    if "document_annotations" in optional:
+        for span_rowid, position, *row in conn.execute(
+            f"SELECT span_rowid, document_position, {columns} FROM document_annotations WHERE {in_trace} "
+            "ORDER BY id",
+            (trace_rowid,),
+        ):
+            explanation = row[4]
+            comment = f"document {position}" + (f": {explanation}" if explanation else "")
+            scores[span_rowid].append(_score(tuple(row), "document_annotations", comment=comment))
+    return scores
+
+
+def _trace_scores(conn: sqlite3.Connection, trace_rowid: int) -> list[Score]:
+    rows = conn.execute(
+        f"SELECT {', '.join(_ANNOTATION_COLUMNS)} FROM trace_annotations WHERE trace_rowid = ? ORDER BY id",
+        (trace_rowid,),
+    )
+    return [_score(row, "trace_annotations", trace_level=True) for row in rows]
+
+
+def _root(spans: list[Span]) -> Span:
+    """The span a trace-level score goes on: the first root, else the earliest span."""
+    return next((s for s in spans if s.parent_id is None), spans[0])
+
+
+def _iso_ns(text: str) -> int:
+    """Nanoseconds since the epoch of an ISO timestamp; one without an offset (as Phoenix writes its
+    columns) is UTC."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICROSECOND * 1000

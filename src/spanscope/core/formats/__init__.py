@@ -140,9 +140,9 @@ class FormatModule(Protocol):
 
 def registry() -> list[ModuleType]:
     """Every known format, most specific first (sniffing stops at the first match)."""
-    from spanscope.core.formats import langsmith, otlp_console, otlp_json
+    from spanscope.core.formats import langfuse_export, langsmith, otlp_console, otlp_json
 
-    return [otlp_json, langsmith, otlp_console]
+    return [otlp_json, langsmith, langfuse_export, otlp_console]
 
 
 def detect(source: Source) -> ModuleType:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.otlp_common import read_objects
 
 _BLANK = b" \t\r\n\xef\xbb\xbf"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A JSON string or one structural character: enough to follow nesting without parsing values.
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 
@@ -67,3 +69,23 @@ def first_keys(head: bytes) -> set[str]:
             keys.add(previous[1:-1].decode("utf-8", "replace"))
         previous = token
     return keys
+
+
+def iso_ns(value: object) -> int | None:
+    """Nanoseconds since the epoch of an ISO 8601 time; a time without offset is UTC (as tracing
+    services' APIs write it). None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def text_or_none(value: object) -> str | None:
+    """A value as text, None when absent or empty."""
+    return None if value is None or value == "" else str(value)

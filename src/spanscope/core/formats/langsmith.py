@@ -26,7 +26,7 @@ import zstandard
 
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.chat_messages import chat
-from spanscope.core.formats.json_records import first_keys, records
+from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
 from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.model import Event, Kind, Score, Span, Status
 
@@ -49,7 +49,6 @@ _PART_NAME = re.compile(rb'name="(?:post|patch|feedback|attachment)\.' + _UUID.e
 _DOTTED = re.compile(r"(\d{8}T\d{12}Z)(" + _UUID + ")")
 _NAME = re.compile(rb'name="([^"]*)"')
 _CONTENT_TYPE = re.compile(rb"(?im)^content-type:\s*([^;\r\n]+)")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Run fields that are not kept as attributes (they become span fields or are too large).
 _NOT_ATTRIBUTES = frozenset(
     {
@@ -294,14 +293,14 @@ def _span(run_id: str, run: dict[str, Any]) -> Span:
         status=Status.ERROR if error else (Status.OK if end is not None else Status.UNSET),
         status_message=_first_line(error) if error else None,
         model=_model(run, extra, metadata),
-        provider=_text(metadata.get("ls_provider")),
+        provider=text_or_none(metadata.get("ls_provider")),
         input=_io(run.get("inputs")),
         output=_io(run.get("outputs")),
-        session_id=_text(
+        session_id=text_or_none(
             metadata.get("session_id") or metadata.get("thread_id") or metadata.get("conversation_id")
         ),
-        user_id=_text(metadata.get("user_id")),
-        service=_text(run.get("session_name")),
+        user_id=text_or_none(metadata.get("user_id")),
+        service=text_or_none(run.get("session_name")),
         attributes=_attributes(run, extra),
         events=_events(run.get("events"), error, end),
         source_kind=run_type or None,
@@ -462,8 +461,8 @@ def _attach_feedback(
                 name=str(item.get("key") or "feedback"),
                 value=float(value) if isinstance(value, int | float) else None,
                 label=label if isinstance(label, str) else None,
-                comment=_text(item.get("comment")),
-                source=_text(origin.get("type")) if isinstance(origin, dict) else None,
+                comment=text_or_none(item.get("comment")),
+                source=text_or_none(origin.get("type")) if isinstance(origin, dict) else None,
                 key=str(item.get("id") or ""),
                 trace_level=span.parent_id is None,
             )
@@ -480,19 +479,13 @@ def _time(value: Any) -> int | None:
         return None
     if isinstance(value, int | float):
         return int(value * 1_000_000)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        if len(value) == 22 and value[8] == "T" and value.endswith("Z") and value[:8].isdigit():
-            moment = datetime.strptime(value, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-        else:
-            moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if isinstance(value, str) and len(value) == 22 and value[8:9] == "T" and value.endswith("Z"):
+        try:
+            stamp = datetime.strptime(value, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return iso_ns(stamp.isoformat())
+    return iso_ns(value)
 
 
 def _int(value: Any) -> int | None:
@@ -512,7 +505,3 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)

@@ -47,6 +47,8 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _PART_NAME = re.compile(rb'name="(?:post|patch|feedback|attachment)\.' + _UUID.encode())
 #: `<YYYYMMDDTHHMMSSffffffZ><run id>`, one per ancestor, joined by dots.
 _DOTTED = re.compile(r"(\d{8}T\d{12}Z)(" + _UUID + ")")
+#: Keys of which a run record (create or update) has at least one besides its id.
+_RUN_KEYS = frozenset({"run_type", "dotted_order", "trace_id", "end_time", "outputs", "error"})
 _NAME = re.compile(rb'name="([^"]*)"')
 _CONTENT_TYPE = re.compile(rb"(?im)^content-type:\s*([^;\r\n]+)")
 #: Run fields that are not kept as attributes (they become span fields or are too large).
@@ -162,7 +164,7 @@ def _record(value: Any, where: str, source: Source, collected: _Collected) -> No
             collected.add("post", run, f"{where} runs[{number}]", source)
     elif "run_id" in value and "key" in value:
         collected.feedback.append((where, value))
-    elif "id" in value and ("run_type" in value or "dotted_order" in value or "trace_id" in value):
+    elif "id" in value and not _RUN_KEYS.isdisjoint(value):
         # The SDK's create always carries inputs; an update (PATCH) never does.
         collected.add("post" if "inputs" in value else "patch", value, where, source)
     else:
@@ -179,6 +181,8 @@ def _multipart(source: Source, progress: Progress, collected: _Collected) -> Non
     body = body.lstrip(b" \t\r\n")
     delimiter = body.split(b"\n", 1)[0].rstrip(b"\r")
     if not delimiter.startswith(b"--"):
+        if source.problems:
+            raise FormatError(nothing_read(source))
         raise FormatError(f"{source.path}: not a multipart body: it does not start with a boundary line")
     for number, chunk in enumerate(body.split(delimiter)[1:], start=1):
         if chunk.startswith(b"--"):

@@ -26,8 +26,15 @@ CAPTURES = ("capture-multipart", "capture-zstd", "capture-batch", "capture-singl
 #: From the fixtures README: every capture holds the same program's runs.
 RUNS, TRACES, ERRORS = 54, 12, 5
 RUN_TYPES = {"llm": 20, "chain": 15, "tool": 5, "prompt": 5, "embedding": 3, "retriever": 3, "parser": 3}
-KINDS = {"llm": "LLM", "chain": "CHAIN", "tool": "TOOL", "retriever": "RETRIEVER", "embedding": "EMBEDDING",
-         "prompt": "PROMPT", "parser": "CHAIN"}  # fmt: skip
+KINDS = {
+    "llm": "LLM",
+    "chain": "CHAIN",
+    "tool": "TOOL",
+    "retriever": "RETRIEVER",
+    "embedding": "EMBEDDING",
+    "prompt": "PROMPT",
+    "parser": "CHAIN",
+}
 T = "2026-01-02T03:04:05.000006"
 TRACE = "11111111-1111-4111-8111-111111111111"
 CHILD = "22222222-2222-4222-8222-222222222222"
@@ -229,8 +236,15 @@ def test_detected_for_exactly_the_langsmith_captures(fixtures_dir):
 
 
 def run(run_id: str = TRACE, **fields: Any) -> dict[str, Any]:
-    base = {"id": run_id, "trace_id": TRACE, "name": "step", "run_type": "chain", "start_time": T,
-            "dotted_order": f"20260102T030405000006Z{TRACE}", "inputs": {"q": "hi"}}  # fmt: skip
+    base = {
+        "id": run_id,
+        "trace_id": TRACE,
+        "name": "step",
+        "run_type": "chain",
+        "start_time": T,
+        "dotted_order": f"20260102T030405000006Z{TRACE}",
+        "inputs": {"q": "hi"},
+    }
     if run_id != TRACE:
         base["dotted_order"] += f".20260102T030405000007Z{run_id}"
         base["parent_run_id"] = TRACE
@@ -251,8 +265,13 @@ def test_a_post_without_its_patch_is_a_running_span(tmp_path):
 
 
 def test_post_and_patch_merge_by_run_id(tmp_path):
-    patch = {"id": TRACE, "trace_id": TRACE, "end_time": "2026-01-02T03:04:06+00:00",
-             "outputs": {"answer": "yes"}, "session_id": None}  # fmt: skip
+    patch = {
+        "id": TRACE,
+        "trace_id": TRACE,
+        "end_time": "2026-01-02T03:04:06+00:00",
+        "outputs": {"answer": "yes"},
+        "session_id": None,
+    }
     spans, problems = read(write_jsonl(tmp_path, run(session_name="proj"), patch))
     (span,) = spans
     assert (span.input, span.output, span.service) == ({"q": "hi"}, {"answer": "yes"}, "proj")
@@ -261,8 +280,15 @@ def test_post_and_patch_merge_by_run_id(tmp_path):
 
 def test_a_patch_without_its_post_is_named(tmp_path):
     minimal = {"id": CHILD, "end_time": T, "outputs": {}}
-    full = {"id": TRACE, "trace_id": TRACE, "name": "late", "run_type": "chain", "start_time": T,
-            "end_time": T, "outputs": {"a": 1}}  # fmt: skip
+    full = {
+        "id": TRACE,
+        "trace_id": TRACE,
+        "name": "late",
+        "run_type": "chain",
+        "start_time": T,
+        "end_time": T,
+        "outputs": {"a": 1},
+    }
     spans, problems = read(write_jsonl(tmp_path, full, minimal))
     assert [s.span_id for s in spans] == [TRACE]
     assert f"line 2: run {CHILD}: an update (PATCH) without its create (POST); skipped" in problems[1]
@@ -289,8 +315,16 @@ def test_parent_and_trace_come_from_dotted_order_when_ids_are_left_out(tmp_path)
 def test_only_model_runs_own_tokens_and_server_figures_are_read(tmp_path):
     message = {"type": "ai", "content": "x", "usage_metadata": {"input_tokens": 5, "output_tokens": 2}}
     chain = run(outputs={"output": message}, prompt_tokens=5, completion_tokens=2, total_cost=0.5)
-    llm = run(CHILD, run_type="llm", outputs={}, prompt_tokens=5, completion_tokens=2,
-              prompt_cost="0.25", completion_cost="0.25", extra={"metadata": {"ls_model_name": "m"}})  # fmt: skip
+    llm = run(
+        CHILD,
+        run_type="llm",
+        outputs={},
+        prompt_tokens=5,
+        completion_tokens=2,
+        prompt_cost="0.25",
+        completion_cost="0.25",
+        extra={"metadata": {"ls_model_name": "m"}},
+    )
     spans, _ = read(write_jsonl(tmp_path, chain, llm))
     by_id = {s.span_id: s for s in spans}
     assert (by_id[TRACE].input_tokens, by_id[TRACE].cost_usd) == (None, None)

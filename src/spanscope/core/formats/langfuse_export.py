@@ -250,8 +250,11 @@ def _usage(data: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(usage, dict) and any(usage.get(k) for k in ("input", "output", "total")):
         return {k: usage[k] for k in ("input", "output", "total") if usage.get(k) is not None}
     if data.get("promptTokens") or data.get("completionTokens"):
-        return {"input": data.get("promptTokens"), "output": data.get("completionTokens"),
-                "total": data.get("totalTokens")}  # fmt: skip
+        return {
+            "input": data.get("promptTokens"),
+            "output": data.get("completionTokens"),
+            "total": data.get("totalTokens"),
+        }
     return None
 
 

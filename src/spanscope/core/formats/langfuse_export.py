@@ -1,9 +1,8 @@
 """Langfuse exports: the web UI's trace download and the public API's JSON, one or many traces.
 
-Accepts the UI download `{trace, observations}` (trace.scores may be a list, or the text of one as
-some downloads hold it), the newer `{observations, scores}`, a public API trace (`GET
-/api/public/traces/{id}`: the trace with its `observations` and `scores`), list answers `{data, meta}`,
-and batch exports as JSON arrays or JSON Lines of observations, traces or scores, in any mix.
+Accepts the UI download `{trace, observations}` (the trace holding its scores), the newer
+`{observations, scores}`, a public API trace (`GET /api/public/traces/{id}`: the trace with its
+`observations` and `scores`), list answers `{data, meta}`, and batch exports as JSON arrays or JSON Lines of observations, traces or scores, in any mix.
 
 Each observation becomes a span; its fields are written as the `langfuse.observation.*` attributes the
 Langfuse OTel SDK uses, so the semantic conventions map type to kind, usage details to tokens and cost
@@ -14,7 +13,6 @@ session, user, tags and release are set on each of its spans; trace scores go on
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
@@ -59,14 +57,14 @@ def sniff(head: bytes) -> bool:
 
 def _shape(keys: AbstractSet[str]) -> str | None:
     """What a record with these top-level keys is: download, trace, observation or score."""
-    if "observations" in keys and ("trace" in keys or "scores" in keys):
-        return "download"
     if {"id", "traceId", "type", "startTime"} <= keys:
         return "observation"
     if {"traceId", "name", "value"} <= keys and "type" not in keys:
         return "score"
     if {"id", "timestamp"} <= keys and ("observations" in keys or "htmlPath" in keys or "projectId" in keys):
         return "trace"
+    if "observations" in keys and ("trace" in keys or "scores" in keys):
+        return "download"
     return None
 
 
@@ -159,18 +157,15 @@ def _scores(raw: Any, where: str, source: Source, collected: _Collected) -> None
 
 
 def _listed(raw: Any, where: str, what: str, source: Source) -> list[Any]:
-    """A list as written, or held as text: JSON, or a Python list literal as some downloads hold."""
+    """A list as written, or held as JSON text."""
     if raw is None:
         return []
     if isinstance(raw, str):
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            try:
-                raw = ast.literal_eval(raw)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                source.skip(where, f"{what} is text that is neither JSON nor a list literal")
-                return []
+            source.skip(where, f"{what} is text that is not JSON")
+            return []
     if not isinstance(raw, list):
         source.skip(where, f"{what} is not a list")
         return []

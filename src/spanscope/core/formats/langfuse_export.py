@@ -2,7 +2,8 @@
 
 Accepts the UI download `{trace, observations}` (the trace holding its scores), the newer
 `{observations, scores}`, a public API trace (`GET /api/public/traces/{id}`: the trace with its
-`observations` and `scores`), list answers `{data, meta}`, and batch exports as JSON arrays or JSON Lines of observations, traces or scores, in any mix.
+`observations` and `scores`), list answers `{data, meta}`, and batch exports as JSON arrays or
+JSON Lines of observations, traces or scores, in any mix.
 
 Each observation becomes a span; its fields are written as the `langfuse.observation.*` attributes the
 Langfuse OTel SDK uses, so the semantic conventions map type to kind, usage details to tokens and cost

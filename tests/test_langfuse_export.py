@@ -6,6 +6,7 @@ semconv.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spanscope.cli import main
 from spanscope.core.formats import FormatError, Source, detect, langfuse_export
@@ -270,3 +273,70 @@ def test_cli_imports_and_prints_the_tree(fixtures_dir, tmp_path, capsys):
         )
     generations = [line for line in lines if "[LLM]" in line]
     assert len(generations) == 2 and all("gpt-4.1-2025-04-14" in line and "$" in line for line in generations)
+
+
+# --- any record shape: read or reported, never a traceback ----------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+START = "2025-01-01T00:00:00.000Z"
+FIELDS = {
+    "id": st.sampled_from(["a", "b"]) | JSON,
+    "traceId": st.sampled_from([TRACE]) | JSON,
+    "type": st.sampled_from(list(KINDS)) | JSON,
+    "startTime": st.sampled_from([START, "x"]) | JSON,
+    "timestamp": st.sampled_from([START]) | JSON,
+    "parentObservationId": st.sampled_from(["a", "b"]) | JSON,
+    "observationId": st.sampled_from(["a", "b"]) | JSON,
+    **dict.fromkeys(
+        (
+            "endTime",
+            "name",
+            "level",
+            "statusMessage",
+            "model",
+            "usageDetails",
+            "costDetails",
+            "usage",
+            "promptTokens",
+            "calculatedTotalCost",
+            "totalCost",
+            "input",
+            "output",
+            "metadata",
+            "value",
+            "stringValue",
+            "dataType",
+            "sessionId",
+            "userId",
+            "tags",
+            "htmlPath",
+            "meta",
+            "modelParameters",
+        ),
+        JSON,
+    ),
+}
+RECORD = st.fixed_dictionaries({}, optional=FIELDS)
+NESTED = st.fixed_dictionaries(
+    {},
+    optional={
+        "trace": RECORD | JSON,
+        "observations": st.lists(RECORD, max_size=3) | JSON,
+        "scores": st.lists(RECORD, max_size=3) | JSON,
+        "data": st.lists(RECORD, max_size=3) | JSON,
+        "meta": JSON,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(RECORD | NESTED | JSON, min_size=1, max_size=4))
+def test_records_of_any_shape_are_read_or_reported(tmp_path_factory, records):
+    path = tmp_path_factory.mktemp("fuzz") / "export.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with contextlib.suppress(FormatError):
+        list(langfuse_export.read(Source(path), lambda n: None))

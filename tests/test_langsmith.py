@@ -6,6 +6,7 @@ multipart parser) and zstandard, independently of the reader.
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import json
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spanscope.cli import EXIT_PARTIAL, main
 from spanscope.core.formats import FormatError, Source, detect, langsmith
@@ -406,3 +409,54 @@ def test_cli_imports_and_prints_the_tree(fixtures_dir, tmp_path, capsys):
     assert lines[1].startswith("pipeline_with_error  [CHAIN]") and "ERROR: RuntimeError" in lines[1]
     assert sorted(line.split()[0] for line in lines[2:]) == sorted(r["name"] for r in children)
     assert all(line.startswith("  ") for line in lines[2:])
+
+
+# --- any record shape: read or reported, never a traceback ----------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+KEYS = (
+    "id",
+    "trace_id",
+    "parent_run_id",
+    "dotted_order",
+    "name",
+    "run_type",
+    "start_time",
+    "end_time",
+    "inputs",
+    "outputs",
+    "error",
+    "events",
+    "extra",
+    "session_name",
+    "run_id",
+    "key",
+    "score",
+    "feedback_source",
+    "post",
+    "patch",
+    "runs",
+    "prompt_tokens",
+    "total_cost",
+)
+VALUES = {
+    "id": st.sampled_from([TRACE, CHILD]) | JSON,
+    "trace_id": st.sampled_from([TRACE]) | JSON,
+    "start_time": st.sampled_from([T, "2026-01-02", "x"]) | JSON,
+    "run_type": st.sampled_from(list(KINDS)) | JSON,
+    "dotted_order": st.sampled_from([f"20260102T030405000006Z{TRACE}"]) | JSON,
+}
+RECORD = st.fixed_dictionaries({}, optional={k: VALUES.get(k, JSON) for k in KEYS})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(RECORD | JSON, min_size=1, max_size=4))
+def test_records_of_any_shape_are_read_or_reported(tmp_path_factory, records):
+    path = tmp_path_factory.mktemp("fuzz") / "runs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with contextlib.suppress(FormatError):
+        list(langsmith.read(Source(path), lambda n: None))

@@ -113,11 +113,11 @@ def _record(value: Any, where: str, source: Source, collected: _Collected) -> No
     shape = _shape(value.keys())
     if shape == "download":
         trace = value.get("trace")
-        if isinstance(trace, dict) and trace.get("id"):
+        if isinstance(trace, dict) and _is_id(trace.get("id")):
             _trace(trace, where, source, collected, with_observations=not value.get("observations"))
         _observations(value.get("observations"), where, source, collected)
         _scores(value.get("scores"), where, source, collected)
-    elif shape == "trace":
+    elif shape == "trace" and _is_id(value["id"]):
         _trace(value, where, source, collected, with_observations=True)
     elif shape == "observation":
         _observations([value], where, source, collected)
@@ -142,10 +142,10 @@ def _observations(raw: Any, where: str, source: Source, collected: _Collected) -
         place = f"{where} observations[{number}]"
         if isinstance(item, str):  # the public API's trace lists name observations by id only
             continue
-        if not isinstance(item, dict) or not item.get("id") or not item.get("traceId"):
+        if not isinstance(item, dict) or not _is_id(item.get("id")) or not _is_id(item.get("traceId")):
             source.skip(place, "an observation without id or traceId")
             continue
-        collected.observation(place, item)
+        collected.observation(place, {**item, "id": str(item["id"]), "traceId": str(item["traceId"])})
 
 
 def _scores(raw: Any, where: str, source: Source, collected: _Collected) -> None:
@@ -155,6 +155,10 @@ def _scores(raw: Any, where: str, source: Source, collected: _Collected) -> None
             collected.scores.append((place, item))
         elif not isinstance(item, str):
             source.skip(place, "a score that is not an object")
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and value != ""
 
 
 def _listed(raw: Any, where: str, what: str, source: Source) -> list[Any]:

@@ -15,6 +15,7 @@ repeat their children's.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -114,6 +115,8 @@ class _Collected:
     posts: dict[str, _Payload] = field(default_factory=dict)
     patches: dict[str, _Payload] = field(default_factory=dict)
     feedback: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Attachment parts by run id: name -> {name, mime_type, bytes} (their content is not kept).
+    attachments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # run ids in the order first seen
 
     def add(self, op: str, run: Any, where: str, source: Source) -> None:
@@ -137,6 +140,9 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
         for where, value in records(source, progress):
             _record(value, where, source, collected)
     spans = _spans(collected, source)
+    for run_id, attachments in collected.attachments.items():
+        if run_id in spans:
+            spans[run_id].attributes["langsmith.attachments"] = attachments
     _attach_feedback(spans, collected.feedback, source)
     if not spans:
         if collected.feedback and not collected.order:
@@ -146,7 +152,7 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
             )
         raise FormatError(nothing_read(source))
     yield from sorted(
-        spans.values(), key=lambda s: (s.trace_id, s.attributes.get("langsmith.dotted_order", ""))
+        spans.values(), key=lambda s: (s.trace_id, str(s.attributes.get("langsmith.dotted_order", "")))
     )
 
 
@@ -157,7 +163,8 @@ def _record(value: Any, where: str, source: Source, collected: _Collected) -> No
         return
     if "post" in value or "patch" in value:
         for op in ("post", "patch"):
-            for number, run in enumerate(value.get(op) or (), start=1):
+            runs = value.get(op)
+            for number, run in enumerate(runs if isinstance(runs, list) else (), start=1):
                 collected.add(op, run, f"{where} {op}[{number}]", source)
     elif isinstance(value.get("runs"), list):
         for number, run in enumerate(value["runs"], start=1):
@@ -219,7 +226,7 @@ def _part(number: int, chunk: bytes, source: Source, collected: _Collected) -> N
             "mime_type": kind.group(1).decode() if kind else None,
             "bytes": len(content),
         }
-        collected.add("post", {"id": run_id, "attachments": {field_name: attachment}}, where, source)
+        collected.attachments.setdefault(run_id, {})[field_name] = attachment
         return
     if op not in ("post", "patch", "feedback") or not run_id:
         source.skip(where, "not a LangSmith run part (post.<id>, patch.<id>, feedback.<id>)")
@@ -230,7 +237,10 @@ def _part(number: int, chunk: bytes, source: Source, collected: _Collected) -> N
         source.skip(where, f"not JSON: {exc}")
         return
     if op == "feedback":
-        collected.feedback.append((where, value))
+        if isinstance(value, dict):
+            collected.feedback.append((where, value))
+        else:
+            source.skip(where, "the feedback part is not a JSON object")
     elif field_name:
         collected.add(op, {"id": run_id, field_name: value}, where, source)
     elif isinstance(value, dict):
@@ -270,7 +280,7 @@ def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
 
 
 def _span(run_id: str, run: dict[str, Any]) -> Span:
-    ancestry = _DOTTED.findall(run.get("dotted_order") or "")
+    ancestry = _DOTTED.findall(str(run.get("dotted_order") or ""))
     start = _time(run.get("start_time")) or (_time(ancestry[-1][0]) if ancestry else None)
     if start is None:
         raise ValueError("start_time missing or not a time")
@@ -282,8 +292,8 @@ def _span(run_id: str, run: dict[str, Any]) -> Span:
         trace_id = run_id
     run_type = str(run.get("run_type") or "")
     kind = _KINDS.get(run_type, Kind.SPAN)
-    extra = run.get("extra") if isinstance(run.get("extra"), dict) else {}
-    metadata = extra.get("metadata") if isinstance(extra.get("metadata"), dict) else {}
+    extra = _dict(run.get("extra"))
+    metadata = _dict(extra.get("metadata"))
     end = _time(run.get("end_time"))
     error = run.get("error")
     span = Span(
@@ -319,8 +329,6 @@ def _attributes(run: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key in ("metadata", "invocation_params", "runtime"):
         if extra.get(key):
             attributes[f"langsmith.{key}"] = extra[key]
-    if run.get("attachments"):
-        attributes["langsmith.attachments"] = run["attachments"]
     return attributes
 
 
@@ -363,9 +371,9 @@ def _io(value: Any) -> Any:
 
 
 def _model(run: dict[str, Any], extra: dict[str, Any], metadata: dict[str, Any]) -> str | None:
-    params = extra.get("invocation_params") if isinstance(extra.get("invocation_params"), dict) else {}
-    outputs = run.get("outputs") if isinstance(run.get("outputs"), dict) else {}
-    llm_output = outputs.get("llm_output") if isinstance(outputs.get("llm_output"), dict) else {}
+    params = _dict(extra.get("invocation_params"))
+    outputs = _dict(run.get("outputs"))
+    llm_output = _dict(outputs.get("llm_output"))
     for value in (
         metadata.get("ls_model_name"),
         params.get("model"),
@@ -384,11 +392,11 @@ def _model(run: dict[str, Any], extra: dict[str, Any], metadata: dict[str, Any])
 def _usage(span: Span, run: dict[str, Any], metadata: dict[str, Any]) -> None:
     """Tokens and cost of a model run: the client's usage_metadata, LangChain's llm_output, or the
     server's prompt/completion tokens, whichever comes first."""
-    outputs = run.get("outputs") if isinstance(run.get("outputs"), dict) else {}
+    outputs = _dict(run.get("outputs"))
     usage = outputs.get("usage_metadata") or metadata.get("usage_metadata") or _generation_usage(outputs)
     if isinstance(usage, dict):
-        details_in = usage.get("input_token_details") or {}
-        details_out = usage.get("output_token_details") or {}
+        details_in = _dict(usage.get("input_token_details"))
+        details_out = _dict(usage.get("output_token_details"))
         span.input_tokens = _int(usage.get("input_tokens"))
         span.output_tokens = _int(usage.get("output_tokens"))
         span.total_tokens = _int(usage.get("total_tokens"))
@@ -397,7 +405,7 @@ def _usage(span: Span, run: dict[str, Any], metadata: dict[str, Any]) -> None:
         span.reasoning_tokens = _int(details_out.get("reasoning"))
         span.cost_usd = _cost(usage.get("total_cost"), usage.get("input_cost"), usage.get("output_cost"))
     else:
-        llm_output = outputs.get("llm_output") if isinstance(outputs.get("llm_output"), dict) else {}
+        llm_output = _dict(outputs.get("llm_output"))
         counts = llm_output.get("token_usage") or llm_output.get("usage")
         if not isinstance(counts, dict):
             counts = run
@@ -419,7 +427,8 @@ def _usage(span: Span, run: dict[str, Any], metadata: dict[str, Any]) -> None:
 def _generation_usage(outputs: dict[str, Any]) -> dict[str, Any] | None:
     """usage_metadata of the message inside LangChain's generations[][] (summed over generations)."""
     found: list[dict[str, Any]] = []
-    for batch in outputs.get("generations") or ():
+    generations = outputs.get("generations")
+    for batch in generations if isinstance(generations, list) else ():
         for generation in batch if isinstance(batch, list) else ():
             msg = generation.get("message") if isinstance(generation, dict) else None
             kwargs = msg.get("kwargs", msg) if isinstance(msg, dict) else None
@@ -482,7 +491,7 @@ def _time(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return int(value * 1_000_000)
+        return int(value * 1_000_000) if math.isfinite(value) else None
     if isinstance(value, str) and len(value) == 22 and value[8:9] == "T" and value.endswith("Z"):
         try:
             stamp = datetime.strptime(value, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
@@ -490,6 +499,11 @@ def _time(value: Any) -> int | None:
             return None
         return iso_ns(stamp.isoformat())
     return iso_ns(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` when it is an object, else an empty one (fields of the wrong shape are ignored)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:

@@ -232,8 +232,22 @@ def test_public_api_trace_carries_session_and_user_to_its_spans(tmp_path):
 
 def test_list_answers_and_arrays_of_observations(tmp_path):
     running = observation("run", endTime=None)
-    listed, _ = read(write(tmp_path, {"data": [running, observation("b", "run")], "meta": {"page": 1}}))
+    api = observation(
+        "b",
+        "run",
+        type="GENERATION",
+        model="m",
+        usageDetails={},
+        promptTokens=3,
+        completionTokens=4,
+        totalTokens=7,
+        calculatedTotalCost=0.5,
+    )
+    listed, _ = read(write(tmp_path, {"data": [running, api], "meta": {"page": 1}}))
     assert {s.span_id: s.end_ns for s in listed}["run"] is None
+    generation = next(s for s in listed if s.span_id == "b")
+    assert (generation.input_tokens, generation.output_tokens, generation.total_tokens) == (3, 4, 7)
+    assert (generation.cost_usd, generation.kind, generation.parent_id) == (0.5, Kind.LLM, "run")
     array, _ = read(write(tmp_path, [observation("a"), observation("b", "a")], name="array.json"))
     assert {s.span_id: s.parent_id for s in array} == {"a": None, "b": "a"}
 

@@ -315,6 +315,25 @@ def test_parent_and_trace_come_from_dotted_order_when_ids_are_left_out(tmp_path)
     assert (span.trace_id, span.parent_id, span.start_ns) == (TRACE, TRACE, 1767323045000007000)
 
 
+def test_an_api_run_with_embedded_children_and_epoch_milliseconds(tmp_path):
+    grandchild = {
+        "id": "33333333-3333-4333-8333-333333333333",
+        "trace_id": TRACE,
+        "parent_run_id": CHILD,
+        "name": "leaf",
+        "run_type": "tool",
+        "start_time": 1767323045001,
+        "end_time": 1767323045002.5,
+        "inputs": {},
+    }
+    child = run(CHILD, child_runs=[grandchild])
+    spans, problems = read(write_jsonl(tmp_path, run(child_runs=[child], status="success")))
+    assert problems == []
+    assert {s.span_id: s.parent_id for s in spans} == {TRACE: None, CHILD: TRACE, grandchild["id"]: CHILD}
+    leaf = next(s for s in spans if s.name == "leaf")
+    assert (leaf.start_ns, leaf.end_ns, leaf.kind) == (1767323045001000000, 1767323045002500000, Kind.TOOL)
+
+
 def test_only_model_runs_own_tokens_and_server_figures_are_read(tmp_path):
     message = {"type": "ai", "content": "x", "usage_metadata": {"input_tokens": 5, "output_tokens": 2}}
     chain = run(outputs={"output": message}, prompt_tokens=5, completion_tokens=2, total_cost=0.5)

@@ -48,6 +48,8 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _PART_NAME = re.compile(rb'name="(?:post|patch|feedback|attachment)\.' + _UUID.encode())
 #: `<YYYYMMDDTHHMMSSffffffZ><run id>`, one per ancestor, joined by dots.
 _DOTTED = re.compile(r"(\d{8}T\d{12}Z)(" + _UUID + ")")
+#: Epoch milliseconds beyond this are not times (nanoseconds must fit SQLite's 64-bit integers).
+_MAX_EPOCH_MS = (1 << 63) // 1_000_000
 #: Keys of which a run record (create or update) has at least one besides its id.
 _RUN_KEYS = frozenset({"run_type", "dotted_order", "trace_id", "end_time", "outputs", "error"})
 _NAME = re.compile(rb'name="([^"]*)"')
@@ -129,6 +131,9 @@ class _Collected:
             payload = table[run["id"]] = _Payload(where)
             self.order.append(run["id"])
         payload.data.update(run)
+        children = run.get("child_runs")  # the API's runs may embed their children, to any depth
+        for number, child in enumerate(children if isinstance(children, list) else (), start=1):
+            self.add(op, child, f"{where} child_runs[{number}]", source)
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
@@ -491,7 +496,10 @@ def _time(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return int(value * 1_000_000) if math.isfinite(value) else None
+        if not (math.isfinite(value) and 0 <= value < _MAX_EPOCH_MS):
+            return None
+        # Integers exactly, floats to the microsecond (as far as a float holds it).
+        return value * 1_000_000 if isinstance(value, int) else round(value * 1_000) * 1_000
     if isinstance(value, str) and len(value) == 22 and value[8:9] == "T" and value.endswith("Z"):
         try:
             stamp = datetime.strptime(value, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)

@@ -142,9 +142,17 @@ class FormatModule(Protocol):
 
 def registry() -> list[ModuleType]:
     """Every known format, most specific first (sniffing stops at the first match)."""
-    from spanscope.core.formats import inspect_eval, mlflow_sqlite, otlp_console, otlp_json, phoenix_sqlite
+    from spanscope.core.formats import (
+        inspect_eval,
+        langfuse_export,
+        langsmith,
+        mlflow_sqlite,
+        otlp_console,
+        otlp_json,
+        phoenix_sqlite,
+    )
 
-    return [otlp_json, otlp_console, inspect_eval, phoenix_sqlite, mlflow_sqlite]
+    return [otlp_json, langsmith, langfuse_export, otlp_console, inspect_eval, phoenix_sqlite, mlflow_sqlite]
 
 
 def detect(source: Source) -> ModuleType:

@@ -13,16 +13,21 @@ Readers never raise for bad records: they call `source.skip(where, reason)` and 
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, Protocol
 
+import zstandard
+
 from spanscope.core.model import Span
 
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_CHUNK = 1 << 20
 
 #: Called with the number of bytes of the file (as stored on disk) consumed so far.
 Progress = Callable[[int], None]
@@ -46,7 +51,7 @@ class Problem:
 
 @dataclass
 class Source:
-    """A file being read: transparent gzip, progress in on-disk bytes, and skipped-record reports."""
+    """A file being read: transparent gzip and zstd, progress in on-disk bytes, and skipped-record reports."""
 
     path: Path
     problems: list[Problem] = field(default_factory=list)
@@ -59,7 +64,8 @@ class Source:
     @property
     def compressed(self) -> bool:
         with self.path.open("rb") as f:
-            return f.read(2) == GZIP_MAGIC
+            magic = f.read(4)
+        return magic[:2] == GZIP_MAGIC or magic == ZSTD_MAGIC
 
     def head(self, n: int = HEAD_BYTES) -> bytes:
         """The first `n` decompressed bytes, for sniffing."""
@@ -85,10 +91,12 @@ class Source:
     def _open_stream(self, *, report_truncation: bool) -> BinaryIO:
         raw = self.path.open("rb")
         self._raw = raw
-        if raw.read(2) == GZIP_MAGIC:
-            raw.seek(0)
-            return _GzipUntilTruncation(raw, self if report_truncation else None)  # type: ignore[return-value]
+        magic = raw.read(4)
         raw.seek(0)
+        if magic[:2] == GZIP_MAGIC:
+            return _GzipUntilTruncation(raw, self if report_truncation else None)  # type: ignore[return-value]
+        if magic == ZSTD_MAGIC:
+            return io.BufferedReader(_ZstdUntilTruncation(raw, self if report_truncation else None))
         return raw
 
 
@@ -127,6 +135,59 @@ class _GzipUntilTruncation(gzip.GzipFile):
         if self._source is not None:
             self._source.skip("end of file", "the compressed file is cut short; what came before was read")
             self._source = None
+
+
+class _ZstdUntilTruncation(io.RawIOBase):
+    """Zstandard frames one after another (what `zstd` and the Collector's compression write), read
+    until a frame is cut short or corrupt, so what came before is kept, with one problem reported."""
+
+    def __init__(self, raw: BinaryIO, source: Source | None) -> None:
+        self._raw, self._source = raw, source
+        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = False
+        self._out = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._out:
+            chunk = self._raw.read(_ZSTD_CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    self._cut_short("cut short")
+                return 0
+            try:
+                self._out = memoryview(self._decode(chunk))
+            except zstandard.ZstdError:
+                self._cut_short("corrupt")
+                return 0
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _decode(self, chunk: bytes) -> bytes:
+        parts = []
+        while chunk:
+            self._in_frame = True
+            parts.append(self._decoder.decompress(chunk))
+            if not self._decoder.eof:
+                break
+            chunk = self._decoder.unused_data
+            self._decoder = zstandard.ZstdDecompressor().decompressobj()
+            self._in_frame = False
+        return b"".join(parts)
+
+    def _cut_short(self, how: str) -> None:
+        if self._source is not None:
+            self._source.skip("end of file", f"the compressed file is {how}; what came before was read")
+            self._source = None
+        self._in_frame = False
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 class FormatModule(Protocol):

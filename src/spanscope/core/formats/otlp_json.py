@@ -139,13 +139,13 @@ def sniff(head: bytes) -> bool:
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
     count = 0
-    for line, request in read_objects(source, progress, _decode):
-        count += yield from _spans(request, line, source)
+    for line, request in read_objects(source, progress, decode):
+        count += yield from spans(request, line, source)
     if not count:
         raise FormatError(nothing_read(source))
 
 
-def _decode(data: Buffer) -> Request[Any]:
+def decode(data: Buffer) -> Request[Any]:
     """Typed decode; if some part does not fit, again with spans left raw (see the module doc)."""
     try:
         request: Request[Any] = _TYPED.decode(data)
@@ -157,7 +157,7 @@ def _decode(data: Buffer) -> Request[Any]:
     return request
 
 
-def _spans(request: Request[Any], line: int, source: Source) -> Generator[Span, None, int]:
+def spans(request: Request[Any], line: int | str, source: Source) -> Generator[Span, None, int]:
     """The spans of one request; one that cannot be read is reported and skipped. Returns how many
     were yielded."""
     ids: dict[str, str] = {}  # raw id -> normalized, for this request (trace ids repeat a lot)

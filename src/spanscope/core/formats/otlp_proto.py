@@ -71,6 +71,8 @@ _CONTAINERS: dict[tuple[Any, int], Any] = {
 }
 _SPAN_IDS = {1: 16, 2: 8}  # Span.trace_id, Span.span_id: field number -> bytes
 _START_TIME = 7  # Span.start_time_unix_nano
+#: The end of a message whose end is beyond the head being sniffed.
+_UNKNOWN_END = 1 << 62
 
 
 # --- sniffing ------------------------------------------------------------------------------------
@@ -110,10 +112,13 @@ def _reaches_a_span(data: bytes, complete: bool) -> bool:
     trace id, an 8-byte span id and a start time (which OTLP logs and metrics, of the same outer
     shape, do not have there). When not `complete`, `data` may stop anywhere (it is a head)."""
     found: list[bool] = []
+    end = len(data) if complete else _UNKNOWN_END
     try:
-        ok = _walk(data, 0, len(data), ExportTraceServiceRequest.DESCRIPTOR, complete, found)
+        ok = _walk(data, 0, end, ExportTraceServiceRequest.DESCRIPTOR, complete, found)
     except IndexError:  # a tag or length cut off by the end of the head
         ok = not complete
+    except ValueError:  # a varint too long to be one
+        ok = False
     return ok and bool(found)
 
 
@@ -218,7 +223,7 @@ def _records(data: bytes, source: Source, report: Progress) -> Generator[Span, N
         else:
             request, damaged = _parse_record(record, where, start, source)
             count += yield from _with_progress(request, where, source, report, start, end)
-            if damaged and end < len(data):  # a wrong length prefix: find where the next record starts
+            if damaged:  # perhaps a wrong length prefix: look for where the next record starts
                 pos = _next_record(data, pos + 1)
                 continue
         pos = end

@@ -73,6 +73,15 @@ def normalize_id(raw: str, size: int, what: str = "id") -> str:
     raise ValueError(f"bad {what} {raw!r}: not {size} bytes in hex or base64")
 
 
+def padded_hex_id(raw: str, what: str) -> str:
+    """Lowercase hex of a Jaeger or Zipkin id: 16 or 32 digits, left-padded with zeros as both
+    tools do for the shorter ids they print (Jaeger drops leading zeros; old Zipkin data is short)."""
+    text = raw.strip().lower()
+    if not text or len(text) > 32 or not _LOWER_HEX.fullmatch(text):
+        raise ValueError(f"bad {what} {raw!r}: not up to 32 hex digits")
+    return text.rjust(16 if len(text) <= 16 else 32, "0")
+
+
 def remember_id(ids: dict[str, str], raw: str, size: int, what: str) -> str:
     """normalize_id, kept in `ids`: readers look ids up there first, as most repeat."""
     ids[raw] = normalized = normalize_id(raw, size, what)

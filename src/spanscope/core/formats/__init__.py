@@ -201,9 +201,9 @@ class FormatModule(Protocol):
 
 def registry() -> list[ModuleType]:
     """Every known format, most specific first (sniffing stops at the first match)."""
-    from spanscope.core.formats import jaeger, otlp_console, otlp_json, otlp_proto
+    from spanscope.core.formats import jaeger, otlp_console, otlp_json, otlp_proto, zipkin
 
-    return [otlp_json, otlp_console, jaeger, otlp_proto]
+    return [otlp_json, otlp_console, jaeger, zipkin, otlp_proto]
 
 
 def detect(source: Source) -> ModuleType:

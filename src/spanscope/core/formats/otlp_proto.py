@@ -351,12 +351,12 @@ def _hex(raw: bytes, size: int, what: str) -> str:
 
 def flatten(attributes: Any) -> dict[str, Any]:
     """A repeated KeyValue as a dict of native values (bytes as base64 text, as in OTLP JSON);
-    strings, the common case, without a call."""
+    non-empty strings, the common case, without asking which kind the value is."""
     found = {}
     for kv in attributes:
         value = kv.value
-        which = value.WhichOneof("value")
-        found[kv.key] = value.string_value if which == "string_value" else _native(value, which)
+        text = value.string_value  # "" when the value is of another kind, or the empty string
+        found[kv.key] = text if text else _native(value, value.WhichOneof("value"))
     return found
 
 

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from spanscope.cli import main
 from spanscope.core.formats import FormatError, Source, detect, otlp_proto
 from spanscope.core.model import Span
 from test_fixture_imports import BASES as CONVENTIONS
@@ -290,3 +291,31 @@ def test_sniff_never_claims_text_or_random_bytes() -> None:
         noise = rng.randbytes(rng.randrange(1, 400))
         assert not otlp_proto.sniff(noise)
         assert not otlp_proto.sniff(b"\x0a" + noise)
+
+
+def test_trace_list_and_tree_from_the_cli_match_the_json_twin(fixtures_dir: Path, capsys) -> None:
+    base = fixtures_dir / "openinference-openai/chain-and-session"
+    outputs = []
+    for suffix in (".otlp.binpb", ".otlp.jsonl"):
+        path = str(base) + suffix
+        assert main(["traces", path]) == 0
+        listing = capsys.readouterr().out
+        trace_ids = [line.split()[2] for line in listing.splitlines()[1:]]
+        assert len(trace_ids) == 2
+        trees = []
+        for trace_id in trace_ids:
+            assert main(["tree", path, trace_id]) == 0
+            trees.append(capsys.readouterr().out)
+        outputs.append((listing, trees))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1][0].startswith(f"trace {trace_ids[0]}: 18 spans\nanswer_question  [CHAIN]")
+
+
+def test_a_received_body_is_decoded_without_a_file() -> None:
+    """What an OTLP/HTTP receiver does with a POST body: parse_request, then spans_from_request."""
+    body = request(1, 2, 3).SerializeToString()
+    problems: list[str] = []
+    request_ = otlp_proto.parse_request(body[:-20], lambda at, reason: problems.append(f"{at}: {reason}"))
+    spans = list(otlp_proto.spans_from_request(request_, problems.append))
+    assert ids(spans) == [1, 2] and len(problems) == 1 and "cut short inside a span" in problems[0]
+    assert spans[1].parent_id == spans[0].span_id and spans[0].service == "svc"

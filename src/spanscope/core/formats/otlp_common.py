@@ -308,7 +308,7 @@ class _Content:
 
     def __init__(self, source: Source, stream: BinaryIO, progress: Progress) -> None:
         self._source, self._stream, self._progress = source, stream, progress
-        self._map = _memory_map(stream)
+        self._map = memory_map(stream)
 
     def lines(self) -> Iterator[tuple[int, Buffer]]:
         """(line number, line) pairs, reporting progress about every CHUNK bytes."""
@@ -355,7 +355,8 @@ class _Content:
             view.release()
 
 
-def _memory_map(stream: BinaryIO) -> mmap.mmap | None:
+def memory_map(stream: BinaryIO) -> mmap.mmap | None:
+    """The uncompressed file behind `stream` mapped into memory, or None (compressed, empty, a pipe)."""
     if isinstance(stream, gzip.GzipFile):
         return None
     try:

@@ -35,7 +35,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from spanscope.core.formats import HEAD_BYTES, ZSTD_MAGIC, FormatError, Progress, Source, otlp_json
 from spanscope.core.formats.otlp_common import (
+    Buffer,
     Group,
+    memory_map,
     nothing_read,
     otlp_span,
     request_spans,
@@ -179,28 +181,37 @@ def _varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
+    """Records are read one at a time from a memory-mapped file, so a large file of many records
+    never sits in memory decoded all at once; a compressed file is decompressed whole first."""
     with source.open() as stream:
-        data = stream.read()
-    kind = layout(data[:HEAD_BYTES])
-    if kind is None:
-        raise FormatError(f"{source.path}: not OTLP protobuf")
-    size = source.size
+        mapped = memory_map(stream)
+        data = stream.read() if mapped is None else mapped
+    try:
+        kind = layout(bytes(data[:HEAD_BYTES]))
+        if kind is None:
+            raise FormatError(f"{source.path}: not OTLP protobuf")
+        size = source.size
 
-    def report(done: int) -> None:  # bytes of the decompressed content, as on-disk bytes
-        progress(done * size // max(len(data), 1))
+        def report(done: int) -> None:  # bytes of the decompressed content, as on-disk bytes
+            progress(done * size // max(len(data), 1))
 
-    count = yield from (_records(data, source, report) if kind == RECORDS else _body(data, source, report))
+        count = yield from (
+            _records(data, source, report) if kind == RECORDS else _body(data, source, report)
+        )
+    finally:
+        if mapped is not None:
+            mapped.close()
     progress(size)
     if not count:
         raise FormatError(nothing_read(source))
 
 
-def _body(data: bytes, source: Source, report: Progress) -> Generator[Span, None, int]:
-    request = parse_request(data, lambda at, reason: source.skip(f"byte {at:,}", reason))
+def _body(data: Buffer, source: Source, report: Progress) -> Generator[Span, None, int]:
+    request = parse_request(bytes(data), lambda at, reason: source.skip(f"byte {at:,}", reason))
     return (yield from _with_progress(request, "request", source, report, 0, len(data)))
 
 
-def _records(data: bytes, source: Source, report: Progress) -> Generator[Span, None, int]:
+def _records(data: Buffer, source: Source, report: Progress) -> Generator[Span, None, int]:
     pos = number = count = 0
     while pos < len(data):
         number += 1
@@ -258,7 +269,7 @@ def _record_content(record: bytes, where: str, source: Source) -> bytes | otlp_j
         return None
 
 
-def _next_record(data: bytes, pos: int) -> int:
+def _next_record(data: Buffer, pos: int) -> int:
     """The first position at or after `pos` where a whole well-formed record starts (or the end):
     after a damaged record, the rest of the file is still read."""
     for match in _RECORD_START.finditer(data, pos + _PREFIX):

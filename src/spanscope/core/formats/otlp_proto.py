@@ -15,8 +15,11 @@ Sniffing (protobuf has no magic number) decides by structure, never by a guess o
 text that starts like JSON is refused outright; otherwise the first record (or the whole head, for a
 body) must walk as an ExportTraceServiceRequest down to its first span: every field on the path has
 a field number and wire type the schema allows there (fields unknown to it are tolerated, as in any
-protobuf reader), every length fits inside its parent, and the first span has a 16-byte trace id and
-an 8-byte span id. Text files and other binary files fail this within a few bytes.
+protobuf reader), every length fits inside its parent, and the first span has a 16-byte trace id, an
+8-byte span id and a start time. Text and other binary files fail this within a few bytes; OTLP logs
+and metrics, which share the outer shape, fail at the span (no ids of those sizes and a start time
+there). A file whose first span lies beyond the first 64 KiB (a resource larger than that) is not
+recognized.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ a file of another format."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import random
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from spanscope.core.formats import FormatError, Source, detect, otlp_proto
 from spanscope.core.model import Span
 from test_fixture_imports import BASES as CONVENTIONS
 from test_fixture_imports import expected_usage, export, raw_spans
-from test_formats_otlp import got, ref_otlp
+from test_formats_otlp import SPEC_FILES, got, ref_otlp
 
 BASES = [
     "openinference-openai/chain-and-session",
@@ -319,3 +321,22 @@ def test_a_received_body_is_decoded_without_a_file() -> None:
     spans = list(otlp_proto.spans_from_request(request_, problems.append))
     assert ids(spans) == [1, 2] and len(problems) == 1 and "cut short inside a span" in problems[0]
     assert spans[1].parent_id == spans[0].span_id and spans[0].service == "svc"
+
+
+@pytest.mark.parametrize("name", SPEC_FILES)
+def test_spec_examples_encoded_as_protobuf_read_as_their_json(
+    fixtures_dir: Path, tmp_path: Path, name: str
+) -> None:
+    """The OTLP spec's example (upper-case hex ids) and jaeger-ui's OTLP input, marshalled with the
+    proto package, give the spans an independent reading of the JSON gives."""
+    document = json.loads((fixtures_dir / name).read_text())
+    for resource_spans in document["resourceSpans"]:
+        for scope_spans in resource_spans["scopeSpans"]:
+            for span in scope_spans["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    if span.get(key):  # OTLP JSON ids are hex; protobuf JSON's bytes are base64
+                        span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+    message = json_format.ParseDict(document, ExportTraceServiceRequest())
+    spans, problems = read(write(tmp_path, message.SerializeToString()))
+    assert problems == [] and spans
+    assert [got(s) for s in spans] == ref_otlp(fixtures_dir / name)

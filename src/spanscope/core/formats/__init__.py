@@ -144,7 +144,7 @@ class _ZstdUntilTruncation(io.RawIOBase):
     def __init__(self, raw: BinaryIO, source: Source | None) -> None:
         self._raw, self._source = raw, source
         self._decoder = zstandard.ZstdDecompressor().decompressobj()
-        self._in_frame = False
+        self._in_frame = self._corrupt = self._ended = False
         self._out = memoryview(b"")
 
     def readable(self) -> bool:
@@ -152,38 +152,38 @@ class _ZstdUntilTruncation(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._out:
-            chunk = self._raw.read(_ZSTD_CHUNK)
+            chunk = b"" if self._corrupt or self._ended else self._raw.read(_ZSTD_CHUNK)
             if not chunk:
-                if self._in_frame:
-                    self._cut_short("cut short")
+                if not self._ended and (self._corrupt or self._in_frame):
+                    self._cut_short("corrupt" if self._corrupt else "cut short")
+                self._ended = True
                 return 0
-            try:
-                self._out = memoryview(self._decode(chunk))
-            except zstandard.ZstdError:
-                self._cut_short("corrupt")
-                return 0
+            self._out = memoryview(self._decode(chunk))
         n = min(len(buffer), len(self._out))
         buffer[:n] = self._out[:n]
         self._out = self._out[n:]
         return n
 
     def _decode(self, chunk: bytes) -> bytes:
+        """What the chunk completes, across frames; corrupt data ends the stream after what preceded."""
         parts = []
-        while chunk:
-            self._in_frame = True
-            parts.append(self._decoder.decompress(chunk))
-            if not self._decoder.eof:
-                break
-            chunk = self._decoder.unused_data
-            self._decoder = zstandard.ZstdDecompressor().decompressobj()
-            self._in_frame = False
+        try:
+            while chunk:
+                self._in_frame = True
+                parts.append(self._decoder.decompress(chunk))
+                if not self._decoder.eof:
+                    break
+                chunk = self._decoder.unused_data
+                self._decoder = zstandard.ZstdDecompressor().decompressobj()
+                self._in_frame = False
+        except zstandard.ZstdError:
+            self._corrupt = True
         return b"".join(parts)
 
     def _cut_short(self, how: str) -> None:
         if self._source is not None:
             self._source.skip("end of file", f"the compressed file is {how}; what came before was read")
             self._source = None
-        self._in_frame = False
 
     def close(self) -> None:
         self._raw.close()

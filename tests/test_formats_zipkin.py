@@ -254,3 +254,11 @@ def test_import_reports_skipped_records_and_keeps_the_rest(tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert "1 spans (1 new) in 1 traces [zipkin-json]" in err
     assert "zipkin.json:span 2: bad id 'nope': not up to 32 hex digits" in err
+
+
+def test_an_array_of_traces_as_the_api_returns(fixtures_dir: Path, tmp_path: Path) -> None:
+    traces = [json.loads((fixtures_dir / name).read_text()) for name in FIXTURES]
+    spans, problems = read(write(tmp_path, traces))
+    assert problems == []
+    assert len(spans) == sum(map(len, traces))
+    assert len({s.trace_id for s in spans}) == len({r["traceId"] for trace in traces for r in trace})

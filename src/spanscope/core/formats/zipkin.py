@@ -1,4 +1,5 @@
-"""Zipkin v2 JSON: a JSON array of spans, as POSTed to /api/v2/spans and returned by /api/v2/trace.
+"""Zipkin v2 JSON: a JSON array of spans, as POSTed to /api/v2/spans and returned by /api/v2/trace,
+or an array of such arrays, as /api/v2/traces returns.
 
 A span has hex `traceId` (16 or 32 digits), `id`, `parentId`, `name`, `kind` (CLIENT, SERVER,
 PRODUCER, CONSUMER or none), `timestamp` and `duration` in microseconds, `localEndpoint` /
@@ -68,7 +69,9 @@ class ZipkinSpan(msgspec.Struct, gc=False):
 _SPANS = msgspec.json.Decoder(list[ZipkinSpan], strict=False)
 _RAW = msgspec.json.Decoder(list[msgspec.Raw])
 _SPAN = msgspec.json.Decoder(ZipkinSpan, strict=False)
-_SNIFF_ARRAY = re.compile(rb"\s*\[\s*\{")
+_SNIFF_ARRAY = re.compile(rb"\s*\[\s*(?:\[\s*)?\{")
+_NESTED = re.compile(rb"\s*\[\s*\[")
+_TRACES = msgspec.json.Decoder(list[list[msgspec.Raw]])
 _SNIFF_KEYS = (
     re.compile(rb'(?<!\\)"traceId"\s*:\s*"'),
     re.compile(rb'(?<!\\)"id"\s*:\s*"'),
@@ -120,6 +123,8 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
 
 def _decode(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
     """(record number, span) of every readable element; the others are reported and skipped."""
+    if _NESTED.match(data):
+        return _decode_traces(data, source)
     try:
         return list(enumerate(_SPANS.decode(data), 1))
     except msgspec.ValidationError:
@@ -132,6 +137,22 @@ def _decode(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
     except msgspec.ValidationError as exc:
         raise FormatError(f"{source.path}: not a Zipkin span list: {exc}") from None
     for number, raw in enumerate(raws, 1):
+        try:
+            spans.append((number, _SPAN.decode(raw)))
+        except msgspec.ValidationError as exc:
+            source.skip(f"span {number}", str(exc))
+    return spans
+
+
+def _decode_traces(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
+    """An array of traces, each an array of spans; spans are numbered across the whole file."""
+    try:
+        traces = _TRACES.decode(data)
+    except msgspec.DecodeError as exc:
+        source.skip("file", f"not an array of Zipkin span arrays: {exc}")
+        return []
+    spans = []
+    for number, raw in enumerate((raw for trace in traces for raw in trace), 1):
         try:
             spans.append((number, _SPAN.decode(raw)))
         except msgspec.ValidationError as exc:

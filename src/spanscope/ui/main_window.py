@@ -39,7 +39,7 @@ from spanscope.ui.trace_list import QtTraceListPanel
 MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
 TIMELINE_HEIGHT = 220
-TRACE_FILE_FILTER = "Trace files (*.json *.jsonl *.gz *.txt *.ndjson);;All files (*)"
+TRACE_FILE_FILTER = "Trace files (*.json *.jsonl *.gz *.zst *.txt *.ndjson *.binpb *.pb);;All files (*)"
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 

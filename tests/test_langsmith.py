@@ -407,7 +407,7 @@ def test_zstd_bodies_are_read_and_a_truncated_one_is_reported(tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
     spans, problems = read(cut)
     assert 0 < len(spans) < len(ids) and TRACE in {s.span_id for s in spans}
-    assert any("end of file: the zstd-compressed body is cut short" in p for p in problems)
+    assert any("end of file: the compressed file is cut short" in p for p in problems)
     small = tmp_path / "small.zst"
     small.write_bytes(zstandard.ZstdCompressor().compress(multipart(parts[0]))[:-12])
     with pytest.raises(FormatError, match="cut short"):

@@ -40,7 +40,8 @@ MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
 TIMELINE_HEIGHT = 220
 TRACE_FILE_FILTER = (
-    "Trace files and Phoenix/MLflow stores (*.json *.jsonl *.gz *.txt *.ndjson *.db);;All files (*)"
+    "Trace files and Phoenix/MLflow stores "
+    "(*.json *.jsonl *.gz *.zst *.txt *.ndjson *.binpb *.pb *.eval *.db);;All files (*)"
 )
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 

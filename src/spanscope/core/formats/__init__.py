@@ -15,16 +15,21 @@ Readers never raise for bad records: they call `source.skip(where, reason)` and 
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, Protocol
 
+import zstandard
+
 from spanscope.core.model import Span
 
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_CHUNK = 1 << 20
 
 #: Called with the number of bytes of the file (as stored on disk) consumed so far.
 Progress = Callable[[int], None]
@@ -48,7 +53,7 @@ class Problem:
 
 @dataclass
 class Source:
-    """A file being read: transparent gzip, progress in on-disk bytes, and skipped-record reports."""
+    """A file being read: transparent gzip and zstd, progress in on-disk bytes, and skipped-record reports."""
 
     path: Path
     problems: list[Problem] = field(default_factory=list)
@@ -61,7 +66,8 @@ class Source:
     @property
     def compressed(self) -> bool:
         with self.path.open("rb") as f:
-            return f.read(2) == GZIP_MAGIC
+            magic = f.read(4)
+        return magic[:2] == GZIP_MAGIC or magic == ZSTD_MAGIC
 
     def head(self, n: int = HEAD_BYTES) -> bytes:
         """The first `n` decompressed bytes, for sniffing."""
@@ -87,10 +93,12 @@ class Source:
     def _open_stream(self, *, report_truncation: bool) -> BinaryIO:
         raw = self.path.open("rb")
         self._raw = raw
-        if raw.read(2) == GZIP_MAGIC:
-            raw.seek(0)
-            return _GzipUntilTruncation(raw, self if report_truncation else None)  # type: ignore[return-value]
+        magic = raw.read(4)
         raw.seek(0)
+        if magic[:2] == GZIP_MAGIC:
+            return _GzipUntilTruncation(raw, self if report_truncation else None)  # type: ignore[return-value]
+        if magic == ZSTD_MAGIC:
+            return io.BufferedReader(_ZstdUntilTruncation(raw, self if report_truncation else None))
         return raw
 
 
@@ -131,6 +139,59 @@ class _GzipUntilTruncation(gzip.GzipFile):
             self._source = None
 
 
+class _ZstdUntilTruncation(io.RawIOBase):
+    """Zstandard frames one after another (what `zstd` and the Collector's compression write), read
+    until a frame is cut short or corrupt, so what came before is kept, with one problem reported."""
+
+    def __init__(self, raw: BinaryIO, source: Source | None) -> None:
+        self._raw, self._source = raw, source
+        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = self._corrupt = self._ended = False
+        self._out = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._out:
+            chunk = b"" if self._corrupt or self._ended else self._raw.read(_ZSTD_CHUNK)
+            if not chunk:
+                if not self._ended and (self._corrupt or self._in_frame):
+                    self._cut_short("corrupt" if self._corrupt else "cut short")
+                self._ended = True
+                return 0
+            self._out = memoryview(self._decode(chunk))
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _decode(self, chunk: bytes) -> bytes:
+        """What the chunk completes, across frames; corrupt data ends the stream after what preceded."""
+        parts = []
+        try:
+            while chunk:
+                self._in_frame = True
+                parts.append(self._decoder.decompress(chunk))
+                if not self._decoder.eof:
+                    break
+                chunk = self._decoder.unused_data
+                self._decoder = zstandard.ZstdDecompressor().decompressobj()
+                self._in_frame = False
+        except zstandard.ZstdError:
+            self._corrupt = True
+        return b"".join(parts)
+
+    def _cut_short(self, how: str) -> None:
+        if self._source is not None:
+            self._source.skip("end of file", f"the compressed file is {how}; what came before was read")
+            self._source = None
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 class FormatModule(Protocol):
     NAME: str
     DESCRIPTION: str
@@ -144,15 +205,29 @@ def registry() -> list[ModuleType]:
     """Every known format, most specific first (sniffing stops at the first match)."""
     from spanscope.core.formats import (
         inspect_eval,
+        jaeger,
         langfuse_export,
         langsmith,
         mlflow_sqlite,
         otlp_console,
         otlp_json,
+        otlp_proto,
         phoenix_sqlite,
+        zipkin,
     )
 
-    return [otlp_json, langsmith, langfuse_export, otlp_console, inspect_eval, phoenix_sqlite, mlflow_sqlite]
+    return [
+        otlp_json,
+        langsmith,
+        langfuse_export,
+        otlp_console,
+        jaeger,
+        zipkin,
+        inspect_eval,
+        phoenix_sqlite,
+        mlflow_sqlite,
+        otlp_proto,
+    ]
 
 
 def detect(source: Source) -> ModuleType:

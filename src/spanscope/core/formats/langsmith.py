@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import zstandard
 
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.chat_messages import chat
@@ -77,10 +76,8 @@ _NOT_ATTRIBUTES = frozenset(
 
 
 def sniff(head: bytes) -> bool:
-    """A multipart body whose parts are named `post.<uuid>` and the like (zstd-compressed or not), or
+    """A multipart body whose parts are named `post.<uuid>` and the like (Source undoes zstd), or
     JSON whose first record is a run, a batch body, a run query answer or a feedback body."""
-    if head.startswith(ZSTD_MAGIC):
-        head = _zstd_head(head)
     text = head.lstrip(b" \t\r\n")
     if text.startswith(b"--"):
         return bool(_PART_NAME.search(text[:4096]))
@@ -92,13 +89,6 @@ def sniff(head: bytes) -> bool:
     if "runs" in keys and "cursors" in keys:
         return True
     return {"run_id", "key"} <= keys and bool(keys & {"score", "value", "feedback_source"})
-
-
-def _zstd_head(head: bytes) -> bytes:
-    try:
-        return zstandard.ZstdDecompressor().decompressobj().decompress(head)
-    except zstandard.ZstdError:
-        return b""
 
 
 # --- operations: what the file says about each run --------------------------------------------
@@ -188,8 +178,6 @@ def _multipart(source: Source, progress: Progress, collected: _Collected) -> Non
     with source.open() as stream:
         body = stream.read()
         progress(source.position())
-    if body.startswith(ZSTD_MAGIC):
-        body = _unzstd(body, source)
     body = body.lstrip(b" \t\r\n")
     delimiter = body.split(b"\n", 1)[0].rstrip(b"\r")
     if not delimiter.startswith(b"--"):
@@ -200,17 +188,6 @@ def _multipart(source: Source, progress: Progress, collected: _Collected) -> Non
         if chunk.startswith(b"--"):
             break
         _part(number, chunk, source, collected)
-
-
-def _unzstd(body: bytes, source: Source) -> bytes:
-    decompressor = zstandard.ZstdDecompressor().decompressobj()
-    try:
-        data = decompressor.decompress(body)
-    except zstandard.ZstdError as exc:
-        raise FormatError(f"{source.path}: the zstd-compressed body cannot be decompressed: {exc}") from exc
-    if not decompressor.eof:
-        source.skip("end of file", "the zstd-compressed body is cut short; what came before was read")
-    return data
 
 
 def _part(number: int, chunk: bytes, source: Source, collected: _Collected) -> None:

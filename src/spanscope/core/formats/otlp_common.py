@@ -1,4 +1,5 @@
-"""Shared plumbing for the JSON trace readers: finding the JSON objects in a file, and OTel ids.
+"""Shared plumbing for the trace readers: finding the JSON objects in a file, OTel ids, and the mapping
+of an OTLP span into a normalized Span (one mapping for OTLP JSON and OTLP protobuf).
 
 Real files hold either one object per line (the Collector's file exporter) or whole documents
 concatenated, pretty-printed or not, with or without newlines between them (the Python SDK's console
@@ -15,12 +16,14 @@ import gzip
 import io
 import mmap
 import re
-from collections.abc import Callable, Iterator
-from typing import BinaryIO, TypeVar
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 
+from spanscope.core import semconv
 from spanscope.core.formats import Progress, Source
+from spanscope.core.model import Event, Span, Status
 
 T = TypeVar("T")
 Buffer = bytes | bytearray | memoryview
@@ -68,6 +71,15 @@ def normalize_id(raw: str, size: int, what: str = "id") -> str:
         if len(data) == size:
             return data.hex()
     raise ValueError(f"bad {what} {raw!r}: not {size} bytes in hex or base64")
+
+
+def padded_hex_id(raw: str, what: str) -> str:
+    """Lowercase hex of a Jaeger or Zipkin id: 16 or 32 digits, left-padded with zeros as both
+    tools do for the shorter ids they print (Jaeger drops leading zeros; old Zipkin data is short)."""
+    text = raw.strip().lower()
+    if not text or len(text) > 32 or not _LOWER_HEX.fullmatch(text):
+        raise ValueError(f"bad {what} {raw!r}: not up to 32 hex digits")
+    return text.rjust(16 if len(text) <= 16 else 32, "0")
 
 
 def remember_id(ids: dict[str, str], raw: str, size: int, what: str) -> str:
@@ -296,7 +308,7 @@ class _Content:
 
     def __init__(self, source: Source, stream: BinaryIO, progress: Progress) -> None:
         self._source, self._stream, self._progress = source, stream, progress
-        self._map = _memory_map(stream)
+        self._map = memory_map(stream)
 
     def lines(self) -> Iterator[tuple[int, Buffer]]:
         """(line number, line) pairs, reporting progress about every CHUNK bytes."""
@@ -343,10 +355,92 @@ class _Content:
             view.release()
 
 
-def _memory_map(stream: BinaryIO) -> mmap.mmap | None:
+def memory_map(stream: BinaryIO) -> mmap.mmap | None:
+    """The uncompressed file behind `stream` mapped into memory, or None (compressed, empty, a pipe)."""
     if isinstance(stream, gzip.GzipFile):
         return None
     try:
         return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # empty file, pipe, or a file system without mmap
         return None
+
+
+# --- the OTLP span mapping, shared by the JSON and protobuf readers -------------------------------
+
+
+def _enum(names: tuple[str, ...], prefix: str, first: int) -> dict[int | str, str]:
+    """An OTLP enum's values by number, number as text, name and protobuf JSON name."""
+    table: dict[int | str, str] = {}
+    for code, name in enumerate(names, start=first):
+        table.update({code: name, str(code): name, name: name, prefix + name: name})
+    return table
+
+
+KINDS = _enum(("INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"), "SPAN_KIND_", 1)
+STATUS = {key: Status[name] for key, name in _enum(("UNSET", "OK", "ERROR"), "STATUS_CODE_", 0).items()}
+#: (resource attributes, scope, the scope's spans) of one scopeSpans entry of a request.
+Group = tuple[dict[str, Any], dict[str, Any], Iterable[Any]]
+
+
+def scope_dict(name: str | None, version: str | None, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The instrumentation scope as stored on a span (attributes only when there are any)."""
+    found: dict[str, Any] = {"name": name, "version": version}
+    if attributes:
+        found["attributes"] = attributes
+    return found
+
+
+def otlp_span(
+    s: Any,
+    trace_id: str,
+    span_id: str,
+    parent: str | None,
+    flatten: Callable[[Any], dict[str, Any]],
+    resource: dict[str, Any],
+    scope: dict[str, Any],
+) -> Span:
+    """A normalized span from an OTLP span, JSON struct or protobuf message alike (same field names).
+
+    The ids are already lowercase hex; `flatten` turns that encoding's
+    key/value list into a dict. ValueError says why the span cannot be used."""
+    if not s.start_time_unix_nano:
+        raise ValueError("startTimeUnixNano missing")
+    status = s.status
+    return Span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=None if parent == NO_PARENT else parent or None,
+        name=s.name,
+        start_ns=s.start_time_unix_nano,
+        end_ns=s.end_time_unix_nano or None,
+        status=STATUS.get(status.code, Status.UNSET) if status else Status.UNSET,
+        status_message=(status.message or None) if status else None,
+        attributes=flatten(s.attributes),
+        events=[Event(e.name, e.time_unix_nano or None, flatten(e.attributes)) for e in s.events]
+        if s.events
+        else [],
+        resource=resource,
+        scope=scope,
+        source_kind=KINDS.get(s.kind),
+    )
+
+
+def request_spans(
+    groups: Iterable[Group], skip: Callable[[str], None], span_of: Callable[[Any, dict, dict], Span]
+) -> Generator[Span, None, int]:
+    """The spans of one OTLP request, finished by semconv; one that `span_of` rejects with a
+    ValueError is passed to `skip` as "span N: reason" and left out. Returns how many were yielded."""
+    apply = semconv.apply
+    number = count = 0
+    for resource, scope, items in groups:
+        for item in items:
+            number += 1
+            try:
+                span = span_of(item, resource, scope)
+            except ValueError as exc:
+                skip(f"span {number}: {exc}")
+                continue
+            apply(span)
+            count += 1
+            yield span
+    return count

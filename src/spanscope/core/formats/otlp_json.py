@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator, Iterator
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.otlp_common import (
-    NO_PARENT,
     Buffer,
-    Skip,
+    Group,
     nothing_read,
+    otlp_span,
     read_objects,
     remember_id,
+    request_spans,
+    scope_dict,
 )
-from spanscope.core.model import Event, Span, Status
+from spanscope.core.model import Span
 
 NAME = "otlp-json"
 DESCRIPTION = "OTLP trace JSON (Collector file exporter JSON Lines, protobuf JSON, Tempo batches)"
@@ -120,16 +122,6 @@ _RAW_SPANS = msgspec.json.Decoder(Request[msgspec.Raw], strict=False)
 _SPAN = msgspec.json.Decoder(OtlpSpan, strict=False)
 
 
-def _enum(names: tuple[str, ...], prefix: str, first: int) -> dict[int | str, str]:
-    """An OTLP enum's values by number, number as text, name and protobuf JSON name."""
-    table: dict[int | str, str] = {}
-    for code, name in enumerate(names, start=first):
-        table.update({code: name, str(code): name, name: name, prefix + name: name})
-    return table
-
-
-_KINDS = _enum(("INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"), "SPAN_KIND_", 1)
-_STATUS = {key: Status[name] for key, name in _enum(("UNSET", "OK", "ERROR"), "STATUS_CODE_", 0).items()}
 _SNIFF = re.compile(rb'(?<!\\)"(?:resourceSpans|instrumentationLibrarySpans)"\s*:\s*\[')
 _SNIFF_TEMPO = re.compile(rb'(?<!\\)"batches"\s*:\s*\[')
 _SNIFF_SPANS = re.compile(rb'(?<!\\)"(?:scopeSpans|instrumentationLibrarySpans|spans)"\s*:\s*\[')
@@ -148,8 +140,8 @@ def sniff(head: bytes) -> bool:
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
     count = 0
-    for line, request in read_objects(source, progress, _decode):
-        count += yield from _spans(request, line, source.skip, semconv.apply)
+    for line, request in read_objects(source, progress, decode):
+        count += yield from spans(request, partial(source.skip, line))
     if not count:
         raise FormatError(nothing_read(source))
 
@@ -157,13 +149,11 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
 def spans_from_body(body: bytes) -> tuple[list[Span], list[str]]:
     """The spans of one OTLP/HTTP JSON request body, and why each rejected span was rejected.
 
-    Raises ValueError (msgspec.DecodeError is one) when the body is not an OTLP trace request."""
+    Raises ValueError (msgspec.DecodeError is one) when the body is not an OTLP trace request.
+    An empty request ({}) is valid OTLP: an exporter may send one."""
     rejected: list[str] = []
-    # An empty request ({}) is valid OTLP: an exporter may send one.
-    spans = list(
-        _spans(_decode_request(body), 1, lambda where, reason: rejected.append(reason), semconv.apply)
-    )
-    return spans, rejected
+    found = list(spans(_decode_request(body), rejected.append))
+    return found, rejected
 
 
 def _decode_request(data: Buffer) -> Request[Any]:
@@ -175,7 +165,7 @@ def _decode_request(data: Buffer) -> Request[Any]:
         return _RAW_SPANS.decode(bytes(data))
 
 
-def _decode(data: Buffer) -> Request[Any]:
+def decode(data: Buffer) -> Request[Any]:
     """One object of a trace file, which must hold spans."""
     request = _decode_request(data)
     if request.resource_spans is None and request.batches is None:
@@ -183,68 +173,34 @@ def _decode(data: Buffer) -> Request[Any]:
     return request
 
 
-def _spans(
-    request: Request[Any], line: int, skip: Skip, apply: Callable[[Span], None]
-) -> Generator[Span, None, int]:
-    """The spans of one request, finished by `apply`; one that cannot be read is reported and
-    skipped. Returns how many were yielded."""
+def spans(request: Request[Any], skip: Callable[[str], None]) -> Generator[Span, None, int]:
+    """The spans of one request; one that cannot be read is left out and skip(reason) called.
+    Returns how many were yielded."""
     ids: dict[str, str] = {}  # raw id -> normalized, for this request (trace ids repeat a lot)
-    number = count = 0
+
+    def span_of(s: Any, resource: dict[str, Any], scope: dict[str, Any]) -> Span:
+        if type(s) is not OtlpSpan:
+            s = _SPAN.decode(s)
+        parent = s.parent_span_id
+        if parent:
+            parent = ids.get(parent) or remember_id(ids, parent, 8, "parentSpanId")
+        trace_id = ids.get(s.trace_id) or remember_id(ids, s.trace_id, 16, "traceId")
+        span_id = ids.get(s.span_id) or remember_id(ids, s.span_id, 8, "spanId")
+        return otlp_span(s, trace_id, span_id, parent, flatten, resource, scope)
+
+    return (yield from request_spans(_groups(request), skip, span_of))
+
+
+def _groups(request: Request[Any]) -> Iterator[Group]:
     for resource_spans in request.resource_spans or request.batches or ():
         resource = flatten(resource_spans.resource.attributes) if resource_spans.resource else {}
         for scope_spans in resource_spans.scope_spans or resource_spans.instrumentation_library_spans or ():
             scope = _scope(scope_spans.scope or scope_spans.instrumentation_library)
-            for item in scope_spans.spans:
-                number += 1
-                try:
-                    span = _span(item if type(item) is OtlpSpan else _SPAN.decode(item), resource, scope, ids)
-                except ValueError as exc:
-                    skip(line, f"span {number}: {exc}")
-                    continue
-                apply(span)
-                count += 1
-                yield span
-    return count
+            yield resource, scope, scope_spans.spans
 
 
 def _scope(scope: Scope | None) -> dict[str, Any]:
-    if scope is None:
-        return {}
-    found = {"name": scope.name, "version": scope.version}
-    if scope.attributes:
-        found["attributes"] = flatten(scope.attributes)
-    return found
-
-
-def _span(s: OtlpSpan, resource: dict[str, Any], scope: dict[str, Any], ids: dict[str, str]) -> Span:
-    """Build a normalized span; ValueError says why the span cannot be used."""
-    if not s.start_time_unix_nano:
-        raise ValueError("startTimeUnixNano missing")
-    parent = s.parent_span_id
-    if parent:
-        parent = ids.get(parent) or remember_id(ids, parent, 8, "parentSpanId")
-        if parent == NO_PARENT:
-            parent = None
-    status = s.status
-    return Span(
-        trace_id=ids.get(s.trace_id) or remember_id(ids, s.trace_id, 16, "traceId"),
-        span_id=ids.get(s.span_id) or remember_id(ids, s.span_id, 8, "spanId"),
-        parent_id=parent or None,
-        name=s.name,
-        start_ns=s.start_time_unix_nano,
-        end_ns=s.end_time_unix_nano or None,
-        status=_STATUS.get(status.code, Status.UNSET) if status else Status.UNSET,
-        status_message=(status.message or None) if status else None,
-        attributes=flatten(s.attributes),
-        events=[_event(e) for e in s.events] if s.events else [],
-        resource=resource,
-        scope=scope,
-        source_kind=_KINDS.get(s.kind),
-    )
-
-
-def _event(e: OtlpEvent) -> Event:
-    return Event(e.name, e.time_unix_nano or None, flatten(e.attributes))
+    return {} if scope is None else scope_dict(scope.name, scope.version, flatten(scope.attributes))
 
 
 def flatten(attributes: list[KeyValue]) -> dict[str, Any]:

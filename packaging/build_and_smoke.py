@@ -2,10 +2,11 @@
 """Build the one-folder app with PyInstaller, then run the built binary the way a user would.
 
 The bundle is checked from a scratch directory, with no source tree or virtualenv in reach:
-`spanscope --version` says the pyproject version; `spanscope stats` of the bundled demo traces gives
-the same figures as the installed package (so the genai-prices table came along); and `spanscope
-screenshot` of the demo renders the main window offscreen to a PNG. Prints the build time and the
-bundle's size. Run by `make package` and by tests/test_packaging_slow.py.
+`spanscope --version` says the pyproject version; `spanscope` alone starts the app on the bundled demo
+and keeps running; `spanscope stats` of the demo gives the same figures as the installed package (so
+the genai-prices table came along); and `spanscope screenshot` of the demo renders the main window
+offscreen to a PNG. Prints the build time and the bundle's size. Run by `make package` and by
+tests/test_packaging_slow.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Where PyInstaller (6+) puts everything but the executable in a one-folder app.
 CONTENTS = "_internal"
 DEMO_IN_BUNDLE = Path(CONTENTS, "spanscope", "resources", "demo", "demo.otlp.jsonl")
+#: A start that fails (a missing module, library or resource) fails well within this.
+APP_ALIVE_S = 8
 
 
 class SmokeError(Exception):
@@ -78,18 +81,40 @@ def pyproject_version() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
-def run(command: list[str], scratch: Path) -> str:
-    """Run a command as a user would: from a scratch dir, offscreen, with no Python setup leaking in."""
+def user_env(scratch: Path) -> dict[str, str]:
+    """A user's environment: offscreen, with no Python setup leaking in and no user files used."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.update(
         QT_QPA_PLATFORM="offscreen",
         XDG_CONFIG_HOME=str(scratch / "config"),  # no user price overrides or settings
         XDG_DATA_HOME=str(scratch / "data"),  # no user store
     )
-    done = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, timeout=300)
+    return env
+
+
+def run(command: list[str], scratch: Path) -> str:
+    """Run a command from a scratch dir as a user would; its output, or SmokeError if it fails."""
+    done = subprocess.run(
+        command, cwd=scratch, env=user_env(scratch), capture_output=True, text=True, timeout=300
+    )
     if done.returncode != 0:
         raise SmokeError(f"{' '.join(command)} exited with {done.returncode}:\n{done.stderr}")
     return done.stdout
+
+
+def app_stays_up(exe: Path, scratch: Path) -> None:
+    """`spanscope` alone opens the app on the bundled demo; it must still be running after a while."""
+    with subprocess.Popen(
+        [str(exe)], cwd=scratch, env=user_env(scratch), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as app:
+        try:
+            app.wait(APP_ALIVE_S)
+        except subprocess.TimeoutExpired:
+            app.terminate()
+            app.communicate(timeout=30)
+            return
+        error = app.communicate()[1].decode(errors="replace")
+        raise SmokeError(f"the app exited with {app.returncode} at start:\n{error}")
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -111,6 +136,9 @@ def smoke(exe: Path, shot: Path) -> None:
         if version != f"spanscope {pyproject_version()}\n":
             raise SmokeError(f"--version said {version!r}, pyproject.toml says {pyproject_version()}")
         print(f"ok: {version.strip()}")
+
+        app_stays_up(exe, scratch)
+        print(f"ok: the app started on the demo and was still running after {APP_ALIVE_S} s")
 
         bundled = run([str(exe), "stats", str(demo), "--json"], scratch)
         stats = [orjson.loads(line) for line in bundled.splitlines()]

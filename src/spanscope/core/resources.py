@@ -24,6 +24,8 @@ atexit.register(_extracted.close)
 
 def _on_disk(resource: Traversable) -> Path:
     """A real file for `resource`: itself when the package is on disk, else a copy kept until exit."""
+    if not resource.is_file():
+        raise FileNotFoundError(f"{resource}: missing from the installed Spanscope package; reinstall it")
     if isinstance(resource, Path):
         return resource
     return _extracted.enter_context(as_file(resource))

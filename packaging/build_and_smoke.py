@@ -23,6 +23,8 @@ from pathlib import Path
 
 import orjson
 
+from spanscope.core.licenses import bundled_libraries, canonical
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "packaging" / "spanscope.spec"
 SHOT_SIZE = (1600, 1000)
@@ -117,6 +119,15 @@ def app_stays_up(exe: Path, scratch: Path) -> None:
         raise SmokeError(f"the app exited with {app.returncode} at start:\n{error}")
 
 
+def about_metadata_bundled(bundle: Path) -> None:
+    """Help > About reads each library's installed metadata: the bundle must carry all of it."""
+    folders = (bundle / CONTENTS).glob("*.dist-info")
+    present = {canonical(d.name.removesuffix(".dist-info").rsplit("-", 1)[0]) for d in folders}
+    expected = {canonical(lib.name) for lib in bundled_libraries()[1:]} | {"spanscope"}
+    if missing := sorted(expected - present):
+        raise SmokeError(f"no metadata in the bundle for {', '.join(missing)}: About could not list them")
+
+
 def png_size(path: Path) -> tuple[int, int]:
     """Width and height from a PNG's IHDR chunk; raises SmokeError if it is not a PNG."""
     head = path.read_bytes()[:24]
@@ -130,6 +141,8 @@ def smoke(exe: Path, shot: Path) -> None:
     demo = bundle / DEMO_IN_BUNDLE
     if not demo.is_file():
         raise SmokeError(f"{demo}: the demo traces are not in the bundle")
+    about_metadata_bundled(bundle)
+    print("ok: the metadata of every library About lists is in the bundle")
     with tempfile.TemporaryDirectory(prefix="spanscope-smoke-") as tmp:
         scratch = Path(tmp)
         version = run([str(exe), "--version"], scratch)

@@ -53,4 +53,3 @@ def test_svg_is_shipped_and_the_app_icon_has_every_size(qapp):
 def test_unknown_size_is_refused():
     with pytest.raises(ValueError, match="no 20px icon"):
         icon_png(20)
-

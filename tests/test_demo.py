@@ -19,15 +19,17 @@ from typing import Any
 import orjson
 import pytest
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "resources" / "demo"
-DEMO_FILE = DEMO_DIR / "demo.otlp.jsonl"
+from spanscope.core.resources import demo_traces
+
+SCRIPT = Path(__file__).resolve().parents[1] / "resources" / "demo" / "make_demo.py"
+DEMO_FILE = demo_traces()
 HEX_TRACE = re.compile(r"[0-9a-f]{32}")
 HEX_SPAN = re.compile(r"[0-9a-f]{16}")
 DIGITS = re.compile(r"-?[0-9]+")
 
 
 def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_demo", DEMO_DIR / "make_demo.py")
+    spec = importlib.util.spec_from_file_location("make_demo", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
@@ -84,6 +86,10 @@ def all_spans() -> list[tuple[str, dict[str, Any]]]:
 
 def model_name(attrs: dict[str, Any]) -> str | None:
     return attrs.get("llm.model_name") or attrs.get("gen_ai.request.model")
+
+
+def test_generator_writes_into_the_package() -> None:
+    assert load_script().OUTPUT == DEMO_FILE
 
 
 def test_committed_file_matches_generator(tmp_path: Path) -> None:

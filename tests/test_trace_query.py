@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
+from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import TRACE_COLUMNS, TraceRow, list_traces
 from spanscope.core.store.trace_query import (
@@ -19,7 +19,7 @@ from spanscope.core.store.trace_query import (
     time_bounds,
 )
 
-DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "demo.otlp.jsonl"
+DEMO = demo_traces()
 _INSERT = f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
 
 

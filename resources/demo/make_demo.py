@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write resources/demo/demo.otlp.jsonl, the traces Spanscope opens when it starts without a file.
+"""Write the traces Spanscope opens when it starts without a file (src/spanscope/resources/demo/).
 
 A new user judges the viewer by this file, so it reads like production traffic exported by an
 OpenTelemetry Collector's file exporter (one ExportTraceServiceRequest per line, hex ids, int64 as
@@ -28,7 +28,8 @@ import orjson
 
 SEED = 20261120
 BASE_TIME = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
-OUTPUT = Path(__file__).with_name("demo.otlp.jsonl")
+#: Inside the package, so an installed Spanscope finds it with importlib.resources.
+OUTPUT = Path(__file__).resolve().parents[2] / "src/spanscope/resources/demo/demo.otlp.jsonl"
 
 INTERNAL = 1
 CLIENT = 3

@@ -18,6 +18,7 @@ from typing import TextIO
 
 import orjson
 
+from spanscope import __version__
 from spanscope.core import display
 from spanscope.core.analytics import GROUP_COLUMNS, GroupStats, group_stats
 from spanscope.core.breakpoints import Breakpoint, ExpressionError
@@ -438,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="spanscope",
         description="Inspect LLM application traces offline. With no command, opens the desktop app.",
     )
+    parser.add_argument("--version", action="version", version=f"spanscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -517,7 +519,7 @@ COMMANDS = ("import", "traces", "stats", "tree", "steps", "export", "serve", "sc
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
         app = argparse.ArgumentParser(prog="spanscope", description="Open trace files or stores in the app.")
         app.add_argument("sources", nargs="*", metavar="FILE_OR_STORE")
         args = app.parse_args(argv)

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from spanscope.core.resources import demo_traces
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo.otlp.jsonl"
+DEMO = demo_traces()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, connect
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
@@ -84,7 +85,7 @@ def test_drop_files_imports_them(qtbot, window, tmp_path):
     store = tmp_path / "store.db"
     connect(store).conn.close()
     window.open_store(store)
-    demo = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo.otlp.jsonl"
+    demo = demo_traces()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(demo))])
     event = QDropEvent(

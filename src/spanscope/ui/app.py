@@ -7,9 +7,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from spanscope.core.resources import demo_traces
+from spanscope import __version__
+from spanscope.core.resources import APP_ID, ICON_SIZES, demo_traces, icon_png
 from spanscope.core.store import connect, default_store_path, is_store
 
 
@@ -17,7 +20,18 @@ def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Spanscope")
     app.setOrganizationName("Spanscope")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to the .desktop entry and its icon
+    app.setWindowIcon(app_icon())
     return app
+
+
+def app_icon() -> QIcon:
+    """The app icon at every shipped size, so each place it is shown gets a crisp one."""
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(icon_png(size)), QSize(size, size))
+    return icon
 
 
 def prepare_window(sources: Sequence[str], scratch: Path):

@@ -11,16 +11,15 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
     QWidget,
 )
 
-from spanscope import __version__
 from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_store
 from spanscope.core.store.schema import SchemaError
+from spanscope.ui.about import QtAboutDialog
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
@@ -276,11 +275,9 @@ class QtMainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Spanscope",
-            f"<b>Spanscope {__version__}</b><p>Inspect LLM application traces offline.</p>",
-        )
+        dialog = QtAboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.imports.cancel()

@@ -18,8 +18,15 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
+from google.protobuf.message import DecodeError
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
-from spanscope.core.formats import otlp_json
+from spanscope.core.formats import otlp_json, otlp_proto
 from spanscope.core.model import Span
 from spanscope.core.store.live import SpanSink
 
@@ -64,9 +71,32 @@ def _json_status(code: int, message: str) -> bytes:
 JSON = Codec("application/json", otlp_json.spans_from_body, _json_response, _json_status)
 
 
+def _protobuf_spans(body: bytes) -> tuple[list[Span], list[str]]:
+    try:
+        request = ExportTraceServiceRequest.FromString(body)
+    except DecodeError as exc:
+        raise ValueError(f"not a protobuf ExportTraceServiceRequest: {exc}") from exc
+    rejected: list[str] = []
+    return list(otlp_proto.spans_from_request(request, rejected.append)), rejected
+
+
+def _protobuf_response(rejected: int, message: str) -> bytes:
+    if not rejected:
+        return ExportTraceServiceResponse().SerializeToString()
+    partial = ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
+    return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
+
+
+def _protobuf_status(code: int, message: str) -> bytes:
+    return Status(code=code, message=message).SerializeToString()
+
+
+PROTOBUF = Codec("application/x-protobuf", _protobuf_spans, _protobuf_response, _protobuf_status)
+
+
 def codecs() -> dict[str, Codec]:
     """The content types the receiver accepts, by media type."""
-    return {JSON.content_type: JSON}
+    return {JSON.content_type: JSON, PROTOBUF.content_type: PROTOBUF}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,14 @@ class VisibleRows:
         return cls(tree, (i for level in _levels(tree, depth + 1) for i in level if tree.children[i]))
 
     @classmethod
+    def carried_over(cls, old: VisibleRows, tree: TraceTree) -> VisibleRows:
+        """`tree` (the same trace, re-read after more of it arrived) with the spans that were open
+        in `old` open again; rows are matched by span id, since new spans shift row numbers."""
+        span_ids = old.tree.rows.columns["span_id"]
+        index = tree.index
+        return cls(tree, (index[span_ids[r]] for r in old.expanded if span_ids[r] in index))
+
+    @classmethod
     def all_expanded(cls, tree: TraceTree) -> VisibleRows:
         return cls(tree, (i for i, kids in enumerate(tree.children) if kids))
 

@@ -23,6 +23,7 @@ from spanscope.ui.about import QtAboutDialog
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
+from spanscope.ui.listen import QtListener
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
@@ -51,6 +52,7 @@ class QtMainWindow(QMainWindow):
         self.settings = settings or QSettings("Spanscope", "Spanscope")
         self.context = QtTraceContext(self)
         self.imports = QtImportQueue(self)
+        self.listener = QtListener(self.context, self)
         self.setWindowTitle("Spanscope")
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
@@ -95,6 +97,9 @@ class QtMainWindow(QMainWindow):
         self.imports.progress.connect(self._on_progress)
         self.imports.file_done.connect(self._on_file_done)
         self.imports.idle.connect(self._on_imports_idle)
+        self.listener.failed.connect(self._report_error)
+        self.listener.status.connect(self._show_listening)
+        self.context.store_loaded.connect(self._select_first_trace)
 
     # --- building -------------------------------------------------------------------------------
 
@@ -116,7 +121,10 @@ class QtMainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running import; the store stays as it was before it")
         self.cancel_button.clicked.connect(self.imports.cancel)
+        self.listen_label = QLabel()
+        self.listen_label.hide()
         bar.addWidget(self.store_label, 1)
+        bar.addPermanentWidget(self.listen_label)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
         self._show_progress(False)
@@ -127,6 +135,8 @@ class QtMainWindow(QMainWindow):
         self._action(file_menu, "Open &Store…", self.open_store_dialog, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.listener.action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -149,7 +159,9 @@ class QtMainWindow(QMainWindow):
     # --- opening --------------------------------------------------------------------------------
 
     def open_store(self, path: Path) -> bool:
-        """Show the store at `path`; imports go into it from now on."""
+        """Show the store at `path`; imports (and live capture, when on) go into it from now on."""
+        listening = self.listener.listening
+        self.listener.stop()
         try:
             self.context.open_store(Path(path))
         except (StoreError, SchemaError, OSError) as exc:
@@ -157,6 +169,8 @@ class QtMainWindow(QMainWindow):
             return False
         self.store_label.setText(f"Store: {path}")
         self._remember(Path(path))
+        if listening:
+            self.listener.start()
         return True
 
     def open_sources(self, paths: list[Path]) -> None:
@@ -205,7 +219,6 @@ class QtMainWindow(QMainWindow):
                 f"{result.path.name}: {result.spans_added:,} new spans in {result.traces:,} traces", 8000
             )
             self.context.refresh()
-            self._select_first_trace()
         elif result.outcome is Outcome.ALREADY:
             self.statusBar().showMessage(f"{result.path.name} is already in this store", 8000)
         if self.problems.add_result(result):
@@ -215,6 +228,10 @@ class QtMainWindow(QMainWindow):
         """Show something at once: with nothing selected yet, the first trace of the list."""
         if self.context.trace_id is None and self.trace_list.model.rowCount():
             self.context.select_trace(self.trace_list.model.trace_id_at(0))
+
+    def _show_listening(self, text: str) -> None:
+        self.listen_label.setText(text)
+        self.listen_label.setVisible(bool(text))
 
     def _show_problems(self) -> None:
         """Open the Problems panel at a modest height, so the traces stay in view."""
@@ -280,6 +297,7 @@ class QtMainWindow(QMainWindow):
         dialog.open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.listener.stop()
         self.imports.cancel()
         self.imports.wait(5)
         self.context.close_store()

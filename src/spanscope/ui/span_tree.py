@@ -95,6 +95,7 @@ class QtSpanTreeModel(QAbstractTableModel):
         self._columns = EMPTY_TREE.rows.columns
         self._visible = VisibleRows(EMPTY_TREE)
         self._matched: frozenset[int] | None = None
+        self._query = ""
         self._muted = QColor(MUTED_COLOR)
         self._error = QColor(ERROR_COLOR)
         self._italic = QFont()
@@ -119,6 +120,11 @@ class QtSpanTreeModel(QAbstractTableModel):
         return self._visible.tree
 
     @property
+    def full_span_count(self) -> int:
+        """Spans in the whole trace, whatever the search shows."""
+        return len(self._full.rows)
+
+    @property
     def matched(self) -> frozenset[int] | None:
         """Rows the search matched (None: no search)."""
         return self._matched
@@ -128,10 +134,21 @@ class QtSpanTreeModel(QAbstractTableModel):
         self._full, self._columns = tree, tree.rows.columns
         self.set_filter(query)
 
+    def grow(self, tree: TraceTree) -> None:
+        """Show the same trace after more of it arrived, keeping what was open open (a search is
+        simply run again)."""
+        old = self._visible
+        self._full, self._columns = tree, tree.rows.columns
+        if self._matched is not None:
+            self.set_filter(self._query)
+        else:
+            self._reset(VisibleRows.carried_over(old, tree))
+
     def set_filter(self, query: str) -> None:
         """Show the spans matching `query` plus their ancestors, all expanded; a blank query shows
         every span, two levels open on a small trace and one on a large one."""
         query = query.strip()
+        self._query = query
         self._matched = self._full.matches(query) if query else None
         if self._matched is not None:
             self._reset(VisibleRows.all_expanded(self._full.filtered(self._matched)))
@@ -659,9 +676,17 @@ class QtSpanTreePanel(QWidget, QtObserver):
     # QtObserver
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
-        """An import committed: reload the shown trace if spans of it arrived (a trace can span files)."""
-        if context.trace_grew(self._trace_id, len(self.model.tree.rows)):
-            self._show(self._trace_id)
+        """Spans of the shown trace arrived (an import: a trace can span files; or live capture):
+        show them, keeping open spans open and the same span at the top of the view."""
+        if not context.trace_grew(self._trace_id, self.model.full_span_count):
+            return
+        scroll = self.view.verticalScrollBar()
+        top = self.model.span_id(self.model.index(scroll.value(), NAME))
+        self.model.grow(context.trace_tree(self._trace_id))
+        self._after_reset()
+        self.view.updateGeometries()
+        if top is not None and (at := self.model.index_of(top)).isValid():
+            scroll.setValue(at.row())
 
     def on_store_closed(self) -> None:
         self._show(None)
@@ -704,6 +729,16 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self.model.expand_only({a for i in tree.error_rows for a in tree.path(i)[:-1]})
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
+
+    def grow(self, tree: TraceTree) -> None:
+        """Show the same trace after more of it arrived, keeping what was open open (a search is
+        simply run again)."""
+        old = self._visible
+        self._full, self._columns = tree, tree.rows.columns
+        if self._matched is not None:
+            self.set_filter(self._query)
+        else:
+            self._reset(VisibleRows.carried_over(old, tree))
 
     def set_filter(self, query: str) -> None:
         """Search the trace (what typing in the search box does, without the typing delay)."""

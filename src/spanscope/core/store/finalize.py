@@ -65,7 +65,9 @@ INSERT INTO traces (trace_id, {", ".join(_ROLLED_UP)})
 SELECT g.trace_id,
     (SELECT r.name FROM spans r WHERE r.trace_id = g.trace_id AND (r.parent_id IS NULL OR r.orphan)
      ORDER BY r.start_ns LIMIT 1),
-    min(start_ns), max(end_ns), max(end_ns) - min(start_ns), count(*),
+    -- A trace with a span still running has no end yet (its latency shows as running).
+    min(start_ns), iif(count(end_ns) = count(*), max(end_ns), NULL),
+    iif(count(end_ns) = count(*), max(end_ns) - min(start_ns), NULL), count(*),
     sum(status = 'error'), {_TOKENS},
     sum(cost_usd) FILTER (WHERE counted),
     group_concat(DISTINCT model) FILTER (WHERE kind IN {_MODEL_KINDS_SQL} AND model IS NOT NULL),

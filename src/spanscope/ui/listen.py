@@ -1,0 +1,102 @@
+"""Live capture in the app: the OTLP/HTTP receiver writes into the open store while views refresh.
+
+The receiver and its writer run on their own threads (core); this only starts and stops them,
+polls their counts, and tells the context when spans were stored, at most twice a second.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction
+
+from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
+from spanscope.core.store.live import SpanSink
+from spanscope.ui.context import QtTraceContext
+
+POLL_MS = 500
+
+
+class QtListener(QObject):
+    """Owns the checkable "Listen" action; `status` says where it listens and what arrived."""
+
+    status = Signal(str)
+    failed = Signal(str, str)
+
+    def __init__(
+        self, context: QtTraceContext, parent: QObject | None = None, port: int = DEFAULT_PORT
+    ) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.port = port
+        self.sink: SpanSink | None = None
+        self.receiver: OtlpReceiver | None = None
+        self._stored = 0
+        self.action = QAction("&Listen for Traces (OTLP/HTTP)", self, checkable=True)
+        self.action.setToolTip(f"Receive spans from running apps on http://127.0.0.1:{port}/v1/traces")
+        self.action.toggled.connect(self._toggled)
+        self._timer = QTimer(self, interval=POLL_MS)
+        self._timer.timeout.connect(self._poll)
+
+    @property
+    def listening(self) -> bool:
+        return self.receiver is not None
+
+    def start(self) -> bool:
+        """Listen into the open store; False (and `failed` emitted) when that is not possible."""
+        if self.listening:
+            return True
+        path = self.context.store_path
+        if path is None:
+            self.failed.emit("Cannot listen", "Open a store first: received spans are stored in it.")
+            return self._unchecked()
+        try:
+            self.sink = SpanSink(path, f"otlp-http://127.0.0.1:{self.port}")
+            self.receiver = OtlpReceiver(self.sink, "127.0.0.1", self.port)
+        except OSError as exc:
+            if self.sink is not None:
+                self.sink.close()
+            self.sink = None
+            self.failed.emit(f"Cannot listen on port {self.port}", exc.strerror or str(exc))
+            return self._unchecked()
+        self.receiver.start()
+        self._stored = 0
+        self._timer.start()
+        self.action.setChecked(True)
+        self._poll()
+        return True
+
+    def stop(self) -> None:
+        """Stop receiving; spans already accepted are stored before this returns."""
+        if self.receiver is None or self.sink is None:
+            return
+        self._timer.stop()
+        self.receiver.stop()
+        self.sink.close()
+        self._poll()
+        self.receiver = self.sink = None
+        self.action.setChecked(False)
+        self.status.emit("")
+
+    def _toggled(self, on: bool) -> None:
+        if on:
+            self.start()
+        else:
+            self.stop()
+
+    def _unchecked(self) -> bool:
+        self.action.setChecked(False)
+        return False
+
+    def _poll(self) -> None:
+        if self.receiver is None or self.sink is None:
+            return
+        received, stored = self.receiver.stats(), self.sink.stats()
+        if stored.spans_stored != self._stored:
+            self._stored = stored.spans_stored
+            self.context.refresh()
+        text = f"Listening on {self.receiver.address}: {received.spans_accepted:,} spans received"
+        if received.spans_rejected or received.bad_requests:
+            text += f", {received.spans_rejected:,} rejected, {received.bad_requests:,} bad requests"
+        if stored.last_error:
+            text += f" ({stored.last_error})"
+        self.status.emit(text)

@@ -46,6 +46,8 @@ class UsageFilter:
     session: str | None = None
     user: str | None = None
     trace_name: str | None = None
+    #: Only calls to these models (None: any model).
+    models: tuple[str | None, ...] | None = None
 
     def sql(self) -> tuple[str, list[object]]:
         """` AND ...` clauses over the spans table (or "") and their parameters."""
@@ -61,6 +63,12 @@ class UsageFilter:
         if self.service is not None:
             clauses.append("service = ?")
             params.append(self.service)
+        if self.models is not None:
+            named = [m for m in self.models if m is not None]
+            either = [f"model IN ({', '.join('?' * len(named))})"] if named else []
+            either += ["model IS NULL"] if None in self.models else []
+            clauses.append("(" + " OR ".join(either or ["0"]) + ")")
+            params += named
         trace_clauses, trace_params = self._trace_sql()
         if trace_clauses:
             clauses.append(f"trace_id IN (SELECT trace_id FROM traces WHERE {' AND '.join(trace_clauses)})")
@@ -162,6 +170,12 @@ def top_names(
         "GROUP BY name ORDER BY count(*) DESC, name LIMIT ?"
     )
     return [tuple(row) for row in db.execute(sql, [*kinds, *params, limit])]
+
+
+def store_services(db: sqlite_utils.Database) -> list[str]:
+    """Every service named by a trace, sorted (the filter's choices)."""
+    sql = "SELECT service FROM traces WHERE service IS NOT NULL GROUP BY service"
+    return [service for (service,) in db.execute(sql)]
 
 
 def _totals_sql(column: str, clause: str) -> str:

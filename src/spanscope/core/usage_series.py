@@ -154,6 +154,8 @@ def usage_series(
     book = book or PriceBook.load()
     clause, params = where.sql()
     rows = db.execute(_series_sql(HOUR_SQL, clause), params).fetchall()
+    if not rows:
+        return UsageSeries(HOUR_NS, where.start_ns or 0, [], [], [], [], [], {}, {})
     grain = HOUR_NS
     first, last = _range_ns(rows, where, grain)
     width = bucket_width(first, last)
@@ -161,6 +163,7 @@ def usage_series(
         grain = MINUTE_NS
         rows = db.execute(_series_sql(f"start_ns / {MINUTE_NS}", clause), params).fetchall()
         first, last = _range_ns(rows, where, grain)
+        width = bucket_width(first, last)
     return _fold(rows, grain, width, first, last, book)
 
 

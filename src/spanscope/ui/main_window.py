@@ -72,6 +72,7 @@ class QtMainWindow(QMainWindow):
         main.setSizes([300, 700])
         self.dashboard = QtDashboardTab(self.context)
         self.compare = QtCompareTab(self.context)
+        self._set_aside: list[QDockWidget] = []
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(main, "Traces")
@@ -114,10 +115,10 @@ class QtMainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         """The usage tabs take the whole window: the bottom docks of the Traces tab step aside."""
         if index == 0:
-            for dock in getattr(self, "_set_aside", []):
+            for dock in self._set_aside:
                 dock.show()
             self._set_aside = []
-        elif not getattr(self, "_set_aside", []):
+        elif not self._set_aside:
             self._set_aside = [d for d in (self.timeline_dock, self.problems_dock) if d.isVisible()]
             for dock in self._set_aside:
                 dock.hide()

@@ -77,10 +77,11 @@ def write_store(tmp_path, calls: list[Call]):
         mine = [c for c in calls if c.trace == trace]
         first = mine[0]
         root = f"{int(trace, 16):016x}"
+        who = {"session.id": first.session, "user.id": first.user}
         spans = [
             span(
                 root, trace=trace, name=first.trace_name, start=first.start, end=first.start + 60 * 10**9,
-                attrs={"openinference.span.kind": "CHAIN", "session.id": first.session, "user.id": first.user},
+                attrs={"openinference.span.kind": "CHAIN", **who},
             ),
             span(
                 f"{int(trace, 16) + 999:016x}", root, trace=trace, name="get_weather",

@@ -49,11 +49,25 @@ def _rows(calls: int, seed: int) -> Iterator[tuple[list[tuple], tuple]]:
             cost = n_in * 2.5e-6 + n_out * 1e-5 if rng.random() < 0.3 else None
             row = dict.fromkeys(SPAN_COLUMNS)
             row.update(
-                trace_id=trace_id, span_id=f"{rng.getrandbits(64):016x}", name=f"{provider}.chat",
-                kind="LLM", start_ns=at, end_ns=at + duration, status="error" if error else "ok",
-                model=model, provider=provider, input_tokens=n_in, output_tokens=n_out,
-                total_tokens=n_in + n_out, cache_read_tokens=n_in // 4 if c % 2 else None, cost_usd=cost,
-                session_id=session, user_id=user, service=service, source_id=1, counted=1,
+                trace_id=trace_id,
+                span_id=f"{rng.getrandbits(64):016x}",
+                name=f"{provider}.chat",
+                kind="LLM",
+                start_ns=at,
+                end_ns=at + duration,
+                status="error" if error else "ok",
+                model=model,
+                provider=provider,
+                input_tokens=n_in,
+                output_tokens=n_out,
+                total_tokens=n_in + n_out,
+                cache_read_tokens=n_in // 4 if c % 2 else None,
+                cost_usd=cost,
+                session_id=session,
+                user_id=user,
+                service=service,
+                source_id=1,
+                counted=1,
             )
             spans.append(tuple(row[k] for k in SPAN_COLUMNS))
             at += duration
@@ -61,11 +75,20 @@ def _rows(calls: int, seed: int) -> Iterator[tuple[list[tuple], tuple]]:
             models.add(model)
         trace = dict.fromkeys(TRACE_COLUMNS)
         trace.update(
-            trace_id=trace_id, root_name=name, start_ns=spans[0][SPAN_COLUMNS.index("start_ns")], end_ns=at,
-            duration_ns=at - spans[0][SPAN_COLUMNS.index("start_ns")], span_count=CALLS_PER_TRACE,
-            error_count=errors, input_tokens=tokens_in, output_tokens=tokens_out,
-            total_tokens=tokens_in + tokens_out, models=",".join(sorted(models)),
-            session_id=session, user_id=user, service=service,
+            trace_id=trace_id,
+            root_name=name,
+            start_ns=spans[0][SPAN_COLUMNS.index("start_ns")],
+            end_ns=at,
+            duration_ns=at - spans[0][SPAN_COLUMNS.index("start_ns")],
+            span_count=CALLS_PER_TRACE,
+            error_count=errors,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            total_tokens=tokens_in + tokens_out,
+            models=",".join(sorted(models)),
+            session_id=session,
+            user_id=user,
+            service=service,
         )
         yield spans, tuple(trace[k] for k in TRACE_COLUMNS)
 
@@ -74,7 +97,9 @@ def build_store(path: Path, calls: int, seed: int = 7) -> None:
     db = connect(path)
     db.execute("PRAGMA cache_size = -500000")
     span_sql = f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES ({', '.join('?' * len(SPAN_COLUMNS))})"
-    trace_sql = f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+    trace_sql = (
+        f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+    )
     with db.conn:
         db.conn.execute("BEGIN")
         db.conn.execute(

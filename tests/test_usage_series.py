@@ -17,13 +17,7 @@ from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, group
 from spanscope.core.model_comparison import call_points, compare_models, comparison_table, models_by_calls
 from spanscope.core.pricing import PriceBook
 from spanscope.core.store import connect, import_files
-from spanscope.core.usage_series import (
-    WIDTHS_NS,
-    bin_edges_ms,
-    latency_bins,
-    latency_table,
-    usage_series,
-)
+from spanscope.core.usage_series import WIDTHS_NS, bin_edges_ms, latency_stats, usage_series
 
 BASE_NS = 1_700_000_000_000_000_000  # the otlp helpers' time origin
 HOUR = 3_600_000_000_000
@@ -194,9 +188,6 @@ def test_series_match_the_calls(db, calls, where):
         mine = [c for c in chosen if c.model == model]
         assert (totals.calls, totals.errors) == (len(mine), sum(c.error for c in mine))
         assert totals.unpriced_calls == sum(usd is None for _, usd in costs)
-        assert totals.tokens_per_s == pytest.approx(
-            sum(c.tokens_out for c in mine) / sum(c.ms / 1000 for c in mine)
-        )
     assert sum(series.unpriced) == sum(call_cost(c, book) is None for c in chosen)
     assert series.models == sorted(
         {c.model for c in chosen}, key=lambda m: (-sum(c.model == m for c in chosen), m)
@@ -228,8 +219,9 @@ def test_short_ranges_get_minute_buckets(db, calls):
 
 
 @pytest.mark.parametrize("where", [FILTERS[0], FILTERS[1], FILTERS[4]])
-def test_latency_bins(db, calls, where):
-    bins = latency_bins(db, where)
+def test_latency_bins_and_speed(db, calls, where):
+    stats = latency_stats(db, where)
+    bins = stats.bins
     expected: dict = {}
     for c in calls:
         if matches(c, where):
@@ -240,6 +232,15 @@ def test_latency_bins(db, calls, where):
             low, high = bin_edges_ms(key)
             assert low <= c.ms < high
     assert bins == expected
+    for model in expected:
+        mine = [c for c in calls if c.model == model and matches(c, where)]
+        speed = sum(c.tokens_out for c in mine) / sum(c.ms / 1000 for c in mine)
+        assert stats.tokens_per_s(model) == pytest.approx(speed)
+    speeds = list(csv.reader(io.StringIO(stats.speed_table().csv_text())))
+    assert speeds[0] == ["model", "output_tokens", "seconds", "output_tokens_per_s"]
+    assert {r[0]: float(r[3]) for r in speeds[1:]} == {
+        m: pytest.approx(stats.tokens_per_s(m)) for m in expected
+    }
 
 
 def test_chart_csvs(db, calls):
@@ -258,7 +259,7 @@ def test_chart_csvs(db, calls):
     known = sum(call_cost(c, book) or 0 for c in calls if c.model == "no-such-model-xyz")
     assert sum(float(r[unknown_column]) for r in cost[1:] if r[unknown_column]) == pytest.approx(known)
     assert sum(int(r[-1]) for r in cost[1:]) == sum(call_cost(c, book) is None for c in calls)
-    latency = list(csv.reader(io.StringIO(latency_table(latency_bins(db)).csv_text())))
+    latency = list(csv.reader(io.StringIO(latency_stats(db).latency_table().csv_text())))
     assert latency[0] == ["model", "latency_from_ms", "latency_to_ms", "calls"]
     assert sum(int(r[3]) for r in latency[1:]) == len(calls)
     errors = list(csv.reader(io.StringIO(series.error_table().csv_text())))
@@ -371,6 +372,5 @@ def test_real_fixture_series(fixtures_dir, tmp_path):
     assert {m: t.calls for m, t in series.totals.items()} == {m: r[0] for m, r in expected.items()}
     assert sum(series.input_tokens) == sum(r[1] for r in expected.values())
     assert sum(series.output_tokens) == sum(r[2] for r in expected.values())
-    assert sum(sum(by_bin.values()) for by_bin in latency_bins(db).values()) == sum(
-        r[0] for r in expected.values()
-    )
+    finished = sum(sum(by_bin.values()) for by_bin in latency_stats(db).bins.values())
+    assert finished == sum(r[0] for r in expected.values())

@@ -17,7 +17,7 @@ import sqlite_utils
 from spanscope.core.analytics import ALL, HOUR_NS, UsageFilter, usd
 from spanscope.core.chart_csv import Table
 from spanscope.core.pricing import PriceBook
-from spanscope.core.store.schema import HOUR_SQL, LATENCY_BIN_SQL
+from spanscope.core.store.schema import COST_CLASS_SQL, HOUR_SQL, LATENCY_BIN_SQL
 
 MINUTE_NS = 60_000_000_000
 DAY_NS = 24 * HOUR_NS
@@ -27,31 +27,30 @@ WIDTHS_NS = tuple(
 )
 MAX_BUCKETS = 300
 
-_HAS_TOKENS = "(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
-_PRICED = f"cost_usd IS NULL AND {_HAS_TOKENS}"
-_TIMED = "output_tokens > 0 AND end_ns > start_ns"
+REPORTED, TO_PRICE, UNKNOWN = 0, 1, 2  # the cost classes of schema.COST_CLASS_SQL
 
 
 def _series_sql(grain: str, clause: str) -> str:
-    """Sums per (grain, model, provider); with grain = HOUR_SQL it is an ordered walk of the index."""
-    read, write = "coalesce(cache_read_tokens, 0)", "coalesce(cache_write_tokens, 0)"
+    """Sums per (grain, model, provider, cost class); with grain = HOUR_SQL it is an ordered walk of
+    the usage index, and the cost class in the key spares every sum a per-row condition."""
+    cached = "coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)"
     return (
-        f"SELECT {grain}, model, provider, count(*), sum(status = 'error'), "
-        "sum(input_tokens), sum(output_tokens), sum(cost_usd), count(cost_usd), "
-        f"count(*) FILTER (WHERE {_PRICED}), "
-        f"sum(coalesce(input_tokens, {read} + {write})) FILTER (WHERE {_PRICED}), "
-        f"sum({read}) FILTER (WHERE {_PRICED}), sum({write}) FILTER (WHERE {_PRICED}), "
-        f"sum(coalesce(output_tokens, 0)) FILTER (WHERE {_PRICED}), "
-        f"sum(output_tokens) FILTER (WHERE {_TIMED}), sum(end_ns - start_ns) FILTER (WHERE {_TIMED}) "
-        f"FROM spans WHERE counted = 1{clause} GROUP BY 1, 2, 3"
+        f"SELECT {grain}, model, provider, {COST_CLASS_SQL}, count(*), sum(status = 'error'), "
+        "sum(input_tokens), sum(output_tokens), sum(cost_usd), "
+        f"sum(coalesce(input_tokens, {cached})), sum(cache_read_tokens), sum(cache_write_tokens) "
+        f"FROM spans WHERE counted = 1{clause} GROUP BY 1, 2, 3, 4"
     )
 
 
 def _latency_sql(clause: str) -> str:
-    """Calls per (model, latency bin); the inner grouping follows the index order, no sort."""
+    """Per (model, latency bin): calls, and output tokens and time of those with output (for
+    tokens/s); the inner grouping follows the index order, no sort."""
+    has_output = "FILTER (WHERE output_tokens > 0)"
     return (
-        f"SELECT model, bin, sum(n) FROM (SELECT {HOUR_SQL}, model, provider, {LATENCY_BIN_SQL} AS bin, "
-        f"count(*) AS n FROM spans WHERE counted = 1 AND end_ns > start_ns{clause} GROUP BY 1, 2, 3, 4) "
+        "SELECT model, bin, sum(n), sum(tokens), sum(ns) FROM ("
+        f"SELECT {HOUR_SQL}, model, provider, {COST_CLASS_SQL}, {LATENCY_BIN_SQL} AS bin, count(*) AS n, "
+        f"sum(output_tokens) {has_output} AS tokens, sum(end_ns - start_ns) {has_output} AS ns "
+        f"FROM spans WHERE counted = 1 AND end_ns > start_ns{clause} GROUP BY 1, 2, 3, 4, 5) "
         "GROUP BY model, bin"
     )
 
@@ -80,16 +79,10 @@ class ModelTotals:
     cost_usd: float = 0.0
     priced_calls: int = 0
     unpriced_calls: int = 0
-    timed_output_tokens: int = 0
-    timed_ns: int = 0
 
     @property
     def error_rate(self) -> float:
         return self.errors / self.calls if self.calls else 0.0
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        return self.timed_output_tokens / (self.timed_ns / 1e9) if self.timed_ns else None
 
 
 @dataclass
@@ -138,10 +131,6 @@ class UsageSeries:
         rows = [[_iso(t), self.requests[i], self.errors[i]] for i, t in enumerate(self.bucket_starts_ns())]
         return Table(["bucket_start_utc", "requests", "errors"], rows)
 
-    def speed_table(self) -> Table:
-        rows = [[m, t.timed_output_tokens, t.timed_ns / 1e9, t.tokens_per_s] for m, t in self.totals.items()]
-        return Table(["model", "timed_output_tokens", "timed_seconds", "output_tokens_per_s"], rows)
-
     def error_table(self) -> Table:
         rows = [[m, t.calls, t.errors, t.error_rate] for m, t in self.totals.items()]
         return Table(["model", "calls", "errors", "error_rate"], rows)
@@ -167,22 +156,44 @@ def usage_series(
     return _fold(rows, grain, width, first, last, book)
 
 
-#: Finished calls per latency bin, per model.
-LatencyBins = dict[str | None, dict[int, int]]
+@dataclass
+class LatencyStats:
+    """Finished calls per latency bin (see bin_edges_ms) per model, and per model the output
+    tokens and time of the calls that produced output, for output tokens per second."""
+
+    bins: dict[str | None, dict[int, int]]
+    output_tokens: dict[str | None, int]
+    output_ns: dict[str | None, int]
+
+    def tokens_per_s(self, model: str | None) -> float | None:
+        ns = self.output_ns.get(model)
+        return self.output_tokens[model] / (ns / 1e9) if ns else None
+
+    def latency_table(self) -> Table:
+        rows = [
+            [model, *bin_edges_ms(b), n]
+            for model, by_bin in self.bins.items()
+            for b, n in sorted(by_bin.items())
+        ]
+        return Table(["model", "latency_from_ms", "latency_to_ms", "calls"], rows)
+
+    def speed_table(self) -> Table:
+        rows = [
+            [m, self.output_tokens.get(m, 0), self.output_ns.get(m, 0) / 1e9, self.tokens_per_s(m)]
+            for m in self.bins
+        ]
+        return Table(["model", "output_tokens", "seconds", "output_tokens_per_s"], rows)
 
 
-def latency_bins(db: sqlite_utils.Database, where: UsageFilter = ALL) -> LatencyBins:
-    """How many finished calls of each model fall in each latency bin (see bin_edges_ms)."""
+def latency_stats(db: sqlite_utils.Database, where: UsageFilter = ALL) -> LatencyStats:
+    """Latency bins and output speed of the finished calls `where` selects."""
     clause, params = where.sql()
-    bins: LatencyBins = {}
-    for model, latency_bin, n in db.execute(_latency_sql(clause), params):
-        bins.setdefault(model, {})[latency_bin] = n
-    return bins
-
-
-def latency_table(bins: LatencyBins) -> Table:
-    rows = [[model, *bin_edges_ms(b), n] for model, by_bin in bins.items() for b, n in sorted(by_bin.items())]
-    return Table(["model", "latency_from_ms", "latency_to_ms", "calls"], rows)
+    stats = LatencyStats({}, {}, {})
+    for model, latency_bin, n, tokens, ns in db.execute(_latency_sql(clause), params):
+        stats.bins.setdefault(model, {})[latency_bin] = n
+        stats.output_tokens[model] = stats.output_tokens.get(model, 0) + (tokens or 0)
+        stats.output_ns[model] = stats.output_ns.get(model, 0) + (ns or 0)
+    return stats
 
 
 def _range_ns(rows: list[tuple], where: UsageFilter, grain: int) -> tuple[int, int]:
@@ -201,46 +212,31 @@ def _fold(
     count = last // width - first // width + 1
     zeros = [0] * count
     series = UsageSeries(width, start, zeros[:], zeros[:], zeros[:], zeros[:], zeros[:], {}, {})
-    ordered = sorted(rows, key=lambda r: -r[3])
-    for (
-        g,
-        model,
-        provider,
-        calls,
-        errors,
-        tokens_in,
-        tokens_out,
-        reported,
-        n_reported,
-        n_priced,
-        *rest,
-    ) in ordered:
-        priced_in, cache_read, cache_write, priced_out, timed_out, timed_ns = rest
+    for g, model, provider, cost_class, calls, errors, tokens_in, tokens_out, reported, *priced in sorted(
+        rows, key=lambda r: -r[4]
+    ):
         i = min(max((g * grain - start) // width, 0), count - 1)
-        cost = reported
-        unpriced = calls - n_reported - n_priced
-        if n_priced:
-            price = book.price(provider, model, _day(g * grain)) if model else None
-            if price is None:
-                unpriced += n_priced
-            else:
-                cost = (cost or 0.0) + usd(price, priced_in, cache_read, cache_write, priced_out)
+        cost = reported if cost_class == REPORTED else None
+        if cost_class == TO_PRICE and model:
+            price = book.price(provider, model, _day(g * grain))
+            if price is not None:
+                priced_in, cache_read, cache_write = priced
+                cost = usd(price, priced_in, cache_read or 0, cache_write or 0, tokens_out or 0)
         totals = series.totals.setdefault(model, ModelTotals())
         column = series.cost.setdefault(model, [None] * count)
         series.requests[i] += calls
         series.errors[i] += errors
         series.input_tokens[i] += tokens_in or 0
         series.output_tokens[i] += tokens_out or 0
-        series.unpriced[i] += unpriced
-        if cost is not None:
-            column[i] = (column[i] or 0.0) + cost
-            totals.cost_usd += cost
         totals.calls += calls
         totals.errors += errors
-        totals.priced_calls += calls - unpriced
-        totals.unpriced_calls += unpriced
-        totals.timed_output_tokens += timed_out or 0
-        totals.timed_ns += timed_ns or 0
+        if cost is None:
+            series.unpriced[i] += calls
+            totals.unpriced_calls += calls
+        else:
+            column[i] = (column[i] or 0.0) + cost
+            totals.cost_usd += cost
+            totals.priced_calls += calls
     series.totals = dict(sorted(series.totals.items(), key=lambda kv: (-kv[1].calls, str(kv[0]))))
     series.cost = {m: series.cost[m] for m in series.totals}
     return series

@@ -20,14 +20,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from spanscope.core.analytics import UsageFilter, store_services
 from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.store.trace_query import time_bounds
-from spanscope.core.usage_series import (
-    LatencyBins,
-    UsageSeries,
-    bin_edges_ms,
-    latency_bins,
-    latency_table,
-    usage_series,
-)
+from spanscope.core.usage_series import LatencyStats, UsageSeries, bin_edges_ms, latency_stats, usage_series
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
@@ -152,7 +145,7 @@ class QtDashboardTab(QWidget, QtObserver):
             path,
             {
                 "series": partial(usage_series, where=where, book=self.book),
-                "latency": partial(latency_bins, where=where),
+                "latency": partial(latency_stats, where=where),
             },
         )
         self._where = where
@@ -174,17 +167,17 @@ class QtDashboardTab(QWidget, QtObserver):
 
     def _draw(self, results: dict) -> None:
         series: UsageSeries = results["series"]
-        bins: LatencyBins = results["latency"]
+        latency: LatencyStats = results["latency"]
         colors = {model: color(i) for i, model in enumerate(series.models)}
-        for model in bins:
+        for model in latency.bins:
             colors.setdefault(model, color(len(colors)))
         self._summarize(series, self._where)
         self._draw_cost(series, colors)
         self._draw_tokens(series)
         self._draw_requests(series)
-        self._draw_latency(bins, colors)
-        self._draw_per_model(self.errors, series, colors, "error rate")
-        self._draw_per_model(self.speed, series, colors, "tokens/s")
+        self._draw_latency(latency, colors)
+        self._draw_per_model(self.errors, series, latency, colors)
+        self._draw_per_model(self.speed, series, latency, colors)
         starts = series.first_bucket_ns / 1e9
         self.cost.plot.setXRange(starts, starts + len(series.requests) * series.width_ns / 1e9, padding=0.01)
         self.draw_count += 1
@@ -311,11 +304,12 @@ class QtDashboardTab(QWidget, QtObserver):
 
         chart.hover = hover
 
-    def _draw_latency(self, bins: LatencyBins, colors: dict) -> None:
+    def _draw_latency(self, latency: LatencyStats, colors: dict) -> None:
         chart = self.latency
         chart.clear()
         key = []
-        chart.table = latency_table(bins)
+        chart.table = latency.latency_table()
+        bins = latency.bins
         used = sorted({b for by_bin in bins.values() for b in by_bin})
         if not used:
             return
@@ -344,19 +338,21 @@ class QtDashboardTab(QWidget, QtObserver):
 
         chart.hover = hover
 
-    def _draw_per_model(self, chart: QtChart, series: UsageSeries, colors: dict, what: str) -> None:
-        """Horizontal bars, one per model (top = most calls)."""
+    def _draw_per_model(
+        self, chart: QtChart, series: UsageSeries, latency: LatencyStats, colors: dict
+    ) -> None:
+        """Error rate or output speed as horizontal bars, one per model (top = most calls)."""
         chart.clear()
         models = series.models
         totals = [series.totals[m] for m in models]
-        if what == "error rate":
+        if chart is self.errors:
             values = [100 * t.error_rate for t in totals]
             labels = [f"{v:.1f}% ({t.errors:,} of {t.calls:,})" for v, t in zip(values, totals, strict=True)]
             chart.table = series.error_table()
         else:
-            values = [t.tokens_per_s for t in totals]
+            values = [latency.tokens_per_s(m) for m in models]
             labels = ["no timed output" if v is None else f"{v:,.0f} tokens/s" for v in values]
-            chart.table = series.speed_table()
+            chart.table = latency.speed_table()
         y = np.arange(len(models))[::-1]
         width = np.array([v or 0.0 for v in values])
         brushes = [colors[m] for m in models]

@@ -6,6 +6,7 @@ are often opened long after their traces were recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime, QTimer, QTimeZone, Signal
@@ -98,6 +99,15 @@ class QtUsageFilterBar(QWidget):
                 edit.blockSignals(True)
                 edit.setDateTime(_qdatetime(ns))
                 edit.blockSignals(False)
+
+    def edit(self, apply: Callable[[QtUsageFilterBar], object]) -> None:
+        """Make several edits as one change: `changed` is emitted once, now (scripts, tests)."""
+        self.blockSignals(True)
+        try:
+            apply(self)
+        finally:
+            self.blockSignals(False)
+        self._emit()
 
     def current(self) -> UsageFilter:
         length = RANGES[self.range.currentText()]

@@ -304,6 +304,34 @@ def test_compare_models(db, calls):
     assert table[0][1] == "Calls" and table[1][1] == str(rows[0].values["calls"])
 
 
+def test_scores_per_model(tmp_path, calls):
+    """Scores on a call and on its whole trace, averaged per model; none without a scores table."""
+    db = write_store(tmp_path, calls)
+    assert all(
+        r.scores == {} for r in compare_models(db, ["gpt-4o", "gpt-4o-mini"], UsageFilter(), PriceBook())
+    )
+    rw = connect(tmp_path / "store.db")
+    first = next(c for c in calls if c.model == "gpt-4o")
+    other = next(c for c in calls if c.model == "gpt-4o-mini" and c.trace != first.trace)
+    trace_models = {c.model for c in calls if c.trace == other.trace}
+    scores = [
+        (first.trace, first.span_id, "correctness", 0.5, "k1"),
+        (first.trace, first.span_id, "label-only", None, "k2"),
+        (other.trace, other.span_id, "correctness", 1.0, "k3"),
+        (other.trace, "", "correctness", 0.0, "k4"),
+    ]
+    with rw.conn:
+        rw.conn.executemany(
+            "INSERT INTO scores (trace_id, span_id, name, value, key) VALUES (?, ?, ?, ?, ?)", scores
+        )
+    rows = {r.model: r for r in compare_models(db, ["gpt-4o", "gpt-4o-mini"], UsageFilter(), PriceBook())}
+    gpt4o = [0.5] + ([0.0] if "gpt-4o" in trace_models else [])
+    assert rows["gpt-4o"].scores == {"correctness": (pytest.approx(sum(gpt4o) / len(gpt4o)), len(gpt4o))}
+    assert rows["gpt-4o-mini"].scores == {"correctness": (pytest.approx(0.5), 2)}
+    table = comparison_table(list(rows.values()))
+    assert table.header[-1] == "mean score correctness"
+
+
 def test_call_points_and_sample(db, calls):
     book = PriceBook()
     models = ["gpt-4o", "no-such-model-xyz"]

@@ -47,6 +47,8 @@ class ModelRow:
     model: str | None
     values: dict[str, float | None]
     unpriced_calls: int
+    #: Score name -> (mean value, how many scores), for the numeric scores of its calls.
+    scores: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def models_by_calls(db: sqlite_utils.Database, where: UsageFilter = ALL) -> list[tuple[str | None, int]]:
@@ -65,12 +67,37 @@ def compare_models(
     """A row per model in `models` (in that order) over the calls `where` selects."""
     chosen = UsageFilter(**{**where.__dict__, "models": tuple(models)})
     stats = {g.group: g for g in group_stats(db, "model", book=book, where=chosen)}
-    return [_row(m, stats.get(m)) for m in models]
+    scores = model_scores(db, chosen)
+    return [_row(m, stats.get(m), scores.get(m, {})) for m in models]
 
 
-def _row(model: str | None, g: GroupStats | None) -> ModelRow:
+def model_scores(
+    db: sqlite_utils.Database, where: UsageFilter
+) -> dict[str | None, dict[str, tuple[float, int]]]:
+    """Mean numeric score per model and score name: scores given to one of its calls, and scores of a
+    whole trace (counted once for each model called in it). Empty when the store keeps no scores."""
+    if not db["scores"].exists():
+        return {}
+    clause, params = where.sql()
+    calls = (
+        "SELECT model AS call_model, trace_id AS call_trace, span_id AS call_span "
+        f"FROM spans WHERE counted = 1{clause}"
+    )
+    sql = (
+        "SELECT call_model, name, avg(value), count(*) FROM ("
+        f"SELECT DISTINCT s.id, c.call_model, s.name, s.value FROM scores s JOIN ({calls}) c "
+        "ON c.call_trace = s.trace_id AND (s.span_id = c.call_span OR s.span_id = '') "
+        "WHERE s.value IS NOT NULL) GROUP BY call_model, name ORDER BY name"
+    )
+    found: dict[str | None, dict[str, tuple[float, int]]] = {}
+    for model, name, mean, n in db.execute(sql, params):
+        found.setdefault(model, {})[name] = (mean, n)
+    return found
+
+
+def _row(model: str | None, g: GroupStats | None, scores: dict[str, tuple[float, int]]) -> ModelRow:
     if g is None:
-        return ModelRow(model, {m.key: None for m in METRICS} | {"calls": 0}, 0)
+        return ModelRow(model, {m.key: None for m in METRICS} | {"calls": 0}, 0, scores)
     tokens = (g.input_tokens or 0) + (g.output_tokens or 0)
     priced = g.priced_calls
     values = {
@@ -90,12 +117,33 @@ def _row(model: str | None, g: GroupStats | None) -> ModelRow:
         "error_rate": 100 * g.errors / g.calls,
         "tokens_per_s": g.tokens_per_s,
     }
-    return ModelRow(model, values, g.cost_source["unknown"])
+    return ModelRow(model, values, g.cost_source["unknown"], scores)
+
+
+def score_names(rows: list[ModelRow]) -> list[str]:
+    return sorted({name for r in rows for name in r.scores})
 
 
 def comparison_table(rows: list[ModelRow]) -> Table:
-    header = ["model", *(f"{m.label} ({m.unit})" if m.unit else m.label for m in METRICS), "unpriced calls"]
-    return Table(header, [[r.model, *(r.values[m.key] for m in METRICS), r.unpriced_calls] for r in rows])
+    names = score_names(rows)
+    header = [
+        "model",
+        *(f"{m.label} ({m.unit})" if m.unit else m.label for m in METRICS),
+        "unpriced calls",
+        *(f"mean score {n}" for n in names),
+    ]
+    return Table(
+        header,
+        [
+            [
+                r.model,
+                *(r.values[m.key] for m in METRICS),
+                r.unpriced_calls,
+                *(r.scores[n][0] if n in r.scores else None for n in names),
+            ]
+            for r in rows
+        ],
+    )
 
 
 @dataclass

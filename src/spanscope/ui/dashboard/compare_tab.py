@@ -35,6 +35,7 @@ from spanscope.core.model_comparison import (
     compare_models,
     comparison_table,
     models_by_calls,
+    score_names,
 )
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, model_label
@@ -247,14 +248,19 @@ class QtCompareTab(QWidget, QtObserver):
         self.drawn.emit()
 
     def _fill_table(self, rows: list[ModelRow]) -> None:
+        """Models side by side; a row per figure, then one per score name when calls carry scores."""
+        names = score_names(rows)
         self.table.clear()
         self.table.setColumnCount(len(rows))
-        self.table.setRowCount(len(METRICS) + 1)
+        self.table.setRowCount(len(METRICS) + 1 + len(names))
         self.table.setHorizontalHeaderLabels([model_label(r.model) for r in rows])
         labels = [m.label + (f" ({m.unit})" if m.unit and m.unit != "%" else "") for m in METRICS]
-        self.table.setVerticalHeaderLabels([*labels, "Calls of unknown cost"])
+        self.table.setVerticalHeaderLabels(
+            [*labels, "Calls of unknown cost", *(f"Score: {n}" for n in names)]
+        )
         for column, row in enumerate(rows):
             cells = [format_value(m.key, row.values[m.key]) for m in METRICS] + [f"{row.unpriced_calls:,}"]
+            cells += [_score_text(row.scores.get(n)) for n in names]
             for r, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -365,6 +371,10 @@ class QtCompareTab(QWidget, QtObserver):
         self._context.select_trace(trace_id)
         self._context.select_span(span_id)
         self.span_opened.emit(trace_id, span_id)
+
+
+def _score_text(score: tuple[float, int] | None) -> str:
+    return "no scores" if score is None else f"{score[0]:.3g} (mean of {score[1]:,})"
 
 
 def _bar_hover(names: list[str], texts: list[str], _x: float, at: float) -> str | None:

@@ -17,7 +17,7 @@ from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, group
 from spanscope.core.model_comparison import call_points, compare_models, comparison_table, models_by_calls
 from spanscope.core.pricing import PriceBook
 from spanscope.core.store import connect, import_files
-from spanscope.core.usage_series import WIDTHS_NS, bin_edges_ms, latency_stats, usage_series
+from spanscope.core.usage_series import WIDTHS_NS, bin_edges_ms, coarse_edges_ms, latency_stats, usage_series
 
 BASE_NS = 1_700_000_000_000_000_000  # the otlp helpers' time origin
 HOUR = 3_600_000_000_000
@@ -232,6 +232,10 @@ def test_latency_bins_and_speed(db, calls, where):
             low, high = bin_edges_ms(key)
             assert low <= c.ms < high
     assert bins == expected
+    for model, by_bin in stats.coarse().items():
+        for coarse, n in by_bin.items():
+            low, high = coarse_edges_ms(coarse)
+            assert n == sum(low <= c.ms < high for c in calls if c.model == model and matches(c, where))
     for model in expected:
         mine = [c for c in calls if c.model == model and matches(c, where)]
         speed = sum(c.tokens_out for c in mine) / sum(c.ms / 1000 for c in mine)

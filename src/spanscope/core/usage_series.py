@@ -62,6 +62,20 @@ def bin_edges_ms(latency_bin: int) -> tuple[float, float]:
     return lead * scale, (lead + 1) * scale
 
 
+def coarse_bin(latency_bin: int) -> int:
+    """The 1-2-5 bin holding a latency bin: [1, 2), [2, 5) or [5, 10) times a power of ten, nearly
+    even steps on a log axis (the fine bins' widths there differ ninefold)."""
+    digits, lead = divmod(latency_bin, 10)
+    return digits * 10 + (1 if lead < 2 else 2 if lead < 5 else 5)
+
+
+def coarse_edges_ms(coarse: int) -> tuple[float, float]:
+    """[low, high) in ms of a coarse_bin."""
+    digits, lead = divmod(coarse, 10)
+    scale = 10 ** (digits - 1) / 1e6
+    return lead * scale, {1: 2, 2: 5, 5: 10}[lead] * scale
+
+
 def bucket_width(first_ns: int, last_ns: int) -> int:
     """The finest width in WIDTHS_NS that covers [first_ns, last_ns] in at most MAX_BUCKETS buckets."""
     for width in WIDTHS_NS:
@@ -169,10 +183,19 @@ class LatencyStats:
         ns = self.output_ns.get(model)
         return self.output_tokens[model] / (ns / 1e9) if ns else None
 
+    def coarse(self) -> dict[str | None, dict[int, int]]:
+        """Calls per coarse_bin, per model: what the latency chart draws."""
+        merged: dict[str | None, dict[int, int]] = {}
+        for model, by_bin in self.bins.items():
+            mine = merged.setdefault(model, {})
+            for b, n in by_bin.items():
+                mine[coarse_bin(b)] = mine.get(coarse_bin(b), 0) + n
+        return merged
+
     def latency_table(self) -> Table:
         rows = [
-            [model, *bin_edges_ms(b), n]
-            for model, by_bin in self.bins.items()
+            [model, *coarse_edges_ms(b), n]
+            for model, by_bin in self.coarse().items()
             for b, n in sorted(by_bin.items())
         ]
         return Table(["model", "latency_from_ms", "latency_to_ms", "calls"], rows)

@@ -47,18 +47,36 @@ def model_label(model: str | None) -> str:
     return model if model is not None else "(no model)"
 
 
+class QtCountAxis(pg.AxisItem):
+    """Counts as people write them: 1.5M, 250k, 40."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [compact(v * scale) for v in values]
+
+
+def compact(value: float) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.4g}{suffix}"
+    return f"{value:.4g}"
+
+
 class QtChart(QWidget):
     """A plot with a title, a hover read-out, and export of the picture and of `table`.
 
     `hover` maps the mouse's x (view coordinates) to the text shown for it, or None for nothing.
     """
 
-    def __init__(self, title: str, *, time_axis: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, *, time_axis: bool = False, counts: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.title = title
         self.table: Table | None = None
         self.hover: Callable[[float, float], str | None] | None = None
-        axes = {"bottom": pg.DateAxisItem(utcOffset=0)} if time_axis else {}
+        axes: dict[str, pg.AxisItem] = {"bottom": pg.DateAxisItem(utcOffset=0)} if time_axis else {}
+        if counts:
+            axes["left"] = QtCountAxis("left")
         self.plot = pg.PlotWidget(axisItems=axes, background=self.palette().color(QPalette.ColorRole.Base))
         # Charts share the grid evenly, whatever their plots would prefer.
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)

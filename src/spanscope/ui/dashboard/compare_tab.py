@@ -53,7 +53,7 @@ def format_value(key: str, value: float | None) -> str:
     if value is None:
         return "unknown"
     if key.startswith("cost"):
-        return money(value) if value >= 0.01 else f"${value:.3g}"
+        return money(value) if value >= 1 else f"${value:.3g}"
     if key == "error_rate":
         return f"{value:.1f}%"
     if key == "calls":
@@ -131,7 +131,7 @@ class QtCompareTab(QWidget, QtObserver):
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(left)
         body.addWidget(right)
-        body.setSizes([240, 1360])
+        body.setSizes([300, 1300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

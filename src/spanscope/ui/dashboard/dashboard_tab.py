@@ -20,7 +20,13 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from spanscope.core.analytics import UsageFilter, store_services
 from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.store.trace_query import time_bounds
-from spanscope.core.usage_series import LatencyStats, UsageSeries, bin_edges_ms, latency_stats, usage_series
+from spanscope.core.usage_series import (
+    LatencyStats,
+    UsageSeries,
+    coarse_edges_ms,
+    latency_stats,
+    usage_series,
+)
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
@@ -29,6 +35,7 @@ from spanscope.ui.dashboard.jobs import QtLatestJob
 INPUT_COLOR, OUTPUT_COLOR = "#4e79a7", "#f28e2b"
 REQUEST_COLOR, ERROR_COLOR = "#8cb0d8", "#e15759"
 BAR_FILL = 0.86
+GAPPED_BARS = 80
 
 
 def load_book() -> tuple[PriceBook, str | None]:
@@ -72,8 +79,8 @@ class QtDashboardTab(QWidget, QtObserver):
         self.summary.setWordWrap(True)
         self.summary.setContentsMargins(8, 2, 8, 4)
         self.cost = QtChart("Cost over time, by model", time_axis=True)
-        self.tokens = QtChart("Tokens over time", time_axis=True)
-        self.requests = QtChart("Requests over time", time_axis=True)
+        self.tokens = QtChart("Tokens over time", time_axis=True, counts=True)
+        self.requests = QtChart("Requests over time", time_axis=True, counts=True)
         self.latency = QtChart("Latency distribution per model")
         self.errors = QtChart("Error rate per model")
         self.speed = QtChart("Output tokens per second per model")
@@ -201,7 +208,9 @@ class QtDashboardTab(QWidget, QtObserver):
     def _bucket_edges(self, series: UsageSeries) -> tuple[np.ndarray, np.ndarray]:
         x0 = np.array(series.bucket_starts_ns(), dtype=np.float64) / 1e9
         width = series.width_ns / 1e9
-        return x0 + width * (1 - BAR_FILL) / 2, x0 + width * (1 + BAR_FILL) / 2
+        # Narrow bars touch: gaps of under a pixel would flicker in and out along the axis.
+        fill = BAR_FILL if len(x0) <= GAPPED_BARS else 1.0
+        return x0 + width * (1 - fill) / 2, x0 + width * (1 + fill) / 2
 
     def _bucket_at(self, series: UsageSeries, x: float) -> int | None:
         i = math.floor((x * 1e9 - series.first_bucket_ns) / series.width_ns)
@@ -309,16 +318,17 @@ class QtDashboardTab(QWidget, QtObserver):
         chart.clear()
         key = []
         chart.table = latency.latency_table()
-        bins = latency.bins
+        bins = latency.coarse()
         used = sorted({b for by_bin in bins.values() for b in by_bin})
         if not used:
             return
         steps = _contiguous_bins(used[0], used[-1])
-        edges = np.array([bin_edges_ms(b)[0] for b in steps] + [bin_edges_ms(steps[-1])[1]])
+        edges = np.array([coarse_edges_ms(b)[0] for b in steps] + [coarse_edges_ms(steps[-1])[1]])
         log_edges = np.log10(edges)
         chart.plot.getAxis("bottom").setTicks(_log_ticks(edges[0], edges[-1]))
         shares: dict = {}
-        for model, by_bin in bins.items():
+        for model in (m for m in colors if m in bins):  # the other charts' order
+            by_bin = bins[model]
             total = sum(by_bin.values())
             shares[model] = np.array([100 * by_bin.get(b, 0) / total for b in steps])
             curve = pg.PlotDataItem(
@@ -332,7 +342,7 @@ class QtDashboardTab(QWidget, QtObserver):
             k = int(np.searchsorted(log_edges, x, side="right")) - 1
             if not 0 <= k < len(steps):
                 return None
-            low, high = bin_edges_ms(steps[k])
+            low, high = coarse_edges_ms(steps[k])
             text = ", ".join(f"{model_label(m)} {s[k]:.1f}%" for m, s in shares.items() if s[k])
             return f"{_ms(low)}–{_ms(high)}: {text or 'no calls'}"
 
@@ -384,8 +394,8 @@ def _log_ticks(low_ms: float, high_ms: float) -> list[list[tuple[float, str]]]:
 
 
 def _contiguous_bins(first: int, last: int) -> list[int]:
-    """Every latency bin from `first` to `last`: lead digits 1-9 of each decade in turn."""
-    return [b for b in range(first, last + 1) if b % 10]
+    """Every coarse latency bin from `first` to `last`: 1, 2 and 5 of each decade in turn."""
+    return [b for b in range(first, last + 1) if b % 10 in (1, 2, 5)]
 
 
 def _bucket_name(series: UsageSeries, i: int) -> str:

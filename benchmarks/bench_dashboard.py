@@ -28,7 +28,7 @@ from spanscope.core.analytics import HOUR_NS, UsageFilter
 from spanscope.core.store import connect
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
-from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
+from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, to_qdatetime
 
 TARGET_S = 1.0
 
@@ -41,11 +41,9 @@ def set_all_time(bar: QtUsageFilterBar) -> None:
 
 
 def _custom(bar: QtUsageFilterBar) -> None:
-    from spanscope.ui.dashboard.filter_bar import _qdatetime
-
     bar.range.setCurrentText("Custom range")
-    bar.start_edit.setDateTime(_qdatetime(START_NS + 10 * 24 * HOUR_NS))
-    bar.end_edit.setDateTime(_qdatetime(START_NS + 12 * 24 * HOUR_NS))
+    bar.start_edit.setDateTime(to_qdatetime(START_NS + 10 * 24 * HOUR_NS))
+    bar.end_edit.setDateTime(to_qdatetime(START_NS + 12 * 24 * HOUR_NS))
 
 
 #: label -> how the user sets it in the filter bar.

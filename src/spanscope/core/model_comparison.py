@@ -7,7 +7,7 @@ per-(provider, model, day) price lookups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -65,7 +65,7 @@ def compare_models(
     book: PriceBook | None = None,
 ) -> list[ModelRow]:
     """A row per model in `models` (in that order) over the calls `where` selects."""
-    chosen = UsageFilter(**{**where.__dict__, "models": tuple(models)})
+    chosen = replace(where, models=tuple(models))
     stats = {g.group: g for g in group_stats(db, "model", book=book, where=chosen)}
     scores = model_scores(db, chosen)
     return [_row(m, stats.get(m), scores.get(m, {})) for m in models]
@@ -182,7 +182,7 @@ def call_points(
 ) -> CallPoints:
     """Finished calls of `models`: all of them, or every k-th by row id when more than `limit`."""
     book = book or PriceBook.load()
-    clause, params = UsageFilter(**{**where.__dict__, "models": tuple(models)}).sql()
+    clause, params = replace(where, models=tuple(models)).sql()
     base = f"FROM spans WHERE counted = 1 AND end_ns > start_ns{clause}"
     matching = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
     step = -(-matching // limit) if matching > limit else 1

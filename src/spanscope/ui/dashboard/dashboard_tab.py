@@ -13,6 +13,7 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
+import sqlite_utils
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
@@ -125,7 +126,7 @@ class QtDashboardTab(QWidget, QtObserver):
     def on_store_loaded(self, context: QtTraceContext) -> None:
         self.book, self._book_problem = load_book()
         if context.store_path is not None:
-            self.facts_job.submit(context.store_path, {"facts": _store_facts})
+            self.facts_job.submit(context.store_path, {"facts": _read_store_facts})
         self.refresh()
 
     def on_store_closed(self) -> None:
@@ -383,7 +384,8 @@ class QtDashboardTab(QWidget, QtObserver):
         chart.hover = hover
 
 
-def _store_facts(db) -> tuple[list[str], tuple[int, int] | None]:
+def _read_store_facts(db: sqlite_utils.Database) -> tuple[list[str], tuple[int, int] | None]:
+    """The filter bar's choices: services, and the first and last trace start."""
     return store_services(db), time_bounds(db)
 
 

@@ -97,7 +97,7 @@ class QtUsageFilterBar(QWidget):
         for edit, ns in ((self.start_edit, first_ns), (self.end_edit, newest_ns)):
             if ns is not None and not edit.isVisible():
                 edit.blockSignals(True)
-                edit.setDateTime(_qdatetime(ns))
+                edit.setDateTime(to_qdatetime(ns))
                 edit.blockSignals(False)
 
     def edit(self, apply: Callable[[QtUsageFilterBar], object]) -> None:
@@ -141,7 +141,8 @@ class QtUsageFilterBar(QWidget):
         self.changed.emit(self.current())
 
 
-def _qdatetime(ns: int) -> QDateTime:
+def to_qdatetime(ns: int) -> QDateTime:
+    """A UTC QDateTime of ns since the epoch (ms precision, as the edits show)."""
     return QDateTime.fromMSecsSinceEpoch(ns // 1_000_000, UTC_ZONE)
 
 

@@ -53,7 +53,7 @@ def format_value(key: str, value: float | None) -> str:
     if value is None:
         return "unknown"
     if key.startswith("cost"):
-        return money(value) if value >= 1 else f"${value:.3g}"
+        return money(value)
     if key == "error_rate":
         return f"{value:.1f}%"
     if key == "calls":
@@ -282,7 +282,7 @@ class QtCompareTab(QWidget, QtObserver):
                 )
             )
             chart.plot.getAxis("left").setTicks([[(int(y[i]), n) for i, n in enumerate(names)], []])
-            top = max(width.max(initial=0.0), 1e-12)
+            top = width.max(initial=0.0) or 1.0  # all zero: a plain 0-1 axis
             for i, value in enumerate(values):
                 label = pg.TextItem(
                     format_value(metric.key, value), color=self.palette().text().color(), anchor=(0, 0.5)

@@ -58,7 +58,11 @@ def width_label(width_ns: int) -> str:
 
 
 def money(usd: float) -> str:
-    return f"${usd:,.2f}" if usd >= 0.01 or usd == 0 else f"${usd:.4g}"
+    """Dollars and cents, or three significant figures written out under a dollar."""
+    if usd >= 1 or usd <= 0:
+        return f"${usd:,.2f}"
+    whole, _, cents = f"{usd:.{2 - math.floor(math.log10(usd))}f}".partition(".")
+    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
 
 
 class QtDashboardTab(QWidget, QtObserver):
@@ -369,7 +373,7 @@ class QtDashboardTab(QWidget, QtObserver):
         brushes = [colors[m] for m in models]
         chart.plot.addItem(pg.BarGraphItem(x0=0, width=width, y=y, height=0.7, brushes=brushes, pen=None))
         chart.plot.getAxis("left").setTicks([[(int(y[i]), model_label(m)) for i, m in enumerate(models)], []])
-        top = max(width.max(initial=0.0), 1e-9)
+        top = width.max(initial=0.0) or 1.0  # all zero: a plain 0-1 axis, not a microscopic one
         for i, label in enumerate(labels):
             text = pg.TextItem(label, color=self.palette().text().color(), anchor=(0, 0.5))
             text.setPos(width[i] + top * 0.01, y[i])

@@ -39,6 +39,11 @@ PALETTE = (
 TITLE_HEIGHT = 26
 
 
+def _unbroken(name: str) -> str:
+    """A key entry that wraps between entries, never inside a model name at its hyphens."""
+    return html.escape(name).replace("-", "\u2011").replace(" ", "&nbsp;")
+
+
 def color(i: int) -> QColor:
     return QColor(PALETTE[i % len(PALETTE)])
 
@@ -71,6 +76,11 @@ class QtChart(QWidget):
         self, title: str, *, time_axis: bool = False, counts: bool = False, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        # A white card (the plot's own background) on the window's grey.
+        card = self.palette()
+        card.setColor(QPalette.ColorRole.Window, card.color(QPalette.ColorRole.Base))
+        self.setPalette(card)
+        self.setAutoFillBackground(True)
         self.title = title
         self.table: Table | None = None
         self.hover: Callable[[float, float], str | None] | None = None
@@ -162,7 +172,7 @@ class QtChart(QWidget):
         """A key above the plot (never over the data): a coloured square and a name per entry."""
         self.key.setText(
             "&nbsp;&nbsp; ".join(
-                f"<span style='color:{QColor(hue).name()}'>&#9632;</span>&nbsp;{html.escape(name)}"
+                f"<span style='color:{QColor(hue).name()}'>&#9632;</span>&nbsp;{_unbroken(name)}"
                 for name, hue in entries
             )
         )
@@ -180,19 +190,23 @@ class QtChart(QWidget):
     # Export
 
     def picture(self) -> QPixmap:
-        """The plot with its title above it, as saved by Export PNG."""
+        """What Export PNG saves: the title, the key and note when shown, and the plot."""
         plot = self.plot.grab()
         ratio = plot.devicePixelRatio()
-        out = QPixmap(plot.width(), plot.height() + int(TITLE_HEIGHT * ratio))
+        width = plot.width() / ratio
+        extras = [label.grab() for label in (self.key, self.note) if label.isVisible()]
+        height = TITLE_HEIGHT + sum(x.height() / x.devicePixelRatio() for x in extras) + plot.height() / ratio
+        out = QPixmap(int(width * ratio), int(height * ratio))
         out.setDevicePixelRatio(ratio)
         out.fill(self.palette().color(QPalette.ColorRole.Base))
         painter = QPainter(out)
-        font = QFont(self.title_label.font())
-        painter.setFont(font)
+        painter.setFont(QFont(self.title_label.font()))
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
-        width = plot.width() / ratio
         painter.drawText(QRectF(8, 0, width - 16, TITLE_HEIGHT), Qt.AlignmentFlag.AlignVCenter, self.title)
-        painter.drawPixmap(QPointF(0, TITLE_HEIGHT), plot)
+        top = float(TITLE_HEIGHT)
+        for part in [*extras, plot]:
+            painter.drawPixmap(QPointF(0, top), part)
+            top += part.height() / part.devicePixelRatio()
         painter.end()
         return out
 

@@ -88,6 +88,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.scatter = QtChart("Cost vs latency, one point per call")
         self.scatter.plot.setLabel("bottom", "latency (ms)")
         self.scatter.plot.setLabel("left", "cost (USD)")

@@ -37,7 +37,8 @@ def dashboard(qtbot, context):
     return tab
 
 
-def test_dashboard_draws_every_chart_with_linked_time_axes(dashboard, demo_store):
+def test_dashboard_draws_every_chart_with_linked_time_axes(qtbot, dashboard, demo_store):
+    qtbot.waitUntil(lambda: dashboard.tools.table is not None, timeout=WAIT_MS)
     calls = counted_calls(demo_store)
     assert f"{calls} model calls" in dashboard.summary.text()
     assert all(chart.table is not None for chart in dashboard.charts())
@@ -56,7 +57,26 @@ def test_hover_shows_the_bucket_values(dashboard):
     assert dashboard.requests.hover(start - 10**9, 0) is None
 
 
-def test_export_png_and_csv(dashboard, tmp_path):
+def test_chains_and_tools_follow_the_filter(qtbot, dashboard, demo_store):
+    qtbot.waitUntil(lambda: dashboard.tools.table is not None, timeout=WAIT_MS)
+    db = connect(demo_store, readonly=True)
+    sql = (
+        "SELECT name, count(*), sum(status = 'error') FROM spans WHERE kind IN ({}) {} "
+        "GROUP BY name ORDER BY 2 DESC, name LIMIT 8"
+    )
+    chains = db.execute(sql.format("'CHAIN', 'AGENT'", ""), ()).fetchall()
+    tools = db.execute(sql.format("'TOOL'", ""), ()).fetchall()
+    assert [tuple(r) for r in dashboard.chains.table.rows] == chains
+    assert [tuple(r) for r in dashboard.tools.table.rows] == tools
+    assert tools, "the demo has tool calls"
+    with qtbot.waitSignal(dashboard.lists_drawn, timeout=WAIT_MS):
+        dashboard.filter_bar.trace_name.setText("no trace is called this")
+    assert dashboard.tools.table.rows == []
+    db.conn.close()
+
+
+def test_export_png_and_csv(qtbot, dashboard, tmp_path):
+    qtbot.waitUntil(lambda: dashboard.tools.table is not None, timeout=WAIT_MS)
     for chart in dashboard.charts():
         png, data = tmp_path / f"{chart._file_stem()}.png", tmp_path / f"{chart._file_stem()}.csv"
         chart.export_png(png)

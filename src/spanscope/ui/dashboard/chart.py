@@ -7,6 +7,7 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPalette, QPixmap
@@ -254,3 +255,28 @@ class QtChart(QWidget):
         self.readout.setToolTip(text or "")
         self.cursor.setVisible(text is not None)
         self.cursor.setPos(point.x())
+
+
+def draw_bars(
+    chart: QtChart, names: list[str], values: list[float | None], labels: list[str], brushes: list
+) -> None:
+    """Horizontal bars, the first on top, each labelled with its value; None draws no bar."""
+    chart.clear()
+    y = np.arange(len(names))[::-1]
+    width = np.array([v or 0.0 for v in values])
+    chart.plot.addItem(pg.BarGraphItem(x0=0, width=width, y=y, height=0.7, brushes=brushes, pen=None))
+    chart.plot.getAxis("left").setTicks([[(int(y[i]), name) for i, name in enumerate(names)], []])
+    top = width.max(initial=0.0) or 1.0  # all zero: a plain 0-1 axis, not a microscopic one
+    ink = chart.palette().text().color()
+    for i, label in enumerate(labels):
+        text = pg.TextItem(label, color=ink, anchor=(0, 0.5))
+        text.setPos(width[i] + top * 0.01, y[i])
+        chart.plot.addItem(text)
+    chart.plot.setXRange(0, top * 1.35, padding=0)
+    chart.plot.setYRange(-0.6, max(len(names), 1) - 0.4, padding=0)
+
+    def hover(_x: float, at: float) -> str | None:
+        k = len(names) - 1 - round(at)
+        return f"{names[k]}: {labels[k]}" if 0 <= k < len(names) else None
+
+    chart.hover = hover

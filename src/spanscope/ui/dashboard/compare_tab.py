@@ -38,7 +38,7 @@ from spanscope.core.model_comparison import (
     score_names,
 )
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.dashboard.chart import QtChart, color, model_label
+from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book, money
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
 from spanscope.ui.dashboard.jobs import QtLatestJob
@@ -270,29 +270,12 @@ class QtCompareTab(QWidget, QtObserver):
     def _draw_bars(self, rows: list[ModelRow], colors: dict) -> None:
         table = comparison_table(rows)
         names = [model_label(r.model) for r in rows]
-        y = np.arange(len(rows))[::-1]
         for metric in METRICS:
-            chart = self.bars[metric.key]
-            chart.clear()
-            chart.table = table
             values = [r.values[metric.key] for r in rows]
-            width = np.array([v or 0.0 for v in values])
-            chart.plot.addItem(
-                pg.BarGraphItem(
-                    x0=0, width=width, y=y, height=0.7, brushes=[colors[r.model] for r in rows], pen=None
-                )
-            )
-            chart.plot.getAxis("left").setTicks([[(int(y[i]), n) for i, n in enumerate(names)], []])
-            top = width.max(initial=0.0) or 1.0  # all zero: a plain 0-1 axis
-            for i, value in enumerate(values):
-                label = pg.TextItem(
-                    format_value(metric.key, value), color=self.palette().text().color(), anchor=(0, 0.5)
-                )
-                label.setPos(width[i] + top * 0.02, y[i])
-                chart.plot.addItem(label)
-            chart.plot.setXRange(0, top * 1.45, padding=0)
-            chart.plot.setYRange(-0.6, len(rows) - 0.4, padding=0)
-            chart.hover = partial(_bar_hover, names, [format_value(metric.key, v) for v in values])
+            labels = [format_value(metric.key, v) for v in values]
+            chart = self.bars[metric.key]
+            draw_bars(chart, names, values, labels, [colors[r.model] for r in rows])
+            chart.table = table
 
     def _draw_scatter(self, colors: dict) -> None:
         chart, points = self.scatter, self._points
@@ -376,8 +359,3 @@ class QtCompareTab(QWidget, QtObserver):
 
 def _score_text(score: tuple[float, int] | None) -> str:
     return "no scores" if score is None else f"{score[0]:.3g} (mean of {score[1]:,})"
-
-
-def _bar_hover(names: list[str], texts: list[str], _x: float, at: float) -> str | None:
-    k = len(names) - 1 - round(at)
-    return f"{names[k]}: {texts[k]}" if 0 <= k < len(names) else None

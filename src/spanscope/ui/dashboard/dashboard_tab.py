@@ -18,7 +18,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from spanscope.core.analytics import UsageFilter, store_services
+from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, store_services, top_names
+from spanscope.core.chart_csv import Table
 from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.store.trace_query import time_bounds
 from spanscope.core.usage_series import (
@@ -29,11 +30,13 @@ from spanscope.core.usage_series import (
     usage_series,
 )
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.dashboard.chart import QtChart, color, model_label
+from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
 from spanscope.ui.dashboard.jobs import QtLatestJob
 
 INPUT_COLOR, OUTPUT_COLOR = "#4e79a7", "#f28e2b"
+CHAIN_COLOR, TOOL_COLOR = "#9c755f", "#76b7b2"
+TOP_NAMES = 8
 REQUEST_COLOR, ERROR_COLOR = "#8cb0d8", "#e15759"
 BAR_FILL = 0.86
 GAPPED_BARS = 80
@@ -68,8 +71,10 @@ def money(usd: float) -> str:
 class QtDashboardTab(QWidget, QtObserver):
     """Usage charts of the open store under the tab's filter."""
 
-    #: Emitted after every redraw (tests and the benchmark wait for it).
+    #: Emitted after every redraw of the usage charts (tests and the benchmark wait for it), and
+    #: after the lists of chains and tools, which are read next so they never delay the charts.
     drawn = Signal()
+    lists_drawn = Signal()
 
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +94,8 @@ class QtDashboardTab(QWidget, QtObserver):
         self.latency = QtChart("Latency distribution per model")
         self.errors = QtChart("Error rate per model")
         self.speed = QtChart("Output tokens per second per model")
+        self.chains = QtChart("Most frequent chains and agents")
+        self.tools = QtChart("Most frequent tools")
         for chart in (self.tokens, self.requests):
             chart.plot.setXLink(self.cost.plot)
         self.latency.plot.setLabel("bottom", "latency (log scale)")
@@ -99,7 +106,12 @@ class QtDashboardTab(QWidget, QtObserver):
             (self.latency, "% of the model's calls"),
         ):
             chart.plot.setLabel("left", unit)
-        for chart, unit in ((self.errors, "% of calls failed"), (self.speed, "output tokens/s")):
+        for chart, unit in (
+            (self.errors, "% of calls failed"),
+            (self.speed, "output tokens/s"),
+            (self.chains, "spans"),
+            (self.tools, "spans"),
+        ):
             chart.plot.setLabel("bottom", unit)
             chart.view_box.setMouseEnabled(x=False, y=False)
         grid = QGridLayout()
@@ -107,7 +119,7 @@ class QtDashboardTab(QWidget, QtObserver):
         grid.setSpacing(10)
         for i, chart in enumerate(self.charts()):
             grid.addWidget(chart, i // 2, i % 2)
-        for row in range(3):
+        for row in range(4):
             grid.setRowStretch(row, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -118,12 +130,24 @@ class QtDashboardTab(QWidget, QtObserver):
         self.job = QtLatestJob(self)
         self.job.finished.connect(self._draw)
         self.job.failed.connect(self._failed)
+        self.lists_job = QtLatestJob(self)
+        self.lists_job.finished.connect(self._draw_lists)
+        self.lists_job.failed.connect(self._failed)
         self.facts_job = QtLatestJob(self, threads=1)
         self.facts_job.finished.connect(self._store_facts)
         context.register(self)
 
     def charts(self) -> list[QtChart]:
-        return [self.cost, self.tokens, self.requests, self.latency, self.errors, self.speed]
+        return [
+            self.cost,
+            self.tokens,
+            self.requests,
+            self.latency,
+            self.errors,
+            self.speed,
+            self.chains,
+            self.tools,
+        ]
 
     # QtObserver
 
@@ -135,6 +159,7 @@ class QtDashboardTab(QWidget, QtObserver):
 
     def on_store_closed(self) -> None:
         self.job.cancel()
+        self.lists_job.cancel()
         self.facts_job.cancel()
         for chart in self.charts():
             chart.clear()
@@ -153,6 +178,7 @@ class QtDashboardTab(QWidget, QtObserver):
             return
         where = self.filter_bar.current()
         self.summary.setText(f"Computing usage for {describe(where)}…")
+        self.lists_job.cancel()
         self.job.submit(
             path,
             {
@@ -194,6 +220,15 @@ class QtDashboardTab(QWidget, QtObserver):
         self.cost.plot.setXRange(starts, starts + len(series.requests) * series.width_ns / 1e9, padding=0.01)
         self.draw_count += 1
         self.drawn.emit()
+        if self._context.store_path is not None:
+            where = self._where
+            self.lists_job.submit(
+                self._context.store_path,
+                {
+                    "chains": partial(top_names, kinds=CHAIN_KINDS, where=where, limit=TOP_NAMES),
+                    "tools": partial(top_names, kinds=TOOL_KINDS, where=where, limit=TOP_NAMES),
+                },
+            )
 
     def _summarize(self, series: UsageSeries, where: UsageFilter) -> None:
         calls = sum(series.requests)
@@ -356,36 +391,30 @@ class QtDashboardTab(QWidget, QtObserver):
     def _draw_per_model(
         self, chart: QtChart, series: UsageSeries, latency: LatencyStats, colors: dict
     ) -> None:
-        """Error rate or output speed as horizontal bars, one per model (top = most calls)."""
-        chart.clear()
+        """Error rate or output speed, a bar per model (top = most calls)."""
         models = series.models
         totals = [series.totals[m] for m in models]
         if chart is self.errors:
             values = [100 * t.error_rate for t in totals]
             labels = [f"{v:.1f}% ({t.errors:,} of {t.calls:,})" for v, t in zip(values, totals, strict=True)]
-            chart.table = series.error_table()
+            table = series.error_table()
         else:
             values = [latency.tokens_per_s(m) for m in models]
             labels = ["no timed output" if v is None else f"{v:,.0f} tokens/s" for v in values]
-            chart.table = latency.speed_table()
-        y = np.arange(len(models))[::-1]
-        width = np.array([v or 0.0 for v in values])
-        brushes = [colors[m] for m in models]
-        chart.plot.addItem(pg.BarGraphItem(x0=0, width=width, y=y, height=0.7, brushes=brushes, pen=None))
-        chart.plot.getAxis("left").setTicks([[(int(y[i]), model_label(m)) for i, m in enumerate(models)], []])
-        top = width.max(initial=0.0) or 1.0  # all zero: a plain 0-1 axis, not a microscopic one
-        for i, label in enumerate(labels):
-            text = pg.TextItem(label, color=self.palette().text().color(), anchor=(0, 0.5))
-            text.setPos(width[i] + top * 0.01, y[i])
-            chart.plot.addItem(text)
-        chart.plot.setXRange(0, top * 1.35, padding=0)
-        chart.plot.setYRange(-0.6, len(models) - 0.4, padding=0)
+            table = latency.speed_table()
+        draw_bars(chart, [model_label(m) for m in models], values, labels, [colors[m] for m in models])
+        chart.table = table
 
-        def hover(_x: float, at: float) -> str | None:
-            k = len(models) - 1 - round(at)
-            return f"{model_label(models[k])}: {labels[k]}" if 0 <= k < len(models) else None
-
-        chart.hover = hover
+    def _draw_lists(self, results: dict) -> None:
+        for chart, key, hue in ((self.chains, "chains", CHAIN_COLOR), (self.tools, "tools", TOOL_COLOR)):
+            found: list[tuple[str | None, int, int]] = results[key]
+            labels = [f"{n:,}" + (f" ({errors:,} failed)" if errors else "") for _name, n, errors in found]
+            names = [name or "(unnamed)" for name, _n, _errors in found]
+            draw_bars(chart, names, [n for _name, n, _errors in found], labels, [hue] * len(found))
+            chart.table = Table(["name", "spans", "errors"], [list(row) for row in found])
+            if not found:
+                chart.set_note("No spans of this kind under the filter")
+        self.lists_drawn.emit()
 
 
 def _read_store_facts(db: sqlite_utils.Database) -> tuple[list[str], tuple[int, int] | None]:

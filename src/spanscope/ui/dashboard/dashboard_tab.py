@@ -103,7 +103,7 @@ class QtDashboardTab(QWidget, QtObserver):
             (self.cost, "USD"),
             (self.tokens, "tokens"),
             (self.requests, "calls"),
-            (self.latency, "% of the model's calls"),
+            (self.latency, "% of calls"),
         ):
             chart.plot.setLabel("left", unit)
         for chart, unit in (

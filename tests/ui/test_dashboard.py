@@ -86,6 +86,8 @@ def test_export_png_and_csv(qtbot, dashboard, tmp_path):
         assert data.read_text(encoding="utf-8") == chart.table.csv_text()
         header = next(csv.reader(io.StringIO(data.read_text(encoding="utf-8"))))
         assert header == chart.table.header
+        right_click = [a.text() for a in chart.view_box.menu.actions()]
+        assert "Export PNG…" in right_click and "Export data as CSV…" in right_click
 
 
 def test_filter_change_redraws_for_the_newest_filter(qtbot, dashboard, demo_store):

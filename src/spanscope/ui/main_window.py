@@ -1,4 +1,5 @@
-"""The main window: trace list on top, span tree and step detail below, imports in the status bar."""
+"""The main window: trace list on top, span tree and step detail below, imports in the status bar;
+Dashboard and Compare models tabs beside the traces."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QWidget,
 )
 
@@ -21,6 +23,8 @@ from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_st
 from spanscope.core.store.schema import SchemaError
 from spanscope.ui.about import QtAboutDialog
 from spanscope.ui.context import QtTraceContext
+from spanscope.ui.dashboard.compare_tab import QtCompareTab
+from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
@@ -68,7 +72,17 @@ class QtMainWindow(QMainWindow):
         main.addWidget(self.trace_list)
         main.addWidget(lower)
         main.setSizes([300, 700])
-        self.setCentralWidget(main)
+        self.dashboard = QtDashboardTab(self.context)
+        self.compare = QtCompareTab(self.context)
+        self._set_aside: list[QDockWidget] = []
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(main, "Traces")
+        self.tabs.addTab(self.dashboard, "Dashboard")
+        self.tabs.addTab(self.compare, "Compare models")
+        self.compare.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.setCentralWidget(self.tabs)
 
         self.stepping = QtStepController(self.context, self)
         self.stepping_toolbar = QtSteppingToolbar(self.stepping, self)
@@ -102,6 +116,17 @@ class QtMainWindow(QMainWindow):
         self.context.store_loaded.connect(self._select_first_trace)
 
     # --- building -------------------------------------------------------------------------------
+
+    def _on_tab_changed(self, index: int) -> None:
+        """The usage tabs take the whole window: the bottom docks of the Traces tab step aside."""
+        if index == 0:
+            for dock in self._set_aside:
+                dock.show()
+            self._set_aside = []
+        elif not self._set_aside:
+            self._set_aside = [d for d in (self.timeline_dock, self.problems_dock) if d.isVisible()]
+            for dock in self._set_aside:
+                dock.hide()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)

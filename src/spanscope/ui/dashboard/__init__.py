@@ -1,0 +1,1 @@
+"""Usage tabs of the main window: the Dashboard and the model comparison."""

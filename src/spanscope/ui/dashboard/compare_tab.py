@@ -1,0 +1,361 @@
+"""The Compare models tab: check two or more models to see them side by side.
+
+A table of the figures of core.model_comparison, a bar chart per figure, and a cost-vs-latency
+scatter with one point per call; clicking a point opens that span in the Traces tab.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spanscope.core.analytics import UsageFilter
+from spanscope.core.model_comparison import (
+    METRICS,
+    CallPoints,
+    ModelRow,
+    call_points,
+    compare_models,
+    comparison_table,
+    models_by_calls,
+    score_names,
+)
+from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
+from spanscope.ui.dashboard.dashboard_tab import load_book, money
+from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
+from spanscope.ui.dashboard.jobs import QtLatestJob
+
+DEFAULT_CHOSEN = 2
+POINT_SIZE = 5
+#: A click further than this from every point (in pixels) selects nothing.
+CLICK_RADIUS_PX = 8
+
+
+def format_value(key: str, value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    if key.startswith("cost"):
+        return money(value)
+    if key == "error_rate":
+        return f"{value:.1f}%"
+    if key == "calls":
+        return f"{int(value):,}"
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+class QtCompareTab(QWidget, QtObserver):
+    """Side-by-side figures of the checked models under the tab's filter."""
+
+    drawn = Signal()
+    #: A scatter point was clicked and its span made current: the window shows the Traces tab.
+    span_opened = Signal(str, str)
+
+    def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._stale = False
+        self._chosen: list[str | None] | None = None
+        self._points = CallPoints()
+        self.draw_count = 0
+        self.book, _problem = load_book()
+        self.filter_bar = QtUsageFilterBar()
+        self.filter_bar.changed.connect(self.refresh)
+        self.models = QListWidget()
+        self.models.setToolTip("Check two or more models to compare")
+        self.models.itemChanged.connect(self._choice_changed)
+        self.status = QLabel("No store open")
+        self.status.setWordWrap(True)
+        self.status.setContentsMargins(8, 2, 8, 4)
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.scatter = QtChart("Cost vs latency, one point per call")
+        self.scatter.plot.setLabel("bottom", "latency (ms)")
+        self.scatter.plot.setLabel("left", "cost (USD)")
+        self.scatter.view_box.setMouseEnabled(x=True, y=True)
+        self.scatter.plot.scene().sigMouseClicked.connect(self._on_scatter_click)
+        self.bars = {m.key: QtChart(m.label + (f" ({m.unit})" if m.unit else "")) for m in METRICS}
+        for chart in self.bars.values():
+            chart.view_box.setMouseEnabled(x=False, y=False)
+            chart.plot.setMinimumHeight(120)
+        self._build_layout()
+        self.job = QtLatestJob(self)
+        self.job.finished.connect(self._draw)
+        self.job.failed.connect(lambda message: self.status.setText(f"Could not compare: {message}"))
+        self.models_job = QtLatestJob(self, threads=1)
+        self.models_job.finished.connect(self._fill_models)
+        context.register(self)
+
+    def _build_layout(self) -> None:
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 0, 0, 6)
+        left_layout.addWidget(QLabel("<b>Models</b> (calls)"))
+        left_layout.addWidget(self.models)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.table)
+        top.addWidget(self.scatter)
+        top.setSizes([560, 700])
+        grid_host = QWidget()
+        grid = QGridLayout(grid_host)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(10)
+        for i, chart in enumerate(self.bars.values()):
+            grid.addWidget(chart, i // 3, i % 3)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(grid_host)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(top)
+        right.addWidget(scroll)
+        right.setSizes([430, 500])
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(left)
+        body.addWidget(right)
+        body.setSizes([300, 1300])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(body, 1)
+
+    def charts(self) -> list[QtChart]:
+        return [self.scatter, *self.bars.values()]
+
+    # QtObserver
+
+    def on_store_loaded(self, context: QtTraceContext) -> None:
+        self.book, _problem = load_book()
+        self.refresh()
+
+    def on_store_closed(self) -> None:
+        self.job.cancel()
+        self.models_job.cancel()
+        self.models.clear()
+        self.table.clear()
+        for chart in self.charts():
+            chart.clear()
+        self.status.setText("No store open")
+
+    # Choosing
+
+    def chosen(self) -> list[str | None]:
+        items = (self.models.item(i) for i in range(self.models.count()))
+        return [
+            item.data(Qt.ItemDataRole.UserRole)
+            for item in items
+            if item.checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_chosen(self, models: list[str | None]) -> None:
+        self.models.blockSignals(True)
+        for i in range(self.models.count()):
+            item = self.models.item(i)
+            wanted = item.data(Qt.ItemDataRole.UserRole) in models
+            item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+        self.models.blockSignals(False)
+        self._choice_changed()
+
+    def _choice_changed(self, *_args: object) -> None:
+        self._chosen = self.chosen()
+        self._compare()
+
+    # Computing
+
+    def refresh(self, *_args: object) -> None:
+        """Re-read the model list (and then the comparison) for the current filter."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        if self._context.store_path is None:
+            return
+        self.status.setText("Reading models…")
+        where = self.filter_bar.current()
+        self.models_job.submit(self._context.store_path, {"models": partial(models_by_calls, where=where)})
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _fill_models(self, results: dict) -> None:
+        found: list[tuple[str | None, int]] = results["models"]
+        keep = self._chosen if self._chosen is not None else [m for m, _ in found[:DEFAULT_CHOSEN]]
+        self.models.blockSignals(True)
+        self.models.clear()
+        for model, calls in found:
+            item = QListWidgetItem(f"{model_label(model)}  ({calls:,})")
+            item.setData(Qt.ItemDataRole.UserRole, model)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if model in keep else Qt.CheckState.Unchecked)
+            self.models.addItem(item)
+        self.models.blockSignals(False)
+        self._chosen = self.chosen()
+        self._compare()
+
+    def _compare(self) -> None:
+        models = self._chosen or []
+        if len(models) < 2 or self._context.store_path is None:
+            self.job.cancel()
+            self.status.setText("Check two or more models in the list to compare them.")
+            return
+        where: UsageFilter = self.filter_bar.current()
+        self.status.setText(f"Comparing {len(models)} models…")
+        self.job.submit(
+            self._context.store_path,
+            {
+                "rows": partial(compare_models, models=models, where=where, book=self.book),
+                "points": partial(call_points, models=models, where=where, book=self.book),
+            },
+        )
+
+    # Drawing
+
+    def _draw(self, results: dict) -> None:
+        rows: list[ModelRow] = results["rows"]
+        self._points = results["points"]
+        colors = {row.model: color(i) for i, row in enumerate(rows)}
+        self._fill_table(rows)
+        self._draw_bars(rows, colors)
+        self._draw_scatter(colors)
+        unpriced = sum(r.unpriced_calls for r in rows)
+        text = f"{len(rows)} models, {sum(int(r.values['calls'] or 0) for r in rows):,} calls"
+        if unpriced:
+            text += f"; {unpriced:,} calls of unknown cost are left out of the cost figures"
+        self.status.setText(text)
+        self.draw_count += 1
+        self.drawn.emit()
+
+    def _fill_table(self, rows: list[ModelRow]) -> None:
+        """Models side by side; a row per figure, then one per score name when calls carry scores."""
+        names = score_names(rows)
+        self.table.clear()
+        self.table.setColumnCount(len(rows))
+        self.table.setRowCount(len(METRICS) + 1 + len(names))
+        self.table.setHorizontalHeaderLabels([model_label(r.model) for r in rows])
+        labels = [m.label + (f" ({m.unit})" if m.unit and m.unit != "%" else "") for m in METRICS]
+        self.table.setVerticalHeaderLabels(
+            [*labels, "Calls of unknown cost", *(f"Score: {n}" for n in names)]
+        )
+        for column, row in enumerate(rows):
+            cells = [format_value(m.key, row.values[m.key]) for m in METRICS] + [f"{row.unpriced_calls:,}"]
+            cells += [_score_text(row.scores.get(n)) for n in names]
+            for r, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, column, item)
+
+    def _draw_bars(self, rows: list[ModelRow], colors: dict) -> None:
+        table = comparison_table(rows)
+        names = [model_label(r.model) for r in rows]
+        for metric in METRICS:
+            values = [r.values[metric.key] for r in rows]
+            labels = [format_value(metric.key, v) for v in values]
+            chart = self.bars[metric.key]
+            draw_bars(chart, names, values, labels, [colors[r.model] for r in rows])
+            chart.table = table
+
+    def _draw_scatter(self, colors: dict) -> None:
+        chart, points = self.scatter, self._points
+        chart.clear()
+        chart.table = points.table()
+        key = []
+        for model, latencies in points.latency_ms.items():
+            if not latencies:
+                continue
+            order = np.argsort(latencies)  # clipping to the view needs x ascending
+            x = np.asarray(latencies)[order]
+            y = np.asarray(points.cost_usd[model])[order]
+            hue = colors[model]
+            item = pg.PlotDataItem(
+                x,
+                y,
+                pen=None,
+                symbol="o",
+                symbolSize=POINT_SIZE,
+                symbolPen=None,
+                symbolBrush=pg.mkBrush(hue.red(), hue.green(), hue.blue(), 150),
+            )
+            chart.plot.addItem(item)
+            # Only once in the plot: set before, pyqtgraph looks for the view box in the wrong place.
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="subsample")
+            key.append((model_label(model), hue))
+        chart.set_legend(key)
+        notes = []
+        if points.read < points.matching:
+            notes.append(f"an even sample of {points.read:,} of {points.matching:,} calls")
+        if points.unpriced:
+            notes.append(f"{points.unpriced:,} calls of unknown cost not shown")
+        chart.set_note("Showing " + "; ".join(notes) if notes else None)
+        chart.hover = self._scatter_hover
+
+    # Scatter interaction
+
+    def nearest_call(self, x: float, y: float) -> tuple[str | None, int] | None:
+        """The shown call nearest to view point (x, y), within CLICK_RADIUS_PX, as (model, index)."""
+        px, py = self.scatter.view_box.viewPixelSize()
+        best: tuple[float, str | None, int] | None = None
+        for model, latencies in self._points.latency_ms.items():
+            if not latencies:
+                continue
+            dx = (np.asarray(latencies) - x) / px
+            dy = (np.asarray(self._points.cost_usd[model]) - y) / py
+            distance = dx * dx + dy * dy
+            i = int(np.argmin(distance))
+            if distance[i] <= CLICK_RADIUS_PX**2 and (best is None or distance[i] < best[0]):
+                best = (float(distance[i]), model, i)
+        return None if best is None else (best[1], best[2])
+
+    def _scatter_hover(self, x: float, y: float) -> str | None:
+        found = self.nearest_call(x, y)
+        if found is None:
+            return None
+        model, i = found
+        ms, cost = self._points.latency_ms[model][i], self._points.cost_usd[model][i]
+        return f"{model_label(model)}: {ms:,.0f} ms, {format_value('cost', cost)} — click to open the span"
+
+    def _on_scatter_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        box = self.scatter.view_box
+        if not box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = box.mapSceneToView(event.scenePos())
+        found = self.nearest_call(point.x(), point.y())
+        if found is not None:
+            event.accept()
+            self.open_call(*found)
+
+    def open_call(self, model: str | None, index: int) -> None:
+        """Make the call's trace and span current in the app."""
+        trace_id, span_id = self._points.spans[model][index]
+        self._context.select_trace(trace_id)
+        self._context.select_span(span_id)
+        self.span_opened.emit(trace_id, span_id)
+
+
+def _score_text(score: tuple[float, int] | None) -> str:
+    return "no scores" if score is None else f"{score[0]:.3g} (mean of {score[1]:,})"

@@ -10,7 +10,7 @@ import pytest
 
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.core import semconv
-from spanscope.core.store import ImportState, Outcome, connect, import_file
+from spanscope.core.store import ImportState, Outcome, connect, import_file, payload
 from spanscope.core.store.queries import get_span, iter_spans, list_traces, resolve_trace_id, trace_rows
 from spanscope.core.store.schema import VERSION, SchemaError
 
@@ -160,7 +160,7 @@ def test_cancelled_import_leaves_the_store_as_it_was(tmp_path, store):
 def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
     import_file(store, write_jsonl(tmp_path / "first.jsonl", agent_trace()))
     before = table_counts(store)
-    real_apply, calls = semconv.apply, []
+    real_apply, calls = semconv.apply_fields, []
 
     def failing_apply(s):
         calls.append(s)
@@ -168,7 +168,7 @@ def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
             raise RuntimeError("boom")
         real_apply(s)
 
-    monkeypatch.setattr(semconv, "apply", failing_apply)
+    monkeypatch.setattr(semconv, "apply_fields", failing_apply)
     many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 5001)]
     result = import_file(store, write_jsonl(tmp_path / "big.jsonl", *many))
     assert result.outcome is Outcome.FAILED
@@ -264,3 +264,41 @@ def test_imports_work_with_a_low_sqlite_parameter_limit(tmp_path, store, monkeyp
     many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 3001)]
     result = import_file(store, write_jsonl(tmp_path / "many.jsonl", *many))
     assert (result.outcome, result.spans_added) == (Outcome.IMPORTED, 3000)
+
+
+def test_input_and_output_held_by_attributes_are_derived_when_read_not_stored_twice(tmp_path, store):
+    chat = llm(
+        CALL_A,
+        None,
+        "gpt-4o",
+        10,
+        2,
+        attrs={
+            "llm.input_messages.0.message.role": "user",
+            "llm.input_messages.0.message.content": "Where is Lisbon?",
+            "output.value": "In Portugal.",
+        },
+    )
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", request(chat)))
+    db = connect(store, readonly=True)
+    span = get_span(db, TRACE, CALL_A)
+    assert span.input[0]["role"] == "user" and span.input[0]["content"] == "Where is Lisbon?"
+    assert span.output == "In Portugal."
+    (blob,) = db.execute("SELECT data FROM chunks").fetchone()
+    (doc,) = payload.unpack(blob)
+    assert "input" not in doc and "output" not in doc
+
+
+def test_input_a_reader_sets_itself_is_stored_as_given(tmp_path, store, monkeypatch):
+    from types import SimpleNamespace
+
+    from spanscope.core.model import Span
+    from spanscope.core.store import ingest
+
+    given = Span(TRACE, ROOT, None, "run", 1, 2, input={"question": "q"}, attributes={"input.value": "other"})
+    fmt = SimpleNamespace(NAME="own", read=lambda source, progress: iter([given]))
+    monkeypatch.setattr(ingest, "detect", lambda source: fmt)
+    path = tmp_path / "own.dat"
+    path.write_text("x")
+    import_file(store, path)
+    assert get_span(connect(store, readonly=True), TRACE, ROOT).input == {"question": "q"}

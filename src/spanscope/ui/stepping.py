@@ -74,6 +74,21 @@ class QtStepController(QObject, QtObserver):
         self.stop()
         self.cursor.close()
 
+    def on_store_loaded(self, context: QtTraceContext) -> None:
+        """Spans of the open trace arrived (an import, or live capture): step through all of them,
+        staying on the current step."""
+        tree = self.cursor.tree
+        if tree is None or not context.trace_grew(self._trace_id, len(tree.rows)):
+            return
+        current = self.context.span_id
+        self._following = True
+        try:
+            self.cursor.load(self.context.trace_tree(self._trace_id), self.payload)
+            if current is not None:
+                self.cursor.go_to(current)
+        finally:
+            self._following = False
+
     def on_trace_changed(self, trace_id: str | None) -> None:
         self.stop()
         self._trace_id = trace_id

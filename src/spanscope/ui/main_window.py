@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -42,7 +42,8 @@ from spanscope.ui.trace_list import QtTraceListPanel
 
 MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
-TIMELINE_HEIGHT = 220
+#: The Timeline's share of the window height when it first shows, and its least height.
+TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
 TRACE_FILE_FILTER = (
     "Trace files and Phoenix/MLflow stores "
     "(*.json *.jsonl *.gz *.zst *.txt *.ndjson *.binpb *.pb *.eval *.db);;All files (*)"
@@ -98,7 +99,7 @@ class QtMainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, bottom)
         self.tabifyDockWidget(self.timeline_dock, self.problems_dock)
         self.timeline_dock.raise_()
-        self.resizeDocks([self.timeline_dock], [TIMELINE_HEIGHT], Qt.Orientation.Vertical)
+        self._docks_sized = False
         self.breakpoints_dock.hide()
         self.changes_dock.hide()
         self.stepping_toolbar.addSeparator()
@@ -320,6 +321,14 @@ class QtMainWindow(QMainWindow):
         dialog = QtAboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Size the Timeline for the window's first real size, so a small screen keeps the traces."""
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            height = max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_SHARE))
+            self.resizeDocks([self.timeline_dock], [height], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.listener.stop()

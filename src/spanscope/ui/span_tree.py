@@ -730,16 +730,6 @@ class QtSpanTreePanel(QWidget, QtObserver):
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
 
-    def grow(self, tree: TraceTree) -> None:
-        """Show the same trace after more of it arrived, keeping what was open open (a search is
-        simply run again)."""
-        old = self._visible
-        self._full, self._columns = tree, tree.rows.columns
-        if self._matched is not None:
-            self.set_filter(self._query)
-        else:
-            self._reset(VisibleRows.carried_over(old, tree))
-
     def set_filter(self, query: str) -> None:
         """Search the trace (what typing in the search box does, without the typing delay)."""
         if self.search.text() != query:

@@ -124,7 +124,10 @@ class Finding:
 
 
 def number(value: float | int) -> str:
-    return str(value) if isinstance(value, int) else str(round(value, 6))
+    """A value for a message: ints whole, large floats to 3 decimals, small ones (costs) to 6 digits."""
+    if isinstance(value, int):
+        return str(value)
+    return str(round(value, 3)) if abs(value) >= 1 else f"{value:.6g}"
 
 
 @dataclass(frozen=True)

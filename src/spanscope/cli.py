@@ -27,6 +27,13 @@ from spanscope.core.cursor import StepCursor
 from spanscope.core.junit_report import junit_xml
 from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
+from spanscope.core.reference_metrics import (
+    MetricsReport,
+    ReferenceFileError,
+    Scores,
+    load_references,
+    reference_metrics,
+)
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -195,6 +202,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     code = _report(results, sys.stderr)
     print(f"store: {db}", file=sys.stderr)
     return code
+
+
+METRICS_HELP = """\
+Score span outputs against reference answers, per span and as a mean per model.
+
+References come from the source (Inspect sample targets; MLflow expectations) or from --references,
+a JSONL file with one object per line: "expected" (a text or a list of acceptable texts) and what it
+is for: "trace_id" (its root span), "trace_id" + "span_id", "span_id", or "input" (spans whose input
+is that text, and chat calls whose last user message is). The file wins over the source.
+
+  exact    1 if the output equals a reference after SQuAD normalisation, else 0
+  f1       SQuAD token F1
+  rouge-L  ROUGE-L F-measure (rouge-score, stemmed), 0 to 1
+  bleu     sentence BLEU (sacrebleu), 0 to 100
+With several references, the best score counts. A span with a reference and no output scores 0.
+A span without its own model is credited to the LLM calls beneath it.
+"""
 
 
 def _trace_json(t: TraceRow) -> bytes:
@@ -410,6 +434,58 @@ def _print_check(report: CheckReport, out: TextIO) -> None:
     )
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    try:
+        entries = load_references(Path(args.references)) if args.references else []
+    except ReferenceFileError as exc:
+        raise UsageError(str(exc)) from None
+    with _store_for(args.sources, args.db) as path:
+        report = reference_metrics(connect(path, readonly=True), entries)
+    if report.unmatched:
+        origins = ", ".join(e.reference.origin for e in report.unmatched[:MAX_PROBLEMS_SHOWN])
+        more = len(report.unmatched) - MAX_PROBLEMS_SHOWN
+        print(f"{len(report.unmatched):,} references matched no span: {origins}", file=sys.stderr)
+        if more > 0:
+            print(f"  ... and {more:,} more", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(orjson.dumps(_metrics_json(report), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    if not report.spans:
+        print("no span has a reference answer (see spanscope metrics --help)", file=sys.stderr)
+        return EXIT_OK
+    header = ("trace", "span", "name", "model", "exact", "f1", "rouge-L", "bleu", "expected")
+    rows = [
+        (
+            m.trace_id,
+            m.span_id,
+            _one_line(m.name, 40),
+            m.model or "",
+            *_metric_cells(m.scores),
+            _one_line(" | ".join(m.reference.expected), 40),
+        )
+        for m in report.spans
+    ]
+    _print_table([header, *rows], sys.stdout)
+    sys.stdout.write("\nmean per model\n")
+    means = [
+        (g.model or "(none)", display.count(g.spans), *_metric_cells(g.scores)) for g in report.by_model()
+    ]
+    _print_table([("model", "spans", "exact", "f1", "rouge-L", "bleu"), *means], sys.stdout)
+    return EXIT_OK
+
+
+def _metric_cells(s: Scores) -> tuple[str, ...]:
+    return (f"{s.exact:.2f}", f"{s.f1:.3f}", f"{s.rouge_l:.3f}", f"{s.bleu:.1f}")
+
+
+def _metrics_json(report: MetricsReport) -> dict:
+    return {
+        "spans": [m.to_json() for m in report.spans],
+        "models": [g.to_json() for g in report.by_model()],
+        "unmatched": [e.reference.origin for e in report.unmatched],
+    }
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _store_for(args.sources, args.db) as path:
         db = connect(path, readonly=True)
@@ -577,6 +653,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--junit", metavar="OUT.xml", help="also write the results as JUnit XML for CI")
     p.set_defaults(func=cmd_check)
 
+    p = command("metrics", "score span outputs against reference answers: exact, token F1, ROUGE-L, BLEU")
+    p.description = METRICS_HELP
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument(
+        "--references",
+        metavar="FILE.jsonl",
+        help='reference answers: one {"input" or "trace_id"/"span_id", "expected"} object per line',
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document: spans, means per model, unmatched")
+    p.set_defaults(func=cmd_metrics)
+
     p = command("export", "write normalized spans, one JSON object per line")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
     p.add_argument("--trace", metavar="ID", help="only this trace (id or unique prefix)")
@@ -600,7 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("import", "traces", "stats", "tree", "steps", "check", "export", "serve", "screenshot")
+COMMANDS = ("import", "traces", "stats", "tree", "steps", "check", "metrics", "export", "serve", "screenshot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

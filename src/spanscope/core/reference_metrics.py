@@ -30,16 +30,18 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlite_utils
-from rouge_score import rouge_scorer
-from sacrebleu.metrics import BLEU
 
 from spanscope.core.cursor import payload_text
 from spanscope.core.model import Kind, Span, is_messages
 from spanscope.core.store.queries import iter_spans
+
+if TYPE_CHECKING:
+    from rouge_score.rouge_scorer import RougeScorer
+    from sacrebleu.metrics import BLEU
 
 INSPECT_TARGET = "inspect.target"
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -88,13 +90,19 @@ def bleu(prediction: str, references: Sequence[str]) -> float:
     return _bleu().sentence_score(prediction, list(references)).score
 
 
+# The libraries are imported on first use: with nltk they take a tenth of a second to import, which
+# every command and the app would otherwise pay at start.
 @functools.cache
-def _rouge() -> rouge_scorer.RougeScorer:
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+def _rouge() -> RougeScorer:
+    from rouge_score.rouge_scorer import RougeScorer
+
+    return RougeScorer(["rougeL"], use_stemmer=True)
 
 
 @functools.cache
 def _bleu() -> BLEU:
+    from sacrebleu.metrics import BLEU
+
     return BLEU(effective_order=True)
 
 

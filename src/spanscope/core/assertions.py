@@ -29,6 +29,7 @@ of 10 or more, largest first).
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -52,7 +53,7 @@ from spanscope.core.breakpoints import (
 from spanscope.core.content import preview
 from spanscope.core.cursor import StepCursor
 from spanscope.core.pricing import PriceBook
-from spanscope.core.store.queries import TraceRow, get_span, list_traces, trace_rows
+from spanscope.core.store.queries import TraceRow, iter_spans, list_traces, trace_rows
 from spanscope.core.tree import ROLLED_COLUMNS, TraceTree
 
 SCOPE_TRACE, SCOPE_ALL = "trace", "all"
@@ -498,13 +499,16 @@ def _trace_label(trace: TraceRow) -> str:
 def trace_spans(
     db: sqlite_utils.Database, trace_id: str, book: PriceBook | None = None
 ) -> Iterator[SpanFacts]:
-    """A trace's spans in execution order as rules see them; payloads are read only when a rule does."""
+    """A trace's spans in execution order as rules see them. Payloads are read only when a rule does,
+    then for the whole trace at once (one query, not one per span)."""
     tree = TraceTree.build(trace_rows(db, trace_id))
     cursor = StepCursor()
+    loaded: dict[str, tuple[Any, Any]] = {}
 
     def payloads(span_id: str) -> tuple[Any, Any]:
-        span = get_span(db, trace_id, span_id)
-        return span.input, span.output
+        if not loaded:
+            loaded.update((s.span_id, (s.input, s.output)) for s in iter_spans(db, trace_id))
+        return loaded.get(span_id, (None, None))
 
     cursor.load(tree, payloads)
     columns = tree.rows.columns
@@ -524,8 +528,12 @@ class _PricedFields(Mapping[str, Any]):
 
     def __getitem__(self, field: str) -> Any:
         if field == "cost_usd":
-            return self._book.cost(SimpleNamespace(**self._row)).usd
+            return self._cost
         return self._fields[field]
+
+    @functools.cached_property
+    def _cost(self) -> float | None:
+        return self._book.cost(SimpleNamespace(**self._row)).usd
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._fields)

@@ -139,6 +139,13 @@ def test_junit_xml_has_a_suite_per_rule_and_a_case_per_trace(runs, tmp_path, cap
     assert sum(len(s.findall("testcase/failure")) for s in suites) == int(root.get("failures"))
 
 
+def test_exit_2_when_the_junit_report_cannot_be_written(runs, tmp_path, capsys):
+    out = tmp_path / "missing-dir" / "check.xml"
+    code, _, err = run(capsys, "check", runs, "--rule", "count() > 0", "--junit", out)
+    assert code == 2
+    assert err == f"spanscope: {out}: cannot write the JUnit report: No such file or directory\n"
+
+
 def test_check_reads_a_store(runs, tmp_path, capsys):
     store = tmp_path / "store.db"
     assert main(["import", "--db", str(store), str(runs)]) == 0

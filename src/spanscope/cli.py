@@ -408,7 +408,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("no traces to check")
     _print_check(report, sys.stdout)
     if args.junit:
-        Path(args.junit).write_bytes(junit_xml(report))
+        try:
+            Path(args.junit).write_bytes(junit_xml(report))
+        except OSError as exc:
+            raise UsageError(f"{args.junit}: cannot write the JUnit report: {exc.strerror or exc}") from None
     return EXIT_OK if report.holds else EXIT_PARTIAL
 
 

@@ -87,6 +87,8 @@ class Score:
     key: str = ""
     #: True when the score rates the whole trace rather than the span it is attached to.
     trace_level: bool = False
+    #: True for a review given in Spanscope itself (not imported); `source` is then its author.
+    local: bool = False
 
     def display_value(self) -> str:
         """The score as a user reads it: the label when there is one, else the number."""

@@ -16,6 +16,7 @@ import pytest
 import sqlite_utils
 
 from otlp import TRACE, llm, request, span, write_jsonl
+from spanscope.cli import main
 from spanscope.core.review.annotations import (
     COMMENT,
     RATING,
@@ -243,3 +244,32 @@ def test_label_sets_are_kept_in_the_store(store):
     save_label_set(store, LabelSet("quality", ("good", "bad")), replacing="verdict")
     delete_label_set(store, "tone")
     assert label_sets(read(store)) == [LabelSet("quality", ("good", "bad"))]
+
+
+def test_the_annotations_command_writes_jsonl_or_csv(store, tmp_path, capsys):
+    annotate(store, TRACE, WHOLE_TRACE, "alice", {RATING: Given(4)})
+    annotate(store, TRACE, CALL, "alice", {THUMBS: Given(label="down")})
+    assert main(["annotations", str(store)]) == 0
+    out, err = capsys.readouterr()
+    assert [
+        (r["span_id"], r["name"], r["value"], r["label"]) for r in map(orjson.loads, out.splitlines())
+    ] == [
+        (None, RATING, 4.0, None),
+        (CALL, THUMBS, None, "down"),
+    ]
+    assert "2 reviews" in err
+    assert main(["annotations", "--db", str(store), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["target"], r["name"], r["value"], r["label"]) for r in rows] == [
+        ("trace", RATING, "4.0", ""),
+        ("span", THUMBS, "", "down"),
+    ]
+    target = tmp_path / "reviews.csv"
+    assert main(["annotations", str(store), "--format", "csv", "-o", str(target)]) == 0
+    assert list(csv.DictReader(target.open())) == rows
+
+
+def test_the_annotations_command_on_trace_files_finds_none(tmp_path, capsys):
+    assert main(["annotations", str(trace_file(tmp_path / "run.jsonl"))]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "0 reviews" in err

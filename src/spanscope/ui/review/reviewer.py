@@ -1,0 +1,87 @@
+"""Who is reviewing, and the one way the app's widgets give a review.
+
+A review is written by a core function on a connection of its own (the views only ever read);
+then the views are told. Review mode gives many reviews in a row on a tab of its own, so it may
+defer telling the views until it is left: the trace list and the detail panel are not in sight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from spanscope.core.review.annotations import Given, annotate, default_author
+from spanscope.core.review.label_sets import LabelSet, label_sets
+from spanscope.core.review.writing import ReviewError
+from spanscope.ui.context import QtTraceContext
+
+AUTHOR_KEY = "review/author"
+LABEL_SET_KEY = "review/label_set"
+
+
+class QtReviewer(QObject):
+    """Gives reviews as the current reviewer; reports failures through `failed`."""
+
+    #: A review of this trace (or one of its spans) was stored.
+    reviewed = Signal(str)
+    #: A review could not be stored; the text says why.
+    failed = Signal(str)
+    #: The reviewer's name, or the label sets, changed.
+    changed = Signal()
+
+    def __init__(self, context: QtTraceContext, settings: QSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.settings = settings
+        self._views_behind = False
+
+    @property
+    def author(self) -> str:
+        return str(self.settings.value(AUTHOR_KEY, "") or "").strip() or default_author()
+
+    def set_author(self, name: str) -> None:
+        if name.strip() and name.strip() != self.author:
+            self.settings.setValue(AUTHOR_KEY, name.strip())
+            self.changed.emit()
+
+    def label_sets(self) -> list[LabelSet]:
+        db = self.context.db
+        return [] if db is None else label_sets(db)
+
+    @property
+    def label_set(self) -> LabelSet | None:
+        """The set review mode's L picks from: the one chosen last, else the first."""
+        sets = self.label_sets()
+        chosen = self.settings.value(LABEL_SET_KEY, "")
+        return next((s for s in sets if s.name == chosen), sets[0] if sets else None)
+
+    def choose_label_set(self, name: str) -> None:
+        self.settings.setValue(LABEL_SET_KEY, name)
+        self.changed.emit()
+
+    def give(
+        self, trace_id: str, span_id: str, changes: Mapping[str, Given | None], *, tell_views: bool = True
+    ) -> bool:
+        """Store `changes` as the reviewer's; False (and `failed`) when they could not be stored."""
+        store = self.context.store_path
+        if store is None:
+            self.failed.emit("No store is open.")
+            return False
+        try:
+            annotate(store, trace_id, span_id, self.author, changes)
+        except ReviewError as exc:
+            self.failed.emit(str(exc))
+            return False
+        self.reviewed.emit(trace_id)
+        if tell_views:
+            self.context.refresh()
+        else:
+            self._views_behind = True
+        return True
+
+    def catch_up(self) -> None:
+        """Tell the views about reviews given with `tell_views=False`."""
+        if self._views_behind:
+            self._views_behind = False
+            self.context.refresh()

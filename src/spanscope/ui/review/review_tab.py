@@ -198,11 +198,21 @@ class QtReviewTab(QWidget, QtObserver):
             ("N", self.next_unreviewed),
         ]
         bindings += [(str(n), lambda n=n: self.choose(RATING, Given(float(n)))) for n in RATINGS]
+        self.shortcuts: list[QShortcut] = []
         for key, slot in bindings:
             shortcut = QShortcut(
                 QKeySequence(key), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
             )
             shortcut.activated.connect(slot)
+            self.shortcuts.append(shortcut)
+        # The open label menu takes digits itself: a popup leaves the focus where it was, so the
+        # tab's own keys would otherwise still match.
+        self.label_menu.aboutToShow.connect(lambda: self._keys_enabled(False))
+        self.label_menu.aboutToHide.connect(lambda: self._keys_enabled(True))
+
+    def _keys_enabled(self, enabled: bool) -> None:
+        for shortcut in self.shortcuts:
+            shortcut.setEnabled(enabled)
 
     # --- walking --------------------------------------------------------------------------------
 

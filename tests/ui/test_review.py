@@ -152,6 +152,7 @@ def test_review_mode_walks_the_filtered_list_in_its_order(qtbot, window, demo_st
         if tab.trace.trace_id != seen[-1]:
             seen.append(tab.trace.trace_id)
     assert seen == expected and 0 < len(expected) < 7
+    assert "with errors · by Cost, descending" in tab.walk_label.text()
     assert tab.position_label.text() == f"Trace {len(expected)} of {len(expected)}"
 
 

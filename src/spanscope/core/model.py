@@ -90,6 +90,13 @@ class Score:
     #: True for a review given in Spanscope itself (not imported); `source` is then its author.
     local: bool = False
 
+    @property
+    def given_by(self) -> str | None:
+        """Who or what gave it, as a user reads it."""
+        if self.local:
+            return f"{self.source} (local review)"
+        return self.source
+
     def display_value(self) -> str:
         """The score as a user reads it: the label when there is one, else the number."""
         if self.label is not None:

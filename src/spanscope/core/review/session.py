@@ -8,6 +8,7 @@ reviewer gave the whole trace a score, a label or a comment.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +91,14 @@ class ReviewWalk:
         order_by: str = "start_ns",
         descending: bool = False,
         author: str = "",
+        rowids: array | None = None,
     ) -> None:
+        """`rowids`: the filter's traces already sorted (a list showing them has them), else read here."""
         self.db = db
         self.trace_filter = trace_filter
+        self.order_by, self.descending = order_by, descending
         self.author = author
-        self._rowids = sorted_trace_ids(db, trace_filter, order_by, descending)
+        self._rowids = sorted_trace_ids(db, trace_filter, order_by, descending) if rowids is None else rowids
         # Traces keep their rowid when an import updates them and new ones get higher rowids, so
         # this bounds the filter to the traces the walk holds.
         self._last_rowid = max(self._rowids, default=0)

@@ -40,7 +40,7 @@ class QtReview(QObject):
     def list_state(self) -> ListState:
         model = self.trace_list.model
         order_by, descending = model.sort_order()
-        return model.trace_filter, order_by, descending, self.context.trace_id
+        return model.trace_filter, order_by, descending, self.context.trace_id, model.rowids()
 
     def start(self) -> None:
         """Start review mode on what the trace list shows now, on its own tab."""

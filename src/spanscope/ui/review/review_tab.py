@@ -8,6 +8,7 @@ given; the other views catch up when the tab is left.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -47,9 +48,11 @@ from spanscope.ui.review.annotate_dialog import others_html
 from spanscope.ui.review.form import QtReviewForm
 from spanscope.ui.review.reviewer import QtReviewer
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.trace_list import COLUMNS
 
-#: What the list is walking: its filter, sort column, descending, and the trace selected in it.
-ListState = tuple[TraceFilter, str, bool, str | None]
+#: What the list shows: its filter, sort column, descending, the trace selected in it, and the
+#: rowids of the traces it lists, in its order.
+ListState = tuple[TraceFilter, str, bool, str | None, array]
 
 KEYS_HELP = (
     "<b>J</b>/<b>K</b> next/previous · <b>1</b>–<b>5</b> rate · <b>0</b> no rating · "
@@ -103,6 +106,7 @@ class QtReviewTab(QWidget, QtObserver):
         self.progress = QProgressBar(textVisible=False, maximumHeight=10, maximumWidth=220)
         self.progress_label = QLabel()
         self.position_label = QLabel()
+        self.walk_label = QLabel(textFormat=Qt.TextFormat.RichText)
         self.reviewer_name = QLineEdit(maximumWidth=160, toolTip="Reviews are given under this name")
         self.reviewer_name.editingFinished.connect(
             lambda: self.reviewer.set_author(self.reviewer_name.text())
@@ -117,6 +121,8 @@ class QtReviewTab(QWidget, QtObserver):
         top.addWidget(self.progress_label)
         top.addSpacing(16)
         top.addWidget(self.position_label)
+        top.addSpacing(16)
+        top.addWidget(self.walk_label)
         top.addStretch(1)
         top.addWidget(next_open)
         top.addWidget(restart)
@@ -222,8 +228,8 @@ class QtReviewTab(QWidget, QtObserver):
         if db is None:
             self.walk = None
         else:
-            trace_filter, order_by, descending, current = self.list_state()
-            self.walk = ReviewWalk(db, trace_filter, order_by, descending, self.reviewer.author)
+            trace_filter, order_by, descending, current, rowids = self.list_state()
+            self.walk = ReviewWalk(db, trace_filter, order_by, descending, self.reviewer.author, rowids)
             self.walk.go_to(current)
         self._show_current()
         self.setFocus()
@@ -337,6 +343,7 @@ class QtReviewTab(QWidget, QtObserver):
         self.progress_label.setText(f"<b>{display.count(done)}</b> of {display.count(total)} reviewed")
         position = "" if walk is None or not total else f"Trace {walk.position + 1:,} of {total:,}"
         self.position_label.setText(position)
+        self.walk_label.setText("" if walk is None else muted(describe(walk)))
 
     def _show_failure(self, text: str, error: bool = True) -> None:
         self.failure.setText(coloured(text, ERROR_COLOR if error else REVIEWED_COLOR, bold=False))
@@ -375,6 +382,17 @@ class QtReviewTab(QWidget, QtObserver):
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         self.reviewer.catch_up()
+
+
+def describe(walk: ReviewWalk) -> str:
+    """Which traces the walk holds and in which order, as the trace list was set when it started."""
+    f = walk.trace_filter
+    parts = [f"matching “{f.text}”" if f.text else "", "with errors" if f.errors_only else ""]
+    parts += [f"using {f.model}" if f.model else ""]
+    parts += ["" if f.start_ns is None else f"since {display.timestamp(f.start_ns)}"]
+    title = next((c.title for c in COLUMNS if c.key == walk.order_by), walk.order_by)
+    order = "descending" if walk.descending else "ascending"
+    return f"{' '.join(p for p in parts if p) or 'all traces'} · by {title}, {order}"
 
 
 def _from(title: str, span: Span | None) -> str:

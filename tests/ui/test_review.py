@@ -279,3 +279,23 @@ def test_export_from_the_menu(qtbot, window, demo_store, tmp_path, monkeypatch):
     }
     rows = list(csv.DictReader((tmp_path / "reviews.csv").open()))
     assert {(r["name"], r["label"]) for r in rows} == {(RATING, ""), (THUMBS, "up")}
+
+
+def test_reviews_are_there_after_a_restart(qtbot, window, demo_store, tmp_path):
+    tab = start_review(qtbot, window)
+    first = tab.trace.trace_id
+    press(qtbot, tab, "2", "d")
+    window.close()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    again = QtMainWindow(settings)
+    qtbot.addWidget(again)
+    again.open_store(demo_store)
+    again.show()
+    again.activateWindow()
+    qtbot.waitUntil(again.isActiveWindow)
+    again.context.select_trace(first)
+    tab = start_review(qtbot, again)
+    assert tab.trace.trace_id == first
+    assert tab.progress_label.text() == "<b>1</b> of 7 reviewed"
+    assert (tab.form.rating.value(), tab.form.thumbs.value()) == (2.0, "down")
+    again.close()

@@ -227,7 +227,7 @@ def test_the_annotate_dialog_changes_only_what_was_changed(qtbot, window, demo_s
     trace_id = listed(demo_store)[0]
     window.context.select_trace(trace_id)
     window.review.reviewer.give(trace_id, WHOLE_TRACE, {RATING: Given(2)})
-    dialog = QtAnnotateDialog(window.review.reviewer, trace_id, WHOLE_TRACE, window)
+    dialog = QtAnnotateDialog(window.review.reviewer, window.context.db, trace_id, WHOLE_TRACE, window)
     qtbot.addWidget(dialog)
     assert dialog.form.rating.value() == 2.0
     dialog.form.thumbs.buttons[0].click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite_utils
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout, QWidget
 
@@ -38,13 +39,17 @@ class QtAnnotateDialog(QDialog):
     """Review `span_id` of `trace_id` (WHOLE_TRACE: the trace itself) as the current reviewer."""
 
     def __init__(
-        self, reviewer: QtReviewer, trace_id: str, span_id: str, parent: QWidget | None = None
+        self,
+        reviewer: QtReviewer,
+        db: sqlite_utils.Database,
+        trace_id: str,
+        span_id: str,
+        parent: QWidget | None = None,
     ) -> None:
+        """`db`: the app's read-only connection to the store the review goes to."""
         super().__init__(parent)
         self.reviewer = reviewer
         self.trace_id, self.span_id = trace_id, span_id
-        db = reviewer.context.db
-        assert db is not None
         if span_id == WHOLE_TRACE:
             name = db.execute("SELECT root_name FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
             what = f"trace “{(name and name[0]) or trace_id}”"
@@ -99,11 +104,12 @@ def open_annotate_dialog(
 ) -> None:
     """Open the dialog for a span, or the whole trace when span_id is WHOLE_TRACE; nothing to
     annotate (no trace selected) is said in a message."""
-    if reviewer.context.db is None or trace_id is None or span_id is None:
+    db = reviewer.context.db
+    if db is None or trace_id is None or span_id is None:
         QMessageBox.information(parent, "Annotate", "Select a trace (and a span) first.")
         return
     try:
-        dialog = QtAnnotateDialog(reviewer, trace_id, span_id, parent)
+        dialog = QtAnnotateDialog(reviewer, db, trace_id, span_id, parent)
     except NotFound as exc:
         QMessageBox.warning(parent, "Annotate", str(exc))
         return

@@ -67,6 +67,7 @@ class QtReviewForm(QWidget):
         self._layout.addRow("Labels", self.no_labels)
         self._layout.addRow("Comment", self.comment)
         self._loaded: dict[str, Given] = {}
+        self._sets: list[LabelSet] = []
         self.rating.chosen.connect(lambda v: self.edited.emit(RATING, None if v is None else Given(v)))
         self.thumbs.chosen.connect(lambda v: self.edited.emit(THUMBS, None if v is None else Given(label=v)))
         self.comment.given.connect(
@@ -75,6 +76,9 @@ class QtReviewForm(QWidget):
 
     def set_label_sets(self, sets: list[LabelSet]) -> None:
         """One row of label buttons per set (the current labels are kept)."""
+        if sets == self._sets:
+            return
+        self._sets = list(sets)
         for name in list(self.labels):
             self._layout.removeRow(self.labels.pop(name))
         row = self._layout.getWidgetPosition(self.no_labels)[0]

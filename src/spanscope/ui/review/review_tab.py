@@ -12,12 +12,11 @@ from array import array
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QHideEvent, QKeyEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -46,6 +45,7 @@ from spanscope.ui.detail.html import coloured, esc, muted
 from spanscope.ui.detail.payload import QtPayloadSection
 from spanscope.ui.review.annotate_dialog import others_html
 from spanscope.ui.review.form import QtReviewForm
+from spanscope.ui.review.label_menu import QtLabelMenu
 from spanscope.ui.review.reviewer import QtReviewer
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 from spanscope.ui.trace_list import COLUMNS
@@ -59,19 +59,6 @@ KEYS_HELP = (
     "<b>U</b>/<b>D</b> thumbs up/down · <b>L</b> label · <b>C</b> comment · <b>N</b> next not reviewed"
 )
 REVIEWED_COLOR = "#27ae60"
-
-
-class QtLabelMenu(QMenu):
-    """Labels of every set, numbered; a digit picks one (a mnemonic would not on every platform)."""
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        numbered = [a for a in self.actions() if a.data() is not None]
-        text = event.text()
-        if text.isdigit() and 1 <= int(text) <= len(numbered):
-            self.hide()
-            numbered[int(text) - 1].trigger()
-            return
-        super().keyPressEvent(event)
 
 
 class QtReviewTab(QWidget, QtObserver):
@@ -191,6 +178,7 @@ class QtReviewTab(QWidget, QtObserver):
         layout.addWidget(self.pages, 1)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.label_menu = QtLabelMenu(self)
+        self.label_menu.picked.connect(self._label)
 
     def _bind_keys(self) -> None:
         bindings: list[tuple[str, Callable[[], object]]] = [
@@ -255,24 +243,10 @@ class QtReviewTab(QWidget, QtObserver):
         """Offer every label of every set, numbered; the chosen one is given (or, if given, taken back)."""
         if self.trace is None:
             return
-        menu = self.label_menu
-        menu.clear()
         sets = self.reviewer.label_sets()
-        if not sets:
-            menu.addAction("No label sets yet: Review ▸ Label Sets… defines them").setEnabled(False)
-        number = 0
-        for label_set in sets:
-            menu.addSection(label_set.name)
-            current = self.form.labels[label_set.name].value() if label_set.name in self.form.labels else None
-            for label in label_set.labels:
-                number += 1
-                action = QAction(f"{number}  {label}" if number <= 9 else label, menu, checkable=True)
-                action.setChecked(label == current)
-                action.setData((label_set.name, label))
-                action.triggered.connect(lambda on, n=label_set.name, v=label: self._label(n, v, on))
-                menu.addAction(action)
-        anchor = self.form.no_labels if not sets else self.form.labels[sets[0].name]
-        menu.popup(anchor.mapToGlobal(anchor.rect().bottomLeft()))
+        given = {name: buttons.value() for name, buttons in self.form.labels.items()}
+        anchor = self.form.labels[sets[0].name] if sets and sets[0].name in self.form.labels else self.form
+        self.label_menu.offer(sets, given, anchor.mapToGlobal(anchor.rect().bottomLeft()))
 
     def _label(self, name: str, label: str, on: bool) -> None:
         self.choose(name, Given(label=label) if on else None)

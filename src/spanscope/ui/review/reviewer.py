@@ -17,7 +17,6 @@ from spanscope.core.review.writing import ReviewError
 from spanscope.ui.context import QtTraceContext
 
 AUTHOR_KEY = "review/author"
-LABEL_SET_KEY = "review/label_set"
 
 
 class QtReviewer(QObject):
@@ -48,17 +47,6 @@ class QtReviewer(QObject):
     def label_sets(self) -> list[LabelSet]:
         db = self.context.db
         return [] if db is None else label_sets(db)
-
-    @property
-    def label_set(self) -> LabelSet | None:
-        """The set review mode's L picks from: the one chosen last, else the first."""
-        sets = self.label_sets()
-        chosen = self.settings.value(LABEL_SET_KEY, "")
-        return next((s for s in sets if s.name == chosen), sets[0] if sets else None)
-
-    def choose_label_set(self, name: str) -> None:
-        self.settings.setValue(LABEL_SET_KEY, name)
-        self.changed.emit()
 
     def give(
         self, trace_id: str, span_id: str, changes: Mapping[str, Given | None], *, tell_views: bool = True

@@ -299,3 +299,26 @@ def test_reviews_are_there_after_a_restart(qtbot, window, demo_store, tmp_path):
     assert tab.progress_label.text() == "<b>1</b> of 7 reviewed"
     assert (tab.form.rating.value(), tab.form.thumbs.value()) == (2.0, "down")
     again.close()
+
+
+def test_the_annotate_dialog_stays_open_when_the_store_is_busy(qtbot, window, demo_store, monkeypatch):
+    monkeypatch.setattr("spanscope.core.review.writing.BUSY_TIMEOUT_MS", 100)
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    trace_id = listed(demo_store)[0]
+    dialog = QtAnnotateDialog(window.review.reviewer, window.context.db, trace_id, WHOLE_TRACE, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.form.comment.setText("worth keeping")
+    holder = sqlite3.connect(demo_store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        dialog.save()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "busy" in warnings[-1]
+    assert dialog.isVisible() and dialog.form.comment.text() == "worth keeping"
+    dialog.save()
+    assert not dialog.isVisible()
+    assert mine(demo_store, trace_id) == {COMMENT: (None, None, "worth keeping")}

@@ -87,16 +87,11 @@ class QtAnnotateDialog(QDialog):
         if not changes:
             self.accept()
             return
-        errors: list[str] = []
-        self.reviewer.failed.connect(errors.append)
-        try:
-            stored = self.reviewer.give(self.trace_id, self.span_id, changes)
-        finally:
-            self.reviewer.failed.disconnect(errors.append)
-        if stored:
+        error = self.reviewer.give(self.trace_id, self.span_id, changes)
+        if error is None:
             self.accept()
         else:
-            QMessageBox.warning(self, "Annotation not saved", "\n".join(errors))
+            QMessageBox.warning(self, "Annotation not saved", error)
 
 
 def open_annotate_dialog(

@@ -84,7 +84,6 @@ class QtReviewTab(QWidget, QtObserver):
         self._build()
         self._bind_keys()
         reviewer.changed.connect(self._reviewer_changed)
-        reviewer.failed.connect(self._show_failure)
         context.register(self)
 
     # --- building -------------------------------------------------------------------------------
@@ -260,9 +259,12 @@ class QtReviewTab(QWidget, QtObserver):
         """Store one change to the current trace's review, then show what the store now holds."""
         if self.trace is None or self.walk is None:
             return
-        if self.reviewer.give(self.trace.trace_id, WHOLE_TRACE, {name: given}, tell_views=False):
+        error = self.reviewer.give(self.trace.trace_id, WHOLE_TRACE, {name: given}, tell_views=False)
+        if error is None:
             self.failure.hide()
             self.walk.recount()
+        else:
+            self._show_failure(error)
         self._show_review()
 
     # --- showing --------------------------------------------------------------------------------

@@ -20,12 +20,8 @@ AUTHOR_KEY = "review/author"
 
 
 class QtReviewer(QObject):
-    """Gives reviews as the current reviewer; reports failures through `failed`."""
+    """Gives reviews as the current reviewer."""
 
-    #: A review of this trace (or one of its spans) was stored.
-    reviewed = Signal(str)
-    #: A review could not be stored; the text says why.
-    failed = Signal(str)
     #: The reviewer's name, or the label sets, changed.
     changed = Signal()
 
@@ -50,23 +46,20 @@ class QtReviewer(QObject):
 
     def give(
         self, trace_id: str, span_id: str, changes: Mapping[str, Given | None], *, tell_views: bool = True
-    ) -> bool:
-        """Store `changes` as the reviewer's; False (and `failed`) when they could not be stored."""
+    ) -> str | None:
+        """Store `changes` as the reviewer's; None when stored, else why they could not be."""
         store = self.context.store_path
         if store is None:
-            self.failed.emit("No store is open.")
-            return False
+            return "No store is open."
         try:
             annotate(store, trace_id, span_id, self.author, changes)
         except ReviewError as exc:
-            self.failed.emit(str(exc))
-            return False
-        self.reviewed.emit(trace_id)
+            return str(exc)
         if tell_views:
             self.context.refresh()
         else:
             self._views_behind = True
-        return True
+        return None
 
     def catch_up(self) -> None:
         """Tell the views about reviews given with `tell_views=False`."""

@@ -34,6 +34,7 @@ from spanscope.core.reference_metrics import (
     load_references,
     reference_metrics,
 )
+from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -500,6 +501,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_annotations(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        if args.output not in (None, "-"):
+            count = export_file(db, Path(args.output), args.format)
+        elif args.format == "csv":
+            count = write_csv(db, sys.stdout)
+        else:
+            with _output(None) as out:
+                count = write_jsonl(db, out)
+    print(f"{count:,} reviews", file=sys.stderr)
+    return EXIT_OK
+
+
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator:
     if path is None or path == "-":
@@ -675,6 +690,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_export)
 
+    p = command("annotations", "write the reviews given in the app (scores, labels, comments)")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="a store (default: the user's store)")
+    p.add_argument("--format", choices=list(FORMATS), default="jsonl", help="jsonl (default) or csv")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(func=cmd_annotations)
+
     p = command("serve", "receive spans from running apps over OTLP/HTTP (POST /v1/traces) into a store")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the port (default {DEFAULT_PORT})")
@@ -691,7 +712,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("import", "traces", "stats", "tree", "steps", "check", "metrics", "export", "serve", "screenshot")
+COMMANDS = (
+    "import",
+    "traces",
+    "stats",
+    "tree",
+    "steps",
+    "check",
+    "metrics",
+    "export",
+    "annotations",
+    "serve",
+    "screenshot",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """The main window: trace list on top, span tree and step detail below, imports in the status bar;
-Dashboard and Compare models tabs beside the traces."""
+Dashboard, Compare models and Review tabs beside the traces."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
 from spanscope.ui.problems import QtProblemsPanel
+from spanscope.ui.review import QtReview
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
     QtBreakpointsPanel,
@@ -82,6 +83,8 @@ class QtMainWindow(QMainWindow):
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.compare, "Compare models")
         self.compare.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
+        self.review = QtReview(self.context, self.trace_list, self.settings, self.tabs, self)
+        self.detail.annotate_requested.connect(self.review.annotate)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
@@ -105,6 +108,7 @@ class QtMainWindow(QMainWindow):
         self.stepping_toolbar.addSeparator()
         self.stepping_toolbar.addAction(self.breakpoints_dock.toggleViewAction())
         self.stepping_toolbar.addAction(self.changes_dock.toggleViewAction())
+        self.stepping_toolbar.addAction(self.review.menu.start_action)
         self.problems_dock.hide()
 
         self._build_status_bar()
@@ -171,6 +175,7 @@ class QtMainWindow(QMainWindow):
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():
             step_menu.addAction(action)
+        self.menuBar().addMenu(self.review.menu)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
 

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core import display
-from spanscope.core.store.queries import TraceRow, count_traces
+from spanscope.core.model import Score
+from spanscope.core.store.queries import TraceRow, count_traces, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
     fetch_rows,
@@ -118,6 +119,14 @@ class QtTraceListModel(QAbstractTableModel):
     @property
     def trace_filter(self) -> TraceFilter:
         return self._filter
+
+    def sort_order(self) -> tuple[str, bool]:
+        """The traces column the rows are sorted by, and whether descending."""
+        return COLUMNS[self._column].key, self._order == Qt.SortOrder.DescendingOrder
+
+    def rowids(self) -> array:
+        """A copy of the listed traces' rowids, in display order (8 bytes a trace)."""
+        return array("q", self._rowids)
 
     def set_db(self, db: sqlite_utils.Database | None, trace_filter: TraceFilter | None = None) -> None:
         """Show the traces of another store (None: show nothing), optionally under a new filter."""
@@ -217,6 +226,8 @@ class QtTraceListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column.key == "scores" and trace.scores and self._db is not None:
+                return _scores_tooltip(trace_scores(self._db, trace.trace_id))
             return _tooltip(column, trace)
         return trace.trace_id
 
@@ -228,6 +239,22 @@ def _tooltip(column: Column, trace: TraceRow) -> str | None:
     if column.key == "root_name":
         return f"{trace.root_name or '(no root span)'}\ntrace {trace.trace_id}"
     return None
+
+
+#: At most this many scores are listed in a Scores cell's tooltip.
+TOOLTIP_SCORES = 25
+
+
+def _scores_tooltip(scores: list[tuple[str, Score]]) -> str:
+    """Every score of the trace with who or what gave it, and whether it rates one of its spans."""
+    lines = [
+        f"{s.name} {s.display_value()} — {s.given_by or 'source unknown'}"
+        + ("" if span_id == "" else " (on a span)")
+        for span_id, s in scores[:TOOLTIP_SCORES]
+    ]
+    if len(scores) > TOOLTIP_SCORES:
+        lines.append(f"… and {len(scores) - TOOLTIP_SCORES:,} more")
+    return "\n".join(lines)
 
 
 class QtTraceTable(QTableView):

@@ -81,20 +81,28 @@ ON CONFLICT (trace_id) DO UPDATE SET
 
 
 # Per score name: the mean of numeric scores, else the distinct labels (sorted by the subquery,
-# whose order SQLite's group_concat follows). Only traces with scores are touched.
-_SUMMARIZE_SCORES = """
-UPDATE traces SET scores = (
+# whose order SQLite's group_concat follows); imported scores and reviews given here alike.
+_SCORE_SUMMARY = """(
     SELECT group_concat(name || ' ' || shown, ', ') FROM (
         SELECT name, CASE WHEN count(value) > 0 THEN printf('%.3g', avg(value))
                           ELSE group_concat(DISTINCT label) END AS shown
-        FROM (SELECT name, value, label FROM scores s WHERE s.trace_id = traces.trace_id ORDER BY name, label)
+        FROM (SELECT name, value, label FROM all_scores s WHERE s.trace_id = traces.trace_id
+              ORDER BY name, label)
         GROUP BY name ORDER BY name
     )
-)
+)"""
+# Only traces with scores are touched.
+_SUMMARIZE_SCORES = f"""
+UPDATE traces SET scores = {_SCORE_SUMMARY}
 WHERE trace_id IN (
-    SELECT trace_id FROM touched t WHERE EXISTS (SELECT 1 FROM scores s WHERE s.trace_id = t.trace_id)
+    SELECT trace_id FROM touched t WHERE EXISTS (SELECT 1 FROM all_scores s WHERE s.trace_id = t.trace_id)
 )
 """
+
+
+def summarize_scores(conn: sqlite3.Connection, trace_id: str) -> None:
+    """Rewrite one trace's score summary, e.g. after a review changed its scores."""
+    conn.execute(f"UPDATE traces SET scores = {_SCORE_SUMMARY} WHERE trace_id = ?", (trace_id,))
 
 
 def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:

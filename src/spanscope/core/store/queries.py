@@ -216,26 +216,45 @@ _PLAIN_FIELDS = (
 )
 
 
-_SCORES_SQL = "SELECT trace_id, span_id, name, value, label, comment, source, key FROM scores"
+#: Imported scores and reviews given here (local), read as one.
+_SCORES_SQL = "SELECT trace_id, span_id, name, value, label, comment, source, key, local FROM all_scores"
 
 
 def _scores_by_span(db: sqlite_utils.Database, where: str, args: tuple) -> dict[tuple[str, str], list[Score]]:
     """Scores keyed by (trace_id, span_id); span_id '' holds the trace-level ones."""
     found: dict[tuple[str, str], list[Score]] = {}
-    for trace_id, span_id, name, value, label, comment, source, key in db.execute(
-        f"{_SCORES_SQL} WHERE {where} ORDER BY name, id", args
+    for trace_id, span_id, name, value, label, comment, source, key, local in db.execute(
+        f"{_SCORES_SQL} WHERE {where} ORDER BY name, local, id", args
     ):
-        score = Score(name, value, label, comment, source, key, trace_level=span_id == "")
+        score = Score(name, value, label, comment, source, key, trace_level=span_id == "", local=bool(local))
         found.setdefault((trace_id, span_id), []).append(score)
     return found
 
 
+def trace_scores(db: sqlite_utils.Database, trace_id: str) -> list[tuple[str, Score]]:
+    """Every score of a trace with the id of the span it rates ('' for the whole trace)."""
+    found = _scores_by_span(db, "trace_id = ?", (trace_id,))
+    return [(span_id, score) for (_, span_id), scores in found.items() for score in scores]
+
+
+def span_scores(db: sqlite_utils.Database, trace_id: str, span_id: str, root: bool) -> list[Score]:
+    """A span's scores as `get_span` gives them: a root span also carries its trace's own."""
+    found = _scores_by_span(db, "trace_id = ? AND span_id IN (?, '')", (trace_id, span_id))
+    return _own_scores(found, trace_id, span_id, root)
+
+
+def _own_scores(
+    scores: dict[tuple[str, str], list[Score]], trace_id: str, span_id: str, root: bool
+) -> list[Score]:
+    """A span's scores, and for a root span also its trace's trace-level ones, as readers gave them."""
+    own = scores.get((trace_id, span_id), [])
+    return own + scores.get((trace_id, ""), []) if root else own
+
+
 def _span(row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], list[Score]]) -> Span:
-    """A full span; a root span also carries its trace's trace-level scores, as readers gave them."""
+    """A full span with its scores."""
     values = dict(zip(TREE_COLUMNS, row, strict=True))
-    own = scores.get((values["trace_id"], values["span_id"]), [])
-    if values["parent_id"] is None:
-        own = own + scores.get((values["trace_id"], ""), [])
+    own = _own_scores(scores, values["trace_id"], values["span_id"], values["parent_id"] is None)
     return Span(
         **{name: values[name] for name in _PLAIN_FIELDS},
         kind=Kind(values["kind"]),

@@ -197,8 +197,34 @@ def _add_usage_index(db: sqlite_utils.Database) -> None:
     )
 
 
+def _add_annotations(db: sqlite_utils.Database) -> None:
+    """Scores given in Spanscope itself (human review), kept apart from imported scores so that no
+    import ever replaces or drops them; label sets for them; and `all_scores`, both kinds read as
+    one (`local` 1 for a review given here, whose `source` is its author)."""
+    db.execute(
+        "CREATE TABLE annotations (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, span_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, value REAL, label TEXT, comment TEXT, author TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )
+    # One score of a name per reviewer and target (span_id '' for the whole trace): giving it again
+    # replaces it. Also serves "a trace's annotations".
+    db.execute("CREATE UNIQUE INDEX annotations_target ON annotations (trace_id, span_id, name, author)")
+    db.execute("CREATE TABLE label_sets (name TEXT PRIMARY KEY, labels TEXT NOT NULL)")
+    db.execute(
+        "CREATE VIEW all_scores AS "
+        "SELECT id, trace_id, span_id, name, value, label, comment, source, key, 0 AS local FROM scores "
+        "UNION ALL "
+        "SELECT id, trace_id, span_id, name, value, label, comment, author, '', 1 FROM annotations"
+    )
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _add_scores_v2, _add_usage_index]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_v1,
+    _add_scores_v2,
+    _add_usage_index,
+    _add_annotations,
+]
 VERSION = len(MIGRATIONS)
 
 

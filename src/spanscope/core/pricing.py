@@ -255,18 +255,43 @@ class PriceBook:
         return _model_price(entry.pattern, entry.provider, OVERRIDE_SOURCE, day, gp.ModelPrice(**entry.rates))
 
 
+def user_price_book() -> PriceBook:
+    """The user's prices; a broken override file falls back to the package's prices (the Settings
+    dialog and `spanscope stats` report the file's problem)."""
+    try:
+        return PriceBook.load()
+    except PriceFileError:
+        return PriceBook()
+
+
 def _day(start_ns: int) -> date:
     return datetime.fromtimestamp(start_ns / 1e9, UTC).date()
 
 
 def tokens(span: SpanLike) -> tuple[int, int, int, int, int]:
+    return token_counts(
+        span.input_tokens,
+        span.cache_read_tokens,
+        span.cache_write_tokens,
+        span.output_tokens,
+        span.reasoning_tokens,
+    )
+
+
+def token_counts(
+    input_tokens: int | None,
+    cache_read: int | None,
+    cache_write: int | None,
+    output: int | None,
+    reasoning: int | None,
+) -> tuple[int, int, int, int, int]:
     """(input, cache read, cache write, output, reasoning) as `Rates.usd` takes them: cache reads and
     writes counted inside input and reasoning inside output (our convention and the package's), so
     nothing is billed twice; missing input is taken to be just the cached part."""
-    cache_read = span.cache_read_tokens or 0
-    cache_write = span.cache_write_tokens or 0
-    input_tokens = span.input_tokens if span.input_tokens is not None else cache_read + cache_write
-    return input_tokens, cache_read, cache_write, span.output_tokens or 0, span.reasoning_tokens or 0
+    cache_read, cache_write = cache_read or 0, cache_write or 0
+    if input_tokens is None:
+        input_tokens = cache_read + cache_write
+    return input_tokens, cache_read, cache_write, output or 0, reasoning or 0
 
 
 def priced(price: ModelPrice, *counts: int) -> Cost:

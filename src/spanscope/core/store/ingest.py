@@ -25,6 +25,7 @@ from pathlib import Path
 from spanscope.core.formats import FormatError, Problem, Source, detect
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import Span
+from spanscope.core.pricing import user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
@@ -156,6 +157,8 @@ class _Writer(threading.Thread):
         self.spans_added = 0
         self.traces = 0
         self._got_last_message = False
+        #: Prices looked up once per (provider, model, day) over the whole import.
+        self.book = user_price_book()
 
     def run(self) -> None:
         db = None
@@ -203,7 +206,7 @@ class _Writer(threading.Thread):
             _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, rows)
             in_batch = {r[0] for r in rows}
             if settled := pending - in_batch:
-                finalize_traces(conn, settled)
+                finalize_traces(conn, settled, self.book)
             pending = in_batch
             touched |= in_batch
         self._got_last_message = True
@@ -216,7 +219,7 @@ class _Writer(threading.Thread):
                 "(SELECT payload_chunk FROM spans WHERE payload_chunk >= ?1)",
                 (self.first_chunk,),
             )
-        finalize_traces(conn, pending)
+        finalize_traces(conn, pending, self.book)
         self.traces = len(touched)
         conn.execute(
             "UPDATE sources SET span_count = ?, skipped = ? WHERE id = ?",

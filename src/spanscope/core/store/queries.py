@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import orjson
 import sqlite_utils
 
 from spanscope.core.model import Kind, Span, Status
+from spanscope.core.pricing import REPORTED, PriceBook
 from spanscope.core.store import payload
 from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 
@@ -43,6 +45,10 @@ class TraceRow:
     session_id: str | None
     user_id: str | None
     service: str | None
+    #: Counted model calls whose cost was reported, computed from a price, or unknown.
+    cost_reported: int | None
+    cost_computed: int | None
+    cost_unknown: int | None
 
 
 def trace_row(row: tuple) -> TraceRow:
@@ -271,3 +277,31 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
     chunks = _ChunkReader(db)
     for row in cur:
         yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]))
+
+
+_COST_SOURCE_SQL = f"""
+SELECT cost_usd IS NOT NULL AS reported, provider, model, start_ns / {86_400 * 10**9} AS day,
+    input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens, count(*)
+FROM spans WHERE trace_id = ? AND counted
+GROUP BY reported, provider, model, day, has_tokens ORDER BY reported DESC, count(*) DESC
+"""
+
+
+def trace_cost_sources(db: sqlite_utils.Database, trace_id: str, book: PriceBook) -> list[str]:
+    """How a trace's cost was obtained, one line per source: reported calls, then each group of
+    calls priced with one model's price of one day, or unknown and why."""
+    lines = []
+    for reported, provider, model, day, has_tokens, calls in db.execute(_COST_SOURCE_SQL, (trace_id,)):
+        many = f"{calls:,} call{'' if calls == 1 else 's'}"
+        if reported:
+            lines.append(f"{many}: {REPORTED}")
+        elif not model:
+            lines.append(f"{many}: unknown: no model name")
+        elif not has_tokens:
+            lines.append(f"{many} of {model}: unknown: no token counts")
+        else:
+            price = book.price(provider, model, date.fromordinal(date(1970, 1, 1).toordinal() + day))
+            lines.append(
+                f"{many} of {model}: {price.detail if price else f'unknown: no price for model {model}'}"
+            )
+    return lines

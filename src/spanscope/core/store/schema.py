@@ -50,6 +50,10 @@ SPAN_COLUMNS = (
 )
 
 
+#: How many of a trace's counted model calls had their cost reported, computed from a price, or
+#: neither (unknown); a trace's cost_usd is the reported plus the computed costs.
+COST_SOURCE_COLUMNS = ("cost_reported", "cost_computed", "cost_unknown")
+
 #: Trace roll-up columns, in the order queries return them.
 TRACE_COLUMNS = (
     "trace_id",
@@ -65,6 +69,7 @@ TRACE_COLUMNS = (
     "session_id",
     "user_id",
     "service",
+    *COST_SOURCE_COLUMNS,
 )
 #: Columns the trace list sorts by; each has an index, so a sort over 10^6 traces is an index walk.
 SORTED_TRACE_COLUMNS = (
@@ -146,8 +151,22 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         db["traces"].create_index([column])
 
 
+def _add_cost_sources(db: sqlite_utils.Database) -> None:
+    """Traces say how their cost was obtained, and cost_usd includes computed costs: every trace
+    is rolled up and priced again (with the user's price overrides, as an import would)."""
+    from spanscope.core.store.finalize import price_all_traces
+
+    db.execute("SAVEPOINT cost_sources")  # one transaction, also when the connection autocommits
+    have = {c.name for c in db["traces"].columns}
+    for column in COST_SOURCE_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE traces ADD COLUMN {column} INTEGER DEFAULT 0")
+    price_all_traces(db.conn)
+    db.execute("RELEASE cost_sources")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _add_cost_sources]
 VERSION = len(MIGRATIONS)
 
 

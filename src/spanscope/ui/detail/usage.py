@@ -3,8 +3,6 @@ and origin needed to find the span again."""
 
 from __future__ import annotations
 
-import functools
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QWidget
@@ -12,7 +10,8 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QWidget
 from spanscope.core import display
 from spanscope.core.content import cost_text, first_token_ns, preview
 from spanscope.core.model import Span
-from spanscope.core.pricing import PriceBook, PriceFileError
+from spanscope.core.pricing import PriceBook
+from spanscope.ui.costs import prices
 
 UNKNOWN = "—"
 NOT_REPORTED = "not reported"
@@ -69,21 +68,11 @@ def _origin(span: Span) -> Rows:
     ]
 
 
-@functools.cache
-def price_book() -> PriceBook:
-    """The user's prices, read once; a broken override file falls back to the package's prices
-    (the import and `spanscope stats` report the file's problem)."""
-    try:
-        return PriceBook.load()
-    except PriceFileError:
-        return PriceBook()
-
-
-def usage_sections(span: Span) -> list[tuple[str, Rows]]:
+def usage_sections(span: Span, book: PriceBook) -> list[tuple[str, Rows]]:
     """The form's sections as (title, [(label, value)]), in display order."""
     return [
         ("Tokens", _tokens(span)),
-        ("Cost", [("Cost", cost_text(span, price_book()))]),
+        ("Cost", [("Cost", cost_text(span, book))]),
         ("Timing", _timing(span)),
         ("Identity", _origin(span)),
     ]
@@ -98,13 +87,16 @@ class QtUsageView(QScrollArea):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.setWidget(body)
         self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._span: Span | None = None
+        prices().changed.connect(lambda: self.set_span(self._span))
 
     def set_span(self, span: Span | None) -> None:
+        self._span = span
         while self.form.rowCount():
             self.form.removeRow(0)
         if span is None:
             return
-        for title, rows in usage_sections(span):
+        for title, rows in usage_sections(span, prices().book):
             heading = QLabel(f"<b>{title}</b>")
             heading.setContentsMargins(0, 8 if self.form.rowCount() else 0, 0, 0)
             self.form.addRow(heading)

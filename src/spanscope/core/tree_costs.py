@@ -1,0 +1,135 @@
+"""The cost of every span of a trace tree, priced in bulk, and its sums over subtrees and steps.
+
+What the trace list shows for a whole trace, the span tree shows per span: the reported cost when
+the source has one, else tokens x the price of the span's (provider, model, day), else unknown. Rates
+are looked up once per group and applied with plain arithmetic, so a 100,000-span trace is priced in
+a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from operator import add
+from types import SimpleNamespace
+from typing import Literal
+
+from spanscope.core import display
+from spanscope.core.model import MODEL_KINDS
+from spanscope.core.pricing import Cost, ModelPrice, PriceBook, token_counts
+from spanscope.core.tree import TraceTree, _roll
+
+_DAY_NS = 86_400 * 10**9
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+Source = Literal["reported", "computed", "unknown"]
+
+
+@dataclass(frozen=True)
+class CostSum:
+    """Costs added up over some spans, with how many of them each source priced."""
+
+    usd: float | None
+    computed: int
+    unknown: int
+
+    @property
+    def text(self) -> str:
+        """`$0.0123`, `~$0.0123` when some of it is computed, a trailing `+?` (or just `?`) when some
+        calls could not be priced; "" when there is no cost at all."""
+        if self.usd is None:
+            return "?" if self.unknown else ""
+        text = ("~" if self.computed else "") + display.cost(self.usd)
+        return text + " +?" if self.unknown else text
+
+
+@dataclass
+class TreeCosts:
+    """Per row of `tree`: the span's own cost and its source (None: not a model call and nothing
+    reported), and sums over each subtree's counted calls (the rule the token totals follow)."""
+
+    tree: TraceTree
+    book: PriceBook
+    usd: list[float | None]
+    source: list[Source | None]
+
+    @classmethod
+    def build(cls, tree: TraceTree, book: PriceBook) -> TreeCosts:
+        columns = tree.rows.columns
+        n = len(tree.rows)
+        usd: list[float | None] = [None] * n
+        source: list[Source | None] = [None] * n
+        prices: dict[tuple[str | None, str, int], ModelPrice | None] = {}
+        reported, kinds = columns["cost_usd"], columns["kind"]
+        inputs, outputs = columns["input_tokens"], columns["output_tokens"]
+        reads, writes, reasoning = (
+            columns["cache_read_tokens"],
+            columns["cache_write_tokens"],
+            columns["reasoning_tokens"],
+        )
+        providers, models, starts = columns["provider"], columns["model"], columns["start_ns"]
+        for i in range(n):
+            if reported[i] is not None:
+                usd[i], source[i] = reported[i], "reported"
+                continue
+            if kinds[i] not in MODEL_KINDS:
+                continue
+            model = models[i]
+            if not model or (inputs[i] is None and outputs[i] is None):
+                source[i] = "unknown"
+                continue
+            key = (providers[i], model, starts[i] // _DAY_NS)
+            price = prices[key] if key in prices else prices.setdefault(key, _lookup(book, key))
+            if price is None:
+                source[i] = "unknown"
+                continue
+            counts = token_counts(inputs[i], reads[i], writes[i], outputs[i], reasoning[i])
+            try:
+                usd[i] = price.fast.usd(*counts)
+                source[i] = "computed"
+            except ValueError:
+                source[i] = "unknown"
+        return cls(tree, book, usd, source)
+
+    def cost(self, i: int) -> Cost | None:
+        """Row `i`'s own cost and how it was obtained (None: not a model call, nothing reported);
+        asked for one span at a time (a tooltip), so it goes through the book's one-call pricing."""
+        if self.source[i] is None:
+            return None
+        return self.book.cost(SimpleNamespace(**self.tree.rows[i]))
+
+    def subtree(self, i: int) -> CostSum:
+        """Row `i`'s subtree, counted calls only."""
+        return CostSum(self._rolled[0][i], self._rolled[1][i] or 0, self._rolled[2][i] or 0)
+
+    def steps(self, order: Sequence[int]) -> list[CostSum]:
+        """Running sums of the counted calls along `order` (e.g. execution order): entry k covers
+        order[: k + 1]."""
+        counted = self.tree.rows.columns["counted"]
+        usd: float | None = None
+        computed = unknown = 0
+        sums = []
+        for i in order:
+            if counted[i] and self.source[i] is not None:
+                cost = self.usd[i]
+                if cost is None:
+                    unknown += 1
+                else:
+                    usd = cost if usd is None else usd + cost
+                    computed += self.source[i] == "computed"
+            sums.append(CostSum(usd, computed, unknown))
+        return sums
+
+    @cached_property
+    def _rolled(self) -> tuple[list[float | None], list[int | None], list[int | None]]:
+        tree, counted = self.tree, self.tree.rows.columns["counted"]
+        own = [u if c else None for u, c in zip(self.usd, counted, strict=True)]
+        computed = [1 if c and s == "computed" else None for s, c in zip(self.source, counted, strict=True)]
+        unknown = [1 if c and s == "unknown" else None for s, c in zip(self.source, counted, strict=True)]
+        return tuple(_roll(tree.parent, tree.upward, values, add) for values in (own, computed, unknown))
+
+
+def _lookup(book: PriceBook, key: tuple[str | None, str, int]) -> ModelPrice | None:
+    provider, model, day = key
+    return book.price(provider, model, date.fromordinal(_EPOCH_ORDINAL + day))

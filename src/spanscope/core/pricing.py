@@ -27,7 +27,7 @@ OVERRIDE_SOURCE = "override"
 PRICE_FILES = ("prices.json", "prices.toml")
 
 #: Override entry key -> genai-prices price key ($ per million tokens).
-_RATE_KEYS = {
+RATE_KEYS = {
     "input": "input_mtok",
     "cached_input": "cache_read_mtok",
     "cache_write": "cache_write_mtok",
@@ -214,7 +214,7 @@ class PriceBook:
         for name in PRICE_FILES:
             path = folder / name
             if path.is_file():
-                return cls(_read_price_file(path), origin=str(path))
+                return cls(read_price_file(path), origin=str(path))
         return cls()
 
     def price(self, provider: str | None, model: str, when: date | datetime) -> ModelPrice | None:
@@ -325,7 +325,7 @@ def _model_price(
     model_ref: str, provider: str | None, source: str, day: date, rates: gp.ModelPrice
 ) -> ModelPrice:
     def base(key: str) -> float | None:
-        value = getattr(rates, _RATE_KEYS[key], None)
+        value = getattr(rates, RATE_KEYS[key], None)
         value = value.base if isinstance(value, gp.TieredPrices) else value
         return None if value is None else float(value)
 
@@ -350,7 +350,7 @@ def _match_override(overrides: list[_Override], provider: str | None, model: str
     return exact or next((o for o in usable if fnmatch.fnmatchcase(model, o.pattern)), None)
 
 
-def _read_price_file(path: Path) -> Any:
+def read_price_file(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
         return tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
@@ -369,13 +369,13 @@ def _parse_entry(pattern: str, entry: Any, origin: str) -> _Override:
     where = f"{origin}: model {pattern!r}"
     if not isinstance(entry, Mapping):
         raise PriceFileError(f"{where}: expected an object of prices")
-    unknown = set(entry) - set(_RATE_KEYS) - {"provider"}
+    unknown = set(entry) - set(RATE_KEYS) - {"provider"}
     if unknown:
-        raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}; expected {[*_RATE_KEYS, 'provider']}")
+        raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}; expected {[*RATE_KEYS, 'provider']}")
     provider = entry.get("provider")
     if provider is not None and not isinstance(provider, str):
         raise PriceFileError(f"{where}: provider must be text")
-    rates = {_RATE_KEYS[k]: _rate(v, f"{where}: {k}") for k, v in entry.items() if k in _RATE_KEYS}
+    rates = {RATE_KEYS[k]: _rate(v, f"{where}: {k}") for k, v in entry.items() if k in RATE_KEYS}
     if not rates:
         raise PriceFileError(f"{where}: no prices given")
     return _Override(pattern, provider.lower() if provider else None, rates)

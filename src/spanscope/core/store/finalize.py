@@ -11,9 +11,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 
 from spanscope.core.model import MODEL_KINDS
 from spanscope.core.pricing import PriceBook, Rates, user_price_book
+from spanscope.core.store.db import connect
 from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
@@ -137,6 +139,27 @@ def price_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], book: Price
 def price_all_traces(conn: sqlite3.Connection, book: PriceBook | None = None) -> None:
     traces = [t for (t,) in conn.execute("SELECT trace_id FROM traces")]
     price_traces(conn, traces, book or user_price_book())
+
+
+def reprice_store(path: Path, book: PriceBook) -> int:
+    """Price again, in one transaction, every trace of the store at `path` with calls priced from
+    (or lacking) a price, e.g. after the user's overrides changed; how many traces that was."""
+    db = connect(path)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            traces = [t for (t,) in db.execute(_PRICED_TRACES)]
+            price_traces(db.conn, traces, book)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.conn.close()
+    return len(traces)
+
+
+_PRICED_TRACES = "SELECT trace_id FROM traces WHERE cost_computed > 0 OR cost_unknown > 0"
 
 
 def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:

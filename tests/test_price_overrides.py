@@ -56,7 +56,7 @@ def test_problems_name_the_row_and_the_reason():
 
 def test_a_broken_file_is_reported_with_its_name(tmp_path):
     (tmp_path / "prices.json").write_text('{"models": {"x": {"input": "cheap"}}}')
-    with pytest.raises(PriceFileError, match="prices.json: model 'x': input"):
+    with pytest.raises(PriceFileError, match=r"prices\.json: model 'x': input"):
         read_entries(tmp_path)
 
 

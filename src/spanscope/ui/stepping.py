@@ -414,11 +414,14 @@ class QtStateStrip(QWidget):
         #: Running cost sums along the cursor's order, worked out once per priced tree.
         self._steps: tuple[TreeCosts, list[CostSum]] | None = None
         controller.state_changed.connect(self._show)
-        prices().changed.connect(lambda: self._show(controller.state))
+        prices().changed.connect(self._reprice)
         self._show(controller.state)
 
     def _show(self, state: StepState | None) -> None:
         self.label.setText(state_text(state, self._cost_at(state)))
+
+    def _reprice(self) -> None:
+        self._show(self.controller.state)
 
     def _cost_at(self, state: StepState | None) -> CostSum | None:
         cursor = self.controller.cursor

@@ -88,7 +88,7 @@ class QtUsageView(QScrollArea):
         self.setWidget(body)
         self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._span: Span | None = None
-        prices().changed.connect(lambda: self.set_span(self._span))
+        prices().changed.connect(self._reprice)
 
     def set_span(self, span: Span | None) -> None:
         self._span = span
@@ -102,6 +102,9 @@ class QtUsageView(QScrollArea):
             self.form.addRow(heading)
             for label, value in rows:
                 self.form.addRow(QLabel(label, textFormat=Qt.TextFormat.PlainText), self._value(label, value))
+
+    def _reprice(self) -> None:
+        self.set_span(self._span)
 
     def _value(self, label: str, text: str) -> QLabel:
         value = QLabel(text, textFormat=Qt.TextFormat.PlainText, wordWrap=True)

@@ -255,6 +255,12 @@ class PriceBook:
         return _model_price(entry.pattern, entry.provider, OVERRIDE_SOURCE, day, gp.ModelPrice(**entry.rates))
 
 
+def known_models() -> list[str]:
+    """Every model name the bundled price data knows, sorted: choices for a what-if."""
+    snapshot = genai_prices.data_snapshot.get_snapshot()
+    return sorted({model.id for provider in snapshot.providers for model in provider.models})
+
+
 def user_price_book() -> PriceBook:
     """The user's prices; a broken override file falls back to the package's prices (the Settings
     dialog and `spanscope stats` report the file's problem)."""

@@ -103,6 +103,20 @@ class TreeCosts:
         """Row `i`'s subtree, counted calls only."""
         return CostSum(self._rolled[0][i], self._rolled[1][i] or 0, self._rolled[2][i] or 0)
 
+    def what_if(self, i: int, model: str, provider: str | None = None) -> CostSum:
+        """What row `i`'s subtree would have cost had every counted call used `model`'s prices (of
+        the call's own day), reported costs ignored: `PriceBook.reprice` over those calls."""
+        counted, kinds = self.tree.rows.columns["counted"], self.tree.rows.columns["kind"]
+        stack, calls = [i], []
+        while stack:
+            row = stack.pop()
+            if counted[row] and kinds[row] in MODEL_KINDS:
+                calls.append(SimpleNamespace(**self.tree.rows[row]))
+            stack.extend(self.tree.children[row])
+        costs = self.book.reprice(calls, model, provider)
+        priced = [c.usd for c in costs if c.usd is not None]
+        return CostSum(sum(priced) if priced else None, len(priced), len(costs) - len(priced))
+
     def steps(self, order: Sequence[int]) -> list[CostSum]:
         """Running sums of the counted calls along `order` (e.g. execution order): entry k covers
         order[: k + 1]."""

@@ -55,6 +55,7 @@ class QtDetailPanel(QWidget, QtObserver):
         self.attributes = QtAttributesView()
         self.events = QtRichView()
         self.usage = QtUsageView()
+        self.usage.trees = lambda trace_id: self.context.trace_tree(trace_id) if self.context else None
         self.tabs = QTabWidget(documentMode=True)
         for page, title in (
             (self.io, "Input / Output"),

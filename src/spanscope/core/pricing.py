@@ -22,6 +22,8 @@ import genai_prices
 import platformdirs
 from genai_prices import types as gp
 
+from spanscope.core.model import Span
+
 PACKAGE_SOURCE = f"genai-prices {genai_prices.__version__}"
 OVERRIDE_SOURCE = "override"
 PRICE_FILES = ("prices.json", "prices.toml")
@@ -253,6 +255,61 @@ class PriceBook:
         if entry is None:
             return None
         return _model_price(entry.pattern, entry.provider, OVERRIDE_SOURCE, day, gp.ModelPrice(**entry.rates))
+
+
+DAY_NS = 86_400 * 10**9
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MISSING = object()
+
+
+class SpanPricer:
+    """Prices calls one by one where that is the hot path (an import, a whole trace tree): each
+    (provider, model, day)'s rates are looked up once, then a call costs a few multiplications."""
+
+    def __init__(self, book: PriceBook) -> None:
+        self.book = book
+        self._rates: dict[tuple[str | None, str, int], Rates | None] = {}
+
+    def __call__(self, span: Span) -> float | None:
+        """The computed cost of a model call without a reported cost; None otherwise, or unknown."""
+        if span.cost_usd is not None or not span.is_model_call:
+            return None
+        return self.usd(
+            span.provider,
+            span.model,
+            span.start_ns,
+            span.input_tokens,
+            span.cache_read_tokens,
+            span.cache_write_tokens,
+            span.output_tokens,
+            span.reasoning_tokens,
+        )
+
+    def usd(
+        self,
+        provider: str | None,
+        model: str | None,
+        start_ns: int,
+        input_tokens: int | None,
+        cache_read: int | None,
+        cache_write: int | None,
+        output: int | None,
+        reasoning: int | None,
+    ) -> float | None:
+        """One call's cost from its columns; None when it cannot be priced (`PriceBook.cost` says why)."""
+        if not model or (input_tokens is None and output is None):
+            return None
+        key = (provider, model, start_ns // DAY_NS)
+        rates = self._rates.get(key, _MISSING)
+        if rates is _MISSING:
+            price = self.book.price(provider, model, date.fromordinal(_EPOCH_ORDINAL + key[2]))
+            rates = self._rates[key] = None if price is None else price.fast
+        if rates is None:
+            return None
+        try:
+            return rates.usd(*token_counts(input_tokens, cache_read, cache_write, output, reasoning))
+        except ValueError:
+            return None
 
 
 def known_models() -> list[str]:

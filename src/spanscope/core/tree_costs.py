@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import cached_property
 from operator import add
 from types import SimpleNamespace
@@ -18,11 +17,9 @@ from typing import Literal
 
 from spanscope.core import display
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.pricing import Cost, ModelPrice, PriceBook, token_counts
+from spanscope.core.pricing import Cost, PriceBook, SpanPricer
 from spanscope.core.tree import TraceTree, _roll
 
-_DAY_NS = 86_400 * 10**9
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 Source = Literal["reported", "computed", "unknown"]
 
 
@@ -60,36 +57,25 @@ class TreeCosts:
         n = len(tree.rows)
         usd: list[float | None] = [None] * n
         source: list[Source | None] = [None] * n
-        prices: dict[tuple[str | None, str, int], ModelPrice | None] = {}
+        price = SpanPricer(book).usd
         reported, kinds = columns["cost_usd"], columns["kind"]
-        inputs, outputs = columns["input_tokens"], columns["output_tokens"]
-        reads, writes, reasoning = (
+        calls = zip(
+            columns["provider"],
+            columns["model"],
+            columns["start_ns"],
+            columns["input_tokens"],
             columns["cache_read_tokens"],
             columns["cache_write_tokens"],
+            columns["output_tokens"],
             columns["reasoning_tokens"],
+            strict=True,
         )
-        providers, models, starts = columns["provider"], columns["model"], columns["start_ns"]
-        for i in range(n):
+        for i, call in enumerate(calls):
             if reported[i] is not None:
                 usd[i], source[i] = reported[i], "reported"
-                continue
-            if kinds[i] not in MODEL_KINDS:
-                continue
-            model = models[i]
-            if not model or (inputs[i] is None and outputs[i] is None):
-                source[i] = "unknown"
-                continue
-            key = (providers[i], model, starts[i] // _DAY_NS)
-            price = prices[key] if key in prices else prices.setdefault(key, _lookup(book, key))
-            if price is None:
-                source[i] = "unknown"
-                continue
-            counts = token_counts(inputs[i], reads[i], writes[i], outputs[i], reasoning[i])
-            try:
-                usd[i] = price.fast.usd(*counts)
-                source[i] = "computed"
-            except ValueError:
-                source[i] = "unknown"
+            elif kinds[i] in MODEL_KINDS:
+                usd[i] = price(*call)
+                source[i] = "unknown" if usd[i] is None else "computed"
         return cls(tree, book, usd, source)
 
     def cost(self, i: int) -> Cost | None:
@@ -142,8 +128,3 @@ class TreeCosts:
         computed = [1 if c and s == "computed" else None for s, c in zip(self.source, counted, strict=True)]
         unknown = [1 if c and s == "unknown" else None for s, c in zip(self.source, counted, strict=True)]
         return tuple(_roll(tree.parent, tree.upward, values, add) for values in (own, computed, unknown))
-
-
-def _lookup(book: PriceBook, key: tuple[str | None, str, int]) -> ModelPrice | None:
-    provider, model, day = key
-    return book.price(provider, model, date.fromordinal(_EPOCH_ORDINAL + day))

@@ -1,20 +1,19 @@
 """Facts that need a whole trace: orphans, clock skew, which model calls count, trace roll-ups.
 
 Spans of one trace may arrive in any order and across files, so these are recomputed for every
-trace an import touched, inside the import's transaction. It is nearly all SQL, so it runs in
-SQLite's C code without holding Python's lock while the parser goes on; only pricing runs in Python,
-once per (trace, provider, model, day) group of token sums.
+trace an import touched, inside the import's transaction. It is all SQL, so it runs in SQLite's C
+code without holding Python's lock while the parser goes on. (Model calls are priced as they are
+read, in `price_usd`; a trace's cost adds those up in the same pass as its tokens.)
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.pricing import PriceBook, Rates, user_price_book
+from spanscope.core.pricing import PriceBook, SpanPricer, user_price_book
 from spanscope.core.store.db import connect
 from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
 
@@ -72,10 +71,12 @@ SELECT g.trace_id,
      ORDER BY r.start_ns LIMIT 1),
     min(start_ns), max(end_ns), max(end_ns) - min(start_ns), count(*),
     sum(status = 'error'), {_TOKENS},
-    sum(cost_usd) FILTER (WHERE counted),
+    sum(coalesce(cost_usd, price_usd)) FILTER (WHERE counted),
     group_concat(DISTINCT model) FILTER (WHERE kind IN {_MODEL_KINDS_SQL} AND model IS NOT NULL),
     max(session_id), max(user_id), max(service),
-    count(*) FILTER (WHERE counted AND cost_usd IS NOT NULL), 0, 0
+    count(*) FILTER (WHERE counted AND cost_usd IS NOT NULL),
+    count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NOT NULL),
+    count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NULL)
 FROM touched t CROSS JOIN spans g ON g.trace_id = t.trace_id
 WHERE true
 GROUP BY g.trace_id
@@ -84,41 +85,17 @@ ON CONFLICT (trace_id) DO UPDATE SET
 """
 
 
-_DAY_NS = 86_400 * 10**9
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_CACHED = "coalesce(s.cache_read_tokens, 0) + coalesce(s.cache_write_tokens, 0)"
-_INPUT = f"coalesce(s.input_tokens, {_CACHED})"
-# Token sums of the counted calls without a reported cost, per trace, provider, model and UTC day; a
-# call with no token counts is grouped apart (it cannot be priced). The largest input of a group says
-# whether a tier may apply, `odd` counts calls whose counts contradict each other: both mean the
-# group is priced call by call, which a sum would get wrong.
-_COST_GROUPS = f"""
-SELECT s.trace_id, s.provider, s.model, s.start_ns / {_DAY_NS} AS day,
-    s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL AS has_tokens, count(*),
-    sum({_INPUT}), sum(coalesce(s.cache_read_tokens, 0)), sum(coalesce(s.cache_write_tokens, 0)),
-    sum(coalesce(s.output_tokens, 0)), sum(coalesce(s.reasoning_tokens, 0)), max({_INPUT}),
-    sum({_CACHED} > {_INPUT} OR coalesce(s.reasoning_tokens, 0) > coalesce(s.output_tokens, 0))
+# Model calls without a reported cost, of the touched traces, with what pricing them needs.
+_UNREPORTED_CALLS = f"""
+SELECT s.id, s.provider, s.model, s.start_ns, s.input_tokens, s.cache_read_tokens, s.cache_write_tokens,
+    s.output_tokens, s.reasoning_tokens
 FROM touched t CROSS JOIN spans s ON s.trace_id = t.trace_id
-WHERE s.counted AND s.cost_usd IS NULL
-GROUP BY s.trace_id, s.provider, s.model, day, has_tokens
-"""
-_GROUP_CALLS = f"""
-SELECT {_INPUT}, coalesce(s.cache_read_tokens, 0), coalesce(s.cache_write_tokens, 0),
-    coalesce(s.output_tokens, 0), coalesce(s.reasoning_tokens, 0)
-FROM spans s WHERE s.trace_id = ? AND s.counted AND s.cost_usd IS NULL
-    AND s.provider IS ? AND s.model IS ? AND s.start_ns / {_DAY_NS} = ?
-"""
-_SET_COMPUTED = """
-UPDATE traces SET cost_usd = iif(?2 > 0, coalesce(cost_usd, 0) + ?1, cost_usd),
-    cost_computed = ?2, cost_unknown = ?3
-WHERE trace_id = ?4
+WHERE s.kind IN {_MODEL_KINDS_SQL} AND s.cost_usd IS NULL
 """
 
 
-def finalize_traces(
-    conn: sqlite3.Connection, trace_ids: Iterable[str], book: PriceBook | None = None
-) -> None:
-    """Recompute flags, counted calls, roll-ups and costs of `trace_ids` (`book`: the user's prices)."""
+def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
+    """Recompute flags, counted calls and roll-ups (costs included) of `trace_ids`."""
     _fill_touched(conn, trace_ids)
     for statement in (
         _FIND_CHANGED_FLAGS,
@@ -127,13 +104,17 @@ def finalize_traces(
         _UNCOUNT_WRAPPING_MODEL_CALLS,
     ):
         conn.execute(statement)
-    _roll_up_and_price(conn, book or user_price_book())
+    _roll_up(conn)
 
 
 def price_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], book: PriceBook) -> None:
-    """Roll `trace_ids` up and price them again, e.g. after the user's price overrides changed."""
+    """Price the model calls of `trace_ids` again and roll them up, e.g. after the user's price
+    overrides changed; each (provider, model, day) is looked up once."""
     _fill_touched(conn, trace_ids)
-    _roll_up_and_price(conn, book)
+    price = SpanPricer(book)
+    priced = [(price.usd(*call[1:]), call[0]) for call in conn.execute(_UNREPORTED_CALLS).fetchall()]
+    conn.executemany("UPDATE spans SET price_usd = ? WHERE id = ?", priced)
+    _roll_up(conn)
 
 
 def price_all_traces(conn: sqlite3.Connection, book: PriceBook | None = None) -> None:
@@ -171,43 +152,7 @@ def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
     conn.executemany("INSERT OR IGNORE INTO touched VALUES (?)", ((t,) for t in trace_ids))
 
 
-def _roll_up_and_price(conn: sqlite3.Connection, book: PriceBook) -> None:
+def _roll_up(conn: sqlite3.Connection) -> None:
     conn.execute(_ROLL_UP_TRACES)
-    conn.executemany(_SET_COMPUTED, _computed_costs(conn, book))
     for table in ("touched", "above_model", "changed_flags"):
         conn.execute(f"DELETE FROM {table}")
-
-
-def _computed_costs(conn: sqlite3.Connection, book: PriceBook) -> list[tuple[float, int, int, str]]:
-    """(computed $, computed calls, unknown calls, trace id) of each touched trace with unreported
-    costs; one price lookup per (provider, model, day), then arithmetic on the token sums."""
-    rates: dict[tuple[str | None, str | None, int], Rates | None] = {}
-    totals: dict[str, list] = {}
-    for trace, provider, model, day, has_tokens, calls, *sums, largest, odd in conn.execute(_COST_GROUPS):
-        total = totals.get(trace)
-        if total is None:
-            total = totals[trace] = [0.0, 0, 0, trace]
-        key = (provider, model, day)
-        if key not in rates:
-            price = book.price(provider, model, date.fromordinal(_EPOCH_ORDINAL + day)) if model else None
-            rates[key] = None if price is None else price.fast
-        fast = rates[key]
-        if fast is None or not has_tokens:
-            total[2] += calls
-        elif odd or (fast.first_tier is not None and largest > fast.first_tier):
-            _price_each(conn, fast, total, (trace, provider, model, day))
-        else:
-            total[0] += fast.usd(*sums, calls=calls)
-            total[1] += calls
-    return list(totals.values())
-
-
-def _price_each(conn: sqlite3.Connection, fast: Rates, total: list, group: tuple) -> None:
-    """Price a group's calls one by one: a tier applies per call, and a call whose counts contradict
-    each other is unknown rather than hidden in a sum."""
-    for counts in conn.execute(_GROUP_CALLS, group):
-        try:
-            total[0] += fast.usd(*counts)
-            total[1] += 1
-        except ValueError:
-            total[2] += 1

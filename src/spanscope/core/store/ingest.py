@@ -25,19 +25,19 @@ from pathlib import Path
 from spanscope.core.formats import FormatError, Problem, Source, detect
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import Span
-from spanscope.core.pricing import user_price_book
+from spanscope.core.pricing import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.schema import SPAN_COLUMNS
+from spanscope.core.store.schema import WRITTEN_SPAN_COLUMNS
 
 BATCH_SPANS = 2000
 QUEUE_BATCHES = 4
 
-_INSERT_SPANS = f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES"
+_INSERT_SPANS = f"INSERT INTO spans ({', '.join(WRITTEN_SPAN_COLUMNS)}) VALUES"
 _ON_CONFLICT_SPANS = (
     "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
+    + ", ".join(f"{c} = excluded.{c}" for c in WRITTEN_SPAN_COLUMNS[2:])
     # A span seen again replaces the stored one only when it completes a running span.
     + " WHERE spans.end_ns IS NULL AND excluded.end_ns IS NOT NULL"
 )
@@ -109,8 +109,9 @@ class _Done:
     skipped: int
 
 
-def span_row(span: Span, source_id: int, chunk: int, index: int) -> tuple:
-    """The span's scalar columns in SPAN_COLUMNS order; `counted` starts as "is a model call"."""
+def span_row(span: Span, source_id: int, chunk: int, index: int, price_usd: float | None) -> tuple:
+    """The span's scalar columns in WRITTEN_SPAN_COLUMNS order; `counted` starts as "is a model
+    call"; `price_usd` is its cost computed from a price (SpanPricer)."""
     return (
         span.trace_id,
         span.span_id,
@@ -137,6 +138,7 @@ def span_row(span: Span, source_id: int, chunk: int, index: int) -> tuple:
         int(span.is_model_call),
         chunk,
         index,
+        price_usd,
     )
 
 
@@ -157,7 +159,7 @@ class _Writer(threading.Thread):
         self.spans_added = 0
         self.traces = 0
         self._got_last_message = False
-        #: Prices looked up once per (provider, model, day) over the whole import.
+        #: The user's prices, for the model calls of this import.
         self.book = user_price_book()
 
     def run(self) -> None:
@@ -206,7 +208,7 @@ class _Writer(threading.Thread):
             _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, rows)
             in_batch = {r[0] for r in rows}
             if settled := pending - in_batch:
-                finalize_traces(conn, settled, self.book)
+                finalize_traces(conn, settled)
             pending = in_batch
             touched |= in_batch
         self._got_last_message = True
@@ -219,7 +221,7 @@ class _Writer(threading.Thread):
                 "(SELECT payload_chunk FROM spans WHERE payload_chunk >= ?1)",
                 (self.first_chunk,),
             )
-        finalize_traces(conn, pending, self.book)
+        finalize_traces(conn, pending)
         self.traces = len(touched)
         conn.execute(
             "UPDATE sources SET span_count = ?, skipped = ? WHERE id = ?",
@@ -344,12 +346,13 @@ def _parsing_mode() -> Iterator[None]:
 def _feed(writer: _Writer, spans: Iterable[Span], state: ImportState) -> int:
     """Turn spans into batches of rows and packed chunks for the writer; returns spans read."""
     source_id, chunk_id = writer.source_id, writer.first_chunk
+    price = SpanPricer(writer.book)
     rows: list[tuple] = []
     chunks: list[tuple[int, bytes]] = []
     documents: list[dict] = []
     count = 0
     for span in spans:
-        rows.append(span_row(span, source_id, chunk_id, len(documents)))
+        rows.append(span_row(span, source_id, chunk_id, len(documents), price(span)))
         documents.append(payload.document(span))
         if len(documents) == payload.CHUNK_SPANS:
             chunks.append((chunk_id, payload.pack(documents)))

@@ -40,7 +40,7 @@ SPAN_FIELD_COLUMNS = (
     "service",
 )
 
-#: Scalar span columns, in the order ingest writes them.
+#: Scalar span columns of schema 1 (ingest writes WRITTEN_SPAN_COLUMNS).
 SPAN_COLUMNS = (
     *SPAN_FIELD_COLUMNS,
     "source_id",
@@ -49,6 +49,10 @@ SPAN_COLUMNS = (
     "payload_index",
 )
 
+
+#: What ingest writes, in order: schema 1's columns, then the cost computed from a price at import
+#: (model calls without a reported cost; None for an unknown price).
+WRITTEN_SPAN_COLUMNS = (*SPAN_COLUMNS, "price_usd")
 
 #: How many of a trace's counted model calls had their cost reported, computed from a price, or
 #: neither (unknown); a trace's cost_usd is the reported plus the computed costs.
@@ -152,11 +156,14 @@ def _create_v1(db: sqlite_utils.Database) -> None:
 
 
 def _add_cost_sources(db: sqlite_utils.Database) -> None:
-    """Traces say how their cost was obtained, and cost_usd includes computed costs: every trace
-    is rolled up and priced again (with the user's price overrides, as an import would)."""
+    """Model calls keep the cost computed from a price, traces say how their cost was obtained and
+    cost_usd includes computed costs: every call is priced (with the user's price overrides, as an
+    import would) and every trace rolled up again."""
     from spanscope.core.store.finalize import price_all_traces
 
     db.execute("SAVEPOINT cost_sources")  # one transaction, also when the connection autocommits
+    if "price_usd" not in {c.name for c in db["spans"].columns}:
+        db.execute("ALTER TABLE spans ADD COLUMN price_usd REAL")
     have = {c.name for c in db["traces"].columns}
     for column in COST_SOURCE_COLUMNS:
         if column not in have:

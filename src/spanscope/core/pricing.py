@@ -22,7 +22,7 @@ import genai_prices
 import platformdirs
 from genai_prices import types as gp
 
-from spanscope.core.model import Span
+from spanscope.core.model import MODEL_KINDS, Span
 
 PACKAGE_SOURCE = f"genai-prices {genai_prices.__version__}"
 OVERRIDE_SOURCE = "override"
@@ -95,6 +95,8 @@ class Rates:
     tiered: bool
     #: The lowest input count at which some tier applies (None: no tiers).
     first_tier: int | None
+    #: (input, cache read, cache write, output, reasoning) base rates; None where unpriced.
+    base: tuple[float | None, ...]
 
     @classmethod
     def of(cls, price: gp.ModelPrice) -> Rates:
@@ -106,7 +108,15 @@ class Rates:
             per_request=float(requests) / 1000 if isinstance(requests, Decimal | int | float) else 0.0,
             tiered=bool(starts),
             first_tier=min(starts) if starts else None,
+            base=tuple(None if rate is None else rate[0] for rate in rates),
         )
+
+    def at(self, input_tokens: int) -> tuple[float | None, ...]:
+        """The five rates that apply to a call with `input_tokens` input tokens."""
+        if not self.tiered:
+            return self.base
+        rates = (self.input, self.cache_read, self.cache_write, self.output, self.reasoning)
+        return tuple(None if rate is None else _tier_rate(rate, input_tokens) for rate in rates)
 
     def usd(
         self,
@@ -120,34 +130,30 @@ class Rates:
         """The cost of `calls` calls with these token totals; tiers go by `input_tokens`, so give
         one call's counts whenever a tier might apply. ValueError for counts that contradict
         each other (more cached than input tokens), as the package raises."""
-        rate = _tier_rate if self.tiered else _base_rate
+        rate_in, rate_read, rate_write, rate_out, rate_reasoning = self.at(input_tokens)
         total = calls * self.per_request
         uncached = input_tokens
-        if self.cache_read is not None:
+        if rate_read is not None:
             uncached -= cache_read
-            total += cache_read * rate(self.cache_read, input_tokens)
-        if self.cache_write is not None:
+            total += cache_read * rate_read
+        if rate_write is not None:
             uncached -= cache_write
-            total += cache_write * rate(self.cache_write, input_tokens)
-        if self.input is not None:
+            total += cache_write * rate_write
+        if rate_in is not None:
             if uncached < 0:
                 raise ValueError(
                     f"{cache_read + cache_write:,} cached tokens exceed {input_tokens:,} input tokens"
                 )
-            total += uncached * rate(self.input, input_tokens)
+            total += uncached * rate_in
         answer = output
-        if self.reasoning is not None:
+        if rate_reasoning is not None:
             answer -= reasoning
-            total += reasoning * rate(self.reasoning, input_tokens)
-        if self.output is not None:
+            total += reasoning * rate_reasoning
+        if rate_out is not None:
             if answer < 0:
                 raise ValueError(f"{reasoning:,} reasoning tokens exceed {output:,} output tokens")
-            total += answer * rate(self.output, input_tokens)
+            total += answer * rate_out
         return total
-
-
-def _base_rate(rate: Rate, total_input: int) -> float:
-    return rate[0]
 
 
 def _as_rate(value: Any) -> Rate | None:
@@ -271,19 +277,30 @@ class SpanPricer:
         self._rates: dict[tuple[str | None, str, int], Rates | None] = {}
 
     def __call__(self, span: Span) -> float | None:
-        """The computed cost of a model call without a reported cost; None otherwise, or unknown."""
-        if span.cost_usd is not None or not span.is_model_call:
+        """The computed cost of a model call without a reported cost; None otherwise, or unknown.
+        (`usd` written out for spans: this runs once per span read by an import.)"""
+        if span.cost_usd is not None or span.kind not in MODEL_KINDS:
             return None
-        return self.usd(
-            span.provider,
-            span.model,
-            span.start_ns,
-            span.input_tokens,
-            span.cache_read_tokens,
-            span.cache_write_tokens,
-            span.output_tokens,
-            span.reasoning_tokens,
-        )
+        model, tokens_in, tokens_out = span.model, span.input_tokens, span.output_tokens
+        if not model or (tokens_in is None and tokens_out is None):
+            return None
+        key = (span.provider, model, span.start_ns // DAY_NS)
+        rates = self._rates.get(key, _MISSING)
+        if rates is _MISSING:
+            rates = self._lookup(key)
+        if rates is None:
+            return None
+        read, write = span.cache_read_tokens or 0, span.cache_write_tokens or 0
+        try:
+            return rates.usd(
+                read + write if tokens_in is None else tokens_in,
+                read,
+                write,
+                tokens_out or 0,
+                span.reasoning_tokens or 0,
+            )
+        except ValueError:
+            return None
 
     def usd(
         self,
@@ -302,14 +319,18 @@ class SpanPricer:
         key = (provider, model, start_ns // DAY_NS)
         rates = self._rates.get(key, _MISSING)
         if rates is _MISSING:
-            price = self.book.price(provider, model, date.fromordinal(_EPOCH_ORDINAL + key[2]))
-            rates = self._rates[key] = None if price is None else price.fast
+            rates = self._lookup(key)
         if rates is None:
             return None
         try:
             return rates.usd(*token_counts(input_tokens, cache_read, cache_write, output, reasoning))
         except ValueError:
             return None
+
+    def _lookup(self, key: tuple[str | None, str, int]) -> Rates | None:
+        price = self.book.price(key[0], key[1], date.fromordinal(_EPOCH_ORDINAL + key[2]))
+        rates = self._rates[key] = None if price is None else price.fast
+        return rates
 
 
 def known_models() -> list[str]:

@@ -108,7 +108,7 @@ class QtPriceSettingsDialog(QDialog):
             self._show_problems([f"{exc}", "Saving replaces that file."])
         for entry in entries:
             self.add_row(entry)
-        note = f"Saved to {target}"
+        note = f"Saves to {target}"
         if read_from is not None and read_from != target:
             note += f" (read from {read_from}; the saved file is read in its place from then on)"
         self.file_label.setText(note)

@@ -56,7 +56,7 @@ from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 COLUMNS = ("Name", "Latency", "Tokens", "Cost", "Model", "Status")
 NAME, LATENCY, TOKENS, COST, MODEL, STATUS = range(len(COLUMNS))
 #: Widths of every column but Name, which takes the rest, so narrow windows clip nothing but names.
-COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 96, MODEL: 125, STATUS: 90}
+COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
 COLUMN_TIPS = (
     "Span name; the icon shows its kind",
     "Duration, and where the span sits on the trace's time axis",

@@ -309,8 +309,9 @@ def test_price_overrides_in_the_config_dir_price_the_import(tmp_path, store, use
 def test_a_store_of_schema_1_is_upgraded_with_computed_costs(tmp_path, store):
     import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
     conn = sqlite3.connect(store)
-    # Back to what schema 1 held: reported costs only, no cost source columns.
+    # Back to what schema 1 held: reported costs only, no computed costs or cost source columns.
     conn.execute("UPDATE traces SET cost_usd = 0.01")
+    conn.execute("ALTER TABLE spans DROP COLUMN price_usd")
     for column in ("cost_reported", "cost_computed", "cost_unknown"):
         conn.execute(f"ALTER TABLE traces DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 1")

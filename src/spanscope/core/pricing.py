@@ -268,6 +268,11 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _MISSING = object()
 
 
+def day_date(day: int) -> date:
+    """The UTC date of day number `day` since the epoch (`start_ns // DAY_NS`)."""
+    return date.fromordinal(_EPOCH_ORDINAL + day)
+
+
 class SpanPricer:
     """Prices calls one by one where that is the hot path (an import, a whole trace tree): each
     (provider, model, day)'s rates are looked up once, then a call costs a few multiplications."""
@@ -328,7 +333,7 @@ class SpanPricer:
             return None
 
     def _lookup(self, key: tuple[str | None, str, int]) -> Rates | None:
-        price = self.book.price(key[0], key[1], date.fromordinal(_EPOCH_ORDINAL + key[2]))
+        price = self.book.price(key[0], key[1], day_date(key[2]))
         rates = self._rates[key] = None if price is None else price.fast
         return rates
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import orjson
 import sqlite_utils
 
 from spanscope.core.model import Kind, Span, Status
-from spanscope.core.pricing import REPORTED, PriceBook
+from spanscope.core.pricing import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.store import payload
 from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 
@@ -280,7 +279,7 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
 
 
 _COST_SOURCE_SQL = f"""
-SELECT cost_usd IS NOT NULL AS reported, provider, model, start_ns / {86_400 * 10**9} AS day,
+SELECT cost_usd IS NOT NULL AS reported, provider, model, start_ns / {DAY_NS} AS day,
     input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens, count(*)
 FROM spans WHERE trace_id = ? AND counted
 GROUP BY reported, provider, model, day, has_tokens ORDER BY reported DESC, count(*) DESC
@@ -300,7 +299,7 @@ def trace_cost_sources(db: sqlite_utils.Database, trace_id: str, book: PriceBook
         elif not has_tokens:
             lines.append(f"{many} of {model}: unknown: no token counts")
         else:
-            price = book.price(provider, model, date.fromordinal(date(1970, 1, 1).toordinal() + day))
+            price = book.price(provider, model, day_date(day))
             lines.append(
                 f"{many} of {model}: {price.detail if price else f'unknown: no price for model {model}'}"
             )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spanscope.core.pricing import PriceBook
+from spanscope.core.pricing import PriceBook, SpanPricer
 from spanscope.core.store.queries import SpanRows
 from spanscope.core.tree import TraceTree
 from spanscope.core.tree_costs import CostSum, TreeCosts
@@ -48,7 +48,15 @@ def costs() -> TreeCosts:
         row("tool", "agent", "TOOL", at=5),
         row("mystery", "root", "LLM", "my-finetune", (10, 10), at=6),
     ]
-    return TreeCosts.build(TraceTree.build(SpanRows.from_dicts(rows)), PriceBook())
+    book = PriceBook()
+    price = SpanPricer(book).usd
+    for r in rows:  # what an import stores for model calls without a reported cost
+        if r["kind"] == "LLM" and r["cost_usd"] is None:
+            tokens_in, tokens_out = r["input_tokens"], r["output_tokens"]
+            r["price_usd"] = price(
+                r["provider"], r["model"], r["start_ns"], tokens_in, None, None, tokens_out, None
+            )
+    return TreeCosts.build(TraceTree.build(SpanRows.from_dicts(rows)), book)
 
 
 def at(costs: TreeCosts, span_id: str) -> int:

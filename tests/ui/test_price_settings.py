@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.costs import prices
 from spanscope.ui.price_settings import QtPriceSettingsDialog, apply_prices
-from spanscope.ui.span_tree import COST, QtSpanTreeModel
+from spanscope.ui.span_tree import COST, QtSpanTreePanel
+from spanscope.ui.stepping import QtStateStrip, QtStepController
 from spanscope.ui.trace_list import COLUMNS, QtTraceListModel
 
 
@@ -97,19 +98,27 @@ def test_saving_applies_the_prices_to_the_trace_list_and_the_span_tree(qtbot, co
     cost_column = next(i for i, c in enumerate(COLUMNS) if c.key == "cost_usd")
     trace = next(t for t in list_traces(context.db) if t.models == ("gemini-2.5-flash",))
     row = model.row_of(trace.trace_id)
-    tree = QtSpanTreeModel()
-    tree.set_tree(context.trace_tree(trace.trace_id))
+    panel = QtSpanTreePanel(context)
+    qtbot.addWidget(panel)
+    context.select_trace(trace.trace_id)
+    tree = panel.model
+    controller = QtStepController(context)
+    strip = QtStateStrip(controller)
+    qtbot.addWidget(strip)
+    controller.to_end()
+    assert strip.label.text().endswith(f"cost {model.index(row, cost_column).data()}")
     before = model.index(row, cost_column).data()
     assert before == tree.index(0, COST).data().removeprefix("Σ ")
     context.store_loaded.connect(lambda: model.refresh())
     fill(dialog, "gemini-2.5-flash", "", "1000", "1000", "", "")
     dialog.save()
-    with qtbot.waitSignal(context.store_loaded, timeout=10_000):
+    with qtbot.waitSignal(prices().changed, timeout=10_000):
         apply_prices(context, lambda _text: None)
     tokens = trace.input_tokens + trace.output_tokens
     expected = f"~${tokens * 1000 / 1e6:.4f}" if tokens * 1000 / 1e6 < 1 else f"~${tokens * 1000 / 1e6:,.2f}"
     assert model.index(row, cost_column).data() == expected != before
     assert tree.index(0, COST).data() == f"Σ {expected}"
+    assert strip.label.text().endswith(f"cost {expected}")
     call = next(i for i, kind in enumerate(tree.tree.rows.columns["kind"]) if kind == "LLM")
     tip = tree.reveal(call, COST).data(Qt.ItemDataRole.ToolTipRole)
     assert "computed with gemini-2.5-flash prices of" in tip and "from override" in tip

@@ -1,9 +1,9 @@
-"""The cost of every span of a trace tree, priced in bulk, and its sums over subtrees and steps.
+"""The cost of every span of a trace tree, and its sums over subtrees and steps.
 
 What the trace list shows for a whole trace, the span tree shows per span: the reported cost when
-the source has one, else tokens x the price of the span's (provider, model, day), else unknown. Rates
-are looked up once per group and applied with plain arithmetic, so a 100,000-span trace is priced in
-a few tens of milliseconds.
+the source has one, else tokens x the price of the span's (provider, model, day) as worked out when
+it was stored (SpanPricer), else unknown. Reading the stored figure keeps a 100,000-span tree quick
+to open and makes it add up to the trace list's total by construction.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal
 
 from spanscope.core import display
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.pricing import Cost, PriceBook, SpanPricer
+from spanscope.core.pricing import Cost, PriceBook
 from spanscope.core.tree import TraceTree, _roll
 
 Source = Literal["reported", "computed", "unknown"]
@@ -53,29 +53,24 @@ class TreeCosts:
 
     @classmethod
     def build(cls, tree: TraceTree, book: PriceBook) -> TreeCosts:
+        """Costs as the store holds them: reported, else priced at import (`price_usd`, priced again
+        when the user's prices change), so the tree adds up to the trace list's figure. `book`
+        explains a cost (`cost`) and reprices (`what_if`)."""
         columns = tree.rows.columns
-        n = len(tree.rows)
-        usd: list[float | None] = [None] * n
-        source: list[Source | None] = [None] * n
-        price = SpanPricer(book).usd
-        reported, kinds = columns["cost_usd"], columns["kind"]
-        calls = zip(
-            columns["provider"],
-            columns["model"],
-            columns["start_ns"],
-            columns["input_tokens"],
-            columns["cache_read_tokens"],
-            columns["cache_write_tokens"],
-            columns["output_tokens"],
-            columns["reasoning_tokens"],
-            strict=True,
-        )
-        for i, call in enumerate(calls):
-            if reported[i] is not None:
-                usd[i], source[i] = reported[i], "reported"
-            elif kinds[i] in MODEL_KINDS:
-                usd[i] = price(*call)
-                source[i] = "unknown" if usd[i] is None else "computed"
+        usd: list[float | None] = []
+        source: list[Source | None] = []
+        for reported, priced, kind in zip(
+            columns["cost_usd"], columns["price_usd"], columns["kind"], strict=True
+        ):
+            if reported is not None:
+                usd.append(reported)
+                source.append("reported")
+            elif kind in MODEL_KINDS:
+                usd.append(priced)
+                source.append("unknown" if priced is None else "computed")
+            else:
+                usd.append(None)
+                source.append(None)
         return cls(tree, book, usd, source)
 
     def cost(self, i: int) -> Cost | None:

@@ -1,7 +1,8 @@
-"""The app's one price book, and the span costs of the current trace priced with it.
+"""The app's one price book, and the span costs of the current trace.
 
-Every view asks here, so the trace list, the span tree, the stepping strip and the Usage tab show
-the same figure; when the user edits price overrides, `changed` tells them all to show costs again.
+Every view asks here, so the span tree, the stepping strip and the Usage tab show the same figures
+as the trace list; when the user's price overrides change (and the open store has been priced again
+with them), `changed` tells them all to show costs again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from spanscope.core.tree_costs import TreeCosts
 
 
 class QtPrices(QObject):
-    #: The price book was reloaded: costs shown must be worked out again.
+    #: Prices changed and the open store holds the new costs: show costs again.
     changed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -23,16 +24,15 @@ class QtPrices(QObject):
         self._last: tuple[TraceTree, TreeCosts] | None = None
 
     def tree_costs(self, tree: TraceTree) -> TreeCosts:
-        """The costs of `tree`'s spans, priced once per tree (the span tree and stepping share it)."""
+        """The costs of `tree`'s spans, worked out once per tree (the span tree and stepping share it)."""
         if self._last is None or self._last[0] is not tree:
             self._last = (tree, TreeCosts.build(tree, self.book))
         return self._last[1]
 
     def reload(self) -> None:
-        """Read the user's price overrides again and tell every view."""
+        """Read the user's price overrides again (`changed` is emitted by whoever reprices the store)."""
         self.book = user_price_book()
         self._last = None
-        self.changed.emit()
 
 
 _prices: QtPrices | None = None

@@ -1,8 +1,8 @@
 """Settings > Model prices: edit the user's price overrides, then show every cost priced with them.
 
 The entries, their checks and the atomic write are core's (price_overrides); this dialog is a table
-over them. Saving reloads the app's price book (span tree, stepping and Usage tab price again at
-once) and prices the open store's traces again on a worker thread, then refreshes the trace list.
+over them. Saving reloads the app's price book, prices the open store's model calls again on a
+worker thread, then tells every view (trace list, span tree, stepping strip, Usage tab).
 """
 
 from __future__ import annotations
@@ -200,10 +200,11 @@ class QtRepricer(QObject):
 
 
 def apply_prices(context: QtTraceContext, report: Callable[[str], None]) -> QtRepricer | None:
-    """After the overrides changed: reload the book (open views price again), then the stored trace
-    costs on a worker thread; `report` gets a line for the status bar when that is done."""
+    """After the overrides changed: reload the book, price the open store's model calls again on a
+    worker thread, then have every view show the new costs; `report` gets a status bar line."""
     prices().reload()
     if context.store_path is None:
+        prices().changed.emit()
         return None
     repricer = QtRepricer(context)
 
@@ -213,6 +214,7 @@ def apply_prices(context: QtTraceContext, report: Callable[[str], None]) -> QtRe
             report(f"Prices applied: {result:,} traces priced again")
         else:
             report(str(result))
+        prices().changed.emit()
 
     repricer.finished.connect(done)
     repricer.start(context.store_path, prices().book)

@@ -307,13 +307,8 @@ class QtSpanTreeModel(QAbstractTableModel):
 
     @property
     def costs(self) -> TreeCosts:
-        """Every span's cost, priced in bulk the first time the Cost column is painted."""
+        """Every span's cost, worked out the first time the Cost column is painted."""
         return prices().tree_costs(self._full)
-
-    def prices_changed(self) -> None:
-        """The price book changed: show the Cost column priced again."""
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0, COST), self.index(self.rowCount() - 1, COST))
 
     def _cost_text(self, i: int) -> str:
         costs = self.costs
@@ -651,7 +646,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
         layout.setSpacing(2)
         layout.addLayout(self._make_toolbar())
         layout.addWidget(self.view)
-        prices().changed.connect(self.model.prices_changed)
+        prices().changed.connect(self._reload)
         context.register(self)
 
     def _make_view(self) -> QtSpanTableView:
@@ -751,6 +746,10 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._trace_id = trace_id
         self.model.set_tree(self._context.trace_tree(trace_id), self.search.text())
         self._after_reset()
+
+    def _reload(self) -> None:
+        """The store was priced again: read the shown trace's costs afresh."""
+        self._show(self._trace_id)
 
     def _apply_search(self) -> None:
         self._search_timer.stop()

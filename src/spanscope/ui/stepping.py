@@ -424,10 +424,12 @@ class QtStateStrip(QWidget):
         self._show(self.controller.state)
 
     def _cost_at(self, state: StepState | None) -> CostSum | None:
-        cursor = self.controller.cursor
+        """Cost of the counted calls up to the step; from the context's tree, which is read again
+        when the store is priced again (the cursor's keeps the same rows in the same order)."""
+        cursor, context = self.controller.cursor, self.controller.context
         if state is None or cursor.tree is None:
             return None
-        costs = prices().tree_costs(cursor.tree)
+        costs = prices().tree_costs(context.trace_tree(context.trace_id))
         if self._steps is None or self._steps[0] is not costs:
             self._steps = (costs, costs.steps(cursor.order))
         return self._steps[1][state.index]

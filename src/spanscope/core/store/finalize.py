@@ -123,8 +123,8 @@ def price_all_traces(conn: sqlite3.Connection, book: PriceBook | None = None) ->
 
 
 def reprice_store(path: Path, book: PriceBook) -> int:
-    """Price again, in one transaction, every trace of the store at `path` with calls priced from
-    (or lacking) a price, e.g. after the user's overrides changed; how many traces that was."""
+    """Price again, in one transaction, every model call of the store at `path` without a reported
+    cost, and roll their traces up, e.g. after the user's overrides changed; how many traces."""
     db = connect(path)
     try:
         db.execute("BEGIN IMMEDIATE")
@@ -140,7 +140,9 @@ def reprice_store(path: Path, book: PriceBook) -> int:
     return len(traces)
 
 
-_PRICED_TRACES = "SELECT trace_id FROM traces WHERE cost_computed > 0 OR cost_unknown > 0"
+_PRICED_TRACES = (
+    f"SELECT DISTINCT trace_id FROM spans WHERE kind IN {_MODEL_KINDS_SQL} AND cost_usd IS NULL"
+)
 
 
 def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:

@@ -119,12 +119,13 @@ ROW_COLUMNS = (
     "provider",
     *TOKEN_COLUMNS,
     "cost_usd",
+    "price_usd",
     "counted",
     "orphan",
     "clock_skew",
 )
 #: JSON keeps 15 significant digits of a REAL; as text, 20 digits round-trip every double exactly.
-_REAL_COLUMNS = frozenset({"cost_usd"})
+_REAL_COLUMNS = frozenset({"cost_usd", "price_usd"})
 
 
 class SpanRows:

@@ -21,6 +21,8 @@ from spanscope.core.pricing import Cost, PriceBook
 from spanscope.core.tree import TraceTree, _roll
 
 Source = Literal["reported", "computed", "unknown"]
+_UNKNOWN_SHIFT = 32
+_COUNT_MASK = (1 << _UNKNOWN_SHIFT) - 1
 
 
 @dataclass(frozen=True)
@@ -57,20 +59,20 @@ class TreeCosts:
         when the user's prices change), so the tree adds up to the trace list's figure. `book`
         explains a cost (`cost`) and reprices (`what_if`)."""
         columns = tree.rows.columns
-        usd: list[float | None] = []
-        source: list[Source | None] = []
-        for reported, priced, kind in zip(
-            columns["cost_usd"], columns["price_usd"], columns["kind"], strict=True
-        ):
-            if reported is not None:
-                usd.append(reported)
-                source.append("reported")
-            elif kind in MODEL_KINDS:
-                usd.append(priced)
-                source.append("unknown" if priced is None else "computed")
-            else:
-                usd.append(None)
-                source.append(None)
+        reported, priced, kinds = columns["cost_usd"], columns["price_usd"], columns["kind"]
+        # Only model calls without a reported cost have a price_usd; comprehensions, not a loop of
+        # appends: this runs on every tree shown.
+        usd = [p if r is None else r for r, p in zip(reported, priced, strict=True)]
+        source: list[Source | None] = [
+            "reported"
+            if r is not None
+            else "computed"
+            if p is not None
+            else "unknown"
+            if k in MODEL_KINDS
+            else None
+            for r, p, k in zip(reported, priced, kinds, strict=True)
+        ]
         return cls(tree, book, usd, source)
 
     def cost(self, i: int) -> Cost | None:
@@ -82,7 +84,8 @@ class TreeCosts:
 
     def subtree(self, i: int) -> CostSum:
         """Row `i`'s subtree, counted calls only."""
-        return CostSum(self._rolled[0][i], self._rolled[1][i] or 0, self._rolled[2][i] or 0)
+        usd, counts = self._rolled[0][i], self._rolled[1][i] or 0
+        return CostSum(usd, counts & _COUNT_MASK, counts >> _UNKNOWN_SHIFT)
 
     def what_if(self, i: int, model: str, provider: str | None = None) -> CostSum:
         """What row `i`'s subtree would have cost had every counted call used `model`'s prices (of
@@ -117,9 +120,11 @@ class TreeCosts:
         return sums
 
     @cached_property
-    def _rolled(self) -> tuple[list[float | None], list[int | None], list[int | None]]:
+    def _rolled(self) -> tuple[list[float | None], list[int | None]]:
+        """Sums of counted calls' costs, and their computed and unknown counts packed in one int
+        (unknown ones in the high bits): two passes up the tree rather than three."""
         tree, counted = self.tree, self.tree.rows.columns["counted"]
         own = [u if c else None for u, c in zip(self.usd, counted, strict=True)]
-        computed = [1 if c and s == "computed" else None for s, c in zip(self.source, counted, strict=True)]
-        unknown = [1 if c and s == "unknown" else None for s, c in zip(self.source, counted, strict=True)]
-        return tuple(_roll(tree.parent, tree.upward, values, add) for values in (own, computed, unknown))
+        codes = {"computed": 1, "unknown": 1 << _UNKNOWN_SHIFT}
+        counts = [codes.get(s) if c else None for s, c in zip(self.source, counted, strict=True)]
+        return _roll(tree.parent, tree.upward, own, add), _roll(tree.parent, tree.upward, counts, add)

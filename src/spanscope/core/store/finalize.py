@@ -140,9 +140,7 @@ def reprice_store(path: Path, book: PriceBook) -> int:
     return len(traces)
 
 
-_PRICED_TRACES = (
-    f"SELECT DISTINCT trace_id FROM spans WHERE kind IN {_MODEL_KINDS_SQL} AND cost_usd IS NULL"
-)
+_PRICED_TRACES = f"SELECT DISTINCT trace_id FROM spans WHERE kind IN {_MODEL_KINDS_SQL} AND cost_usd IS NULL"
 
 
 def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:

@@ -65,7 +65,7 @@ def at(costs: TreeCosts, span_id: str) -> int:
 
 def test_each_span_has_its_own_cost_and_source(costs):
     assert [
-        costs.source[at(costs, s)] for s in ("root", "wrapper", "reported", "mini", "tool", "mystery")
+        costs.source(at(costs, s)) for s in ("root", "wrapper", "reported", "mini", "tool", "mystery")
     ] == [
         None,
         "computed",

@@ -23,6 +23,7 @@ from spanscope.core.tree import TraceTree, _roll
 Source = Literal["reported", "computed", "unknown"]
 _UNKNOWN_SHIFT = 32
 _COUNT_MASK = (1 << _UNKNOWN_SHIFT) - 1
+_UNKNOWN = 1 << _UNKNOWN_SHIFT
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class TreeCosts:
 
     tree: TraceTree
     book: PriceBook
+    #: Each row's own cost: reported, else computed (None: unknown, or not a model call).
     usd: list[float | None]
-    source: list[Source | None]
 
     @classmethod
     def build(cls, tree: TraceTree, book: PriceBook) -> TreeCosts:
@@ -59,26 +60,24 @@ class TreeCosts:
         when the user's prices change), so the tree adds up to the trace list's figure. `book`
         explains a cost (`cost`) and reprices (`what_if`)."""
         columns = tree.rows.columns
-        reported, priced, kinds = columns["cost_usd"], columns["price_usd"], columns["kind"]
-        # Only model calls without a reported cost have a price_usd; comprehensions, not a loop of
-        # appends: this runs on every tree shown.
-        usd = [p if r is None else r for r, p in zip(reported, priced, strict=True)]
-        source: list[Source | None] = [
-            "reported"
-            if r is not None
-            else "computed"
-            if p is not None
-            else "unknown"
-            if k in MODEL_KINDS
-            else None
-            for r, p, k in zip(reported, priced, kinds, strict=True)
-        ]
-        return cls(tree, book, usd, source)
+        # Only model calls without a reported cost have a price_usd. A comprehension, not a loop:
+        # this runs on every tree shown.
+        usd = [p if r is None else r for r, p in zip(columns["cost_usd"], columns["price_usd"], strict=True)]
+        return cls(tree, book, usd)
+
+    def source(self, i: int) -> Source | None:
+        """How row `i`'s own cost was obtained (None: not a model call, and nothing reported)."""
+        columns = self.tree.rows.columns
+        if columns["cost_usd"][i] is not None:
+            return "reported"
+        if columns["kind"][i] not in MODEL_KINDS:
+            return None
+        return "unknown" if self.usd[i] is None else "computed"
 
     def cost(self, i: int) -> Cost | None:
         """Row `i`'s own cost and how it was obtained (None: not a model call, nothing reported);
         asked for one span at a time (a tooltip), so it goes through the book's one-call pricing."""
-        if self.source[i] is None:
+        if self.source(i) is None:
             return None
         return self.book.cost(SimpleNamespace(**self.tree.rows[i]))
 
@@ -104,18 +103,18 @@ class TreeCosts:
     def steps(self, order: Sequence[int]) -> list[CostSum]:
         """Running sums of the counted calls along `order` (e.g. execution order): entry k covers
         order[: k + 1]."""
-        counted = self.tree.rows.columns["counted"]
+        counted, reported = self.tree.rows.columns["counted"], self.tree.rows.columns["cost_usd"]
         usd: float | None = None
         computed = unknown = 0
         sums = []
         for i in order:
-            if counted[i] and self.source[i] is not None:
+            if counted[i]:
                 cost = self.usd[i]
                 if cost is None:
                     unknown += 1
                 else:
                     usd = cost if usd is None else usd + cost
-                    computed += self.source[i] == "computed"
+                    computed += reported[i] is None
             sums.append(CostSum(usd, computed, unknown))
         return sums
 
@@ -123,8 +122,12 @@ class TreeCosts:
     def _rolled(self) -> tuple[list[float | None], list[int | None]]:
         """Sums of counted calls' costs, and their computed and unknown counts packed in one int
         (unknown ones in the high bits): two passes up the tree rather than three."""
-        tree, counted = self.tree, self.tree.rows.columns["counted"]
+        tree, columns = self.tree, self.tree.rows.columns
+        counted, reported = columns["counted"], columns["cost_usd"]
         own = [u if c else None for u, c in zip(self.usd, counted, strict=True)]
-        codes = {"computed": 1, "unknown": 1 << _UNKNOWN_SHIFT}
-        counts = [codes.get(s) if c else None for s, c in zip(self.source, counted, strict=True)]
+        # Counted calls are model calls, so each is reported, computed (a cost) or unknown (none).
+        counts = [
+            None if not c or r is not None else _UNKNOWN if u is None else 1
+            for u, c, r in zip(self.usd, counted, reported, strict=True)
+        ]
         return _roll(tree.parent, tree.upward, own, add), _roll(tree.parent, tree.upward, counts, add)

@@ -426,7 +426,7 @@ class QtSpanTreeModel(QAbstractTableModel):
 
 def _own_cost_text(costs: TreeCosts, i: int) -> str:
     """`$0.0123` reported, `~$0.0123` computed, `?` unknown, "" for a span that is no model call."""
-    source = costs.source[i]
+    source = costs.source(i)
     if source is None:
         return ""
     if source == "unknown":

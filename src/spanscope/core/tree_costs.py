@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from operator import add
 from types import SimpleNamespace
 from typing import Literal
 
 from spanscope.core import display
 from spanscope.core.model import MODEL_KINDS
 from spanscope.core.pricing import Cost, PriceBook
-from spanscope.core.tree import TraceTree, _roll
+from spanscope.core.tree import TraceTree
 
 Source = Literal["reported", "computed", "unknown"]
 _UNKNOWN_SHIFT = 32
@@ -121,13 +120,26 @@ class TreeCosts:
     @cached_property
     def _rolled(self) -> tuple[list[float | None], list[int | None]]:
         """Sums of counted calls' costs, and their computed and unknown counts packed in one int
-        (unknown ones in the high bits): two passes up the tree rather than three."""
+        (unknown ones in the high bits; 0 for reported), both carried up the tree in one pass: this
+        runs when a tree's Cost column is first painted."""
         tree, columns = self.tree, self.tree.rows.columns
         counted, reported = columns["counted"], columns["cost_usd"]
         own = [u if c else None for u, c in zip(self.usd, counted, strict=True)]
         # Counted calls are model calls, so each is reported, computed (a cost) or unknown (none).
         counts = [
-            None if not c or r is not None else _UNKNOWN if u is None else 1
+            None if not c else 0 if r is not None else _UNKNOWN if u is None else 1
             for u, c, r in zip(self.usd, counted, reported, strict=True)
         ]
-        return _roll(tree.parent, tree.upward, own, add), _roll(tree.parent, tree.upward, counts, add)
+        parent = tree.parent
+        for i in tree.upward:
+            count = counts[i]
+            if count is None:  # no counted call here or below
+                continue
+            up = parent[i]
+            above = counts[up]
+            counts[up] = count if above is None else above + count
+            cost = own[i]
+            if cost is not None:
+                above_cost = own[up]
+                own[up] = cost if above_cost is None else above_cost + cost
+        return own, counts

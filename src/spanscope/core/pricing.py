@@ -29,7 +29,7 @@ OVERRIDE_SOURCE = "override"
 PRICE_FILES = ("prices.json", "prices.toml")
 
 #: Override entry key -> genai-prices price key ($ per million tokens).
-RATE_KEYS = {
+_RATE_KEYS = {
     "input": "input_mtok",
     "cached_input": "cache_read_mtok",
     "cache_write": "cache_write_mtok",
@@ -93,8 +93,6 @@ class Rates:
     reasoning: Rate | None
     per_request: float
     tiered: bool
-    #: The lowest input count at which some tier applies (None: no tiers).
-    first_tier: int | None
     #: (input, cache read, cache write, output, reasoning) base rates; None where unpriced.
     base: tuple[float | None, ...]
 
@@ -107,7 +105,6 @@ class Rates:
             *rates,
             per_request=float(requests) / 1000 if isinstance(requests, Decimal | int | float) else 0.0,
             tiered=bool(starts),
-            first_tier=min(starts) if starts else None,
             base=tuple(None if rate is None else rate[0] for rate in rates),
         )
 
@@ -125,13 +122,11 @@ class Rates:
         cache_write: int = 0,
         output: int = 0,
         reasoning: int = 0,
-        calls: int = 1,
     ) -> float:
-        """The cost of `calls` calls with these token totals; tiers go by `input_tokens`, so give
-        one call's counts whenever a tier might apply. ValueError for counts that contradict
-        each other (more cached than input tokens), as the package raises."""
+        """The cost of one call with these token counts; ValueError for counts that contradict each
+        other (more cached than input tokens), as the package raises."""
         rate_in, rate_read, rate_write, rate_out, rate_reasoning = self.at(input_tokens)
-        total = calls * self.per_request
+        total = self.per_request
         uncached = input_tokens
         if rate_read is not None:
             uncached -= cache_read
@@ -175,9 +170,7 @@ class ModelPrice:
     cached_input: float | None
     cache_write: float | None
     output: float | None
-    #: The package's price object, which applies tiers and cache splits for us.
-    rates: gp.ModelPrice = field(repr=False, compare=False)
-    #: The same rates as floats, for pricing many calls.
+    #: Every rate, tiers included, as floats: what prices a call.
     fast: Rates = field(repr=False, compare=False)
 
     @property
@@ -414,7 +407,7 @@ def _model_price(
     model_ref: str, provider: str | None, source: str, day: date, rates: gp.ModelPrice
 ) -> ModelPrice:
     def base(key: str) -> float | None:
-        value = getattr(rates, RATE_KEYS[key], None)
+        value = getattr(rates, _RATE_KEYS[key], None)
         value = value.base if isinstance(value, gp.TieredPrices) else value
         return None if value is None else float(value)
 
@@ -427,7 +420,6 @@ def _model_price(
         cached_input=base("cached_input"),
         cache_write=base("cache_write"),
         output=base("output"),
-        rates=rates,
         fast=Rates.of(rates),
     )
 
@@ -458,13 +450,13 @@ def _parse_entry(pattern: str, entry: Any, origin: str) -> _Override:
     where = f"{origin}: model {pattern!r}"
     if not isinstance(entry, Mapping):
         raise PriceFileError(f"{where}: expected an object of prices")
-    unknown = set(entry) - set(RATE_KEYS) - {"provider"}
+    unknown = set(entry) - set(_RATE_KEYS) - {"provider"}
     if unknown:
-        raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}; expected {[*RATE_KEYS, 'provider']}")
+        raise PriceFileError(f"{where}: unknown keys {sorted(unknown)}; expected {[*_RATE_KEYS, 'provider']}")
     provider = entry.get("provider")
     if provider is not None and not isinstance(provider, str):
         raise PriceFileError(f"{where}: provider must be text")
-    rates = {RATE_KEYS[k]: _rate(v, f"{where}: {k}") for k, v in entry.items() if k in RATE_KEYS}
+    rates = {_RATE_KEYS[k]: _rate(v, f"{where}: {k}") for k, v in entry.items() if k in _RATE_KEYS}
     if not rates:
         raise PriceFileError(f"{where}: no prices given")
     return _Override(pattern, provider.lower() if provider else None, rates)

@@ -93,6 +93,8 @@ class Rates:
     reasoning: Rate | None
     per_request: float
     tiered: bool
+    #: Input counts up to this pay the base rates (every tier starts above it; -1 with no tiers).
+    below_tiers: int
     #: (input, cache read, cache write, output, reasoning) base rates; None where unpriced.
     base: tuple[float | None, ...]
 
@@ -105,12 +107,13 @@ class Rates:
             *rates,
             per_request=float(requests) / 1000 if isinstance(requests, Decimal | int | float) else 0.0,
             tiered=bool(starts),
+            below_tiers=min(starts) if starts else -1,
             base=tuple(None if rate is None else rate[0] for rate in rates),
         )
 
     def at(self, input_tokens: int) -> tuple[float | None, ...]:
         """The five rates that apply to a call with `input_tokens` input tokens."""
-        if not self.tiered:
+        if input_tokens <= self.below_tiers or not self.tiered:
             return self.base
         rates = (self.input, self.cache_read, self.cache_write, self.output, self.reasoning)
         return tuple(None if rate is None else _tier_rate(rate, input_tokens) for rate in rates)

@@ -28,6 +28,7 @@ from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
+from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.review import QtReview
 from spanscope.ui.span_tree import QtSpanTreePanel
@@ -172,6 +173,8 @@ class QtMainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for dock in (self.timeline_dock, self.breakpoints_dock, self.changes_dock, self.problems_dock):
             view_menu.addAction(dock.toggleViewAction())
+        settings_menu = self.menuBar().addMenu("Se&ttings")
+        self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():
             step_menu.addAction(action)
@@ -321,6 +324,9 @@ class QtMainWindow(QMainWindow):
         self.problems.add_result(FileResult(Path(title), Outcome.FAILED, error=text))
         self._show_problems()
         self.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    def _status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
     def _about(self) -> None:
         dialog = QtAboutDialog(self)

@@ -10,6 +10,7 @@ import orjson
 import sqlite_utils
 
 from spanscope.core.model import Kind, Score, Span, Status
+from spanscope.core.pricing import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.store import payload
 from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 
@@ -45,6 +46,10 @@ class TraceRow:
     service: str | None
     #: A one-line summary of the trace's scores ("correctness 0.9, helpful yes"), if it has any.
     scores: str | None
+    #: Counted model calls whose cost was reported, computed from a price, or unknown.
+    cost_reported: int | None
+    cost_computed: int | None
+    cost_unknown: int | None
 
 
 def trace_row(row: tuple) -> TraceRow:
@@ -119,11 +124,14 @@ ROW_COLUMNS = (
     "provider",
     *TOKEN_COLUMNS,
     "cost_usd",
+    "price_usd",
     "counted",
     "orphan",
     "clock_skew",
 )
 #: JSON keeps 15 significant digits of a REAL; as text, 20 digits round-trip every double exactly.
+#: (Not needed for price_usd, a figure we computed: 15 digits show it to the hundred-billionth of a
+#: cent, and printing 20 digits costs the SELECT a tenth of its time.)
 _REAL_COLUMNS = frozenset({"cost_usd"})
 
 
@@ -317,3 +325,31 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
     chunks = _ChunkReader(db)
     for row in cur:
         yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
+
+
+_COST_SOURCE_SQL = f"""
+SELECT cost_usd IS NOT NULL AS reported, provider, model, start_ns / {DAY_NS} AS day,
+    input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens, count(*)
+FROM spans WHERE trace_id = ? AND counted
+GROUP BY reported, provider, model, day, has_tokens ORDER BY reported DESC, count(*) DESC
+"""
+
+
+def trace_cost_sources(db: sqlite_utils.Database, trace_id: str, book: PriceBook) -> list[str]:
+    """How a trace's cost was obtained, one line per source: reported calls, then each group of
+    calls priced with one model's price of one day, or unknown and why."""
+    lines = []
+    for reported, provider, model, day, has_tokens, calls in db.execute(_COST_SOURCE_SQL, (trace_id,)):
+        many = f"{calls:,} call{'' if calls == 1 else 's'}"
+        if reported:
+            lines.append(f"{many}: {REPORTED}")
+        elif not model:
+            lines.append(f"{many}: unknown: no model name")
+        elif not has_tokens:
+            lines.append(f"{many} of {model}: unknown: no token counts")
+        else:
+            price = book.price(provider, model, day_date(day))
+            lines.append(
+                f"{many} of {model}: {price.detail if price else f'unknown: no price for model {model}'}"
+            )
+    return lines

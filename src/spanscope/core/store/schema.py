@@ -49,6 +49,14 @@ SPAN_COLUMNS = (
     "payload_index",
 )
 
+#: What ingest writes, in order: schema 1's columns, then the cost computed from a price at import
+#: (model calls without a reported cost; None for an unknown price).
+WRITTEN_SPAN_COLUMNS = (*SPAN_COLUMNS, "price_usd")
+
+#: How many of a trace's counted model calls had their cost reported, computed from a price, or
+#: neither (unknown); a trace's cost_usd is the reported plus the computed costs.
+COST_SOURCE_COLUMNS = ("cost_reported", "cost_computed", "cost_unknown")
+
 
 #: Trace roll-up columns, in the order queries return them.
 TRACE_COLUMNS = (
@@ -66,6 +74,7 @@ TRACE_COLUMNS = (
     "user_id",
     "service",
     "scores",
+    *COST_SOURCE_COLUMNS,
 )
 #: The sortable columns schema 1 indexed (a migration never changes, so it keeps its own list).
 _V1_SORTED_TRACE_COLUMNS = (
@@ -218,12 +227,30 @@ def _add_annotations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _add_cost_sources(db: sqlite_utils.Database) -> None:
+    """Model calls keep the cost computed from a price, traces say how their cost was obtained and
+    cost_usd includes computed costs: every call is priced (with the user's price overrides, as an
+    import would) and every trace rolled up again."""
+    from spanscope.core.store.finalize import price_all_traces
+
+    db.execute("SAVEPOINT cost_sources")  # one transaction, also when the connection autocommits
+    if "price_usd" not in {c.name for c in db["spans"].columns}:
+        db.execute("ALTER TABLE spans ADD COLUMN price_usd REAL")
+    have = {c.name for c in db["traces"].columns}
+    for column in COST_SOURCE_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE traces ADD COLUMN {column} INTEGER DEFAULT 0")
+    price_all_traces(db.conn)
+    db.execute("RELEASE cost_sources")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
     _add_scores_v2,
     _add_usage_index,
     _add_annotations,
+    _add_cost_sources,
 ]
 VERSION = len(MIGRATIONS)
 

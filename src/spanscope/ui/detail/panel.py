@@ -60,6 +60,7 @@ class QtDetailPanel(QWidget, QtObserver):
         self.events = QtRichView()
         self.usage = QtUsageView()
         self.scores = QtRichView()
+        self.usage.trees = lambda trace_id: self.context.trace_tree(trace_id) if self.context else None
         self.tabs = QTabWidget(documentMode=True)
         for page, title in (
             (self.io, "Input / Output"),

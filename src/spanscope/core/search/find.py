@@ -45,7 +45,8 @@ class Hit:
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     hits: list[Hit]
-    #: Matching spans, counted up to COUNT_CAP (`more` then says there are more).
+    #: Matching spans, counted up to COUNT_CAP; `more`: there are more, and the hits are then the
+    #: best of the newest COUNT_CAP matches.
     count: int
     more: bool
     index: IndexStatus
@@ -147,7 +148,11 @@ def _filter_sql(query: Query, db: sqlite_utils.Database) -> tuple[str, list, tup
 
 
 def _matching_ids(db: sqlite_utils.Database, query: Query, limit: int) -> tuple[list[int], int, bool]:
-    """Ids of the best `limit` matches, best first, and how many match (capped)."""
+    """Ids of the best `limit` matches, best first, how many match (capped), and whether more do.
+
+    Ranking costs a few microseconds a match, so a word in every span of a million would take
+    seconds: past COUNT_CAP matches only the newest COUNT_CAP are ranked.
+    """
     where, args, id_range = _filter_sql(query, db)
     expression = query.fts()
     if expression is None:
@@ -155,7 +160,7 @@ def _matching_ids(db: sqlite_utils.Database, query: Query, limit: int) -> tuple[
         if id_range is not None:
             base += " AND s.id BETWEEN ? AND ?"
             args = [*args, *id_range]
-        ids = [r[0] for r in db.execute(f"SELECT s.id {base} ORDER BY s.id DESC LIMIT ?", (*args, limit))]
+        column, order = "s.id", "s.id DESC"
     else:
         base = "FROM search_fts f"
         conditions = ["search_fts MATCH ?"]
@@ -166,11 +171,20 @@ def _matching_ids(db: sqlite_utils.Database, query: Query, limit: int) -> tuple[
             conditions.append(where)
         base += " WHERE " + " AND ".join(conditions)
         args = [expression, *(id_range or ()), *args]
-        ids = [r[0] for r in db.execute(f"SELECT f.rowid {base} ORDER BY f.rank LIMIT ?", (*args, limit))]
+        column, order = "f.rowid", "f.rank"
     count = db.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT ?)", (*args, COUNT_CAP + 1)).fetchone()[
         0
     ]
-    return ids, min(count, COUNT_CAP), count > COUNT_CAP
+    more = count > COUNT_CAP
+    if more and expression is not None:
+        sql = (
+            f"SELECT id FROM (SELECT f.rowid AS id, f.rank AS score {base} ORDER BY f.rowid DESC LIMIT ?) "
+            "ORDER BY score LIMIT ?"
+        )
+        ids = [r[0] for r in db.execute(sql, (*args, COUNT_CAP, limit))]
+    else:
+        ids = [r[0] for r in db.execute(f"SELECT {column} {base} ORDER BY {order} LIMIT ?", (*args, limit))]
+    return ids, min(count, COUNT_CAP), more
 
 
 _HIT_SQL = (

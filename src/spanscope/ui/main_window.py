@@ -29,6 +29,7 @@ from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
 from spanscope.ui.problems import QtProblemsPanel
+from spanscope.ui.search import QtSearchPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
     QtBreakpointsPanel,
@@ -81,6 +82,9 @@ class QtMainWindow(QMainWindow):
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.compare, "Compare models")
         self.compare.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
+        self.search = QtSearchPanel(self.context)
+        self.tabs.addTab(self.search, "Search")
+        self.search.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
@@ -165,6 +169,8 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Search All Spans…", self.show_search, "Ctrl+Shift+F")
+        view_menu.addSeparator()
         for dock in (self.timeline_dock, self.breakpoints_dock, self.changes_dock, self.problems_dock):
             view_menu.addAction(dock.toggleViewAction())
         step_menu = self.menuBar().addMenu("&Step")
@@ -316,6 +322,10 @@ class QtMainWindow(QMainWindow):
         self._show_problems()
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
+    def show_search(self) -> None:
+        self.tabs.setCurrentWidget(self.search)
+        self.search.focus_query()
+
     def _about(self) -> None:
         dialog = QtAboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -323,6 +333,7 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.listener.stop()
+        self.search.stop()
         self.imports.cancel()
         self.imports.wait(5)
         self.context.close_store()

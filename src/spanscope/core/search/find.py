@@ -94,6 +94,9 @@ def _snippet(text: str, pattern: re.Pattern[str] | None) -> tuple[str, tuple[tup
     if not first:
         return None
     start = max(0, first[0][0] - SNIPPET_BEFORE)
+    if start:  # begin at a word, not inside one
+        space = text.find(" ", start, first[0][0])
+        start = space + 1 if space >= 0 else start
     window = " ".join(text[start : start + SNIPPET_CHARS * 2].split())[:SNIPPET_CHARS]
     window = ("…" if start else "") + window + ("…" if len(text) > start + len(window) else "")
     marks = tuple(_find(pattern, window)) if pattern is not None else ()

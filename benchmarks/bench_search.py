@@ -195,7 +195,7 @@ def main() -> None:
             ("two words", "applies refund"),
             ("text + filters", "refund kind:llm model:gpt-4o*"),
             ("filters only", "kind:tool status:error"),
-            ("text in a trace", f"refund trace:{trace[:12]}"),
+            ("text in a trace", f"{_common_word()} trace:{trace[:12]}"),
         )
         print(f"{'query':<16} {'text':<34} {'hits':>8} {'median':>9}")
         worst = 0.0

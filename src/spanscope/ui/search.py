@@ -57,6 +57,8 @@ from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon
 RESULT_LIMIT = 200
 #: Typing pauses this long before the search runs (Enter runs it at once).
 TYPING_PAUSE_MS = 300
+#: The trace column fits its names within these bounds (pixels).
+TRACE_WIDTH = (140, 260)
 MARK_STYLE = "background-color:#ffe066;color:#000;"
 
 
@@ -370,7 +372,7 @@ class QtSearchPanel(QWidget, QtObserver):
         self.results.set_hits(value.hits)
         if value.hits:
             self.view.resizeColumnToContents(0)
-            self.view.setColumnWidth(0, min(self.view.columnWidth(0), 260))
+            self.view.setColumnWidth(0, max(TRACE_WIDTH[0], min(self.view.columnWidth(0), TRACE_WIDTH[1])))
         self._update_status()
         self.searched.emit()
 

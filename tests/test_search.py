@@ -221,3 +221,30 @@ def test_cli_search_prints_marked_snippets_and_json(store, capsys):
     assert [r["span_name"] for r in records] == ["lookup_invoice"]
     assert main(["search", "--db", str(store), '"oops']) == 2
     assert "bad query: a quote is not closed" in capsys.readouterr().err
+
+
+def test_imports_and_indexing_at_the_same_time_both_succeed(store, tmp_path):
+    spans = (
+        span(f"{i:016x}", trace=OTHER, attrs={"input.value": f"item {i} wombat"}) for i in range(1, 2500)
+    )
+    big = write_jsonl(tmp_path / "big.jsonl", request(*spans))
+    drop_index(store)
+    errors, imported = [], threading.Event()
+
+    def index_until_imported():
+        try:
+            while not imported.is_set():
+                build_index(store)
+        except Exception as exc:  # reported below: the test must see it
+            errors.append(exc)
+
+    indexer = threading.Thread(target=index_until_imported)
+    indexer.start()
+    result = import_file(store, big)
+    imported.set()
+    indexer.join()
+    assert errors == []
+    assert result.spans_added == 2499
+    assert build_index(store).indexed == 4 + 2499
+    db = connect(store, readonly=True)
+    assert search(db, "wombat").count == 2499

@@ -35,7 +35,8 @@ class Hit:
     kind: str
     status: str
     model: str | None
-    #: The field the snippet comes from: name, input, output or attributes (None: no text matched).
+    #: The field the snippet comes from: name, input, output or attributes (for a search by filters
+    #: only, the first of input, output and name that has text; None if none has).
     field: str | None
     snippet: str
     #: (start, end) of each match within `snippet`.
@@ -113,9 +114,11 @@ def _best_field(
         cut = _snippet(texts[TEXT_FIELDS.index(name)], pattern) if pattern is not None else None
         if cut is not None:
             return name, *cut
-    fallback = next((i for i in (1, 2, 0) if texts[i]), 0)
+    fallback = next((i for i in (1, 2, 0) if texts[i]), None)
+    if fallback is None:
+        return None, "", ()
     text, _ = _snippet(texts[fallback], None) or ("", ())
-    return None, text, ()
+    return TEXT_FIELDS[fallback], text, ()
 
 
 def _filter_sql(query: Query, db: sqlite_utils.Database) -> tuple[str, list, tuple[int, int] | None]:

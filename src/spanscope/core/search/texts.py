@@ -6,32 +6,49 @@ from the very text that was indexed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 
-def _leaves(value: Any) -> Iterator[str]:
-    """The text in a JSON value: its strings and numbers, never its keys, nor a chat message's role
-    (every model call would match "user")."""
+def _leaves(value: Any, out: list[str]) -> list[str]:
+    """Append the text in a JSON value to `out`: its strings and numbers, never its keys, nor a chat
+    message's role (every model call would match "user"). A list, not a generator: the indexer calls
+    this for every value of every span, and generators cost twice as much."""
     if isinstance(value, str):
         if value:
-            yield value
+            out.append(value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key != "role":
-                yield from _leaves(item)
+            if isinstance(item, str):
+                if item and key != "role":
+                    out.append(item)
+            elif key != "role":
+                _leaves(item, out)
     elif isinstance(value, list):
         for item in value:
-            yield from _leaves(item)
+            if isinstance(item, str):
+                if item:
+                    out.append(item)
+            else:
+                _leaves(item, out)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        yield str(value)
+        out.append(str(value))
+    return out
 
 
-def payload_text(value: Any) -> str:
-    """An input or output as one text (chat messages: their contents, one per line)."""
-    return "\n".join(_leaves(value))
+def _unpacked(values: list[str]) -> list[str]:
+    """The values, with a JSON object or array given as text replaced by the text in it."""
+    out: list[str] = []
+    for value in values:
+        if value[:1] in ("{", "["):
+            try:
+                _leaves(orjson.loads(value), out)
+                continue
+            except orjson.JSONDecodeError:
+                pass
+        out.append(value)
+    return out
 
 
 def span_texts(name: str | None, status_message: str | None, doc: dict[str, Any] | None) -> tuple[str, ...]:
@@ -42,24 +59,13 @@ def span_texts(name: str | None, status_message: str | None, doc: dict[str, Any]
     double the index and match twice. JSON texts count by the text in them, not their keys.
     """
     doc = doc or {}
-    inputs, outputs = list(_leaves(doc.get("input"))), list(_leaves(doc.get("output")))
-    seen = set(inputs) | set(outputs)
-    values = list(_leaves(doc.get("attributes")))
+    inputs, outputs = _leaves(doc.get("input"), []), _leaves(doc.get("output"), [])
+    values = _leaves(doc.get("attributes"), [])
     if status_message:
         values.append(status_message)
     for event in doc.get("events") or ():
         values.append(event.get("name") or "")
-        values.extend(_leaves(event.get("attributes")))
-    attributes = dict.fromkeys(v for value in values for v in _unpacked(value) if v not in seen)
+        _leaves(event.get("attributes"), values)
+    seen = {*inputs, *outputs}
+    attributes = dict.fromkeys(v for v in _unpacked(values) if v not in seen)
     return (name or "", "\n".join(inputs), "\n".join(outputs), "\n".join(attributes))
-
-
-def _unpacked(value: str) -> Iterator[str]:
-    """A JSON object or array given as text, as its own text; any other value as it is."""
-    if value[:1] in ("{", "["):
-        try:
-            yield from _leaves(orjson.loads(value))
-            return
-        except orjson.JSONDecodeError:
-            pass
-    yield value

@@ -6,7 +6,9 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from otlp import request, span, write_jsonl
-from spanscope.core.search.find import Hit
+from spanscope.core.search.find import Hit, search
+from spanscope.core.search.index import build_index
+from spanscope.core.store import connect
 from spanscope.ui.main_window import QtMainWindow
 from spanscope.ui.search import QtSearchResults, snippet_html
 
@@ -96,3 +98,20 @@ def test_snippet_html_escapes_text_and_marks_matches():
     text = snippet_html(hit)
     assert text.startswith("a &lt;b&gt; &amp; <span")
     assert ">refund</span>" in text
+
+
+def test_a_store_searched_before_is_indexed_after_an_import_without_opening_the_tab(
+    qtbot, tmp_path, demo_store
+):
+    build_index(demo_store)
+    w = QtMainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.open_store(demo_store)
+    w.show()
+    assert w.tabs.currentIndex() == 0
+    added = write_jsonl(tmp_path / "new.jsonl", request(span("00000000000000f2", name="platypus_count")))
+    w.import_files([added])
+    db = connect(demo_store, readonly=True)
+    qtbot.waitUntil(lambda: search(db, "platypus").count == 1, timeout=20_000)
+    db.conn.close()
+    w.close()

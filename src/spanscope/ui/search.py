@@ -1,9 +1,10 @@
 """The Search tab: find spans across the whole store by their text, open one in the Traces view.
 
-The index is built lazily: the first time the tab is shown, and after each import while it is in
-use, `build_index` runs on a thread of its own (its own writable connection, short transactions,
-so imports never wait long); queries run on the dashboard's latest-wins job pool. Until the index
-has caught up, the status line says how far it got and results cover the spans indexed so far.
+The index is built lazily: the first time the tab is shown, and after each import into a store
+whose index was started (search was used on it once), `build_index` runs on a thread of its own
+(its own writable connection, short transactions, so imports never wait long); queries run on the
+dashboard's latest-wins job pool. Until the index has caught up, the status line says how far it
+got and results cover the spans indexed so far.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.search.find import COUNT_CAP, Hit, SearchResult, search
-from spanscope.core.search.index import IndexState, IndexStatus, build_index
+from spanscope.core.search.index import IndexState, IndexStatus, build_index, index_started
 from spanscope.core.search.query import SYNTAX_HELP, QuerySyntaxError
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.jobs import QtLatestJob
@@ -291,7 +292,7 @@ class QtSearchPanel(QWidget, QtObserver):
     # --- the context ------------------------------------------------------------------------------
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
-        if self._used:
+        if self._used or (context.db is not None and index_started(context.db)):
             self._start_indexing()
 
     def on_store_closed(self) -> None:

@@ -101,6 +101,15 @@ def drop_index(db_path: Path) -> None:
         db.conn.close()
 
 
+def index_started(db: sqlite_utils.Database) -> bool:
+    """Whether search was ever used on this store (its index holds something): then it is kept up
+    to date after imports; otherwise nothing is indexed until the first search."""
+    if not has_index(db):
+        return False
+    row = db.execute("SELECT last_span FROM search_state").fetchone()
+    return bool(row and row[0])
+
+
 def index_status(db: sqlite_utils.Database) -> IndexStatus:
     """Indexed spans and spans in the store; cheap: it counts only the spans not yet indexed."""
     row = db.execute("SELECT last_span, indexed FROM search_state").fetchone() if has_index(db) else None

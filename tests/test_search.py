@@ -248,3 +248,14 @@ def test_imports_and_indexing_at_the_same_time_both_succeed(store, tmp_path):
     assert build_index(store).indexed == 4 + 2499
     db = connect(store, readonly=True)
     assert search(db, "wombat").count == 2499
+
+
+def test_cli_search_still_searches_when_the_index_cannot_be_updated(store, tmp_path, capsys, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr("spanscope.cli.build_index", refuse)
+    assert main(["search", "--db", str(store), "capital"]) == 0
+    out, err = capsys.readouterr()
+    assert "cannot update the search index (attempt to write a readonly database)" in err
+    assert "[capital]" in out

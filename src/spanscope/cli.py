@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sqlite3
 import sys
 import tempfile
 import time
@@ -442,9 +443,15 @@ def cmd_search(args: argparse.Namespace) -> int:
                     f"\r\033[Kindexing… {status.indexed:,} of {status.total:,} spans", end="", file=sys.stderr
                 )
 
-        build_index(path, IndexState(on_progress=show))
-        if progress:
-            print("\r\033[K", end="", file=sys.stderr)
+        try:
+            build_index(path, IndexState(on_progress=show))
+        except (StoreError, sqlite3.Error) as exc:
+            print(
+                f"spanscope: cannot update the search index ({exc}); searching what it holds", file=sys.stderr
+            )
+        finally:
+            if progress:
+                print("\r\033[K", end="", file=sys.stderr)
         db = connect(path, readonly=True)
         try:
             result = search(db, args.query, limit=args.limit)

@@ -128,7 +128,7 @@ def _filter_sql(query: Query, db: sqlite_utils.Database) -> tuple[str, list, tup
     for name, values in query.filters.items():
         if name == "trace":
             if len(values) > 1:
-                raise QuerySyntaxError("give one trace: at a time")
+                raise QuerySyntaxError("give one trace:ID at a time")
             try:
                 trace_id = resolve_trace_id(db, values[0].rstrip("*"))
             except NotFound as exc:
@@ -178,9 +178,8 @@ def _matching_ids(db: sqlite_utils.Database, query: Query, limit: int) -> tuple[
         base += " WHERE " + " AND ".join(conditions)
         args = [expression, *(id_range or ()), *args]
         column, order = "f.rowid", "f.rank"
-    count = db.execute(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT ?)", (*args, COUNT_CAP + 1)).fetchone()[
-        0
-    ]
+    capped = f"SELECT count(*) FROM (SELECT 1 {base} LIMIT ?)"
+    (count,) = db.execute(capped, (*args, COUNT_CAP + 1)).fetchone()
     more = count > COUNT_CAP
     if more and expression is not None:
         sql = (

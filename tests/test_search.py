@@ -156,14 +156,24 @@ def test_dropped_index_is_rebuilt_from_the_spans(store):
 def test_a_running_span_is_reindexed_once_it_completes(tmp_path):
     path = tmp_path / "store.db"
     running = span(CALL, name="draft_step", end=None, attrs={"output.value": "first draft"})
-    import_file(path, write_jsonl(tmp_path / "a.jsonl", request(running)))
+    other = span(TOOL, name="slow_tool", end=None, attrs={"output.value": "still going"})
+    import_file(path, write_jsonl(tmp_path / "a.jsonl", request(running, other)))
     build_index(path)
     assert names(path, "draft") == ["draft_step"]
     done = span(CALL, name="draft_step", end=5_000, attrs={"output.value": "final answer"})
     import_file(path, write_jsonl(tmp_path / "b.jsonl", request(done)))
-    build_index(path)
+    builds = [threading.Thread(target=build_index, args=(path,)) for _ in range(2)]
+    for build in builds:
+        build.start()
+    for build in builds:
+        build.join()
     assert names(path, "final") == ["draft_step"]
     assert names(path, "first") == []
+    assert names(path, "going") == ["slow_tool"]
+    raw = sqlite3.connect(path)
+    raw.execute("INSERT INTO search_fts (search_fts) VALUES ('integrity-check')")
+    assert raw.execute("SELECT id FROM search_running").fetchall() == [(2,)]
+    raw.close()
 
 
 @pytest.mark.parametrize(

@@ -170,13 +170,17 @@ def _refresh_completed(conn: sqlite3.Connection, chunks: _Chunks, state: IndexSt
     fresh = [(r[0], *span_texts(r[5], r[6], chunks.document(r[7], r[8]))) for r in completed]
 
     def work() -> bool:
+        # Another build may have replaced some already: forgetting a row twice would corrupt the index.
+        still = {r[0] for r in conn.execute("SELECT id FROM search_running")}
         conn.executemany(
             "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
             "VALUES ('delete', ?, ?, ?, ?, ?)",
-            [r[:5] for r in completed],
+            [r[:5] for r in completed if r[0] in still],
         )
-        conn.executemany(_INSERT_FTS, fresh)
-        conn.executemany("DELETE FROM search_running WHERE id = ?", [(r[0],) for r in completed])
+        conn.executemany(_INSERT_FTS, [row for row in fresh if row[0] in still])
+        conn.executemany(
+            "DELETE FROM search_running WHERE id = ?", [(r[0],) for r in completed if r[0] in still]
+        )
         return True
 
     _write(conn, state, work)

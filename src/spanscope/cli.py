@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sqlite3
 import sys
 import tempfile
 import time
@@ -35,6 +36,9 @@ from spanscope.core.reference_metrics import (
     reference_metrics,
 )
 from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
+from spanscope.core.search.find import Hit, search
+from spanscope.core.search.index import IndexState, IndexStatus, build_index
+from spanscope.core.search.query import SYNTAX_HELP, QuerySyntaxError
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -581,6 +585,55 @@ def _serve_counts(receiver: OtlpReceiver, sink: SpanSink) -> str:
     return text
 
 
+def _marked(hit: Hit, bold: bool) -> str:
+    """The snippet with its matches in bold on a terminal, in [brackets] otherwise."""
+    opening, closing = ("\033[1m", "\033[0m") if bold else ("[", "]")
+    text, at = [], 0
+    for start, end in hit.marks:
+        text += [hit.snippet[at:start], opening, hit.snippet[start:end], closing]
+        at = end
+    return "".join([*text, hit.snippet[at:]])
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        progress = sys.stderr.isatty()
+
+        def show(status: IndexStatus) -> None:
+            if progress and not status.complete:
+                print(
+                    f"\r\033[Kindexing… {status.indexed:,} of {status.total:,} spans", end="", file=sys.stderr
+                )
+
+        try:
+            build_index(path, IndexState(on_progress=show))
+        except (StoreError, sqlite3.Error) as exc:
+            print(
+                f"spanscope: cannot update the search index ({exc}); searching what it holds", file=sys.stderr
+            )
+        finally:
+            if progress:
+                print("\r\033[K", end="", file=sys.stderr)
+        db = connect(path, readonly=True)
+        try:
+            result = search(db, args.query, limit=args.limit)
+        except QuerySyntaxError as exc:
+            raise UsageError(f"bad query: {exc}") from None
+        out = sys.stdout
+        if args.json:
+            for h in result.hits:
+                record = {key: getattr(h, key) for key in Hit.__slots__}
+                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
+            return EXIT_OK
+        bold = out.isatty()
+        for h in result.hits:
+            out.write(f"{h.trace_id}  {h.span_id}  {h.kind}  {h.trace_name or ''} › {h.span_name or ''}\n")
+            out.write(f"    {h.field or '-'}: {_marked(h, bold)}\n")
+        more = "+" if result.more else ""
+        print(f"{result.count:,}{more} matching spans, {len(result.hits):,} shown", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_screenshot(args: argparse.Namespace) -> int:
     from spanscope.ui.screenshot import screenshot
 
@@ -702,6 +755,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl+C)")
     p.set_defaults(func=cmd_serve)
 
+    p = command("search", "find spans by the text of their name, input, output and attributes")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("query", metavar="QUERY", help=SYNTAX_HELP)
+    p.add_argument("--limit", type=int, default=20, help="show at most this many spans (default 20)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_search)
+
     p = command("screenshot", "render the main window offscreen to a PNG")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
     p.add_argument("out", metavar="OUT.png")
@@ -723,6 +783,7 @@ COMMANDS = (
     "export",
     "annotations",
     "serve",
+    "search",
     "screenshot",
 )
 

@@ -31,6 +31,7 @@ from spanscope.ui.listen import QtListener
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.review import QtReview
+from spanscope.ui.search import QtSearchPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
     QtBreakpointsPanel,
@@ -86,6 +87,9 @@ class QtMainWindow(QMainWindow):
         self.compare.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
         self.review = QtReview(self.context, self.trace_list, self.settings, self.tabs, self)
         self.detail.annotate_requested.connect(self.review.annotate)
+        self.search = QtSearchPanel(self.context)
+        self.tabs.addTab(self.search, "Search")
+        self.search.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
@@ -171,6 +175,8 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Search All Spans…", self.show_search, "Ctrl+Shift+F")
+        view_menu.addSeparator()
         for dock in (self.timeline_dock, self.breakpoints_dock, self.changes_dock, self.problems_dock):
             view_menu.addAction(dock.toggleViewAction())
         settings_menu = self.menuBar().addMenu("Se&ttings")
@@ -328,6 +334,10 @@ class QtMainWindow(QMainWindow):
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
+    def show_search(self) -> None:
+        self.tabs.setCurrentWidget(self.search)
+        self.search.focus_query()
+
     def _about(self) -> None:
         dialog = QtAboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -343,6 +353,7 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.listener.stop()
+        self.search.stop()
         self.imports.cancel()
         self.imports.wait(5)
         self.context.close_store()

@@ -67,17 +67,28 @@ def unpack(blob: bytes) -> list[dict[str, Any]]:
     return orjson.loads(_codecs()[1].decompress(blob))
 
 
+def io(doc: dict[str, Any]) -> tuple[Any, Any]:
+    """A document's input and output: as stored, or derived from its attributes and events."""
+    return _io(doc, _events(doc))
+
+
+def _io(doc: dict[str, Any], events: list[Event]) -> tuple[Any, Any]:
+    if "input" in doc or "output" in doc:
+        return doc.get("input"), doc.get("output")
+    return semconv.derived_io(doc.get("attributes") or {}, events)
+
+
+def _events(doc: dict[str, Any]) -> list[Event]:
+    return [Event.from_json(e) for e in doc.get("events") or ()]
+
+
 def fields(doc: dict[str, Any]) -> dict[str, Any]:
     """A document's fields as Span keyword arguments (events as Event objects; input and output
     derived from those when the document leaves them out)."""
-    attributes = doc.get("attributes") or {}
-    events = [Event.from_json(e) for e in doc.get("events") or ()]
-    if "input" in doc or "output" in doc:
-        inputs, outputs = doc.get("input"), doc.get("output")
-    else:
-        inputs, outputs = semconv.derived_io(attributes, events)
+    events = _events(doc)
+    inputs, outputs = _io(doc, events)
     return {
-        "attributes": attributes,
+        "attributes": doc.get("attributes") or {},
         "events": events,
         "input": inputs,
         "output": outputs,

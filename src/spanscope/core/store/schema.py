@@ -244,6 +244,27 @@ def _add_cost_sources(db: sqlite_utils.Database) -> None:
     db.execute("RELEASE cost_sources")
 
 
+#: The full-text index of spans (core/search): derived from spans and chunks, so dropping these tables
+#: loses nothing; the indexer fills them lazily, outside imports. Contentless: the text is in the
+#: chunks already, so the index holds only its terms (snippets are cut from the chunks).
+SEARCH_TABLES_SQL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
+    "name, input, output, attributes, content='', tokenize='unicode61 remove_diacritics 2')",
+    # How far the indexer got: spans with id <= last_span are indexed, `indexed` of them.
+    "CREATE TABLE IF NOT EXISTS search_state "
+    "(id INTEGER PRIMARY KEY CHECK (id = 1), last_span INTEGER NOT NULL, indexed INTEGER NOT NULL)",
+    # Spans indexed while still running, with the text indexed for them: a contentless index can
+    # only forget a row given its exact text, and a running span is replaced once it completes.
+    "CREATE TABLE IF NOT EXISTS search_running "
+    "(id INTEGER PRIMARY KEY, name TEXT, input TEXT, output TEXT, attributes TEXT)",
+)
+
+
+def _add_search_index(db: sqlite_utils.Database) -> None:
+    for sql in SEARCH_TABLES_SQL:
+        db.execute(sql)
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -251,6 +272,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_usage_index,
     _add_annotations,
     _add_cost_sources,
+    _add_search_index,
 ]
 VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,74 @@
+"""What of a span is searchable: its name, the text of its input and output, its attribute values.
+
+The indexer and the snippet cutter both use these functions, so a highlighted snippet always comes
+from the very text that was indexed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from spanscope.core.store import payload
+
+
+def _leaves(value: Any, out: list[str]) -> list[str]:
+    """Append the text in a JSON value to `out`: its strings and numbers, never its keys, nor a chat
+    message's role (every model call would match "user"). A list, not a generator: the indexer calls
+    this for every value of every span, and generators cost twice as much."""
+    if isinstance(value, str):
+        if value:
+            out.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str):
+                if item and key != "role":
+                    out.append(item)
+            elif key != "role":
+                _leaves(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                if item:
+                    out.append(item)
+            else:
+                _leaves(item, out)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        out.append(str(value))
+    return out
+
+
+def _unpacked(values: list[str]) -> list[str]:
+    """The values, with a JSON object or array given as text replaced by the text in it."""
+    out: list[str] = []
+    for value in values:
+        if value[:1] in ("{", "["):
+            try:
+                _leaves(orjson.loads(value), out)
+                continue
+            except orjson.JSONDecodeError:
+                pass
+        out.append(value)
+    return out
+
+
+def span_texts(name: str | None, status_message: str | None, doc: dict[str, Any] | None) -> tuple[str, ...]:
+    """(name, input, output, attributes) of one span, as indexed.
+
+    Attribute values that repeat the input or output (OpenInference's input.value, a JSON text of
+    the messages; the flattened llm.input_messages.*) or another attribute are left out: they would
+    double the index and match twice. JSON texts count by the text in them, not their keys.
+    """
+    doc = doc or {}
+    given_input, given_output = payload.io(doc)
+    inputs, outputs = _leaves(given_input, []), _leaves(given_output, [])
+    values = _leaves(doc.get("attributes"), [])
+    if status_message:
+        values.append(status_message)
+    for event in doc.get("events") or ():
+        values.append(event.get("name") or "")
+        _leaves(event.get("attributes"), values)
+    seen = {*inputs, *outputs}
+    attributes = dict.fromkeys(v for v in _unpacked(values) if v not in seen)
+    return (name or "", "\n".join(inputs), "\n".join(outputs), "\n".join(attributes))

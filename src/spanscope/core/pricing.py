@@ -278,30 +278,19 @@ class SpanPricer:
         self._rates: dict[tuple[str | None, str, int], Rates | None] = {}
 
     def __call__(self, span: Span) -> float | None:
-        """The computed cost of a model call without a reported cost; None otherwise, or unknown.
-        (`usd` written out for spans: this runs once per span read by an import.)"""
+        """The computed cost of a model call without a reported cost; None otherwise, or unknown."""
         if span.cost_usd is not None or span.kind not in MODEL_KINDS:
             return None
-        model, tokens_in, tokens_out = span.model, span.input_tokens, span.output_tokens
-        if not model or (tokens_in is None and tokens_out is None):
-            return None
-        key = (span.provider, model, span.start_ns // DAY_NS)
-        rates = self._rates.get(key, _MISSING)
-        if rates is _MISSING:
-            rates = self._lookup(key)
-        if rates is None:
-            return None
-        read, write = span.cache_read_tokens or 0, span.cache_write_tokens or 0
-        try:
-            return rates.usd(
-                read + write if tokens_in is None else tokens_in,
-                read,
-                write,
-                tokens_out or 0,
-                span.reasoning_tokens or 0,
-            )
-        except ValueError:
-            return None
+        return self.usd(
+            span.provider,
+            span.model,
+            span.start_ns,
+            span.input_tokens,
+            span.cache_read_tokens,
+            span.cache_write_tokens,
+            span.output_tokens,
+            span.reasoning_tokens,
+        )
 
     def usd(
         self,

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlite_utils
 
+from spanscope.core import display
 from spanscope.core.content import pretty
 from spanscope.core.conversation_diff import message_text, word_diff
 from spanscope.core.model import is_messages
@@ -416,3 +417,84 @@ def collapse(runs: list[tuple[str, str]], context: int = CONTEXT_CHARS) -> list[
         after = text[-context:] if k < len(runs) - 1 else ""
         out.append(("same", f"{before}…{after}"))
     return out
+
+
+# --- text report -------------------------------------------------------------------------------
+
+MARKS: dict[Change, str] = {"same": "=", "changed": "~", "moved": ">", "added": "+", "removed": "-"}
+
+
+def marked(runs: list[tuple[str, str]]) -> str:
+    """A word diff in `git diff --word-diff` notation: [-removed-] and {+added+}."""
+    wrap = {"same": "{}", "removed": "[-{}-]", "added": "{{+{}+}}"}
+    return "".join(wrap[op].format(text) for op, text in runs)
+
+
+def _delta(a: float | None, b: float | None, show: Callable[[Any], str]) -> str:
+    if a is None and b is None:
+        return ""
+    if a is None or b is None:
+        return f"{show(a) or '?'} -> {show(b) or '?'}"
+    sign = "+" if b >= a else "-"
+    return f"{show(a)} -> {show(b)} ({sign}{show(abs(b - a)) or 0})"
+
+
+def _tokens(step: Step | None) -> str:
+    if step is None or (step.input_tokens is None and step.output_tokens is None):
+        return ""
+    return f"{display.count(step.input_tokens) or '?'}/{display.count(step.output_tokens) or '?'}"
+
+
+def _cell(step: Step | None, depth: int) -> str:
+    if step is None:
+        return ""
+    error = " ERROR" if step.status == "error" else ""
+    model = f" ({step.model})" if step.model else ""
+    return "  " * depth + f"{step.name}{model}{error}"
+
+
+def report_lines(diff: TraceDiff) -> Iterator[str]:
+    """The diff as text: totals, the aligned steps, then each changed pair's word diffs."""
+    for side, t in (("A", diff.a), ("B", diff.b)):
+        cost = display.cost(t.cost_usd) + (f" (+{t.unpriced} unpriced)" if t.unpriced else "")
+        yield (
+            f"{side}  {t.trace_id}  {t.root_name or ''}  {display.duration(t.duration_ns)}  {t.spans} spans  "
+            f"{t.errors} errors  tokens {display.count(t.input_tokens) or '?'}/"
+            f"{display.count(t.output_tokens) or '?'}  {cost or 'cost ?'}  {', '.join(t.models)}"
+        )
+    a, b = diff.a, diff.b
+    yield (
+        f"B vs A: latency {_delta(a.duration_ns, b.duration_ns, display.duration)}, "
+        f"input tokens {_delta(a.input_tokens, b.input_tokens, display.count)}, "
+        f"output tokens {_delta(a.output_tokens, b.output_tokens, display.count)}, "
+        f"cost {_delta(a.cost_usd, b.cost_usd, display.cost)}, errors {a.errors} -> {b.errors}"
+    )
+    yield "steps: " + ", ".join(f"{n} {change}" for change, n in diff.counts().items())
+    yield ""
+    table = [("", "A", "B", "latency", "tokens in/out", "cost")]
+    for row in diff.rows:
+        table.append(
+            (
+                MARKS[row.change],
+                _cell(row.a, row.depth),
+                _cell(row.b, row.depth),
+                _delta(*(s and s.latency_ns for s in (row.a, row.b)), display.duration),
+                " -> ".join(filter(None, (_tokens(row.a), _tokens(row.b)))),
+                _delta(*(s and s.cost_usd for s in (row.a, row.b)), display.cost),
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        yield "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+    for row in diff.rows:
+        if row.a is None or row.b is None or row.change == "same":
+            continue
+        yield ""
+        name = row.a.name if row.a.name == row.b.name else f"{row.a.name} -> {row.b.name}"
+        yield f"{MARKS[row.change]} {name} (#{row.a.span_id} -> #{row.b.span_id}): {', '.join(row.differs)}"
+        for field in ("model", "status"):
+            if field in row.differs:
+                yield f"    {field}: {getattr(row.a, field)} -> {getattr(row.b, field)}"
+        for field, runs in (("input", row.input_diff), ("output", row.output_diff)):
+            if field in row.differs:
+                yield f"    {field}: " + marked(collapse(runs())).replace("\n", "\n      ")

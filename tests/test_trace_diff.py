@@ -10,7 +10,8 @@ from spanscope.cli import main
 from spanscope.core.pricing import PriceBook
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import SpanRows
-from spanscope.core.trace_diff import align, align_siblings, collapse, diff_traces, marked
+from spanscope.core.conversation_diff import word_diff
+from spanscope.core.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
 from spanscope.core.tree import TraceTree
 
 
@@ -128,6 +129,25 @@ def test_word_diff_rendering_and_collapse():
     short = collapse(runs, context=10)
     assert short[0] == ("same", "…" + "x" * 10)
     assert short[1:] == runs[1:]
+
+
+def test_rewritten_phrases_read_as_one_removal_and_one_addition():
+    runs = readable(word_diff("Address change: foo bar baz end", "Policy passages: foo qux quux end"))
+    assert runs == [
+        ("removed", "Address change:"),
+        ("added", "Policy passages:"),
+        ("same", " foo "),
+        ("removed", "bar baz"),
+        ("added", "qux quux"),
+        ("same", " end"),
+    ]
+    assert readable(word_diff("a\nb", "c\nd")) == [
+        ("removed", "a"),
+        ("added", "c"),
+        ("same", "\n"),
+        ("removed", "b"),
+        ("added", "d"),
+    ]
 
 
 # --- from a store --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import difflib
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, Literal
 
 import sqlite_utils
@@ -292,10 +293,10 @@ class DiffRow:
         return tuple(f for f in _COMPARED if getattr(self.a, f) != getattr(self.b, f))
 
     def input_diff(self) -> list[tuple[str, str]]:
-        return word_diff(self.a.input if self.a else "", self.b.input if self.b else "")
+        return readable(word_diff(self.a.input if self.a else "", self.b.input if self.b else ""))
 
     def output_diff(self) -> list[tuple[str, str]]:
-        return word_diff(self.a.output if self.a else "", self.b.output if self.b else "")
+        return readable(word_diff(self.a.output if self.a else "", self.b.output if self.b else ""))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -405,6 +406,29 @@ def diff_traces(db: sqlite_utils.Database, trace_a: str, trace_b: str, book: Pri
     return TraceDiff(_totals(trace_a, tree_a, steps_a), _totals(trace_b, tree_b, steps_b), rows)
 
 
+def readable(runs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A word diff with the lone spaces that difflib keeps between rewritten words folded into the
+    change, so a rewritten sentence reads as one removed and one added phrase, not word by word."""
+    out: list[tuple[str, str]] = []
+    for k, (op, text) in enumerate(runs):
+        between = 0 < k < len(runs) - 1 and runs[k - 1][0] != "same" and runs[k + 1][0] != "same"
+        if op == "same" and between and text.isspace() and "\n" not in text:
+            out += [("removed", text), ("added", text)]
+        else:
+            out.append((op, text))
+    merged: list[tuple[str, str]] = []
+    for same, group in groupby(out, key=lambda run: run[0] == "same"):
+        stretch = list(group)
+        if same:
+            merged += stretch
+            continue
+        for kind in ("removed", "added"):
+            text = "".join(t for op, t in stretch if op == kind)
+            if text:
+                merged.append((kind, text))
+    return merged
+
+
 def collapse(runs: list[tuple[str, str]], context: int = CONTEXT_CHARS) -> list[tuple[str, str]]:
     """A word diff with long unchanged runs cut to `context` characters around each change
     (the cut shown as `…`), so a one-word change in a long prompt reads at a glance."""
@@ -498,3 +522,22 @@ def report_lines(diff: TraceDiff) -> Iterator[str]:
         for field, runs in (("input", row.input_diff), ("output", row.output_diff)):
             if field in row.differs:
                 yield f"    {field}: " + marked(collapse(runs())).replace("\n", "\n      ")
+
+
+def suggest_partner(db: sqlite_utils.Database, trace_id: str) -> str | None:
+    """A trace to compare `trace_id` with: the next run of the same root step (else the previous
+    one), else the next trace of the store; None when the store holds no other trace."""
+    row = db.execute("SELECT root_name, start_ns FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+    if row is None:
+        return None
+    name, start = row
+    for sql, args in (
+        ("root_name = ? AND start_ns >= ? AND trace_id != ? ORDER BY start_ns", (name, start, trace_id)),
+        ("root_name = ? AND start_ns <= ? AND trace_id != ? ORDER BY start_ns DESC", (name, start, trace_id)),
+        ("start_ns >= ? AND trace_id != ? ORDER BY start_ns", (start, trace_id)),
+        ("trace_id != ? ORDER BY start_ns DESC", (trace_id,)),
+    ):
+        found = db.execute(f"SELECT trace_id FROM traces WHERE {sql} LIMIT 1", args).fetchone()
+        if found:
+            return found[0]
+    return None

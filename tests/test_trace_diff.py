@@ -7,10 +7,10 @@ import pytest
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.cli import main
+from spanscope.core.conversation_diff import word_diff
 from spanscope.core.pricing import PriceBook
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import SpanRows
-from spanscope.core.conversation_diff import word_diff
 from spanscope.core.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
 from spanscope.core.tree import TraceTree
 

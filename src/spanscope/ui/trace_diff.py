@@ -403,7 +403,7 @@ class QtTraceDiffWindow(QWidget):
             ids = self.pick_a.trace_id(db), self.pick_b.trace_id(db)
             book = PriceBook.load()
         except (NotFound, PriceFileError) as exc:
-            self._show_error(str(exc).strip("'\""))
+            self._show_error(str(exc))
             return
         self.totals.setText(muted(f"Comparing {ids[0][:12]} with {ids[1][:12]}…"))
         self.job.submit(path, {"diff": lambda thread_db: diff_traces(thread_db, *ids, book)})

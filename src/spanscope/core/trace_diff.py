@@ -4,11 +4,11 @@ Alignment (`align`) is top-down over the two span trees, so a step is only ever 
 whose parent is paired with its parent (the parent constraint), then relaxed for moves:
 
 1. Siblings. The children of a paired step (and the two lists of roots) are aligned as sequences of
-   (kind, name) keys: difflib's matching blocks pair equal keys in order; the unequal stretches
-   between them are aligned by a small dynamic programme (Needleman-Wunsch with free gaps) scoring
-   same kind and name 3, same name with another kind 1, same kind with another name 0.5 (a call on
-   another model, a different tool at the same place) and never pairing different kinds with
-   different names. Stretches larger than DP_MAX_CELLS leave their steps unpaired.
+   (kind, name) keys: a common head and tail pair off directly; the stretch between is aligned by a
+   small dynamic programme (Needleman-Wunsch with free gaps) scoring same kind and name 3, same name
+   with another kind 1, same kind with another name 0.5 (a call on another model, a different tool at
+   the same place) and never pairing different kinds with different names. A stretch of more than
+   DP_MAX_CELLS cells is paired greedily instead (linear time), by equal keys only.
 2. Moves. Steps still unpaired below a pair (descending through unpaired steps only) are paired by
    equal (kind, name), first come first served in pre-order: a reordered step, or one wrapped in a
    new chain or unwrapped, is shown as moved instead of removed and added.
@@ -23,7 +23,6 @@ output are equal are "same", otherwise "changed"; latency, tokens and cost are c
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,8 +41,10 @@ from spanscope.core.tree import TraceTree
 
 Change = Literal["same", "changed", "moved", "added", "removed"]
 CHANGES: tuple[Change, ...] = ("same", "changed", "moved", "added", "removed")
-#: Cells of the dynamic programme for one unequal stretch of siblings; larger stretches stay unpaired.
-DP_MAX_CELLS = 250_000
+#: Cells of the dynamic programme for one unequal stretch of siblings; larger stretches are paired
+#: greedily, each step with the next of the same kind and name at most GREEDY_WINDOW places ahead.
+DP_MAX_CELLS = 40_000
+GREEDY_WINDOW = 50
 SAME_KEY, SAME_NAME, SAME_KIND = 3.0, 1.0, 0.5
 #: How much unchanged text a collapsed word diff keeps on each side of a change.
 CONTEXT_CHARS = 80
@@ -68,8 +69,6 @@ def _pair_score(a: Key, b: Key) -> float | None:
 def _dp(keys_a: Sequence[Key], keys_b: Sequence[Key], a0: int, b0: int) -> list[Op]:
     """Best-scoring order-preserving pairing of two stretches (gaps free); ops in order."""
     n, m = len(keys_a), len(keys_b)
-    if n == 0 or m == 0 or n * m > DP_MAX_CELLS:
-        return [(a0 + i, None) for i in range(n)] + [(None, b0 + j) for j in range(m)]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         row, below = best[i], best[i + 1]
@@ -98,13 +97,41 @@ def _dp(keys_a: Sequence[Key], keys_b: Sequence[Key], a0: int, b0: int) -> list[
 
 def align_siblings(keys_a: Sequence[Key], keys_b: Sequence[Key]) -> list[Op]:
     """Positions in `keys_a` and `keys_b` paired in order: (i, j), (i, None) or (None, j)."""
-    matcher = difflib.SequenceMatcher(None, list(keys_a), list(keys_b), autojunk=False)
+    n, m = len(keys_a), len(keys_b)
+    head = 0
+    while head < min(n, m) and keys_a[head] == keys_b[head]:
+        head += 1
+    tail = 0
+    while tail < min(n, m) - head and keys_a[n - 1 - tail] == keys_b[m - 1 - tail]:
+        tail += 1
+    middle_a, middle_b = keys_a[head : n - tail], keys_b[head : m - tail]
+    if len(middle_a) * len(middle_b) <= DP_MAX_CELLS:
+        middle = _dp(middle_a, middle_b, head, head)
+    else:
+        middle = _greedy(middle_a, middle_b, head, head)
+    return [(k, k) for k in range(head)] + middle + [(n - tail + k, m - tail + k) for k in range(tail)]
+
+
+def _greedy(keys_a: Sequence[Key], keys_b: Sequence[Key], a0: int, b0: int) -> list[Op]:
+    """Pairs each step of A with the next unpaired step of B of the same kind and name at most
+    GREEDY_WINDOW places ahead: linear time for stretches too long for the dynamic programme."""
+    places: dict[Key, deque[int]] = defaultdict(deque)
+    for j, key in enumerate(keys_b):
+        places[key].append(j)
     ops: list[Op] = []
-    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
-        if tag == "equal":
-            ops += [(a0 + k, b0 + k) for k in range(a1 - a0)]
+    j = 0
+    for i, key in enumerate(keys_a):
+        queue = places[key]
+        while queue and queue[0] < j:
+            queue.popleft()
+        if queue and queue[0] - j <= GREEDY_WINDOW:
+            found = queue.popleft()
+            ops += [(None, b0 + k) for k in range(j, found)]
+            ops.append((a0 + i, b0 + found))
+            j = found + 1
         else:
-            ops += _dp(keys_a[a0:a1], keys_b[b0:b1], a0, b0)
+            ops.append((a0 + i, None))
+    ops += [(None, b0 + k) for k in range(j, len(keys_b))]
     return ops
 
 

@@ -22,6 +22,7 @@ contradict it (a dropped "not", a swapped number), and a faithful paraphrase can
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -41,6 +42,7 @@ MIN_SHARED = 2
 MAX_PASSAGES = 3
 MIN_TERMS = 2
 MAX_RETRIEVERS = 10
+COMMON_PASSAGES = 50
 DOCUMENT_KINDS = frozenset({Kind.RETRIEVER, Kind.RERANKER})
 
 STOPWORDS = frozenset(
@@ -330,23 +332,47 @@ def _verdict(score: float, judged: bool) -> Verdict:
     return Verdict.PARTLY if score >= PARTLY_AT else Verdict.NOT_FOUND
 
 
+class _Index:
+    """Passages by term, so a sentence only looks at the passages sharing a word with it.
+
+    A term found in more than COMMON_PASSAGES passages (and in more than a tenth of them) does not
+    by itself make a passage a candidate: with thousands of passages, a word on every page (the
+    product's name) would make every passage one. It still counts once a passage is a candidate."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self.by_term: dict[str, list[int]] = defaultdict(list)
+        for k, p in enumerate(passages):
+            for term in p.terms:
+                self.by_term[term].append(k)
+        self.common = max(COMMON_PASSAGES, len(passages) // 10)
+
+    def sharing(self, wanted: frozenset[str], enough: int) -> list[tuple[Passage, frozenset[str]]]:
+        """Passages sharing at least `enough` of `wanted`, with the terms they share, in document order."""
+        rare = (self.by_term.get(t, ()) for t in wanted)
+        found = sorted({k for postings in rare if len(postings) <= self.common for k in postings})
+        shared = ((self.passages[k], self.passages[k].terms & wanted) for k in found)
+        return [(p, terms) for p, terms in shared if len(terms) >= enough]
+
+
 def _ground_sentence(
-    answer: str, start: int, end: int, passages: list[Passage], docs: Sequence[SourceDocument]
+    answer: str, start: int, end: int, index: _Index, docs: Sequence[SourceDocument]
 ) -> SentenceGrounding:
     words = list(terms(answer[start:end]))
     wanted = frozenset(t for t, _, _ in words)
     judged = len(wanted) >= MIN_TERMS
     chosen: list[Passage] = []
     covered: set[str] = set()
-    enough = min(MIN_SHARED, len(wanted))
-    candidates = [p for p in passages if wanted and len(p.terms & wanted) >= enough]
+    candidates = index.sharing(wanted, min(MIN_SHARED, len(wanted))) if wanted else []
     while candidates and len(chosen) < MAX_PASSAGES:
-        best = max(candidates, key=lambda p: (len((p.terms & wanted) - covered), len(p.terms & wanted)))
-        if not (best.terms & wanted) - covered:
+        at = max(
+            range(len(candidates)), key=lambda k: (len(candidates[k][1] - covered), len(candidates[k][1]))
+        )
+        best, shared = candidates.pop(at)
+        if not shared - covered:
             break
         chosen.append(best)
-        covered |= best.terms & wanted
-        candidates.remove(best)
+        covered |= shared
     score = len(covered) / len(wanted) if wanted else 0.0
     supports = [
         Support(
@@ -376,8 +402,8 @@ def _ground_sentence(
 
 def ground(answer: str, documents: Documents) -> Grounding:
     """Each sentence of `answer` with the passages of `documents` that share its words."""
-    passages = _passages(documents.items)
-    rows = [_ground_sentence(answer, a, b, passages, documents.items) for a, b in sentences(answer)]
+    index = _Index(_passages(documents.items))
+    rows = [_ground_sentence(answer, a, b, index, documents.items) for a, b in sentences(answer)]
     return Grounding(answer, documents, rows)
 
 

@@ -171,3 +171,29 @@ def test_demo_rag_answer(tmp_path):
     assert verdicts[0] is Verdict.NOT_FOUND
     assert verdicts[3] is Verdict.SUPPORTED
     assert found.documents.items[found.sentences[3].supports[0].document].label.endswith("(kb-warranty-004)")
+
+
+def test_retrievers_count_only_before_the_call_and_in_its_chain():
+    from spanscope.core.grounding import retriever_rows
+    from spanscope.core.store.queries import SpanRows
+    from spanscope.core.tree import TraceTree
+
+    steps = [
+        ("root", None, "AGENT"),
+        ("other", "root", "CHAIN"),
+        ("r_other", "other", "RETRIEVER"),
+        ("chain", "root", "CHAIN"),
+        ("r_deep", "chain", "CHAIN"),
+        ("r1", "r_deep", "RETRIEVER"),
+        ("r2", "chain", "RERANKER"),
+        ("llm", "chain", "LLM"),
+        ("r_late", "chain", "RETRIEVER"),
+    ]
+    tree = TraceTree.build(
+        SpanRows.from_dicts(
+            {"span_id": s, "parent_id": p, "kind": k, "name": s, "start_ns": i, "status": "ok"}
+            for i, (s, p, k) in enumerate(steps)
+        )
+    )
+    ids = tree.rows.columns["span_id"]
+    assert [ids[i] for i in retriever_rows(tree, tree.index["llm"])] == ["r1", "r2"]

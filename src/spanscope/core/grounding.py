@@ -189,19 +189,20 @@ def prompt_documents(value: Any) -> list[SourceDocument]:
 
 
 def retriever_rows(tree: TraceTree, row: int) -> list[int]:
-    """Rows of the retriever and reranker spans before `row` in its chain, nearest last."""
+    """Rows of the retriever and reranker spans that started before `row` below its parent (among
+    the roots, for a root), nearest last. One pass over the kind column, then a walk up from each
+    retriever: cheap even on a 100,000-span trace, where walking the chain's subtree would not be."""
     columns = tree.rows.columns
-    up = tree.parent[row]
-    scope = tree.roots if up < 0 else tree.children[up]
+    up, start = tree.parent[row], columns["start_ns"][row]
     found = []
-    stack = list(scope)
-    while stack:
-        i = stack.pop()
-        if i == row or columns["start_ns"][i] > columns["start_ns"][row]:
+    for i, kind in enumerate(columns["kind"]):
+        if kind not in DOCUMENT_KINDS or i == row or columns["start_ns"][i] > start:
             continue
-        if columns["kind"][i] in DOCUMENT_KINDS:
+        above = i
+        while above >= 0 and tree.parent[above] != up:
+            above = tree.parent[above]
+        if above >= 0:
             found.append(i)
-        stack.extend(tree.children[i])
     found.sort(key=lambda i: (columns["start_ns"][i], i))
     return found[-MAX_RETRIEVERS:]
 

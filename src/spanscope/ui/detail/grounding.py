@@ -73,8 +73,13 @@ def _sentence(found: Grounding, position: int, s: SentenceGrounding, budget: Tex
 
 def grounding_html(found: Grounding, budget: TextBudget) -> Rendered:
     counts = ", ".join(f"{n} {verdict}" for verdict, n in found.counts().items() if n)
+    legend = (
+        f'<span style="background: {MATCHED_BACKGROUND}">words found</span> and '
+        f'<span style="color: {ERROR_COLOR}">words not found</span> in the sentence\'s supporting passages; '
+        f'<span style="background: {SHARED_BACKGROUND}">shared words</span> in each passage.'
+    )
     head = (
-        f'<p style="margin: 4px 0; padding: 4px; background: #f4f6f7">{NOTE}</p>'
+        f'<p style="margin: 4px 0; padding: 4px; background: #f4f6f7">{NOTE}<br>{legend}</p>'
         f'<p style="margin: 6px 0">{len(found.documents.items)} documents, '
         f"{esc(found.documents.origin)}. {esc(counts)}.</p>"
     )

@@ -67,7 +67,7 @@ def _sentence(found: Grounding, position: int, s: SentenceGrounding, budget: Tex
             f'<span style="color: #2d3436">{passage}</span></p>'
         )
     if not s.supports and s.verdict is not Verdict.NOT_JUDGED:
-        html += f'<p style="margin: 4px 0 0 12px">{muted("No passage shares its words.")}</p>'
+        html += f'<p style="margin: 4px 0 0 12px">{muted(f"No passage shares {MIN_SHARED} of its words.")}</p>'
     return card(title, html, color)
 
 

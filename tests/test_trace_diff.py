@@ -260,3 +260,8 @@ def test_cli_diff_text_and_json(two_runs, capsys):
 def test_cli_diff_unknown_trace_is_one_line(two_runs, capsys):
     assert main(["diff", str(two_runs), TA, "ffff"]) == 2
     assert capsys.readouterr().err.strip() == "spanscope: no trace 'ffff' in the store"
+
+
+def test_cli_diff_needs_two_trace_ids(two_runs, capsys):
+    assert main(["diff", str(two_runs), TA]) == 2
+    assert "give two trace ids" in capsys.readouterr().err

@@ -344,6 +344,10 @@ def cmd_steps(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    if len(args.args) < 2 or any(Path(t).exists() for t in args.args[-2:]):
+        raise UsageError(
+            "give two trace ids (or prefixes) after the sources: diff [SOURCE...] TRACE_A TRACE_B"
+        )
     *sources, trace_a, trace_b = args.args
     with _store_for(sources, args.db) as path:
         db = connect(path, readonly=True)

@@ -67,7 +67,8 @@ def _sentence(found: Grounding, position: int, s: SentenceGrounding, budget: Tex
             f'<span style="color: #2d3436">{passage}</span></p>'
         )
     if not s.supports and s.verdict is not Verdict.NOT_JUDGED:
-        html += f'<p style="margin: 4px 0 0 12px">{muted(f"No passage shares {MIN_SHARED} of its words.")}</p>'
+        why = muted(f"No passage shares {MIN_SHARED} of its words.")
+        html += f'<p style="margin: 4px 0 0 12px">{why}</p>'
     return card(title, html, color)
 
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from weakref import ref
 
 import sqlite_utils
 
@@ -188,15 +189,28 @@ def prompt_documents(value: Any) -> list[SourceDocument]:
     return _marked_passages(value, "prompt") if isinstance(value, str) else []
 
 
+#: The last tree's retriever and reranker rows (the tree held weakly): stepping through a trace asks
+#: for every model call of the same tree.
+_last_rows: tuple[ref[TraceTree], list[int]] | None = None
+
+
+def _document_rows(tree: TraceTree) -> list[int]:
+    global _last_rows
+    if _last_rows is None or _last_rows[0]() is not tree:
+        kinds = tree.rows.columns["kind"]
+        _last_rows = (ref(tree), [i for i, k in enumerate(kinds) if k in DOCUMENT_KINDS])
+    return _last_rows[1]
+
+
 def retriever_rows(tree: TraceTree, row: int) -> list[int]:
     """Rows of the retriever and reranker spans that started before `row` below its parent (among
-    the roots, for a root), nearest last. One pass over the kind column, then a walk up from each
-    retriever: cheap even on a 100,000-span trace, where walking the chain's subtree would not be."""
+    the roots, for a root), nearest last: a walk up from each retriever of the trace, cheap even on a
+    100,000-span trace, where walking the chain's subtree would not be."""
     columns = tree.rows.columns
     up, start = tree.parent[row], columns["start_ns"][row]
     found = []
-    for i, kind in enumerate(columns["kind"]):
-        if kind not in DOCUMENT_KINDS or i == row or columns["start_ns"][i] > start:
+    for i in _document_rows(tree):
+        if i == row or columns["start_ns"][i] > start:
             continue
         above = i
         while above >= 0 and tree.parent[above] != up:

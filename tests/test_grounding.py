@@ -197,3 +197,40 @@ def test_retrievers_count_only_before_the_call_and_in_its_chain():
     )
     ids = tree.rows.columns["span_id"]
     assert [ids[i] for i in retriever_rows(tree, tree.index["llm"])] == ["r1", "r2"]
+
+
+def test_a_retriever_in_a_sibling_step_of_the_chain_counts():
+    """Phoenix's RAG shape: rag_query -> retrieve, then rag_query -> synthesize -> ChatCompletion."""
+    from spanscope.core.grounding import retriever_rows
+    from spanscope.core.store.queries import SpanRows
+    from spanscope.core.tree import TraceTree
+
+    steps = [("q", None, "CHAIN"), ("r", "q", "RETRIEVER"), ("s", "q", "CHAIN"), ("llm", "s", "LLM")]
+    tree = TraceTree.build(
+        SpanRows.from_dicts(
+            {"span_id": s, "parent_id": p, "kind": k, "name": s, "start_ns": i, "status": "ok"}
+            for i, (s, p, k) in enumerate(steps)
+        )
+    )
+    assert retriever_rows(tree, tree.index["llm"]) == [tree.index["r"]]
+
+
+def test_phoenix_rag_trace(fixtures_dir, tmp_path):
+    """The Phoenix fixture's RAG answer, checked against the documents as stored in Phoenix's SQLite."""
+    import sqlite3
+
+    phoenix = fixtures_dir / "phoenix-sqlite" / "phoenix.db"
+    source = sqlite3.connect(f"file:{phoenix}?mode=ro", uri=True)
+    (attributes,) = source.execute(
+        "SELECT attributes FROM spans WHERE span_kind = 'RETRIEVER' AND span_id = 'ad32d5bf096e05cd'"
+    ).fetchone()
+    expected = [d["document"]["content"] for d in orjson.loads(attributes)["retrieval"]["documents"]]
+    store = tmp_path / "store.db"
+    assert import_file(store, phoenix).outcome is Outcome.IMPORTED
+    db = connect(store, readonly=True)
+    found = ground_span(db, get_span(db, *resolve_span(db, "6bd8b67096e23579")))
+    assert found is not None
+    assert [d.text for d in found.documents.items] == expected
+    assert found.documents.origin == "retrieved by retrieve before this call"
+    assert found.sentences[0].text == "Paris."
+    assert found.sentences[0].supports[0].document == expected.index("Paris is the capital of France.")

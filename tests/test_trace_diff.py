@@ -249,6 +249,8 @@ def test_cli_diff_text_and_json(two_runs, capsys):
     assert "steps: 2 same, 1 changed, 0 moved, 1 added, 0 removed" in out
     assert "[-Monday.-]{+Tuesday.+}" in out
     assert "model: gpt-4o -> gpt-4o-mini" in out
+    notify = next(line for line in out.splitlines() if line.startswith("+"))
+    assert notify.split() == ["+", "notify", "100", "µs"]
     assert main(["diff", str(two_runs), TA, TB, "--json"]) == 0
     data = orjson.loads(capsys.readouterr().out)
     assert data["counts"]["added"] == 1

@@ -3,10 +3,11 @@
 This is lexical evidence, not proof: a sentence can share every word with a passage and still
 contradict it (a dropped "not", a swapped number), and a faithful paraphrase can share few words.
 
-- Documents: the outputs of the RETRIEVER and RERANKER spans that ran before the LLM span in the same
-  chain (below the LLM span's parent, started before it; the nearest MAX_RETRIEVERS of them). Without
-  any, passages marked in the prompt: blocks starting `[1]`, `Document 2:`, `Passage 3:`, `Source 4:`
-  in the system, user or tool messages, or lists of documents in a JSON input.
+- Documents: the outputs of the RETRIEVER and RERANKER spans that ran before the LLM span in the
+  nearest chain around it (started before it and sharing its deepest ancestor that has any; the last
+  MAX_RETRIEVERS of them). Without any, passages marked in the prompt: blocks starting `[1]`,
+  `Document 2:`, `Passage 3:`, `Source 4:` in the system, user or tool messages, or lists of
+  documents in a JSON input.
 - Sentences: the answer is cut at line breaks and after `.`, `!` or `?` followed by a space (not
   after common abbreviations); passages are the documents' sentences, cut the same way.
 - Terms: lowercase words and numbers (`224.10`, `brightline.com/support` stay whole), English
@@ -203,22 +204,27 @@ def _document_rows(tree: TraceTree) -> list[int]:
 
 
 def retriever_rows(tree: TraceTree, row: int) -> list[int]:
-    """Rows of the retriever and reranker spans that started before `row` below its parent (among
-    the roots, for a root), nearest last: a walk up from each retriever of the trace, cheap even on a
-    100,000-span trace, where walking the chain's subtree would not be."""
+    """Rows of the retriever and reranker spans of the nearest chain around `row` that ran before it:
+    of those that started before `row` (and are not below it), the ones sharing the deepest ancestor
+    with it, nearest last. A walk up from each retriever of the trace: cheap even on a 100,000-span
+    trace, where walking a chain's subtree would not be."""
     columns = tree.rows.columns
-    up, start = tree.parent[row], columns["start_ns"][row]
-    found = []
+    start = columns["start_ns"][row]
+    depth_of = {ancestor: depth for depth, ancestor in enumerate(tree.path(row)[:-1])}
+    found: list[tuple[int, int]] = []
     for i in _document_rows(tree):
         if i == row or columns["start_ns"][i] > start:
             continue
-        above = i
-        while above >= 0 and tree.parent[above] != up:
+        above = tree.parent[i]
+        while above >= 0 and above not in depth_of and above != row:
             above = tree.parent[above]
-        if above >= 0:
-            found.append(i)
-    found.sort(key=lambda i: (columns["start_ns"][i], i))
-    return found[-MAX_RETRIEVERS:]
+        if above != row:
+            found.append((depth_of.get(above, -1), i))
+    if not found:
+        return []
+    nearest = max(depth for depth, _ in found)
+    rows = sorted((i for depth, i in found if depth == nearest), key=lambda i: (columns["start_ns"][i], i))
+    return rows[-MAX_RETRIEVERS:]
 
 
 @dataclass(frozen=True, slots=True)

@@ -490,6 +490,15 @@ def _delta(a: float | None, b: float | None, show: Callable[[Any], str]) -> str:
     return f"{show(a)} -> {show(b)} ({sign}{show(abs(b - a)) or 0})"
 
 
+def _compared(row: DiffRow, field: str, show: Callable[[Any], str]) -> str:
+    """A figure of both sides with the difference, or of the one side a step has."""
+    if row.a is None or row.b is None:
+        step = row.a or row.b
+        value = getattr(step, field)
+        return "" if value is None and field == "cost_usd" else show(value)
+    return _delta(getattr(row.a, field), getattr(row.b, field), show)
+
+
 def _tokens(step: Step | None) -> str:
     if step is None or (step.input_tokens is None and step.output_tokens is None):
         return ""
@@ -529,9 +538,9 @@ def report_lines(diff: TraceDiff) -> Iterator[str]:
                 MARKS[row.change],
                 _cell(row.a, row.depth),
                 _cell(row.b, row.depth),
-                _delta(*(s and s.latency_ns for s in (row.a, row.b)), display.duration),
+                _compared(row, "latency_ns", display.duration),
                 " -> ".join(filter(None, (_tokens(row.a), _tokens(row.b)))),
-                _delta(*(s and s.cost_usd for s in (row.a, row.b)), display.cost),
+                _compared(row, "cost_usd", display.cost),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

@@ -4,7 +4,8 @@
 
 A sender process (the real OpenTelemetry SDK with its OTLP/HTTP protobuf exporter, batches of 512)
 sends traces * (children + 1) spans as fast as it can, then stops by itself. The same spans are also
-written, as the exporter encodes them, to a Collector-style protobuf file. Reports spans/s from the
+written, as the exporter encodes them, to a Collector-style protobuf file. The sender is also timed
+alone (no exporter): creating spans in the SDK is itself a large part of the time. Reports spans/s from the
 first span sent to the last one stored, checks that the store holds every span exactly once, and
 compares with `import_file` of that file, both measured in this run.
 """
@@ -44,8 +45,11 @@ SENDER = textwrap.dedent(
     endpoint, copy, traces, children = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     provider = TracerProvider()
     queue = traces * (children + 1)
-    exporter = OTLPSpanExporter(endpoint=endpoint)
-    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=queue, max_export_batch_size=512))
+    # "-": only the file copy, to time the sender on its own
+    if endpoint != "-":
+        exporter = OTLPSpanExporter(endpoint=endpoint)
+        batches = BatchSpanProcessor(exporter, max_queue_size=queue, max_export_batch_size=512)
+        provider.add_span_processor(batches)
     provider.add_span_processor(BatchSpanProcessor(FileExporter(copy), max_queue_size=queue))
     tracer = provider.get_tracer("burst")
     print(time.time(), flush=True)
@@ -95,6 +99,21 @@ def main() -> None:
             raise SystemExit(
                 f"lost or duplicated spans: sent {expected}, stored {stored} ({distinct} distinct)"
             )
+        alone = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                SENDER,
+                "-",
+                str(work / "alone.binpb"),
+                str(args.traces),
+                str(args.children),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sender_s = time.time() - float(alone.stdout.split()[0])
         begin = time.perf_counter()
         result = import_file(work / "imported.db", copy)
         import_s = time.perf_counter() - begin
@@ -103,6 +122,7 @@ def main() -> None:
     print(f"spans sent: {expected:,} from another process (SDK OTLP/HTTP protobuf, batches of 512)")
     print(f"received and stored: {stored:,}, each once; {receiver.stats().requests:,} requests")
     print(f"live: {live_s:.2f} s, {expected / live_s:,.0f} spans/s (first span created -> last stored)")
+    print(f"the sender alone (no receiver, same spans): {sender_s:.2f} s, {expected / sender_s:,.0f} spans/s")
     print(
         f"import of the same spans from a protobuf file: {import_s:.2f} s, {expected / import_s:,.0f} spans/s"
     )

@@ -14,3 +14,11 @@ def fixtures_dir() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/fixtures not found: real-library trace fixtures are needed for this test")
     return path
+
+
+@pytest.fixture(autouse=True)
+def user_config_dir(tmp_path_factory, monkeypatch) -> Path:
+    """A config dir of the test's own, so price overrides on this machine never change a figure."""
+    path = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(path))
+    return path / "spanscope"

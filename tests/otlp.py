@@ -75,3 +75,21 @@ def request(*spans: dict[str, Any], service: str = "test-service") -> dict[str, 
 def write_jsonl(path: Path, *lines: dict[str, Any] | bytes) -> Path:
     path.write_bytes(b"".join((ln if isinstance(ln, bytes) else orjson.dumps(ln)) + b"\n" for ln in lines))
     return path
+
+
+def raw_model_calls(path) -> dict[str | None, list[int]]:
+    """calls, prompt and completion tokens per model, straight from the OTLP JSON."""
+    totals: dict[str | None, list[int]] = {}
+    for line in path.read_bytes().splitlines():
+        for resource in orjson.loads(line)["resourceSpans"]:
+            for scope in resource["scopeSpans"]:
+                for s in scope["spans"]:
+                    attrs = {a["key"]: next(iter(a["value"].values())) for a in s.get("attributes", [])}
+                    if attrs.get("openinference.span.kind") not in ("LLM", "EMBEDDING"):
+                        continue
+                    model = attrs.get("llm.model_name") or attrs.get("embedding.model_name")
+                    row = totals.setdefault(model, [0, 0, 0])
+                    row[0] += 1
+                    row[1] += int(attrs.get("llm.token_count.prompt", 0))
+                    row[2] += int(attrs.get("llm.token_count.completion", 0))
+    return totals

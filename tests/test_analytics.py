@@ -8,7 +8,7 @@ from datetime import date
 import orjson
 import pytest
 
-from otlp import llm, request, span, write_jsonl
+from otlp import llm, raw_model_calls, request, span, write_jsonl
 from spanscope.cli import main
 from spanscope.core.analytics import group_stats
 from spanscope.core.pricing import PriceBook
@@ -182,24 +182,6 @@ def test_cli_stats_json_and_table(store, tmp_path, capsys, monkeypatch):
         "tok/s",
     ]
     assert lines[1].startswith("gpt-4o ") and "20/30/30" in lines[1]
-
-
-def raw_model_calls(path) -> dict[str | None, list[int]]:
-    """calls, prompt and completion tokens per model, straight from the OTLP JSON."""
-    totals: dict[str | None, list[int]] = {}
-    for line in path.read_bytes().splitlines():
-        for resource in orjson.loads(line)["resourceSpans"]:
-            for scope in resource["scopeSpans"]:
-                for s in scope["spans"]:
-                    attrs = {a["key"]: next(iter(a["value"].values())) for a in s.get("attributes", [])}
-                    if attrs.get("openinference.span.kind") not in ("LLM", "EMBEDDING"):
-                        continue
-                    model = attrs.get("llm.model_name") or attrs.get("embedding.model_name")
-                    row = totals.setdefault(model, [0, 0, 0])
-                    row[0] += 1
-                    row[1] += int(attrs.get("llm.token_count.prompt", 0))
-                    row[2] += int(attrs.get("llm.token_count.completion", 0))
-    return totals
 
 
 def test_real_openinference_fixture(fixtures_dir, tmp_path):

@@ -74,7 +74,8 @@ def test_commands_accept_trace_files_in_place_of_a_store(trace_file, capsys):
         "error_count": 0,
         "input_tokens": 120,
         "output_tokens": 30,
-        "cost_usd": None,
+        # Computed: 120 input and 30 output tokens of gpt-4o at $2.50 and $10 per million.
+        "cost_usd": pytest.approx(120 * 2.5e-6 + 30 * 10e-6),
         "models": ["gpt-4o"],
     }
 

@@ -211,3 +211,67 @@ def test_never_starts_the_network_auto_update(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(genai_prices.UpdatePrices, "start", refuse)
     assert PriceBook().cost(llm("gpt-4o", "openai", input_tokens=1, output_tokens=1)).source == "computed"
+
+
+#: Usages as (input, cache read, cache write, output, reasoning): plain, cached, reasoning, and past
+#: the 200k-token tier start that Claude and Gemini models have.
+USAGES = (
+    (1_000, 0, 0, 200, 0),
+    (10_000, 4_000, 1_000, 500, 300),
+    (250_000, 100_000, 20_000, 3_000, 1_000),
+)
+
+
+def snapshot_prices() -> list[tuple[str, str, genai_prices.types.ModelPrice]]:
+    """Every model price of the bundled snapshot in force on DAY (constraint-dated ones included)."""
+    snapshot = genai_prices.data_snapshot.get_snapshot()
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    found = []
+    for provider in snapshot.providers:
+        for model in provider.models:
+            found.append((provider.id, model.id, model.get_prices(when)))
+    return found
+
+
+def test_fast_rates_match_the_package_on_every_model_tiers_included() -> None:
+    prices = snapshot_prices()
+    assert len(prices) > 500
+    tiered = compared = 0
+    for provider, model, price in prices:
+        fast = pricing.Rates.of(price)
+        tiered += fast.tiered
+        for counts in USAGES:
+            usage = genai_prices.Usage(
+                input_tokens=counts[0],
+                cache_read_tokens=counts[1],
+                cache_write_tokens=counts[2],
+                output_tokens=counts[3],
+                output_reasoning_tokens=counts[4],
+            )
+            try:
+                expected = float(price.calc_price(usage)["total_price"])
+            except ValueError:  # usage the package will not price for this model (e.g. audio splits)
+                continue
+            compared += 1
+            assert fast.usd(*counts) == pytest.approx(expected, rel=1e-9, abs=1e-12), (
+                provider,
+                model,
+                counts,
+            )
+    assert tiered > 50 and compared > 1500
+
+
+def test_tier_applies_to_every_token_of_a_call_past_its_start() -> None:
+    price = PriceBook().price("anthropic", "claude-sonnet-4-5", DAY)
+    assert price is not None and price.fast.tiered
+    below = price.fast.usd(200_000, output=1_000)
+    above = price.fast.usd(200_001, output=1_000)
+    # $3 -> $6 input and $15 -> $22.5 output per million once input passes 200k tokens.
+    assert below == pytest.approx(200_000 * 3e-6 + 1_000 * 15e-6)
+    assert above == pytest.approx(200_001 * 6e-6 + 1_000 * 22.5e-6)
+
+
+def test_more_cached_than_input_tokens_is_unknown_with_the_reason() -> None:
+    cost = PriceBook().cost(llm("gpt-4o", "openai", input_tokens=10, cache_read_tokens=50, output_tokens=1))
+    assert cost.source == "unknown"
+    assert "50 cached tokens exceed 10 input tokens" in cost.detail

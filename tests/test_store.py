@@ -10,9 +10,9 @@ import pytest
 
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.core import semconv
-from spanscope.core.store import ImportState, Outcome, connect, import_file
+from spanscope.core.store import ImportState, Outcome, connect, import_file, payload
 from spanscope.core.store.queries import get_span, iter_spans, list_traces, resolve_trace_id, trace_rows
-from spanscope.core.store.schema import VERSION, SchemaError
+from spanscope.core.store.schema import MIGRATIONS, VERSION, SchemaError, _add_cost_sources
 
 ROOT, AGENT, CALL_A, CALL_B, TOOL = (f"{i:016x}" for i in range(1, 6))
 
@@ -63,7 +63,10 @@ def test_import_rolls_up_only_leaf_model_calls(tmp_path, store):
     assert trace.span_count == 5
     assert trace.error_count == 1
     assert (trace.input_tokens, trace.output_tokens, trace.total_tokens) == (300, 30, 330)
-    assert trace.cost_usd == pytest.approx(0.01)
+    # Call A reported $0.01; call B is priced: 200 input and 20 output tokens of gpt-4o-mini at
+    # $0.15 and $0.60 per million.
+    assert trace.cost_usd == pytest.approx(0.01 + 200 * 0.15e-6 + 20 * 0.6e-6)
+    assert (trace.cost_reported, trace.cost_computed, trace.cost_unknown) == (1, 1, 0)
     assert trace.models == ("gpt-4o", "gpt-4o-mini")
     assert trace.duration_ns == 10_000
     assert trace.service == "test-service"
@@ -160,7 +163,7 @@ def test_cancelled_import_leaves_the_store_as_it_was(tmp_path, store):
 def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
     import_file(store, write_jsonl(tmp_path / "first.jsonl", agent_trace()))
     before = table_counts(store)
-    real_apply, calls = semconv.apply, []
+    real_apply, calls = semconv.apply_fields, []
 
     def failing_apply(s):
         calls.append(s)
@@ -168,7 +171,7 @@ def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
             raise RuntimeError("boom")
         real_apply(s)
 
-    monkeypatch.setattr(semconv, "apply", failing_apply)
+    monkeypatch.setattr(semconv, "apply_fields", failing_apply)
     many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 5001)]
     result = import_file(store, write_jsonl(tmp_path / "big.jsonl", *many))
     assert result.outcome is Outcome.FAILED
@@ -264,3 +267,95 @@ def test_imports_work_with_a_low_sqlite_parameter_limit(tmp_path, store, monkeyp
     many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 3001)]
     result = import_file(store, write_jsonl(tmp_path / "many.jsonl", *many))
     assert (result.outcome, result.spans_added) == (Outcome.IMPORTED, 3000)
+
+
+def test_input_and_output_held_by_attributes_are_derived_when_read_not_stored_twice(tmp_path, store):
+    chat = llm(
+        CALL_A,
+        None,
+        "gpt-4o",
+        10,
+        2,
+        attrs={
+            "llm.input_messages.0.message.role": "user",
+            "llm.input_messages.0.message.content": "Where is Lisbon?",
+            "output.value": "In Portugal.",
+        },
+    )
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", request(chat)))
+    db = connect(store, readonly=True)
+    span = get_span(db, TRACE, CALL_A)
+    assert span.input[0]["role"] == "user" and span.input[0]["content"] == "Where is Lisbon?"
+    assert span.output == "In Portugal."
+    (blob,) = db.execute("SELECT data FROM chunks").fetchone()
+    (doc,) = payload.unpack(blob)
+    assert "input" not in doc and "output" not in doc
+
+
+def test_input_a_reader_sets_itself_is_stored_as_given(tmp_path, store, monkeypatch):
+    from types import SimpleNamespace
+
+    from spanscope.core.model import Span
+    from spanscope.core.store import ingest
+
+    given = Span(TRACE, ROOT, None, "run", 1, 2, input={"question": "q"}, attributes={"input.value": "other"})
+    fmt = SimpleNamespace(NAME="own", read=lambda source, progress: iter([given]))
+    monkeypatch.setattr(ingest, "detect", lambda source: fmt)
+    path = tmp_path / "own.dat"
+    path.write_text("x")
+    import_file(store, path)
+    assert get_span(connect(store, readonly=True), TRACE, ROOT).input == {"question": "q"}
+
+
+def test_calls_without_a_reported_cost_are_priced_unknown_ones_counted(tmp_path, store):
+    trace = request(
+        span(ROOT, name="answer", start=0, end=10_000, attrs={"openinference.span.kind": "CHAIN"}),
+        llm(CALL_A, ROOT, "gpt-4o-mini", 1_000, 100, start=100, end=200),
+        llm(CALL_B, ROOT, "my-finetune", 10, 10, start=300, end=400),
+    )
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", trace))
+    [row] = list_traces(connect(store, readonly=True))
+    assert row.cost_usd == pytest.approx(1_000 * 0.15e-6 + 100 * 0.6e-6)
+    assert (row.cost_reported, row.cost_computed, row.cost_unknown) == (0, 1, 1)
+
+
+def test_a_tier_is_applied_per_call_not_to_the_sum_of_calls(tmp_path, store):
+    claude = {"llm.provider": "anthropic"}
+    trace = request(
+        span(ROOT, name="answer", start=0, end=10_000, attrs={"openinference.span.kind": "CHAIN"}),
+        llm(CALL_A, ROOT, "claude-sonnet-4-5", 250_000, 1_000, start=100, end=200, attrs=claude),
+        llm(CALL_B, ROOT, "claude-sonnet-4-5", 1_000, 100, start=300, end=400, attrs=claude),
+    )
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", trace))
+    [row] = list_traces(connect(store, readonly=True))
+    # Past 200k input tokens every token of that call costs $6 / $22.50 per million, not $3 / $15.
+    expected = 250_000 * 6e-6 + 1_000 * 22.5e-6 + 1_000 * 3e-6 + 100 * 15e-6
+    assert row.cost_usd == pytest.approx(expected)
+    assert row.cost_computed == 2
+
+
+def test_price_overrides_in_the_config_dir_price_the_import(tmp_path, store, user_config_dir):
+    user_config_dir.mkdir(parents=True)
+    (user_config_dir / "prices.json").write_text('{"models": {"my-*": {"input": 1, "output": 2}}}')
+    trace = request(llm(CALL_A, None, "my-finetune", 1_000, 500, start=100, end=200))
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", trace))
+    [row] = list_traces(connect(store, readonly=True))
+    assert row.cost_usd == pytest.approx(1_000 * 1e-6 + 500 * 2e-6)
+    assert (row.cost_computed, row.cost_unknown) == (1, 0)
+
+
+def test_a_store_from_before_computed_costs_is_upgraded_with_them(tmp_path, store):
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
+    conn = sqlite3.connect(store)
+    # Back to what the schema held before: reported costs only, no computed costs or cost sources.
+    conn.execute("UPDATE traces SET cost_usd = 0.01")
+    conn.execute("ALTER TABLE spans DROP COLUMN price_usd")
+    for column in ("cost_reported", "cost_computed", "cost_unknown"):
+        conn.execute(f"ALTER TABLE traces DROP COLUMN {column}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_cost_sources)}")
+    conn.commit()
+    conn.close()
+    [trace] = list_traces(connect(store))
+    assert trace.cost_usd == pytest.approx(0.01 + 200 * 0.15e-6 + 20 * 0.6e-6)
+    assert (trace.cost_reported, trace.cost_computed, trace.cost_unknown) == (1, 1, 0)
+    assert connect(store).execute("PRAGMA user_version").fetchone()[0] == VERSION

@@ -8,7 +8,6 @@ import pytest
 from otlp import llm, request, span, write_jsonl
 from spanscope.cli import main
 from spanscope.core.conversation_diff import word_diff
-from spanscope.core.pricing import PriceBook
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import SpanRows
 from spanscope.core.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
@@ -217,7 +216,7 @@ def two_runs(tmp_path):
 
 
 def test_diff_of_two_stored_runs(two_runs):
-    diff = diff_traces(connect(two_runs, readonly=True), TA, TB, PriceBook.load())
+    diff = diff_traces(connect(two_runs, readonly=True), TA, TB)
     assert [(r.change, r.a and r.a.name, r.b and r.b.name) for r in diff.rows] == [
         ("same", "support_turn", "support_turn"),
         ("same", "lookup_order", "lookup_order"),

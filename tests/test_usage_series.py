@@ -9,10 +9,9 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import orjson
 import pytest
 
-from otlp import llm, request, span, write_jsonl
+from otlp import llm, raw_model_calls, request, span, write_jsonl
 from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, group_stats, top_names
 from spanscope.core.model_comparison import call_points, compare_models, comparison_table, models_by_calls
 from spanscope.core.pricing import PriceBook
@@ -386,19 +385,7 @@ def test_real_fixture_series(fixtures_dir, tmp_path):
     """Calls and tokens per model over the fixture, read straight from its OTLP JSON."""
     path = fixtures_dir / "openinference-openai" / "chain-and-session.otlp.jsonl"
     import_files(tmp_path / "store.db", [path])
-    expected: dict = {}
-    for line in path.read_bytes().splitlines():
-        for resource in orjson.loads(line)["resourceSpans"]:
-            for scope in resource["scopeSpans"]:
-                for s in scope["spans"]:
-                    attrs = {a["key"]: next(iter(a["value"].values())) for a in s.get("attributes", [])}
-                    if attrs.get("openinference.span.kind") not in ("LLM", "EMBEDDING"):
-                        continue
-                    model = attrs.get("llm.model_name") or attrs.get("embedding.model_name")
-                    row = expected.setdefault(model, [0, 0, 0])
-                    row[0] += 1
-                    row[1] += int(attrs.get("llm.token_count.prompt", 0))
-                    row[2] += int(attrs.get("llm.token_count.completion", 0))
+    expected = raw_model_calls(path)
     db = connect(tmp_path / "store.db", readonly=True)
     series = usage_series(db, UsageFilter(), PriceBook())
     assert {m: t.calls for m, t in series.totals.items()} == {m: r[0] for m, r in expected.items()}

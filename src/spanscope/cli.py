@@ -21,10 +21,20 @@ import orjson
 from spanscope import __version__
 from spanscope.core import display, grounding, trace_diff
 from spanscope.core.analytics import GROUP_COLUMNS, GroupStats, group_stats
+from spanscope.core.assertions import SCOPE_ALL, CheckReport, check, parse_rule
 from spanscope.core.breakpoints import Breakpoint, ExpressionError
 from spanscope.core.cursor import StepCursor
+from spanscope.core.junit_report import junit_xml
 from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
+from spanscope.core.reference_metrics import (
+    MetricsReport,
+    ReferenceFileError,
+    Scores,
+    load_references,
+    reference_metrics,
+)
+from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -59,6 +69,26 @@ EXPORT_KEYS = (
     "clock_skew",
 )
 MAX_PROBLEMS_SHOWN = 20
+CHECK_HELP = """\
+Assert rules over traces, for CI. Each rule is checked on each trace on its own; prefix it with
+"all:" to check it once over the spans of all traces together.
+
+A rule compares aggregates over spans, combined with and, or, not and parentheses:
+  all(COND)  any(COND)            every span / some span satisfies COND
+  count(COND) OP N  count() OP N  how many spans satisfy COND / how many spans
+  sum|min|max|avg|p50|p95|p99(FIELD) OP N
+Each takes an optional "where COND" to look only at some spans. COND is a breakpoint condition over
+one span (fields: name, kind, status, model, latency_ms, cost_usd, input_tokens, output, ...).
+A span lacking a field that COND reads is not judged; min/max/avg/pNN over no values hold.
+sum of tokens or cost_usd counts the model calls the trace totals count. cost_usd is the cost the
+source reported, else one computed from tokens with the price table (as in `spanscope stats`).
+
+Examples:
+  spanscope check run.jsonl --rule 'count(status == "error") == 0' \\
+      --rule 'p95(latency_ms where kind == "LLM") < 3000' \\
+      --rule 'all: sum(cost_usd) < 0.50' --rule 'all(output not contains "As an AI")' \\
+      --junit check.xml
+"""
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 
 
@@ -97,8 +127,9 @@ def _report(results: Sequence[FileResult], out: TextIO) -> int:
 
 
 @contextlib.contextmanager
-def _store_for(sources: Sequence[str], db: str | None) -> Iterator[Path]:
-    """The store to read: --db, a store given as a source, or a temporary store of the given files."""
+def _store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -> Iterator[Path]:
+    """The store to read: --db, a store given as a source, or a temporary store of the given files.
+    `strict`: a file that cannot be imported at all is an error, not just reported."""
     stores = [Path(s) for s in sources if is_store(Path(s))]
     files = [Path(s) for s in sources if not is_store(Path(s))]
     if len(stores) + (db is not None) > 1:
@@ -127,6 +158,9 @@ def _store_for(sources: Sequence[str], db: str | None) -> Iterator[Path]:
             _report(results, sys.stderr)
         if not any(r.outcome is Outcome.IMPORTED for r in results):
             raise UsageError("nothing could be imported from the given files")
+        failed = [str(r.path) for r in results if r.outcome is Outcome.FAILED]
+        if strict and failed:
+            raise UsageError(f"could not import {', '.join(failed)}")
         yield path
 
 
@@ -170,6 +204,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     code = _report(results, sys.stderr)
     print(f"store: {db}", file=sys.stderr)
     return code
+
+
+METRICS_HELP = """\
+Score span outputs against reference answers, per span and as a mean per model.
+
+References come from the source (Inspect sample targets; MLflow expectations) or from --references,
+a JSONL file with one object per line: "expected" (a text or a list of acceptable texts) and what it
+is for: "trace_id" (its root span), "trace_id" + "span_id", "span_id", or "input" (spans whose input
+is that text, and chat calls whose last user message is). The file wins over the source.
+
+  exact    1 if the output equals a reference after SQuAD normalisation, else 0
+  f1       SQuAD token F1
+  rouge-L  ROUGE-L F-measure (rouge-score, stemmed), 0 to 1
+  bleu     sentence BLEU (sacrebleu), 0 to 100
+With several references, the best score counts. A span with a reference and no output scores 0.
+A span without its own model is credited to the LLM calls beneath it.
+"""
 
 
 def _trace_json(t: TraceRow) -> bytes:
@@ -351,12 +402,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     *sources, trace_a, trace_b = args.args
     with _store_for(sources, args.db) as path:
         db = connect(path, readonly=True)
-        ids = resolve_trace_id(db, trace_a), resolve_trace_id(db, trace_b)
-        try:
-            book = PriceBook.load()
-        except PriceFileError as exc:
-            raise UsageError(str(exc)) from None
-        diff = trace_diff.diff_traces(db, *ids, book)
+        diff = trace_diff.diff_traces(db, resolve_trace_id(db, trace_a), resolve_trace_id(db, trace_b))
         if args.json:
             sys.stdout.write(orjson.dumps(diff.to_json()).decode() + "\n")
         else:
@@ -385,6 +431,103 @@ def cmd_grounding(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every rule holds on every trace, 1 when one fails, 2 for a bad rule or source."""
+    try:
+        rules = [parse_rule(text) for text in args.rules]
+    except ExpressionError as exc:
+        raise UsageError(f"bad --rule:\n{exc}") from None
+    try:
+        book = PriceBook.load()
+    except PriceFileError as exc:
+        raise UsageError(str(exc)) from None
+    with _store_for(args.sources, args.db, strict=True) as path:
+        report = check(connect(path, readonly=True), rules, book)
+    if report.traces == 0:
+        raise UsageError("no traces to check")
+    _print_check(report, sys.stdout)
+    if args.junit:
+        try:
+            Path(args.junit).write_bytes(junit_xml(report))
+        except OSError as exc:
+            raise UsageError(f"{args.junit}: cannot write the JUnit report: {exc.strerror or exc}") from None
+    return EXIT_OK if report.holds else EXIT_PARTIAL
+
+
+def _print_check(report: CheckReport, out: TextIO) -> None:
+    failed_rules = 0
+    for number, rule in enumerate(report.rules, 1):
+        verdicts = report.of(rule)
+        failures = [v for v in verdicts if not v.holds]
+        failed_rules += bool(failures)
+        each = "over all" if rule.scope == SCOPE_ALL else "on each of"
+        scope = f"{each} {report.traces:,} traces"
+        out.write(f"{'FAIL' if failures else 'ok  '} rule {number}: {rule.text}  ({scope})\n")
+        for verdict in failures:
+            out.write(f"  {verdict.label}: {verdict.reason}\n")
+            for line in verdict.lines():
+                if line.startswith(" "):
+                    out.write(f"  {line}\n")
+        if failures and rule.scope != SCOPE_ALL:
+            out.write(f"  {len(failures):,} of {len(verdicts):,} traces fail\n")
+    held = len(report.rules) - failed_rules
+    out.write(
+        f"{len(report.rules):,} rules on {report.traces:,} traces: {held:,} hold, {failed_rules:,} fail\n"
+    )
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    try:
+        entries = load_references(Path(args.references)) if args.references else []
+    except ReferenceFileError as exc:
+        raise UsageError(str(exc)) from None
+    with _store_for(args.sources, args.db) as path:
+        report = reference_metrics(connect(path, readonly=True), entries)
+    if report.unmatched:
+        origins = ", ".join(e.reference.origin for e in report.unmatched[:MAX_PROBLEMS_SHOWN])
+        more = len(report.unmatched) - MAX_PROBLEMS_SHOWN
+        print(f"{len(report.unmatched):,} references matched no span: {origins}", file=sys.stderr)
+        if more > 0:
+            print(f"  ... and {more:,} more", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(orjson.dumps(_metrics_json(report), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    if not report.spans:
+        print("no span has a reference answer (see spanscope metrics --help)", file=sys.stderr)
+        return EXIT_OK
+    header = ("trace", "span", "name", "model", "exact", "f1", "rouge-L", "bleu", "expected")
+    rows = [
+        (
+            m.trace_id,
+            m.span_id,
+            _one_line(m.name, 40),
+            m.model or "",
+            *_metric_cells(m.scores),
+            _one_line(" | ".join(m.reference.expected), 40),
+        )
+        for m in report.spans
+    ]
+    _print_table([header, *rows], sys.stdout)
+    sys.stdout.write("\nmean per model\n")
+    means = [
+        (g.model or "(none)", display.count(g.spans), *_metric_cells(g.scores)) for g in report.by_model()
+    ]
+    _print_table([("model", "spans", "exact", "f1", "rouge-L", "bleu"), *means], sys.stdout)
+    return EXIT_OK
+
+
+def _metric_cells(s: Scores) -> tuple[str, ...]:
+    return (f"{s.exact:.2f}", f"{s.f1:.3f}", f"{s.rouge_l:.3f}", f"{s.bleu:.1f}")
+
+
+def _metrics_json(report: MetricsReport) -> dict:
+    return {
+        "spans": [m.to_json() for m in report.spans],
+        "models": [g.to_json() for g in report.by_model()],
+        "unmatched": [e.reference.origin for e in report.unmatched],
+    }
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _store_for(args.sources, args.db) as path:
         db = connect(path, readonly=True)
@@ -393,6 +536,20 @@ def cmd_export(args: argparse.Namespace) -> int:
             for span in iter_spans(db, trace_id):
                 record = {key: getattr(span, key) for key in EXPORT_KEYS}
                 out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+    return EXIT_OK
+
+
+def cmd_annotations(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        if args.output not in (None, "-"):
+            count = export_file(db, Path(args.output), args.format)
+        elif args.format == "csv":
+            count = write_csv(db, sys.stdout)
+        else:
+            with _output(None) as out:
+                count = write_jsonl(db, out)
+    print(f"{count:,} reviews", file=sys.stderr)
     return EXIT_OK
 
 
@@ -550,6 +707,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="ID", help="the span's trace, when its id is not unique in the store")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_grounding)
+    p = command(
+        "check",
+        "assert rules over traces for CI: exit 0 when all hold, 1 when one fails, 2 for a bad rule or source",
+    )
+    p.description = CHECK_HELP
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument(
+        "--rule",
+        dest="rules",
+        action="append",
+        required=True,
+        metavar="EXPR",
+        help="a rule, e.g. 'max(latency_ms) < 8000' (repeatable)",
+    )
+    p.add_argument("--junit", metavar="OUT.xml", help="also write the results as JUnit XML for CI")
+    p.set_defaults(func=cmd_check)
+
+    p = command("metrics", "score span outputs against reference answers: exact, token F1, ROUGE-L, BLEU")
+    p.description = METRICS_HELP
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument(
+        "--references",
+        metavar="FILE.jsonl",
+        help='reference answers: one {"input" or "trace_id"/"span_id", "expected"} object per line',
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document: spans, means per model, unmatched")
+    p.set_defaults(func=cmd_metrics)
 
     p = command("export", "write normalized spans, one JSON object per line")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
@@ -557,6 +743,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(func=cmd_export)
+
+    p = command("annotations", "write the reviews given in the app (scores, labels, comments)")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="a store (default: the user's store)")
+    p.add_argument("--format", choices=list(FORMATS), default="jsonl", help="jsonl (default) or csv")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(func=cmd_annotations)
 
     p = command("serve", "receive spans from running apps over OTLP/HTTP (POST /v1/traces) into a store")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: loopback only)")
@@ -582,7 +774,10 @@ COMMANDS = (
     "steps",
     "diff",
     "grounding",
+    "check",
+    "metrics",
     "export",
+    "annotations",
     "serve",
     "screenshot",
 )

@@ -68,6 +68,8 @@ def test_listen_shows_traces_as_they_arrive_and_grows_the_open_one_in_place(qtbo
     assert tree.model.span_id(tree.view.currentIndex()) == selected
     assert tree.model.span_id(tree.model.index(scroll.value(), 0)) == top_before
     assert "101 spans received" in window.listen_label.text()
+    cursor = window.stepping.cursor
+    assert len(cursor) == 101 and cursor.step == selected  # stepping follows too
 
     window.listener.action.trigger()
     assert not window.listener.listening and window.listen_label.isHidden()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import genai_prices
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from otlp import request, span, write_jsonl
+from spanscope.core import display
 from spanscope.core.store import Outcome, import_file
 from spanscope.core.store.queries import SpanRows
 from spanscope.core.tree import TraceTree
@@ -100,6 +103,25 @@ def test_expansion_is_remembered_below_a_collapsed_parent(qtmodeltester, context
     qtmodeltester.check(model, force_py=True)
 
 
+def package_cost(tree) -> float:
+    """The counted calls of `tree` priced one by one by genai-prices itself."""
+    total = 0.0
+    for row in tree.rows:
+        if row["counted"]:
+            usage = genai_prices.Usage(
+                input_tokens=row["input_tokens"],
+                cache_read_tokens=row["cache_read_tokens"] or 0,
+                cache_write_tokens=row["cache_write_tokens"] or 0,
+                output_tokens=row["output_tokens"],
+            )
+            when = datetime.fromtimestamp(row["start_ns"] / 1e9, UTC)
+            price = genai_prices.calc_price(
+                usage, row["model"], provider_id=row["provider"], genai_request_timestamp=when
+            )
+            total += float(price.total_price)
+    return total
+
+
 def test_the_panel_shows_the_trace_with_roll_ups(panel, context):
     context.select_trace(AGENT)
     model = panel.model
@@ -111,7 +133,11 @@ def test_the_panel_shows_the_trace_with_roll_ups(panel, context):
     assert model.data(first_call) == "1,349 / 328"
     assert "in 1,349" in model.data(first_call, 3)
     assert model.data(root.siblingAtColumn(LATENCY)) == "18.71 s"
-    assert model.data(root.siblingAtColumn(COST)) == ""
+    # No cost is reported: each counted call is priced, independently here through the package.
+    assert model.data(root.siblingAtColumn(COST)) == f"Σ ~{display.cost(package_cost(model.tree))}"
+    assert model.data(first_call.siblingAtColumn(COST)).startswith("~$")
+    tip = model.data(first_call.siblingAtColumn(COST), Qt.ItemDataRole.ToolTipRole)
+    assert "computed with anthropic/claude-sonnet-4-5 prices of" in tip
     assert model.is_expanded(model.row_of(root)), "a small trace opens expanded"
     assert len(shown(model)) == 16
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from spanscope.core.store import connect
 from spanscope.core.store.queries import TRACE_COLUMNS, list_traces
+from spanscope.ui.costs import prices
 from spanscope.ui.trace_list import COLUMNS, TRACE_ID_ROLE, QtTraceListModel, QtTraceListPanel
 
 _INSERT = (
@@ -63,7 +64,15 @@ def test_cells_read_like_the_cli(context):
     assert text[column("root_name")] == "invoke_agent destination_researcher"
     assert text[column("duration_ns")] == "1 min 49 s"
     assert text[column("input_tokens")] == "36,325"
-    assert text[column("cost_usd")] == ""
+    # The same figure as the span tree's root, which prices each span (tested there against the package).
+    root = context.trace_tree(newest.trace_id).roots[0]
+    assert (
+        text[column("cost_usd")]
+        == prices().tree_costs(context.trace_tree(newest.trace_id)).subtree(root).text
+    )
+    assert text[column("cost_usd")] == "~$0.0667"
+    tip = model.index(0, column("cost_usd")).data(Qt.ItemDataRole.ToolTipRole)
+    assert "computed with anthropic/claude-sonnet-4-5 prices of" in tip
     assert model.index(0, 0).data(TRACE_ID_ROLE) == newest.trace_id == model.trace_id_at(0)
     errors = model.index(0, column("error_count"))
     assert errors.data(Qt.ItemDataRole.ForegroundRole).name() == "#d63031"
@@ -71,6 +80,17 @@ def test_cells_read_like_the_cli(context):
     assert model.index(0, column("models")).data(Qt.ItemDataRole.ToolTipRole).splitlines() == list(
         newest.models
     )
+
+
+def test_a_call_without_a_price_is_marked_never_a_silent_zero(context):
+    model = QtTraceListModel()
+    model.set_db(context.db)
+    row = next(r for r in range(model.rowCount()) if model.trace_at(r).cost_unknown)
+    trace = model.trace_at(row)
+    assert (trace.root_name, trace.cost_computed, trace.cost_unknown) == ("triage_ticket", 1, 1)
+    assert model.index(row, column("cost_usd")).data() == "~$0.0011 +?"
+    tip = model.index(row, column("cost_usd")).data(Qt.ItemDataRole.ToolTipRole)
+    assert "1 call: unknown: no model name" in tip
 
 
 def test_newest_first_with_a_count(panel):

@@ -9,6 +9,9 @@
 
 A condition never raises while matching: a comparison with a missing (None) field is false, so a
 breakpoint on `cost_usd > 0.01` simply skips spans without a cost.
+
+`ConditionParser` is also the base of the trace-assertion grammar (core/assertions.py), which
+replaces the atom (`_atom`) with aggregates over spans and parses span conditions inside them.
 """
 
 from __future__ import annotations
@@ -75,10 +78,17 @@ class ExpressionError(ValueError):
 
 
 class Condition(Protocol):
-    """A parsed expression: `fields` it reads, and whether a span's field values satisfy it."""
+    """A parsed expression: `fields` it reads, and whether a span's field values satisfy it.
+
+    `required` are the fields it needs a value of to judge a span at all: every field it reads
+    except those only compared with null.
+    """
 
     @property
     def fields(self) -> frozenset[str]: ...
+
+    @property
+    def required(self) -> frozenset[str]: ...
 
     def matches(self, values: Mapping[str, Any]) -> bool: ...
 
@@ -98,6 +108,10 @@ class Or:
     def fields(self) -> frozenset[str]:
         return frozenset().union(*(c.fields for c in self.items))
 
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset().union(*(c.required for c in self.items))
+
     def matches(self, values: Mapping[str, Any]) -> bool:
         return any(c.matches(values) for c in self.items)
 
@@ -110,6 +124,10 @@ class And:
     def fields(self) -> frozenset[str]:
         return frozenset().union(*(c.fields for c in self.items))
 
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset().union(*(c.required for c in self.items))
+
     def matches(self, values: Mapping[str, Any]) -> bool:
         return all(c.matches(values) for c in self.items)
 
@@ -121,6 +139,10 @@ class Not:
     @property
     def fields(self) -> frozenset[str]:
         return self.item.fields
+
+    @property
+    def required(self) -> frozenset[str]:
+        return self.item.required
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         return not self.item.matches(values)
@@ -138,6 +160,10 @@ class Compare:
     @property
     def fields(self) -> frozenset[str]:
         return frozenset({self.field})
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset() if self.literal is None else self.fields
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         value = values.get(self.field)
@@ -162,17 +188,18 @@ class Compare:
         return _ORDERING[self.op](value, literal)
 
 
-def parse(text: str) -> Condition:
-    """The condition `text` spells; ExpressionError points at the first thing that is wrong."""
+def parse(text: str, parser: type[ConditionParser] | None = None, start: int = 0) -> Condition:
+    """The condition `text` spells from `start` on (by default a span condition); ExpressionError
+    points into the whole of `text` at the first thing that is wrong."""
     try:
-        return _Parser(text).parse()
+        return (parser or ConditionParser)(text, start).parse()
     except ExpressionError as exc:
         raise ExpressionError(exc.message, exc.position, text) from None
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, start: int = 0) -> list[Token]:
     tokens = []
-    at = 0
+    at = start
     while at < len(text):
         if text[at].isspace():
             at += 1
@@ -226,11 +253,13 @@ def _string_at(text: str, start: int) -> tuple[str, int]:
     return "".join(chars), at + 1
 
 
-class _Parser:
-    """Recursive descent over the token list; one method per grammar rule."""
+class ConditionParser:
+    """Recursive descent over the token list; one method per grammar rule. Subclasses change what
+    an atom is by overriding `_atom`."""
 
-    def __init__(self, text: str) -> None:
-        self.tokens = tokenize(text)
+    def __init__(self, text: str, start: int = 0) -> None:
+        self.tokens = tokenize(text, start)
+        self.start = start
         self.at = 0
 
     @property
@@ -247,7 +276,7 @@ class _Parser:
 
     def parse(self) -> Condition:
         if self.token.kind == "end":
-            raise ExpressionError("empty expression", 0)
+            raise ExpressionError("empty expression", self.start)
         condition = self._or()
         if self.token.kind != "end":
             raise ExpressionError(
@@ -276,20 +305,28 @@ class _Parser:
             if not self._take(")"):
                 raise ExpressionError("expected ) to close the ( here", opening.position)
             return inner
+        return self._atom()
+
+    def _atom(self) -> Condition:
         return self._comparison()
 
     def _comparison(self) -> Condition:
-        token = self.token
-        if token.kind != "name":
-            raise ExpressionError(f"expected a field name, found {_describe(token)}", token.position)
-        if token.value not in FIELDS:
-            known = ", ".join(sorted(FIELDS))
-            raise ExpressionError(f"unknown field {token.value!r}; known fields: {known}", token.position)
-        self.at += 1
+        token = self._field()
         op_token = self.token
         op = self._operator()
         literal = self._literal()
         return _compare(token.value, op, op_token, literal)
+
+    def _field(self) -> Token:
+        """The current token as a known field name, consumed."""
+        token = self.token
+        if token.kind != "name":
+            raise ExpressionError(f"expected a field name, found {describe(token)}", token.position)
+        if token.value not in FIELDS:
+            known = ", ".join(sorted(FIELDS))
+            raise ExpressionError(f"unknown field {token.value!r}; known fields: {known}", token.position)
+        self.at += 1
+        return token
 
     def _operator(self) -> str:
         token = self.token
@@ -299,7 +336,7 @@ class _Parser:
             return "not contains"
         taken = self._take("==", "!=", "<", "<=", ">", ">=", "~", "contains")
         if taken is None:
-            raise ExpressionError(f"expected an operator, found {_describe(token)}", token.position)
+            raise ExpressionError(f"expected an operator, found {describe(token)}", token.position)
         return str(taken.value).lower()
 
     def _literal(self) -> Token:
@@ -310,10 +347,10 @@ class _Parser:
         if self._take("true", "false", "null"):
             value = {"true": True, "false": False, "null": None}[str(token.value).lower()]
             return Token("bool" if value is not None else "null", value, token.position)
-        raise ExpressionError(f"expected a value, found {_describe(token)}", token.position)
+        raise ExpressionError(f"expected a value, found {describe(token)}", token.position)
 
 
-def _describe(token: Token) -> str:
+def describe(token: Token) -> str:
     return "the end" if token.kind == "end" else repr(token.value)
 
 

@@ -87,6 +87,15 @@ class Score:
     key: str = ""
     #: True when the score rates the whole trace rather than the span it is attached to.
     trace_level: bool = False
+    #: True for a review given in Spanscope itself (not imported); `source` is then its author.
+    local: bool = False
+
+    @property
+    def given_by(self) -> str | None:
+        """Who or what gave it, as a user reads it."""
+        if self.local:
+            return f"{self.source} (local review)"
+        return self.source
 
     def display_value(self) -> str:
         """The score as a user reads it: the label when there is one, else the number."""

@@ -22,6 +22,8 @@ import genai_prices
 import platformdirs
 from genai_prices import types as gp
 
+from spanscope.core.model import MODEL_KINDS, Span
+
 PACKAGE_SOURCE = f"genai-prices {genai_prices.__version__}"
 OVERRIDE_SOURCE = "override"
 PRICE_FILES = ("prices.json", "prices.toml")
@@ -51,6 +53,114 @@ class SpanLike(Protocol):
     start_ns: int
 
 
+#: Our token counts -> the package's price key for them; keys that price anything else (audio,
+#: images, web searches, ...) apply to usage spans never report, which the package counts as 0 too.
+_TOKEN_PRICE_KEYS = (
+    "input_mtok",
+    "cache_read_mtok",
+    "cache_write_mtok",
+    "output_mtok",
+    "output_reasoning_mtok",
+)
+#: $ per request is given per thousand requests.
+_REQUEST_PRICE_KEY = "requests_kcount"
+
+#: A rate in $ per token: the base rate, then (start, rate) tiers from the highest start down.
+Rate = tuple[float, tuple[tuple[int, float], ...]]
+
+
+def _tier_rate(rate: Rate, total_input: int) -> float:
+    """The package's "cliff" tiers: crossing a tier's start (in input tokens, cached ones included)
+    applies that tier's rate to every token of the call."""
+    for start, price in rate[1]:
+        if total_input > start:
+            return price
+    return rate[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """One model's rates on one day as floats, so pricing a call is a few multiplications (about a
+    microsecond, where the package's `calc_price` takes ~60 µs). Matches `calc_price` on the usage
+    spans report, tiers included: cache reads and writes are taken out of input only when they have
+    a rate of their own, reasoning out of output likewise (otherwise they stay at the input/output rate).
+    """
+
+    input: Rate | None
+    cache_read: Rate | None
+    cache_write: Rate | None
+    output: Rate | None
+    reasoning: Rate | None
+    per_request: float
+    tiered: bool
+    #: Input counts up to this pay the base rates (every tier starts above it; -1 with no tiers).
+    below_tiers: int
+    #: (input, cache read, cache write, output, reasoning) base rates; None where unpriced.
+    base: tuple[float | None, ...]
+
+    @classmethod
+    def of(cls, price: gp.ModelPrice) -> Rates:
+        rates = [_as_rate(getattr(price, key, None)) for key in _TOKEN_PRICE_KEYS]
+        requests = getattr(price, _REQUEST_PRICE_KEY, None)
+        starts = [start for rate in rates if rate for start, _ in rate[1]]
+        return cls(
+            *rates,
+            per_request=float(requests) / 1000 if isinstance(requests, Decimal | int | float) else 0.0,
+            tiered=bool(starts),
+            below_tiers=min(starts) if starts else -1,
+            base=tuple(None if rate is None else rate[0] for rate in rates),
+        )
+
+    def at(self, input_tokens: int) -> tuple[float | None, ...]:
+        """The five rates that apply to a call with `input_tokens` input tokens."""
+        if input_tokens <= self.below_tiers or not self.tiered:
+            return self.base
+        rates = (self.input, self.cache_read, self.cache_write, self.output, self.reasoning)
+        return tuple(None if rate is None else _tier_rate(rate, input_tokens) for rate in rates)
+
+    def usd(
+        self,
+        input_tokens: int,
+        cache_read: int = 0,
+        cache_write: int = 0,
+        output: int = 0,
+        reasoning: int = 0,
+    ) -> float:
+        """The cost of one call with these token counts; ValueError for counts that contradict each
+        other (more cached than input tokens), as the package raises."""
+        rate_in, rate_read, rate_write, rate_out, rate_reasoning = self.at(input_tokens)
+        total = self.per_request
+        uncached = input_tokens
+        if rate_read is not None:
+            uncached -= cache_read
+            total += cache_read * rate_read
+        if rate_write is not None:
+            uncached -= cache_write
+            total += cache_write * rate_write
+        if rate_in is not None:
+            if uncached < 0:
+                raise ValueError(
+                    f"{cache_read + cache_write:,} cached tokens exceed {input_tokens:,} input tokens"
+                )
+            total += uncached * rate_in
+        answer = output
+        if rate_reasoning is not None:
+            answer -= reasoning
+            total += reasoning * rate_reasoning
+        if rate_out is not None:
+            if answer < 0:
+                raise ValueError(f"{reasoning:,} reasoning tokens exceed {output:,} output tokens")
+            total += answer * rate_out
+        return total
+
+
+def _as_rate(value: Any) -> Rate | None:
+    if isinstance(value, gp.TieredPrices):
+        tiers = sorted(((t.start, float(t.price) / 1e6) for t in value.tiers), reverse=True)
+        return float(value.base) / 1e6, tuple(tiers)
+    return None if value is None else (float(value) / 1e6, ())
+
+
 @dataclass(frozen=True)
 class ModelPrice:
     """One model's rates ($ per million tokens) on one day; base rates when the package has tiers."""
@@ -63,15 +173,16 @@ class ModelPrice:
     cached_input: float | None
     cache_write: float | None
     output: float | None
-    #: The package's price object, which applies tiers and cache splits for us.
-    rates: gp.ModelPrice = field(repr=False, compare=False)
+    #: Every rate, tiers included, as floats: what prices a call.
+    fast: Rates = field(repr=False, compare=False)
 
     @property
     def label(self) -> str:
         return f"{self.provider}/{self.model_ref}" if self.provider else self.model_ref
 
-    def usd(self, usage: gp.Usage) -> float:
-        return float(self.rates.calc_price(usage)["total_price"])
+    @property
+    def detail(self) -> str:
+        return f"computed with {self.label} prices of {self.date} from {self.source}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +218,7 @@ class PriceBook:
         for name in PRICE_FILES:
             path = folder / name
             if path.is_file():
-                return cls(_read_price_file(path), origin=str(path))
+                return cls(read_price_file(path), origin=str(path))
         return cls()
 
     def price(self, provider: str | None, model: str, when: date | datetime) -> ModelPrice | None:
@@ -139,12 +250,7 @@ class PriceBook:
         price = self.price(provider, model, _day(span.start_ns))
         if price is None:
             return Cost(None, "unknown", f"unknown: no price for model {model}")
-        try:
-            usd = price.usd(_usage(span))
-        except ValueError as exc:  # e.g. more cached tokens than input tokens
-            return Cost(None, "unknown", f"unknown: {exc}")
-        detail = f"computed with {price.label} prices of {price.date} from {price.source}"
-        return Cost(usd, "computed", detail)
+        return priced(price, *tokens(span))
 
     def _override_price(self, provider: str | None, model: str, day: date) -> ModelPrice | None:
         entry = _match_override(self._overrides, provider, model)
@@ -153,22 +259,132 @@ class PriceBook:
         return _model_price(entry.pattern, entry.provider, OVERRIDE_SOURCE, day, gp.ModelPrice(**entry.rates))
 
 
+DAY_NS = 86_400 * 10**9
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_MISSING = object()
+
+
+def day_date(day: int) -> date:
+    """The UTC date of day number `day` since the epoch (`start_ns // DAY_NS`)."""
+    return date.fromordinal(_EPOCH_ORDINAL + day)
+
+
+class SpanPricer:
+    """Prices calls one by one where that is the hot path (an import, a whole trace tree): each
+    (provider, model, day)'s rates are looked up once, then a call costs a few multiplications."""
+
+    def __init__(self, book: PriceBook) -> None:
+        self.book = book
+        self._rates: dict[tuple[str | None, str, int], Rates | None] = {}
+
+    def __call__(self, span: Span) -> float | None:
+        """The computed cost of a model call without a reported cost; None otherwise, or unknown.
+        (`usd` written out for spans: this runs once per span read by an import.)"""
+        if span.cost_usd is not None or span.kind not in MODEL_KINDS:
+            return None
+        model, tokens_in, tokens_out = span.model, span.input_tokens, span.output_tokens
+        if not model or (tokens_in is None and tokens_out is None):
+            return None
+        key = (span.provider, model, span.start_ns // DAY_NS)
+        rates = self._rates.get(key, _MISSING)
+        if rates is _MISSING:
+            rates = self._lookup(key)
+        if rates is None:
+            return None
+        read, write = span.cache_read_tokens or 0, span.cache_write_tokens or 0
+        try:
+            return rates.usd(
+                read + write if tokens_in is None else tokens_in,
+                read,
+                write,
+                tokens_out or 0,
+                span.reasoning_tokens or 0,
+            )
+        except ValueError:
+            return None
+
+    def usd(
+        self,
+        provider: str | None,
+        model: str | None,
+        start_ns: int,
+        input_tokens: int | None,
+        cache_read: int | None,
+        cache_write: int | None,
+        output: int | None,
+        reasoning: int | None,
+    ) -> float | None:
+        """One call's cost from its columns; None when it cannot be priced (`PriceBook.cost` says why)."""
+        if not model or (input_tokens is None and output is None):
+            return None
+        key = (provider, model, start_ns // DAY_NS)
+        rates = self._rates.get(key, _MISSING)
+        if rates is _MISSING:
+            rates = self._lookup(key)
+        if rates is None:
+            return None
+        try:
+            return rates.usd(*token_counts(input_tokens, cache_read, cache_write, output, reasoning))
+        except ValueError:
+            return None
+
+    def _lookup(self, key: tuple[str | None, str, int]) -> Rates | None:
+        price = self.book.price(key[0], key[1], day_date(key[2]))
+        rates = self._rates[key] = None if price is None else price.fast
+        return rates
+
+
+def known_models() -> list[str]:
+    """Every model name the bundled price data knows, sorted: choices for a what-if."""
+    snapshot = genai_prices.data_snapshot.get_snapshot()
+    return sorted({model.id for provider in snapshot.providers for model in provider.models})
+
+
+def user_price_book() -> PriceBook:
+    """The user's prices; a broken override file falls back to the package's prices (the Settings
+    dialog and `spanscope stats` report the file's problem)."""
+    try:
+        return PriceBook.load()
+    except PriceFileError:
+        return PriceBook()
+
+
 def _day(start_ns: int) -> date:
     return datetime.fromtimestamp(start_ns / 1e9, UTC).date()
 
 
-def _usage(span: SpanLike) -> gp.Usage:
-    """Our token fields in the package's shape: both count cache reads/writes inside input_tokens
-    and reasoning inside output_tokens, so nothing is billed twice."""
-    cache_read = span.cache_read_tokens or 0
-    cache_write = span.cache_write_tokens or 0
-    return gp.Usage(
-        input_tokens=span.input_tokens if span.input_tokens is not None else cache_read + cache_write,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        output_tokens=span.output_tokens or 0,
-        output_reasoning_tokens=span.reasoning_tokens or 0,
+def tokens(span: SpanLike) -> tuple[int, int, int, int, int]:
+    return token_counts(
+        span.input_tokens,
+        span.cache_read_tokens,
+        span.cache_write_tokens,
+        span.output_tokens,
+        span.reasoning_tokens,
     )
+
+
+def token_counts(
+    input_tokens: int | None,
+    cache_read: int | None,
+    cache_write: int | None,
+    output: int | None,
+    reasoning: int | None,
+) -> tuple[int, int, int, int, int]:
+    """(input, cache read, cache write, output, reasoning) as `Rates.usd` takes them: cache reads and
+    writes counted inside input and reasoning inside output (our convention and the package's), so
+    nothing is billed twice; missing input is taken to be just the cached part."""
+    cache_read, cache_write = cache_read or 0, cache_write or 0
+    if input_tokens is None:
+        input_tokens = cache_read + cache_write
+    return input_tokens, cache_read, cache_write, output or 0, reasoning or 0
+
+
+def priced(price: ModelPrice, *counts: int) -> Cost:
+    """One call's cost at `price`, or unknown with the reason its counts cannot be priced."""
+    try:
+        return Cost(price.fast.usd(*counts), "computed", price.detail)
+    except ValueError as exc:
+        return Cost(None, "unknown", f"unknown: {exc}")
 
 
 def _package_price(provider: str | None, model: str, day: date) -> ModelPrice | None:
@@ -207,7 +423,7 @@ def _model_price(
         cached_input=base("cached_input"),
         cache_write=base("cache_write"),
         output=base("output"),
-        rates=rates,
+        fast=Rates.of(rates),
     )
 
 
@@ -218,7 +434,7 @@ def _match_override(overrides: list[_Override], provider: str | None, model: str
     return exact or next((o for o in usable if fnmatch.fnmatchcase(model, o.pattern)), None)
 
 
-def _read_price_file(path: Path) -> Any:
+def read_price_file(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
         return tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)

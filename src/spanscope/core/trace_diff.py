@@ -35,7 +35,6 @@ from spanscope.core import display
 from spanscope.core.content import pretty
 from spanscope.core.conversation_diff import message_text, word_diff
 from spanscope.core.model import is_messages
-from spanscope.core.pricing import PriceBook
 from spanscope.core.store.queries import iter_spans, trace_rows
 from spanscope.core.tree import TraceTree
 
@@ -363,15 +362,17 @@ class TraceDiff:
         }
 
 
-def _steps(db: sqlite_utils.Database, trace_id: str, tree: TraceTree, book: PriceBook) -> list[Step]:
-    """Each row of `tree` as a Step, payloads read in one pass over the trace."""
-    payloads: dict[str, tuple[str, str, float | None]] = {}
-    for span in iter_spans(db, trace_id):
-        cost = book.cost(span).usd if span.is_model_call or span.cost_usd is not None else None
-        payloads[span.span_id] = (payload_diff_text(span.input), payload_diff_text(span.output), cost)
+def _steps(db: sqlite_utils.Database, trace_id: str, tree: TraceTree) -> list[Step]:
+    """Each row of `tree` as a Step, payloads read in one pass over the trace; costs as the store
+    holds them (reported, else priced at import), so they add up like every other view's."""
+    payloads = {
+        span.span_id: (payload_diff_text(span.input), payload_diff_text(span.output))
+        for span in iter_spans(db, trace_id)
+    }
     steps = []
     for row in tree.rows:
-        text_in, text_out, cost = payloads.get(row["span_id"], ("", "", None))
+        text_in, text_out = payloads.get(row["span_id"], ("", ""))
+        cost = row["price_usd"] if row["cost_usd"] is None else row["cost_usd"]
         steps.append(
             Step(
                 span_id=row["span_id"],
@@ -425,10 +426,10 @@ def _row(aligned: AlignedRow, steps_a: list[Step], steps_b: list[Step]) -> DiffR
     return DiffRow(change, aligned.depth, a, b)
 
 
-def diff_traces(db: sqlite_utils.Database, trace_a: str, trace_b: str, book: PriceBook) -> TraceDiff:
+def diff_traces(db: sqlite_utils.Database, trace_a: str, trace_b: str) -> TraceDiff:
     """Trace `trace_b` against `trace_a` (full ids), read from the store."""
     tree_a, tree_b = TraceTree.build(trace_rows(db, trace_a)), TraceTree.build(trace_rows(db, trace_b))
-    steps_a, steps_b = _steps(db, trace_a, tree_a, book), _steps(db, trace_b, tree_b, book)
+    steps_a, steps_b = _steps(db, trace_a, tree_a), _steps(db, trace_b, tree_b)
     rows = [_row(r, steps_a, steps_b) for r in align(tree_a, tree_b)]
     return TraceDiff(_totals(trace_a, tree_a, steps_a), _totals(trace_b, tree_b, steps_b), rows)
 

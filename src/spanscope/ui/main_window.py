@@ -1,12 +1,12 @@
 """The main window: trace list on top, span tree and step detail below, imports in the status bar;
-Dashboard and Compare models tabs beside the traces."""
+Dashboard, Compare models and Review tabs beside the traces."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -28,7 +28,9 @@ from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
+from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
+from spanscope.ui.review import QtReview
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
     QtBreakpointsPanel,
@@ -43,7 +45,8 @@ from spanscope.ui.trace_list import QtTraceListPanel
 
 MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
-TIMELINE_HEIGHT = 220
+#: The Timeline's share of the window height when it first shows, and its least height.
+TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
 TRACE_FILE_FILTER = (
     "Trace files and Phoenix/MLflow stores "
     "(*.json *.jsonl *.gz *.zst *.txt *.ndjson *.binpb *.pb *.eval *.db);;All files (*)"
@@ -82,6 +85,8 @@ class QtMainWindow(QMainWindow):
         self.tabs.addTab(self.dashboard, "Dashboard")
         self.tabs.addTab(self.compare, "Compare models")
         self.compare.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
+        self.review = QtReview(self.context, self.trace_list, self.settings, self.tabs, self)
+        self.detail.annotate_requested.connect(self.review.annotate)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
@@ -99,12 +104,13 @@ class QtMainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, bottom)
         self.tabifyDockWidget(self.timeline_dock, self.problems_dock)
         self.timeline_dock.raise_()
-        self.resizeDocks([self.timeline_dock], [TIMELINE_HEIGHT], Qt.Orientation.Vertical)
+        self._docks_sized = False
         self.breakpoints_dock.hide()
         self.changes_dock.hide()
         self.stepping_toolbar.addSeparator()
         self.stepping_toolbar.addAction(self.breakpoints_dock.toggleViewAction())
         self.stepping_toolbar.addAction(self.changes_dock.toggleViewAction())
+        self.stepping_toolbar.addAction(self.review.menu.start_action)
         self.problems_dock.hide()
 
         self._build_status_bar()
@@ -170,9 +176,12 @@ class QtMainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         self._action(view_menu, "&Compare Traces…", self.compare_traces, "Ctrl+Shift+D")
+        settings_menu = self.menuBar().addMenu("Se&ttings")
+        self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():
             step_menu.addAction(action)
+        self.menuBar().addMenu(self.review.menu)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
 
@@ -334,10 +343,21 @@ class QtMainWindow(QMainWindow):
         self.context.select_span(span_id)
         self.activateWindow()
 
+    def _status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
     def _about(self) -> None:
         dialog = QtAboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Size the Timeline for the window's first real size, so a small screen keeps the traces."""
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            height = max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_SHARE))
+            self.resizeDocks([self.timeline_dock], [height], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.listener.stop()

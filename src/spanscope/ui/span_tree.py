@@ -47,19 +47,22 @@ from PySide6.QtWidgets import (
 from spanscope.core import display
 from spanscope.core.model import MODEL_KINDS
 from spanscope.core.tree import TraceTree
+from spanscope.core.tree_costs import TreeCosts
 from spanscope.core.visible_rows import VisibleRows
 from spanscope.ui.context import EMPTY_TREE, QtObserver, QtTraceContext
+from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 
 COLUMNS = ("Name", "Latency", "Tokens", "Cost", "Model", "Status")
 NAME, LATENCY, TOKENS, COST, MODEL, STATUS = range(len(COLUMNS))
 #: Widths of every column but Name, which takes the rest, so narrow windows clip nothing but names.
-COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 64, MODEL: 125, STATUS: 90}
+COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
 COLUMN_TIPS = (
     "Span name; the icon shows its kind",
     "Duration, and where the span sits on the trace's time axis",
     "Input / output tokens. Σ: summed over the model calls below (wrappers that repeat usage are skipped)",
-    "Reported cost. Σ: summed over the model calls below",
+    "Cost: reported by the source, ~ computed from tokens and prices, ? no price known. "
+    "Σ: summed over the model calls below",
     "Model the span called",
     "Error status; a collapsed span shows how many errors it hides",
 )
@@ -319,11 +322,17 @@ class QtSpanTreeModel(QAbstractTableModel):
             return f"Σ {text}" if text else ""
         return _in_out(self._columns["input_tokens"][i], self._columns["output_tokens"][i])
 
+    @property
+    def costs(self) -> TreeCosts:
+        """Every span's cost, worked out the first time the Cost column is painted."""
+        return prices().tree_costs(self._full)
+
     def _cost_text(self, i: int) -> str:
+        costs = self.costs
         if self._is_parent(i):
-            rolled = self._full.rolled["cost_usd"][i]
-            return f"Σ {display.cost(rolled)}" if rolled is not None else ""
-        return display.cost(self._columns["cost_usd"][i])
+            text = costs.subtree(i).text
+            return f"Σ {text}" if text else ""
+        return _own_cost_text(costs, i)
 
     def _decoration(self, i: int, column: int) -> Any:
         return kind_icon(self._columns["kind"][i]) if column == NAME else None
@@ -405,11 +414,20 @@ class QtSpanTreeModel(QAbstractTableModel):
         return "\n".join(lines)
 
     def _cost_tip(self, i: int) -> str:
-        own = display.cost(self._full.rows[i]["cost_usd"]) or "none reported"
-        if not self._is_parent(i):
-            return f"This span: {own}"
-        rolled = display.cost(self._full.rolled["cost_usd"][i]) or "none reported"
-        return f"This span: {own}\nΣ model calls here and below: {rolled}"
+        cost = self.costs.cost(i)
+        if cost is None:
+            own = "none (not a model call)"
+        else:
+            own = cost.detail if cost.usd is None else f"{display.cost(cost.usd)}, {cost.detail}"
+        lines = [f"This span: {own}"]
+        if self._is_parent(i):
+            below = self.costs.subtree(i)
+            lines.append(f"Σ model calls here and below: {below.text or 'none'}")
+            if below.computed or below.unknown:
+                lines.append(f"({below.computed:,} computed, {below.unknown:,} without a price)")
+        if self._columns["kind"][i] in MODEL_KINDS and not self._columns["counted"][i]:
+            lines.append("Not counted: a model call below it reports the same usage.")
+        return "\n".join(lines)
 
     def _model_tip(self, i: int) -> str | None:
         row = self._full.rows[i]
@@ -421,6 +439,16 @@ class QtSpanTreeModel(QAbstractTableModel):
         if below:
             lines.append(_errors_below_text(below))
         return "\n".join(lines) or None
+
+
+def _own_cost_text(costs: TreeCosts, i: int) -> str:
+    """`$0.0123` reported, `~$0.0123` computed, `?` unknown, "" for a span that is no model call."""
+    source = costs.source(i)
+    if source is None:
+        return ""
+    if source == "unknown":
+        return "?"
+    return ("~" if source == "computed" else "") + display.cost(costs.usd[i])
 
 
 def _status_text(status: str, message: str | None) -> str:
@@ -635,6 +663,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
         layout.setSpacing(2)
         layout.addLayout(self._make_toolbar())
         layout.addWidget(self.view)
+        prices().changed.connect(self._reload)
         context.register(self)
 
     def _make_view(self) -> QtSpanTableView:
@@ -730,16 +759,6 @@ class QtSpanTreePanel(QWidget, QtObserver):
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
 
-    def grow(self, tree: TraceTree) -> None:
-        """Show the same trace after more of it arrived, keeping what was open open (a search is
-        simply run again)."""
-        old = self._visible
-        self._full, self._columns = tree, tree.rows.columns
-        if self._matched is not None:
-            self.set_filter(self._query)
-        else:
-            self._reset(VisibleRows.carried_over(old, tree))
-
     def set_filter(self, query: str) -> None:
         """Search the trace (what typing in the search box does, without the typing delay)."""
         if self.search.text() != query:
@@ -752,6 +771,10 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._trace_id = trace_id
         self.model.set_tree(self._context.trace_tree(trace_id), self.search.text())
         self._after_reset()
+
+    def _reload(self) -> None:
+        """The store was priced again: read the shown trace's costs afresh."""
+        self._show(self._trace_id)
 
     def _apply_search(self) -> None:
         self._search_timer.stop()

@@ -35,7 +35,9 @@ from spanscope.core.conversation_diff import diff_messages, message_text, previo
 from spanscope.core.cursor import StepCursor, StepState
 from spanscope.core.model import is_messages
 from spanscope.core.store.queries import get_span
+from spanscope.core.tree_costs import CostSum, TreeCosts
 from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 ADDED_COLOR = "#27ae60"
@@ -73,6 +75,21 @@ class QtStepController(QObject, QtObserver):
         self._trace_id = None
         self.stop()
         self.cursor.close()
+
+    def on_store_loaded(self, context: QtTraceContext) -> None:
+        """Spans of the open trace arrived (an import, or live capture): step through all of them,
+        staying on the current step."""
+        tree = self.cursor.tree
+        if tree is None or not context.trace_grew(self._trace_id, len(tree.rows)):
+            return
+        current = self.context.span_id
+        self._following = True
+        try:
+            self.cursor.load(self.context.trace_tree(self._trace_id), self.payload)
+            if current is not None:
+                self.cursor.go_to(current)
+        finally:
+            self._following = False
 
     def on_trace_changed(self, trace_id: str | None) -> None:
         self.stop()
@@ -385,14 +402,15 @@ class QtBreakpointsPanel(QWidget):
         self.controller.set_breakpoint_enabled(self.list.row(item), enabled)
 
 
-def state_text(state: StepState | None) -> str:
-    """The strip's line: where we are, time since the trace started, and usage so far."""
+def state_text(state: StepState | None, cost: CostSum | None = None) -> str:
+    """The strip's line: where we are, time since the trace started, and usage so far (`cost`: the
+    cost of the counted calls so far, reported or computed; `?` marks calls without a price)."""
     if state is None:
         return ""
-    cost = f"cost {display.cost(state.cost_usd)}" if state.cost_usd is not None else "no cost"
+    so_far = f"cost {cost.text}" if cost is not None and cost.text else "no cost"
     return (
         f"{state.label} · elapsed {display.duration(state.elapsed_ns)} · tokens in "
-        f"{display.count(state.input_tokens)} / out {display.count(state.output_tokens)} · {cost}"
+        f"{display.count(state.input_tokens)} / out {display.count(state.output_tokens)} · {so_far}"
     )
 
 
@@ -401,16 +419,35 @@ class QtStateStrip(QWidget):
 
     def __init__(self, controller: QtStepController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.controller = controller
         self.label = QLabel(self)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setToolTip("~: cost computed from token counts and prices · ?: calls without a price")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.label)
+        #: Running cost sums along the cursor's order, worked out once per priced tree.
+        self._steps: tuple[TreeCosts, list[CostSum]] | None = None
         controller.state_changed.connect(self._show)
+        prices().changed.connect(self._reprice)
         self._show(controller.state)
 
     def _show(self, state: StepState | None) -> None:
-        self.label.setText(state_text(state))
+        self.label.setText(state_text(state, self._cost_at(state)))
+
+    def _reprice(self) -> None:
+        self._show(self.controller.state)
+
+    def _cost_at(self, state: StepState | None) -> CostSum | None:
+        """Cost of the counted calls up to the step; from the context's tree, which is read again
+        when the store is priced again (the cursor's keeps the same rows in the same order)."""
+        cursor, context = self.controller.cursor, self.controller.context
+        if state is None or cursor.tree is None:
+            return None
+        costs = prices().tree_costs(context.trace_tree(context.trace_id))
+        if self._steps is None or self._steps[0] is not costs:
+            self._steps = (costs, costs.steps(cursor.order))
+        return self._steps[1][state.index]
 
 
 class QtConversationDiffView(QWidget):

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core import display
-from spanscope.core.pricing import PriceBook, PriceFileError
 from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.core.trace_diff import (
     CHANGES,
@@ -401,12 +400,11 @@ class QtTraceDiffWindow(QWidget):
             return
         try:
             ids = self.pick_a.trace_id(db), self.pick_b.trace_id(db)
-            book = PriceBook.load()
-        except (NotFound, PriceFileError) as exc:
+        except NotFound as exc:
             self._show_error(str(exc))
             return
         self.totals.setText(muted(f"Comparing {ids[0][:12]} with {ids[1][:12]}…"))
-        self.job.submit(path, {"diff": lambda thread_db: diff_traces(thread_db, *ids, book)})
+        self.job.submit(path, {"diff": lambda thread_db: diff_traces(thread_db, *ids)})
 
     def _on_finished(self, results: dict[str, Any]) -> None:
         self.diff = results["diff"]

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core import display
-from spanscope.core.store.queries import TraceRow, count_traces
+from spanscope.core.model import Score
+from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
     fetch_rows,
@@ -37,7 +38,9 @@ from spanscope.core.store.trace_query import (
     sorted_trace_ids,
     time_bounds,
 )
+from spanscope.core.tree_costs import CostSum
 from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 #: data() role giving a row's full trace id.
@@ -77,7 +80,7 @@ COLUMNS = (
     Column("Spans", "span_count", lambda t: display.count(t.span_count), "12,345", True),
     Column("Tokens in", "input_tokens", lambda t: display.count(t.input_tokens), "1,234,567", True),
     Column("Tokens out", "output_tokens", lambda t: display.count(t.output_tokens), "123,456", True),
-    Column("Cost", "cost_usd", lambda t: display.cost(t.cost_usd), "$1,234.56", True),
+    Column("Cost", "cost_usd", lambda t: trace_cost(t).text, "~$1,234.56 +?", True),
     Column("Errors", "error_count", lambda t: display.count(t.error_count), "1,234", True),
     Column("Models", "models", lambda t: ", ".join(t.models), "gpt-4o-mini-2024-07"),
     Column("Session", "session_id", lambda t: t.session_id or "", "sess-demo-1234"),
@@ -85,6 +88,12 @@ COLUMNS = (
     Column("Scores", "scores", lambda t: t.scores or "", "correctness 0.75, helpful yes"),
 )
 _ERRORS = next(i for i, c in enumerate(COLUMNS) if c.key == "error_count")
+
+
+def trace_cost(trace: TraceRow) -> CostSum:
+    """The trace's cost as stored: reported plus computed, and how many calls were unpriced."""
+    return CostSum(trace.cost_usd, trace.cost_computed or 0, trace.cost_unknown or 0)
+
 
 #: Time-range choices, as seconds back from the newest trace (the store is offline: wall-clock
 #: "last hour" would usually be empty).
@@ -118,6 +127,14 @@ class QtTraceListModel(QAbstractTableModel):
     @property
     def trace_filter(self) -> TraceFilter:
         return self._filter
+
+    def sort_order(self) -> tuple[str, bool]:
+        """The traces column the rows are sorted by, and whether descending."""
+        return COLUMNS[self._column].key, self._order == Qt.SortOrder.DescendingOrder
+
+    def rowids(self) -> array:
+        """A copy of the listed traces' rowids, in display order (8 bytes a trace)."""
+        return array("q", self._rowids)
 
     def set_db(self, db: sqlite_utils.Database | None, trace_filter: TraceFilter | None = None) -> None:
         """Show the traces of another store (None: show nothing), optionally under a new filter."""
@@ -217,17 +234,45 @@ class QtTraceListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(column, trace)
+            if column.key == "scores" and trace.scores and self._db is not None:
+                return _scores_tooltip(trace_scores(self._db, trace.trace_id))
+            return self._tooltip(column, trace)
         return trace.trace_id
 
+    def _tooltip(self, column: Column, trace: TraceRow) -> str | None:
+        """How the cost was obtained (asked of the store on hover), else `_cell_tip`."""
+        if column.key != "cost_usd" or self._db is None:
+            return _cell_tip(column, trace)
+        sources = trace_cost_sources(self._db, trace.trace_id, prices().book)
+        if not sources:
+            return "No model calls"
+        marks = "~: computed from token counts and prices · ?: some calls could not be priced"
+        return "\n".join([f"Cost {trace_cost(trace).text or 'unknown'}", *sources, marks])
 
-def _tooltip(column: Column, trace: TraceRow) -> str | None:
+
+def _cell_tip(column: Column, trace: TraceRow) -> str | None:
     """Whatever a narrow cell may cut off: every model, and the name with the trace id."""
     if column.key == "models":
         return "\n".join(trace.models) or None
     if column.key == "root_name":
         return f"{trace.root_name or '(no root span)'}\ntrace {trace.trace_id}"
     return None
+
+
+#: At most this many scores are listed in a Scores cell's tooltip.
+TOOLTIP_SCORES = 25
+
+
+def _scores_tooltip(scores: list[tuple[str, Score]]) -> str:
+    """Every score of the trace with who or what gave it, and whether it rates one of its spans."""
+    lines = [
+        f"{s.name} {s.display_value()} — {s.given_by or 'source unknown'}"
+        + ("" if span_id == "" else " (on a span)")
+        for span_id, s in scores[:TOOLTIP_SCORES]
+    ]
+    if len(scores) > TOOLTIP_SCORES:
+        lines.append(f"… and {len(scores) - TOOLTIP_SCORES:,} more")
+    return "\n".join(lines)
 
 
 class QtTraceTable(QTableView):

@@ -98,7 +98,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = semconv.apply
+    apply = semconv.apply_fields
     count = 0
     for line, document in read_objects(source, progress, _decode):
         traces = document.data

@@ -48,12 +48,9 @@ from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.otlp_common import normalize_id, nothing_read
 from spanscope.core.formats.sqlite_store import (
-    alembic_revision,
-    connect_readonly,
     damaged,
     is_sqlite,
-    require,
-    schema,
+    opened,
     source_schema,
 )
 from spanscope.core.model import Event, Kind, Score, Span, Status
@@ -130,18 +127,18 @@ def sniff_source(source: Source) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    conn = connect_readonly(source.path)
-    try:
-        yield from _read(conn, source, progress)
-    finally:
-        conn.close()
+    with opened(source, _REQUIRED, _OPTIONAL, "an MLflow store") as (conn, tables, optional):
+        yield from _read(conn, tables, optional, source, progress)
 
 
-def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Iterator[Span]:
+def _read(
+    conn: sqlite3.Connection,
+    tables: dict[str, set[str]],
+    optional: set[str],
+    source: Source,
+    progress: Progress,
+) -> Iterator[Span]:
     path = source.path
-    tables = schema(conn, path)
-    require(tables, _REQUIRED, path, f"an MLflow store{alembic_revision(conn, tables)}")
-    optional = {t for t, cols in _OPTIONAL.items() if t in tables and set(cols) <= tables[t]}
     plan = _Plan("spans" in optional, _assessments_sql(tables) if "assessments" in optional else None)
     session_column = "session_id" if "session_id" in tables["trace_info"] else "NULL"
     try:

@@ -430,7 +430,7 @@ def request_spans(
 ) -> Generator[Span, None, int]:
     """The spans of one OTLP request, finished by semconv; one that `span_of` rejects with a
     ValueError is passed to `skip` as "span N: reason" and left out. Returns how many were yielded."""
-    apply = semconv.apply
+    apply = semconv.apply_fields
     number = count = 0
     for resource, scope, items in groups:
         for item in items:

@@ -76,7 +76,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = semconv.apply
+    apply = semconv.apply_fields
     ids: dict[str, str] = {}
     resource: dict[str, Any] = {}
     count = 0

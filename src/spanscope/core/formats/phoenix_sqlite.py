@@ -38,12 +38,9 @@ from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.nested import flatten
 from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.formats.sqlite_store import (
-    alembic_revision,
-    connect_readonly,
     damaged,
     is_sqlite,
-    require,
-    schema,
+    opened,
     source_schema,
 )
 from spanscope.core.model import Event, Kind, Score, Span, Status
@@ -98,18 +95,18 @@ def sniff_source(source: Source) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    conn = connect_readonly(source.path)
-    try:
-        yield from _read(conn, source, progress)
-    finally:
-        conn.close()
+    with opened(source, _REQUIRED, _OPTIONAL, "a Phoenix store") as (conn, tables, optional):
+        yield from _read(conn, tables, optional, source, progress)
 
 
-def _read(conn: sqlite3.Connection, source: Source, progress: Progress) -> Iterator[Span]:
+def _read(
+    conn: sqlite3.Connection,
+    tables: dict[str, set[str]],
+    optional: set[str],
+    source: Source,
+    progress: Progress,
+) -> Iterator[Span]:
     path = source.path
-    tables = schema(conn, path)
-    require(tables, _REQUIRED, path, f"a Phoenix store{alembic_revision(conn, tables)}")
-    optional = {t for t, cols in _OPTIONAL.items() if t in tables and set(cols) <= tables[t]}
     has_session = "project_session_rowid" in tables["traces"] and "project_sessions" in optional
     try:
         projects = dict(conn.execute("SELECT id, name FROM projects"))

@@ -15,8 +15,9 @@ Any SQLite error (a truncated or damaged file) becomes a FormatError naming the 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from spanscope.core.formats import FormatError, Source
@@ -96,6 +97,23 @@ def require(tables: dict[str, set[str]], needed: dict[str, Iterable[str]], path:
         raise FormatError(
             f"{path}: {what} of a schema this version of Spanscope cannot read: no {', no '.join(missing)}"
         )
+
+
+@contextlib.contextmanager
+def opened(
+    source: Source, required: Mapping[str, Iterable[str]], optional: Mapping[str, Iterable[str]], what: str
+) -> Iterator[tuple[sqlite3.Connection, dict[str, set[str]], set[str]]]:
+    """The store opened read-only with its schema checked: the connection, every table's columns,
+    and which `optional` tables are there with all their columns. `what` names the tool's store in
+    the message for a missing table or column ("an MLflow store")."""
+    conn = connect_readonly(source.path)
+    try:
+        tables = schema(conn, source.path)
+        require(tables, required, source.path, f"{what}{alembic_revision(conn, tables)}")
+        usable = {t for t, cols in optional.items() if t in tables and set(cols) <= tables[t]}
+        yield conn, tables, usable
+    finally:
+        conn.close()
 
 
 def alembic_revision(conn: sqlite3.Connection, tables: dict[str, set[str]]) -> str:

@@ -111,7 +111,7 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
         data = stream.read()
     progress(source.size)
     records = _records(_decode(data, source), source)
-    apply = semconv.apply
+    apply = semconv.apply_fields
     count = 0
     for span in _link(records):
         apply(span)

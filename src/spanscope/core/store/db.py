@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 import sqlite_utils
 
-from spanscope.core.store.schema import migrate
+from spanscope.core.store.schema import VERSION, migrate
 
 APP_NAME = "spanscope"
 #: Large pages suit rows that carry kilobytes of compressed text; must be set before the first table.
@@ -29,6 +29,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
     Writable connections create and migrate the schema; WAL lets views read while an import writes.
     """
     path = Path(path)
+    if readonly:
+        _upgrade_older_store(path)
     try:
         if readonly:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
@@ -47,6 +49,24 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot open as a Spanscope store: {exc}") from exc
     return db
+
+
+def _upgrade_older_store(path: Path) -> None:
+    """Bring a store written by an older Spanscope up to date before reading it, since queries read
+    the tables of the current schema. Only Spanscope's own stores are touched."""
+    if not is_store(path):
+        return
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+    if version >= VERSION:
+        return
+    try:
+        connect(path).conn.close()
+    except StoreError as exc:
+        raise StoreError(f"{path}: written by an older Spanscope and cannot be upgraded: {exc}") from exc
 
 
 def is_store(path: Path) -> bool:

@@ -2,15 +2,19 @@
 
 Spans of one trace may arrive in any order and across files, so these are recomputed for every
 trace an import touched, inside the import's transaction. It is all SQL, so it runs in SQLite's C
-code without holding Python's lock while the parser goes on.
+code without holding Python's lock while the parser goes on. (Model calls are priced as they are
+read, in `price_usd`; a trace's cost adds those up in the same pass as its tokens.)
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 
 from spanscope.core.model import MODEL_KINDS
+from spanscope.core.pricing import PriceBook, SpanPricer, user_price_book
+from spanscope.core.store.db import connect
 from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
@@ -69,9 +73,12 @@ SELECT g.trace_id,
     min(start_ns), iif(count(end_ns) = count(*), max(end_ns), NULL),
     iif(count(end_ns) = count(*), max(end_ns) - min(start_ns), NULL), count(*),
     sum(status = 'error'), {_TOKENS},
-    sum(cost_usd) FILTER (WHERE counted),
+    sum(coalesce(cost_usd, price_usd)) FILTER (WHERE counted),
     group_concat(DISTINCT model) FILTER (WHERE kind IN {_MODEL_KINDS_SQL} AND model IS NOT NULL),
-    max(session_id), max(user_id), max(service)
+    max(session_id), max(user_id), max(service),
+    count(*) FILTER (WHERE counted AND cost_usd IS NOT NULL),
+    count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NOT NULL),
+    count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NULL)
 FROM touched t CROSS JOIN spans g ON g.trace_id = t.trace_id
 WHERE true
 GROUP BY g.trace_id
@@ -81,37 +88,99 @@ ON CONFLICT (trace_id) DO UPDATE SET
 
 
 # Per score name: the mean of numeric scores, else the distinct labels (sorted by the subquery,
-# whose order SQLite's group_concat follows). Only traces with scores are touched.
-_SUMMARIZE_SCORES = """
-UPDATE traces SET scores = (
+# whose order SQLite's group_concat follows); imported scores and reviews given here alike.
+_SCORE_SUMMARY = """(
     SELECT group_concat(name || ' ' || shown, ', ') FROM (
         SELECT name, CASE WHEN count(value) > 0 THEN printf('%.3g', avg(value))
                           ELSE group_concat(DISTINCT label) END AS shown
-        FROM (SELECT name, value, label FROM scores s WHERE s.trace_id = traces.trace_id ORDER BY name, label)
+        FROM (SELECT name, value, label FROM all_scores s WHERE s.trace_id = traces.trace_id
+              ORDER BY name, label)
         GROUP BY name ORDER BY name
     )
-)
+)"""
+# Only traces with scores are touched.
+_SUMMARIZE_SCORES = f"""
+UPDATE traces SET scores = {_SCORE_SUMMARY}
 WHERE trace_id IN (
-    SELECT trace_id FROM touched t WHERE EXISTS (SELECT 1 FROM scores s WHERE s.trace_id = t.trace_id)
+    SELECT trace_id FROM touched t WHERE EXISTS (SELECT 1 FROM all_scores s WHERE s.trace_id = t.trace_id)
 )
 """
 
 
+def summarize_scores(conn: sqlite3.Connection, trace_id: str) -> None:
+    """Rewrite one trace's score summary, e.g. after a review changed its scores."""
+    conn.execute(f"UPDATE traces SET scores = {_SCORE_SUMMARY} WHERE trace_id = ?", (trace_id,))
+
+
+# Model calls without a reported cost, of the touched traces, with what pricing them needs.
+_UNREPORTED_CALLS = f"""
+SELECT s.id, s.provider, s.model, s.start_ns, s.input_tokens, s.cache_read_tokens, s.cache_write_tokens,
+    s.output_tokens, s.reasoning_tokens
+FROM touched t CROSS JOIN spans s ON s.trace_id = t.trace_id
+WHERE s.kind IN {_MODEL_KINDS_SQL} AND s.cost_usd IS NULL
+"""
+
+
 def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
+    """Recompute flags, counted calls and roll-ups (costs included) of `trace_ids`."""
+    _fill_touched(conn, trace_ids)
+    for statement in (
+        _FIND_CHANGED_FLAGS,
+        _SET_CHANGED_FLAGS,
+        _FIND_SPANS_ABOVE_MODEL_CALLS,
+        _UNCOUNT_WRAPPING_MODEL_CALLS,
+    ):
+        conn.execute(statement)
+    _roll_up(conn)
+
+
+def price_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], book: PriceBook) -> None:
+    """Price the model calls of `trace_ids` again and roll them up, e.g. after the user's price
+    overrides changed; each (provider, model, day) is looked up once."""
+    _fill_touched(conn, trace_ids)
+    price = SpanPricer(book)
+    priced = [(price.usd(*call[1:]), call[0]) for call in conn.execute(_UNREPORTED_CALLS).fetchall()]
+    conn.executemany("UPDATE spans SET price_usd = ? WHERE id = ?", priced)
+    _roll_up(conn)
+
+
+def price_all_traces(conn: sqlite3.Connection, book: PriceBook | None = None) -> None:
+    traces = [t for (t,) in conn.execute("SELECT trace_id FROM traces")]
+    price_traces(conn, traces, book or user_price_book())
+
+
+def reprice_store(path: Path, book: PriceBook) -> int:
+    """Price again, in one transaction, every model call of the store at `path` without a reported
+    cost, and roll their traces up, e.g. after the user's overrides changed; how many traces."""
+    db = connect(path)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            traces = [t for (t,) in db.execute(_PRICED_TRACES)]
+            price_traces(db.conn, traces, book)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.conn.close()
+    return len(traces)
+
+
+_PRICED_TRACES = f"SELECT DISTINCT trace_id FROM spans WHERE kind IN {_MODEL_KINDS_SQL} AND cost_usd IS NULL"
+
+
+def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY)")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS above_model (trace_id TEXT, span_id TEXT)")
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS changed_flags (id INTEGER PRIMARY KEY, orphan INT, skew INT)"
     )
     conn.executemany("INSERT OR IGNORE INTO touched VALUES (?)", ((t,) for t in trace_ids))
-    for statement in (
-        _FIND_CHANGED_FLAGS,
-        _SET_CHANGED_FLAGS,
-        _FIND_SPANS_ABOVE_MODEL_CALLS,
-        _UNCOUNT_WRAPPING_MODEL_CALLS,
-        _ROLL_UP_TRACES,
-        _SUMMARIZE_SCORES,
-    ):
-        conn.execute(statement)
+
+
+def _roll_up(conn: sqlite3.Connection) -> None:
+    conn.execute(_ROLL_UP_TRACES)
+    conn.execute(_SUMMARIZE_SCORES)
     for table in ("touched", "above_model", "changed_flags"):
         conn.execute(f"DELETE FROM {table}")

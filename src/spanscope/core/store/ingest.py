@@ -27,18 +27,19 @@ from pathlib import Path
 from spanscope.core.formats import FormatError, Problem, Source, detect
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import Span
+from spanscope.core.pricing import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.schema import SCORE_COLUMNS, SPAN_COLUMNS
+from spanscope.core.store.schema import SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
 
 BATCH_SPANS = 2000
 QUEUE_BATCHES = 4
 
-_INSERT_SPANS = f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES"
+_INSERT_SPANS = f"INSERT INTO spans ({', '.join(WRITTEN_SPAN_COLUMNS)}) VALUES"
 _ON_CONFLICT_SPANS = (
     "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
+    + ", ".join(f"{c} = excluded.{c}" for c in WRITTEN_SPAN_COLUMNS[2:])
     # A span seen again replaces the stored one only when it completes a running span.
     + " WHERE spans.end_ns IS NULL AND excluded.end_ns IS NOT NULL"
 )
@@ -112,8 +113,9 @@ class _Done:
     skipped: int
 
 
-def span_row(span: Span, source_id: int, chunk: int, index: int) -> tuple:
-    """The span's scalar columns in SPAN_COLUMNS order; `counted` starts as "is a model call"."""
+def span_row(span: Span, source_id: int, chunk: int, index: int, price_usd: float | None) -> tuple:
+    """The span's scalar columns in WRITTEN_SPAN_COLUMNS order; `counted` starts as "is a model
+    call"; `price_usd` is its cost computed from a price (SpanPricer)."""
     return (
         span.trace_id,
         span.span_id,
@@ -140,6 +142,7 @@ def span_row(span: Span, source_id: int, chunk: int, index: int) -> tuple:
         int(span.is_model_call),
         chunk,
         index,
+        price_usd,
     )
 
 
@@ -370,11 +373,13 @@ class Batch:
 
 
 class BatchBuilder:
-    """Turns spans into rows, payload chunks and score rows, numbering chunks from `next_chunk`."""
+    """Turns spans into rows, payload chunks and score rows, numbering chunks from `next_chunk`;
+    model calls are priced as they come (each provider, model and day looked up once)."""
 
-    def __init__(self, source_id: int, next_chunk: int) -> None:
+    def __init__(self, source_id: int, next_chunk: int, price: SpanPricer) -> None:
         self.source_id = source_id
         self.next_chunk = next_chunk
+        self.price = price
         self._start()
 
     def _start(self) -> None:
@@ -385,7 +390,9 @@ class BatchBuilder:
         self.first_chunk = self.next_chunk
 
     def add(self, span: Span) -> None:
-        self.rows.append(span_row(span, self.source_id, self.next_chunk, len(self.documents)))
+        self.rows.append(
+            span_row(span, self.source_id, self.next_chunk, len(self.documents), self.price(span))
+        )
         if span.scores:
             self.scores += score_rows(span, self.source_id)
         self.documents.append(payload.document(span))
@@ -422,7 +429,7 @@ def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes])
 
 def _feed(writer: _Writer, compressor: ThreadPoolExecutor, spans: Iterable[Span], state: ImportState) -> int:
     """Turn spans into batches for the writer, each compressed on the way; returns spans read."""
-    builder = BatchBuilder(writer.source_id, writer.first_chunk)
+    builder = BatchBuilder(writer.source_id, writer.first_chunk, SpanPricer(user_price_book()))
     count = 0
 
     def send() -> None:

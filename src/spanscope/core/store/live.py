@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spanscope.core.model import Span
+from spanscope.core.pricing import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
@@ -57,6 +58,7 @@ class SpanSink:
         self._db.conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
         self._give_up = threading.Event()
         self._source_id = self._add_source()
+        self._price = SpanPricer(user_price_book())
         self._thread = threading.Thread(target=self._run, name="spanscope-live-writer", daemon=True)
         self._thread.start()
 
@@ -136,7 +138,7 @@ class SpanSink:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 next_chunk = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
-                builder = BatchBuilder(self._source_id, next_chunk)
+                builder = BatchBuilder(self._source_id, next_chunk, self._price)
                 for span in spans:
                     builder.add(span)
                 batch = builder.take()

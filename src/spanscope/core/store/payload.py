@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import zstandard
 
+from spanscope.core import semconv
 from spanscope.core.model import Event, Span
 
 #: Spans per chunk: small enough that showing one span stays well under a millisecond.
@@ -32,16 +33,20 @@ def _codecs() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
 
 
 def document(span: Span) -> dict[str, Any]:
-    """The span's large fields, ready to be serialized with its chunk."""
-    return {
+    """The span's large fields, ready to be serialized with its chunk.
+
+    A span with neither input nor output set leaves them out: they are derived from its attributes
+    and events when it is read (semconv.derived_io), which is what the OTLP readers rely on."""
+    doc = {
         "attributes": span.attributes,
         "events": [e.to_json() for e in span.events] if span.events else [],
-        "input": span.input,
-        "output": span.output,
         "resource": span.resource,
         "scope": span.scope,
         "source_kind": span.source_kind,
     }
+    if span.input is not None or span.output is not None:
+        doc["input"], doc["output"] = span.input, span.output
+    return doc
 
 
 def pack(documents: list[dict[str, Any]]) -> bytes:
@@ -63,12 +68,19 @@ def unpack(blob: bytes) -> list[dict[str, Any]]:
 
 
 def fields(doc: dict[str, Any]) -> dict[str, Any]:
-    """A document's fields as Span keyword arguments (events as Event objects)."""
+    """A document's fields as Span keyword arguments (events as Event objects; input and output
+    derived from those when the document leaves them out)."""
+    attributes = doc.get("attributes") or {}
+    events = [Event.from_json(e) for e in doc.get("events") or ()]
+    if "input" in doc or "output" in doc:
+        inputs, outputs = doc.get("input"), doc.get("output")
+    else:
+        inputs, outputs = semconv.derived_io(attributes, events)
     return {
-        "attributes": doc.get("attributes") or {},
-        "events": [Event.from_json(e) for e in doc.get("events") or ()],
-        "input": doc.get("input"),
-        "output": doc.get("output"),
+        "attributes": attributes,
+        "events": events,
+        "input": inputs,
+        "output": outputs,
         "resource": doc.get("resource") or {},
         "scope": doc.get("scope") or {},
         "source_kind": doc.get("source_kind"),

@@ -10,6 +10,7 @@ import orjson
 import sqlite_utils
 
 from spanscope.core.model import Kind, Score, Span, Status
+from spanscope.core.pricing import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.store import payload
 from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 
@@ -45,6 +46,10 @@ class TraceRow:
     service: str | None
     #: A one-line summary of the trace's scores ("correctness 0.9, helpful yes"), if it has any.
     scores: str | None
+    #: Counted model calls whose cost was reported, computed from a price, or unknown.
+    cost_reported: int | None
+    cost_computed: int | None
+    cost_unknown: int | None
 
 
 def trace_row(row: tuple) -> TraceRow:
@@ -144,11 +149,14 @@ ROW_COLUMNS = (
     "provider",
     *TOKEN_COLUMNS,
     "cost_usd",
+    "price_usd",
     "counted",
     "orphan",
     "clock_skew",
 )
 #: JSON keeps 15 significant digits of a REAL; as text, 20 digits round-trip every double exactly.
+#: (Not needed for price_usd, a figure we computed: 15 digits show it to the hundred-billionth of a
+#: cent, and printing 20 digits costs the SELECT a tenth of its time.)
 _REAL_COLUMNS = frozenset({"cost_usd"})
 
 
@@ -241,26 +249,45 @@ _PLAIN_FIELDS = (
 )
 
 
-_SCORES_SQL = "SELECT trace_id, span_id, name, value, label, comment, source, key FROM scores"
+#: Imported scores and reviews given here (local), read as one.
+_SCORES_SQL = "SELECT trace_id, span_id, name, value, label, comment, source, key, local FROM all_scores"
 
 
 def _scores_by_span(db: sqlite_utils.Database, where: str, args: tuple) -> dict[tuple[str, str], list[Score]]:
     """Scores keyed by (trace_id, span_id); span_id '' holds the trace-level ones."""
     found: dict[tuple[str, str], list[Score]] = {}
-    for trace_id, span_id, name, value, label, comment, source, key in db.execute(
-        f"{_SCORES_SQL} WHERE {where} ORDER BY name, id", args
+    for trace_id, span_id, name, value, label, comment, source, key, local in db.execute(
+        f"{_SCORES_SQL} WHERE {where} ORDER BY name, local, id", args
     ):
-        score = Score(name, value, label, comment, source, key, trace_level=span_id == "")
+        score = Score(name, value, label, comment, source, key, trace_level=span_id == "", local=bool(local))
         found.setdefault((trace_id, span_id), []).append(score)
     return found
 
 
+def trace_scores(db: sqlite_utils.Database, trace_id: str) -> list[tuple[str, Score]]:
+    """Every score of a trace with the id of the span it rates ('' for the whole trace)."""
+    found = _scores_by_span(db, "trace_id = ?", (trace_id,))
+    return [(span_id, score) for (_, span_id), scores in found.items() for score in scores]
+
+
+def span_scores(db: sqlite_utils.Database, trace_id: str, span_id: str, root: bool) -> list[Score]:
+    """A span's scores as `get_span` gives them: a root span also carries its trace's own."""
+    found = _scores_by_span(db, "trace_id = ? AND span_id IN (?, '')", (trace_id, span_id))
+    return _own_scores(found, trace_id, span_id, root)
+
+
+def _own_scores(
+    scores: dict[tuple[str, str], list[Score]], trace_id: str, span_id: str, root: bool
+) -> list[Score]:
+    """A span's scores, and for a root span also its trace's trace-level ones, as readers gave them."""
+    own = scores.get((trace_id, span_id), [])
+    return own + scores.get((trace_id, ""), []) if root else own
+
+
 def _span(row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], list[Score]]) -> Span:
-    """A full span; a root span also carries its trace's trace-level scores, as readers gave them."""
+    """A full span with its scores."""
     values = dict(zip(TREE_COLUMNS, row, strict=True))
-    own = scores.get((values["trace_id"], values["span_id"]), [])
-    if values["parent_id"] is None:
-        own = own + scores.get((values["trace_id"], ""), [])
+    own = _own_scores(scores, values["trace_id"], values["span_id"], values["parent_id"] is None)
     return Span(
         **{name: values[name] for name in _PLAIN_FIELDS},
         kind=Kind(values["kind"]),
@@ -323,3 +350,31 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
     chunks = _ChunkReader(db)
     for row in cur:
         yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
+
+
+_COST_SOURCE_SQL = f"""
+SELECT cost_usd IS NOT NULL AS reported, provider, model, start_ns / {DAY_NS} AS day,
+    input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens, count(*)
+FROM spans WHERE trace_id = ? AND counted
+GROUP BY reported, provider, model, day, has_tokens ORDER BY reported DESC, count(*) DESC
+"""
+
+
+def trace_cost_sources(db: sqlite_utils.Database, trace_id: str, book: PriceBook) -> list[str]:
+    """How a trace's cost was obtained, one line per source: reported calls, then each group of
+    calls priced with one model's price of one day, or unknown and why."""
+    lines = []
+    for reported, provider, model, day, has_tokens, calls in db.execute(_COST_SOURCE_SQL, (trace_id,)):
+        many = f"{calls:,} call{'' if calls == 1 else 's'}"
+        if reported:
+            lines.append(f"{many}: {REPORTED}")
+        elif not model:
+            lines.append(f"{many}: unknown: no model name")
+        elif not has_tokens:
+            lines.append(f"{many} of {model}: unknown: no token counts")
+        else:
+            price = book.price(provider, model, day_date(day))
+            lines.append(
+                f"{many} of {model}: {price.detail if price else f'unknown: no price for model {model}'}"
+            )
+    return lines

@@ -49,6 +49,14 @@ SPAN_COLUMNS = (
     "payload_index",
 )
 
+#: What ingest writes, in order: schema 1's columns, then the cost computed from a price at import
+#: (model calls without a reported cost; None for an unknown price).
+WRITTEN_SPAN_COLUMNS = (*SPAN_COLUMNS, "price_usd")
+
+#: How many of a trace's counted model calls had their cost reported, computed from a price, or
+#: neither (unknown); a trace's cost_usd is the reported plus the computed costs.
+COST_SOURCE_COLUMNS = ("cost_reported", "cost_computed", "cost_unknown")
+
 
 #: Trace roll-up columns, in the order queries return them.
 TRACE_COLUMNS = (
@@ -66,6 +74,7 @@ TRACE_COLUMNS = (
     "user_id",
     "service",
     "scores",
+    *COST_SOURCE_COLUMNS,
 )
 #: The sortable columns schema 1 indexed (a migration never changes, so it keeps its own list).
 _V1_SORTED_TRACE_COLUMNS = (
@@ -197,8 +206,52 @@ def _add_usage_index(db: sqlite_utils.Database) -> None:
     )
 
 
+def _add_annotations(db: sqlite_utils.Database) -> None:
+    """Scores given in Spanscope itself (human review), kept apart from imported scores so that no
+    import ever replaces or drops them; label sets for them; and `all_scores`, both kinds read as
+    one (`local` 1 for a review given here, whose `source` is its author)."""
+    db.execute(
+        "CREATE TABLE annotations (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, span_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, value REAL, label TEXT, comment TEXT, author TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )
+    # One score of a name per reviewer and target (span_id '' for the whole trace): giving it again
+    # replaces it. Also serves "a trace's annotations".
+    db.execute("CREATE UNIQUE INDEX annotations_target ON annotations (trace_id, span_id, name, author)")
+    db.execute("CREATE TABLE label_sets (name TEXT PRIMARY KEY, labels TEXT NOT NULL)")
+    db.execute(
+        "CREATE VIEW all_scores AS "
+        "SELECT id, trace_id, span_id, name, value, label, comment, source, key, 0 AS local FROM scores "
+        "UNION ALL "
+        "SELECT id, trace_id, span_id, name, value, label, comment, author, '', 1 FROM annotations"
+    )
+
+
+def _add_cost_sources(db: sqlite_utils.Database) -> None:
+    """Model calls keep the cost computed from a price, traces say how their cost was obtained and
+    cost_usd includes computed costs: every call is priced (with the user's price overrides, as an
+    import would) and every trace rolled up again."""
+    from spanscope.core.store.finalize import price_all_traces
+
+    db.execute("SAVEPOINT cost_sources")  # one transaction, also when the connection autocommits
+    if "price_usd" not in {c.name for c in db["spans"].columns}:
+        db.execute("ALTER TABLE spans ADD COLUMN price_usd REAL")
+    have = {c.name for c in db["traces"].columns}
+    for column in COST_SOURCE_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE traces ADD COLUMN {column} INTEGER DEFAULT 0")
+    price_all_traces(db.conn)
+    db.execute("RELEASE cost_sources")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _add_scores_v2, _add_usage_index]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_v1,
+    _add_scores_v2,
+    _add_usage_index,
+    _add_annotations,
+    _add_cost_sources,
+]
 VERSION = len(MIGRATIONS)
 
 

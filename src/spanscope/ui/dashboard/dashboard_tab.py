@@ -16,7 +16,7 @@ import pyqtgraph as pg
 import sqlite_utils
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QShowEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, store_services, top_names
 from spanscope.core.chart_csv import Table
@@ -114,7 +114,9 @@ class QtDashboardTab(QWidget, QtObserver):
         ):
             chart.plot.setLabel("bottom", unit)
             chart.view_box.setMouseEnabled(x=False, y=False)
-        grid = QGridLayout()
+        # The charts scroll on a small screen rather than forcing the window taller than it.
+        charts = QWidget()
+        grid = QGridLayout(charts)
         grid.setContentsMargins(4, 0, 4, 4)
         grid.setSpacing(10)
         for i, chart in enumerate(self.charts()):
@@ -126,7 +128,9 @@ class QtDashboardTab(QWidget, QtObserver):
         layout.setSpacing(0)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.summary)
-        layout.addLayout(grid, 1)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(charts)
+        layout.addWidget(scroll, 1)
         self.job = QtLatestJob(self)
         self.job.finished.connect(self._draw)
         self.job.failed.connect(self._failed)

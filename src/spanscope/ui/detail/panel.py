@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from spanscope.core.content import attribute_rows
 from spanscope.core.grounding import Grounding, ground_span
 from spanscope.core.model import Kind, Span, Status
-from spanscope.core.store.queries import NotFound, get_span
+from spanscope.core.store.queries import NotFound, get_span, span_scores
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.detail.attributes import QtAttributesView
 from spanscope.ui.detail.events import events_html
@@ -45,6 +45,9 @@ def _counted(title: str, n: int) -> str:
 class QtDetailPanel(QWidget, QtObserver):
     """Shows the context's current span; `set_span` shows any span directly (None clears)."""
 
+    #: The user asked to annotate this span, or (span id '') the whole trace.
+    annotate_requested = Signal(str, str)
+
     def __init__(self, context: QtTraceContext | None = None, parent: QWidget | None = None) -> None:
         QWidget.__init__(self, parent)
         self.context = context
@@ -60,13 +63,14 @@ class QtDetailPanel(QWidget, QtObserver):
         self.usage = QtUsageView()
         self.scores = QtRichView()
         self.grounding = QtRichView()
+        self.usage.trees = lambda trace_id: self.context.trace_tree(trace_id) if self.context else None
         self.tabs = QTabWidget(documentMode=True)
         for page, title in (
             (self.io, "Input / Output"),
             (self.attributes, "Attributes"),
             (self.events, "Events"),
             (self.usage, "Usage"),
-            (self.scores, "Scores"),
+            (self._scores_page(), "Scores"),
             (self.grounding, "Grounding"),
         ):
             self.tabs.addTab(page, title)
@@ -79,10 +83,38 @@ class QtDetailPanel(QWidget, QtObserver):
         if context is not None:
             context.register(self)
 
+    def _scores_page(self) -> QWidget:
+        """The scores, under buttons to annotate the span or its trace."""
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(4, 4, 4, 0)
+        for text, whole_trace in (("Annotate Span…", False), ("Annotate Trace…", True)):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, whole=whole_trace: self._annotate(whole))
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.scores, 1)
+        return page
+
+    def _annotate(self, whole_trace: bool) -> None:
+        if self.span is not None:
+            self.annotate_requested.emit(self.span.trace_id, "" if whole_trace else self.span.span_id)
+
     # --- QtObserver -----------------------------------------------------------------------------
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
+        """The store changed: a review may have been given, so the span's scores are read again."""
         self.context = context
+        span = self.span
+        if span is None or context.db is None:
+            return
+        scores = span_scores(context.db, span.trace_id, span.span_id, root=span.parent_id is None)
+        if scores != span.scores:
+            span.scores = scores
+            self._show_scores(span)
 
     def on_store_closed(self) -> None:
         self.set_span(None)
@@ -118,8 +150,7 @@ class QtDetailPanel(QWidget, QtObserver):
         self.attributes.set_rows(rows)
         self.events.set_renderer(None if span is None else partial(events_html, span))
         self.usage.set_span(span)
-        self.scores.set_renderer(None if span is None else partial(scores_html, span))
-        self.tabs.setTabText(SCORES_TAB, _counted("Scores", len(span.scores) if span else 0))
+        self._show_scores(span)
         self.tabs.setTabText(ATTRIBUTES_TAB, _counted("Attributes", len(rows)))
         self.tabs.setTabText(EVENTS_TAB, _counted("Events", len(span.events) if span else 0))
         self.tabs.setTabIcon(EVENTS_TAB, _dot(ERROR_COLOR) if failed else QIcon())
@@ -145,3 +176,7 @@ class QtDetailPanel(QWidget, QtObserver):
             return ground_span(db, span, self.context.trace_tree(span.trace_id))
         except NotFound:
             return None
+
+    def _show_scores(self, span: Span | None) -> None:
+        self.scores.set_renderer(None if span is None else partial(scores_html, span))
+        self.tabs.setTabText(SCORES_TAB, _counted("Scores", len(span.scores) if span else 0))

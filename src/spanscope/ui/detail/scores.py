@@ -11,8 +11,10 @@ from spanscope.ui.style import KIND_COLORS
 
 
 def _score(score: Score, budget: TextBudget) -> str:
-    value = score.display_value() or "no value"
-    about = " · ".join(part for part in (score.source, "whole trace" if score.trace_level else None) if part)
+    value = score.display_value() or ("" if score.comment else "no value")
+    about = " · ".join(
+        part for part in (score.given_by, "whole trace" if score.trace_level else None) if part
+    )
     title = f"<b>{esc(score.name)}</b>&nbsp;&nbsp;<b>{esc(value)}</b>"
     if score.label is not None and score.value is not None:
         title += f"&nbsp;{muted(f'({score.value:.4g})')}"

@@ -3,16 +3,28 @@ and origin needed to find the span again."""
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spanscope.core import display
 from spanscope.core.content import cost_text, first_token_ns, preview
 from spanscope.core.model import Span
-from spanscope.core.pricing import PriceBook, PriceFileError
+from spanscope.core.pricing import PriceBook, known_models
+from spanscope.core.tree import TraceTree
+from spanscope.core.tree_costs import CostSum, TreeCosts
+from spanscope.ui.costs import prices
 
 UNKNOWN = "—"
 NOT_REPORTED = "not reported"
@@ -69,24 +81,74 @@ def _origin(span: Span) -> Rows:
     ]
 
 
-@functools.cache
-def price_book() -> PriceBook:
-    """The user's prices, read once; a broken override file falls back to the package's prices
-    (the import and `spanscope stats` report the file's problem)."""
-    try:
-        return PriceBook.load()
-    except PriceFileError:
-        return PriceBook()
-
-
-def usage_sections(span: Span) -> list[tuple[str, Rows]]:
+def usage_sections(span: Span, book: PriceBook) -> list[tuple[str, Rows]]:
     """The form's sections as (title, [(label, value)]), in display order."""
     return [
         ("Tokens", _tokens(span)),
-        ("Cost", [("Cost", cost_text(span, price_book()))]),
+        ("Cost", [("Cost", cost_text(span, book))]),
         ("Timing", _timing(span)),
         ("Identity", _origin(span)),
     ]
+
+
+class QtWhatIf(QGroupBox):
+    """What the selected span and everything below it would have cost with another model's prices,
+    next to what it did cost; core's TreeCosts.what_if does the pricing."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("What if", parent)
+        self.model_choice = QComboBox(editable=True, insertPolicy=QComboBox.InsertPolicy.NoInsert)
+        self.model_choice.setMinimumContentsLength(24)
+        self.model_choice.lineEdit().setPlaceholderText("another model, e.g. gpt-4o-mini")
+        self.model_choice.addItems(known_models())
+        self.model_choice.setCurrentIndex(-1)
+        self.model_choice.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.model_choice.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.model_choice.currentTextChanged.connect(self._show)
+        self.result = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.addRow("Price every call as", self.model_choice)
+        layout.addRow(self.result)
+        self._selection: tuple[TreeCosts, int] | None = None
+
+    def set_selection(self, costs: TreeCosts | None, row: int | None) -> None:
+        """The priced tree and the selected row (None: nothing to reprice)."""
+        self._selection = None if costs is None or row is None else (costs, row)
+        self.setVisible(self._selection is not None)
+        self._show()
+
+    def _show(self) -> None:
+        if self._selection is None:
+            return
+        costs, row = self._selection
+        actual = costs.subtree(row)
+        lines = [f"Actual cost of this span and below: {_sum_text(actual) if actual.text else 'none'}"]
+        model = self.model_choice.currentText().strip()
+        if model:
+            repriced = costs.what_if(row, model)
+            calls = repriced.computed + repriced.unknown
+            if not calls:
+                lines.append("No model calls here or below to reprice.")
+            else:
+                many = f"{calls:,} call{'' if calls == 1 else 's'}"
+                lines.append(f"As {model} ({many}): {_sum_text(repriced)}{_ratio(repriced, actual)}")
+        self.result.setText("\n".join(lines))
+
+
+def _sum_text(cost: CostSum) -> str:
+    """`$0.0123`, with `~` when computed, and the calls without a price spelled out."""
+    if cost.usd is None:
+        return f"unknown ({cost.unknown:,} without a price)"
+    text = ("~" if cost.computed else "") + display.cost(cost.usd)
+    return text + (f" (+ {cost.unknown:,} calls without a price)" if cost.unknown else "")
+
+
+def _ratio(repriced: CostSum, actual: CostSum) -> str:
+    if repriced.usd is None or not actual.usd:
+        return ""
+    return f", {repriced.usd / actual.usd:.2f}× the actual cost"
 
 
 class QtUsageView(QScrollArea):
@@ -94,22 +156,42 @@ class QtUsageView(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         body = QWidget()
-        self.form = QFormLayout(body)
+        fields = QWidget()
+        self.form = QFormLayout(fields)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.what_if = QtWhatIf()
+        column = QVBoxLayout(body)
+        column.addWidget(fields)
+        column.addWidget(self.what_if)
+        column.addStretch(1)
         self.setWidget(body)
         self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._span: Span | None = None
+        #: The current trace's tree, for the what-if (the panel sets it; None: none).
+        self.trees: Callable[[str], TraceTree | None] | None = None
+        prices().changed.connect(self._reprice)
 
     def set_span(self, span: Span | None) -> None:
+        self._span = span
         while self.form.rowCount():
             self.form.removeRow(0)
+        self._set_what_if(span)
         if span is None:
             return
-        for title, rows in usage_sections(span):
+        for title, rows in usage_sections(span, prices().book):
             heading = QLabel(f"<b>{title}</b>")
             heading.setContentsMargins(0, 8 if self.form.rowCount() else 0, 0, 0)
             self.form.addRow(heading)
             for label, value in rows:
                 self.form.addRow(QLabel(label, textFormat=Qt.TextFormat.PlainText), self._value(label, value))
+
+    def _reprice(self) -> None:
+        self.set_span(self._span)
+
+    def _set_what_if(self, span: Span | None) -> None:
+        tree = self.trees(span.trace_id) if span is not None and self.trees is not None else None
+        row = tree.index.get(span.span_id) if tree is not None and span is not None else None
+        self.what_if.set_selection(prices().tree_costs(tree) if tree is not None else None, row)
 
     def _value(self, label: str, text: str) -> QLabel:
         value = QLabel(text, textFormat=Qt.TextFormat.PlainText, wordWrap=True)

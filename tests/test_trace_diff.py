@@ -240,6 +240,7 @@ def test_diff_of_two_stored_runs(two_runs):
         12,
     )
     assert diff.a.cost_usd is not None and diff.b.cost_usd is not None and diff.a.cost_usd > diff.b.cost_usd
+    assert chat.a.cost_computed and diff.a.computed == 1 and diff.a.unpriced == 0
 
 
 def test_cli_diff_text_and_json(two_runs, capsys):
@@ -248,6 +249,7 @@ def test_cli_diff_text_and_json(two_runs, capsys):
     assert "steps: 2 same, 1 changed, 0 moved, 1 added, 0 removed" in out
     assert "[-Monday.-]{+Tuesday.+}" in out
     assert "model: gpt-4o -> gpt-4o-mini" in out
+    assert out.splitlines()[0].split("  ")[-2].startswith("~$")  # a computed cost, marked as in the tree
     notify = next(line for line in out.splitlines() if line.startswith("+"))
     assert notify.split() == ["+", "notify", "100", "µs"]
     assert main(["diff", str(two_runs), TA, TB, "--json"]) == 0

@@ -276,6 +276,8 @@ class Step:
     input_tokens: int | None
     output_tokens: int | None
     cost_usd: float | None
+    #: The cost was computed from a price at import, not reported by the source.
+    cost_computed: bool
     input: str
     output: str
 
@@ -296,6 +298,8 @@ class TraceTotals:
     cost_usd: float | None
     #: Counted model calls whose cost is unknown (no price, no token counts).
     unpriced: int
+    #: Counted model calls whose cost was computed from a price (not reported by the source).
+    computed: int
     models: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -384,6 +388,7 @@ def _steps(db: sqlite_utils.Database, trace_id: str, tree: TraceTree) -> list[St
                 input_tokens=row["input_tokens"],
                 output_tokens=row["output_tokens"],
                 cost_usd=cost,
+                cost_computed=row["cost_usd"] is None and cost is not None,
                 input=text_in,
                 output=text_out,
             )
@@ -408,6 +413,7 @@ def _totals(trace_id: str, tree: TraceTree, steps: list[Step]) -> TraceTotals:
         output_tokens=_sum(s.output_tokens for s in counted),
         cost_usd=_sum(s.cost_usd for s in counted),
         unpriced=sum(s.cost_usd is None for s in counted),
+        computed=sum(s.cost_computed for s in counted),
         models=tuple(sorted({s.model for s in counted if s.model})),
     )
 
@@ -491,6 +497,11 @@ def _delta(a: float | None, b: float | None, show: Callable[[Any], str]) -> str:
     return f"{show(a)} -> {show(b)} ({sign}{show(abs(b - a)) or 0})"
 
 
+def cost_text(usd: float | None, computed: bool) -> str:
+    """A cost as the other views show it: `~` marks one computed from prices, not reported."""
+    return ("~" if computed and usd is not None else "") + display.cost(usd)
+
+
 def _compared(row: DiffRow, field: str, show: Callable[[Any], str]) -> str:
     """A figure of both sides with the difference, or of the one side a step has."""
     if row.a is None or row.b is None:
@@ -517,7 +528,7 @@ def _cell(step: Step | None, depth: int) -> str:
 def report_lines(diff: TraceDiff) -> Iterator[str]:
     """The diff as text: totals, the aligned steps, then each changed pair's word diffs."""
     for side, t in (("A", diff.a), ("B", diff.b)):
-        cost = display.cost(t.cost_usd) + (f" (+{t.unpriced} unpriced)" if t.unpriced else "")
+        cost = cost_text(t.cost_usd, t.computed > 0) + (f" (+{t.unpriced} unpriced)" if t.unpriced else "")
         yield (
             f"{side}  {t.trace_id}  {t.root_name or ''}  {display.duration(t.duration_ns)}  {t.spans} spans  "
             f"{t.errors} errors  tokens {display.count(t.input_tokens) or '?'}/"

@@ -34,6 +34,7 @@ from spanscope.core.trace_diff import (
     TraceDiff,
     TraceTotals,
     collapse,
+    cost_text,
     diff_traces,
     suggest_partner,
 )
@@ -158,7 +159,7 @@ class QtTraceDiffModel(QAbstractTableModel):
             return text + (_signed(other.latency_ns, step.latency_ns, display.duration) if other else "")
         if field == "tokens":
             return _tokens(step)
-        text = display.cost(step.cost_usd)
+        text = cost_text(step.cost_usd, step.cost_computed)
         return text + (_signed(other.cost_usd, step.cost_usd, display.cost) if other else "")
 
 
@@ -198,7 +199,11 @@ def pair_html(row: DiffRow, full: bool) -> str:
         "latency", display.duration(a.latency_ns) if a else "", display.duration(b.latency_ns) if b else ""
     )
     table += _figure("tokens in / out", _tokens(a) if a else "", _tokens(b) if b else "")
-    table += _figure("cost", display.cost(a.cost_usd) if a else "", display.cost(b.cost_usd) if b else "")
+    table += _figure(
+        "cost",
+        cost_text(a.cost_usd, a.cost_computed) if a else "",
+        cost_text(b.cost_usd, b.cost_computed) if b else "",
+    )
     html = (
         f'<p style="margin: 2px 0 6px 0"><b>{esc(title)}</b></p>'
         '<table cellspacing="0" cellpadding="3">'
@@ -214,7 +219,7 @@ def pair_html(row: DiffRow, full: bool) -> str:
 
 def totals_html(diff: TraceDiff) -> str:
     def side(label: str, t: TraceTotals) -> str:
-        cost = display.cost(t.cost_usd) or "?"
+        cost = cost_text(t.cost_usd, t.computed > 0) or "?"
         if t.unpriced:
             cost += f" (+{t.unpriced} unpriced)"
         return (

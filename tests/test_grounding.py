@@ -234,3 +234,34 @@ def test_phoenix_rag_trace(fixtures_dir, tmp_path):
     assert found.documents.origin == "retrieved by retrieve before this call"
     assert found.sentences[0].text == "Paris."
     assert found.sentences[0].supports[0].document == expected.index("Paris is the capital of France.")
+
+
+def test_passages_in_the_prompt_when_no_retriever_ran(tmp_path, capsys):
+    system = "Answer from the context.\n\n[1] The museum opens at 9 am on weekdays.\n\n[2] Entry is free on Sundays."
+    path = write_jsonl(
+        tmp_path / "prompt.jsonl",
+        request(
+            llm(
+                CALL,
+                None,
+                "gpt-4o",
+                50,
+                20,
+                attrs={
+                    "llm.input_messages.0.message.role": "system",
+                    "llm.input_messages.0.message.content": system,
+                    "llm.input_messages.1.message.role": "user",
+                    "llm.input_messages.1.message.content": "When does it open?",
+                    "output.value": "The museum opens at 9 am on weekdays. Parking costs ten euros.",
+                },
+            )
+        ),
+    )
+    assert main(["grounding", str(path), "--span", CALL, "--json"]) == 0
+    data = orjson.loads(capsys.readouterr().out)
+    assert data["documents_from"] == "passages marked in the prompt"
+    assert [d["text"] for d in data["documents"]] == [
+        "[1] The museum opens at 9 am on weekdays.",
+        "[2] Entry is free on Sundays.",
+    ]
+    assert [s["verdict"] for s in data["sentences"]] == ["supported", "possibly not grounded"]

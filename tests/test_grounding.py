@@ -237,7 +237,8 @@ def test_phoenix_rag_trace(fixtures_dir, tmp_path):
 
 
 def test_passages_in_the_prompt_when_no_retriever_ran(tmp_path, capsys):
-    system = "Answer from the context.\n\n[1] The museum opens at 9 am on weekdays.\n\n[2] Entry is free on Sundays."
+    passages = "[1] The museum opens at 9 am on weekdays.\n\n[2] Entry is free on Sundays."
+    system = f"Answer from the context.\n\n{passages}"
     path = write_jsonl(
         tmp_path / "prompt.jsonl",
         request(

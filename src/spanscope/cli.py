@@ -20,7 +20,7 @@ from typing import TextIO
 import orjson
 
 from spanscope import __version__
-from spanscope.core import display
+from spanscope.core import display, grounding, trace_diff
 from spanscope.core.analytics import GROUP_COLUMNS, GroupStats, group_stats
 from spanscope.core.assertions import SCOPE_ALL, CheckReport, check, parse_rule
 from spanscope.core.breakpoints import Breakpoint, ExpressionError
@@ -57,6 +57,7 @@ from spanscope.core.store.queries import (
     get_span,
     iter_spans,
     list_traces,
+    resolve_span,
     resolve_trace_id,
     trace_rows,
 )
@@ -397,6 +398,43 @@ def cmd_steps(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    if len(args.args) < 2 or any(Path(t).exists() for t in args.args[-2:]):
+        raise UsageError(
+            "give two trace ids (or prefixes) after the sources: diff [SOURCE...] TRACE_A TRACE_B"
+        )
+    *sources, trace_a, trace_b = args.args
+    with _store_for(sources, args.db) as path:
+        db = connect(path, readonly=True)
+        diff = trace_diff.diff_traces(db, resolve_trace_id(db, trace_a), resolve_trace_id(db, trace_b))
+        if args.json:
+            sys.stdout.write(orjson.dumps(diff.to_json()).decode() + "\n")
+        else:
+            sys.stdout.writelines(line + "\n" for line in trace_diff.report_lines(diff))
+    return EXIT_OK
+
+
+def cmd_grounding(args: argparse.Namespace) -> int:
+    with _store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        span = get_span(db, *resolve_span(db, args.span, args.trace))
+        if span.kind != "LLM":
+            raise UsageError(
+                f"span {span.span_id} is a {span.kind} span: grounding checks an LLM call's answer"
+            )
+        found = grounding.ground_span(db, span)
+        if found is None:
+            raise UsageError(
+                f"LLM span {span.span_id} has no documents: no retriever ran before it in its chain "
+                "and its prompt marks no passages"
+            )
+        if args.json:
+            sys.stdout.write(orjson.dumps({"span_id": span.span_id, **found.to_json()}).decode() + "\n")
+        else:
+            sys.stdout.writelines(line + "\n" for line in grounding.report_lines(found))
+    return EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when every rule holds on every trace, 1 when one fails, 2 for a bad rule or source."""
     try:
@@ -706,6 +744,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_steps)
 
+    p = command("diff", "compare two traces step by step: aligned steps, word-level diffs, totals")
+    p.add_argument(
+        "args",
+        nargs="+",
+        metavar="[SOURCE...] TRACE_A TRACE_B",
+        help="sources, then two trace ids or prefixes",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_diff)
+
+    p = command("grounding", "which retrieved passages support each sentence of an LLM call's answer")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    p.add_argument("--span", required=True, metavar="ID", help="the LLM span (id or unique prefix)")
+    p.add_argument("--trace", metavar="ID", help="the span's trace, when its id is not unique in the store")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_grounding)
     p = command(
         "check",
         "assert rules over traces for CI: exit 0 when all hold, 1 when one fails, 2 for a bad rule or source",
@@ -778,6 +832,8 @@ COMMANDS = (
     "stats",
     "tree",
     "steps",
+    "diff",
+    "grounding",
     "check",
     "metrics",
     "export",

@@ -41,6 +41,7 @@ from spanscope.ui.stepping import (
     QtSteppingToolbar,
 )
 from spanscope.ui.timeline import QtTimelinePanel
+from spanscope.ui.trace_diff import QtTraceDiffWindow
 from spanscope.ui.trace_list import QtTraceListPanel
 
 MAX_RECENT = 10
@@ -179,6 +180,8 @@ class QtMainWindow(QMainWindow):
         view_menu.addSeparator()
         for dock in (self.timeline_dock, self.breakpoints_dock, self.changes_dock, self.problems_dock):
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self._action(view_menu, "&Compare Traces…", self.compare_traces, "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
         step_menu = self.menuBar().addMenu("&Step")
@@ -330,6 +333,21 @@ class QtMainWindow(QMainWindow):
         self.problems.add_result(FileResult(Path(title), Outcome.FAILED, error=text))
         self._show_problems()
         self.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    def compare_traces(self) -> QtTraceDiffWindow:
+        """Open the trace diff on the current trace and the next run of the same chain."""
+        window = QtTraceDiffWindow(self.context, self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.span_opened.connect(self._open_span)
+        window.open_traces(self.context.trace_id)
+        window.show()
+        return window
+
+    def _open_span(self, trace_id: str, span_id: str) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.context.select_trace(trace_id)
+        self.context.select_span(span_id)
+        self.activateWindow()
 
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -110,6 +110,31 @@ def resolve_trace_id(db: sqlite_utils.Database, text: str) -> str:
     return matches[0]
 
 
+def resolve_span(db: sqlite_utils.Database, text: str, trace: str | None = None) -> tuple[str, str]:
+    """(trace id, span id) of the span named by `text` (a whole id or a unique prefix), in `trace`
+    when given (itself a trace id or prefix), else anywhere in the store."""
+    trace_id = None if trace is None else resolve_trace_id(db, trace)
+    where, args = ("trace_id = ? AND ", (trace_id,)) if trace_id else ("", ())
+    wanted = text.strip().lower().removeprefix("0x")
+    for value in dict.fromkeys((text, wanted, text.strip())):
+        exact = db.execute(
+            f"SELECT trace_id, span_id FROM spans WHERE {where}span_id = ? LIMIT 2", (*args, value)
+        )
+        found = exact.fetchall()
+        if not found:
+            found = db.execute(
+                f"SELECT trace_id, span_id FROM spans WHERE {where}span_id >= ? AND span_id < ? LIMIT 2",
+                (*args, value, value + "\uffff"),
+            ).fetchall()
+        if found:
+            break
+    if not found:
+        raise NotFound(f"no span {text!r} in " + (f"trace {trace_id}" if trace_id else "the store"))
+    if len(found) > 1:
+        raise NotFound(f"{text!r} names more than one span; give more of the id, or --trace")
+    return found[0][0], found[0][1]
+
+
 #: What the span tree reads of each span: the scalars it shows, links or rolls up.
 ROW_COLUMNS = (
     "span_id",

@@ -9,11 +9,13 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from spanscope.core.content import attribute_rows
-from spanscope.core.model import Span, Status
+from spanscope.core.grounding import Grounding, ground_span
+from spanscope.core.model import Kind, Span, Status
 from spanscope.core.store.queries import NotFound, get_span, span_scores
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.detail.attributes import QtAttributesView
 from spanscope.ui.detail.events import events_html
+from spanscope.ui.detail.grounding import grounding_html
 from spanscope.ui.detail.header import QtSpanHeader
 from spanscope.ui.detail.payload import QtPayloadSection
 from spanscope.ui.detail.rich_view import QtRichView
@@ -21,7 +23,7 @@ from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.detail.usage import QtUsageView
 from spanscope.ui.style import ERROR_COLOR
 
-IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB = range(5)
+IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB = range(6)
 
 
 def _dot(color: str, size: int = 10) -> QIcon:
@@ -60,6 +62,7 @@ class QtDetailPanel(QWidget, QtObserver):
         self.events = QtRichView()
         self.usage = QtUsageView()
         self.scores = QtRichView()
+        self.grounding = QtRichView()
         self.usage.trees = lambda trace_id: self.context.trace_tree(trace_id) if self.context else None
         self.tabs = QTabWidget(documentMode=True)
         for page, title in (
@@ -68,6 +71,7 @@ class QtDetailPanel(QWidget, QtObserver):
             (self.events, "Events"),
             (self.usage, "Usage"),
             (self._scores_page(), "Scores"),
+            (self.grounding, "Grounding"),
         ):
             self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
@@ -152,6 +156,26 @@ class QtDetailPanel(QWidget, QtObserver):
         self.tabs.setTabIcon(EVENTS_TAB, _dot(ERROR_COLOR) if failed else QIcon())
         self.tabs.tabBar().setTabTextColor(EVENTS_TAB, QColor(ERROR_COLOR) if failed else QColor())
         self.tabs.setEnabled(span is not None)
+        found = self._grounding(span)
+        self.grounding.set_renderer(None if found is None else partial(grounding_html, found))
+        self.tabs.setTabEnabled(GROUNDING_TAB, found is not None)
+        self.tabs.setTabToolTip(
+            GROUNDING_TAB,
+            "Which retrieved passages share the words of each sentence of the answer"
+            if found is not None
+            else "Only for LLM calls with retrieved documents (a retriever before it in its chain, "
+            "or passages marked in its prompt)",
+        )
+
+    def _grounding(self, span: Span | None) -> Grounding | None:
+        """The answer's grounding when the span is an LLM call with documents to check it against."""
+        db = self.context.db if self.context is not None else None
+        if span is None or db is None or span.kind is not Kind.LLM:
+            return None
+        try:
+            return ground_span(db, span, self.context.trace_tree(span.trace_id))
+        except NotFound:
+            return None
 
     def _show_scores(self, span: Span | None) -> None:
         self.scores.set_renderer(None if span is None else partial(scores_html, span))

@@ -760,6 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="ID", help="the span's trace, when its id is not unique in the store")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_grounding)
+
     p = command(
         "check",
         "assert rules over traces for CI: exit 0 when all hold, 1 when one fails, 2 for a bad rule or source",

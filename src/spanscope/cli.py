@@ -31,8 +31,8 @@ from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
 from spanscope.core.reference_metrics import (
     MetricsReport,
     ReferenceFileError,
-    Scores,
     load_references,
+    metric_texts,
     reference_metrics,
 )
 from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
@@ -506,7 +506,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             m.span_id,
             _one_line(m.name, 40),
             m.model or "",
-            *_metric_cells(m.scores),
+            *metric_texts(m.scores),
             _one_line(" | ".join(m.reference.expected), 40),
         )
         for m in report.spans
@@ -514,14 +514,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     _print_table([header, *rows], sys.stdout)
     sys.stdout.write("\nmean per model\n")
     means = [
-        (g.model or "(none)", display.count(g.spans), *_metric_cells(g.scores)) for g in report.by_model()
+        (g.model or "(none)", display.count(g.spans), *metric_texts(g.scores)) for g in report.by_model()
     ]
     _print_table([("model", "spans", "exact", "f1", "rouge-L", "bleu"), *means], sys.stdout)
     return EXIT_OK
-
-
-def _metric_cells(s: Scores) -> tuple[str, ...]:
-    return (f"{s.exact:.2f}", f"{s.f1:.3f}", f"{s.rouge_l:.3f}", f"{s.bleu:.1f}")
 
 
 def _metrics_json(report: MetricsReport) -> dict:

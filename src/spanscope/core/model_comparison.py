@@ -14,6 +14,7 @@ import sqlite_utils
 
 from spanscope.core.analytics import ALL, GroupStats, UsageFilter, group_stats, usd
 from spanscope.core.chart_csv import Table
+from spanscope.core.model_references import ReferenceMeans
 from spanscope.core.pricing import PriceBook
 
 MAX_POINTS = 50_000
@@ -37,6 +38,14 @@ METRICS = (
     Metric("cost_per_1k_output", "Cost per 1k output tokens", "USD"),
     Metric("error_rate", "Error rate", "%"),
     Metric("tokens_per_s", "Output tokens/s", "tokens/s"),
+)
+
+#: The reference metrics' columns: (ModelMeans score field, header); BLEU is on a 0-100 scale.
+REFERENCE_COLUMNS = (
+    ("exact", "mean exact match"),
+    ("f1", "mean token F1"),
+    ("rouge_l", "mean ROUGE-L"),
+    ("bleu", "mean BLEU (0-100)"),
 )
 
 
@@ -124,26 +133,32 @@ def score_names(rows: list[ModelRow]) -> list[str]:
     return sorted({name for r in rows for name in r.scores})
 
 
-def comparison_table(rows: list[ModelRow]) -> Table:
+def comparison_table(rows: list[ModelRow], references: ReferenceMeans | None = None) -> Table:
+    """The figures per model; with `references` that hold any span, the reference metrics' means
+    and how many spans with a reference each mean is over (empty cells for a model with none)."""
     names = score_names(rows)
+    with_references = references is not None and references.spans > 0
     header = [
         "model",
         *(f"{m.label} ({m.unit})" if m.unit else m.label for m in METRICS),
         "unpriced calls",
         *(f"mean score {n}" for n in names),
+        *(["spans with a reference", *(h for _, h in REFERENCE_COLUMNS)] if with_references else []),
     ]
-    return Table(
-        header,
-        [
-            [
-                r.model,
-                *(r.values[m.key] for m in METRICS),
-                r.unpriced_calls,
-                *(r.scores[n][0] if n in r.scores else None for n in names),
-            ]
-            for r in rows
-        ],
-    )
+    table_rows = []
+    for r in rows:
+        row = [
+            r.model,
+            *(r.values[m.key] for m in METRICS),
+            r.unpriced_calls,
+            *(r.scores[n][0] if n in r.scores else None for n in names),
+        ]
+        if with_references:
+            means = references.by_model.get(r.model)
+            row.append(0 if means is None else means.spans)
+            row += [None if means is None else getattr(means.scores, f) for f, _ in REFERENCE_COLUMNS]
+        table_rows.append(row)
+    return Table(header, table_rows)
 
 
 @dataclass

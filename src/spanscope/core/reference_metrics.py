@@ -59,6 +59,11 @@ class Scores:
     bleu: float
 
 
+def metric_texts(s: Scores) -> tuple[str, str, str, str]:
+    """Exact, F1, ROUGE-L and BLEU as shown to the user (BLEU is on sacrebleu's 0-100 scale)."""
+    return (f"{s.exact:.2f}", f"{s.f1:.3f}", f"{s.rouge_l:.3f}", f"{s.bleu:.1f}")
+
+
 def normalize(text: str) -> str:
     """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
     return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
@@ -196,8 +201,8 @@ def source_reference(span: Span) -> Reference | None:
     return None
 
 
-class _Matcher:
-    """Finds the references file's entries for a span."""
+class ReferenceMatcher:
+    """Finds a span's reference: the references file's entry for it, else the source's own."""
 
     def __init__(self, entries: Iterable[ReferenceEntry]) -> None:
         self.entries = list(entries)
@@ -212,6 +217,9 @@ class _Matcher:
             elif e.input is not None:
                 self.by_input[e.input] = e
         self.used: set[int] = set()
+
+    def reference(self, span: Span) -> Reference | None:
+        return self.find(span) or source_reference(span)
 
     def find(self, span: Span) -> Reference | None:
         entry = (
@@ -298,20 +306,20 @@ def _mean(scores: list[Scores]) -> Scores:
 
 def reference_metrics(db: sqlite_utils.Database, entries: Iterable[ReferenceEntry] = ()) -> MetricsReport:
     """Metrics for every span of the store that has a reference, trace by trace."""
-    matcher = _Matcher(entries)
+    matcher = ReferenceMatcher(entries)
     results: list[SpanMetrics] = []
     for _, spans in itertools.groupby(iter_spans(db), key=lambda s: s.trace_id):
         results.extend(_trace_metrics(list(spans), matcher))
     return MetricsReport(results, matcher.unmatched())
 
 
-def _trace_metrics(spans: list[Span], matcher: _Matcher) -> Iterator[SpanMetrics]:
+def _trace_metrics(spans: list[Span], matcher: ReferenceMatcher) -> Iterator[SpanMetrics]:
     children: dict[str, list[Span]] = {}
     for s in spans:
         if s.parent_id is not None:
             children.setdefault(s.parent_id, []).append(s)
     for span in spans:
-        reference = matcher.find(span) or source_reference(span)
+        reference = matcher.reference(span)
         if reference is None:
             continue
         output = payload_text(span.output) or ""

@@ -30,6 +30,7 @@ from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
+from spanscope.ui.reference_answers import attach_action
 from spanscope.ui.review import QtReview
 from spanscope.ui.search import QtSearchPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
@@ -188,6 +189,7 @@ class QtMainWindow(QMainWindow):
         for action in self.stepping_toolbar.actions_by_name.values():
             step_menu.addAction(action)
         self.menuBar().addMenu(self.review.menu)
+        self.review.menu.addAction(attach_action(self.context, self.settings, self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
 

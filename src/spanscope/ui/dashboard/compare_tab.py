@@ -1,7 +1,9 @@
 """The Compare models tab: check two or more models to see them side by side.
 
 A table of the figures of core.model_comparison, a bar chart per figure, and a cost-vs-latency
-scatter with one point per call; clicking a point opens that span in the Traces tab.
+scatter with one point per call; clicking a point opens that span in the Traces tab. When the store
+holds reference answers (or a file of them is attached), the table and its CSV also give each
+model's mean reference metrics, read by a job of their own so the other figures never wait for them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from spanscope.core.analytics import UsageFilter
 from spanscope.core.model_comparison import (
     METRICS,
+    REFERENCE_COLUMNS,
     CallPoints,
     ModelRow,
     call_points,
@@ -37,16 +40,23 @@ from spanscope.core.model_comparison import (
     models_by_calls,
     score_names,
 )
+from spanscope.core.model_references import ReferenceMeans, reference_means
+from spanscope.core.reference_metrics import ModelMeans, metric_texts
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book, money
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
 from spanscope.ui.dashboard.jobs import QtLatestJob
+from spanscope.ui.reference_answers import reference_answers
 
 DEFAULT_CHOSEN = 2
 POINT_SIZE = 5
 #: A click further than this from every point (in pixels) selects nothing.
 CLICK_RADIUS_PX = 8
+REFERENCE_TIP = (
+    "Automatic metric of the outputs against reference answers (Inspect targets, MLflow "
+    "expectations, an attached file), averaged over the model's spans that have one: not a human score"
+)
 
 
 def format_value(key: str, value: float | None) -> str:
@@ -65,6 +75,8 @@ class QtCompareTab(QWidget, QtObserver):
     """Side-by-side figures of the checked models under the tab's filter."""
 
     drawn = Signal()
+    #: The reference metrics under the current filter are in (and in the table, if it is drawn).
+    references_read = Signal()
     #: A scatter point was clicked and its span made current: the window shows the Traces tab.
     span_opened = Signal(str, str)
 
@@ -74,6 +86,11 @@ class QtCompareTab(QWidget, QtObserver):
         self._stale = False
         self._chosen: list[str | None] | None = None
         self._points = CallPoints()
+        self._rows: list[ModelRow] = []
+        #: The reference metrics under the current filter; None while they are being read.
+        self._references: ReferenceMeans | None = None
+        self.references = reference_answers(context)
+        self.references.changed.connect(self.refresh)
         self.draw_count = 0
         self.book, _problem = load_book()
         self.filter_bar = QtUsageFilterBar()
@@ -104,6 +121,11 @@ class QtCompareTab(QWidget, QtObserver):
         self.job.failed.connect(lambda message: self.status.setText(f"Could not compare: {message}"))
         self.models_job = QtLatestJob(self, threads=1)
         self.models_job.finished.connect(self._fill_models)
+        self.references_job = QtLatestJob(self, threads=1)
+        self.references_job.finished.connect(self._references_read)
+        self.references_job.failed.connect(
+            lambda message: self.status.setText(f"Could not compute the reference metrics: {message}")
+        )
         context.register(self)
 
     def _build_layout(self) -> None:
@@ -152,6 +174,8 @@ class QtCompareTab(QWidget, QtObserver):
     def on_store_closed(self) -> None:
         self.job.cancel()
         self.models_job.cancel()
+        self.references_job.cancel()
+        self._rows, self._references = [], None
         self.models.clear()
         self.table.clear()
         for chart in self.charts():
@@ -194,6 +218,11 @@ class QtCompareTab(QWidget, QtObserver):
         self.status.setText("Reading models…")
         where = self.filter_bar.current()
         self.models_job.submit(self._context.store_path, {"models": partial(models_by_calls, where=where)})
+        self._references = None
+        entries = self.references.entries
+        self.references_job.submit(
+            self._context.store_path, {"means": partial(reference_means, entries=entries, where=where)}
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -235,46 +264,92 @@ class QtCompareTab(QWidget, QtObserver):
 
     def _draw(self, results: dict) -> None:
         rows: list[ModelRow] = results["rows"]
+        self._rows = rows
         self._points = results["points"]
         colors = {row.model: color(i) for i, row in enumerate(rows)}
         self._fill_table(rows)
         self._draw_bars(rows, colors)
         self._draw_scatter(colors)
-        unpriced = sum(r.unpriced_calls for r in rows)
-        text = f"{len(rows)} models, {sum(int(r.values['calls'] or 0) for r in rows):,} calls"
-        if unpriced:
-            text += f"; {unpriced:,} calls of unknown cost are left out of the cost figures"
-        self.status.setText(text)
+        self._show_status()
         self.draw_count += 1
         self.drawn.emit()
+
+    def _references_read(self, results: dict) -> None:
+        self._references = results["means"]
+        if self._rows:
+            self._fill_table(self._rows)
+            self._set_tables(self._rows)
+            self._show_status()
+        self.references_read.emit()
+
+    def _show_status(self) -> None:
+        rows = self._rows
+        unpriced = sum(r.unpriced_calls for r in rows)
+        parts = [f"{len(rows)} models, {sum(int(r.values['calls'] or 0) for r in rows):,} calls"]
+        if unpriced:
+            parts.append(f"{unpriced:,} calls of unknown cost are left out of the cost figures")
+        parts += self._references_status()
+        self.status.setText("; ".join(parts))
+
+    def _references_status(self) -> list[str]:
+        held = self.references
+        parts = [held.problem] if held.problem else []
+        found = self._references
+        if found is not None and found.spans:
+            source = f" (with {held.path.name})" if held.path is not None else ""
+            parts.append(f"reference metrics over {found.spans:,} spans with a reference answer{source}")
+        elif found is not None and held.path is not None:
+            parts.append(f"no span under this filter has a reference answer, {held.path.name} included")
+        if found is not None and found.unmatched:
+            parts.append(
+                f"{found.unmatched:,} lines of {held.path.name if held.path else 'the file'} matched no span"
+            )
+        return parts
 
     def _fill_table(self, rows: list[ModelRow]) -> None:
         """Models side by side; a row per figure, then one per score name when calls carry scores."""
         names = score_names(rows)
+        found = self._references if self._references is not None and self._references.spans else None
+        reference_labels = (
+            [
+                "Reference: spans with one",
+                *(f"Reference: {h.removeprefix('mean ')}" for _, h in REFERENCE_COLUMNS),
+            ]
+            if found is not None
+            else []
+        )
         self.table.clear()
         self.table.setColumnCount(len(rows))
-        self.table.setRowCount(len(METRICS) + 1 + len(names))
+        self.table.setRowCount(len(METRICS) + 1 + len(names) + len(reference_labels))
         self.table.setHorizontalHeaderLabels([model_label(r.model) for r in rows])
         labels = [m.label + (f" ({m.unit})" if m.unit and m.unit != "%" else "") for m in METRICS]
         self.table.setVerticalHeaderLabels(
-            [*labels, "Calls of unknown cost", *(f"Score: {n}" for n in names)]
+            [*labels, "Calls of unknown cost", *(f"Score: {n}" for n in names), *reference_labels]
         )
+        for r in range(len(labels) + 1 + len(names), self.table.rowCount()):
+            self.table.verticalHeaderItem(r).setToolTip(REFERENCE_TIP)
         for column, row in enumerate(rows):
             cells = [format_value(m.key, row.values[m.key]) for m in METRICS] + [f"{row.unpriced_calls:,}"]
             cells += [_score_text(row.scores.get(n)) for n in names]
+            if found is not None:
+                cells += _reference_cells(found.by_model.get(row.model))
             for r, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, column, item)
 
     def _draw_bars(self, rows: list[ModelRow], colors: dict) -> None:
-        table = comparison_table(rows)
         names = [model_label(r.model) for r in rows]
         for metric in METRICS:
             values = [r.values[metric.key] for r in rows]
             labels = [format_value(metric.key, v) for v in values]
-            chart = self.bars[metric.key]
-            draw_bars(chart, names, values, labels, [colors[r.model] for r in rows])
+            draw_bars(self.bars[metric.key], names, values, labels, [colors[r.model] for r in rows])
+        self._set_tables(rows)
+
+    def _set_tables(self, rows: list[ModelRow]) -> None:
+        """What every bar chart's "Export data as CSV" writes: the whole side-by-side table."""
+        table = comparison_table(rows, self._references)
+        for chart in self.bars.values():
             chart.table = table
 
     def _draw_scatter(self, colors: dict) -> None:
@@ -355,6 +430,12 @@ class QtCompareTab(QWidget, QtObserver):
         self._context.select_trace(trace_id)
         self._context.select_span(span_id)
         self.span_opened.emit(trace_id, span_id)
+
+
+def _reference_cells(means: ModelMeans | None) -> list[str]:
+    if means is None:
+        return ["none", *("no reference" for _ in REFERENCE_COLUMNS)]
+    return [f"{means.spans:,}", *metric_texts(means.scores)]
 
 
 def _score_text(score: tuple[float, int] | None) -> str:

@@ -21,6 +21,7 @@ from spanscope.ui.detail.payload import QtPayloadSection
 from spanscope.ui.detail.rich_view import QtRichView
 from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.detail.usage import QtUsageView
+from spanscope.ui.reference_answers import QtReferenceAnswers, reference_answers
 from spanscope.ui.style import ERROR_COLOR
 
 IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB = range(6)
@@ -52,6 +53,7 @@ class QtDetailPanel(QWidget, QtObserver):
         QWidget.__init__(self, parent)
         self.context = context
         self.span: Span | None = None
+        self.references: QtReferenceAnswers | None = None
         self.header = QtSpanHeader()
         self.input = QtPayloadSection("Input")
         self.output = QtPayloadSection("Output")
@@ -81,6 +83,8 @@ class QtDetailPanel(QWidget, QtObserver):
         layout.addWidget(self.tabs, 1)
         self.set_span(None)
         if context is not None:
+            self.references = reference_answers(context)
+            self.references.changed.connect(lambda: self._show_scores(self.span))
             context.register(self)
 
     def _scores_page(self) -> QWidget:
@@ -178,5 +182,8 @@ class QtDetailPanel(QWidget, QtObserver):
             return None
 
     def _show_scores(self, span: Span | None) -> None:
-        self.scores.set_renderer(None if span is None else partial(scores_html, span))
-        self.tabs.setTabText(SCORES_TAB, _counted("Scores", len(span.scores) if span else 0))
+        """The span's scores, after its reference metrics when it has a reference answer."""
+        reference = None if span is None or self.references is None else self.references.reference(span)
+        self.scores.set_renderer(None if span is None else partial(scores_html, span, reference=reference))
+        title = _counted("Scores", len(span.scores) if span else 0)
+        self.tabs.setTabText(SCORES_TAB, title + (" + metrics" if reference is not None else ""))

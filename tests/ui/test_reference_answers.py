@@ -87,7 +87,7 @@ def csv_rows(tab: QtCompareTab) -> dict[str, dict[str, object]]:
     return {row[0]: dict(zip(table.header, row, strict=True)) for row in table.rows}
 
 
-REFERENCE_ROWS = ["Reference: spans with one", *(f"Reference: {h[5:]}" for _, h in REFERENCE_COLUMNS)]
+REFERENCE_ROWS = ["Reference: spans scored", *(f"Reference: {h}" for _, h in REFERENCE_COLUMNS)]
 
 
 def test_compare_tab_gives_each_models_reference_means(store, compare):
@@ -96,7 +96,7 @@ def test_compare_tab_gives_each_models_reference_means(store, compare):
     inspect, other = compare.chosen()
     shown = column(compare, inspect)
     assert [shown[label] for label in REFERENCE_ROWS] == ["5", *metric_texts(means[INSPECT_MODEL].scores)]
-    assert [column(compare, other)[label] for label in REFERENCE_ROWS] == ["none", *["no reference"] * 4]
+    assert [column(compare, other)[label] for label in REFERENCE_ROWS] == ["0", *["no reference"] * 4]
     assert "reference metrics over 5 spans with a reference answer" in compare.status.text()
     rows = csv_rows(compare)
     for field, header in REFERENCE_COLUMNS:

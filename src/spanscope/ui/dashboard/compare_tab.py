@@ -311,10 +311,7 @@ class QtCompareTab(QWidget, QtObserver):
         names = score_names(rows)
         found = self._references if self._references is not None and self._references.spans else None
         reference_labels = (
-            [
-                "Reference: spans with one",
-                *(f"Reference: {h.removeprefix('mean ')}" for _, h in REFERENCE_COLUMNS),
-            ]
+            ["Reference: spans scored", *(f"Reference: {h}" for _, h in REFERENCE_COLUMNS)]
             if found is not None
             else []
         )
@@ -434,7 +431,7 @@ class QtCompareTab(QWidget, QtObserver):
 
 def _reference_cells(means: ModelMeans | None) -> list[str]:
     if means is None:
-        return ["none", *("no reference" for _ in REFERENCE_COLUMNS)]
+        return ["0", *("no reference" for _ in REFERENCE_COLUMNS)]
     return [f"{means.spans:,}", *metric_texts(means.scores)]
 
 

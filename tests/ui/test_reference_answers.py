@@ -237,4 +237,27 @@ def test_the_review_menu_attaches_a_file(qtbot, tmp_path, store, monkeypatch):
     action.trigger()
     assert reference_answers(window.context).path == refs
     assert "1 reference answers from refs.jsonl attached" in window.statusBar().currentMessage()
+    # with a file attached, the action offers another file or detaching it
+    other = tmp_path / "other.jsonl"
+    write_refs(other, {"input": "q", "expected": "a"})
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(other), ""))
+    answer(monkeypatch, "Attach Another…")
+    action.trigger()
+    assert reference_answers(window.context).path == other
+    answer(monkeypatch, "Detach")
+    action.trigger()
+    assert reference_answers(window.context).path is None
+    window.context.close_store()
+    window.open_store(store)
+    assert reference_answers(window.context).path is None  # forgotten for this store
     window.close()
+
+
+def answer(monkeypatch, button: str) -> None:
+    """Make the next message box answer as if `button` were clicked."""
+
+    def click(box: QMessageBox) -> int:
+        next(b for b in box.buttons() if b.text() == button).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", click)

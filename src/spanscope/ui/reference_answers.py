@@ -56,11 +56,13 @@ class QtReferenceAnswers(QObject, QtObserver):
         Raises ReferenceFileError (naming the file and line) and leaves the current file attached."""
         entries = load_references(Path(path))
         self._set(Path(path), tuple(entries), None)
-        if self.settings is not None and self._store is not None:
-            remembered = self._remembered()
-            remembered[str(self._store)] = str(Path(path).resolve())
-            self.settings.setValue(SETTINGS_KEY, remembered)
+        self._remember(str(Path(path).resolve()))
         return len(entries)
+
+    def detach(self) -> None:
+        """Use the source's references only, now and when the store is opened again."""
+        self._set(None, (), None)
+        self._remember(None)
 
     def use_settings(self, settings: QSettings) -> None:
         self.settings = settings
@@ -84,6 +86,16 @@ class QtReferenceAnswers(QObject, QtObserver):
     def _remembered(self) -> dict[str, str]:
         value = self.settings.value(SETTINGS_KEY, {}) if self.settings is not None else {}
         return dict(value) if isinstance(value, dict) else {}
+
+    def _remember(self, name: str | None) -> None:
+        if self.settings is None or self._store is None:
+            return
+        remembered = self._remembered()
+        if name is None:
+            remembered.pop(str(self._store), None)
+        else:
+            remembered[str(self._store)] = name
+        self.settings.setValue(SETTINGS_KEY, remembered)
 
     def _restore(self) -> None:
         name = self._remembered().get(str(self._store)) if self._store is not None else None
@@ -124,6 +136,23 @@ def attach_file(window: QWidget, holder: QtReferenceAnswers, path: Path) -> bool
     return True
 
 
+def keep_or_detach(window: QWidget, holder: QtReferenceAnswers) -> bool:
+    """With a file attached already: True to pick another, False when it was detached or nothing
+    is to be done."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question, TITLE, f"{holder.path} is attached to this store.", parent=window
+    )
+    another = box.addButton("Attach Another…", QMessageBox.ButtonRole.AcceptRole)
+    detach = box.addButton("Detach", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    if box.clickedButton() is detach:
+        holder.detach()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage("Reference answers detached: the sources' own are used", 8000)
+    return box.clickedButton() is another
+
+
 def attach_action(context: QtTraceContext, settings: QSettings, window: QWidget) -> QAction:
     """The menu action: pick a JSONL file of reference answers for the open store."""
     holder = reference_answers(context)
@@ -137,6 +166,8 @@ def attach_action(context: QtTraceContext, settings: QSettings, window: QWidget)
     def ask() -> None:
         if context.store_path is None:
             QMessageBox.information(window, TITLE, "Open a store first: the answers are attached to it.")
+            return
+        if holder.path is not None and not keep_or_detach(window, holder):
             return
         start = str(holder.path.parent) if holder.path is not None else str(settings.value("last_dir", ""))
         name, _ = QFileDialog.getOpenFileName(window, "Attach reference answers", start, FILE_FILTER)

@@ -199,7 +199,7 @@ def test_scores_tab_shows_the_reference_and_its_metrics(qtbot, ctx, store, tmp_p
     select(qtbot, panel, q1.trace_id, q1.span_id)
     text = shown(panel)
     assert "Automatic metrics against a reference answer" in text
-    assert "not a human score" in text and "reference from inspect target" in text
+    assert "computed from the output, not a human score · reference from inspect target" in text
     exact, f1, rouge, bleu = metric_texts(q1.scores)
     assert f"exact match {exact}  ·  token F1 {f1}  ·  ROUGE-L {rouge}  ·  BLEU {bleu}" in text
     assert q1.reference.expected == ("Paris",) and "Expected:\nParis" in text

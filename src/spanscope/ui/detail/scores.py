@@ -39,11 +39,10 @@ def reference_html(span: Span, reference: Reference, budget: TextBudget) -> str:
         f"{name} <b>{value}</b>" for name, value in zip(names, texts, strict=True)
     )
     expected = "Expected answers (the best match counts):" if len(reference.expected) > 1 else "Expected:"
-    title = (
-        f"<b>Automatic metrics against a reference answer</b>&nbsp;&nbsp;"
-        f"{muted(f'computed here, not a human score · reference from {reference.origin}')}"
-    )
+    title = "<b>Automatic metrics against a reference answer</b>"
+    about = f"computed from the output, not a human score · reference from {reference.origin}"
     body = (
+        f"<p style='margin: 0 0 2px 0'>{muted(about)}</p>"
         f"<p style='margin: 2px 0'>{figures}</p>"
         f"<p style='margin: 6px 0 0 0'>{muted(expected)}</p>"
         + "".join(text_block(budget.take(text)) for text in reference.expected)

@@ -163,8 +163,8 @@ def test_scores_before_their_spans_are_summarized_once_the_spans_arrive(tmp_path
     # The one naming only its span cannot be placed yet: reported, the other two kept.
     assert (first.outcome, first.scores_added) == ("imported", 2)
     assert [str(p) for p in first.problems] == [
-        f"{tmp_path / 'scores.dat'}:score 'correctness' (e3): rates span (run) call, which is not in the store; "
-        "import the file holding it first"
+        f"{tmp_path / 'scores.dat'}:score 'correctness' (e3): rates span (run) call, "
+        "which is not in the store; import the file holding it first"
     ]
     assert list_traces(connect(store, readonly=True)) == []
     import_file(store, write_file(tmp_path, "spans.dat"))

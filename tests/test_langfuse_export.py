@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 
 from spanscope.cli import main
 from spanscope.core.formats import FormatError, Source, detect, langfuse_export
-from spanscope.core.model import Kind, Span, Status
+from spanscope.core.model import Kind, Score, ScoreFor, Span, Status
+from spanscope.core.store import connect
+from spanscope.core.store.queries import get_span, list_traces, trace_scores
 
 DOWNLOADS = ("openai-agents-2025-09-30.trace.json", "langgraph-python-2025-08-22.trace.json")
 KINDS = {
@@ -37,7 +39,7 @@ KINDS = {
 TRACE = "0123456789abcdef0123456789abcdef"
 
 
-def read(path: Path) -> tuple[list[Span], list[str]]:
+def read(path: Path) -> tuple[list[Span | ScoreFor], list[str]]:
     source = Source(path)
     assert detect(source) is langfuse_export, path
     spans = list(langfuse_export.read(source, lambda n: None))
@@ -128,9 +130,88 @@ def test_detected_for_exactly_the_langfuse_exports(fixtures_dir):
         assert langfuse_export.sniff(Source(path).head()) == ours, path
 
 
-def test_a_scores_request_alone_says_what_is_missing(fixtures_dir):
-    with pytest.raises(FormatError, match="holds no observations, only scores"):
-        read(fixtures_dir / "langfuse-sdk/chain-and-session.api_public_scores.0002.json")
+SDK_SCORES = "langfuse-sdk/chain-and-session.api_public_scores.0002.json"
+SDK_SPANS = "langfuse-sdk/chain-and-session.otlp.json"
+
+
+def expected_score(raw: dict[str, Any]) -> tuple:
+    """A score of the SDK's request as stored, read from the JSON: its span ('' for the trace),
+    name, number or label, comment and id."""
+    value = raw["value"]
+    number, label = (None, value) if isinstance(value, str) else (float(value), None)
+    return (raw.get("observationId") or "", raw["name"], number, label, raw.get("comment"), raw["id"])
+
+
+@pytest.mark.parametrize("scores_first", [False, True], ids=["spans-then-scores", "scores-then-spans"])
+def test_the_sdk_scores_request_scores_the_sdk_spans_in_either_order(
+    fixtures_dir, tmp_path, capsys, scores_first
+):
+    scores_file, spans_file = fixtures_dir / SDK_SCORES, fixtures_dir / SDK_SPANS
+    raw = json.loads(scores_file.read_text())
+    store = tmp_path / "s.db"
+    for path in (scores_file, spans_file) if scores_first else (spans_file, scores_file):
+        assert main(["import", str(path), "--db", str(store)]) == 0
+    printed = capsys.readouterr().err
+    traces = {r["traceId"] for r in raw}
+    assert (
+        f"{scores_file}: {len(raw)} scores ({len(raw)} new) in {len(traces)} traces [langfuse-export]"
+        in printed
+    )
+    db = connect(store, readonly=True)
+    for trace_id in traces:
+        stored = sorted(
+            (span_id, s.name, s.value, s.label, s.comment, s.key) for span_id, s in trace_scores(db, trace_id)
+        )
+        assert stored == sorted(expected_score(r) for r in raw if r["traceId"] == trace_id)
+    for r in raw:
+        if r.get("observationId"):  # the span it rates is one of the SDK's spans, and shows it
+            span = get_span(db, r["traceId"], r["observationId"])
+            assert [s.key for s in span.scores if not s.trace_level] == [r["id"]]
+    summaries = {t.trace_id: t.scores for t in list_traces(db)}
+    assert len(summaries) == 2  # the fixture's two traces, one of them rated
+    for trace_id in traces:
+        parts = sorted(
+            f"{r['name']} {r['value']}" if isinstance(r["value"], str) else f"{r['name']} {r['value']:.3g}"
+            for r in raw
+            if r["traceId"] == trace_id
+        )
+        assert summaries[trace_id] == ", ".join(parts)
+    assert [v for k, v in summaries.items() if k not in traces] == [None]
+
+
+def test_scores_read_again_add_nothing(fixtures_dir, tmp_path, capsys):
+    store = tmp_path / "s.db"
+    copy = tmp_path / "scores-copy.json"
+    copy.write_bytes((fixtures_dir / SDK_SCORES).read_bytes())
+    for path in (fixtures_dir / SDK_SPANS, fixtures_dir / SDK_SCORES, fixtures_dir / SDK_SCORES, copy):
+        assert main(["import", str(path), "--db", str(store)]) == 0
+    printed = capsys.readouterr().err
+    assert f"{fixtures_dir / SDK_SCORES}: already imported" in printed
+    assert f"{copy}: 2 scores (0 new) in 1 traces" in printed
+    assert connect(store, readonly=True).execute("SELECT count(*) FROM scores").fetchone()[0] == 2
+
+
+def test_a_list_of_scores_from_the_api_reads_as_scores_for_their_traces(tmp_path):
+    scores = [
+        {"id": "a", "traceId": TRACE, "name": "quality", "value": 1, "dataType": "NUMERIC", "source": "EVAL"},
+        {
+            "id": "b",
+            "traceId": TRACE,
+            "observationId": "obs",
+            "name": "tone",
+            "value": "calm",
+            "comment": "ok",
+        },
+        {"id": "c", "traceId": None, "name": "lost", "value": 1},
+    ]
+    for body in ({"data": scores, "meta": {"page": 1}}, {"data": scores}):
+        path = write(tmp_path, body)
+        read_back, problems = read(path)
+        assert read_back == [
+            ScoreFor(TRACE, None, Score("quality", 1.0, source="EVAL", key="a", trace_level=True)),
+            ScoreFor(TRACE, "obs", Score("tone", label="calm", comment="ok", key="b")),
+        ]
+        assert problems == [f"{path}:line 1 data[3]: score 'lost' names no trace (traceId)"]
 
 
 # --- hand-made exports of each shape ------------------------------------------------------------
@@ -202,9 +283,8 @@ def test_newer_download_with_observations_and_scores(tmp_path):
         ("tone", "calm", "ok", False)
     ]
     assert [(s.name, s.value, s.trace_level) for s in by_id["root"].scores] == [("helpful", 0.5, True)]
-    assert problems == [
-        f"{path}:line 1 scores[3]: score 'lost' rates observation elsewhere, which is not in this file"
-    ]
+    assert problems == []
+    assert by_id["elsewhere"] == ScoreFor(TRACE, "elsewhere", Score("lost", 1.0, key="s3"))
 
 
 def test_public_api_trace_carries_session_and_user_to_its_spans(tmp_path):

@@ -19,11 +19,11 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanscope.cli import EXIT_PARTIAL, main
+from spanscope.cli import EXIT_FAILED, EXIT_PARTIAL, main
 from spanscope.core.formats import FormatError, Source, detect, langsmith
-from spanscope.core.model import Kind, Span, Status
+from spanscope.core.model import Kind, ScoreFor, Span, Status
 from spanscope.core.store import connect
-from spanscope.core.store.queries import iter_spans
+from spanscope.core.store.queries import iter_spans, list_traces, trace_scores
 
 CAPTURES = ("capture-multipart", "capture-zstd", "capture-batch", "capture-single")
 #: From the fixtures README: every capture holds the same program's runs.
@@ -43,7 +43,7 @@ TRACE = "11111111-1111-4111-8111-111111111111"
 CHILD = "22222222-2222-4222-8222-222222222222"
 
 
-def read(path: Path) -> tuple[list[Span], list[str]]:
+def read(path: Path) -> tuple[list[Span | ScoreFor], list[str]]:
     source = Source(path)
     assert detect(source) is langsmith, path
     spans = list(langsmith.read(source, lambda n: None))
@@ -222,9 +222,112 @@ def test_feedback_becomes_scores_of_the_runs_it_rates(fixtures_dir, tmp_path):
         assert score.source == f["feedback_source"]["type"]
 
 
-def test_feedback_alone_says_what_to_do(fixtures_dir):
-    with pytest.raises(FormatError, match="only feedback"):
-        read(fixtures_dir / "langsmith-runs/capture-batch/feedback.jsonl")
+def feedback_of(capture: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (capture / "feedback.jsonl").read_text().splitlines()]
+
+
+def feedback_bodies(capture: Path) -> list[Path]:
+    return sorted(p for p in (capture / "raw").iterdir() if "feedback" in p.name)
+
+
+def test_feedback_alone_reads_as_scores_of_runs_elsewhere(fixtures_dir):
+    capture = fixtures_dir / "langsmith-runs/capture-batch"
+    read_back, problems = read(capture / "feedback.jsonl")
+    assert problems == []
+    assert [(r.trace_id, r.span_id, r.score.name, r.score.key) for r in read_back] == [
+        (None, f["run_id"], f["key"], f["id"]) for f in feedback_of(capture)
+    ]
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_feedback_imported_after_its_runs_scores_them(fixtures_dir, tmp_path, capsys, name):
+    """feedback.jsonl, then the raw POST /feedback bodies (the same feedback: nothing new)."""
+    capture = fixtures_dir / "langsmith-runs" / name
+    store = tmp_path / "s.db"
+    feedback, bodies = feedback_of(capture), feedback_bodies(capture)
+    assert len(bodies) == len(feedback) == 2
+    for path in (capture / "runs.jsonl", capture / "feedback.jsonl", *bodies):
+        assert main(["import", str(path), "--db", str(store)]) == 0
+    printed = capsys.readouterr().err
+    runs = {r["id"]: r for r in runs_of(capture)}
+    rated = {runs[f["run_id"]]["trace_id"] for f in feedback}
+    assert f"feedback.jsonl: 2 scores (2 new) in {len(rated)} traces [langsmith]" in printed
+    assert all(f"{body}: 1 scores (0 new) in 1 traces [langsmith]" in printed for body in bodies)
+    db = connect(store, readonly=True)
+    assert db.execute("SELECT count(*) FROM scores").fetchone()[0] == len(feedback)
+    summaries = {t.trace_id: t.scores for t in list_traces(db)}
+    for f in feedback:
+        run = runs[f["run_id"]]
+        ((span_id, score),) = [(i, s) for i, s in trace_scores(db, run["trace_id"]) if s.key == f["id"]]
+        # A root run's feedback rates its trace, as when runs and feedback come in one file.
+        assert span_id == ("" if run.get("parent_run_id") is None else run["id"])
+        assert (score.name, score.value, score.comment, score.source) == (
+            f["key"],
+            f["score"],
+            f["comment"],
+            f["feedback_source"]["type"],
+        )
+        assert f"{f['key']} {f['score']:.3g}" in summaries[run["trace_id"]]
+    assert sum(v is not None for v in summaries.values()) == len(rated)
+
+
+def test_feedback_before_its_runs_is_refused_naming_them_and_can_follow_them(fixtures_dir, tmp_path, capsys):
+    capture = fixtures_dir / "langsmith-runs/capture-multipart"
+    store = tmp_path / "s.db"
+    feedback = capture / "feedback.jsonl"
+    assert main(["import", str(feedback), "--db", str(store)]) == EXIT_FAILED
+    printed = capsys.readouterr().err
+    for f in feedback_of(capture):
+        where = f"{feedback}:score {f['key']!r} ({f['id']})"
+        assert f"{where}: rates span (run) {f['run_id']}, which is not in the store" in printed
+    assert "import the file holding their spans first, then this file" in printed
+    db = connect(store, readonly=True)
+    assert db.execute("SELECT count(*) FROM scores").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 0  # so it can come again
+    assert main(["import", str(capture / "runs.jsonl"), str(feedback), "--db", str(store)]) == 0
+    assert db.execute("SELECT count(*) FROM scores").fetchone()[0] == 2
+
+
+def test_feedback_for_one_stored_run_and_one_unknown_keeps_the_first_and_names_the_second(tmp_path, capsys):
+    store = tmp_path / "s.db"
+    assert main(["import", str(write_jsonl(tmp_path, run(), run(CHILD))), "--db", str(store)]) == 0
+    unknown = "33333333-3333-4333-8333-333333333333"
+    feedback = write_jsonl(
+        tmp_path,
+        {"id": "f1", "run_id": CHILD, "key": "correct", "score": True, "feedback_source": {"type": "app"}},
+        {"id": "f2", "run_id": unknown, "key": "correct", "score": 0},
+        name="feedback.jsonl",
+    )
+    assert main(["import", str(feedback), "--db", str(store)]) == EXIT_PARTIAL
+    printed = capsys.readouterr().err
+    assert f"{feedback}: 2 scores (1 new) in 1 traces [langsmith]" in printed
+    assert (
+        f"{feedback}:score 'correct' (f2): rates span (run) {unknown}, which is not in the store" in printed
+    )
+    db = connect(store, readonly=True)
+    assert [(i, s.name, s.value, s.source) for i, s in trace_scores(db, TRACE)] == [
+        (CHILD, "correct", 1.0, "app")
+    ]
+
+
+def test_feedback_naming_its_trace_is_kept_before_its_runs_arrive(tmp_path):
+    store = tmp_path / "s.db"
+    feedback = write_jsonl(
+        tmp_path,
+        {"id": "f1", "run_id": CHILD, "trace_id": TRACE, "key": "tone", "value": "calm", "comment": "ok"},
+        {"id": "f2", "run_id": TRACE, "trace_id": TRACE, "key": "overall", "score": 0.25},
+        name="feedback.jsonl",
+    )
+    assert main(["import", str(feedback), "--db", str(store)]) == 0
+    db = connect(store, readonly=True)
+    assert list_traces(db) == []  # no spans yet: no trace to list
+    assert main(["import", str(write_jsonl(tmp_path, run(), run(CHILD))), "--db", str(store)]) == 0
+    assert sorted((i, s.name, s.value, s.label, s.comment) for i, s in trace_scores(db, TRACE)) == [
+        ("", "overall", 0.25, None, None),
+        (CHILD, "tone", None, "calm", "ok"),
+    ]
+    ((trace),) = list_traces(db)
+    assert trace.scores == "overall 0.25, tone calm"
 
 
 def test_detected_for_exactly_the_langsmith_captures(fixtures_dir):

@@ -107,11 +107,12 @@ def _report(results: Sequence[FileResult], out: TextIO) -> int:
     for r in results:
         if r.outcome is Outcome.IMPORTED:
             imported += 1
-            print(
-                f"{r.path}: {r.spans_read:,} spans ({r.spans_added:,} new) "
-                f"in {r.traces:,} traces [{r.format}]",
-                file=out,
+            read, added = (
+                (f"{r.scores_read:,} scores", r.scores_added)
+                if r.scores_only
+                else (f"{r.spans_read:,} spans", r.spans_added)
             )
+            print(f"{r.path}: {read} ({added:,} new) in {r.traces:,} traces [{r.format}]", file=out)
         elif r.outcome is Outcome.ALREADY:
             imported += 1
             print(f"{r.path}: already imported, nothing to add", file=out)

@@ -103,6 +103,22 @@ def test_drop_files_imports_them(qtbot, window, tmp_path):
     assert window.trace_list.model.rowCount() == 7
 
 
+def test_a_scores_only_file_says_what_it_added_and_its_scores_show_in_the_list(
+    qtbot, window, tmp_path, fixtures_dir
+):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    folder = fixtures_dir / "langfuse-sdk"
+    scores = folder / "chain-and-session.api_public_scores.0002.json"
+    with qtbot.waitSignal(window.imports.idle, timeout=20_000):
+        window.import_files([folder / "chain-and-session.otlp.json", scores])
+    assert window.statusBar().currentMessage() == f"{scores.name}: 2 new scores in 1 traces"
+    assert window.problems.count == 0
+    shown = {t.trace_id: t.scores for t in list_traces(window.context.db)}
+    assert sorted(shown.values(), key=str) == [None, "has_summary yes, helpfulness 0.9"]
+
+
 def test_a_user_opens_a_real_fixture_and_every_panel_shows_the_clicked_span(
     qtbot, window, tmp_path, fixtures_dir
 ):

@@ -104,6 +104,22 @@ class Score:
         return "" if self.value is None else f"{self.value:.4g}"
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreFor:
+    """A score of a span or trace whose spans are not in the file being read (a file of scores
+    or feedback only); the store keeps it with that span or trace, already stored or to come.
+
+    `span_id` None: the score rates the trace (its `trace_level` must then be True). `trace_id`
+    None: the source names only the span (LangSmith feedback names its run); the store finds its
+    trace among the stored spans, and a score of a root span then rates the whole trace, as
+    readers attach trace scores to roots. A span not in the store is reported, not kept.
+    """
+
+    trace_id: str | None
+    span_id: str | None
+    score: Score
+
+
 @dataclass(slots=True)
 class Span:
     """One unit of work. `input`/`output` hold text, a JSON value, or a list of chat messages

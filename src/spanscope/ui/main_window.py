@@ -260,9 +260,12 @@ class QtMainWindow(QMainWindow):
 
     def _on_file_done(self, result: FileResult) -> None:
         if result.outcome is Outcome.IMPORTED:
-            self.statusBar().showMessage(
-                f"{result.path.name}: {result.spans_added:,} new spans in {result.traces:,} traces", 8000
+            added = (
+                f"{result.scores_added:,} new scores"
+                if result.scores_only
+                else f"{result.spans_added:,} new spans"
             )
+            self.statusBar().showMessage(f"{result.path.name}: {added} in {result.traces:,} traces", 8000)
             self.context.refresh()
         elif result.outcome is Outcome.ALREADY:
             self.statusBar().showMessage(f"{result.path.name} is already in this store", 8000)

@@ -4,9 +4,13 @@ A format module provides:
     NAME: str                      short name shown to users ("otlp-json")
     DESCRIPTION: str               one line for the README and error messages
     sniff(head: bytes) -> bool     True when the (decompressed) first bytes look like this format
-    read(source: Source, progress: Progress) -> Iterator[Span]
+    read(source: Source, progress: Progress) -> Iterator[Span | ScoreFor]
 and, when the head alone cannot tell (a SQLite store's tables may lie anywhere in the file):
     sniff_source(source: Source) -> bool   asked only after sniff(head) said True
+
+A reader attaches a score to its span (`Span.scores`) when the span is in the file, and yields a
+`ScoreFor` when it is not (files of scores or feedback only): the store keeps those with spans
+already stored or still to come.
 
 Readers never raise for bad records: they call `source.skip(where, reason)` and go on. They raise
 `FormatError` only when nothing in the file can be read.
@@ -24,7 +28,7 @@ from typing import BinaryIO, Protocol
 
 import zstandard
 
-from spanscope.core.model import Span
+from spanscope.core.model import ScoreFor, Span
 
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -198,7 +202,7 @@ class FormatModule(Protocol):
 
     def sniff(self, head: bytes) -> bool: ...
 
-    def read(self, source: Source, progress: Progress) -> Iterator[Span]: ...
+    def read(self, source: Source, progress: Progress) -> Iterator[Span | ScoreFor]: ...
 
 
 def registry() -> list[ModuleType]:

@@ -3,7 +3,10 @@
 Accepts the UI download `{trace, observations}` (the trace holding its scores), the newer
 `{observations, scores}`, a public API trace (`GET /api/public/traces/{id}`: the trace with its
 `observations` and `scores`), list answers `{data, meta}`, and batch exports as JSON arrays or
-JSON Lines of observations, traces or scores, in any mix.
+JSON Lines of observations, traces or scores, in any mix (`{data}` also without meta). A file of
+scores only (the SDK's `POST /api/public/scores` body, a list `{data: [...]}` of scores) is read
+too: a score whose observation or trace is not in the file is yielded as a `ScoreFor`, kept by the
+store with the trace it names (its spans imported before or after).
 
 Each observation becomes a span; its fields are written as the `langfuse.observation.*` attributes the
 Langfuse OTel SDK uses, so the semantic conventions map type to kind, usage details to tokens and cost
@@ -27,7 +30,7 @@ from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
 from spanscope.core.formats.otlp_common import nothing_read
-from spanscope.core.model import Score, Span
+from spanscope.core.model import Score, ScoreFor, Span
 
 NAME = "langfuse-export"
 DESCRIPTION = "Langfuse trace downloads and public API / batch exports (JSON, JSON Lines)"
@@ -50,7 +53,7 @@ _TRACE_ATTRIBUTES = {
 def sniff(head: bytes) -> bool:
     """JSON whose first record is a Langfuse trace download, trace, observation or score."""
     keys = first_keys(head)
-    if {"data", "meta"} <= keys:
+    if {"data", "meta"} <= keys or keys == {"data"}:
         match = _DATA.search(head)
         keys = first_keys(head[match.end() - 1 :]) if match else set()
     return _shape(keys) is not None
@@ -85,28 +88,28 @@ class _Collected:
         self.traces.setdefault(str(data["id"]), {}).update(data)
 
 
-def read(source: Source, progress: Progress) -> Iterator[Span]:
+def read(source: Source, progress: Progress) -> Iterator[Span | ScoreFor]:
     collected = _Collected()
     for where, value in records(source, progress):
         _record(value, where, source, collected)
     spans = _spans(collected, source)
-    _attach_scores(spans, collected.scores, source)
-    if not spans:
-        if collected.scores or collected.traces:
+    elsewhere = _attach_scores(spans, collected.scores, source)
+    if not spans and not elsewhere:
+        if collected.traces:
             raise FormatError(
-                f"{source.path}: holds no observations, only "
-                + ("scores" if collected.scores else "traces")
-                + "; Langfuse traces are read from exports that include their observations"
+                f"{source.path}: holds no observations, only traces; Langfuse traces are read from "
+                "exports that include their observations"
             )
         raise FormatError(nothing_read(source))
     yield from spans.values()
+    yield from elsewhere
 
 
 def _record(value: Any, where: str, source: Source, collected: _Collected) -> None:
     if not isinstance(value, dict):
         source.skip(where, "not a JSON object")
         return
-    if isinstance(value.get("data"), list) and "meta" in value:
+    if isinstance(value.get("data"), list) and ("meta" in value or value.keys() == {"data"}):
         for number, item in enumerate(value["data"], start=1):
             _record(item, f"{where} data[{number}]", source, collected)
         return
@@ -292,7 +295,10 @@ def _decoded(value: Any) -> Any:
 # --- scores -------------------------------------------------------------------------------------
 
 
-def _attach_scores(spans: dict[str, Span], scores: list[tuple[str, dict[str, Any]]], source: Source) -> None:
+def _attach_scores(
+    spans: dict[str, Span], scores: list[tuple[str, dict[str, Any]]], source: Source
+) -> list[ScoreFor]:
+    """Put scores on the spans they rate; returns those whose observation or trace is not in the file."""
     roots: dict[str, Span] = {}
     # A trace's root: a span without parent, else one whose parent is missing; the earliest of those.
     for span in sorted(
@@ -300,18 +306,23 @@ def _attach_scores(spans: dict[str, Span], scores: list[tuple[str, dict[str, Any
     ):
         roots.setdefault(span.trace_id, span)
     seen: set[str] = set()
+    elsewhere: list[ScoreFor] = []
     for where, item in scores:
         key = str(item.get("id") or "")
         if key and key in seen:
             continue
         seen.add(key)
+        trace = item.get("traceId")
         observation = text_or_none(item.get("observationId"))
-        target = spans.get(observation) if observation else roots.get(str(item.get("traceId")))
-        if target is None:
-            what = f"observation {observation}" if observation else f"trace {item.get('traceId')}"
-            source.skip(where, f"score {item.get('name')!r} rates {what}, which is not in this file")
-            continue
-        target.scores.append(_score(item, key, trace_level=observation is None))
+        target = spans.get(observation) if observation else roots.get(str(trace))
+        score = _score(item, key, trace_level=observation is None)
+        if target is not None:
+            target.scores.append(score)
+        elif _is_id(trace):
+            elsewhere.append(ScoreFor(str(trace), observation, score))
+        else:
+            source.skip(where, f"score {item.get('name')!r} names no trace (traceId)")
+    return elsewhere
 
 
 def _score(item: dict[str, Any], key: str, *, trace_level: bool) -> Score:

@@ -5,7 +5,10 @@ single-run POST (create) and PATCH (update) payloads, its batch bodies `{"post":
 and its multipart/form-data bodies, plain or zstd-compressed (`Content-Encoding: zstd`), where each run
 is a part `post.<id>` / `patch.<id>` with one more part per large field (`post.<id>.inputs`, ...).
 The create and update of a run are merged by run id, the update's values laid over the create's.
-Feedback bodies (`POST /feedback`) in the same file become scores of the run they rate.
+Feedback (`POST /feedback` bodies, feedback.jsonl) becomes scores of the run it rates: on its span
+when the run is in the same file, else yielded as a `ScoreFor`, so a file of feedback only is read
+too. Feedback names its run (a span id) and, when it carries one, the trace; without it the store
+finds the trace of the stored run, and reports feedback whose run is not stored yet.
 
 A run becomes a span: its UUID is the span id, its trace_id the trace id, its parent from
 parent_run_id or else from dotted_order. Only model runs (llm, embedding) own tokens and costs: a
@@ -28,7 +31,7 @@ from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
 from spanscope.core.formats.otlp_common import nothing_read
-from spanscope.core.model import Event, Kind, Score, Span, Status
+from spanscope.core.model import Event, Kind, Score, ScoreFor, Span, Status
 
 NAME = "langsmith"
 DESCRIPTION = "LangSmith runs (JSON, JSON Lines, SDK POST/PATCH, batch and multipart bodies, zstd)"
@@ -126,7 +129,7 @@ class _Collected:
             self.add(op, child, f"{where} child_runs[{number}]", source)
 
 
-def read(source: Source, progress: Progress) -> Iterator[Span]:
+def read(source: Source, progress: Progress) -> Iterator[Span | ScoreFor]:
     collected = _Collected()
     head = source.head()
     if head.startswith(ZSTD_MAGIC) or head.lstrip(b" \t\r\n").startswith(b"--"):
@@ -138,17 +141,13 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
     for run_id, attachments in collected.attachments.items():
         if run_id in spans:
             spans[run_id].attributes["langsmith.attachments"] = attachments
-    _attach_feedback(spans, collected.feedback, source)
-    if not spans:
-        if collected.feedback and not collected.order:
-            raise FormatError(
-                f"{source.path}: holds only feedback, for runs that are not in it; import the feedback "
-                "in one file with its runs (e.g. both as JSON Lines)"
-            )
+    elsewhere = _attach_feedback(spans, collected.feedback, source)
+    if not spans and not elsewhere:
         raise FormatError(nothing_read(source))
     yield from sorted(
         spans.values(), key=lambda s: (s.trace_id, str(s.attributes.get("langsmith.dotted_order", "")))
     )
+    yield from elsewhere
 
 
 def _record(value: Any, where: str, source: Source, collected: _Collected) -> None:
@@ -439,29 +438,40 @@ def _cost(total: Any, first: Any, second: Any) -> float | None:
 
 def _attach_feedback(
     spans: dict[str, Span], feedback: list[tuple[str, dict[str, Any]]], source: Source
-) -> None:
+) -> list[ScoreFor]:
+    """Put feedback on the runs it rates; returns that for runs not in the file.
+
+    A root run's feedback rates its trace (a root run's id is its trace id)."""
+    elsewhere: list[ScoreFor] = []
     for where, item in feedback:
         run_id = str(item.get("run_id") or "").lower()
-        span = spans.get(run_id)
-        if span is None:
-            source.skip(
-                where, f"feedback {item.get('id')} rates run {run_id or '?'}, which is not in this file"
-            )
+        if not run_id:
+            source.skip(where, f"feedback {item.get('id')} names no run (run_id)")
             continue
-        value = item.get("score")
-        label = item.get("value")
-        origin = item.get("feedback_source")
-        span.scores.append(
-            Score(
-                name=str(item.get("key") or "feedback"),
-                value=float(value) if isinstance(value, int | float) else None,
-                label=label if isinstance(label, str) else None,
-                comment=text_or_none(item.get("comment")),
-                source=text_or_none(origin.get("type")) if isinstance(origin, dict) else None,
-                key=str(item.get("id") or ""),
-                trace_level=span.parent_id is None,
-            )
-        )
+        span = spans.get(run_id)
+        trace_id = span.trace_id if span else text_or_none(item.get("trace_id"))
+        trace_id = trace_id.lower() if trace_id else None
+        score = _feedback_score(item, trace_level=(span.parent_id is None) if span else run_id == trace_id)
+        if span is not None:
+            span.scores.append(score)
+        else:
+            elsewhere.append(ScoreFor(trace_id, run_id, score))
+    return elsewhere
+
+
+def _feedback_score(item: dict[str, Any], *, trace_level: bool) -> Score:
+    value = item.get("score")
+    label = item.get("value")
+    origin = item.get("feedback_source")
+    return Score(
+        name=str(item.get("key") or "feedback"),
+        value=float(value) if isinstance(value, int | float) else None,
+        label=label if isinstance(label, str) else None,
+        comment=text_or_none(item.get("comment")),
+        source=text_or_none(origin.get("type")) if isinstance(origin, dict) else None,
+        key=str(item.get("id") or ""),
+        trace_level=trace_level,
+    )
 
 
 # --- values -------------------------------------------------------------------------------------

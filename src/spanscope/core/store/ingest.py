@@ -26,7 +26,7 @@ from pathlib import Path
 
 from spanscope.core.formats import FormatError, Problem, Source, detect
 from spanscope.core.interpreter import paused_gc
-from spanscope.core.model import Span
+from spanscope.core.model import Score, ScoreFor, Span
 from spanscope.core.pricing import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
@@ -92,9 +92,17 @@ class FileResult:
     format: str | None = None
     spans_read: int = 0
     spans_added: int = 0
+    #: Scores read apart from their spans (ScoreFor records), and scores this import stored.
+    scores_read: int = 0
+    scores_added: int = 0
     traces: int = 0
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def scores_only(self) -> bool:
+        """A file of scores or feedback only, whose figures are scores rather than spans."""
+        return self.spans_read == 0 and self.scores_read > 0
 
 
 class _Cancelled(Exception):
@@ -103,6 +111,11 @@ class _Cancelled(Exception):
 
 class _WriterFailed(Exception):
     """The writer thread stopped; its own error is reported instead of this one."""
+
+
+class _NothingPlaced(Exception):
+    """A file of scores none of which rates a stored span: nothing is kept, not even the record
+    that the file was imported, so it can be imported again once its spans are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,22 +159,24 @@ def span_row(span: Span, source_id: int, chunk: int, index: int, price_usd: floa
     )
 
 
+def score_row(trace_id: str, span_id: str, score: Score, source_id: int) -> tuple:
+    """One score in SCORE_COLUMNS order; a trace-level score gets span_id ''."""
+    return (
+        trace_id,
+        "" if score.trace_level else span_id,
+        score.name,
+        score.value,
+        score.label,
+        score.comment,
+        score.source,
+        score.key,
+        source_id,
+    )
+
+
 def score_rows(span: Span, source_id: int) -> list[tuple]:
-    """The span's scores in SCORE_COLUMNS order; a trace-level score gets span_id ''."""
-    return [
-        (
-            span.trace_id,
-            "" if score.trace_level else span.span_id,
-            score.name,
-            score.value,
-            score.label,
-            score.comment,
-            score.source,
-            score.key,
-            source_id,
-        )
-        for score in span.scores
-    ]
+    """The span's scores in SCORE_COLUMNS order."""
+    return [score_row(span.trace_id, span.span_id, score, source_id) for score in span.scores]
 
 
 class _Writer(threading.Thread):
@@ -179,7 +194,10 @@ class _Writer(threading.Thread):
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.spans_added = 0
+        self.scores_added = 0
         self.traces = 0
+        #: Score rows whose span is in neither the file nor the store.
+        self.unplaced: list[tuple] = []
         self._got_last_message = False
 
     def run(self) -> None:
@@ -221,15 +239,19 @@ class _Writer(threading.Thread):
                 self._got_last_message = True
                 raise _Cancelled
             batch, compressed = message
-            store_batch(conn, batch, compressed.result())
-            in_batch = {r[0] for r in batch.rows}
+            self.unplaced += store_batch(conn, batch, compressed.result())
+            in_batch = {r[0] for r in batch.rows} | {r[0] for r in batch.scores}
             if settled := pending - in_batch:
                 finalize_traces(conn, settled)
             pending = in_batch
             touched |= in_batch
         self._got_last_message = True
+        if self.unplaced and not touched:
+            raise _NothingPlaced
         added = conn.execute("SELECT count(*) FROM spans WHERE id >= ?", (first_new,))
         self.spans_added = added.fetchone()[0]
+        scored = conn.execute("SELECT count(*) FROM scores WHERE source_id = ?", (self.source_id,))
+        self.scores_added = scored.fetchone()[0]
         if self.spans_added < message.spans_read:
             # Spans already stored were ignored; drop chunks that only they would have used.
             conn.execute(
@@ -315,7 +337,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     try:
         spans = fmt.read(source, lambda done: state.report(path, done, stat.st_size))
         with _parsing_mode():
-            result.spans_read = _feed(writer, compressor, spans, state)
+            result.spans_read, result.scores_read = _feed(writer, compressor, spans, state)
         read_all = True
     except FormatError as exc:
         result.outcome, result.error = Outcome.FAILED, str(exc)
@@ -331,13 +353,35 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
         writer.batches.put(_Done(result.spans_read, len(source.problems)) if ok else writer.CANCEL)
         writer.join()
         compressor.shutdown(cancel_futures=True)
-    if writer.error is not None and not isinstance(writer.error, _Cancelled):
+    result.problems += [_unplaced_problem(source, row) for row in writer.unplaced]
+    if isinstance(writer.error, _NothingPlaced):
+        result.outcome, result.error = Outcome.FAILED, _nothing_placed(path, writer.unplaced)
+    elif writer.error is not None and not isinstance(writer.error, _Cancelled):
         result.outcome, result.error = Outcome.FAILED, f"{path}: could not store: {writer.error}"
     if result.outcome is Outcome.IMPORTED:
         result.spans_added, result.traces = writer.spans_added, writer.traces
+        result.scores_added = writer.scores_added
         state.spans_read = result.spans_read
         state.report(path, stat.st_size, stat.st_size)
     return result
+
+
+def _unplaced_problem(source: Source, row: tuple) -> Problem:
+    """A score (row in SCORE_COLUMNS order) whose span is in neither the file nor the store."""
+    name, key, span_id = row[2], row[7], row[1]
+    where = f"score {name!r}" + (f" ({key})" if key else "")
+    return Problem(
+        str(source.path),
+        where,
+        f"rates span (run) {span_id}, which is not in the store; import the file holding it first",
+    )
+
+
+def _nothing_placed(path: Path, unplaced: list[tuple]) -> str:
+    return (
+        f"{path}: none of its {len(unplaced):,} scores rates a span in the store (e.g. span (run) "
+        f"{unplaced[0][1]}); import the file holding their spans first, then this file"
+    )
 
 
 #: While importing, a thread waiting for Python's lock gets it within this many seconds.
@@ -364,17 +408,20 @@ def _parsing_mode() -> Iterator[None]:
 @dataclass(slots=True)
 class Batch:
     """Consecutive spans ready to store: rows, their packed (not yet compressed) chunks from id
-    `first_chunk` on, and their scores."""
+    `first_chunk` on, and their scores; `unplaced` are score rows that name only their span
+    (trace_id None), placed by `store_batch`."""
 
     rows: list[tuple]
     first_chunk: int
     chunks: list[bytes]
     scores: list[tuple]
+    unplaced: list[tuple]
 
 
 class BatchBuilder:
-    """Turns spans into rows, payload chunks and score rows, numbering chunks from `next_chunk`;
-    model calls are priced as they come (each provider, model and day looked up once)."""
+    """Turns spans into rows, payload chunks and score rows, and ScoreFor records into score rows,
+    numbering chunks from `next_chunk`; model calls are priced as they come (each provider, model
+    and day looked up once)."""
 
     def __init__(self, source_id: int, next_chunk: int, price: SpanPricer) -> None:
         self.source_id = source_id
@@ -387,9 +434,14 @@ class BatchBuilder:
         self.chunks: list[bytes] = []
         self.documents: list[dict] = []
         self.scores: list[tuple] = []
+        self.unplaced: list[tuple] = []
         self.first_chunk = self.next_chunk
 
-    def add(self, span: Span) -> None:
+    def add(self, record: Span | ScoreFor) -> None:
+        if isinstance(record, ScoreFor):
+            self._add_score_for(record)
+            return
+        span = record
         self.rows.append(
             span_row(span, self.source_id, self.next_chunk, len(self.documents), self.price(span))
         )
@@ -399,15 +451,25 @@ class BatchBuilder:
         if len(self.documents) == payload.CHUNK_SPANS:
             self._close_chunk()
 
+    def _add_score_for(self, record: ScoreFor) -> None:
+        if record.trace_id is None:
+            self.unplaced.append(score_row("", record.span_id or "", record.score, self.source_id))
+        else:
+            self.scores.append(score_row(record.trace_id, record.span_id or "", record.score, self.source_id))
+
+    def empty(self) -> bool:
+        return not (self.rows or self.scores or self.unplaced)
+
     def full(self) -> bool:
-        """True once the batch has BATCH_SPANS rows and ends on a chunk boundary."""
-        return len(self.rows) >= BATCH_SPANS and not self.documents
+        """True once the batch has BATCH_SPANS rows (spans and scores read apart from theirs) and
+        ends on a chunk boundary."""
+        return len(self.rows) + len(self.unplaced) + len(self.scores) >= BATCH_SPANS and not self.documents
 
     def take(self) -> Batch:
         """The spans added since the last take, as one batch (a partly filled chunk is closed)."""
         if self.documents:
             self._close_chunk()
-        batch = Batch(self.rows, self.first_chunk, self.chunks, self.scores)
+        batch = Batch(self.rows, self.first_chunk, self.chunks, self.scores, self.unplaced)
         self._start()
         return batch
 
@@ -417,20 +479,58 @@ class BatchBuilder:
         self.next_chunk += 1
 
 
-def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes]) -> None:
-    """Insert one batch (its chunks already compressed) in the caller's transaction."""
+def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes]) -> list[tuple]:
+    """Insert one batch (its chunks already compressed) in the caller's transaction. Its unplaced
+    scores join `batch.scores` once their span is found; returns those whose span is not stored."""
     chunk_rows = list(
         zip(range(batch.first_chunk, batch.first_chunk + len(compressed)), compressed, strict=True)
     )
     _insert_rows(conn, _INSERT_CHUNKS, "", chunk_rows)
     _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, batch.rows)
+    placed, missing = _place(conn, batch.unplaced)
+    batch.scores += placed
     _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores)
+    return missing
 
 
-def _feed(writer: _Writer, compressor: ThreadPoolExecutor, spans: Iterable[Span], state: ImportState) -> int:
-    """Turn spans into batches for the writer, each compressed on the way; returns spans read."""
+#: Span ids looked up per statement when placing scores (below SQLite's variable limit).
+_PLACE_PER_STATEMENT = 500
+
+
+def _place(conn: sqlite3.Connection, rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """Score rows naming only their span: in the trace of the stored span with that id (ids such
+    as LangSmith run ids are unique across traces); a root span's score rates its trace, as readers
+    attach trace scores to roots. Returns (placed rows, rows whose span is not stored).
+
+    spans has no index on span_id alone (each one costs every import), so the ids are looked up
+    in few statements, each one pass over spans."""
+    ids = sorted({row[1] for row in rows})
+    found: dict[str, tuple[str, bool]] = {}
+    for start in range(0, len(ids), _PLACE_PER_STATEMENT):
+        part = ids[start : start + _PLACE_PER_STATEMENT]
+        marks = ", ".join("?" * len(part))
+        query = f"SELECT span_id, trace_id, parent_id IS NULL FROM spans WHERE span_id IN ({marks})"
+        found.update(
+            (span_id, (trace_id, bool(root))) for span_id, trace_id, root in conn.execute(query, part)
+        )
+    placed, missing = [], []
+    for row in rows:
+        hit = found.get(row[1])
+        if hit is None:
+            missing.append(row)
+        else:
+            trace_id, root = hit
+            placed.append((trace_id, "" if root else row[1], *row[2:]))
+    return placed, missing
+
+
+def _feed(
+    writer: _Writer, compressor: ThreadPoolExecutor, records: Iterable[Span | ScoreFor], state: ImportState
+) -> tuple[int, int]:
+    """Turn spans and scores into batches for the writer, each compressed on the way; returns the
+    spans and the ScoreFor records read."""
     builder = BatchBuilder(writer.source_id, writer.first_chunk, SpanPricer(user_price_book()))
-    count = 0
+    count = scores = 0
 
     def send() -> None:
         if state.cancelled:
@@ -442,14 +542,17 @@ def _feed(writer: _Writer, compressor: ThreadPoolExecutor, spans: Iterable[Span]
         writer.batches.put((batch, compressed))
         state.spans_read = count
 
-    for span in spans:
-        builder.add(span)
-        count += 1
+    for record in records:
+        builder.add(record)
+        if isinstance(record, ScoreFor):
+            scores += 1
+        else:
+            count += 1
         if builder.full():
             send()
-    if builder.rows:
+    if not builder.empty():
         send()
-    return count
+    return count, scores
 
 
 def import_files(db_path: Path, paths: Iterable[Path], state: ImportState | None = None) -> list[FileResult]:

@@ -9,7 +9,6 @@ import time
 import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QTextDocument
-from PySide6.QtWidgets import QFormLayout
 
 from spanscope.core.content import PREVIEW_CHARS, attribute_rows
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
@@ -41,14 +40,7 @@ def select(qtbot, panel, trace_id: str, span_id: str) -> Span:
 
 
 def form_values(panel) -> dict[str, str]:
-    form = panel.usage.form
-    values = {}
-    for row in range(form.rowCount()):
-        label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-        field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-        if label is not None and field is not None:
-            values[label.widget().text().strip()] = field.widget().text()
-    return values
+    return panel.usage.rows()
 
 
 def synthetic(**fields) -> Span:
@@ -365,7 +357,7 @@ def test_none_clears_the_panel(qtbot, panel):
     assert panel.input.view.tree.json_model.rowCount() == 0
     assert panel.attributes.model.rowCount() == 0
     assert panel.events.text() == ""
-    assert panel.usage.form.rowCount() == 0
+    assert panel.usage.rows() == {}
     assert panel.tabs.tabText(EVENTS_TAB) == "Events"
     assert panel.tabs.tabIcon(EVENTS_TAB).isNull()
     assert not panel.tabs.isEnabled()

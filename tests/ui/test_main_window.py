@@ -125,7 +125,6 @@ def test_a_user_opens_a_real_fixture_and_every_panel_shows_the_clicked_span(
     """Import a file written by the real OpenInference instrumentation, click a trace, expand the
     tree with the keyboard, click an LLM span: the header, conversation, attributes and usage all
     show that span's own data, as read from the store."""
-    from PySide6.QtWidgets import QFormLayout
 
     from spanscope.core.store.queries import get_span
 
@@ -166,13 +165,7 @@ def test_a_user_opens_a_real_fixture_and_every_panel_shows_the_clicked_span(
     for content in contents:
         assert content[:40] in shown
     assert detail.attributes.model.rowCount() >= len(span.attributes)
-    usage = {}
-    form = detail.usage.form
-    for r in range(form.rowCount()):
-        label = form.itemAt(r, QFormLayout.ItemRole.LabelRole)
-        value = form.itemAt(r, QFormLayout.ItemRole.FieldRole)
-        if label is not None and value is not None:
-            usage[label.widget().text().strip()] = value.widget().text()
+    usage = detail.usage.rows()
     assert any(f"{span.input_tokens:,}" in v for v in usage.values())
     assert window.span_tree.current_span_id() == span_id
     assert window.trace_list.current_trace_id() == trace_id

@@ -156,13 +156,15 @@ class QtUsageView(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         body = QWidget()
-        fields = QWidget()
-        self.form = QFormLayout(fields)
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # The what-if sits right under the cost it reprices, before timing and identity.
+        self.forms = (QFormLayout(), QFormLayout())
         self.what_if = QtWhatIf()
         column = QVBoxLayout(body)
-        column.addWidget(fields)
-        column.addWidget(self.what_if)
+        for form, below in zip(self.forms, (self.what_if, None), strict=True):
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            column.addLayout(form)
+            if below is not None:
+                column.addWidget(below)
         column.addStretch(1)
         self.setWidget(body)
         self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -173,17 +175,37 @@ class QtUsageView(QScrollArea):
 
     def set_span(self, span: Span | None) -> None:
         self._span = span
-        while self.form.rowCount():
-            self.form.removeRow(0)
+        for form in self.forms:
+            while form.rowCount():
+                form.removeRow(0)
         self._set_what_if(span)
         if span is None:
             return
-        for title, rows in usage_sections(span, prices().book):
+        sections = usage_sections(span, prices().book)
+        # Both forms get one label width, so their values line up.
+        width = max(self.fontMetrics().horizontalAdvance(label) for _, rows in sections for label, _ in rows)
+        form = self.forms[0]
+        for title, rows in sections:
             heading = QLabel(f"<b>{title}</b>")
-            heading.setContentsMargins(0, 8 if self.form.rowCount() else 0, 0, 0)
-            self.form.addRow(heading)
+            heading.setContentsMargins(0, 8 if form.rowCount() else 0, 0, 0)
+            form.addRow(heading)
             for label, value in rows:
-                self.form.addRow(QLabel(label, textFormat=Qt.TextFormat.PlainText), self._value(label, value))
+                name = QLabel(label, textFormat=Qt.TextFormat.PlainText)
+                name.setMinimumWidth(width)
+                form.addRow(name, self._value(label, value))
+            if title == "Cost":
+                form = self.forms[1]
+
+    def rows(self) -> dict[str, str]:
+        """What the form shows, label to value, in both parts (headings left out)."""
+        shown = {}
+        for form in self.forms:
+            for row in range(form.rowCount()):
+                label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                value = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+                if label is not None and value is not None:
+                    shown[label.widget().text().strip()] = value.widget().text()
+        return shown
 
     def _reprice(self) -> None:
         self.set_span(self._span)

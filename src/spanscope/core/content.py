@@ -187,8 +187,10 @@ def flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
 
 
 def attribute_rows(span: Span) -> list[tuple[str, Any]]:
-    """Every attribute of the span, then its resource's (`resource.…`) and scope (`scope.…`)."""
+    """Every attribute of the span, then its links (`link.N.…`), its resource's (`resource.…`) and
+    scope (`scope.…`)."""
     rows = [row for key, value in span.attributes.items() for row in flatten(value, key)]
+    rows += [row for n, link in enumerate(span.links) for row in flatten(link, f"link.{n}")]
     rows += [row for key, value in span.resource.items() for row in flatten(value, f"resource.{key}")]
     rows += [row for key, value in span.scope.items() for row in flatten(value, f"scope.{key}")]
     return rows

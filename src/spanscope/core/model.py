@@ -162,6 +162,9 @@ class Span:
     #: Evaluations of this span, and of its trace when a score is trace-level (readers attach
     #: those to the trace's root span).
     scores: list[Score] = field(default_factory=list)
+    #: Other spans this one is causally linked to (OTLP links: a batch job's inputs, a retried
+    #: request), each a dict with trace_id, span_id and attributes.
+    links: list[dict[str, Any]] = field(default_factory=list)
     #: Set by the store once the whole trace is known.
     orphan: bool = False
     clock_skew: bool = False

@@ -398,11 +398,12 @@ def otlp_span(
     flatten: Callable[[Any], dict[str, Any]],
     resource: dict[str, Any],
     scope: dict[str, Any],
+    link_id: Callable[[Any, int, str], str],
 ) -> Span:
     """A normalized span from an OTLP span, JSON struct or protobuf message alike (same field names).
 
-    The ids are already lowercase hex; `flatten` turns that encoding's
-    key/value list into a dict. ValueError says why the span cannot be used."""
+    The ids are already lowercase hex; `flatten` turns that encoding's key/value list into a dict
+    and `link_id(raw, size, what)` a link's id into hex. ValueError says why the span cannot be used."""
     if not s.start_time_unix_nano:
         raise ValueError("startTimeUnixNano missing")
     status = s.status
@@ -422,7 +423,24 @@ def otlp_span(
         resource=resource,
         scope=scope,
         source_kind=KINDS.get(s.kind),
+        links=[_link(link, flatten, link_id) for link in s.links] if s.links else [],
     )
+
+
+def _link(
+    link: Any, flatten: Callable[[Any], dict[str, Any]], link_id: Callable[[Any, int, str], str]
+) -> dict:
+    """One OTLP link; an id that cannot be read is kept as given (the link is still worth showing)."""
+    ids = {}
+    for key, raw, size in (("trace_id", link.trace_id, 16), ("span_id", link.span_id, 8)):
+        try:
+            ids[key] = link_id(raw, size, key)
+        except ValueError:
+            ids[key] = raw if isinstance(raw, str) else raw.hex()
+    found = {**ids, "attributes": flatten(link.attributes)}
+    if link.trace_state:
+        found["trace_state"] = link.trace_state
+    return found
 
 
 def request_spans(

@@ -42,6 +42,11 @@ class ConsoleEvent(msgspec.Struct, gc=False):
     attributes: dict[str, Any] | None = None
 
 
+class ConsoleLink(msgspec.Struct, gc=False):
+    context: Context | None = None
+    attributes: dict[str, Any] | None = None
+
+
 class ConsoleResource(msgspec.Struct, gc=False):
     attributes: dict[str, Any] | None = None
 
@@ -56,6 +61,7 @@ class ConsoleSpan(msgspec.Struct, gc=False):
     status: ConsoleStatus | None = None
     attributes: dict[str, Any] | None = None
     events: list[ConsoleEvent] | None = None
+    links: list[ConsoleLink] | None = None
     resource: ConsoleResource | None = None
 
 
@@ -136,7 +142,20 @@ def _span(record: ConsoleSpan, previous_resource: dict[str, Any], ids: dict[str,
         events=[_event(e) for e in record.events or ()],
         resource=previous_resource if resource == previous_resource else resource,
         source_kind=record.kind.rpartition(".")[2].upper() if record.kind else None,
+        links=[_link(link, ids) for link in record.links if link.context] if record.links else [],
     )
+
+
+def _link(link: ConsoleLink, ids: dict[str, str]) -> dict[str, Any]:
+    """One link; an id that cannot be read is kept as printed (the link is still worth showing)."""
+    found: dict[str, Any] = {}
+    for key, raw, size in (("trace_id", link.context.trace_id, 16), ("span_id", link.context.span_id, 8)):
+        try:
+            found[key] = ids.get(raw) or remember_id(ids, raw, size, key)
+        except ValueError:
+            found[key] = raw
+    found["attributes"] = link.attributes or {}
+    return found
 
 
 def _event(event: ConsoleEvent) -> Event:

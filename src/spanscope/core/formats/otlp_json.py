@@ -74,6 +74,13 @@ class OtlpEvent(msgspec.Struct, rename="camel", gc=False):
     attributes: list[KeyValue] = []
 
 
+class OtlpLink(msgspec.Struct, rename="camel", gc=False):
+    trace_id: str = ""
+    span_id: str = ""
+    trace_state: str | None = None
+    attributes: list[KeyValue] = []
+
+
 class OtlpSpan(msgspec.Struct, rename="camel", gc=False):
     trace_id: str = ""
     span_id: str = ""
@@ -85,6 +92,7 @@ class OtlpSpan(msgspec.Struct, rename="camel", gc=False):
     attributes: list[KeyValue] = []
     events: list[OtlpEvent] = []
     status: OtlpStatus | None = None
+    links: list[OtlpLink] = []
 
 
 class Scope(msgspec.Struct, gc=False):
@@ -178,15 +186,17 @@ def spans(request: Request[Any], skip: Callable[[str], None]) -> Generator[Span,
     Returns how many were yielded."""
     ids: dict[str, str] = {}  # raw id -> normalized, for this request (trace ids repeat a lot)
 
+    def hex_id(raw: str, size: int, what: str) -> str:
+        return ids.get(raw) or remember_id(ids, raw, size, what)
+
     def span_of(s: Any, resource: dict[str, Any], scope: dict[str, Any]) -> Span:
         if type(s) is not OtlpSpan:
             s = _SPAN.decode(s)
         parent = s.parent_span_id
         if parent:
-            parent = ids.get(parent) or remember_id(ids, parent, 8, "parentSpanId")
-        trace_id = ids.get(s.trace_id) or remember_id(ids, s.trace_id, 16, "traceId")
-        span_id = ids.get(s.span_id) or remember_id(ids, s.span_id, 8, "spanId")
-        return otlp_span(s, trace_id, span_id, parent, flatten, resource, scope)
+            parent = hex_id(parent, 8, "parentSpanId")
+        trace_id, span_id = hex_id(s.trace_id, 16, "traceId"), hex_id(s.span_id, 8, "spanId")
+        return otlp_span(s, trace_id, span_id, parent, flatten, resource, scope, hex_id)
 
     return (yield from request_spans(_groups(request), skip, span_of))
 

@@ -355,6 +355,7 @@ def _span_of(s: ProtoSpan, resource: dict[str, Any], scope: dict[str, Any]) -> S
         flatten,
         resource,
         scope,
+        _hex,
     )
 
 

@@ -46,6 +46,8 @@ def document(span: Span) -> dict[str, Any]:
     }
     if span.input is not None or span.output is not None:
         doc["input"], doc["output"] = span.input, span.output
+    if span.links:
+        doc["links"] = span.links
     return doc
 
 
@@ -95,4 +97,5 @@ def fields(doc: dict[str, Any]) -> dict[str, Any]:
         "resource": doc.get("resource") or {},
         "scope": doc.get("scope") or {},
         "source_kind": doc.get("source_kind"),
+        "links": doc.get("links") or [],
     }

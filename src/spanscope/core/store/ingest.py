@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import chain
 from pathlib import Path
 
 from spanscope.core.formats import FormatError, Problem, Source, detect
@@ -285,7 +286,7 @@ def _insert_rows(conn: sqlite3.Connection, head: str, tail: str, rows: list[tupl
     per_statement = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
-        conn.execute(_multi_row_sql(head, tail, width, len(part)), [v for row in part for v in row])
+        conn.execute(_multi_row_sql(head, tail, width, len(part)), list(chain.from_iterable(part)))
 
 
 @functools.lru_cache(maxsize=16)

@@ -101,7 +101,9 @@ class Token:
 
 
 @dataclass(frozen=True)
-class Or:
+class _Several:
+    """Conditions joined by `or` or `and`: they read the fields of all their parts."""
+
     items: tuple[Condition, ...]
 
     @property
@@ -112,22 +114,13 @@ class Or:
     def required(self) -> frozenset[str]:
         return frozenset().union(*(c.required for c in self.items))
 
+
+class Or(_Several):
     def matches(self, values: Mapping[str, Any]) -> bool:
         return any(c.matches(values) for c in self.items)
 
 
-@dataclass(frozen=True)
-class And:
-    items: tuple[Condition, ...]
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return frozenset().union(*(c.fields for c in self.items))
-
-    @property
-    def required(self) -> frozenset[str]:
-        return frozenset().union(*(c.required for c in self.items))
-
+class And(_Several):
     def matches(self, values: Mapping[str, Any]) -> bool:
         return all(c.matches(values) for c in self.items)
 

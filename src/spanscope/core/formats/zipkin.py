@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -131,17 +131,11 @@ def _decode(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
         pass
     except msgspec.DecodeError:
         return _decode_prefix(data, source)
-    spans = []
     try:
         raws = _RAW.decode(data)
     except msgspec.ValidationError as exc:
         raise FormatError(f"{source.path}: not a Zipkin span list: {exc}") from None
-    for number, raw in enumerate(raws, 1):
-        try:
-            spans.append((number, _SPAN.decode(raw)))
-        except msgspec.ValidationError as exc:
-            source.skip(f"span {number}", str(exc))
-    return spans
+    return _each_span(raws, source)
 
 
 def _decode_traces(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
@@ -151,8 +145,13 @@ def _decode_traces(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
     except msgspec.DecodeError as exc:
         source.skip("file", f"not an array of Zipkin span arrays: {exc}")
         return []
+    return _each_span((raw for trace in traces for raw in trace), source)
+
+
+def _each_span(raws: Iterable[msgspec.Raw], source: Source) -> list[tuple[int, ZipkinSpan]]:
+    """Each raw element decoded on its own, numbered from 1; one that does not fit is reported."""
     spans = []
-    for number, raw in enumerate((raw for trace in traces for raw in trace), 1):
+    for number, raw in enumerate(raws, 1):
         try:
             spans.append((number, _SPAN.decode(raw)))
         except msgspec.ValidationError as exc:

@@ -19,45 +19,38 @@ from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
 
-_FIND_CHANGED_FLAGS = """
-INSERT INTO changed_flags
-SELECT id, orphan, skew FROM (
-    SELECT c.id AS id, c.orphan AS was_orphan, c.clock_skew AS was_skew,
+# The touched traces' spans by rowid, each with its parent's rowid and its flags as they should be:
+# one pass of (trace_id, span_id) lookups, after which the walks below follow integers in memory.
+_MAP_TREE = f"""
+INSERT INTO tree
+SELECT id, parent, model, orphan, skew, orphan != was_orphan OR skew != was_skew FROM (
+    SELECT c.id AS id, p.id AS parent, c.kind IN {_MODEL_KINDS_SQL} AS model,
+        c.orphan AS was_orphan, c.clock_skew AS was_skew,
         (c.parent_id IS NOT NULL AND p.id IS NULL) AS orphan,
         coalesce(c.start_ns < p.start_ns, 0) AS skew
     FROM touched t CROSS JOIN spans c ON c.trace_id = t.trace_id
     LEFT JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_id
 )
-WHERE orphan != was_orphan OR skew != was_skew
 """
 _SET_CHANGED_FLAGS = """
 UPDATE spans SET
-    orphan = (SELECT f.orphan FROM changed_flags f WHERE f.id = spans.id),
-    clock_skew = (SELECT f.skew FROM changed_flags f WHERE f.id = spans.id)
-WHERE id IN (SELECT id FROM changed_flags)
-"""
-
-# Every span with a model call somewhere below it; UNION (not ALL) also ends parent cycles.
-_FIND_SPANS_ABOVE_MODEL_CALLS = f"""
-INSERT INTO above_model
-WITH RECURSIVE above(trace_id, span_id) AS (
-    SELECT s.trace_id, s.parent_id FROM touched t CROSS JOIN spans s ON s.trace_id = t.trace_id
-    WHERE s.kind IN {_MODEL_KINDS_SQL} AND s.parent_id IS NOT NULL
-    UNION
-    SELECT s.trace_id, s.parent_id FROM above a
-    JOIN spans s ON s.trace_id = a.trace_id AND s.span_id = a.span_id
-    WHERE s.parent_id IS NOT NULL
-)
-SELECT trace_id, span_id FROM above
+    orphan = (SELECT t.orphan FROM tree t WHERE t.id = spans.id),
+    clock_skew = (SELECT t.skew FROM tree t WHERE t.id = spans.id)
+WHERE id IN (SELECT id FROM tree WHERE changed)
 """
 
 # A model call with another below it only repeats that usage (an agent's LLM span around the
-# SDK's call): it is not counted. Spans are never removed, so a call only ever stops counting.
-_UNCOUNT_WRAPPING_MODEL_CALLS = f"""
+# SDK's call): it is not counted. Every ancestor of a model call is walked to (UNION, not ALL,
+# also ends parent cycles). Spans are never removed, so a call only ever stops counting.
+_UNCOUNT_WRAPPING_MODEL_CALLS = """
 UPDATE spans SET counted = 0
-WHERE id IN (
-    SELECT s.id FROM above_model a CROSS JOIN spans s ON s.trace_id = a.trace_id AND s.span_id = a.span_id
-    WHERE s.counted = 1 AND s.kind IN {_MODEL_KINDS_SQL}
+WHERE counted = 1 AND id IN (
+    WITH RECURSIVE above(id) AS (
+        SELECT parent FROM tree WHERE model AND parent IS NOT NULL
+        UNION
+        SELECT t.parent FROM above a JOIN tree t ON t.id = a.id WHERE t.parent IS NOT NULL
+    )
+    SELECT a.id FROM above a JOIN tree t ON t.id = a.id WHERE t.model
 )
 """
 
@@ -67,8 +60,8 @@ _TOKENS = ", ".join(f"sum({c}) FILTER (WHERE counted)" for c in TOKEN_COLUMNS)
 _ROLL_UP_TRACES = f"""
 INSERT INTO traces (trace_id, {", ".join(_ROLLED_UP)})
 SELECT g.trace_id,
-    (SELECT r.name FROM spans r WHERE r.trace_id = g.trace_id AND (r.parent_id IS NULL OR r.orphan)
-     ORDER BY r.start_ns LIMIT 1),
+    -- The earliest root's name, in the same pass: zero-padded start times sort as numbers.
+    substr(min(iif(parent_id IS NULL OR orphan, printf('%020d', start_ns) || name, NULL)), 21),
     -- A trace with a span still running has no end yet (its latency shows as running).
     min(start_ns), iif(count(end_ns) = count(*), max(end_ns), NULL),
     iif(count(end_ns) = count(*), max(end_ns) - min(start_ns), NULL), count(*),
@@ -124,12 +117,7 @@ WHERE s.kind IN {_MODEL_KINDS_SQL} AND s.cost_usd IS NULL
 def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
     """Recompute flags, counted calls and roll-ups (costs included) of `trace_ids`."""
     _fill_touched(conn, trace_ids)
-    for statement in (
-        _FIND_CHANGED_FLAGS,
-        _SET_CHANGED_FLAGS,
-        _FIND_SPANS_ABOVE_MODEL_CALLS,
-        _UNCOUNT_WRAPPING_MODEL_CALLS,
-    ):
+    for statement in (_MAP_TREE, _SET_CHANGED_FLAGS, _UNCOUNT_WRAPPING_MODEL_CALLS):
         conn.execute(statement)
     _roll_up(conn)
 
@@ -172,9 +160,9 @@ _PRICED_TRACES = f"SELECT DISTINCT trace_id FROM spans WHERE kind IN {_MODEL_KIN
 
 def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched (trace_id TEXT PRIMARY KEY)")
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS above_model (trace_id TEXT, span_id TEXT)")
     conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS changed_flags (id INTEGER PRIMARY KEY, orphan INT, skew INT)"
+        "CREATE TEMP TABLE IF NOT EXISTS tree "
+        "(id INTEGER PRIMARY KEY, parent INT, model INT, orphan INT, skew INT, changed INT)"
     )
     conn.executemany("INSERT OR IGNORE INTO touched VALUES (?)", ((t,) for t in trace_ids))
 
@@ -182,5 +170,5 @@ def _fill_touched(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
 def _roll_up(conn: sqlite3.Connection) -> None:
     conn.execute(_ROLL_UP_TRACES)
     conn.execute(_SUMMARIZE_SCORES)
-    for table in ("touched", "above_model", "changed_flags"):
+    for table in ("touched", "tree"):
         conn.execute(f"DELETE FROM {table}")

@@ -15,6 +15,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 DEMO = demo_traces()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def garbage_collected_on_gui_thread(qapp):
+    """As in the app: a worker thread must never free Qt objects (see collect_garbage_on_gui_thread)."""
+    from spanscope.ui.app import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread()
+
+
 @pytest.fixture(scope="session")
 def demo_store_template(tmp_path_factory) -> Path:
     from spanscope.core.store import Outcome, import_file

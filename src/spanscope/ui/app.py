@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -23,7 +24,24 @@ def application() -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the .desktop entry and its icon
     app.setWindowIcon(app_icon())
+    collect_garbage_on_gui_thread()
     return app
+
+
+_collector: GarbageCollector | None = None
+
+
+def collect_garbage_on_gui_thread() -> None:
+    """Turn Python's automatic cycle collection off and collect on the GUI thread on a timer.
+
+    The collector otherwise runs in whichever thread happens to allocate, so a worker can free a
+    cycle holding Qt objects (pyqtgraph items are full of cycles): Qt then deadlocks or crashes.
+    Seen in the tests: a dashboard job's thread freeing a graphics item held the lock that the GUI
+    thread, deleting a menu, needed, while waiting for the GIL that the GUI thread held.
+    Needs the QApplication; calling it again does nothing."""
+    global _collector
+    if _collector is None:
+        _collector = GarbageCollector(interval=1.0)
 
 
 def app_icon() -> QIcon:

@@ -141,13 +141,14 @@ def test_attaching_a_file_scores_another_model_and_is_remembered(qtbot, tmp_path
     qtbot.addWidget(window)
     with qtbot.waitSignal(compare.references_read, timeout=WAIT_MS):
         assert attach_file(window, holder, refs)
+    # The comparison, started with the metrics, may be drawn after them.
+    qtbot.waitUntil(lambda: "(with refs.jsonl)" in compare.status.text(), timeout=WAIT_MS)
     means = expected_means(store, load_references(refs))
     assert means[model].spans == 1
     assert [column(compare, model)[label] for label in REFERENCE_ROWS] == [
         "1",
         *metric_texts(means[model].scores),
     ]
-    assert "(with refs.jsonl)" in compare.status.text()
     # reopening the store attaches the file again
     ctx.close_store()
     assert holder.path is None

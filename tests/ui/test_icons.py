@@ -16,8 +16,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "resources" / "icons" / "make_ico
 
 
 def pixels(image: QImage) -> np.ndarray:
+    """A copy: constBits() does not keep the converted image alive, which is freed on return."""
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine()).copy()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ the usage filter, and the columns they add to the comparison's CSV."""
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from otlp import llm, request, span, write_jsonl
@@ -33,9 +32,7 @@ def store(tmp_path):
 
 
 def refs(tmp_path, *records):
-    path = tmp_path / "refs.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    return load_references(path)
+    return load_references(write_jsonl(tmp_path / "refs.jsonl", *records))
 
 
 def test_a_store_without_references_is_told_apart_cheaply(store, fixtures_dir, tmp_path):

@@ -139,9 +139,7 @@ def store(tmp_path):
 
 
 def refs(tmp_path, *records):
-    path = tmp_path / "refs.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    return load_references(path)
+    return load_references(write_jsonl(tmp_path / "refs.jsonl", *records))
 
 
 def test_references_by_input_match_the_span_and_the_chat_call_asking_it(store, tmp_path):

@@ -49,3 +49,15 @@ def context(qtbot, demo_store):
     ctx.open_store(demo_store)
     yield ctx
     ctx.close_store()
+
+
+@pytest.fixture
+def panel(qtbot, context):
+    """The span detail panel over the demo store, shown."""
+    from spanscope.ui.detail import QtDetailPanel
+
+    widget = QtDetailPanel(context)
+    qtbot.addWidget(widget)
+    widget.resize(700, 700)
+    widget.show()
+    return widget

@@ -23,15 +23,6 @@ FAILED_TOOL = "a5e833b64580daa6"
 TEN_MB = 10_000_000
 
 
-@pytest.fixture
-def panel(qtbot, context):
-    widget = QtDetailPanel(context)
-    qtbot.addWidget(widget)
-    widget.resize(700, 700)
-    widget.show()
-    return widget
-
-
 def select(qtbot, panel, trace_id: str, span_id: str) -> Span:
     panel.context.select_trace(trace_id)
     panel.context.select_span(span_id)

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.detail.grounding import SHARED_BACKGROUND
 from spanscope.ui.detail.panel import GROUNDING_TAB
 
 RAG = "62f746b484e61ceb95bd447e7184d454"
 RAG_LLM, RETRIEVER = "d2ab5d67c074a644", "1b2ba06b6ae12c97"
 TRAVEL, TRAVEL_CHAT = "214119cf6d84cc7956364be9b85993a7", "a35ffc5b8ba060f1"
-
-
-@pytest.fixture
-def panel(qtbot, context):
-    widget = QtDetailPanel(context)
-    qtbot.addWidget(widget)
-    widget.resize(700, 700)
-    widget.show()
-    return widget
 
 
 def select(qtbot, panel, trace_id, span_id):

@@ -4,11 +4,11 @@ core.reference_metrics run here on the same store, independently of the app."""
 
 from __future__ import annotations
 
-import orjson
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from otlp import write_jsonl
 from spanscope.core.model_comparison import REFERENCE_COLUMNS
 from spanscope.core.reference_metrics import load_references, metric_texts, reference_metrics
 from spanscope.core.store import connect, import_files
@@ -126,14 +126,10 @@ def test_no_reference_rows_for_a_store_without_references(qtbot, context):
     assert "spans with a reference" not in tab.bars["calls"].table.header
 
 
-def write_refs(path, *records) -> None:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-
-
 def test_attaching_a_file_scores_another_model_and_is_remembered(qtbot, tmp_path, ctx, store, compare):
     trace_id, span_id, model = other_call(store)
     refs = tmp_path / "refs.jsonl"
-    write_refs(refs, {"trace_id": trace_id, "span_id": span_id, "expected": "Sunny and 22 degrees"})
+    write_jsonl(refs, {"trace_id": trace_id, "span_id": span_id, "expected": "Sunny and 22 degrees"})
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     holder = reference_answers(ctx)
     holder.use_settings(settings)
@@ -158,7 +154,7 @@ def test_attaching_a_file_scores_another_model_and_is_remembered(qtbot, tmp_path
 
 def test_a_bad_file_is_explained_with_its_line_and_changes_nothing(qtbot, tmp_path, ctx, monkeypatch):
     good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
-    write_refs(good, {"input": "q", "expected": "a"})
+    write_jsonl(good, {"input": "q", "expected": "a"})
     bad.write_text('{"input": "q", "expected": "a"}\n{"input": "q"}\n')
     holder = reference_answers(ctx)
     window = QWidget()
@@ -209,7 +205,7 @@ def test_scores_tab_shows_the_reference_and_its_metrics(qtbot, ctx, store, tmp_p
     assert text.index("Scores") > text.index("Automatic metrics")
     # an attached file's answer replaces the source's, and the tab follows at once
     refs = tmp_path / "refs.jsonl"
-    write_refs(refs, {"trace_id": q1.trace_id, "expected": ["Lyon", q1.output]})
+    write_jsonl(refs, {"trace_id": q1.trace_id, "expected": ["Lyon", q1.output]})
     attach_file(QWidget(), reference_answers(ctx), refs)
     text = shown(panel)
     assert "reference from refs.jsonl:1" in text and "exact match 1.00" in text
@@ -233,14 +229,14 @@ def test_the_review_menu_attaches_a_file(qtbot, tmp_path, store, monkeypatch):
     assert told and "Open a store first" in told[0]
     window.open_store(store)
     refs = tmp_path / "refs.jsonl"
-    write_refs(refs, {"input": "What is the capital of France?", "expected": "Paris"})
+    write_jsonl(refs, {"input": "What is the capital of France?", "expected": "Paris"})
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(refs), ""))
     action.trigger()
     assert reference_answers(window.context).path == refs
     assert "1 reference answers from refs.jsonl attached" in window.statusBar().currentMessage()
     # with a file attached, the action offers another file or detaching it
     other = tmp_path / "other.jsonl"
-    write_refs(other, {"input": "q", "expected": "a"})
+    write_jsonl(other, {"input": "q", "expected": "a"})
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(other), ""))
     answer(monkeypatch, "Attach Another…")
     action.trigger()

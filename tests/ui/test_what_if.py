@@ -12,13 +12,10 @@ AGENT = "214119cf6d84cc7956364be9b85993a7"
 
 
 @pytest.fixture
-def panel(qtbot, context):
-    widget = QtDetailPanel(context)
-    qtbot.addWidget(widget)
-    widget.resize(700, 700)
-    widget.show()
-    widget.tabs.setCurrentWidget(widget.usage)
-    return widget
+def panel(panel):
+    """The detail panel on its Usage tab."""
+    panel.tabs.setCurrentWidget(panel.usage)
+    return panel
 
 
 def test_the_trace_repriced_as_another_model_next_to_its_cost(qtbot, context, panel):

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from spanscope.core.assertions import check, parse_rule
-from spanscope.core.pricing import PriceBook
+from spanscope.core.evaluation.assertions import check, parse_rule
+from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store import connect, import_file
 
 MAKE_TRACES = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_traces.py"

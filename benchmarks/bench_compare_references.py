@@ -24,8 +24,8 @@ import orjson
 from PySide6.QtWidgets import QApplication
 
 from dashboard_store import store_for
-from spanscope.core.model_references import may_have_references, reference_means
-from spanscope.core.reference_metrics import load_references
+from spanscope.core.evaluation.model_references import may_have_references, reference_means
+from spanscope.core.evaluation.reference_metrics import load_references
 from spanscope.core.store import connect
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.compare_tab import QtCompareTab

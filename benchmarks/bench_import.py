@@ -35,7 +35,8 @@ READ_ONLY = "store"
 
 def switch_off(stages: set[str]) -> None:
     """Replace the named import stages with no-ops, in this (child) process only."""
-    from spanscope.core import pricing, semconv
+    from spanscope.core import semconv
+    from spanscope.core.pricing import prices as pricing
     from spanscope.core.store import ingest, payload
 
     if "conventions" in stages:
@@ -75,8 +76,13 @@ def child(path: Path, store: Path, stages_off: set[str]) -> None:
     result = import_file(store, path)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures = {"seconds": elapsed, "peak_mb": peak_mb, "outcome": str(result.outcome),
-               "spans": result.spans_added, "store_mb": store.stat().st_size / 1e6}
+    figures = {
+        "seconds": elapsed,
+        "peak_mb": peak_mb,
+        "outcome": str(result.outcome),
+        "spans": result.spans_added,
+        "store_mb": store.stat().st_size / 1e6,
+    }
     print(json.dumps(figures))
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from big_trace import add_arguments, big_trace, first_paint, painted
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.store.queries import trace_rows
-from spanscope.core.tree import TraceTree
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.span_tree import QtSpanTreePanel
 

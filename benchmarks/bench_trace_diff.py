@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 from big_trace import MAKE_TRACES
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.diff.trace_diff import align, diff_traces
 from spanscope.core.store import connect, import_file
 from spanscope.core.store.queries import iter_spans, list_traces, trace_rows
-from spanscope.core.trace_diff import align, diff_traces
-from spanscope.core.tree import TraceTree
 
 
 def best(rounds: int, action) -> float:

@@ -10,8 +10,8 @@ import pytest
 
 from otlp import llm, raw_model_calls, request, span, write_jsonl
 from spanscope.cli import main
-from spanscope.core.analytics import group_stats
-from spanscope.core.pricing import PriceBook
+from spanscope.core.analysis.analytics import group_stats
+from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store import connect, import_files
 
 TRACE_A, TRACE_B = "a" * 32, "b" * 32

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from otlp import llm, request, span, write_jsonl
-from spanscope.core.assertions import (
+from spanscope.core.debugging.breakpoints import ExpressionError, parse
+from spanscope.core.evaluation.assertions import (
     SCOPE_ALL,
     SCOPE_TRACE,
     SpanFacts,
@@ -16,8 +17,7 @@ from spanscope.core.assertions import (
     check,
     parse_rule,
 )
-from spanscope.core.breakpoints import ExpressionError, parse
-from spanscope.core.pricing import PriceBook
+from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store import connect, import_files
 
 SLOW, QUICK = "1" * 32, "2" * 32

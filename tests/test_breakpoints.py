@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from spanscope.core.breakpoints import And, Breakpoint, Compare, ExpressionError, Not, Or, parse
+from spanscope.core.debugging.breakpoints import And, Breakpoint, Compare, ExpressionError, Not, Or, parse
 
 SPAN: dict[str, Any] = {
     "name": "web_search",

@@ -7,10 +7,10 @@ import base64
 
 import pytest
 
-from spanscope.core import content
-from spanscope.core.content import PayloadKind, TextBudget
 from spanscope.core.model import Event, Kind, Span, message
-from spanscope.core.pricing import PriceBook
+from spanscope.core.presentation import content
+from spanscope.core.presentation.content import PayloadKind, TextBudget
+from spanscope.core.pricing.prices import PriceBook
 
 
 def span(**fields) -> Span:

@@ -1,6 +1,6 @@
 """Conversation diffs: what an LLM call's input adds, drops or edits since the previous call."""
 
-from spanscope.core.conversation_diff import diff_messages, message_text, word_diff
+from spanscope.core.diff.conversation_diff import diff_messages, message_text, word_diff
 from spanscope.core.model import message
 
 SYSTEM = message("system", "You are helpful.")

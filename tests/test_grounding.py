@@ -7,7 +7,7 @@ import pytest
 
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.cli import main
-from spanscope.core.grounding import (
+from spanscope.core.evaluation.grounding import (
     Documents,
     SourceDocument,
     Verdict,
@@ -174,9 +174,9 @@ def test_demo_rag_answer(tmp_path):
 
 
 def test_retrievers_count_only_before_the_call_and_in_its_chain():
-    from spanscope.core.grounding import retriever_rows
+    from spanscope.core.debugging.tree import TraceTree
+    from spanscope.core.evaluation.grounding import retriever_rows
     from spanscope.core.store.queries import SpanRows
-    from spanscope.core.tree import TraceTree
 
     steps = [
         ("root", None, "AGENT"),
@@ -201,9 +201,9 @@ def test_retrievers_count_only_before_the_call_and_in_its_chain():
 
 def test_a_retriever_in_a_sibling_step_of_the_chain_counts():
     """Phoenix's RAG shape: rag_query -> retrieve, then rag_query -> synthesize -> ChatCompletion."""
-    from spanscope.core.grounding import retriever_rows
+    from spanscope.core.debugging.tree import TraceTree
+    from spanscope.core.evaluation.grounding import retriever_rows
     from spanscope.core.store.queries import SpanRows
-    from spanscope.core.tree import TraceTree
 
     steps = [("q", None, "CHAIN"), ("r", "q", "RETRIEVER"), ("s", "q", "CHAIN"), ("llm", "s", "LLM")]
     tree = TraceTree.build(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from otlp import llm, request, span, write_jsonl
-from spanscope.core.analytics import UsageFilter
-from spanscope.core.model_comparison import REFERENCE_COLUMNS, compare_models, comparison_table
-from spanscope.core.model_references import NONE, may_have_references, reference_means
-from spanscope.core.reference_metrics import load_references
+from spanscope.core.analysis.analytics import UsageFilter
+from spanscope.core.analysis.model_comparison import REFERENCE_COLUMNS, compare_models, comparison_table
+from spanscope.core.evaluation.model_references import NONE, may_have_references, reference_means
+from spanscope.core.evaluation.reference_metrics import load_references
 from spanscope.core.store import connect, import_files
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from otlp import llm, request, write_jsonl
-from spanscope.core.price_overrides import OverrideEntry, problems, read_entries, save_entries
-from spanscope.core.pricing import PriceBook, PriceFileError
+from spanscope.core.pricing.overrides import OverrideEntry, problems, read_entries, save_entries
+from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.store import connect, import_file
 from spanscope.core.store.finalize import reprice_store
 from spanscope.core.store.queries import list_traces

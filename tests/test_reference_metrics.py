@@ -12,7 +12,7 @@ from rouge_score import rouge_scorer
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.cli import main
-from spanscope.core.reference_metrics import (
+from spanscope.core.evaluation.reference_metrics import (
     ReferenceFileError,
     bleu,
     exact_match,

@@ -7,11 +7,11 @@ import pytest
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.cli import main
-from spanscope.core.conversation_diff import word_diff
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.diff.conversation_diff import word_diff
+from spanscope.core.diff.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import SpanRows
-from spanscope.core.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
-from spanscope.core.tree import TraceTree
 
 
 def tree(*steps: tuple[str, str | None, str, str]) -> TraceTree:

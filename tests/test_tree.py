@@ -9,9 +9,9 @@ import pytest
 
 from otlp import TRACE, request, span, write_jsonl
 from otlp import llm as llm_span
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.store import connect, import_file, queries
 from spanscope.core.store.queries import SpanRows, trace_rows
-from spanscope.core.tree import TraceTree
 
 
 def row(span_id: str, parent_id: str | None, start: int, end: int | None, **fields: Any) -> dict[str, Any]:

@@ -12,11 +12,22 @@ from datetime import UTC, datetime
 import pytest
 
 from otlp import llm, raw_model_calls, request, span, write_jsonl
-from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, group_stats, top_names
-from spanscope.core.model_comparison import call_points, compare_models, comparison_table, models_by_calls
-from spanscope.core.pricing import PriceBook
+from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, group_stats, top_names
+from spanscope.core.analysis.model_comparison import (
+    call_points,
+    compare_models,
+    comparison_table,
+    models_by_calls,
+)
+from spanscope.core.analysis.usage_series import (
+    WIDTHS_NS,
+    bin_edges_ms,
+    coarse_edges_ms,
+    latency_stats,
+    usage_series,
+)
+from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store import connect, import_files
-from spanscope.core.usage_series import WIDTHS_NS, bin_edges_ms, coarse_edges_ms, latency_stats, usage_series
 
 BASE_NS = 1_700_000_000_000_000_000  # the otlp helpers' time origin
 HOUR = 3_600_000_000_000

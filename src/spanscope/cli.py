@@ -20,21 +20,24 @@ from typing import TextIO
 import orjson
 
 from spanscope import __version__
-from spanscope.core import display, grounding, trace_diff
-from spanscope.core.analytics import GROUP_COLUMNS, GroupStats, group_stats
-from spanscope.core.assertions import SCOPE_ALL, CheckReport, check, parse_rule
-from spanscope.core.breakpoints import Breakpoint, ExpressionError
-from spanscope.core.cursor import StepCursor
-from spanscope.core.junit_report import junit_xml
-from spanscope.core.pricing import PriceBook, PriceFileError
-from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
-from spanscope.core.reference_metrics import (
+from spanscope.core.analysis.analytics import GROUP_COLUMNS, GroupStats, group_stats
+from spanscope.core.debugging.breakpoints import Breakpoint, ExpressionError
+from spanscope.core.debugging.cursor import StepCursor
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.diff import trace_diff
+from spanscope.core.evaluation import grounding
+from spanscope.core.evaluation.assertions import SCOPE_ALL, CheckReport, check, parse_rule
+from spanscope.core.evaluation.junit_report import junit_xml
+from spanscope.core.evaluation.reference_metrics import (
     MetricsReport,
     ReferenceFileError,
     load_references,
     metric_texts,
     reference_metrics,
 )
+from spanscope.core.presentation import display
+from spanscope.core.pricing.prices import PriceBook, PriceFileError
+from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
 from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
 from spanscope.core.search.find import Hit, search
 from spanscope.core.search.index import IndexState, IndexStatus, build_index
@@ -62,7 +65,6 @@ from spanscope.core.store.queries import (
     trace_rows,
 )
 from spanscope.core.store.schema import SPAN_FIELD_COLUMNS, SchemaError
-from spanscope.core.tree import TraceTree
 
 #: Export keys, in order; tokens and cost are the span's own, not rolled up.
 EXPORT_KEYS = (

@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QTextDocument
 
-from spanscope.core.content import PREVIEW_CHARS, attribute_rows
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
+from spanscope.core.presentation.content import PREVIEW_CHARS, attribute_rows
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.detail.panel import EVENTS_TAB, SCORES_TAB
 

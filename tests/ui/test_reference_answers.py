@@ -9,8 +9,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from otlp import write_jsonl
-from spanscope.core.model_comparison import REFERENCE_COLUMNS
-from spanscope.core.reference_metrics import load_references, metric_texts, reference_metrics
+from spanscope.core.analysis.model_comparison import REFERENCE_COLUMNS
+from spanscope.core.evaluation.reference_metrics import load_references, metric_texts, reference_metrics
 from spanscope.core.store import connect, import_files
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.compare_tab import QtCompareTab

@@ -11,10 +11,10 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from otlp import request, span, write_jsonl
-from spanscope.core import display
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.presentation import display
 from spanscope.core.store import Outcome, import_file
 from spanscope.core.store.queries import SpanRows
-from spanscope.core.tree import TraceTree
 from spanscope.ui.span_tree import (
     COST,
     INDENT,

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMainWindow
 
-from spanscope.core.cursor import StepCursor
+from spanscope.core.debugging.cursor import StepCursor
 from spanscope.ui.stepping import (
     QtBreakpointsPanel,
     QtConversationDiffView,

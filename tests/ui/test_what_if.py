@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spanscope.core import display
+from spanscope.core.presentation import display
 from spanscope.ui.costs import prices
 from spanscope.ui.detail import QtDetailPanel
 

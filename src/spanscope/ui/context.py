@@ -12,10 +12,10 @@ from pathlib import Path
 import sqlite_utils
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.store import connect
 from spanscope.core.store.queries import SpanRows, trace_rows, trace_span_count
-from spanscope.core.tree import TraceTree
 
 #: The tree of no trace, shown while nothing is selected.
 EMPTY_TREE = TraceTree.build(SpanRows.from_dicts([]))

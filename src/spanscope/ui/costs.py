@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from spanscope.core.pricing import PriceBook, user_price_book
-from spanscope.core.tree import TraceTree
-from spanscope.core.tree_costs import TreeCosts
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.debugging.tree_costs import TreeCosts
+from spanscope.core.pricing.prices import PriceBook, user_price_book
 
 
 class QtPrices(QObject):

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.price_overrides import (
+from spanscope.core.pricing.overrides import (
     RATE_FIELDS,
     WRITTEN_FILE,
     OverrideEntry,
@@ -35,7 +35,7 @@ from spanscope.core.price_overrides import (
     read_entries,
     save_entries,
 )
-from spanscope.core.pricing import PriceBook, PriceFileError
+from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.store.finalize import reprice_store
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices

@@ -14,14 +14,14 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from spanscope.core.model import Span
-from spanscope.core.reference_metrics import (
+from spanscope.core.evaluation.reference_metrics import (
     Reference,
     ReferenceEntry,
     ReferenceFileError,
     ReferenceMatcher,
     load_references,
 )
+from spanscope.core.model import Span
 from spanscope.ui.context import QtObserver, QtTraceContext
 
 SETTINGS_KEY = "reference_files"

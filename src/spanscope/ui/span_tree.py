@@ -44,11 +44,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core import display
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.debugging.tree_costs import TreeCosts
+from spanscope.core.debugging.visible_rows import VisibleRows
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.tree import TraceTree
-from spanscope.core.tree_costs import TreeCosts
-from spanscope.core.visible_rows import VisibleRows
+from spanscope.core.presentation import display
 from spanscope.ui.context import EMPTY_TREE, QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon

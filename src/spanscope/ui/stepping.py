@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core import display
-from spanscope.core.breakpoints import Breakpoint, ExpressionError
-from spanscope.core.conversation_diff import diff_messages, message_text, previous_llm_step, word_diff
-from spanscope.core.cursor import StepCursor, StepState
+from spanscope.core.debugging.breakpoints import Breakpoint, ExpressionError
+from spanscope.core.debugging.cursor import StepCursor, StepState
+from spanscope.core.debugging.tree_costs import CostSum, TreeCosts
+from spanscope.core.diff.conversation_diff import diff_messages, message_text, previous_llm_step, word_diff
 from spanscope.core.model import is_messages
+from spanscope.core.presentation import display
 from spanscope.core.store.queries import get_span
-from spanscope.core.tree_costs import CostSum, TreeCosts
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR

@@ -15,8 +15,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPalette, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QVBoxLayout, QWidget
 
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.model import Kind
-from spanscope.core.tree import TraceTree
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.style import ERROR_COLOR, KIND_COLORS
 

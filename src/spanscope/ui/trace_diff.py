@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core import display
-from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
-from spanscope.core.trace_diff import (
+from spanscope.core.diff.trace_diff import (
     CHANGES,
     DiffRow,
     Step,
@@ -38,6 +36,8 @@ from spanscope.core.trace_diff import (
     diff_traces,
     suggest_partner,
 )
+from spanscope.core.presentation import display
+from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.jobs import QtLatestJob
 from spanscope.ui.detail.html import esc, muted

@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core import display
+from spanscope.core.debugging.tree_costs import CostSum
 from spanscope.core.model import Score
+from spanscope.core.presentation import display
 from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
@@ -38,7 +39,6 @@ from spanscope.core.store.trace_query import (
     sorted_trace_ids,
     time_bounds,
 )
-from spanscope.core.tree_costs import CostSum
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR

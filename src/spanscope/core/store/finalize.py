@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.pricing import PriceBook, SpanPricer, user_price_book
+from spanscope.core.pricing.prices import PriceBook, SpanPricer, user_price_book
 from spanscope.core.store.db import connect
 from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
 

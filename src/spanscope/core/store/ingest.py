@@ -28,7 +28,7 @@ from pathlib import Path
 from spanscope.core.formats import FormatError, Problem, Source, detect
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import Kind, Score, ScoreFor, Span, Status
-from spanscope.core.pricing import SpanPricer, user_price_book
+from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spanscope.core.model import Span
-from spanscope.core.pricing import SpanPricer, user_price_book
+from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces

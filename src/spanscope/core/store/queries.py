@@ -10,7 +10,7 @@ import orjson
 import sqlite_utils
 
 from spanscope.core.model import Kind, Score, Span, Status
-from spanscope.core.pricing import DAY_NS, REPORTED, PriceBook, day_date
+from spanscope.core.pricing.prices import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.store import payload
 from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
 

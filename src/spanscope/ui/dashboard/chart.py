@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.chart_csv import Table
+from spanscope.core.analysis.chart_csv import Table
 
 #: Tableau 10: distinct in print and for the common colour blindnesses; a model keeps its index.
 PALETTE = (

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.analytics import UsageFilter
-from spanscope.core.model_comparison import (
+from spanscope.core.analysis.analytics import UsageFilter
+from spanscope.core.analysis.model_comparison import (
     METRICS,
     REFERENCE_COLUMNS,
     CallPoints,
@@ -40,8 +40,8 @@ from spanscope.core.model_comparison import (
     models_by_calls,
     score_names,
 )
-from spanscope.core.model_references import ReferenceMeans, reference_means
-from spanscope.core.reference_metrics import ModelMeans, metric_texts
+from spanscope.core.evaluation.model_references import ReferenceMeans, reference_means
+from spanscope.core.evaluation.reference_metrics import ModelMeans, metric_texts
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book, money

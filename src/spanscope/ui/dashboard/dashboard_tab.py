@@ -18,17 +18,17 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from spanscope.core.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, store_services, top_names
-from spanscope.core.chart_csv import Table
-from spanscope.core.pricing import PriceBook, PriceFileError
-from spanscope.core.store.trace_query import time_bounds
-from spanscope.core.usage_series import (
+from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, store_services, top_names
+from spanscope.core.analysis.chart_csv import Table
+from spanscope.core.analysis.usage_series import (
     LatencyStats,
     UsageSeries,
     coarse_edges_ms,
     latency_stats,
     usage_series,
 )
+from spanscope.core.pricing.prices import PriceBook, PriceFileError
+from spanscope.core.store.trace_query import time_bounds
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe

@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from spanscope.core.content import compact, preview, tooltip
+from spanscope.core.presentation.content import compact, preview, tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
 
 AnyIndex = QModelIndex | QPersistentModelIndex

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.content import (
+from spanscope.core.model import Kind
+from spanscope.core.presentation.content import (
     PREVIEW_CHARS,
     TextBudget,
     data_image,
@@ -15,7 +16,6 @@ from spanscope.core.content import (
     pretty,
     tool_names,
 )
-from spanscope.core.model import Kind
 from spanscope.ui.detail.html import (
     Rendered,
     card,

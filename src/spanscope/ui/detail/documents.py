@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.content import TextBudget, compact, document, preview
 from spanscope.core.model import Kind
+from spanscope.core.presentation.content import TextBudget, compact, document, preview
 from spanscope.ui.detail.html import Rendered, card, coloured, esc, muted, text_block, within_budget
 from spanscope.ui.style import KIND_COLORS
 

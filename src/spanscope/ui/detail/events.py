@@ -4,9 +4,9 @@ its status message first, so the tab never hides why it failed."""
 
 from __future__ import annotations
 
-from spanscope.core import display
-from spanscope.core.content import TextBudget, compact, offset
 from spanscope.core.model import Event, Span, Status
+from spanscope.core.presentation import display
+from spanscope.core.presentation.content import TextBudget, compact, offset
 from spanscope.ui.detail.html import Rendered, card, code_block, error, esc, muted, text_block, within_budget
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from spanscope.core.content import TextBudget
-from spanscope.core.grounding import (
+from spanscope.core.evaluation.grounding import (
     MIN_SHARED,
     PARTLY_AT,
     SUPPORTED_AT,
@@ -11,6 +10,7 @@ from spanscope.core.grounding import (
     SentenceGrounding,
     Verdict,
 )
+from spanscope.core.presentation.content import TextBudget
 from spanscope.ui.detail.html import Rendered, card, coloured, esc, muted, within_budget
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 

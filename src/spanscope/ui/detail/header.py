@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
-from spanscope.core import display
-from spanscope.core.content import preview
 from spanscope.core.model import Span, Status
+from spanscope.core.presentation import display
+from spanscope.core.presentation.content import preview
 from spanscope.ui.detail.html import coloured, error, esc, muted
 from spanscope.ui.style import ERROR_COLOR, kind_icon
 

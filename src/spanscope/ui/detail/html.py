@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from spanscope.core.content import DataImage, TextBudget
+from spanscope.core.presentation.content import DataImage, TextBudget
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 IMAGE_SCHEME = "spanscope-image"

@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
-from spanscope.core.content import compact, container_summary, preview, tooltip
+from spanscope.core.presentation.content import compact, container_summary, preview, tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
 from spanscope.ui.style import MUTED_COLOR
 

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from spanscope.core.content import attribute_rows
-from spanscope.core.grounding import Grounding, ground_span
+from spanscope.core.evaluation.grounding import Grounding, ground_span
 from spanscope.core.model import Kind, Span, Status
+from spanscope.core.presentation.content import attribute_rows
 from spanscope.core.store.queries import NotFound, get_span, span_scores
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.detail.attributes import QtAttributesView

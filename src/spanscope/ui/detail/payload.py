@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from spanscope.core.content import PayloadKind, human_bytes, shape, utf8_size
+from spanscope.core.presentation.content import PayloadKind, human_bytes, shape, utf8_size
 from spanscope.ui.detail.conversation import conversation_html
 from spanscope.ui.detail.documents import documents_html
 from spanscope.ui.detail.json_tree import QtJsonTree

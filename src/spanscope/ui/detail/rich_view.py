@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QTextDocument, QTextOption
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
-from spanscope.core.content import DataImage, TextBudget, is_web_url
+from spanscope.core.presentation.content import DataImage, TextBudget, is_web_url
 from spanscope.ui.detail.html import Rendered
 from spanscope.ui.detail.truncation import QtTruncationBar, busy_cursor
 from spanscope.ui.style import MUTED_COLOR

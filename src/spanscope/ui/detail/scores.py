@@ -6,10 +6,10 @@ marked apart from the scores people and evaluators gave."""
 
 from __future__ import annotations
 
-from spanscope.core.content import TextBudget
-from spanscope.core.cursor import payload_text
+from spanscope.core.debugging.cursor import payload_text
+from spanscope.core.evaluation.reference_metrics import Reference, metric_texts, score
 from spanscope.core.model import Kind, Score, Span
-from spanscope.core.reference_metrics import Reference, metric_texts, score
+from spanscope.core.presentation.content import TextBudget
 from spanscope.ui.detail.html import Rendered, card, esc, muted, text_block, within_budget
 from spanscope.ui.style import KIND_COLORS
 

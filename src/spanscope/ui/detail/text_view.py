@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QFontDatabase, QTextOption
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
-from spanscope.core.content import TextBudget
+from spanscope.core.presentation.content import TextBudget
 from spanscope.ui.detail.truncation import QtTruncationBar, busy_cursor
 
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from spanscope.core.content import human_bytes
+from spanscope.core.presentation.content import human_bytes
 from spanscope.ui.style import MUTED_COLOR
 
 

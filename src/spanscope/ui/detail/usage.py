@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core import display
-from spanscope.core.content import cost_text, first_token_ns, preview
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.debugging.tree_costs import CostSum, TreeCosts
 from spanscope.core.model import Span
-from spanscope.core.pricing import PriceBook, known_models
-from spanscope.core.tree import TraceTree
-from spanscope.core.tree_costs import CostSum, TreeCosts
+from spanscope.core.presentation import display
+from spanscope.core.presentation.content import cost_text, first_token_ns, preview
+from spanscope.core.pricing.prices import PriceBook, known_models
 from spanscope.ui.costs import prices
 
 UNKNOWN = "—"

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
-from spanscope.core.content import pretty
+from spanscope.core.presentation.content import pretty
 from spanscope.ui.detail.text_view import QtLargeTextView
 
 

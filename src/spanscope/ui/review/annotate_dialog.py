@@ -6,8 +6,8 @@ import sqlite_utils
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout, QWidget
 
-from spanscope.core.content import preview
 from spanscope.core.model import Score
+from spanscope.core.presentation.content import preview
 from spanscope.core.review.annotations import WHOLE_TRACE, given_by
 from spanscope.core.store.queries import NotFound, get_span, trace_scores
 from spanscope.ui.detail.html import esc, muted

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core import display
 from spanscope.core.model import Span
+from spanscope.core.presentation import display
 from spanscope.core.review.annotations import (
     RATING,
     RATINGS,

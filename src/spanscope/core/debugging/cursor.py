@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from spanscope.core.breakpoints import FIELDS, PAYLOAD_FIELDS, Breakpoint
-from spanscope.core.content import compact
+from spanscope.core.debugging.breakpoints import FIELDS, PAYLOAD_FIELDS, Breakpoint
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.model import is_messages
-from spanscope.core.tree import TraceTree
+from spanscope.core.presentation.content import compact
 
 #: span_id -> (input, output) of that span: payloads are read only when a breakpoint needs them.
 PayloadFetcher = Callable[[str], tuple[Any, Any]]

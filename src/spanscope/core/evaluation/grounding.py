@@ -32,11 +32,11 @@ from weakref import ref
 
 import sqlite_utils
 
-from spanscope.core.content import compact, document, is_documents
-from spanscope.core.cursor import payload_text
+from spanscope.core.debugging.cursor import payload_text
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.model import Kind, Span, is_messages
+from spanscope.core.presentation.content import compact, document, is_documents
 from spanscope.core.store.queries import get_span, trace_rows
-from spanscope.core.tree import TraceTree
 
 SUPPORTED_AT = 0.6
 PARTLY_AT = 0.3

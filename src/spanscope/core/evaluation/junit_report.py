@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from spanscope.core.assertions import CheckReport
+from spanscope.core.evaluation.assertions import CheckReport
 
 
 def junit_xml(report: CheckReport) -> bytes:

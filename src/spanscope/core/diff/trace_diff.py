@@ -31,12 +31,12 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from spanscope.core import display
-from spanscope.core.content import pretty
-from spanscope.core.conversation_diff import message_text, word_diff
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.diff.conversation_diff import message_text, word_diff
 from spanscope.core.model import is_messages
+from spanscope.core.presentation import display
+from spanscope.core.presentation.content import pretty
 from spanscope.core.store.queries import iter_spans, trace_rows
-from spanscope.core.tree import TraceTree
 
 Change = Literal["same", "changed", "moved", "added", "removed"]
 CHANGES: tuple[Change, ...] = ("same", "changed", "moved", "added", "removed")

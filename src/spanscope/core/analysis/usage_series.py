@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlite_utils
 
-from spanscope.core.analytics import ALL, HOUR_NS, UsageFilter, usd
-from spanscope.core.chart_csv import Table
-from spanscope.core.pricing import PriceBook
+from spanscope.core.analysis.analytics import ALL, HOUR_NS, UsageFilter, usd
+from spanscope.core.analysis.chart_csv import Table
+from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store.schema import COST_CLASS_SQL, HOUR_SQL, LATENCY_BIN_SQL
 
 MINUTE_NS = 60_000_000_000

@@ -39,7 +39,7 @@ from typing import Any
 
 import sqlite_utils
 
-from spanscope.core.breakpoints import (
+from spanscope.core.debugging.breakpoints import (
     FIELDS,
     And,
     Condition,
@@ -50,11 +50,11 @@ from spanscope.core.breakpoints import (
     describe,
     parse,
 )
-from spanscope.core.content import preview
-from spanscope.core.cursor import StepCursor
-from spanscope.core.pricing import PriceBook
+from spanscope.core.debugging.cursor import StepCursor
+from spanscope.core.debugging.tree import ROLLED_COLUMNS, TraceTree
+from spanscope.core.presentation.content import preview
+from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store.queries import TraceRow, iter_spans, list_traces, trace_rows
-from spanscope.core.tree import ROLLED_COLUMNS, TraceTree
 
 SCOPE_TRACE, SCOPE_ALL = "trace", "all"
 _SCOPE_PREFIX = re.compile(r"\s*(all|trace)\s*:", re.IGNORECASE)

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from spanscope.core import display
 from spanscope.core.model import Span, is_messages
-from spanscope.core.pricing import PriceBook
+from spanscope.core.presentation import display
+from spanscope.core.pricing.prices import PriceBook
 
 #: The most text any one widget is given at once; the rest waits for "Show all".
 PREVIEW_CHARS = 200_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 
-from spanscope.core.tree import TraceTree
+from spanscope.core.debugging.tree import TraceTree
 
 #: The rows and their depths that expanding a span shows below it.
 Block = tuple[array, array]

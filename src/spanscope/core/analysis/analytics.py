@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-from spanscope.core.pricing import ModelPrice, PriceBook
+from spanscope.core.pricing.prices import ModelPrice, PriceBook
 from spanscope.core.store.schema import HOUR_SQL
 
 #: --by choice -> the span column it groups on.

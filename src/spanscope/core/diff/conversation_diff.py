@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from spanscope.core.cursor import StepCursor, payload_text
+from spanscope.core.debugging.cursor import StepCursor, payload_text
 from spanscope.core.model import is_messages
 
 ChangeKind = Literal["added", "removed", "edited", "same"]

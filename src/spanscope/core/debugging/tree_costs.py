@@ -14,10 +14,10 @@ from functools import cached_property
 from types import SimpleNamespace
 from typing import Literal
 
-from spanscope.core import display
+from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.pricing import Cost, PriceBook
-from spanscope.core.tree import TraceTree
+from spanscope.core.presentation import display
+from spanscope.core.pricing.prices import Cost, PriceBook
 
 Source = Literal["reported", "computed", "unknown"]
 _UNKNOWN_SHIFT = 32

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlite_utils
 
-from spanscope.core.cursor import payload_text
+from spanscope.core.debugging.cursor import payload_text
 from spanscope.core.model import Kind, Span, is_messages
 from spanscope.core.store.queries import iter_spans
 

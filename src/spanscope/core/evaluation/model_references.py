@@ -15,9 +15,14 @@ from dataclasses import dataclass, replace
 
 import sqlite_utils
 
-from spanscope.core.analytics import ALL, UsageFilter
+from spanscope.core.analysis.analytics import ALL, UsageFilter
+from spanscope.core.evaluation.reference_metrics import (
+    MetricsReport,
+    ModelMeans,
+    ReferenceEntry,
+    reference_metrics,
+)
 from spanscope.core.formats.inspect_eval import NAME as INSPECT_FORMAT
-from spanscope.core.reference_metrics import MetricsReport, ModelMeans, ReferenceEntry, reference_metrics
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
-from spanscope.core.pricing import PRICE_FILES, PriceBook, read_price_file
+from spanscope.core.pricing.prices import PRICE_FILES, PriceBook, read_price_file
 
 #: Rate fields of an entry, as the file names them, with the label a form shows.
 RATE_FIELDS = {

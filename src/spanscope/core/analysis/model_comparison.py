@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from spanscope.core.analytics import ALL, GroupStats, UsageFilter, group_stats, usd
-from spanscope.core.chart_csv import Table
-from spanscope.core.model_references import ReferenceMeans
-from spanscope.core.pricing import PriceBook
+from spanscope.core.analysis.analytics import ALL, GroupStats, UsageFilter, group_stats, usd
+from spanscope.core.analysis.chart_csv import Table
+from spanscope.core.evaluation.model_references import ReferenceMeans
+from spanscope.core.pricing.prices import PriceBook
 
 MAX_POINTS = 50_000
 

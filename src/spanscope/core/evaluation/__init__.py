@@ -1,0 +1,1 @@
+"""Judging stored spans: CI assertions, grounding, reference metrics and their reports."""

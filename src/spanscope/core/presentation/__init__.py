@@ -1,0 +1,1 @@
+"""Qt-free renderings of stored values for people: numbers, durations, costs and payloads."""

@@ -1,0 +1,1 @@
+"""What model calls cost: price books, the user's overrides, and pricing a span."""

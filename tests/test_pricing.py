@@ -10,8 +10,8 @@ import genai_prices
 import pytest
 
 from spanscope.core.model import Kind, Span
-from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.pricing import prices as pricing
+from spanscope.core.pricing.prices import PriceBook, PriceFileError
 
 DAY = date(2026, 11, 20)
 START_NS = int(datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp() * 1e9)

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Source, detect, otlp_console, otlp_json
-from spanscope.core.formats.otlp_common import normalize_id, split_objects
+from spanscope.core.formats.ids import normalize_id
+from spanscope.core.formats.json_objects import split_objects
 from spanscope.core.model import Span, Status
 
 JSON_ENCODINGS = (".otlp.jsonl", ".otlp.json", ".otlp-b64ids.json")
@@ -705,9 +706,9 @@ def test_normalize_id_rejects_wrong_lengths_and_alphabets() -> None:
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 1 << 20])
 def test_splitter_handles_any_chunking(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    from spanscope.core.formats import otlp_common
+    from spanscope.core.formats import json_objects
 
-    monkeypatch.setattr(otlp_common, "CHUNK", chunk)
+    monkeypatch.setattr(json_objects, "CHUNK", chunk)
     data = b'\xef\xbb\xbf{"a": "}{\\"\\\\"}\n{\n  "b": {"c": [1, {}]}\n}junk\n{"d": 1}{"e": 2\n{"f": 3}\n'
     problems: list[tuple[int, str]] = []
     reader = iter([data[i : i + chunk] for i in range(0, len(data), chunk)] + [b""])
@@ -741,17 +742,17 @@ JSON_VALUES = st.recursive(
 def test_splitter_finds_exactly_the_documents(
     docs: list[dict[str, Any]], indent: int | None, separator: str, chunk: int
 ) -> None:
-    from spanscope.core.formats import otlp_common
+    from spanscope.core.formats import json_objects
 
     texts = [json.dumps(d, indent=indent).encode() for d in docs]
     data = separator.join(t.decode() for t in texts).encode()
     pieces = iter([data[i : i + chunk] for i in range(0, len(data), chunk)])
     problems: list[tuple[int, str]] = []
-    original, otlp_common.CHUNK = otlp_common.CHUNK, chunk
+    original, json_objects.CHUNK = json_objects.CHUNK, chunk
     try:
         found = list(split_objects(lambda _: next(pieces, b""), lambda *p: problems.append(p)))
     finally:
-        otlp_common.CHUNK = original
+        json_objects.CHUNK = original
     assert [bytes(obj) for _, obj in found] == texts
     assert problems == []
     starts = [sum(len(t) + len(separator) for t in texts[:i]) for i in range(len(texts))]
@@ -769,10 +770,10 @@ def test_splitter_finds_exactly_the_documents(
 def test_small_chunks_read_the_same_spans(
     fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch, name: str, chunk: int
 ) -> None:
-    from spanscope.core.formats import otlp_common
+    from spanscope.core.formats import json_objects
 
     expected = [got(s) for s in read(fixtures_dir / name)[0]]
-    monkeypatch.setattr(otlp_common, "CHUNK", chunk)
+    monkeypatch.setattr(json_objects, "CHUNK", chunk)
     spans, source = read(fixtures_dir / name)
     assert [got(s) for s in spans] == expected and source.problems == []
 

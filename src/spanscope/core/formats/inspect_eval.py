@@ -23,9 +23,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
 from spanscope.core.formats.inspect_spans import EvalInfo, sample_spans, sample_where
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.formats.zip_members import ZIP_MAGIC, Member, ZipMembers, decompress, first_local_header
 from spanscope.core.model import Span
 

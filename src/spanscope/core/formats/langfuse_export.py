@@ -26,10 +26,9 @@ from typing import Any
 import orjson
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.model import Score, ScoreFor, Span
 
 NAME = "langfuse-export"

@@ -27,16 +27,15 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
+from spanscope.core.formats.compression import ZSTD_MAGIC
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.model import Event, Kind, Score, ScoreFor, Span, Status
 
 NAME = "langsmith"
 DESCRIPTION = "LangSmith runs (JSON, JSON Lines, SDK POST/PATCH, batch and multipart bodies, zstd)"
 
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _KINDS = {
     "llm": Kind.LLM,
     "chain": Kind.CHAIN,

@@ -45,8 +45,8 @@ from urllib.parse import unquote, urlparse
 import orjson
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import normalize_id, nothing_read
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
+from spanscope.core.formats.ids import normalize_id
 from spanscope.core.formats.sqlite_store import (
     damaged,
     is_sqlite,

@@ -18,8 +18,9 @@ from typing import Any
 import msgspec
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import NO_PARENT, Buffer, nothing_read, read_objects, remember_id
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
+from spanscope.core.formats.ids import NO_PARENT, remember_id
+from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.model import Event, Span, Status
 
 NAME = "otel-console"

@@ -19,17 +19,10 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import (
-    Buffer,
-    Group,
-    nothing_read,
-    otlp_span,
-    read_objects,
-    remember_id,
-    request_spans,
-    scope_dict,
-)
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
+from spanscope.core.formats.ids import remember_id
+from spanscope.core.formats.json_objects import Buffer, read_objects
+from spanscope.core.formats.otlp_common import Group, otlp_span, request_spans, scope_dict
 from spanscope.core.model import Span
 
 NAME = "otlp-json"

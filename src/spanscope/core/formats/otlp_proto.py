@@ -37,16 +37,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
-from spanscope.core.formats import HEAD_BYTES, ZSTD_MAGIC, FormatError, Progress, Source, otlp_json
-from spanscope.core.formats.otlp_common import (
-    Buffer,
-    Group,
-    memory_map,
-    nothing_read,
-    otlp_span,
-    request_spans,
-    scope_dict,
-)
+from spanscope.core.formats import otlp_json
+from spanscope.core.formats.base import HEAD_BYTES, FormatError, Progress, Source, nothing_read
+from spanscope.core.formats.compression import ZSTD_MAGIC
+from spanscope.core.formats.json_objects import Buffer, memory_map
+from spanscope.core.formats.otlp_common import Group, otlp_span, request_spans, scope_dict
 from spanscope.core.model import Span
 
 NAME = "otlp-proto"

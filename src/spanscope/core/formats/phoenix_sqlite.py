@@ -34,9 +34,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
 from spanscope.core.formats.nested import flatten
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.formats.sqlite_store import (
     damaged,
     is_sqlite,

@@ -31,8 +31,8 @@ from typing import Any
 import msgspec
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import nothing_read, padded_hex_id
+from spanscope.core.formats.base import FormatError, Progress, Source, nothing_read
+from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.model import Event, Span, Status
 
 NAME = "zipkin-json"

@@ -185,7 +185,7 @@ def read(path: Path) -> tuple[list[Span], Source]:
 def test_fixture_is_detected_and_fully_read(fixtures_dir: Path, name: str, applied: list[Span]) -> None:
     spans, source = read(fixtures_dir / name)
     expected_format = otlp_console if name.endswith(".console.txt") else otlp_json
-    assert detect(Source(fixtures_dir / name)) is expected_format
+    assert detect(Source(fixtures_dir / name)) is expected_format.SPEC
     n_spans, n_traces, n_errors = BASES[base_of(name)][1]
     assert source.problems == []
     assert len(spans) == n_spans
@@ -359,7 +359,7 @@ def jsonl(*docs: dict[str, Any] | str) -> str:
 
 def read_otlp(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is otlp_json
+    assert detect(source) is otlp_json.SPEC
     spans = list(otlp_json.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 
@@ -564,7 +564,7 @@ def test_bad_span_is_skipped_and_its_neighbours_kept(
 def test_garbage_file_names_the_formats_tried(tmp_path: Path) -> None:
     with pytest.raises(FormatError) as err:
         detect(Source(write(tmp_path, b"\x00\x01garbage, not a trace {]\n" * 50)))
-    assert otlp_json.NAME in str(err.value) and otlp_console.NAME in str(err.value)
+    assert otlp_json.SPEC.name in str(err.value) and otlp_console.SPEC.name in str(err.value)
 
 
 def test_empty_file_is_a_format_error(tmp_path: Path) -> None:
@@ -624,7 +624,7 @@ def console_span(span_id: str, **fields: Any) -> dict[str, Any]:
 
 def read_console(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is otlp_console
+    assert detect(source) is otlp_console.SPEC
     spans = list(otlp_console.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 

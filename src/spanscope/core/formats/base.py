@@ -1,5 +1,5 @@
-"""The contract between Spanscope and its format readers: the file being read (`Source`) and what a
-reader reports (`Problem`, `FormatError`, progress).
+"""The contract between Spanscope and its format readers: the file being read (`Source`), what a
+reader reports (`Problem`, `FormatError`, progress) and what a reader module declares (`FormatSpec`).
 
 A reader attaches a score to its span (`Span.scores`) when the span is in the file, and yields a
 `ScoreFor` when it is not (files of scores or feedback only): the store keeps those with spans
@@ -11,12 +11,13 @@ Readers never raise for bad records: they call `source.skip(where, reason)` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from spanscope.core.formats.compression import GZIP_MAGIC, ZSTD_MAGIC, decompressed
+from spanscope.core.model import ScoreFor, Span
 
 HEAD_BYTES = 64 * 1024
 
@@ -90,3 +91,30 @@ def nothing_read(source: Source) -> str:
     if source.problems:
         return f"{source.path}: no span could be read (first problem: {source.problems[0]})"
     return f"{source.path}: the file holds no spans"
+
+
+@dataclass(frozen=True, slots=True)
+class FormatSpec:
+    """What a reader module declares as its `SPEC`; the registry, the file dialog and the README's
+    table of formats are all derived from these, so a new format touches only its own module."""
+
+    #: Short name shown to users and recorded with each imported file ("otlp-json").
+    name: str
+    #: One line naming the format, for the README and error messages.
+    description: str
+    #: What writes files of this format, for the README's table (Markdown).
+    written_by: str
+    #: Usual file name endings, for the file dialog (detection never looks at names).
+    extensions: tuple[str, ...]
+    #: True when the (decompressed) first bytes look like this format.
+    sniff: Callable[[bytes], bool]
+    read: Callable[[Source, Progress], Iterator[Span | ScoreFor]]
+    #: Asked only after `sniff` said True, when the head alone cannot tell (a SQLite store's tables
+    #: may lie anywhere in the file).
+    sniff_source: Callable[[Source], bool] | None = None
+    #: Names of formats to try before this one: those whose files this sniffer may also claim.
+    after: tuple[str, ...] = ()
+
+    def claims(self, source: Source, head: bytes) -> bool:
+        """Whether `source`, whose first bytes are `head`, is in this format."""
+        return self.sniff(head) and (self.sniff_source is None or self.sniff_source(source))

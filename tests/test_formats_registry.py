@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from spanscope.core import formats
-from spanscope.core.formats import FormatSpec, compression, dialog_filter, registry
+from spanscope.core.formats import FormatSpec, compression, dialog_filter, readme_table, registry
+from spanscope.core.formats.catalog import README_HEADER
 from spanscope.core.formats.registry import discover, ordered
 
 
@@ -103,3 +104,18 @@ def test_the_dialog_filter_lists_every_format_and_compressed_files() -> None:
     assert len(patterns) == len(set(patterns))
     before = "*.json *.jsonl *.gz *.zst *.txt *.ndjson *.binpb *.pb *.eval *.db"  # the hand-written one
     assert set(before.split()) <= set(patterns) and {"*.sqlite", "*.sqlite3"} <= set(patterns)
+
+
+def test_the_readme_lists_the_formats_of_the_registry() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+    start = readme.index(README_HEADER[0])
+    end = next((i for i in range(start, len(readme)) if not readme[i].startswith("|")), len(readme))
+    assert "\n".join(readme[start:end]) == readme_table(), (
+        "README.md's table of formats differs from the registry: replace it with the output of "
+        "`python -c 'from spanscope.core.formats import readme_table; print(readme_table())'`"
+    )
+
+
+def test_the_readme_table_keeps_each_cell_whole() -> None:
+    piped = spec("a|b")
+    assert readme_table([piped]).splitlines()[-1] == r"| a\|b files | `a\|b` | `.a\|b` |  |"

@@ -2,12 +2,12 @@
 
 A reader module declares one `SPEC = FormatSpec(...)` (see `base`): its name, description,
 extensions, sniffer and reader. The registry finds every such module in this package, so adding a
-format means adding its module (and its tests); detection and the file dialog's filter follow from
-the specs.
+format means adding its module (and its tests); detection, the file dialog's filter and the
+README's table of formats follow from the specs.
 """
 
 from spanscope.core.formats.base import FormatError, FormatSpec, Problem, Progress, Source
-from spanscope.core.formats.catalog import dialog_filter
+from spanscope.core.formats.catalog import dialog_filter, readme_table
 from spanscope.core.formats.registry import detect, registry
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "Source",
     "detect",
     "dialog_filter",
+    "readme_table",
     "registry",
 ]

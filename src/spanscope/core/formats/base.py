@@ -108,6 +108,7 @@ class FormatSpec:
     extensions: tuple[str, ...]
     #: True when the (decompressed) first bytes look like this format.
     sniff: Callable[[bytes], bool]
+    #: The file's spans, and scores of spans that are not in it.
     read: Callable[[Source, Progress], Iterator[Span | ScoreFor]]
     #: Asked only after `sniff` said True, when the head alone cannot tell (a SQLite store's tables
     #: may lie anywhere in the file).

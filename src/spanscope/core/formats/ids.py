@@ -1,7 +1,8 @@
 """OTel trace and span ids as they are written in trace files, back to the lowercase hex Spanscope keeps.
 
-OTLP JSON writes them as hex (any case), the generic protobuf JSON mapping as base64, the console
-exporter and MLflow as `0x` hex; Jaeger and Zipkin print shorter ids without their leading zeros.
+OTLP JSON writes them as hex (any case), the generic protobuf JSON mapping and MLflow as base64, the
+console exporter and older MLflow as `0x` hex; Jaeger and Zipkin print shorter ids without their
+leading zeros.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def read_all(path: Path) -> tuple[str, list[Span], list[str]]:
     source = Source(path)
     fmt = detect(source)
     spans = list(fmt.read(source, lambda _: None))
-    return fmt.NAME, spans, [str(p) for p in source.problems]
+    return fmt.name, spans, [str(p) for p in source.problems]
 
 
 def fingerprint(path: Path) -> tuple[str, int, list[str]]:

@@ -28,7 +28,7 @@ def tags(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def read(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is jaeger
+    assert detect(source) is jaeger.SPEC
     spans = list(jaeger.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from spanscope.core import semconv
 from spanscope.core.formats import FormatError, Source, detect, otlp_console, otlp_json
-from spanscope.core.formats.otlp_common import normalize_id, split_objects
+from spanscope.core.formats.ids import normalize_id
+from spanscope.core.formats.json_objects import split_objects
 from spanscope.core.model import Span, Status
 
 JSON_ENCODINGS = (".otlp.jsonl", ".otlp.json", ".otlp-b64ids.json")
@@ -184,7 +185,7 @@ def read(path: Path) -> tuple[list[Span], Source]:
 def test_fixture_is_detected_and_fully_read(fixtures_dir: Path, name: str, applied: list[Span]) -> None:
     spans, source = read(fixtures_dir / name)
     expected_format = otlp_console if name.endswith(".console.txt") else otlp_json
-    assert detect(Source(fixtures_dir / name)) is expected_format
+    assert detect(Source(fixtures_dir / name)) is expected_format.SPEC
     n_spans, n_traces, n_errors = BASES[base_of(name)][1]
     assert source.problems == []
     assert len(spans) == n_spans
@@ -358,7 +359,7 @@ def jsonl(*docs: dict[str, Any] | str) -> str:
 
 def read_otlp(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is otlp_json
+    assert detect(source) is otlp_json.SPEC
     spans = list(otlp_json.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 
@@ -563,7 +564,7 @@ def test_bad_span_is_skipped_and_its_neighbours_kept(
 def test_garbage_file_names_the_formats_tried(tmp_path: Path) -> None:
     with pytest.raises(FormatError) as err:
         detect(Source(write(tmp_path, b"\x00\x01garbage, not a trace {]\n" * 50)))
-    assert otlp_json.NAME in str(err.value) and otlp_console.NAME in str(err.value)
+    assert otlp_json.SPEC.name in str(err.value) and otlp_console.SPEC.name in str(err.value)
 
 
 def test_empty_file_is_a_format_error(tmp_path: Path) -> None:
@@ -623,7 +624,7 @@ def console_span(span_id: str, **fields: Any) -> dict[str, Any]:
 
 def read_console(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is otlp_console
+    assert detect(source) is otlp_console.SPEC
     spans = list(otlp_console.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 
@@ -705,9 +706,9 @@ def test_normalize_id_rejects_wrong_lengths_and_alphabets() -> None:
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 1 << 20])
 def test_splitter_handles_any_chunking(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    from spanscope.core.formats import otlp_common
+    from spanscope.core.formats import json_objects
 
-    monkeypatch.setattr(otlp_common, "CHUNK", chunk)
+    monkeypatch.setattr(json_objects, "CHUNK", chunk)
     data = b'\xef\xbb\xbf{"a": "}{\\"\\\\"}\n{\n  "b": {"c": [1, {}]}\n}junk\n{"d": 1}{"e": 2\n{"f": 3}\n'
     problems: list[tuple[int, str]] = []
     reader = iter([data[i : i + chunk] for i in range(0, len(data), chunk)] + [b""])
@@ -741,17 +742,17 @@ JSON_VALUES = st.recursive(
 def test_splitter_finds_exactly_the_documents(
     docs: list[dict[str, Any]], indent: int | None, separator: str, chunk: int
 ) -> None:
-    from spanscope.core.formats import otlp_common
+    from spanscope.core.formats import json_objects
 
     texts = [json.dumps(d, indent=indent).encode() for d in docs]
     data = separator.join(t.decode() for t in texts).encode()
     pieces = iter([data[i : i + chunk] for i in range(0, len(data), chunk)])
     problems: list[tuple[int, str]] = []
-    original, otlp_common.CHUNK = otlp_common.CHUNK, chunk
+    original, json_objects.CHUNK = json_objects.CHUNK, chunk
     try:
         found = list(split_objects(lambda _: next(pieces, b""), lambda *p: problems.append(p)))
     finally:
-        otlp_common.CHUNK = original
+        json_objects.CHUNK = original
     assert [bytes(obj) for _, obj in found] == texts
     assert problems == []
     starts = [sum(len(t) + len(separator) for t in texts[:i]) for i in range(len(texts))]
@@ -769,10 +770,10 @@ def test_splitter_finds_exactly_the_documents(
 def test_small_chunks_read_the_same_spans(
     fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch, name: str, chunk: int
 ) -> None:
-    from spanscope.core.formats import otlp_common
+    from spanscope.core.formats import json_objects
 
     expected = [got(s) for s in read(fixtures_dir / name)[0]]
-    monkeypatch.setattr(otlp_common, "CHUNK", chunk)
+    monkeypatch.setattr(json_objects, "CHUNK", chunk)
     spans, source = read(fixtures_dir / name)
     assert [got(s) for s in spans] == expected and source.problems == []
 

@@ -39,7 +39,7 @@ T0 = 1_700_000_000_000_000_000
 
 def read(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is otlp_proto
+    assert detect(source) is otlp_proto.SPEC
     spans = list(otlp_proto.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 

@@ -18,7 +18,7 @@ FIXTURES = ["zipkin/yelp.json", "zipkin/messaging2.json", "zipkin/skew.json"]
 
 def read(path: Path) -> tuple[list[Span], list[str]]:
     source = Source(path)
-    assert detect(source) is zipkin
+    assert detect(source) is zipkin.SPEC
     spans = list(zipkin.read(source, lambda _: None))
     return spans, [f"{p.where}: {p.reason}" for p in source.problems]
 

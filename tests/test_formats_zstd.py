@@ -21,7 +21,7 @@ def lines(first: int, last: int) -> bytes:
 
 def read(path: Path) -> tuple[list[str], list[str], list[int]]:
     source, seen = Source(path), []
-    assert detect(source) is otlp_json
+    assert detect(source) is otlp_json.SPEC
     spans = list(otlp_json.read(source, seen.append))
     return [s.span_id for s in spans], [f"{p.where}: {p.reason}" for p in source.problems], seen
 

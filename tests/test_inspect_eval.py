@@ -94,7 +94,7 @@ def test_every_fixture_is_claimed_only_when_it_is_an_inspect_log(fixtures_dir: P
     for path in files:
         source = Source(path)
         if path.parent.name == "inspect-eval":
-            assert detect(source) is inspect_eval, path
+            assert detect(source) is inspect_eval.SPEC, path
         else:
             assert not inspect_eval.sniff(source.head()), path
 
@@ -249,7 +249,7 @@ def test_the_same_eval_as_eval_and_as_json_gives_the_same_spans(fixtures_dir: Pa
     path = fixtures_dir / "inspect-eval" / EVAL_NAME
     as_json = tmp_path / "same.json"
     as_json.write_text(json.dumps(eval_log(path)))
-    assert detect(Source(as_json)) is inspect_eval
+    assert detect(Source(as_json)) is inspect_eval.SPEC
     assert comparable(read(path)[0]) == comparable(read(as_json)[0])
 
 
@@ -340,7 +340,7 @@ def tiny_eval(path: Path, methods: dict[str, int], **kwargs: Any) -> Path:
 
 def test_stored_deflated_and_zstd_members_are_read(tmp_path: Path) -> None:
     path = tiny_eval(tmp_path / "run.eval", {"s1": 0, "s2": 8, "s3": 93})
-    assert detect(Source(path)) is inspect_eval
+    assert detect(Source(path)) is inspect_eval.SPEC
     spans, source = read(path)
     assert not source.problems
     assert len(by_trace(spans)) == 3
@@ -370,7 +370,7 @@ def test_a_truncated_eval_reads_the_samples_before_the_cut(tmp_path: Path, fixtu
     q3 = zipfile.ZipFile(path).getinfo("samples/q3_epoch_1.json")
     cut = tmp_path / "cut.eval"
     cut.write_bytes(path.read_bytes()[: q3.header_offset + 200])
-    assert detect(Source(cut)) is inspect_eval
+    assert detect(Source(cut)) is inspect_eval.SPEC
     spans, source = read(cut)
     roots = sorted(root_of(t).name for t in by_trace(spans).values())
     assert roots == ["fixture_qa q1 epoch 1", "fixture_qa q2 epoch 1"]  # the task, from _journal/start.json
@@ -470,7 +470,7 @@ def test_the_chunked_layout_gives_the_spans_of_the_flat_one(fixtures_dir: Path, 
     path = chunked(flat, tmp_path / "chunked.eval")
     names = zipfile.ZipFile(path).namelist()
     assert "samples/q5_epoch_1/events/7.json" in names and "samples/q5_epoch_1/attachments/0.json" in names
-    assert detect(Source(path)) is inspect_eval
+    assert detect(Source(path)) is inspect_eval.SPEC
     spans, source = read(path)
     assert not source.problems
     assert comparable(spans) == comparable(read(flat)[0])

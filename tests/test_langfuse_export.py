@@ -41,7 +41,7 @@ TRACE = "0123456789abcdef0123456789abcdef"
 
 def read(path: Path) -> tuple[list[Span | ScoreFor], list[str]]:
     source = Source(path)
-    assert detect(source) is langfuse_export, path
+    assert detect(source) is langfuse_export.SPEC, path
     spans = list(langfuse_export.read(source, lambda n: None))
     return spans, [str(p) for p in source.problems]
 

@@ -45,7 +45,7 @@ CHILD = "22222222-2222-4222-8222-222222222222"
 
 def read(path: Path) -> tuple[list[Span | ScoreFor], list[str]]:
     source = Source(path)
-    assert detect(source) is langsmith, path
+    assert detect(source) is langsmith.SPEC, path
     spans = list(langsmith.read(source, lambda n: None))
     return spans, [str(p) for p in source.problems]
 

@@ -299,7 +299,7 @@ def test_input_a_reader_sets_itself_is_stored_as_given(tmp_path, store, monkeypa
     from spanscope.core.store import ingest
 
     given = Span(TRACE, ROOT, None, "run", 1, 2, input={"question": "q"}, attributes={"input.value": "other"})
-    fmt = SimpleNamespace(NAME="own", read=lambda source, progress: iter([given]))
+    fmt = SimpleNamespace(name="own", read=lambda source, progress: iter([given]))
     monkeypatch.setattr(ingest, "detect", lambda source: fmt)
     path = tmp_path / "own.dat"
     path.write_text("x")

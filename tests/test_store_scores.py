@@ -48,7 +48,7 @@ def scored_spans() -> list[Span]:
 @pytest.fixture
 def scored_format(monkeypatch):
     """A reader yielding spans with scores, standing in for the formats that carry them."""
-    fmt = SimpleNamespace(NAME="scored", read=lambda source, progress: iter(scored_spans()))
+    fmt = SimpleNamespace(name="scored", read=lambda source, progress: iter(scored_spans()))
     monkeypatch.setattr(ingest, "detect", lambda source: fmt)
 
 
@@ -106,7 +106,7 @@ def test_scores_of_a_failed_import_are_not_kept(tmp_path, monkeypatch):
         yield from scored_spans()
         raise ValueError("boom")
 
-    monkeypatch.setattr(ingest, "detect", lambda source: SimpleNamespace(NAME="scored", read=broken))
+    monkeypatch.setattr(ingest, "detect", lambda source: SimpleNamespace(name="scored", read=broken))
     store = tmp_path / "s.db"
     result = import_file(store, write_file(tmp_path))
     assert result.outcome == "failed" and "boom" in result.error
@@ -128,7 +128,7 @@ def spans_or_scores(monkeypatch):
 
     def detect(source):
         records = scored_spans() if source.path.name == "spans.dat" else LOOSE
-        return SimpleNamespace(NAME="scored", read=lambda source, progress: iter(records))
+        return SimpleNamespace(name="scored", read=lambda source, progress: iter(records))
 
     monkeypatch.setattr(ingest, "detect", detect)
 
@@ -174,7 +174,7 @@ def test_scores_before_their_spans_are_summarized_once_the_spans_arrive(tmp_path
 
 def test_scores_none_of_which_can_be_placed_leave_the_store_as_it_was(tmp_path, monkeypatch):
     only_span_named = [ScoreFor(None, "nowhere", Score("x", 1.0, key="k"))]
-    fmt = SimpleNamespace(NAME="scored", read=lambda source, progress: iter(only_span_named))
+    fmt = SimpleNamespace(name="scored", read=lambda source, progress: iter(only_span_named))
     monkeypatch.setattr(ingest, "detect", lambda source: fmt)
     store = tmp_path / "s.db"
     result = import_file(store, write_file(tmp_path))

@@ -9,8 +9,9 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
 
+from spanscope.core.formats import dialog_filter
 from spanscope.core.store import Outcome, connect
-from spanscope.ui.main_window import TRACE_FILE_FILTER, QtMainWindow
+from spanscope.ui.main_window import QtMainWindow
 from sqlite_stores import fingerprint
 
 
@@ -38,7 +39,7 @@ def test_file_open_imports_a_peer_store(qtbot, tmp_path, monkeypatch, fixtures_d
     window.imports.file_done.connect(done.append)
     window.open_files_dialog()
     qtbot.waitUntil(lambda: bool(done) and not window.imports.busy, timeout=20_000)
-    assert asked == [TRACE_FILE_FILTER] and "*.db" in TRACE_FILE_FILTER
+    assert asked == [dialog_filter()] and "*.db" in dialog_filter()
     assert [(r.outcome, r.format) for r in done] == [(Outcome.IMPORTED, name.replace(".db", "-sqlite"))]
     qtbot.waitUntil(lambda: window.trace_list.model.rowCount() == traces)
     assert window.context.store_path == store

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spanscope.core.formats import dialog_filter
 from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_store
 from spanscope.core.store.schema import SchemaError
 from spanscope.ui.about import QtAboutDialog
@@ -49,10 +50,6 @@ MAX_RECENT = 10
 PROBLEMS_HEIGHT = 130
 #: The Timeline's share of the window height when it first shows, and its least height.
 TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
-TRACE_FILE_FILTER = (
-    "Trace files and Phoenix/MLflow stores "
-    "(*.json *.jsonl *.gz *.zst *.txt *.ndjson *.binpb *.pb *.eval *.db);;All files (*)"
-)
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 
@@ -237,7 +234,7 @@ class QtMainWindow(QMainWindow):
         self._show_progress(True)
 
     def open_files_dialog(self) -> None:
-        names, _ = QFileDialog.getOpenFileNames(self, "Open trace files", self._last_dir(), TRACE_FILE_FILTER)
+        names, _ = QFileDialog.getOpenFileNames(self, "Open trace files", self._last_dir(), dialog_filter())
         if names:
             self.open_sources([Path(n) for n in names])
 

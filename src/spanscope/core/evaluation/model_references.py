@@ -22,7 +22,7 @@ from spanscope.core.evaluation.reference_metrics import (
     ReferenceEntry,
     reference_metrics,
 )
-from spanscope.core.formats.inspect_eval import NAME as INSPECT_FORMAT
+from spanscope.core.formats.inspect_eval import SPEC as INSPECT_EVAL
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ NONE = ReferenceMeans({}, 0, 0)
 def may_have_references(db: sqlite_utils.Database) -> bool:
     """False when no span of the store can have a reference of its source's (a few milliseconds)."""
     if db["sources"].exists():
-        found = db.execute("SELECT 1 FROM sources WHERE format = ? LIMIT 1", [INSPECT_FORMAT]).fetchone()
+        found = db.execute("SELECT 1 FROM sources WHERE format = ? LIMIT 1", [INSPECT_EVAL.name]).fetchone()
         if found is not None:
             return True
     if not db["scores"].exists():

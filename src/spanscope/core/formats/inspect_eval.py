@@ -23,14 +23,10 @@ from typing import Any
 import msgspec
 import orjson
 
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.inspect_spans import EvalInfo, sample_spans, sample_where
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.formats.zip_members import ZIP_MAGIC, Member, ZipMembers, decompress, first_local_header
 from spanscope.core.model import Span
-
-NAME = "inspect-eval"
-DESCRIPTION = "Inspect AI eval log (.eval zip with flat or chunked samples, or .json)"
 
 HEADER, START = "header.json", "_journal/start.json"
 _REF_MARKERS = (b"attachment://", b"tc://")
@@ -284,3 +280,19 @@ def _no_samples(source: Source, log: dict[str, Any]) -> str:
         f"{source.path}: this Inspect eval log{state} holds no samples - it was written with "
         "log_samples off, or before any sample finished - so there is nothing to import"
     )
+
+
+SPEC = FormatSpec(
+    name="inspect-eval",
+    description="Inspect AI eval log (.eval zip with flat or chunked samples, or .json)",
+    written_by="`inspect eval`'s `.eval` logs (zip, zstd or deflate members, flat or chunked samples, also "
+    "cut short) and `--log-format json` logs: one trace per sample and epoch, scores kept, attachments "
+    "resolved. `spanscope import logs/2026-…_my-task_….eval && spanscope tree <sample uuid>`",
+    extensions=(".eval", ".json"),
+    sniff=sniff,
+    read=read,
+    # An EvalLog's keys (version, status, eval, run_id...) are looked for anywhere in the head, and these
+    # formats' records may hold them (a run has its own `status`, and inputs of any JSON). An EvalLog's
+    # top-level keys are none of theirs, so their sniffers never claim it.
+    after=("langsmith", "langfuse-export"),
+)

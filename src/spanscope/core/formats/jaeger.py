@@ -23,12 +23,10 @@ from typing import Any
 import msgspec
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import Buffer, nothing_read, padded_hex_id, read_objects
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.ids import padded_hex_id
+from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.model import Event, Span, Status
-
-NAME = "jaeger-json"
-DESCRIPTION = "Jaeger JSON (query API / UI download {data: [traces]}, or a bare trace)"
 
 
 class Tag(msgspec.Struct, gc=False):
@@ -236,3 +234,18 @@ def _scope(attributes: dict[str, Any]) -> dict[str, Any]:
     if name is None:
         return {}
     return {"name": name, "version": next((attributes[k] for k in _SCOPE_VERSION if k in attributes), None)}
+
+
+SPEC = FormatSpec(
+    name="jaeger-json",
+    description="Jaeger JSON (query API / UI download {data: [traces]}, or a bare trace)",
+    written_by='the Jaeger UI\'s trace download / query API (`{"data": [...]}`) or a bare trace object: '
+    "`spanscope import jaeger-trace.json`",
+    extensions=(".json", ".jsonl"),
+    sniff=sniff,
+    read=read,
+    # `"traceID"` and `"spanID"` are looked for anywhere in the head, and these formats' records may
+    # hold them: in nested JSON, or as a console span's string attributes. Jaeger's own keys are fixed
+    # (tags are lists), so their sniffers never claim it.
+    after=("langsmith", "langfuse-export", "otel-console", "inspect-eval"),
+)

@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import read_objects
+from spanscope.core.formats.base import FormatError, Progress, Source
+from spanscope.core.formats.json_objects import read_objects
 
 _BLANK = b" \t\r\n\xef\xbb\xbf"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

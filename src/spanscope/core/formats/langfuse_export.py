@@ -26,14 +26,10 @@ from typing import Any
 import orjson
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.model import Score, ScoreFor, Span
-
-NAME = "langfuse-export"
-DESCRIPTION = "Langfuse trace downloads and public API / batch exports (JSON, JSON Lines)"
 
 _DATA = re.compile(rb'"data"\s*:\s*\[')
 #: Observation types whose cost is a model's (a 0 total on other types means "no cost", not free).
@@ -342,3 +338,17 @@ def _score(item: dict[str, Any], key: str, *, trace_level: bool) -> Score:
         key=key,
         trace_level=trace_level,
     )
+
+
+SPEC = FormatSpec(
+    name="langfuse-export",
+    description="Langfuse trace downloads and public API / batch exports (JSON, JSON Lines)",
+    written_by="the web UI's trace download `{trace, observations}`, the newer `{observations, scores}`, "
+    "public API traces and lists, batch exports as JSON or JSON Lines; scores kept, also from files of "
+    "scores only (the SDK's `POST /api/public/scores` body, `{data: [...]}` score lists), which attach to "
+    "their traces imported before or after, e.g. `spanscope import trace.json scores.json && spanscope "
+    "tree TRACE_ID`",
+    extensions=(".json", ".jsonl"),
+    sniff=sniff,
+    read=read,
+)

@@ -27,16 +27,12 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
+from spanscope.core.formats.compression import ZSTD_MAGIC
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.model import Event, Kind, Score, ScoreFor, Span, Status
 
-NAME = "langsmith"
-DESCRIPTION = "LangSmith runs (JSON, JSON Lines, SDK POST/PATCH, batch and multipart bodies, zstd)"
-
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _KINDS = {
     "llm": Kind.LLM,
     "chain": Kind.CHAIN,
@@ -518,3 +514,18 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+SPEC = FormatSpec(
+    name="langsmith",
+    description="LangSmith runs (JSON, JSON Lines, SDK POST/PATCH, batch and multipart bodies, zstd)",
+    written_by="run lists as JSON or JSON Lines, and what the LangSmith SDK posts: single-run POST/PATCH "
+    'payloads, batch bodies `{"post", "patch"}`, multipart bodies plain or zstd (a run\'s create and update '
+    "are merged by run id); feedback (`feedback.jsonl`, `POST /feedback` bodies) becomes scores of its "
+    "runs, in the same file or imported after them (feedback for a run not yet imported is named and "
+    "refused, unless it carries its `trace_id`), e.g. `spanscope import runs.jsonl feedback.jsonl && "
+    "spanscope tree TRACE_ID`",
+    extensions=(".json", ".jsonl"),
+    sniff=sniff,
+    read=read,
+)

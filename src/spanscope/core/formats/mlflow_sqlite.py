@@ -45,8 +45,8 @@ from urllib.parse import unquote, urlparse
 import orjson
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import normalize_id, nothing_read
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.ids import normalize_id
 from spanscope.core.formats.sqlite_store import (
     damaged,
     is_sqlite,
@@ -54,9 +54,6 @@ from spanscope.core.formats.sqlite_store import (
     source_schema,
 )
 from spanscope.core.model import Event, Kind, Score, Span, Status
-
-NAME = "mlflow-sqlite"
-DESCRIPTION = "MLflow tracking store with traces (mlflow.db)"
 
 _REQUIRED = {
     "experiments": ("experiment_id", "name"),
@@ -510,3 +507,15 @@ def _assessment_value(raw: Any) -> tuple[float | None, str | None]:
     if value is None or isinstance(value, str):
         return None, value
     return None, orjson.dumps(value).decode()
+
+
+SPEC = FormatSpec(
+    name="mlflow-sqlite",
+    description="MLflow tracking store with traces (mlflow.db)",
+    written_by="MLflow's tracking store with traces (spans from the store or from `traces.json` artifacts, "
+    "assessments as scores), opened read-only and never modified: `spanscope tree mlflow.db TRACE_ID`",
+    extensions=(".db", ".sqlite", ".sqlite3"),
+    sniff=sniff,
+    sniff_source=sniff_source,
+    read=read,
+)

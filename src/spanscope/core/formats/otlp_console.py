@@ -18,12 +18,10 @@ from typing import Any
 import msgspec
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import NO_PARENT, Buffer, nothing_read, read_objects, remember_id
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.ids import NO_PARENT, remember_id
+from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.model import Event, Span, Status
-
-NAME = "otel-console"
-DESCRIPTION = "OpenTelemetry Python SDK ConsoleSpanExporter output (concatenated JSON objects)"
 
 
 class Context(msgspec.Struct, gc=False):
@@ -177,3 +175,17 @@ def iso_ns(text: str) -> int:
         nanos = _NANOS.match(text, dot + 7)
         ns += int(nanos[0].ljust(3, "0")) if nanos else 0
     return ns
+
+
+SPEC = FormatSpec(
+    name="otel-console",
+    description="OpenTelemetry Python SDK ConsoleSpanExporter output (concatenated JSON objects)",
+    written_by="the OpenTelemetry Python SDK's `ConsoleSpanExporter` output",
+    extensions=(".txt",),
+    sniff=sniff,
+    read=read,
+    # `"context": {"trace_id":` is looked for anywhere in the head, and these formats' records may nest
+    # it (run inputs, observation input, eval metadata hold any JSON). A console span's keys are fixed
+    # and its attributes hold no objects, so their sniffers never claim it.
+    after=("langsmith", "langfuse-export", "inspect-eval"),
+)

@@ -19,21 +19,11 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import (
-    Buffer,
-    Group,
-    nothing_read,
-    otlp_span,
-    read_objects,
-    remember_id,
-    request_spans,
-    scope_dict,
-)
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.ids import remember_id
+from spanscope.core.formats.json_objects import Buffer, read_objects
+from spanscope.core.formats.otlp_common import Group, otlp_span, request_spans, scope_dict
 from spanscope.core.model import Span
-
-NAME = "otlp-json"
-DESCRIPTION = "OTLP trace JSON (Collector file exporter JSON Lines, protobuf JSON, Tempo batches)"
 
 S = TypeVar("S")
 
@@ -235,3 +225,20 @@ def native(value: AnyValue) -> Any:
     if value.kvlist_value is not None:
         return flatten(value.kvlist_value.values)
     return value.bytes_value
+
+
+SPEC = FormatSpec(
+    name="otlp-json",
+    description="OTLP trace JSON (Collector file exporter JSON Lines, protobuf JSON, Tempo batches)",
+    written_by="the OpenTelemetry Collector's file exporter (one request per line), pretty-printed or "
+    "concatenated documents, protobuf-JSON with base64 ids and enum names, the old "
+    "`instrumentationLibrarySpans`, Grafana Tempo's `batches`; span links are kept (shown as `link.N.*` "
+    "attributes)",
+    extensions=(".json", ".jsonl", ".ndjson"),
+    sniff=sniff,
+    read=read,
+    # `"resourceSpans": [` is looked for anywhere near the start, and these formats' records may nest
+    # it: run inputs, observation input, a console span's list attribute, eval metadata hold any JSON.
+    # OTLP JSON's own keys are fixed, so their sniffers never claim it.
+    after=("langsmith", "langfuse-export", "otel-console", "inspect-eval"),
+)

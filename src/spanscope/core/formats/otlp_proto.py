@@ -37,20 +37,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
-from spanscope.core.formats import HEAD_BYTES, ZSTD_MAGIC, FormatError, Progress, Source, otlp_json
-from spanscope.core.formats.otlp_common import (
-    Buffer,
-    Group,
-    memory_map,
-    nothing_read,
-    otlp_span,
-    request_spans,
-    scope_dict,
-)
+from spanscope.core.formats import otlp_json
+from spanscope.core.formats.base import HEAD_BYTES, FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.compression import ZSTD_MAGIC
+from spanscope.core.formats.json_objects import Buffer, memory_map
+from spanscope.core.formats.otlp_common import Group, otlp_span, request_spans, scope_dict
 from spanscope.core.model import Span
-
-NAME = "otlp-proto"
-DESCRIPTION = "OTLP protobuf (OTLP/HTTP request bodies, Collector file exporter length-prefixed records)"
 
 BODY, RECORDS = "body", "records"
 #: Progress is reported about this often while a decoded request is turned into spans.
@@ -458,3 +450,19 @@ def _field_name(fields: dict[int, FieldDescriptor], number: int) -> str:
 
 def _cut_reason(fields: dict[int, FieldDescriptor], number: int) -> str:
     return f"cut short inside a {_field_name(fields, number)}, which was dropped; what came before was read"
+
+
+SPEC = FormatSpec(
+    name="otlp-proto",
+    description="OTLP protobuf (OTLP/HTTP request bodies, Collector file exporter length-prefixed records)",
+    written_by="an OTLP/HTTP request body (`application/x-protobuf`, as sent, gzip or zstd too) and the "
+    "Collector's file exporter with `format: proto` (length-prefixed records, optionally `compression: "
+    "zstd`): `spanscope import traces.binpb`",
+    extensions=(".binpb", ".pb"),
+    sniff=sniff,
+    read=read,
+    # Protobuf has no magic number and the walk passes fields it does not know, so bytes that are not
+    # JSON (refused outright) nor SQLite (refused at its first byte) are only refused as far as the
+    # walk gets: a zip (Inspect's .eval) and a multipart body (LangSmith) are tried first.
+    after=("inspect-eval", "langsmith"),
+)

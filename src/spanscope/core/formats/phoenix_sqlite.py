@@ -34,9 +34,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.nested import flatten
-from spanscope.core.formats.otlp_common import nothing_read
 from spanscope.core.formats.sqlite_store import (
     damaged,
     is_sqlite,
@@ -44,9 +43,6 @@ from spanscope.core.formats.sqlite_store import (
     source_schema,
 )
 from spanscope.core.model import Event, Kind, Score, Span, Status
-
-NAME = "phoenix-sqlite"
-DESCRIPTION = "Arize Phoenix SQLite store (phoenix.db)"
 
 _REQUIRED = {
     "projects": ("id", "name"),
@@ -267,3 +263,15 @@ def _iso_ns(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // _MICROSECOND * 1000
+
+
+SPEC = FormatSpec(
+    name="phoenix-sqlite",
+    description="Arize Phoenix SQLite store (phoenix.db)",
+    written_by="Arize Phoenix's SQLite store (projects, sessions, span/trace/document annotations as "
+    "scores), opened read-only and never modified: `spanscope import ~/.phoenix/phoenix.db`",
+    extensions=(".db", ".sqlite", ".sqlite3"),
+    sniff=sniff,
+    sniff_source=sniff_source,
+    read=read,
+)

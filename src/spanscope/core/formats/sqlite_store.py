@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from spanscope.core.formats import FormatError, Source
+from spanscope.core.formats.base import FormatError, Source
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Header byte 18 (file format write version): 2 means WAL mode.

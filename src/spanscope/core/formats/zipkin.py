@@ -31,12 +31,9 @@ from typing import Any
 import msgspec
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Progress, Source
-from spanscope.core.formats.otlp_common import nothing_read, padded_hex_id
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.model import Event, Span, Status
-
-NAME = "zipkin-json"
-DESCRIPTION = "Zipkin v2 JSON (an array of spans with traceId, id, localEndpoint)"
 
 
 class Endpoint(msgspec.Struct, gc=False):
@@ -318,3 +315,19 @@ def _resource(local: Endpoint | None, resources: dict[tuple[Any, ...], dict[str,
                 resource[name] = value
         resources[key] = resource
     return resource
+
+
+SPEC = FormatSpec(
+    name="zipkin-json",
+    description="Zipkin v2 JSON (an array of spans with traceId, id, localEndpoint)",
+    written_by="a span array as posted to `/api/v2/spans` or returned by `/api/v2/trace/{id}`, or "
+    "`/api/v2/traces`' array of them; a client and server sharing one span id stay two spans, the server one "
+    "named `<id>-<service>`: `spanscope import zipkin.json`",
+    extensions=(".json",),
+    sniff=sniff,
+    read=read,
+    # Zipkin's keys are looked for anywhere in an array's head, and these formats come as arrays of
+    # records with `traceId` and `id` of their own (Langfuse) or nesting any JSON (run inputs, observation
+    # input). A Zipkin span's top-level keys are none of theirs, so their sniffers never claim it.
+    after=("langsmith", "langfuse-export"),
+)

@@ -326,12 +326,12 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
         return FileResult(path, Outcome.FAILED, error=message)
     key = {
         "path": str(path.resolve()),
-        "format": fmt.NAME,
+        "format": fmt.name,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    result = FileResult(path, Outcome.IMPORTED, format=fmt.NAME, problems=source.problems)
+    result = FileResult(path, Outcome.IMPORTED, format=fmt.name, problems=source.problems)
     if _already_imported(db_path, key):
         result.outcome = Outcome.ALREADY
         return result

@@ -14,8 +14,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.interpreter import paused_gc
+from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import connect
-from spanscope.core.store.queries import SpanRows, trace_rows, trace_span_count
+from spanscope.core.store.queries import trace_rows, trace_span_count
 
 #: The tree of no trace, shown while nothing is selected.
 EMPTY_TREE = TraceTree.build(SpanRows.from_dicts([]))

@@ -10,15 +10,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-#: Counts copied from a span onto its trace, summed over the trace's counted model calls.
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+from spanscope.core.span_rows import TOKEN_COLUMNS
 
 #: The normalized span fields that are stored as columns under their own names.
 SPAN_FIELD_COLUMNS = (

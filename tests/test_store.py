@@ -10,7 +10,9 @@ import pytest
 
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.core import semconv
+from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import ImportState, Outcome, connect, import_file, payload
+from spanscope.core.store.finalize import prepare_store
 from spanscope.core.store.queries import get_span, iter_spans, list_traces, resolve_trace_id, trace_rows
 from spanscope.core.store.schema import MIGRATIONS, VERSION, SchemaError, _add_cost_sources
 
@@ -355,6 +357,11 @@ def test_a_store_from_before_computed_costs_is_upgraded_with_them(tmp_path, stor
     conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_cost_sources)}")
     conn.commit()
     conn.close()
+    # The upgrade itself only adds the columns; opening the store for use prices its calls, once.
+    [upgraded] = list_traces(connect(store, readonly=True))
+    assert (upgraded.cost_usd, upgraded.cost_computed) == (pytest.approx(0.01), 0)
+    assert prepare_store(store, user_price_book()) == 1
+    assert prepare_store(store, user_price_book()) == 0
     [trace] = list_traces(connect(store))
     assert trace.cost_usd == pytest.approx(0.01 + 200 * 0.15e-6 + 20 * 0.6e-6)
     assert (trace.cost_reported, trace.cost_computed, trace.cost_unknown) == (1, 1, 0)

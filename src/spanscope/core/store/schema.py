@@ -219,12 +219,16 @@ def _add_annotations(db: sqlite_utils.Database) -> None:
     )
 
 
+#: Traces a store upgraded from before computed costs still has to price: their calls have no
+#: price_usd yet and their roll-ups no cost sources. Pricing needs the user's price book, which a
+#: schema step does not have, so whoever opens the store for use prices them (finalize.prepare_store).
+PENDING_PRICING_TABLE = "unpriced_traces"
+
+
 def _add_cost_sources(db: sqlite_utils.Database) -> None:
     """Model calls keep the cost computed from a price, traces say how their cost was obtained and
-    cost_usd includes computed costs: every call is priced (with the user's price overrides, as an
-    import would) and every trace rolled up again."""
-    from spanscope.core.store.finalize import price_all_traces
-
+    cost_usd includes computed costs: the columns for that, and the traces held so far listed in
+    PENDING_PRICING_TABLE, to be priced and rolled up again with a price book."""
     db.execute("SAVEPOINT cost_sources")  # one transaction, also when the connection autocommits
     if "price_usd" not in {c.name for c in db["spans"].columns}:
         db.execute("ALTER TABLE spans ADD COLUMN price_usd REAL")
@@ -232,7 +236,9 @@ def _add_cost_sources(db: sqlite_utils.Database) -> None:
     for column in COST_SOURCE_COLUMNS:
         if column not in have:
             db.execute(f"ALTER TABLE traces ADD COLUMN {column} INTEGER DEFAULT 0")
-    price_all_traces(db.conn)
+    if db.execute("SELECT 1 FROM traces LIMIT 1").fetchone():
+        db.execute(f"CREATE TABLE {PENDING_PRICING_TABLE} (trace_id TEXT PRIMARY KEY)")
+        db.execute(f"INSERT INTO {PENDING_PRICING_TABLE} SELECT trace_id FROM traces")
     db.execute("RELEASE cost_sources")
 
 

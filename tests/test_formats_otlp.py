@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spanscope.core import semconv
-from spanscope.core.formats import FormatError, Source, detect, otlp_console, otlp_json
+from spanscope.core.formats import FormatError, Source, otlp_console, otlp_json
+from spanscope.core.formats.detection import detect
 from spanscope.core.formats.otlp_common import normalize_id, split_objects
 from spanscope.core.model import Span, Status
 

@@ -23,7 +23,6 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import BinaryIO, Protocol
 
 import zstandard
@@ -203,45 +202,3 @@ class FormatModule(Protocol):
     def sniff(self, head: bytes) -> bool: ...
 
     def read(self, source: Source, progress: Progress) -> Iterator[Span | ScoreFor]: ...
-
-
-def registry() -> list[ModuleType]:
-    """Every known format, most specific first (sniffing stops at the first match)."""
-    from spanscope.core.formats import (
-        inspect_eval,
-        jaeger,
-        langfuse_export,
-        langsmith,
-        mlflow_sqlite,
-        otlp_console,
-        otlp_json,
-        otlp_proto,
-        phoenix_sqlite,
-        zipkin,
-    )
-
-    return [
-        otlp_json,
-        langsmith,
-        langfuse_export,
-        otlp_console,
-        jaeger,
-        zipkin,
-        inspect_eval,
-        phoenix_sqlite,
-        mlflow_sqlite,
-        otlp_proto,
-    ]
-
-
-def detect(source: Source) -> ModuleType:
-    """The format of `source`, judged by content; FormatError naming every format tried if none fits."""
-    head = source.head()
-    if not head.strip():
-        raise FormatError(f"{source.path}: the file is empty")
-    formats = registry()
-    for fmt in formats:
-        if fmt.sniff(head) and (not hasattr(fmt, "sniff_source") or fmt.sniff_source(source)):
-            return fmt
-    tried = ", ".join(f"{fmt.NAME} ({fmt.DESCRIPTION})" for fmt in formats)
-    raise FormatError(f"{source.path}: not a trace file in any known format; tried: {tried}")

@@ -19,8 +19,8 @@ TOKEN_COLUMNS = (
     "reasoning_tokens",
 )
 
-#: What the span tree reads of each span: the scalars it shows, links or rolls up.
-ROW_COLUMNS = (
+#: A span's own scalars, named alike by the store's columns and the tree's rows.
+SPAN_SCALARS = (
     "span_id",
     "parent_id",
     "name",
@@ -33,11 +33,10 @@ ROW_COLUMNS = (
     "provider",
     *TOKEN_COLUMNS,
     "cost_usd",
-    "price_usd",
-    "counted",
-    "orphan",
-    "clock_skew",
 )
+
+#: What the span tree reads of each span: the scalars it shows, links or rolls up.
+ROW_COLUMNS = (*SPAN_SCALARS, "price_usd", "counted", "orphan", "clock_skew")
 
 
 class SpanRows:

@@ -10,27 +10,10 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from spanscope.core.span_rows import TOKEN_COLUMNS
+from spanscope.core.span_rows import SPAN_SCALARS, TOKEN_COLUMNS
 
 #: The normalized span fields that are stored as columns under their own names.
-SPAN_FIELD_COLUMNS = (
-    "trace_id",
-    "span_id",
-    "parent_id",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "status",
-    "status_message",
-    "model",
-    "provider",
-    *TOKEN_COLUMNS,
-    "cost_usd",
-    "session_id",
-    "user_id",
-    "service",
-)
+SPAN_FIELD_COLUMNS = ("trace_id", *SPAN_SCALARS, "session_id", "user_id", "service")
 
 #: Scalar span columns, in the order ingest writes them.
 SPAN_COLUMNS = (

@@ -27,8 +27,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from dashboard_store import START_NS, store_for
-from spanscope.core.analysis.analytics import HOUR_NS, UsageFilter
 from spanscope.core.store import connect
+from spanscope.core.store.usage import HOUR_NS, UsageFilter
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, to_qdatetime

@@ -51,7 +51,8 @@ def switch_off(stages: set[str]) -> None:
 
 def read_only(path: Path) -> float:
     """The format reader alone: every span read, normalized and dropped."""
-    from spanscope.core.formats import Source, detect
+    from spanscope.core.formats import Source
+    from spanscope.core.formats.registry import detect
     from spanscope.core.interpreter import paused_gc
 
     start = time.perf_counter()

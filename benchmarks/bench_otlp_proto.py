@@ -25,7 +25,8 @@ import orjson
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from spanscope.core.formats import Source, detect
+from spanscope.core.formats import Source
+from spanscope.core.formats.registry import detect
 from spanscope.core.store import import_file
 
 REPO = Path(__file__).resolve().parents[1]

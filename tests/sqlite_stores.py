@@ -6,7 +6,8 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from spanscope.core.formats import Source, detect
+from spanscope.core.formats import Source
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Span
 
 

@@ -11,7 +11,7 @@ from spanscope.core.debugging.breakpoints import FIELDS, Breakpoint
 from spanscope.core.debugging.cursor import StepCursor, payload_text
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.model import message
-from spanscope.core.store.queries import SpanRows
+from spanscope.core.span_rows import SpanRows
 
 MS = 1_000_000
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from spanscope.cli import main
-from spanscope.core.formats import FormatError, Source, detect, jaeger, otlp_json, otlp_proto
+from spanscope.core.formats import FormatError, Source, jaeger, otlp_json, otlp_proto
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Span, Status
 
 FIXTURES = ["jaeger/genaiTestTrace.json", "jaeger/oltp2jaeger-multi-out.json"]

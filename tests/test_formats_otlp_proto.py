@@ -19,7 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from spanscope.cli import main
-from spanscope.core.formats import FormatError, Source, detect, otlp_proto
+from spanscope.core.formats import FormatError, Source, otlp_proto
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Span
 from test_fixture_imports import BASES as CONVENTIONS
 from test_fixture_imports import expected_usage, export, raw_spans

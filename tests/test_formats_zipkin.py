@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from spanscope.cli import main
-from spanscope.core.formats import FormatError, Source, detect, zipkin
+from spanscope.core.formats import FormatError, Source, zipkin
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Span, Status
 
 FIXTURES = ["zipkin/yelp.json", "zipkin/messaging2.json", "zipkin/skew.json"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import zstandard
 
 from otlp import request, span
-from spanscope.core.formats import Source, detect, otlp_json
+from spanscope.core.formats import Source, otlp_json
+from spanscope.core.formats.registry import detect
 
 
 def lines(first: int, last: int) -> bytes:

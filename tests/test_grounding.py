@@ -176,7 +176,7 @@ def test_demo_rag_answer(tmp_path):
 def test_retrievers_count_only_before_the_call_and_in_its_chain():
     from spanscope.core.debugging.tree import TraceTree
     from spanscope.core.evaluation.grounding import retriever_rows
-    from spanscope.core.store.queries import SpanRows
+    from spanscope.core.span_rows import SpanRows
 
     steps = [
         ("root", None, "AGENT"),
@@ -203,7 +203,7 @@ def test_a_retriever_in_a_sibling_step_of_the_chain_counts():
     """Phoenix's RAG shape: rag_query -> retrieve, then rag_query -> synthesize -> ChatCompletion."""
     from spanscope.core.debugging.tree import TraceTree
     from spanscope.core.evaluation.grounding import retriever_rows
-    from spanscope.core.store.queries import SpanRows
+    from spanscope.core.span_rows import SpanRows
 
     steps = [("q", None, "CHAIN"), ("r", "q", "RETRIEVER"), ("s", "q", "CHAIN"), ("llm", "s", "LLM")]
     tree = TraceTree.build(

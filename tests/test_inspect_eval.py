@@ -20,7 +20,8 @@ import pytest
 import zstandard
 
 from spanscope.cli import main
-from spanscope.core.formats import FormatError, Source, detect, inspect_eval
+from spanscope.core.formats import FormatError, Source, inspect_eval
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Kind, Span, Status
 
 EVAL_NAME = "2026-11-27T04-29-52-00-00_fixture-qa_SnEVxhayFbrkpvjoomYVL3.eval"

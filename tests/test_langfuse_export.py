@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spanscope.cli import main
-from spanscope.core.formats import FormatError, Source, detect, langfuse_export
+from spanscope.core.formats import FormatError, Source, langfuse_export
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Kind, Score, ScoreFor, Span, Status
 from spanscope.core.store import connect
 from spanscope.core.store.queries import get_span, list_traces, trace_scores

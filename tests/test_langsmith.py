@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spanscope.cli import EXIT_FAILED, EXIT_PARTIAL, main
-from spanscope.core.formats import FormatError, Source, detect, langsmith
+from spanscope.core.formats import FormatError, Source, langsmith
+from spanscope.core.formats.registry import detect
 from spanscope.core.model import Kind, ScoreFor, Span, Status
 from spanscope.core.store import connect
 from spanscope.core.store.queries import iter_spans, list_traces, trace_scores

@@ -9,7 +9,8 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otlp import TRACE, request, span, value, write_jsonl
-from spanscope.core.formats import Source, detect
+from spanscope.core.formats import Source
+from spanscope.core.formats.registry import detect
 from spanscope.core.presentation.content import attribute_rows
 from spanscope.core.store import connect, import_file
 from spanscope.core.store.queries import get_span

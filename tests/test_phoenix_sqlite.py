@@ -15,8 +15,9 @@ import orjson
 import pytest
 
 from spanscope.cli import main
-from spanscope.core.formats import FormatError, Source, detect
+from spanscope.core.formats import FormatError, Source
 from spanscope.core.formats.nested import flatten
+from spanscope.core.formats.registry import detect
 from spanscope.core.store import Outcome, connect, import_file, is_store
 from spanscope.core.store.queries import list_traces
 from sqlite_stores import fingerprint, query, read_all

@@ -30,9 +30,9 @@ from spanscope.core.review.annotations import (
 from spanscope.core.review.export import FIELDS, export_file, write_csv
 from spanscope.core.review.export import write_jsonl as export_jsonl
 from spanscope.core.review.label_sets import LabelSet, delete_label_set, label_sets, save_label_set
-from spanscope.core.review.writing import ReviewError
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import get_span, list_traces, trace_scores
+from spanscope.core.store.review import ReviewError
 from spanscope.core.store.schema import MIGRATIONS, VERSION
 from sqlite_stores import fingerprint
 
@@ -167,7 +167,7 @@ def test_no_store_is_created_where_there_is_none(tmp_path):
 
 
 def test_a_busy_store_is_reported_without_a_long_wait(store, monkeypatch):
-    monkeypatch.setattr("spanscope.core.review.writing.BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr("spanscope.core.store.review.BUSY_TIMEOUT_MS", 200)
     holder = sqlite3.connect(store, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     started = time.monotonic()

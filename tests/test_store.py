@@ -8,11 +8,14 @@ import sqlite3
 
 import pytest
 
+from old_stores import before_computed_costs
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.core import semconv
+from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import ImportState, Outcome, connect, import_file, payload
+from spanscope.core.store.finalize import prepare_store
 from spanscope.core.store.queries import get_span, iter_spans, list_traces, resolve_trace_id, trace_rows
-from spanscope.core.store.schema import MIGRATIONS, VERSION, SchemaError, _add_cost_sources
+from spanscope.core.store.schema import VERSION, SchemaError
 
 ROOT, AGENT, CALL_A, CALL_B, TOOL = (f"{i:016x}" for i in range(1, 6))
 
@@ -346,15 +349,12 @@ def test_price_overrides_in_the_config_dir_price_the_import(tmp_path, store, use
 
 def test_a_store_from_before_computed_costs_is_upgraded_with_them(tmp_path, store):
     import_file(store, write_jsonl(tmp_path / "a.jsonl", agent_trace()))
-    conn = sqlite3.connect(store)
-    # Back to what the schema held before: reported costs only, no computed costs or cost sources.
-    conn.execute("UPDATE traces SET cost_usd = 0.01")
-    conn.execute("ALTER TABLE spans DROP COLUMN price_usd")
-    for column in ("cost_reported", "cost_computed", "cost_unknown"):
-        conn.execute(f"ALTER TABLE traces DROP COLUMN {column}")
-    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_cost_sources)}")
-    conn.commit()
-    conn.close()
+    before_computed_costs(store, trace_cost=0.01)  # reported costs only
+    # The upgrade itself only adds the columns; opening the store for use prices its calls, once.
+    [upgraded] = list_traces(connect(store, readonly=True))
+    assert (upgraded.cost_usd, upgraded.cost_computed) == (pytest.approx(0.01), 0)
+    assert prepare_store(store, user_price_book()) == 1
+    assert prepare_store(store, user_price_book()) == 0
     [trace] = list_traces(connect(store))
     assert trace.cost_usd == pytest.approx(0.01 + 200 * 0.15e-6 + 20 * 0.6e-6)
     assert (trace.cost_reported, trace.cost_computed, trace.cost_unknown) == (1, 1, 0)

@@ -10,8 +10,8 @@ from spanscope.cli import main
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.diff.conversation_diff import word_diff
 from spanscope.core.diff.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
+from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import Outcome, connect, import_file
-from spanscope.core.store.queries import SpanRows
 
 
 def tree(*steps: tuple[str, str | None, str, str]) -> TraceTree:

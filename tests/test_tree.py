@@ -10,8 +10,9 @@ import pytest
 from otlp import TRACE, request, span, write_jsonl
 from otlp import llm as llm_span
 from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import connect, import_file, queries
-from spanscope.core.store.queries import SpanRows, trace_rows
+from spanscope.core.store.queries import trace_rows
 
 
 def row(span_id: str, parent_id: str | None, start: int, end: int | None, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.debugging.tree_costs import CostSum, TreeCosts
 from spanscope.core.pricing.prices import PriceBook, SpanPricer
-from spanscope.core.store.queries import SpanRows
+from spanscope.core.span_rows import SpanRows
 
 START = int(datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp() * 1e9)
 #: $ per token on 2026-11-20: gpt-4o $2.50 / $10, gpt-4o-mini $0.15 / $0.60 per million.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.debugging.visible_rows import VisibleRows
-from spanscope.core.store.queries import SpanRows
+from spanscope.core.span_rows import SpanRows
 
 #: span -> parent, in start order: r0 (a (a1 a2) b) and a second root r1 (c).
 SHAPE = {"r0": None, "a": "r0", "a1": "a", "a2": "a", "b": "r0", "r1": None, "c": "r1"}

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from spanscope.core.resources import ICON_SIZES, icon_png, icon_svg
-from spanscope.ui.app import app_icon
+from spanscope.ui.style import app_icon
 
 SCRIPT = Path(__file__).resolve().parents[2] / "resources" / "icons" / "make_icons.py"
 

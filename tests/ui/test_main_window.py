@@ -8,10 +8,13 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from old_stores import before_computed_costs
+from otlp import llm, request, write_jsonl
 from spanscope.core.resources import demo_traces
-from spanscope.core.store import Outcome, connect
+from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
+from spanscope.ui.costs import prices
 from spanscope.ui.main_window import QtMainWindow
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
@@ -47,6 +50,29 @@ def test_start_without_arguments_shows_the_demo(qtbot, tmp_path, monkeypatch):
     assert window.context.trace_id == window.trace_list.model.trace_id_at(0)  # shown at once
     assert window.span_tree.model.rowCount() > 0
     window.close()
+
+
+@pytest.fixture
+def my_model_prices(user_config_dir):
+    """The app's book with the user's price for my-* models, and back to no overrides afterwards."""
+    user_config_dir.mkdir(parents=True)
+    (user_config_dir / "prices.json").write_text('{"models": {"my-*": {"input": 3, "output": 6}}}')
+    prices().reload()
+    yield
+    (user_config_dir / "prices.json").unlink()
+    prices().reload()
+
+
+def test_opening_a_store_from_before_computed_costs_prices_it_with_the_users_prices(
+    qtbot, window, tmp_path, my_model_prices
+):
+    store = tmp_path / "old.db"
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", request(llm("a" * 16, None, "my-ft", 1_000, 100))))
+    before_computed_costs(store, trace_cost=None)
+    assert window.open_store(store)
+    [trace] = list_traces(window.context.db)
+    assert trace.cost_usd == pytest.approx(1_000 * 3e-6 + 100 * 6e-6)
+    assert (trace.cost_computed, trace.cost_unknown) == (1, 0)
 
 
 def test_import_files_reports_problems_in_the_panel(qtbot, window, tmp_path):

@@ -164,7 +164,7 @@ def test_the_final_output_and_input_are_shown(qtbot, window, demo_store):
 
 
 def test_a_review_that_cannot_be_stored_is_reported(qtbot, window, demo_store, monkeypatch):
-    monkeypatch.setattr("spanscope.core.review.writing.BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr("spanscope.core.store.review.BUSY_TIMEOUT_MS", 100)
     tab = start_review(qtbot, window)
     holder = sqlite3.connect(demo_store, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -302,7 +302,7 @@ def test_reviews_are_there_after_a_restart(qtbot, window, demo_store, tmp_path):
 
 
 def test_the_annotate_dialog_stays_open_when_the_store_is_busy(qtbot, window, demo_store, monkeypatch):
-    monkeypatch.setattr("spanscope.core.review.writing.BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr("spanscope.core.store.review.BUSY_TIMEOUT_MS", 100)
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
     trace_id = listed(demo_store)[0]

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from otlp import request, span, write_jsonl
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.presentation import display
+from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import Outcome, import_file
-from spanscope.core.store.queries import SpanRows
 from spanscope.ui.span_tree import (
     COST,
     INDENT,

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from spanscope import __version__
 from spanscope.core.licenses import Library, bundled_libraries
-from spanscope.ui.app import app_icon
+from spanscope.ui.style import app_icon
 
 ICON_SIZE = 64
 COLUMNS = ("Library", "Version", "License")

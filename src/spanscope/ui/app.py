@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from spanscope import __version__
-from spanscope.core.resources import APP_ID, ICON_SIZES, demo_traces, icon_png
+from spanscope.core.resources import APP_ID, demo_traces
 from spanscope.core.store import connect, default_store_path, is_store
+from spanscope.ui.style import app_icon
 
 
 def application() -> QApplication:
@@ -42,14 +41,6 @@ def collect_garbage_on_gui_thread() -> None:
     global _collector
     if _collector is None:
         _collector = GarbageCollector(interval=1.0)
-
-
-def app_icon() -> QIcon:
-    """The app icon at every shipped size, so each place it is shown gets a crisp one."""
-    icon = QIcon()
-    for size in ICON_SIZES:
-        icon.addFile(str(icon_png(size)), QSize(size, size))
-    return icon
 
 
 def prepare_window(sources: Sequence[str], scratch: Path):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlite_utils
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.interpreter import paused_gc
+from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import connect
-from spanscope.core.store.queries import SpanRows, trace_rows, trace_span_count
+from spanscope.core.store.db import Database
+from spanscope.core.store.queries import trace_rows, trace_span_count
 
 #: The tree of no trace, shown while nothing is selected.
 EMPTY_TREE = TraceTree.build(SpanRows.from_dicts([]))
@@ -48,7 +49,7 @@ class QtTraceContext(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._observers: list[QtObserver] = []
-        self._db: sqlite_utils.Database | None = None
+        self._db: Database | None = None
         self.store_path: Path | None = None
         self.trace_id: str | None = None
         self.span_id: str | None = None
@@ -60,7 +61,7 @@ class QtTraceContext(QObject):
         self._span_timer.timeout.connect(self._deliver_span)
 
     @property
-    def db(self) -> sqlite_utils.Database | None:
+    def db(self) -> Database | None:
         return self._db
 
     def trace_tree(self, trace_id: str | None) -> TraceTree:

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
 
 from spanscope.core.formats import dialog_filter
 from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_store
+from spanscope.core.store.finalize import prepare_store
 from spanscope.core.store.schema import SchemaError
 from spanscope.ui.about import QtAboutDialog
 from spanscope.ui.context import QtTraceContext
+from spanscope.ui.costs import prices
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
@@ -205,6 +207,7 @@ class QtMainWindow(QMainWindow):
         listening = self.listener.listening
         self.listener.stop()
         try:
+            prepare_store(Path(path), prices().book)
             self.context.open_store(Path(path))
         except (StoreError, SchemaError, OSError) as exc:
             self._report_error(f"Cannot open store {path}", str(exc))

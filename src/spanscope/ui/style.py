@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from spanscope.core.model import Kind
+from spanscope.core.resources import ICON_SIZES, icon_png
 
 KIND_COLORS: dict[str, str] = {
     Kind.AGENT: "#8e44ad",
@@ -61,3 +62,11 @@ def kind_icon(kind: str, size: int = 16) -> QIcon:
     painter.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, KIND_LETTERS.get(kind, "?"))
     painter.end()
     return QIcon(pixmap)
+
+
+def app_icon() -> QIcon:
+    """The app icon at every shipped size, so each place it is shown gets a crisp one."""
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addFile(str(icon_png(size)), QSize(size, size))
+    return icon

@@ -34,9 +34,9 @@ from spanscope.core.diff.trace_diff import (
     collapse,
     cost_text,
     diff_traces,
-    suggest_partner,
 )
 from spanscope.core.presentation import display
+from spanscope.core.store.lookups import suggest_partner
 from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.jobs import QtLatestJob

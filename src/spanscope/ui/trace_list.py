@@ -11,7 +11,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlite_utils
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 from spanscope.core.debugging.tree_costs import CostSum
 from spanscope.core.model import Score
 from spanscope.core.presentation import display
+from spanscope.core.store.db import Database
 from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
@@ -113,7 +113,7 @@ class QtTraceListModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._db: sqlite_utils.Database | None = None
+        self._db: Database | None = None
         self._filter = TraceFilter()
         self._column = 0
         self._order = Qt.SortOrder.DescendingOrder
@@ -121,7 +121,7 @@ class QtTraceListModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[TraceRow | None]] = OrderedDict()
 
     @property
-    def db(self) -> sqlite_utils.Database | None:
+    def db(self) -> Database | None:
         return self._db
 
     @property
@@ -136,7 +136,7 @@ class QtTraceListModel(QAbstractTableModel):
         """A copy of the listed traces' rowids, in display order (8 bytes a trace)."""
         return array("q", self._rowids)
 
-    def set_db(self, db: sqlite_utils.Database | None, trace_filter: TraceFilter | None = None) -> None:
+    def set_db(self, db: Database | None, trace_filter: TraceFilter | None = None) -> None:
         """Show the traces of another store (None: show nothing), optionally under a new filter."""
         self._db = db
         self.refresh(trace_filter)
@@ -436,7 +436,7 @@ class QtTraceListPanel(QWidget, QtObserver):
         else:
             self.count_label.setText(f"{display.count(shown)} of {display.count(total)} {noun}")
 
-    def _update_choices(self, db: sqlite_utils.Database) -> None:
+    def _update_choices(self, db: Database) -> None:
         """Models for the model filter, and the newest start the time ranges count back from."""
         bounds = time_bounds(db)
         self._newest_ns = None if bounds is None else bounds[1]

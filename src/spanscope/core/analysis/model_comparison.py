@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-import sqlite_utils
-
-from spanscope.core.analysis.analytics import ALL, GroupStats, UsageFilter, group_stats, usd
+from spanscope.core.analysis.analytics import GroupStats, group_stats, usd
 from spanscope.core.analysis.chart_csv import Table
 from spanscope.core.evaluation.model_references import ReferenceMeans
 from spanscope.core.pricing.prices import PriceBook
+from spanscope.core.store.db import Database
+from spanscope.core.store.usage import ALL, UsageFilter, finished_calls, score_means
 
 MAX_POINTS = 50_000
 
@@ -60,15 +60,8 @@ class ModelRow:
     scores: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
-def models_by_calls(db: sqlite_utils.Database, where: UsageFilter = ALL) -> list[tuple[str | None, int]]:
-    """Every model called under `where`, with its number of calls, most called first."""
-    clause, params = where.sql()
-    sql = f"SELECT model, count(*) FROM spans WHERE counted = 1{clause} GROUP BY model ORDER BY 2 DESC, 1"
-    return [tuple(row) for row in db.execute(sql, params)]
-
-
 def compare_models(
-    db: sqlite_utils.Database,
+    db: Database,
     models: list[str | None],
     where: UsageFilter = ALL,
     book: PriceBook | None = None,
@@ -80,26 +73,11 @@ def compare_models(
     return [_row(m, stats.get(m), scores.get(m, {})) for m in models]
 
 
-def model_scores(
-    db: sqlite_utils.Database, where: UsageFilter
-) -> dict[str | None, dict[str, tuple[float, int]]]:
+def model_scores(db: Database, where: UsageFilter) -> dict[str | None, dict[str, tuple[float, int]]]:
     """Mean numeric score per model and score name: scores given to one of its calls, and scores of a
     whole trace (counted once for each model called in it). Empty when the store keeps no scores."""
-    if not db["scores"].exists():
-        return {}
-    clause, params = where.sql()
-    calls = (
-        "SELECT model AS call_model, trace_id AS call_trace, span_id AS call_span "
-        f"FROM spans WHERE counted = 1{clause}"
-    )
-    sql = (
-        "SELECT call_model, name, avg(value), count(*) FROM ("
-        f"SELECT DISTINCT s.id, c.call_model, s.name, s.value FROM scores s JOIN ({calls}) c "
-        "ON c.call_trace = s.trace_id AND (s.span_id = c.call_span OR s.span_id = '') "
-        "WHERE s.value IS NOT NULL) GROUP BY call_model, name ORDER BY name"
-    )
     found: dict[str | None, dict[str, tuple[float, int]]] = {}
-    for model, name, mean, n in db.execute(sql, params):
+    for model, name, mean, n in score_means(db, where):
         found.setdefault(model, {})[name] = (mean, n)
     return found
 
@@ -189,7 +167,7 @@ class CallPoints:
 
 
 def call_points(
-    db: sqlite_utils.Database,
+    db: Database,
     models: list[str | None],
     where: UsageFilter = ALL,
     book: PriceBook | None = None,
@@ -197,15 +175,7 @@ def call_points(
 ) -> CallPoints:
     """Finished calls of `models`: all of them, or every k-th by row id when more than `limit`."""
     book = book or PriceBook.load()
-    clause, params = replace(where, models=tuple(models)).sql()
-    base = f"FROM spans WHERE counted = 1 AND end_ns > start_ns{clause}"
-    matching = db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-    step = -(-matching // limit) if matching > limit else 1
-    sample = f" AND id % {step} = 0" if step > 1 else ""
-    sql = (
-        "SELECT model, provider, trace_id, span_id, start_ns, end_ns - start_ns, cost_usd, input_tokens, "
-        f"coalesce(cache_read_tokens, 0), coalesce(cache_write_tokens, 0), output_tokens {base}{sample}"
-    )
+    matching, rows = finished_calls(db, models, where, limit)
     points = CallPoints(matching=matching)
     for model in models:
         points.latency_ms[model], points.cost_usd[model], points.spans[model] = [], [], []
@@ -221,7 +191,7 @@ def call_points(
         read,
         write,
         tokens_out,
-    ) in db.execute(sql, params):
+    ) in rows:
         points.read += 1
         if cost is None and model and (tokens_in is not None or tokens_out is not None):
             day = datetime.fromtimestamp(start_ns / 1e9, UTC).date()

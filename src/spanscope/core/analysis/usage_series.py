@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import sqlite_utils
-
-from spanscope.core.analysis.analytics import ALL, HOUR_NS, UsageFilter, usd
+from spanscope.core.analysis.analytics import usd
 from spanscope.core.analysis.chart_csv import Table
 from spanscope.core.pricing.prices import PriceBook
-from spanscope.core.store.schema import COST_CLASS_SQL, HOUR_SQL, LATENCY_BIN_SQL
+from spanscope.core.store.db import Database
+from spanscope.core.store.usage import ALL, HOUR_NS, UsageFilter, latency_rows, usage_rows
 
 MINUTE_NS = 60_000_000_000
 DAY_NS = 24 * HOUR_NS
@@ -28,31 +27,6 @@ WIDTHS_NS = tuple(
 MAX_BUCKETS = 300
 
 REPORTED, TO_PRICE, UNKNOWN = 0, 1, 2  # the cost classes of schema.COST_CLASS_SQL
-
-
-def _series_sql(grain: str, clause: str) -> str:
-    """Sums per (grain, model, provider, cost class); with grain = HOUR_SQL it is an ordered walk of
-    the usage index, and the cost class in the key spares every sum a per-row condition."""
-    cached = "coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)"
-    return (
-        f"SELECT {grain}, model, provider, {COST_CLASS_SQL}, count(*), sum(status = 'error'), "
-        "sum(input_tokens), sum(output_tokens), sum(cost_usd), "
-        f"sum(coalesce(input_tokens, {cached})), sum(cache_read_tokens), sum(cache_write_tokens) "
-        f"FROM spans WHERE counted = 1{clause} GROUP BY 1, 2, 3, 4"
-    )
-
-
-def _latency_sql(clause: str) -> str:
-    """Per (model, latency bin): calls, and output tokens and time of those with output (for
-    tokens/s); the inner grouping follows the index order, no sort."""
-    has_output = "FILTER (WHERE output_tokens > 0)"
-    return (
-        "SELECT model, bin, sum(n), sum(tokens), sum(ns) FROM ("
-        f"SELECT {HOUR_SQL}, model, provider, {COST_CLASS_SQL}, {LATENCY_BIN_SQL} AS bin, count(*) AS n, "
-        f"sum(output_tokens) {has_output} AS tokens, sum(end_ns - start_ns) {has_output} AS ns "
-        f"FROM spans WHERE counted = 1 AND end_ns > start_ns{clause} GROUP BY 1, 2, 3, 4, 5) "
-        "GROUP BY model, bin"
-    )
 
 
 def bin_edges_ms(latency_bin: int) -> tuple[float, float]:
@@ -150,13 +124,10 @@ class UsageSeries:
         return Table(["model", "calls", "errors", "error_rate"], rows)
 
 
-def usage_series(
-    db: sqlite_utils.Database, where: UsageFilter = ALL, book: PriceBook | None = None
-) -> UsageSeries:
+def usage_series(db: Database, where: UsageFilter = ALL, book: PriceBook | None = None) -> UsageSeries:
     """Series of the calls `where` selects; buckets span the filter's range, else the calls'."""
     book = book or PriceBook.load()
-    clause, params = where.sql()
-    rows = db.execute(_series_sql(HOUR_SQL, clause), params).fetchall()
+    rows = usage_rows(db, HOUR_NS, where)
     if not rows:
         return UsageSeries(HOUR_NS, where.start_ns or 0, [], [], [], [], [], {}, {})
     grain = HOUR_NS
@@ -164,7 +135,7 @@ def usage_series(
     width = bucket_width(first, last)
     if width < HOUR_NS:
         grain = MINUTE_NS
-        rows = db.execute(_series_sql(f"start_ns / {MINUTE_NS}", clause), params).fetchall()
+        rows = usage_rows(db, MINUTE_NS, where)
         first, last = _range_ns(rows, where, grain)
         width = bucket_width(first, last)
     return _fold(rows, grain, width, first, last, book)
@@ -208,11 +179,10 @@ class LatencyStats:
         return Table(["model", "output_tokens", "seconds", "output_tokens_per_s"], rows)
 
 
-def latency_stats(db: sqlite_utils.Database, where: UsageFilter = ALL) -> LatencyStats:
+def latency_stats(db: Database, where: UsageFilter = ALL) -> LatencyStats:
     """Latency bins and output speed of the finished calls `where` selects."""
-    clause, params = where.sql()
     stats = LatencyStats({}, {}, {})
-    for model, latency_bin, n, tokens, ns in db.execute(_latency_sql(clause), params):
+    for model, latency_bin, n, tokens, ns in latency_rows(db, where):
         stats.bins.setdefault(model, {})[latency_bin] = n
         stats.output_tokens[model] = stats.output_tokens.get(model, 0) + (tokens or 0)
         stats.output_ns[model] = stats.output_ns.get(model, 0) + (ns or 0)

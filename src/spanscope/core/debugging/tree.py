@@ -16,8 +16,7 @@ from functools import cached_property
 from operator import add
 from typing import Any
 
-from spanscope.core.store.queries import SpanRows
-from spanscope.core.store.schema import TOKEN_COLUMNS
+from spanscope.core.span_rows import TOKEN_COLUMNS, SpanRows
 
 #: Columns summed over a subtree's counted model calls (the same rule as the trace totals).
 ROLLED_COLUMNS = (*TOKEN_COLUMNS, "cost_usd")

@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Literal
 
-import sqlite_utils
-
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.diff.conversation_diff import message_text, word_diff
 from spanscope.core.model import is_messages
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import pretty
+from spanscope.core.store.db import Database
 from spanscope.core.store.queries import iter_spans, trace_rows
 
 Change = Literal["same", "changed", "moved", "added", "removed"]
@@ -366,7 +365,7 @@ class TraceDiff:
         }
 
 
-def _steps(db: sqlite_utils.Database, trace_id: str, tree: TraceTree) -> list[Step]:
+def _steps(db: Database, trace_id: str, tree: TraceTree) -> list[Step]:
     """Each row of `tree` as a Step, payloads read in one pass over the trace; costs as the store
     holds them (reported, else priced at import), so they add up like every other view's."""
     payloads = {
@@ -432,7 +431,7 @@ def _row(aligned: AlignedRow, steps_a: list[Step], steps_b: list[Step]) -> DiffR
     return DiffRow(change, aligned.depth, a, b)
 
 
-def diff_traces(db: sqlite_utils.Database, trace_a: str, trace_b: str) -> TraceDiff:
+def diff_traces(db: Database, trace_a: str, trace_b: str) -> TraceDiff:
     """Trace `trace_b` against `trace_a` (full ids), read from the store."""
     tree_a, tree_b = TraceTree.build(trace_rows(db, trace_a)), TraceTree.build(trace_rows(db, trace_b))
     steps_a, steps_b = _steps(db, trace_a, tree_a), _steps(db, trace_b, tree_b)
@@ -570,22 +569,3 @@ def report_lines(diff: TraceDiff) -> Iterator[str]:
         for field, runs in (("input", row.input_diff), ("output", row.output_diff)):
             if field in row.differs:
                 yield f"    {field}: " + marked(collapse(runs())).replace("\n", "\n      ")
-
-
-def suggest_partner(db: sqlite_utils.Database, trace_id: str) -> str | None:
-    """A trace to compare `trace_id` with: the next run of the same root step (else the previous
-    one), else the next trace of the store; None when the store holds no other trace."""
-    row = db.execute("SELECT root_name, start_ns FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
-    if row is None:
-        return None
-    name, start = row
-    for sql, args in (
-        ("root_name = ? AND start_ns >= ? AND trace_id != ? ORDER BY start_ns", (name, start, trace_id)),
-        ("root_name = ? AND start_ns <= ? AND trace_id != ? ORDER BY start_ns DESC", (name, start, trace_id)),
-        ("start_ns >= ? AND trace_id != ? ORDER BY start_ns", (start, trace_id)),
-        ("trace_id != ? ORDER BY start_ns DESC", (trace_id,)),
-    ):
-        found = db.execute(f"SELECT trace_id FROM traces WHERE {sql} LIMIT 1", args).fetchone()
-        if found:
-            return found[0]
-    return None

@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import sqlite_utils
-
 from spanscope.core.debugging.breakpoints import (
     FIELDS,
     And,
@@ -54,6 +52,7 @@ from spanscope.core.debugging.cursor import StepCursor
 from spanscope.core.debugging.tree import ROLLED_COLUMNS, TraceTree
 from spanscope.core.presentation.content import preview
 from spanscope.core.pricing.prices import PriceBook
+from spanscope.core.store.db import Database
 from spanscope.core.store.queries import TraceRow, iter_spans, list_traces, trace_rows
 
 SCOPE_TRACE, SCOPE_ALL = "trace", "all"
@@ -460,7 +459,7 @@ class CheckReport:
         return [v for v in self.verdicts if v.rule is rule]
 
 
-def check(db: sqlite_utils.Database, rules: Sequence[Rule], book: PriceBook | None = None) -> CheckReport:
+def check(db: Database, rules: Sequence[Rule], book: PriceBook | None = None) -> CheckReport:
     """Every rule over every trace of the store (and over all of them, for `all:` rules), in one pass.
 
     With `book`, spans without a reported cost get a computed one; without, cost_usd is as reported.
@@ -496,9 +495,7 @@ def _trace_label(trace: TraceRow) -> str:
     return f"trace {trace.trace_id}" + (f" ({trace.root_name})" if trace.root_name else "")
 
 
-def trace_spans(
-    db: sqlite_utils.Database, trace_id: str, book: PriceBook | None = None
-) -> Iterator[SpanFacts]:
+def trace_spans(db: Database, trace_id: str, book: PriceBook | None = None) -> Iterator[SpanFacts]:
     """A trace's spans in execution order as rules see them. Payloads are read only when a rule does,
     then for the whole trace at once (one query, not one per span)."""
     tree = TraceTree.build(trace_rows(db, trace_id))

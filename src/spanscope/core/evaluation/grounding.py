@@ -30,12 +30,11 @@ from enum import StrEnum
 from typing import Any
 from weakref import ref
 
-import sqlite_utils
-
 from spanscope.core.debugging.cursor import payload_text
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.model import Kind, Span, is_messages
 from spanscope.core.presentation.content import compact, document, is_documents
+from spanscope.core.store.db import Database
 from spanscope.core.store.queries import get_span, trace_rows
 
 SUPPORTED_AT = 0.6
@@ -234,7 +233,7 @@ class Documents:
     items: list[SourceDocument]
 
 
-def documents_for(db: sqlite_utils.Database, span: Span, tree: TraceTree | None = None) -> Documents | None:
+def documents_for(db: Database, span: Span, tree: TraceTree | None = None) -> Documents | None:
     """The documents an LLM span's answer can be checked against; None when it has none."""
     if span.kind is not Kind.LLM:
         return None
@@ -437,7 +436,7 @@ def answer_text(span: Span) -> str:
     return compact(span.output)
 
 
-def ground_span(db: sqlite_utils.Database, span: Span, tree: TraceTree | None = None) -> Grounding | None:
+def ground_span(db: Database, span: Span, tree: TraceTree | None = None) -> Grounding | None:
     """The grounding of an LLM span's answer; None when the span is no LLM call or has no documents."""
     docs = documents_for(db, span, tree)
     return None if docs is None else ground(answer_text(span), docs)

@@ -11,11 +11,8 @@ counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-import sqlite_utils
-
-from spanscope.core.analysis.analytics import ALL, UsageFilter
 from spanscope.core.evaluation.reference_metrics import (
     MetricsReport,
     ModelMeans,
@@ -23,6 +20,8 @@ from spanscope.core.evaluation.reference_metrics import (
     reference_metrics,
 )
 from spanscope.core.formats.inspect_eval import SPEC as INSPECT_EVAL
+from spanscope.core.store.db import Database
+from spanscope.core.store.usage import ALL, UsageFilter, has_reference_sources, traces_with_calls
 
 
 @dataclass(frozen=True)
@@ -39,20 +38,13 @@ class ReferenceMeans:
 NONE = ReferenceMeans({}, 0, 0)
 
 
-def may_have_references(db: sqlite_utils.Database) -> bool:
+def may_have_references(db: Database) -> bool:
     """False when no span of the store can have a reference of its source's (a few milliseconds)."""
-    if db["sources"].exists():
-        found = db.execute("SELECT 1 FROM sources WHERE format = ? LIMIT 1", [INSPECT_EVAL.name]).fetchone()
-        if found is not None:
-            return True
-    if not db["scores"].exists():
-        return False
-    sql = "SELECT 1 FROM scores WHERE source GLOB '*expectation' AND label IS NOT NULL LIMIT 1"
-    return db.execute(sql).fetchone() is not None
+    return has_reference_sources(db, INSPECT_EVAL.name)
 
 
 def reference_means(
-    db: sqlite_utils.Database, entries: Sequence[ReferenceEntry] = (), where: UsageFilter = ALL
+    db: Database, entries: Sequence[ReferenceEntry] = (), where: UsageFilter = ALL
 ) -> ReferenceMeans:
     """Means over the spans with a reference in the traces holding a call `where` selects (whatever
     its model: the means are per model already)."""
@@ -60,10 +52,8 @@ def reference_means(
         return NONE
     report = reference_metrics(db, entries)
     spans = report.spans
-    clause, params = replace(where, models=None).sql()
-    if clause:
-        sql = f"SELECT DISTINCT trace_id FROM spans WHERE counted = 1{clause}"
-        traces = {trace_id for (trace_id,) in db.execute(sql, params)}
+    traces = traces_with_calls(db, where)
+    if traces is not None:
         spans = [m for m in spans if m.trace_id in traces]
     means = {g.model: g for g in MetricsReport(spans, []).by_model()}
     return ReferenceMeans(means, len(spans), len(report.unmatched))

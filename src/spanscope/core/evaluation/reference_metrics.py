@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import sqlite_utils
 
 from spanscope.core.debugging.cursor import payload_text
 from spanscope.core.model import Kind, Span, is_messages
+from spanscope.core.store.db import Database
 from spanscope.core.store.queries import iter_spans
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ def _mean(scores: list[Scores]) -> Scores:
     return Scores(*(sum(getattr(s, f) for s in scores) / n for f in ("exact", "f1", "rouge_l", "bleu")))
 
 
-def reference_metrics(db: sqlite_utils.Database, entries: Iterable[ReferenceEntry] = ()) -> MetricsReport:
+def reference_metrics(db: Database, entries: Iterable[ReferenceEntry] = ()) -> MetricsReport:
     """Metrics for every span of the store that has a reference, trace by trace."""
     matcher = ReferenceMatcher(entries)
     results: list[SpanMetrics] = []

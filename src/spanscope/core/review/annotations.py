@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
-
-from spanscope.core.review.writing import ReviewError, writing
-from spanscope.core.store.finalize import summarize_scores
+from spanscope.core.store.db import Database
+from spanscope.core.store.review import WHOLE_TRACE as WHOLE_TRACE  # the span id of a whole-trace review
+from spanscope.core.store.review import ReviewError, annotation_rows, write_annotations
 
 #: The score names review mode gives: a 1-5 rating, thumbs up or down, and a comment on its own.
 RATING = "rating"
@@ -28,8 +27,6 @@ THUMBS_UP, THUMBS_DOWN = "up", "down"
 RATINGS = range(1, 6)
 #: Names with a fixed meaning, which a label set may not take.
 RESERVED_NAMES = frozenset({RATING, THUMBS, COMMENT})
-#: The span id of a review of the whole trace.
-WHOLE_TRACE = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,25 +78,6 @@ def _checked(name: str, given: Given | None) -> Given | None:
     return Given(given.value, label, comment)
 
 
-def _check_target(conn, trace_id: str, span_id: str) -> None:
-    if conn.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone() is None:
-        raise ReviewError(f"no trace {trace_id!r} in the store")
-    if span_id != WHOLE_TRACE:
-        found = conn.execute("SELECT 1 FROM spans WHERE trace_id = ? AND span_id = ?", (trace_id, span_id))
-        if found.fetchone() is None:
-            raise ReviewError(f"no span {span_id!r} in trace {trace_id!r}")
-
-
-_UPSERT = """
-INSERT INTO annotations (trace_id, span_id, name, value, label, comment, author, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (trace_id, span_id, name, author) DO UPDATE SET
-    value = excluded.value, label = excluded.label, comment = excluded.comment,
-    updated_at = excluded.updated_at
-"""
-_DELETE = "DELETE FROM annotations WHERE trace_id = ? AND span_id = ? AND name = ? AND author = ?"
-
-
 def annotate(
     store: Path, trace_id: str, span_id: str, author: str, changes: Mapping[str, Given | None]
 ) -> None:
@@ -110,33 +88,20 @@ def annotate(
         raise ReviewError("a review needs the name of who gives it")
     checked = {name.strip(): _checked(name, given) for name, given in changes.items()}
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    with writing(store) as conn:
-        _check_target(conn, trace_id, span_id)
-        for name, given in checked.items():
-            if given is None:
-                conn.execute(_DELETE, (trace_id, span_id, name, author))
-            else:
-                row = (trace_id, span_id, name, given.value, given.label, given.comment, author, now)
-                conn.execute(_UPSERT, row)
-        summarize_scores(conn, trace_id)
-
-
-_COLUMNS = "trace_id, span_id, name, value, label, comment, author, updated_at"
+    rows = {
+        name: None if given is None else (given.value, given.label, given.comment)
+        for name, given in checked.items()
+    }
+    write_annotations(store, trace_id, span_id, author, rows, now)
 
 
 def annotations_of(
-    db: sqlite_utils.Database, trace_id: str, span_id: str | None = None, author: str | None = None
+    db: Database, trace_id: str, span_id: str | None = None, author: str | None = None
 ) -> list[Annotation]:
     """A trace's reviews (only those of one span, or one author, when given), by name."""
-    where, args = "trace_id = ?", [trace_id]
-    if span_id is not None:
-        where, args = f"{where} AND span_id = ?", [*args, span_id]
-    if author is not None:
-        where, args = f"{where} AND author = ?", [*args, author]
-    sql = f"SELECT {_COLUMNS} FROM annotations WHERE {where} ORDER BY span_id, name, author"
-    return [Annotation(*row) for row in db.execute(sql, args)]
+    return [Annotation(*row) for row in annotation_rows(db, trace_id, span_id, author)]
 
 
-def given_by(db: sqlite_utils.Database, trace_id: str, span_id: str, author: str) -> dict[str, Given]:
+def given_by(db: Database, trace_id: str, span_id: str, author: str) -> dict[str, Given]:
     """What `author` gave a span or the whole trace, by score name."""
     return {a.name: a.given for a in annotations_of(db, trace_id, span_id, author)}

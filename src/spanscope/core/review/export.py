@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-import sqlite_utils
 
-from spanscope.core.review.annotations import WHOLE_TRACE
+from spanscope.core.store.db import Database
+from spanscope.core.store.review import WHOLE_TRACE, review_records
 
 FORMATS = ("jsonl", "csv")
 #: Keys of a record, in order; `target` is "trace" or "span", `span_id` null for a whole trace.
@@ -30,18 +30,9 @@ FIELDS = (
 )
 
 
-_RECORDS_SQL = """
-SELECT a.trace_id, a.span_id, t.root_name, s.name, a.name, a.value, a.label, a.comment, a.author, a.updated_at
-FROM annotations a
-LEFT JOIN traces t ON t.trace_id = a.trace_id
-LEFT JOIN spans s ON s.trace_id = a.trace_id AND s.span_id = a.span_id
-ORDER BY t.start_ns, a.trace_id, a.span_id, a.name, a.author
-"""
-
-
-def records(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+def records(db: Database) -> Iterator[dict[str, Any]]:
     """Every review as a record with FIELDS, trace by trace in trace start order."""
-    for trace_id, span_id, trace_name, span_name, *given in db.execute(_RECORDS_SQL):
+    for trace_id, span_id, trace_name, span_name, *given in review_records(db):
         whole = span_id == WHOLE_TRACE
         target = {"trace_id": trace_id, "span_id": None if whole else span_id}
         yield {
@@ -53,7 +44,7 @@ def records(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_jsonl(db: sqlite_utils.Database, out: IO[bytes]) -> int:
+def write_jsonl(db: Database, out: IO[bytes]) -> int:
     """One JSON object per review; returns how many."""
     count = 0
     for record in records(db):
@@ -62,7 +53,7 @@ def write_jsonl(db: sqlite_utils.Database, out: IO[bytes]) -> int:
     return count
 
 
-def write_csv(db: sqlite_utils.Database, out: IO[str]) -> int:
+def write_csv(db: Database, out: IO[str]) -> int:
     """A header row, then one row per review (empty cells for what was not given); returns how many."""
     writer = csv.DictWriter(out, FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -73,7 +64,7 @@ def write_csv(db: sqlite_utils.Database, out: IO[str]) -> int:
     return count
 
 
-def export_file(db: sqlite_utils.Database, path: Path, fmt: str) -> int:
+def export_file(db: Database, path: Path, fmt: str) -> int:
     """Write every review to `path` in `fmt` (one of FORMATS); returns how many."""
     if fmt not in FORMATS:
         raise ValueError(f"cannot export reviews as {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-import sqlite_utils
-
 from spanscope.core.review.annotations import RESERVED_NAMES
-from spanscope.core.review.writing import ReviewError, writing
+from spanscope.core.store.db import Database
+from spanscope.core.store.review import ReviewError, label_set_rows, remove_label_set, write_label_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +21,9 @@ class LabelSet:
     labels: tuple[str, ...]
 
 
-def label_sets(db: sqlite_utils.Database) -> list[LabelSet]:
+def label_sets(db: Database) -> list[LabelSet]:
     """Every label set in the store, by name."""
-    rows = db.execute("SELECT name, labels FROM label_sets ORDER BY name")
-    return [LabelSet(name, tuple(orjson.loads(labels))) for name, labels in rows]
+    return [LabelSet(name, labels) for name, labels in label_set_rows(db)]
 
 
 def checked(label_set: LabelSet) -> LabelSet:
@@ -46,21 +43,10 @@ def save_label_set(store: Path, label_set: LabelSet, replacing: str | None = Non
     """Store the set, in place of the set named `replacing` when given (a rename); returns it as
     stored. A new name may not be one another set already has."""
     label_set = checked(label_set)
-    with writing(store) as conn:
-        if label_set.name != replacing:
-            taken = conn.execute("SELECT 1 FROM label_sets WHERE name = ?", (label_set.name,)).fetchone()
-            if taken:
-                raise ReviewError(f"there is already a label set named {label_set.name!r}")
-        if replacing is not None:
-            conn.execute("DELETE FROM label_sets WHERE name = ?", (replacing,))
-        conn.execute(
-            "INSERT INTO label_sets (name, labels) VALUES (?, ?)",
-            (label_set.name, orjson.dumps(list(label_set.labels)).decode()),
-        )
+    write_label_set(store, label_set.name, label_set.labels, replacing)
     return label_set
 
 
 def delete_label_set(store: Path, name: str) -> None:
     """Remove a set; reviews given from it stay."""
-    with writing(store) as conn:
-        conn.execute("DELETE FROM label_sets WHERE name = ?", (name,))
+    remove_label_set(store, name)

@@ -12,12 +12,12 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
-from spanscope.core.model import Kind, Span
-from spanscope.core.review.annotations import WHOLE_TRACE
+from spanscope.core.model import Span
+from spanscope.core.store.db import Database
+from spanscope.core.store.lookups import llm_span_ids, root_span_id, trace_rowid
 from spanscope.core.store.queries import NotFound, TraceRow, get_span
-from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_trace_ids, where_clause
+from spanscope.core.store.review import reviewed_rowids
+from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_trace_ids
 
 #: How many model calls, newest first, are searched for an output when the root span has none.
 OUTPUT_SEARCH_LIMIT = 50
@@ -33,26 +33,16 @@ class TraceIO:
     output_span: Span | None
 
 
-def _root_span(db: sqlite_utils.Database, trace_id: str) -> Span | None:
-    row = db.execute(
-        "SELECT span_id FROM spans WHERE trace_id = ? AND (parent_id IS NULL OR orphan) "
-        "ORDER BY start_ns, id LIMIT 1",
-        (trace_id,),
-    ).fetchone()
-    return None if row is None else get_span(db, trace_id, row[0])
+def _root_span(db: Database, trace_id: str) -> Span | None:
+    span_id = root_span_id(db, trace_id)
+    return None if span_id is None else get_span(db, trace_id, span_id)
 
 
-def _llm_spans(db: sqlite_utils.Database, trace_id: str, newest_first: bool) -> list[str]:
-    order = "DESC" if newest_first else "ASC"
-    rows = db.execute(
-        f"SELECT span_id FROM spans WHERE trace_id = ? AND kind = ? "
-        f"ORDER BY coalesce(end_ns, start_ns) {order}, id {order} LIMIT ?",
-        (trace_id, Kind.LLM.value, OUTPUT_SEARCH_LIMIT),
-    )
-    return [r[0] for r in rows]
+def _llm_spans(db: Database, trace_id: str, newest_first: bool) -> list[str]:
+    return llm_span_ids(db, trace_id, newest_first, OUTPUT_SEARCH_LIMIT)
 
 
-def _first_with(db: sqlite_utils.Database, trace_id: str, span_ids: list[str], field: str) -> Span | None:
+def _first_with(db: Database, trace_id: str, span_ids: list[str], field: str) -> Span | None:
     for span_id in span_ids:
         try:
             span = get_span(db, trace_id, span_id)
@@ -63,7 +53,7 @@ def _first_with(db: sqlite_utils.Database, trace_id: str, span_ids: list[str], f
     return None
 
 
-def trace_io(db: sqlite_utils.Database, trace_id: str) -> TraceIO:
+def trace_io(db: Database, trace_id: str) -> TraceIO:
     """The root span's input and output; where it has none, the first model call's input and the
     last model call's output instead."""
     root = _root_span(db, trace_id)
@@ -86,7 +76,7 @@ class ReviewWalk:
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         trace_filter: TraceFilter,
         order_by: str = "start_ns",
         descending: bool = False,
@@ -106,14 +96,7 @@ class ReviewWalk:
         self.position = 0
 
     def _reviewed_rowids(self) -> set[int]:
-        where, params = where_clause(self.trace_filter)
-        joined = f"{where} AND" if where else "WHERE"
-        rows = self.db.execute(
-            f"SELECT rowid FROM traces {joined} rowid <= ? AND trace_id IN "
-            "(SELECT trace_id FROM annotations WHERE author = ? AND span_id = ?)",
-            [*params, self._last_rowid, self.author, WHOLE_TRACE],
-        )
-        return {r[0] for r in rows}
+        return reviewed_rowids(self.db, self.trace_filter, self._last_rowid, self.author)
 
     def __len__(self) -> int:
         return len(self._rowids)
@@ -144,11 +127,11 @@ class ReviewWalk:
         """Make `trace_id` current if the walk holds it; False otherwise."""
         if trace_id is None:
             return False
-        row = self.db.execute("SELECT rowid FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
-        if row is None:
+        rowid = trace_rowid(self.db, trace_id)
+        if rowid is None:
             return False
         try:
-            self.position = self._rowids.index(row[0])
+            self.position = self._rowids.index(rowid)
         except ValueError:
             return False
         return True

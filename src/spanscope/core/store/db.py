@@ -19,6 +19,10 @@ PAGE_SIZE = 65536
 # binds about ten Nones a span, on the writer thread, while the parser waits for the lock.
 sqlite3.register_adapter(type(None), {}.get)
 
+#: An open store, as every read takes it: modules outside the store name its type by this, never
+#: by the SQLite library's.
+Database = sqlite_utils.Database
+
 
 class StoreError(Exception):
     """The store cannot be opened (not a SQLite file, not a Spanscope store, unreadable)."""
@@ -54,6 +58,12 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot open as a Spanscope store: {exc}") from exc
     return db
+
+
+def interrupt(db: Database) -> None:
+    """Stop the statement running on `db` in another thread (it raises there); for a view whose
+    question was replaced by a newer one."""
+    db.conn.interrupt()
 
 
 def _upgrade_older_store(path: Path) -> None:

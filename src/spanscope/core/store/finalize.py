@@ -9,13 +9,14 @@ read, in `price_usd`; a trace's cost adds those up in the same pass as its token
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from spanscope.core.model import MODEL_KINDS
-from spanscope.core.pricing.prices import PriceBook, SpanPricer, user_price_book
+from spanscope.core.pricing.prices import PriceBook, SpanPricer
+from spanscope.core.span_rows import TOKEN_COLUMNS
 from spanscope.core.store.db import connect
-from spanscope.core.store.schema import TOKEN_COLUMNS, TRACE_COLUMNS
+from spanscope.core.store.schema import PENDING_PRICING_TABLE, TRACE_COLUMNS
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
 
@@ -132,27 +133,63 @@ def price_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], book: Price
     _roll_up(conn)
 
 
-def price_all_traces(conn: sqlite3.Connection, book: PriceBook | None = None) -> None:
-    traces = [t for (t,) in conn.execute("SELECT trace_id FROM traces")]
-    price_traces(conn, traces, book or user_price_book())
+def _pending(conn: sqlite3.Connection) -> bool:
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (PENDING_PRICING_TABLE,)).fetchone() is not None
+
+
+def price_pending(conn: sqlite3.Connection, book: PriceBook) -> int:
+    """Price with `book` the traces an upgrade from before computed costs left unpriced, roll them
+    up and forget them; how many (0 when the store has none waiting)."""
+    if not _pending(conn):
+        return 0
+    traces = [t for (t,) in conn.execute(f"SELECT trace_id FROM {PENDING_PRICING_TABLE}")]
+    price_traces(conn, traces, book)
+    conn.execute(f"DROP TABLE {PENDING_PRICING_TABLE}")
+    return len(traces)
+
+
+def prepare_store(path: Path, book: PriceBook) -> int:
+    """Create or upgrade the store at `path`, then price with `book` the traces the upgrade left
+    unpriced (how many): what whoever opens a store for use, wanting current costs, does first.
+    A store with nothing waiting is only read, so one on read-only media still opens."""
+    if Path(path).exists():
+        db = connect(path, readonly=True)  # upgrades an older store's schema first
+        try:
+            waiting = _pending(db.conn)
+        finally:
+            db.conn.close()
+        if not waiting:
+            return 0
+    return _in_transaction(path, lambda conn: price_pending(conn, book))
 
 
 def reprice_store(path: Path, book: PriceBook) -> int:
     """Price again, in one transaction, every model call of the store at `path` without a reported
     cost, and roll their traces up, e.g. after the user's overrides changed; how many traces."""
+
+    def reprice(conn: sqlite3.Connection) -> int:
+        traces = [t for (t,) in conn.execute(_PRICED_TRACES)]
+        price_traces(conn, traces, book)
+        return len(traces)
+
+    return _in_transaction(path, reprice)
+
+
+def _in_transaction(path: Path, work: Callable[[sqlite3.Connection], int]) -> int:
+    """`work` done on a writable connection to `path` in one immediate transaction."""
     db = connect(path)
     try:
         db.execute("BEGIN IMMEDIATE")
         try:
-            traces = [t for (t,) in db.execute(_PRICED_TRACES)]
-            price_traces(db.conn, traces, book)
+            done = work(db.conn)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
     finally:
         db.conn.close()
-    return len(traces)
+    return done
 
 
 _PRICED_TRACES = f"SELECT DISTINCT trace_id FROM spans WHERE kind IN {_MODEL_KINDS_SQL} AND cost_usd IS NULL"

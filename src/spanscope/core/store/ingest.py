@@ -25,7 +25,8 @@ from enum import StrEnum
 from itertools import chain
 from pathlib import Path
 
-from spanscope.core.formats import FormatError, Problem, Source, detect
+from spanscope.core.formats import FormatError, Problem, Source
+from spanscope.core.formats.registry import detect
 from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import Kind, Score, ScoreFor, Span, Status
 from spanscope.core.pricing.prices import SpanPricer, user_price_book

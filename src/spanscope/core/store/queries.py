@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +11,9 @@ import sqlite_utils
 
 from spanscope.core.model import Kind, Score, Span, Status
 from spanscope.core.pricing.prices import DAY_NS, REPORTED, PriceBook, day_date
+from spanscope.core.span_rows import ROW_COLUMNS, TOKEN_COLUMNS, SpanRows
 from spanscope.core.store import payload
-from spanscope.core.store.schema import SPAN_COLUMNS, TOKEN_COLUMNS, TRACE_COLUMNS
+from spanscope.core.store.schema import SPAN_COLUMNS, TRACE_COLUMNS
 
 SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
 
@@ -135,58 +136,10 @@ def resolve_span(db: sqlite_utils.Database, text: str, trace: str | None = None)
     return found[0][0], found[0][1]
 
 
-#: What the span tree reads of each span: the scalars it shows, links or rolls up.
-ROW_COLUMNS = (
-    "span_id",
-    "parent_id",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "status",
-    "status_message",
-    "model",
-    "provider",
-    *TOKEN_COLUMNS,
-    "cost_usd",
-    "price_usd",
-    "counted",
-    "orphan",
-    "clock_skew",
-)
 #: JSON keeps 15 significant digits of a REAL; as text, 20 digits round-trip every double exactly.
 #: (Not needed for price_usd, a figure we computed: 15 digits show it to the hundred-billionth of a
 #: cent, and printing 20 digits costs the SELECT a tenth of its time.)
 _REAL_COLUMNS = frozenset({"cost_usd"})
-
-
-class SpanRows:
-    """A trace's spans held column by column (ROW_COLUMNS), in start order.
-
-    Reading 100,000 spans as twenty lists is several times faster than as 100,000 rows, and the span
-    tree works on columns anyway; indexing or iterating still gives spans as dicts, one at a time.
-    """
-
-    __slots__ = ("columns",)
-
-    def __init__(self, columns: dict[str, list[Any]]) -> None:
-        self.columns = columns
-
-    @classmethod
-    def from_dicts(cls, rows: Iterable[Mapping[str, Any]]) -> SpanRows:
-        """Rows given one dict per span (missing columns are None), in that order."""
-        rows = list(rows)
-        return cls({column: [row.get(column) for row in rows] for column in ROW_COLUMNS})
-
-    def __len__(self) -> int:
-        return len(self.columns["span_id"])
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {column: values[i] for column, values in self.columns.items()}
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        names = tuple(self.columns)
-        return (dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True))
 
 
 def _json_array(column: str) -> str:

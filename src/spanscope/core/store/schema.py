@@ -10,35 +10,10 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-#: Counts copied from a span onto its trace, summed over the trace's counted model calls.
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+from spanscope.core.span_rows import SPAN_SCALARS, TOKEN_COLUMNS
 
 #: The normalized span fields that are stored as columns under their own names.
-SPAN_FIELD_COLUMNS = (
-    "trace_id",
-    "span_id",
-    "parent_id",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "status",
-    "status_message",
-    "model",
-    "provider",
-    *TOKEN_COLUMNS,
-    "cost_usd",
-    "session_id",
-    "user_id",
-    "service",
-)
+SPAN_FIELD_COLUMNS = ("trace_id", *SPAN_SCALARS, "session_id", "user_id", "service")
 
 #: Scalar span columns, in the order ingest writes them.
 SPAN_COLUMNS = (
@@ -227,12 +202,16 @@ def _add_annotations(db: sqlite_utils.Database) -> None:
     )
 
 
+#: Traces a store upgraded from before computed costs still has to price: their calls have no
+#: price_usd yet and their roll-ups no cost sources. Pricing needs the user's price book, which a
+#: schema step does not have, so whoever opens the store for use prices them (finalize.prepare_store).
+PENDING_PRICING_TABLE = "unpriced_traces"
+
+
 def _add_cost_sources(db: sqlite_utils.Database) -> None:
     """Model calls keep the cost computed from a price, traces say how their cost was obtained and
-    cost_usd includes computed costs: every call is priced (with the user's price overrides, as an
-    import would) and every trace rolled up again."""
-    from spanscope.core.store.finalize import price_all_traces
-
+    cost_usd includes computed costs: the columns for that, and the traces held so far listed in
+    PENDING_PRICING_TABLE, to be priced and rolled up again with a price book."""
     db.execute("SAVEPOINT cost_sources")  # one transaction, also when the connection autocommits
     if "price_usd" not in {c.name for c in db["spans"].columns}:
         db.execute("ALTER TABLE spans ADD COLUMN price_usd REAL")
@@ -240,7 +219,9 @@ def _add_cost_sources(db: sqlite_utils.Database) -> None:
     for column in COST_SOURCE_COLUMNS:
         if column not in have:
             db.execute(f"ALTER TABLE traces ADD COLUMN {column} INTEGER DEFAULT 0")
-    price_all_traces(db.conn)
+    if db.execute("SELECT 1 FROM traces LIMIT 1").fetchone():
+        db.execute(f"CREATE TABLE {PENDING_PRICING_TABLE} (trace_id TEXT PRIMARY KEY)")
+        db.execute(f"INSERT INTO {PENDING_PRICING_TABLE} SELECT trace_id FROM traces")
     db.execute("RELEASE cost_sources")
 
 

@@ -37,11 +37,11 @@ from spanscope.core.analysis.model_comparison import (
     call_points,
     compare_models,
     comparison_table,
-    models_by_calls,
     score_names,
 )
 from spanscope.core.evaluation.model_references import ReferenceMeans, reference_means
 from spanscope.core.evaluation.reference_metrics import ModelMeans, metric_texts
+from spanscope.core.store.usage import models_by_calls
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book, money

@@ -13,12 +13,11 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-import sqlite_utils
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, store_services, top_names
+from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter
 from spanscope.core.analysis.chart_csv import Table
 from spanscope.core.analysis.usage_series import (
     LatencyStats,
@@ -28,7 +27,9 @@ from spanscope.core.analysis.usage_series import (
     usage_series,
 )
 from spanscope.core.pricing.prices import PriceBook, PriceFileError
+from spanscope.core.store.db import Database
 from spanscope.core.store.trace_query import time_bounds
+from spanscope.core.store.usage import store_services, top_names
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
@@ -421,7 +422,7 @@ class QtDashboardTab(QWidget, QtObserver):
         self.lists_drawn.emit()
 
 
-def _read_store_facts(db: sqlite_utils.Database) -> tuple[list[str], tuple[int, int] | None]:
+def _read_store_facts(db: Database) -> tuple[list[str], tuple[int, int] | None]:
     """The filter bar's choices: services, and the first and last trace start."""
     return store_services(db), time_bounds(db)
 

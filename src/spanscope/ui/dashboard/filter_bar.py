@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QDateTime, QTimer, QTimeZone, Signal
 from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from spanscope.core.analysis.analytics import HOUR_NS, UsageFilter
+from spanscope.core.store.usage import HOUR_NS, UsageFilter
 
 #: Range choice -> its length in ns (None: all time; 0: the custom range of the date edits).
 RANGES: dict[str, int | None] = {

@@ -7,22 +7,21 @@ interrupts the queries of older ones, and their results, if any arrive, are drop
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from spanscope.core.store import connect
+from spanscope.core.store.db import Database, interrupt
 
-Part = Callable[[sqlite_utils.Database], Any]
+Part = Callable[[Database], Any]
 _local = threading.local()
 
 
-def _thread_db(path: Path) -> sqlite_utils.Database:
+def _thread_db(path: Path) -> Database:
     """This thread's connection to `path`, opened on first use (one connection per thread)."""
     held = getattr(_local, "held", None)
     if held is None or held[0] != path:
@@ -73,7 +72,7 @@ class QtLatestJob(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[int, sqlite3.Connection]] = {}
+        self._running: dict[int, tuple[int, Database]] = {}
         self._results: dict[str, Any] = {}
         self._expected: set[str] = set()
 
@@ -90,14 +89,14 @@ class QtLatestJob(QObject):
         self.generation += 1
         self._results, self._expected = {}, set()
         with self._lock:
-            for generation, conn in self._running.values():
+            for generation, db in self._running.values():
                 if generation < self.generation:
-                    conn.interrupt()
+                    interrupt(db)
 
-    def running(self, generation: int, db: sqlite_utils.Database, started: bool) -> None:
+    def running(self, generation: int, db: Database, started: bool) -> None:
         with self._lock:
             if started:
-                self._running[threading.get_ident()] = (generation, db.conn)
+                self._running[threading.get_ident()] = (generation, db)
             else:
                 self._running.pop(threading.get_ident(), None)
 

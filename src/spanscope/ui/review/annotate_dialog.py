@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite_utils
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from spanscope.core.model import Score
 from spanscope.core.presentation.content import preview
 from spanscope.core.review.annotations import WHOLE_TRACE, given_by
+from spanscope.core.store.db import Database
+from spanscope.core.store.lookups import root_name
 from spanscope.core.store.queries import NotFound, get_span, trace_scores
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.review.form import QtReviewForm
@@ -41,7 +42,7 @@ class QtAnnotateDialog(QDialog):
     def __init__(
         self,
         reviewer: QtReviewer,
-        db: sqlite_utils.Database,
+        db: Database,
         trace_id: str,
         span_id: str,
         parent: QWidget | None = None,
@@ -51,8 +52,7 @@ class QtAnnotateDialog(QDialog):
         self.reviewer = reviewer
         self.trace_id, self.span_id = trace_id, span_id
         if span_id == WHOLE_TRACE:
-            name = db.execute("SELECT root_name FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
-            what = f"trace “{(name and name[0]) or trace_id}”"
+            what = f"trace “{root_name(db, trace_id) or trace_id}”"
             scores = [s for sid, s in trace_scores(db, trace_id) if sid == WHOLE_TRACE]
         else:
             span = get_span(db, trace_id, span_id)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.review.label_sets import LabelSet, delete_label_set, save_label_set
-from spanscope.core.review.writing import ReviewError
+from spanscope.core.store.review import ReviewError
 from spanscope.ui.review.reviewer import QtReviewer
 from spanscope.ui.style import MUTED_COLOR
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from spanscope.core.review.annotations import Given, annotate, default_author
 from spanscope.core.review.label_sets import LabelSet, label_sets
-from spanscope.core.review.writing import ReviewError
+from spanscope.core.store.review import ReviewError
 from spanscope.ui.context import QtTraceContext
 
 AUTHOR_KEY = "review/author"

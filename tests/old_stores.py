@@ -1,0 +1,21 @@
+"""Stores as older Spanscopes left them, for the upgrade tests."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from spanscope.core.store.schema import MIGRATIONS, _add_cost_sources
+
+
+def before_computed_costs(store: Path, trace_cost: float | None) -> None:
+    """Take a store back to the schema before computed costs: each trace's cost `trace_cost` (what
+    its source reported), no computed costs on the calls, no cost sources on the traces."""
+    conn = sqlite3.connect(store)
+    conn.execute("UPDATE traces SET cost_usd = ?", (trace_cost,))
+    conn.execute("ALTER TABLE spans DROP COLUMN price_usd")
+    for column in ("cost_reported", "cost_computed", "cost_unknown"):
+        conn.execute(f"ALTER TABLE traces DROP COLUMN {column}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_cost_sources)}")
+    conn.commit()
+    conn.close()

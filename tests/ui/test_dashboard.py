@@ -186,35 +186,3 @@ def test_money_is_never_rounded_to_nothing():
         "$1.00",
         "$12,529.50",
     ]
-
-
-def test_newest_request_wins(qtbot, demo_store):
-    """A slow older request is interrupted or dropped; only the newest one's results arrive."""
-    import time
-
-    from spanscope.ui.dashboard.jobs import QtLatestJob
-
-    job = QtLatestJob()
-    results: list[dict] = []
-    job.finished.connect(results.append)
-
-    def slow(db):
-        time.sleep(0.3)
-        return db.execute("SELECT 'old'").fetchone()[0]
-
-    job.submit(demo_store, {"value": slow})
-    with qtbot.waitSignal(job.finished, timeout=WAIT_MS):
-        job.submit(demo_store, {"value": lambda db: "new", "count": lambda db: 2})
-    qtbot.wait(500)
-    assert results == [{"value": "new", "count": 2}]
-    job.wait()
-
-
-def test_a_failing_part_is_reported(qtbot, demo_store):
-    from spanscope.ui.dashboard.jobs import QtLatestJob
-
-    job = QtLatestJob()
-    with qtbot.waitSignal(job.failed, timeout=WAIT_MS) as failed:
-        job.submit(demo_store, {"bad": lambda db: db.execute("SELECT * FROM no_such_table").fetchall()})
-    assert "no such table" in failed.args[0]
-    job.wait()

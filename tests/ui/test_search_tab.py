@@ -33,9 +33,7 @@ def search_for(qtbot, window, text):
 
 
 def wait_indexed(qtbot, panel):
-    qtbot.waitUntil(
-        lambda: not panel.indexer.running and "spans indexed" in panel.status.text(), timeout=20_000
-    )
+    qtbot.waitUntil(lambda: not panel.indexer.busy and "spans indexed" in panel.status.text(), timeout=20_000)
 
 
 def test_ctrl_shift_f_searches_and_enter_opens_the_span_in_the_traces_tab(qtbot, window):

@@ -214,6 +214,10 @@ class QtWorker(QObject):
         or `failed` the first failure."""
         self._submit(parts, single=False)
 
+    def start_reads(self, path: Path, reads: dict[str, Read]) -> None:
+        """`start_parts` for read-only queries of the store at `path`, each on its thread's connection."""
+        self.start_parts({name: reading(path, read) for name, read in reads.items()})
+
     def cancel(self) -> None:
         """Ask every running and waiting task to stop and forget a pending re-run. With LATEST
         their results are dropped too; otherwise they arrive (an import reports itself cancelled)."""

@@ -13,6 +13,7 @@ from spanscope.core.store import Outcome, connect
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
 from spanscope.ui.main_window import QtMainWindow
+from spanscope.ui.workers import QtWorker, worker_errors
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
 
@@ -96,11 +97,41 @@ def test_drop_files_imports_them(qtbot, window, tmp_path):
         Qt.KeyboardModifier.NoModifier,
     )
     done = []
-    window.imports.file_done.connect(done.append)
+    window.imports.finished.connect(done.append)
     window.dropEvent(event)
     wait_for_imports(qtbot, window)
     assert [r.outcome for r in done] == [Outcome.IMPORTED]
     assert window.trace_list.model.rowCount() == 7
+
+
+def test_cancel_stops_the_running_import_and_the_queued_ones(qtbot, window, tmp_path):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    copies = [tmp_path / f"copy{i}.otlp.jsonl" for i in range(2)]
+    for copy in copies:
+        copy.write_bytes(demo_traces().read_bytes())
+    done = []
+    window.imports.finished.connect(done.append)
+    with qtbot.waitSignal(window.imports.idle, timeout=20_000):
+        window.import_files(copies)
+        window.cancel_button.click()
+    assert [(r.path, r.outcome) for r in done] == [(c, Outcome.CANCELLED) for c in copies]
+    assert list_traces(window.context.db) == []
+    assert window.problems.count == 2
+    assert not window.progress.isVisibleTo(window)
+
+
+def test_a_worker_failure_is_shown_in_the_status_bar(qtbot, window):
+    def fail(_state):
+        raise RuntimeError("the disk went away")
+
+    worker = QtWorker("Cannot price the store again", window)
+    with qtbot.waitSignal(worker_errors().raised, timeout=10_000):
+        worker.start(fail)
+    assert window.statusBar().currentMessage() == (
+        "Cannot price the store again: RuntimeError: the disk went away"
+    )
 
 
 def test_a_scores_only_file_says_what_it_added_and_its_scores_show_in_the_list(

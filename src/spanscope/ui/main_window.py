@@ -3,6 +3,7 @@ Dashboard, Compare models and Review tabs beside the traces."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -19,14 +20,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_store
+from spanscope.core.store import (
+    FileResult,
+    ImportProgress,
+    ImportState,
+    Outcome,
+    StoreError,
+    connect,
+    import_file,
+    is_store,
+)
 from spanscope.core.store.schema import SchemaError
 from spanscope.ui.about import QtAboutDialog
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
-from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
@@ -44,8 +53,11 @@ from spanscope.ui.stepping import (
 from spanscope.ui.timeline import QtTimelinePanel
 from spanscope.ui.trace_diff import QtTraceDiffWindow
 from spanscope.ui.trace_list import QtTraceListPanel
+from spanscope.ui.workers import Policy, QtWorker, TaskState, worker_errors
 
 MAX_RECENT = 10
+#: Import progress is shown at most this often; more would only flood the event loop.
+PROGRESS_INTERVAL_S = 0.1
 PROBLEMS_HEIGHT = 130
 #: The Timeline's share of the window height when it first shows, and its least height.
 TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
@@ -56,12 +68,24 @@ TRACE_FILE_FILTER = (
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 
+def import_one(store: Path, path: Path, state: TaskState) -> FileResult:
+    """Import one file on the import worker; a file whose turn comes after Cancel is not read."""
+    if state.cancelled:
+        return FileResult(path, Outcome.CANCELLED)
+
+    def report(p: ImportProgress) -> None:
+        state.report(p, final=p.bytes_done >= p.bytes_total)
+
+    return import_file(store, path, ImportState(on_progress=report, cancel_event=state.cancel_event))
+
+
 class QtMainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("Spanscope", "Spanscope")
         self.context = QtTraceContext(self)
-        self.imports = QtImportQueue(self)
+        #: One file at a time: the store has a single writer.
+        self.imports = QtWorker("Import", self, Policy.QUEUE, progress_interval_s=PROGRESS_INTERVAL_S)
         self.listener = QtListener(self.context, self)
         self.setWindowTitle("Spanscope")
         self.setAcceptDrops(True)
@@ -121,9 +145,10 @@ class QtMainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.imports.progress.connect(self._on_progress)
-        self.imports.file_done.connect(self._on_file_done)
+        self.imports.finished.connect(self._on_file_done)
         self.imports.idle.connect(self._on_imports_idle)
         self.listener.failed.connect(self._report_error)
+        worker_errors().raised.connect(self._show_worker_error)
         self.listener.status.connect(self._show_listening)
         self.context.store_loaded.connect(self._select_first_trace)
 
@@ -233,7 +258,8 @@ class QtMainWindow(QMainWindow):
             return
         for path in paths:
             self._remember(Path(path))
-        self.imports.add(self.context.store_path, [Path(p) for p in paths])
+        for path in paths:
+            self.imports.start(partial(import_one, self.context.store_path, Path(path)))
         self._show_progress(True)
 
     def open_files_dialog(self) -> None:
@@ -253,10 +279,12 @@ class QtMainWindow(QMainWindow):
 
     # --- imports --------------------------------------------------------------------------------
 
-    def _on_progress(self, path: Path, done: int, total: int, spans: int) -> None:
+    def _on_progress(self, p: ImportProgress) -> None:
+        done, total = p.bytes_done, p.bytes_total
         self.progress.setMaximum(1000)
         self.progress.setValue(int(1000 * done / total) if total else 0)
-        self.progress.setFormat(f"{path.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB, {spans:,} spans")
+        mb = f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
+        self.progress.setFormat(f"{p.path.name}: {mb}, {p.spans:,} spans")
 
     def _on_file_done(self, result: FileResult) -> None:
         if result.outcome is Outcome.IMPORTED:
@@ -354,6 +382,9 @@ class QtMainWindow(QMainWindow):
         self.context.select_span(span_id)
         self.activateWindow()
 
+    def _show_worker_error(self, title: str, text: str) -> None:
+        self.statusBar().showMessage(f"{title}: {text}", 10000)
+
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
@@ -378,6 +409,6 @@ class QtMainWindow(QMainWindow):
         self.listener.stop()
         self.search.stop()
         self.imports.cancel()
-        self.imports.wait(5)
+        self.imports.wait(5000)
         self.context.close_store()
         super().closeEvent(event)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 
 from spanscope.core.store import connect, import_files
-from spanscope.ui.context import QtTraceContext
+from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 
@@ -133,8 +133,9 @@ def test_clicking_a_point_opens_its_span(qtbot, compare, context):
     x, y = compare._points.latency_ms[model][0], compare._points.cost_usd[model][0]
     found = compare.nearest_call(x, y)
     assert found is not None
-    with qtbot.waitSignal(compare.span_opened):
+    with qtbot.waitSignal(context.view_requested) as requested:
         compare.open_call(*found)
+    assert requested.args == [View.TRACES]
     trace_id, span_id = compare._points.spans[found[0]][found[1]]
     qtbot.waitUntil(lambda: context.span_id == span_id)
     assert context.trace_id == trace_id

@@ -12,7 +12,8 @@ from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, connect
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
-from spanscope.ui.main_window import QtMainWindow
+from spanscope.ui.context import View
+from spanscope.ui.main_window import PANELS, Dock, QtMainWindow, Tab
 from spanscope.ui.workers import QtWorker, worker_errors
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
@@ -225,3 +226,27 @@ def test_f5_runs_to_an_error_breakpoint_and_every_panel_shows_it(qtbot, window, 
     step = window.stepping.cursor.current + 1
     assert window.state_strip.label.text().startswith(f"step {step} of {len(rows)}")
     assert "ERROR" in window.detail.header.title.text() or window.detail.span.status == "error"
+
+
+def test_the_window_is_built_from_its_panel_table(window):
+    tabs = [p.place.title for p in PANELS if isinstance(p.place, Tab)]
+    assert tabs == ["Traces", "Dashboard", "Compare models", "Review", "Search"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == tabs
+    docks = [p.place.title for p in PANELS if isinstance(p.place, Dock)]
+    assert docks == ["Timeline", "Breakpoints", "Conversation changes", "Problems"]
+    view_menu = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
+    assert [a.text() for a in view_menu.actions() if a.isCheckable()] == docks
+    assert window.tabifiedDockWidgets(window.problems_dock) == [window.timeline_dock]
+
+
+def test_views_asked_for_through_the_context_come_forward(qtbot, window, demo_store):
+    window.open_store(demo_store)
+    for view, widget in (
+        (View.SEARCH, window.search),
+        (View.DASHBOARD, window.dashboard),
+        (View.REVIEW, window.review.tab),
+        (View.COMPARE, window.compare),
+        (View.TRACES, window.traces),
+    ):
+        window.context.show_view(view)
+        assert window.tabs.currentWidget() is widget

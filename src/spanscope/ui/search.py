@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
+    QFocusEvent,
     QKeyEvent,
     QPainter,
     QPalette,
@@ -185,8 +186,6 @@ class _ResultsView(QTableView):
 class QtSearchPanel(QWidget, QtObserver):
     """Query box, syntax help, results and a status line with the hit count and indexing progress."""
 
-    #: A result was opened: its trace and span are now current; the window shows the Traces tab.
-    span_opened = Signal(str, str)
     #: A search's results are shown (tests and the screenshot wait for it).
     searched = Signal()
 
@@ -298,7 +297,9 @@ class QtSearchPanel(QWidget, QtObserver):
 
     # --- searching --------------------------------------------------------------------------------
 
-    def focus_query(self) -> None:
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Brought forward by its shortcut: the query, selected, so typing replaces it."""
+        super().focusInEvent(event)
         self.query.setFocus()
         self.query.selectAll()
 
@@ -348,13 +349,10 @@ class QtSearchPanel(QWidget, QtObserver):
             self.view.selectRow(0)
 
     def open_row(self, row: int) -> None:
-        """Make the hit's trace and span current and ask the window to show them."""
-        if not 0 <= row < len(self.results.hits):
-            return
-        hit = self.results.hits[row]
-        self._context.select_trace(hit.trace_id)
-        self._context.select_span(hit.span_id)
-        self.span_opened.emit(hit.trace_id, hit.span_id)
+        """Show the hit's span in the Traces view."""
+        if 0 <= row < len(self.results.hits):
+            hit = self.results.hits[row]
+            self._context.open_span(hit.trace_id, hit.span_id)
 
     # --- status line ------------------------------------------------------------------------------
 

@@ -77,8 +77,6 @@ class QtCompareTab(QWidget, QtObserver):
     drawn = Signal()
     #: The reference metrics under the current filter are in (and in the table, if it is drawn).
     references_read = Signal()
-    #: A scatter point was clicked and its span made current: the window shows the Traces tab.
-    span_opened = Signal(str, str)
 
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -424,11 +422,8 @@ class QtCompareTab(QWidget, QtObserver):
             self.open_call(*found)
 
     def open_call(self, model: str | None, index: int) -> None:
-        """Make the call's trace and span current in the app."""
-        trace_id, span_id = self._points.spans[model][index]
-        self._context.select_trace(trace_id)
-        self._context.select_span(span_id)
-        self.span_opened.emit(trace_id, span_id)
+        """Show the call's span in the Traces view."""
+        self._context.open_span(*self._points.spans[model][index])
 
 
 def _reference_cells(means: ModelMeans | None) -> list[str]:

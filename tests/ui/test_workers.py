@@ -17,6 +17,16 @@ def on_gui_thread() -> bool:
     return app is not None and QThread.currentThread() is app.thread()
 
 
+def held_until(release: threading.Event, value: str):
+    """A task that returns `value` once `release` is set."""
+
+    def task(state: TaskState) -> str:
+        release.wait(5)
+        return value
+
+    return task
+
+
 def test_the_result_arrives_on_the_gui_thread(qtbot):
     worker = QtWorker("test")
     ran_on: list[str] = []
@@ -128,12 +138,7 @@ def test_a_superseded_result_is_dropped_even_when_it_finishes_last(qtbot):
     results: list[str] = []
     worker.finished.connect(results.append)
     release = threading.Event()
-
-    def old(state: TaskState) -> str:
-        release.wait(5)
-        return "old"
-
-    worker.start(old)
+    worker.start(held_until(release, "old"))
     with qtbot.waitSignal(worker.finished, timeout=WAIT_MS):
         worker.start(lambda state: "new")
     with qtbot.waitSignal(worker.idle, timeout=WAIT_MS):
@@ -146,12 +151,7 @@ def test_asked_again_while_running_it_runs_once_more_after(qtbot):
     results: list[str] = []
     worker.finished.connect(results.append)
     release = threading.Event()
-
-    def first(state: TaskState) -> str:
-        release.wait(5)
-        return "first"
-
-    worker.start(first)
+    worker.start(held_until(release, "first"))
     worker.start(lambda state: "second")
     worker.start(lambda state: "third")
     assert worker.busy

@@ -240,7 +240,8 @@ class QtMainWindow(QMainWindow):
                 self.tabifyDockWidget(beside, dock)
                 beside.raise_()
         for place, dock in docks:
-            dock.setVisible(place.shown)
+            if not place.shown:
+                dock.hide()
         self.stepping_toolbar.addSeparator()
         for place, dock in docks:
             if place.on_toolbar:
@@ -366,10 +367,9 @@ class QtMainWindow(QMainWindow):
         if self.context.store_path is None:
             self._report_error("No store open", "Open a store before importing trace files.")
             return
-        for path in paths:
-            self._remember(Path(path))
-        for path in paths:
-            self.imports.start(partial(import_one, self.context.store_path, Path(path)))
+        for path in map(Path, paths):
+            self._remember(path)
+            self.imports.start(partial(import_one, self.context.store_path, path))
         self._show_progress(True)
 
     def open_files_dialog(self) -> None:

@@ -9,8 +9,9 @@ widgets. What happens to a request made while another runs is the worker's `Poli
 Every unexpected exception of every worker goes to one place, `worker_errors().raised`, which the
 main window shows in its status bar; the worker's own `failed` lets a panel say it in place too.
 
-Rules kept here: functions never touch widgets or other Qt objects (Python's cycle collector runs
-only on the GUI thread, see ui/app.py); each thread reads the store through its own connection
+Rules kept here: functions never touch nor hold widgets or other Qt objects (what a function holds
+is let go on its worker thread, and Qt objects are freed only on the GUI thread, where Python's
+cycle collector runs: see ui/app.py); each thread reads the store through its own connection
 (`thread_db`).
 """
 
@@ -156,10 +157,11 @@ class _Run(QRunnable):
 
     def run(self) -> None:
         try:
-            value, ok = self._task(self._state), True
+            value = self._task(self._state)
         except Exception as exc:  # goes to the one error reporter, on the GUI thread
-            value, ok = exc, False
-        self._worker._done.emit(self._number, self._name, ok, value)
+            self._worker._done.emit(self._number, self._name, False, exc)
+            return
+        self._worker._done.emit(self._number, self._name, True, value)
 
 
 class QtWorker(QObject):
@@ -195,8 +197,8 @@ class QtWorker(QObject):
         self._numbered = 0
         #: With LATEST, requests numbered below this are forgotten.
         self._wanted_from = 0
-        self._again: dict[str, Task] | None = None
-        self._again_single = True
+        #: With ONCE_MORE, the request to run after the running one: its parts, whether single.
+        self._again: tuple[dict[str, Task], bool] | None = None
         self._done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._reported.connect(self._on_reported, Qt.ConnectionType.QueuedConnection)
 
@@ -234,7 +236,7 @@ class QtWorker(QObject):
 
     def _submit(self, parts: dict[str, Task], single: bool) -> None:
         if self.policy is Policy.ONCE_MORE and self._requests:
-            self._again, self._again_single = parts, single
+            self._again = parts, single
             return
         if self.policy is Policy.LATEST:
             self.cancel()
@@ -271,8 +273,8 @@ class QtWorker(QObject):
         if self._requests:
             return
         if self._again is not None:
-            parts, self._again = self._again, None
-            self._submit(parts, self._again_single)
+            (parts, single), self._again = self._again, None
+            self._submit(parts, single)
         else:
             self.idle.emit()
 

@@ -63,13 +63,13 @@ def main() -> None:
     tab.resize(1600, 1000)
     tab.show()
     until(app, lambda: tab.draw_count > 0)
-    submit = tab.references_job.submit
+    submit = tab.references_job.start_reads
     times: dict[str, list[float]] = {"without": [], "with": []}
     for _ in range(args.rounds):
         for way in ("without", "with"):
-            tab.references_job.submit = submit if way == "with" else (lambda *a, **k: 0)
+            tab.references_job.start_reads = submit if way == "with" else (lambda *a, **k: 0)
             times[way].append(timed_refresh(app, tab))
-    tab.references_job.submit = submit
+    tab.references_job.start_reads = submit
     spans = connect(store, readonly=True).execute("SELECT count(*) FROM spans").fetchone()[0]
     print(f"store: {store} ({spans:,} spans), {args.rounds} rounds each, medians")
     without, with_ = statistics.median(times["without"]), statistics.median(times["with"])

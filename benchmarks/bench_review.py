@@ -30,7 +30,7 @@ from spanscope.core.review.export import write_csv, write_jsonl
 from spanscope.core.review.session import ReviewWalk
 from spanscope.core.store import connect
 from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_trace_ids
-from spanscope.ui.context import QtTraceContext
+from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.review import QtReview
 from spanscope.ui.trace_list import QtTraceListPanel
 
@@ -83,7 +83,10 @@ def main() -> None:
         window = QTabWidget()
         trace_list = QtTraceListPanel(context)
         window.addTab(trace_list, "Traces")
-        review = QtReview(context, trace_list, settings, window, window)
+        review = QtReview(context, settings, window)
+        window.addTab(review.make_tab(trace_list), "Review")
+        views = {View.TRACES: trace_list, View.REVIEW: review.tab}
+        context.view_requested.connect(lambda view: window.setCurrentWidget(views[view]))
         window.resize(1400, 900)
         window.show()
         app.processEvents()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spanscope.ui.context import EMPTY_TREE, QtObserver
+from spanscope.ui.context import EMPTY_TREE, QtObserver, View
 
 AGENT = "214119cf6d84cc7956364be9b85993a7"
 
@@ -55,3 +55,21 @@ def test_trace_grew_compares_what_a_panel_shows_with_the_store(context):
     assert not context.trace_grew(AGENT, 16)
     assert context.trace_grew(AGENT, 15)
     assert not context.trace_grew(None, 0)
+
+
+def test_open_span_makes_it_current_and_asks_for_the_traces_view(qtbot, context):
+    span = context.trace_tree(AGENT).rows.columns["span_id"][3]
+    with qtbot.waitSignal(context.view_requested) as requested:
+        context.open_span(AGENT, span)
+    assert requested.args == [View.TRACES]
+    assert context.trace_id == AGENT
+    qtbot.waitUntil(lambda: context.span_id == span)
+
+
+def test_show_trace_and_show_view_ask_for_their_view(qtbot, context):
+    with qtbot.waitSignal(context.view_requested) as requested:
+        context.show_trace(AGENT)
+    assert (requested.args, context.trace_id) == ([View.TRACES], AGENT)
+    with qtbot.waitSignal(context.view_requested) as requested:
+        context.show_view(View.SEARCH)
+    assert requested.args == [View.SEARCH]

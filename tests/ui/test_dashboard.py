@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 
 from spanscope.core.store import connect, import_files
-from spanscope.ui.context import QtTraceContext
+from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 
@@ -133,8 +133,9 @@ def test_clicking_a_point_opens_its_span(qtbot, compare, context):
     x, y = compare._points.latency_ms[model][0], compare._points.cost_usd[model][0]
     found = compare.nearest_call(x, y)
     assert found is not None
-    with qtbot.waitSignal(compare.span_opened):
+    with qtbot.waitSignal(context.view_requested) as requested:
         compare.open_call(*found)
+    assert requested.args == [View.TRACES]
     trace_id, span_id = compare._points.spans[found[0]][found[1]]
     qtbot.waitUntil(lambda: context.span_id == span_id)
     assert context.trace_id == trace_id
@@ -186,35 +187,3 @@ def test_money_is_never_rounded_to_nothing():
         "$1.00",
         "$12,529.50",
     ]
-
-
-def test_newest_request_wins(qtbot, demo_store):
-    """A slow older request is interrupted or dropped; only the newest one's results arrive."""
-    import time
-
-    from spanscope.ui.dashboard.jobs import QtLatestJob
-
-    job = QtLatestJob()
-    results: list[dict] = []
-    job.finished.connect(results.append)
-
-    def slow(db):
-        time.sleep(0.3)
-        return db.execute("SELECT 'old'").fetchone()[0]
-
-    job.submit(demo_store, {"value": slow})
-    with qtbot.waitSignal(job.finished, timeout=WAIT_MS):
-        job.submit(demo_store, {"value": lambda db: "new", "count": lambda db: 2})
-    qtbot.wait(500)
-    assert results == [{"value": "new", "count": 2}]
-    job.wait()
-
-
-def test_a_failing_part_is_reported(qtbot, demo_store):
-    from spanscope.ui.dashboard.jobs import QtLatestJob
-
-    job = QtLatestJob()
-    with qtbot.waitSignal(job.failed, timeout=WAIT_MS) as failed:
-        job.submit(demo_store, {"bad": lambda db: db.execute("SELECT * FROM no_such_table").fetchall()})
-    assert "no such table" in failed.args[0]
-    job.wait()

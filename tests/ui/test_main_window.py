@@ -14,8 +14,10 @@ from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
+from spanscope.ui.context import View
 from spanscope.ui.costs import prices
-from spanscope.ui.main_window import QtMainWindow
+from spanscope.ui.main_window import PANELS, Dock, QtMainWindow, Tab
+from spanscope.ui.workers import QtWorker, worker_errors
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
 
@@ -122,11 +124,41 @@ def test_drop_files_imports_them(qtbot, window, tmp_path):
         Qt.KeyboardModifier.NoModifier,
     )
     done = []
-    window.imports.file_done.connect(done.append)
+    window.imports.finished.connect(done.append)
     window.dropEvent(event)
     wait_for_imports(qtbot, window)
     assert [r.outcome for r in done] == [Outcome.IMPORTED]
     assert window.trace_list.model.rowCount() == 7
+
+
+def test_cancel_stops_the_running_import_and_the_queued_ones(qtbot, window, tmp_path):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    copies = [tmp_path / f"copy{i}.otlp.jsonl" for i in range(2)]
+    for copy in copies:
+        copy.write_bytes(demo_traces().read_bytes())
+    done = []
+    window.imports.finished.connect(done.append)
+    with qtbot.waitSignal(window.imports.idle, timeout=20_000):
+        window.import_files(copies)
+        window.cancel_button.click()
+    assert [(r.path, r.outcome) for r in done] == [(c, Outcome.CANCELLED) for c in copies]
+    assert list_traces(window.context.db) == []
+    assert window.problems.count == 2
+    assert not window.progress.isVisibleTo(window)
+
+
+def test_a_worker_failure_is_shown_in_the_status_bar(qtbot, window):
+    def fail(_state):
+        raise RuntimeError("the disk went away")
+
+    worker = QtWorker("Cannot price the store again", window)
+    with qtbot.waitSignal(worker_errors().raised, timeout=10_000):
+        worker.start(fail)
+    assert window.statusBar().currentMessage() == (
+        "Cannot price the store again: RuntimeError: the disk went away"
+    )
 
 
 def test_a_scores_only_file_says_what_it_added_and_its_scores_show_in_the_list(
@@ -220,3 +252,27 @@ def test_f5_runs_to_an_error_breakpoint_and_every_panel_shows_it(qtbot, window, 
     step = window.stepping.cursor.current + 1
     assert window.state_strip.label.text().startswith(f"step {step} of {len(rows)}")
     assert "ERROR" in window.detail.header.title.text() or window.detail.span.status == "error"
+
+
+def test_the_window_is_built_from_its_panel_table(window):
+    tabs = [p.place.title for p in PANELS if isinstance(p.place, Tab)]
+    assert tabs == ["Traces", "Dashboard", "Compare models", "Review", "Search"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == tabs
+    docks = [p.place.title for p in PANELS if isinstance(p.place, Dock)]
+    assert docks == ["Timeline", "Breakpoints", "Conversation changes", "Problems"]
+    view_menu = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
+    assert [a.text() for a in view_menu.actions() if a.isCheckable()] == docks
+    assert window.tabifiedDockWidgets(window.problems_dock) == [window.timeline_dock]
+
+
+def test_views_asked_for_through_the_context_come_forward(qtbot, window, demo_store):
+    window.open_store(demo_store)
+    for view, widget in (
+        (View.SEARCH, window.search),
+        (View.DASHBOARD, window.dashboard),
+        (View.REVIEW, window.review.tab),
+        (View.COMPARE, window.compare),
+        (View.TRACES, window.traces),
+    ):
+        window.context.show_view(view)
+        assert window.tabs.currentWidget() is widget

@@ -36,7 +36,7 @@ def test_file_open_imports_a_peer_store(qtbot, tmp_path, monkeypatch, fixtures_d
 
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", choose)
     done = []
-    window.imports.file_done.connect(done.append)
+    window.imports.finished.connect(done.append)
     window.open_files_dialog()
     qtbot.waitUntil(lambda: bool(done) and not window.imports.busy, timeout=20_000)
     assert asked == [dialog_filter()] and "*.db" in dialog_filter()

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.costs import prices
 from spanscope.ui.price_settings import QtPriceSettingsDialog, apply_prices
-from spanscope.ui.span_tree import COST, QtSpanTreePanel
+from spanscope.ui.span_tree import QtSpanTreePanel
+from spanscope.ui.span_tree_model import COST
 from spanscope.ui.stepping import QtStateStrip, QtStepController
 from spanscope.ui.trace_list import COLUMNS, QtTraceListModel
 

@@ -9,6 +9,7 @@ from otlp import request, span, write_jsonl
 from spanscope.core.search.find import Hit, search
 from spanscope.core.search.index import build_index
 from spanscope.core.store import connect
+from spanscope.ui.context import View
 from spanscope.ui.main_window import QtMainWindow
 from spanscope.ui.search import QtSearchResults, snippet_html
 
@@ -33,9 +34,7 @@ def search_for(qtbot, window, text):
 
 
 def wait_indexed(qtbot, panel):
-    qtbot.waitUntil(
-        lambda: not panel.indexer.running and "spans indexed" in panel.status.text(), timeout=20_000
-    )
+    qtbot.waitUntil(lambda: not panel.indexer.busy and "spans indexed" in panel.status.text(), timeout=20_000)
 
 
 def test_ctrl_shift_f_searches_and_enter_opens_the_span_in_the_traces_tab(qtbot, window):
@@ -61,7 +60,7 @@ def test_ctrl_shift_f_searches_and_enter_opens_the_span_in_the_traces_tab(qtbot,
 
 
 def test_double_click_opens_a_filtered_hit(qtbot, window):
-    window.show_search()
+    window.context.show_view(View.SEARCH)
     wait_indexed(qtbot, window.search)
     panel = search_for(qtbot, window, "kind:tool status:error")
     assert panel.results.hits and {h.kind for h in panel.results.hits} == {"TOOL"}
@@ -73,14 +72,14 @@ def test_double_click_opens_a_filtered_hit(qtbot, window):
 
 
 def test_a_bad_query_says_why_in_the_status_line(qtbot, window):
-    window.show_search()
+    window.context.show_view(View.SEARCH)
     panel = search_for(qtbot, window, '"unclosed')
     assert panel.results.rowCount() == 0
     assert "quote is not closed" in panel.status.text()
 
 
 def test_an_import_while_the_tab_is_in_use_is_indexed_and_found(qtbot, window, tmp_path):
-    window.show_search()
+    window.context.show_view(View.SEARCH)
     panel = window.search
     wait_indexed(qtbot, panel)
     before = panel._index.total

@@ -15,17 +15,8 @@ from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.presentation import display
 from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import Outcome, import_file
-from spanscope.ui.span_tree import (
-    COST,
-    INDENT,
-    LATENCY,
-    NAME,
-    STATUS,
-    TOKENS,
-    QtSpanTreeModel,
-    QtSpanTreePanel,
-    QtStatusDelegate,
-)
+from spanscope.ui.span_tree import INDENT, QtSpanTreePanel, QtStatusDelegate
+from spanscope.ui.span_tree_model import COST, LATENCY, NAME, STATUS, TOKENS, QtSpanTreeModel
 
 BIG = "85786481e3f06890be8c04d490a4078a"
 AGENT = "214119cf6d84cc7956364be9b85993a7"

@@ -3,10 +3,15 @@
 Like RenderDoc's capture context: every panel implements `QtObserver` and registers here; a panel
 registered late is told the current state at once. Span changes are coalesced, so when the user
 holds a key down only the newest span is rendered.
+
+Panels navigate through it too: they ask for a span, a trace or a view by name (`open_span`,
+`show_trace`, `show_view`), and whoever owns the views (the main window) brings the right one
+forward. No panel knows where the others are.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -20,6 +25,17 @@ from spanscope.core.store.queries import trace_rows, trace_span_count
 
 #: The tree of no trace, shown while nothing is selected.
 EMPTY_TREE = TraceTree.build(SpanRows.from_dicts([]))
+
+
+class View(Enum):
+    """The views a panel can ask to bring forward."""
+
+    #: The trace list, the span tree and the step detail.
+    TRACES = "traces"
+    DASHBOARD = "dashboard"
+    COMPARE = "compare"
+    REVIEW = "review"
+    SEARCH = "search"
 
 
 class QtObserver:
@@ -45,6 +61,8 @@ class QtTraceContext(QObject):
     store_loaded = Signal()
     trace_changed = Signal(object)
     span_changed = Signal(object, object)
+    #: A panel asked for a view (a `View`) to be brought forward.
+    view_requested = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -149,3 +167,21 @@ class QtTraceContext(QObject):
         for observer in list(self._observers):
             observer.on_span_changed(trace_id, span_id)
         self.span_changed.emit(trace_id, span_id)
+
+    # --- navigation -------------------------------------------------------------------------------
+
+    def show_view(self, view: View) -> None:
+        """Ask for `view` to be brought forward."""
+        self.view_requested.emit(view)
+
+    def show_trace(self, trace_id: str) -> None:
+        """Make `trace_id` current and show it in the Traces view."""
+        self.select_trace(trace_id)
+        self.show_view(View.TRACES)
+
+    def open_span(self, trace_id: str, span_id: str) -> None:
+        """Make a span current (its trace too) and show it in the Traces view: revealed in the span
+        tree, detailed beside it."""
+        self.select_trace(trace_id)
+        self.select_span(span_id)
+        self.show_view(View.TRACES)

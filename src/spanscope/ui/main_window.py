@@ -3,7 +3,11 @@ Dashboard, Compare models and Review tabs beside the traces."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Literal
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
@@ -20,21 +24,30 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.formats import dialog_filter
-from spanscope.core.store import FileResult, Outcome, StoreError, connect, is_store
+from spanscope.core.store import (
+    FileResult,
+    ImportProgress,
+    ImportState,
+    Outcome,
+    StoreError,
+    connect,
+    import_file,
+    is_store,
+)
 from spanscope.core.store.finalize import prepare_store
 from spanscope.core.store.schema import SchemaError
 from spanscope.ui.about import QtAboutDialog
-from spanscope.ui.context import QtTraceContext
+from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.costs import prices
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
-from spanscope.ui.import_job import QtImportQueue
 from spanscope.ui.listen import QtListener
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
 from spanscope.ui.review import QtReview
+from spanscope.ui.review.review_tab import QtReviewTab
 from spanscope.ui.search import QtSearchPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
@@ -47,104 +60,226 @@ from spanscope.ui.stepping import (
 from spanscope.ui.timeline import QtTimelinePanel
 from spanscope.ui.trace_diff import QtTraceDiffWindow
 from spanscope.ui.trace_list import QtTraceListPanel
+from spanscope.ui.workers import Policy, QtWorker, TaskState, worker_errors
 
 MAX_RECENT = 10
+#: Import progress is shown at most this often; more would only flood the event loop.
+PROGRESS_INTERVAL_S = 0.1
 PROBLEMS_HEIGHT = 130
 #: The Timeline's share of the window height when it first shows, and its least height.
 TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 
+def import_one(store: Path, path: Path, state: TaskState) -> FileResult:
+    """Import one file on the import worker; a file whose turn comes after Cancel is not read."""
+    if state.cancelled:
+        return FileResult(path, Outcome.CANCELLED)
+
+    def report(p: ImportProgress) -> None:
+        state.report(p, final=p.bytes_done >= p.bytes_total)
+
+    return import_file(store, path, ImportState(on_progress=report, cancel_event=state.cancel_event))
+
+
+@dataclass(frozen=True)
+class Area:
+    """A part of the Traces tab: the trace list on top, the span tree and step detail below."""
+
+    where: Literal["top", "lower left", "lower right"]
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tab of the window, brought forward by `view`; `action` and `shortcut` put it in the View
+    menu, which brings it forward with the keyboard focus."""
+
+    title: str
+    view: View
+    action: str | None = None
+    shortcut: str | None = None
+
+
+@dataclass(frozen=True)
+class Dock:
+    """A dock: where it starts, whether it shows at first, whether the stepping toolbar toggles
+    it, and the dock it shares its place with (as a tab)."""
+
+    title: str
+    area: Qt.DockWidgetArea
+    shown: bool = True
+    on_toolbar: bool = False
+    tabbed_with: str | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One entry of the window's table: the attribute holding the panel, how it is made (panels
+    register with the context themselves), where it goes."""
+
+    name: str
+    make: Callable[[QtMainWindow], QWidget]
+    place: Area | Tab | Dock
+
+
+BOTTOM, RIGHT = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+
+#: Every panel of the window, in the order its tabs, docks and menu entries appear.
+PANELS: tuple[Panel, ...] = (
+    Panel("trace_list", lambda w: QtTraceListPanel(w.context), Area("top")),
+    Panel("span_tree", lambda w: QtSpanTreePanel(w.context), Area("lower left")),
+    Panel("detail", lambda w: QtDetailPanel(w.context), Area("lower right")),
+    Panel("traces", lambda w: w.traces_tab(), Tab("Traces", View.TRACES)),
+    Panel("dashboard", lambda w: QtDashboardTab(w.context), Tab("Dashboard", View.DASHBOARD)),
+    Panel("compare", lambda w: QtCompareTab(w.context), Tab("Compare models", View.COMPARE)),
+    Panel("review_tab", lambda w: w.review.make_tab(w.trace_list), Tab("Review", View.REVIEW)),
+    Panel(
+        "search",
+        lambda w: QtSearchPanel(w.context),
+        Tab("Search", View.SEARCH, "&Search All Spans…", "Ctrl+Shift+F"),
+    ),
+    Panel("timeline", lambda w: QtTimelinePanel(w.context), Dock("Timeline", BOTTOM)),
+    Panel(
+        "breakpoints",
+        lambda w: QtBreakpointsPanel(w.stepping),
+        Dock("Breakpoints", RIGHT, shown=False, on_toolbar=True),
+    ),
+    Panel(
+        "changes",
+        lambda w: QtConversationDiffView(w.stepping),
+        Dock("Conversation changes", RIGHT, shown=False, on_toolbar=True),
+    ),
+    Panel(
+        "problems",
+        lambda w: QtProblemsPanel(),
+        Dock("Problems", BOTTOM, shown=False, tabbed_with="timeline"),
+    ),
+)
+
+
 class QtMainWindow(QMainWindow):
+    """The window; its panels, made from PANELS, are attributes named as there (docks: name_dock)."""
+
+    trace_list: QtTraceListPanel
+    span_tree: QtSpanTreePanel
+    detail: QtDetailPanel
+    traces: QSplitter
+    dashboard: QtDashboardTab
+    compare: QtCompareTab
+    review_tab: QtReviewTab
+    search: QtSearchPanel
+    timeline: QtTimelinePanel
+    breakpoints: QtBreakpointsPanel
+    changes: QtConversationDiffView
+    problems: QtProblemsPanel
+    timeline_dock: QDockWidget
+    breakpoints_dock: QDockWidget
+    changes_dock: QDockWidget
+    problems_dock: QDockWidget
+
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("Spanscope", "Spanscope")
         self.context = QtTraceContext(self)
-        self.imports = QtImportQueue(self)
+        #: One file at a time: the store has a single writer.
+        self.imports = QtWorker("Import", self, Policy.QUEUE, progress_interval_s=PROGRESS_INTERVAL_S)
         self.listener = QtListener(self.context, self)
         self.setWindowTitle("Spanscope")
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
-
-        self.trace_list = QtTraceListPanel(self.context)
-        self.span_tree = QtSpanTreePanel(self.context)
-        self.detail = QtDetailPanel(self.context)
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.span_tree)
-        lower.addWidget(self.detail)
-        lower.setSizes([1000, 600])
-        main = QSplitter(Qt.Orientation.Vertical)
-        main.addWidget(self.trace_list)
-        main.addWidget(lower)
-        main.setSizes([300, 700])
-        self.dashboard = QtDashboardTab(self.context)
-        self.compare = QtCompareTab(self.context)
-        self._set_aside: list[QDockWidget] = []
+        self.stepping = QtStepController(self.context, self)
+        self.stepping_toolbar = QtSteppingToolbar(self.stepping)
+        self.review = QtReview(self.context, self.settings, self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(main, "Traces")
-        self.tabs.addTab(self.dashboard, "Dashboard")
-        self.tabs.addTab(self.compare, "Compare models")
-        self.compare.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
-        self.review = QtReview(self.context, self.trace_list, self.settings, self.tabs, self)
-        self.detail.annotate_requested.connect(self.review.annotate)
-        self.search = QtSearchPanel(self.context)
-        self.tabs.addTab(self.search, "Search")
-        self.search.span_opened.connect(lambda *_: self.tabs.setCurrentIndex(0))
-        self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.setCentralWidget(self.tabs)
-
-        self.stepping = QtStepController(self.context, self)
-        self.stepping_toolbar = QtSteppingToolbar(self.stepping, self)
-        self.addToolBar(self.stepping_toolbar)
-        bottom, right = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.timeline = QtTimelinePanel(self.context)
-        self.timeline_dock = self._dock("Timeline", self.timeline, bottom)
-        self.breakpoints = QtBreakpointsPanel(self.stepping)
-        self.breakpoints_dock = self._dock("Breakpoints", self.breakpoints, right)
-        self.changes = QtConversationDiffView(self.stepping)
-        self.changes_dock = self._dock("Conversation changes", self.changes, right)
-        self.problems = QtProblemsPanel()
-        self.problems_dock = self._dock("Problems", self.problems, bottom)
-        self.tabifyDockWidget(self.timeline_dock, self.problems_dock)
-        self.timeline_dock.raise_()
+        self._views: dict[View, QWidget] = {}
+        self._set_aside: list[QDockWidget] = []
         self._docks_sized = False
-        self.breakpoints_dock.hide()
-        self.changes_dock.hide()
-        self.stepping_toolbar.addSeparator()
-        self.stepping_toolbar.addAction(self.breakpoints_dock.toggleViewAction())
-        self.stepping_toolbar.addAction(self.changes_dock.toggleViewAction())
-        self.stepping_toolbar.addAction(self.review.menu.start_action)
-        self.problems_dock.hide()
+        self._add_panels()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.detail.annotate_requested.connect(self.review.annotate)
+        self.context.view_requested.connect(self._on_view_requested)
 
         self._build_status_bar()
         self._build_menus()
         self.imports.progress.connect(self._on_progress)
-        self.imports.file_done.connect(self._on_file_done)
+        self.imports.finished.connect(self._on_file_done)
         self.imports.idle.connect(self._on_imports_idle)
         self.listener.failed.connect(self._report_error)
+        worker_errors().raised.connect(self._show_worker_error)
         self.listener.status.connect(self._show_listening)
         self.context.store_loaded.connect(self._select_first_trace)
 
     # --- building -------------------------------------------------------------------------------
 
+    def _add_panels(self) -> None:
+        """Make every panel of PANELS and put it in its place. The tabs, the toolbar and the docks
+        join the window in that order, which is the keyboard focus order."""
+        docks: list[tuple[Dock, QDockWidget]] = []
+        for panel in PANELS:
+            widget = panel.make(self)
+            setattr(self, panel.name, widget)
+            place = panel.place
+            if isinstance(place, Tab):
+                self.tabs.addTab(widget, place.title)
+                self._views[place.view] = widget
+            elif isinstance(place, Dock):
+                dock = QDockWidget(place.title)
+                dock.setObjectName(place.title.lower().replace(" ", "_"))
+                dock.setWidget(widget)
+                setattr(self, f"{panel.name}_dock", dock)
+                docks.append((place, dock))
+        self.setCentralWidget(self.tabs)
+        self.addToolBar(self.stepping_toolbar)
+        for place, dock in docks:
+            self.addDockWidget(place.area, dock)
+        for place, dock in docks:
+            if place.tabbed_with is not None:
+                beside = getattr(self, f"{place.tabbed_with}_dock")
+                self.tabifyDockWidget(beside, dock)
+                beside.raise_()
+        for place, dock in docks:
+            if not place.shown:
+                dock.hide()
+        self.stepping_toolbar.addSeparator()
+        for place, dock in docks:
+            if place.on_toolbar:
+                self.stepping_toolbar.addAction(dock.toggleViewAction())
+        self.stepping_toolbar.addAction(self.review.menu.start_action)
+        self._docks = [dock for _place, dock in docks]
+        self._bottom_docks = [dock for place, dock in docks if place.area == BOTTOM]
+
+    def traces_tab(self) -> QSplitter:
+        """The Traces tab: its Area panels, the trace list above the span tree and step detail."""
+        at = {p.place.where: getattr(self, p.name) for p in PANELS if isinstance(p.place, Area)}
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(at["lower left"])
+        lower.addWidget(at["lower right"])
+        lower.setSizes([1000, 600])
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(at["top"])
+        main.addWidget(lower)
+        main.setSizes([300, 700])
+        return main
+
+    def _on_view_requested(self, view: View) -> None:
+        self.tabs.setCurrentWidget(self._views[view])
+
+    def focus_view(self, view: View) -> None:
+        """Bring `view` forward with the keyboard focus in it (its View menu entry)."""
+        self.context.show_view(view)
+        self._views[view].setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     def _on_tab_changed(self, index: int) -> None:
         """The usage tabs take the whole window: the bottom docks of the Traces tab step aside."""
-        if index == 0:
+        if self.tabs.widget(index) is self._views[View.TRACES]:
             for dock in self._set_aside:
                 dock.show()
             self._set_aside = []
         elif not self._set_aside:
-            self._set_aside = [d for d in (self.timeline_dock, self.problems_dock) if d.isVisible()]
+            self._set_aside = [d for d in self._bottom_docks if d.isVisible()]
             for dock in self._set_aside:
                 dock.hide()
-
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(title.lower().replace(" ", "_"))
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -176,9 +311,10 @@ class QtMainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        self._action(view_menu, "&Search All Spans…", self.show_search, "Ctrl+Shift+F")
+        for tab in (p.place for p in PANELS if isinstance(p.place, Tab) and p.place.action is not None):
+            self._action(view_menu, tab.action, lambda _=False, v=tab.view: self.focus_view(v), tab.shortcut)
         view_menu.addSeparator()
-        for dock in (self.timeline_dock, self.breakpoints_dock, self.changes_dock, self.problems_dock):
+        for dock in self._docks:
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
         self._action(view_menu, "&Compare Traces…", self.compare_traces, "Ctrl+Shift+D")
@@ -231,9 +367,9 @@ class QtMainWindow(QMainWindow):
         if self.context.store_path is None:
             self._report_error("No store open", "Open a store before importing trace files.")
             return
-        for path in paths:
-            self._remember(Path(path))
-        self.imports.add(self.context.store_path, [Path(p) for p in paths])
+        for path in map(Path, paths):
+            self._remember(path)
+            self.imports.start(partial(import_one, self.context.store_path, path))
         self._show_progress(True)
 
     def open_files_dialog(self) -> None:
@@ -253,10 +389,12 @@ class QtMainWindow(QMainWindow):
 
     # --- imports --------------------------------------------------------------------------------
 
-    def _on_progress(self, path: Path, done: int, total: int, spans: int) -> None:
+    def _on_progress(self, p: ImportProgress) -> None:
+        done, total = p.bytes_done, p.bytes_total
         self.progress.setMaximum(1000)
         self.progress.setValue(int(1000 * done / total) if total else 0)
-        self.progress.setFormat(f"{path.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB, {spans:,} spans")
+        mb = f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
+        self.progress.setFormat(f"{p.path.name}: {mb}, {p.spans:,} spans")
 
     def _on_file_done(self, result: FileResult) -> None:
         if result.outcome is Outcome.IMPORTED:
@@ -349,17 +487,14 @@ class QtMainWindow(QMainWindow):
         return window
 
     def _open_span(self, trace_id: str, span_id: str) -> None:
-        self.tabs.setCurrentIndex(0)
-        self.context.select_trace(trace_id)
-        self.context.select_span(span_id)
+        self.context.open_span(trace_id, span_id)
         self.activateWindow()
+
+    def _show_worker_error(self, title: str, text: str) -> None:
+        self.statusBar().showMessage(f"{title}: {text}", 10000)
 
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
-
-    def show_search(self) -> None:
-        self.tabs.setCurrentWidget(self.search)
-        self.search.focus_query()
 
     def _about(self) -> None:
         dialog = QtAboutDialog(self)
@@ -378,6 +513,6 @@ class QtMainWindow(QMainWindow):
         self.listener.stop()
         self.search.stop()
         self.imports.cancel()
-        self.imports.wait(5)
+        self.imports.wait(5000)
         self.context.close_store()
         super().closeEvent(event)

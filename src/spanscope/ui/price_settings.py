@@ -7,11 +7,10 @@ worker thread, then tells every view (trace list, span tree, stepping strip, Usa
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -35,11 +34,12 @@ from spanscope.core.pricing.overrides import (
     read_entries,
     save_entries,
 )
-from spanscope.core.pricing.prices import PriceBook, PriceFileError
+from spanscope.core.pricing.prices import PriceFileError
 from spanscope.core.store.finalize import reprice_store
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.workers import QtWorker
 
 HEADERS = ("Model pattern", "Provider (optional)", *(f"{label} $/1M" for label in RATE_FIELDS.values()))
 PATTERN, PROVIDER = 0, 1
@@ -173,52 +173,29 @@ class QtPriceSettingsDialog(QDialog):
         self.error_label.show()
 
 
-class QtRepricer(QObject):
-    """Prices the store's traces again on a worker thread (the GUI only reads the store)."""
-
-    #: On the GUI thread: how many traces were priced again, or the error's text.
-    finished = Signal(object)
-    #: From the worker; queued to `_finish` on the GUI thread.
-    _result = Signal(object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._result.connect(self._finish)
-
-    def start(self, store: Path, book: PriceBook) -> None:
-        threading.Thread(target=self._run, args=(store, book), name="spanscope-reprice", daemon=True).start()
-
-    def _run(self, store: Path, book: PriceBook) -> None:
-        try:
-            self._result.emit(reprice_store(store, book))
-        except Exception as exc:  # reported in the status bar, never lost
-            self._result.emit(f"Cannot price the store again: {exc}")
-
-    def _finish(self, result: object) -> None:
-        self.finished.emit(result)
-        self.deleteLater()
-
-
-def apply_prices(context: QtTraceContext, report: Callable[[str], None]) -> QtRepricer | None:
+def apply_prices(context: QtTraceContext, report: Callable[[str], None]) -> QtWorker | None:
     """After the overrides changed: reload the book, price the open store's model calls again on a
-    worker thread, then have every view show the new costs; `report` gets a status bar line."""
+    worker thread, then have every view show the new costs; `report` gets a status bar line (a
+    failure goes to the app's worker error reporter)."""
     prices().reload()
     if context.store_path is None:
         prices().changed.emit()
         return None
-    repricer = QtRepricer(context)
+    store, book = context.store_path, prices().book
+    worker = QtWorker("Cannot price the store again", context)
 
-    def done(result: object) -> None:
-        if isinstance(result, int):
-            context.refresh()
-            report(f"Prices applied: {result:,} traces priced again")
-        else:
-            report(str(result))
+    def priced(traces: int) -> None:
+        context.refresh()
+        report(f"Prices applied: {traces:,} traces priced again")
+
+    def done() -> None:
         prices().changed.emit()
+        worker.deleteLater()
 
-    repricer.finished.connect(done)
-    repricer.start(context.store_path, prices().book)
-    return repricer
+    worker.finished.connect(priced)
+    worker.idle.connect(done)
+    worker.start(lambda _state: reprice_store(store, book))
+    return worker
 
 
 def edit_prices(parent: QWidget, context: QtTraceContext, report: Callable[[str], None]) -> None:

@@ -1,16 +1,16 @@
 """The Search tab: find spans across the whole store by their text, open one in the Traces view.
 
 The index is built lazily: the first time the tab is shown, and after each import into a store
-whose index was started (search was used on it once), `build_index` runs on a thread of its own
-(its own writable connection, short transactions, so imports never wait long); queries run on the
-dashboard's latest-wins job pool. Until the index has caught up, the status line says how far it
-got and results cover the spans indexed so far.
+whose index was started (search was used on it once), `build_index` runs on a worker of its own
+(its own writable connection, short transactions, so imports never wait long; asked again while
+running, it runs once more after); queries run on a latest-wins worker. Until the index has caught
+up, the status line says how far it got and results cover the spans indexed so far.
 """
 
 from __future__ import annotations
 
 import html
-import threading
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
+    QFocusEvent,
     QKeyEvent,
     QPainter,
     QPalette,
@@ -51,8 +52,8 @@ from spanscope.core.search.find import COUNT_CAP, Hit, SearchResult, search
 from spanscope.core.search.index import IndexState, IndexStatus, build_index, index_started
 from spanscope.core.search.query import SYNTAX_HELP, QuerySyntaxError
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.dashboard.jobs import QtLatestJob
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon
+from spanscope.ui.workers import Policy, QtWorker, TaskState
 
 #: Spans listed per search; the count says how many more match.
 RESULT_LIMIT = 200
@@ -63,49 +64,9 @@ TRACE_WIDTH = (140, 260)
 MARK_STYLE = "background-color:#ffe066;color:#000;"
 
 
-class QtIndexJob(QObject):
-    """Runs build_index on a thread of its own; asked again while running, it runs once more after."""
-
-    progress = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread: threading.Thread | None = None
-        self._state = IndexState()
-        self._again: Path | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, path: Path) -> None:
-        if self.running:
-            self._again = path
-            return
-        self._again = None
-        self._state = IndexState(on_progress=self.progress.emit)
-        self._thread = threading.Thread(target=self._run, args=(path, self._state), daemon=True)
-        self._thread.start()
-
-    def _run(self, path: Path, state: IndexState) -> None:
-        try:
-            status = build_index(path, state)
-        except Exception as exc:  # shown in the status line; searching what is indexed still works
-            self.failed.emit(f"cannot index the store: {exc}")
-            return
-        self.finished.emit(status)
-
-    def restart_if_asked(self) -> None:
-        if self._again is not None and not self.running:
-            self.start(self._again)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._again = None
-        self._state.cancel()
-        if self._thread is not None:
-            self._thread.join(timeout)
+def _index(path: Path, state: TaskState) -> IndexStatus:
+    """Bring the store's index up to date; build_index writes through a connection of its own."""
+    return build_index(path, IndexState(on_progress=state.report, cancel_event=state.cancel_event))
 
 
 class QtSearchResults(QAbstractTableModel):
@@ -225,8 +186,6 @@ class _ResultsView(QTableView):
 class QtSearchPanel(QWidget, QtObserver):
     """Query box, syntax help, results and a status line with the hit count and indexing progress."""
 
-    #: A result was opened: its trace and span are now current; the window shows the Traces tab.
-    span_opened = Signal(str, str)
     #: A search's results are shown (tests and the screenshot wait for it).
     searched = Signal()
 
@@ -279,11 +238,11 @@ class QtSearchPanel(QWidget, QtObserver):
         self.query.down.connect(self._enter_results)
         self.view.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.view.activated_row.connect(self.open_row)
-        self.indexer = QtIndexJob(self)
+        self.indexer = QtWorker("Search index", self, Policy.ONCE_MORE)
         self.indexer.progress.connect(self._on_index_progress)
         self.indexer.finished.connect(self._on_index_finished)
         self.indexer.failed.connect(self._on_index_failed)
-        self._job = QtLatestJob(self, threads=1)
+        self._job = QtWorker("Search", self, Policy.LATEST)
         self._job.finished.connect(self._on_results)
         self._job.failed.connect(self._show_message)
         context.register(self)
@@ -296,8 +255,7 @@ class QtSearchPanel(QWidget, QtObserver):
             self._start_indexing()
 
     def on_store_closed(self) -> None:
-        self.indexer.stop()
-        self._job.cancel()
+        self.stop()
         self._index, self._result, self._message = None, None, ""
         self.results.set_hits([])
         self._update_status()
@@ -313,7 +271,7 @@ class QtSearchPanel(QWidget, QtObserver):
     def _start_indexing(self) -> None:
         if self._context.store_path is not None:
             self._index_error = ""
-            self.indexer.start(self._context.store_path)
+            self.indexer.start(partial(_index, self._context.store_path))
 
     def _on_index_progress(self, status: IndexStatus) -> None:
         self._index = status
@@ -325,21 +283,23 @@ class QtSearchPanel(QWidget, QtObserver):
         self._update_status()
         if caught_up and self.query.text().strip():
             self.run_search()  # results now cover every span
-        self.indexer.restart_if_asked()
 
     def _on_index_failed(self, message: str) -> None:
-        self._index_error = message
+        self._index_error = f"cannot index the store: {message}"
         self._update_status()
 
     def stop(self) -> None:
-        """Stop indexing and searching (the window is closing)."""
-        self.indexer.stop()
+        """Stop indexing and searching (the store or the window is closing)."""
+        self.indexer.cancel()
+        self.indexer.wait(5000)
         self._job.cancel()
         self._job.wait(2000)
 
     # --- searching --------------------------------------------------------------------------------
 
-    def focus_query(self) -> None:
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Brought forward by its shortcut: the query, selected, so typing replaces it."""
+        super().focusInEvent(event)
         self.query.setFocus()
         self.query.selectAll()
 
@@ -360,7 +320,7 @@ class QtSearchPanel(QWidget, QtObserver):
             except QuerySyntaxError as exc:
                 return exc
 
-        self._job.submit(path, {"result": part})
+        self._job.start_reads(path, {"result": part})
 
     def _on_results(self, values: dict) -> None:
         value = values["result"]
@@ -368,7 +328,7 @@ class QtSearchPanel(QWidget, QtObserver):
             self._show_message(str(value))
             return
         self._result, self._message = value, ""
-        if not self.indexer.running:
+        if not self.indexer.busy:
             self._index = value.index
         self.results.set_hits(value.hits)
         if value.hits:
@@ -389,13 +349,10 @@ class QtSearchPanel(QWidget, QtObserver):
             self.view.selectRow(0)
 
     def open_row(self, row: int) -> None:
-        """Make the hit's trace and span current and ask the window to show them."""
-        if not 0 <= row < len(self.results.hits):
-            return
-        hit = self.results.hits[row]
-        self._context.select_trace(hit.trace_id)
-        self._context.select_span(hit.span_id)
-        self.span_opened.emit(hit.trace_id, hit.span_id)
+        """Show the hit's span in the Traces view."""
+        if 0 <= row < len(self.results.hits):
+            hit = self.results.hits[row]
+            self._context.open_span(hit.trace_id, hit.span_id)
 
     # --- status line ------------------------------------------------------------------------------
 

@@ -39,10 +39,10 @@ from spanscope.core.presentation import display
 from spanscope.core.store.lookups import suggest_partner
 from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
-from spanscope.ui.dashboard.jobs import QtLatestJob
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.detail.rich_view import QtSafeBrowser
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon
+from spanscope.ui.workers import Policy, QtWorker
 
 #: Traces offered in each picker (newest first); any other can be typed as an id or prefix.
 MAX_CHOICES = 2000
@@ -312,7 +312,7 @@ class QtTraceDiffWindow(QWidget):
         self.setWindowTitle("Compare traces")
         self.resize(1400, 900)
         self.diff: TraceDiff | None = None
-        self.job = QtLatestJob(self, threads=1)
+        self.job = QtWorker("Compare traces", self, Policy.LATEST)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._show_error)
         self.pick_a, self.pick_b = QtTracePicker(), QtTracePicker()
@@ -409,7 +409,7 @@ class QtTraceDiffWindow(QWidget):
             self._show_error(str(exc))
             return
         self.totals.setText(muted(f"Comparing {ids[0][:12]} with {ids[1][:12]}…"))
-        self.job.submit(path, {"diff": lambda thread_db: diff_traces(thread_db, *ids)})
+        self.job.start_reads(path, {"diff": lambda thread_db: diff_traces(thread_db, *ids)})
 
     def _on_finished(self, results: dict[str, Any]) -> None:
         self.diff = results["diff"]

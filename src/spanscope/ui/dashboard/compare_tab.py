@@ -46,8 +46,8 @@ from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book, money
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
-from spanscope.ui.dashboard.jobs import QtLatestJob
 from spanscope.ui.reference_answers import reference_answers
+from spanscope.ui.workers import Policy, QtWorker
 
 DEFAULT_CHOSEN = 2
 POINT_SIZE = 5
@@ -77,8 +77,6 @@ class QtCompareTab(QWidget, QtObserver):
     drawn = Signal()
     #: The reference metrics under the current filter are in (and in the table, if it is drawn).
     references_read = Signal()
-    #: A scatter point was clicked and its span made current: the window shows the Traces tab.
-    span_opened = Signal(str, str)
 
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,12 +114,12 @@ class QtCompareTab(QWidget, QtObserver):
             chart.view_box.setMouseEnabled(x=False, y=False)
             chart.plot.setMinimumHeight(120)
         self._build_layout()
-        self.job = QtLatestJob(self)
+        self.job = QtWorker("Compare models", self, Policy.LATEST, threads=2)
         self.job.finished.connect(self._draw)
         self.job.failed.connect(lambda message: self.status.setText(f"Could not compare: {message}"))
-        self.models_job = QtLatestJob(self, threads=1)
+        self.models_job = QtWorker("Compare models", self, Policy.LATEST)
         self.models_job.finished.connect(self._fill_models)
-        self.references_job = QtLatestJob(self, threads=1)
+        self.references_job = QtWorker("Compare models", self, Policy.LATEST)
         self.references_job.finished.connect(self._references_read)
         self.references_job.failed.connect(
             lambda message: self.status.setText(f"Could not compute the reference metrics: {message}")
@@ -217,10 +215,12 @@ class QtCompareTab(QWidget, QtObserver):
             return
         self.status.setText("Reading models…")
         where = self.filter_bar.current()
-        self.models_job.submit(self._context.store_path, {"models": partial(models_by_calls, where=where)})
+        self.models_job.start_reads(
+            self._context.store_path, {"models": partial(models_by_calls, where=where)}
+        )
         self._references = None
         entries = self.references.entries
-        self.references_job.submit(
+        self.references_job.start_reads(
             self._context.store_path, {"means": partial(reference_means, entries=entries, where=where)}
         )
 
@@ -252,7 +252,7 @@ class QtCompareTab(QWidget, QtObserver):
             return
         where: UsageFilter = self.filter_bar.current()
         self.status.setText(f"Comparing {len(models)} models…")
-        self.job.submit(
+        self.job.start_reads(
             self._context.store_path,
             {
                 "rows": partial(compare_models, models=models, where=where, book=self.book),
@@ -422,11 +422,8 @@ class QtCompareTab(QWidget, QtObserver):
             self.open_call(*found)
 
     def open_call(self, model: str | None, index: int) -> None:
-        """Make the call's trace and span current in the app."""
-        trace_id, span_id = self._points.spans[model][index]
-        self._context.select_trace(trace_id)
-        self._context.select_span(span_id)
-        self.span_opened.emit(trace_id, span_id)
+        """Show the call's span in the Traces view."""
+        self._context.open_span(*self._points.spans[model][index])
 
 
 def _reference_cells(means: ModelMeans | None) -> list[str]:

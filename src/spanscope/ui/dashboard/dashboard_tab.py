@@ -33,7 +33,7 @@ from spanscope.core.store.usage import store_services, top_names
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
-from spanscope.ui.dashboard.jobs import QtLatestJob
+from spanscope.ui.workers import Policy, QtWorker
 
 INPUT_COLOR, OUTPUT_COLOR = "#4e79a7", "#f28e2b"
 CHAIN_COLOR, TOOL_COLOR = "#9c755f", "#76b7b2"
@@ -132,13 +132,13 @@ class QtDashboardTab(QWidget, QtObserver):
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         scroll.setWidget(charts)
         layout.addWidget(scroll, 1)
-        self.job = QtLatestJob(self)
+        self.job = QtWorker("Dashboard", self, Policy.LATEST, threads=2)
         self.job.finished.connect(self._draw)
         self.job.failed.connect(self._failed)
-        self.lists_job = QtLatestJob(self)
+        self.lists_job = QtWorker("Dashboard", self, Policy.LATEST, threads=2)
         self.lists_job.finished.connect(self._draw_lists)
         self.lists_job.failed.connect(self._failed)
-        self.facts_job = QtLatestJob(self, threads=1)
+        self.facts_job = QtWorker("Dashboard", self, Policy.LATEST)
         self.facts_job.finished.connect(self._store_facts)
         context.register(self)
 
@@ -159,7 +159,7 @@ class QtDashboardTab(QWidget, QtObserver):
     def on_store_loaded(self, context: QtTraceContext) -> None:
         self.book, self._book_problem = load_book()
         if context.store_path is not None:
-            self.facts_job.submit(context.store_path, {"facts": _read_store_facts})
+            self.facts_job.start_reads(context.store_path, {"facts": _read_store_facts})
         self.refresh()
 
     def on_store_closed(self) -> None:
@@ -184,7 +184,7 @@ class QtDashboardTab(QWidget, QtObserver):
         where = self.filter_bar.current()
         self.summary.setText(f"Computing usage for {describe(where)}…")
         self.lists_job.cancel()
-        self.job.submit(
+        self.job.start_reads(
             path,
             {
                 "series": partial(usage_series, where=where, book=self.book),
@@ -227,7 +227,7 @@ class QtDashboardTab(QWidget, QtObserver):
         self.drawn.emit()
         if self._context.store_path is not None:
             where = self._where
-            self.lists_job.submit(
+            self.lists_job.start_reads(
                 self._context.store_path,
                 {
                     "chains": partial(top_names, kinds=CHAIN_KINDS, where=where, limit=TOP_NAMES),

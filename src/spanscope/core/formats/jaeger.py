@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.otlp_common import Buffer, nothing_read, padded_hex_id, read_objects
 from spanscope.core.model import Event, Span, Status
@@ -98,7 +98,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     count = 0
     for line, document in read_objects(source, progress, _decode):
         traces = document.data

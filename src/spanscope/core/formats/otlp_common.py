@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats import Progress, Source
 from spanscope.core.model import Event, Span, Status
 
@@ -448,7 +448,7 @@ def request_spans(
 ) -> Generator[Span, None, int]:
     """The spans of one OTLP request, finished by semconv; one that `span_of` rejects with a
     ValueError is passed to `skip` as "span N: reason" and left out. Returns how many were yielded."""
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     number = count = 0
     for resource, scope, items in groups:
         for item in items:

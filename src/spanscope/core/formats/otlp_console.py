@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats import FormatError, Progress, Source
 from spanscope.core.formats.otlp_common import NO_PARENT, Buffer, nothing_read, read_objects, remember_id
 from spanscope.core.model import Event, Span, Status
@@ -82,7 +82,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     ids: dict[str, str] = {}
     resource: dict[str, Any] = {}
     count = 0

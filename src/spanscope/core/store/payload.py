@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import zstandard
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.model import Event, Span
 
 #: Spans per chunk: small enough that showing one span stays well under a millisecond.
@@ -36,7 +36,7 @@ def document(span: Span) -> dict[str, Any]:
     """The span's large fields, ready to be serialized with its chunk.
 
     A span with neither input nor output set leaves them out: they are derived from its attributes
-    and events when it is read (semconv.derived_io), which is what the OTLP readers rely on."""
+    and events when it is read (conventions.derived_io), which is what the OTLP readers rely on."""
     doc = {
         "attributes": span.attributes,
         "events": [e.to_json() for e in span.events] if span.events else [],
@@ -77,7 +77,7 @@ def io(doc: dict[str, Any]) -> tuple[Any, Any]:
 def _io(doc: dict[str, Any], events: list[Event]) -> tuple[Any, Any]:
     if "input" in doc or "output" in doc:
         return doc.get("input"), doc.get("output")
-    return semconv.derived_io(doc.get("attributes") or {}, events)
+    return conventions.derived_io(doc.get("attributes") or {}, events)
 
 
 def _events(doc: dict[str, Any]) -> list[Event]:

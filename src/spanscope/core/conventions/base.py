@@ -9,11 +9,12 @@ beyond looking up its keys.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from spanscope.core.conventions.parse import Getter, Message
-from spanscope.core.model import Event, Kind
+from spanscope.core.model import Event, Kind, Span
 
 __all__ = ["Convention", "Source", "kind_table"]
 
@@ -41,23 +42,18 @@ __all__ = ["Convention", "Source", "kind_table"]
 ) = (1 << i for i in range(22))
 PART_FEATURES = PART_CONTENTS | PART_CALLS | PART_CALL_ID | PART_NAME
 #: The span's token fields, in the order of TOKEN_BITS.
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+TOKEN_FIELDS = tuple(f.name for f in fields(Span) if f.name.endswith("_tokens"))
 KindSource = tuple[str, dict[str, Kind]]
+#: Reads one source of input or output from (attributes, their get, the found bits); None: absent.
+Reader = Callable[[dict[str, Any], Getter, int], Any]
 
 
 class Source(NamedTuple):
     """Where one side of a span's input or output may be: the keys that say it is there (for the
-    key-layout table) and the reader, given (attributes, their get, the found bits); None: absent."""
+    key-layout table) and its reader."""
 
     keys: tuple[str, ...]
-    read: Callable[[dict[str, Any], Getter, int], Any]
+    read: Reader
 
 
 class Convention(NamedTuple):

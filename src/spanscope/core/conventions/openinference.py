@@ -106,10 +106,10 @@ def _messages(
 
 
 def _chat(table: list[tuple[str, ...]], prefix: str, default_role: str) -> Source:
-    probes = table[0][:3]
+    probes = role, text, part = table[0][:3]
 
     def read(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
-        if any(probe in attrs for probe in probes):
+        if role in attrs or text in attrs or part in attrs:
             return _messages(get, table, prefix, default_role, found) or None
         return None
 

@@ -29,7 +29,7 @@ from spanscope.core.conventions.base import (
     VALUE_IN,
     VALUE_OUT,
     Convention,
-    Source,
+    Reader,
 )
 from spanscope.core.conventions.parse import Getter, as_int, as_text, first_text
 from spanscope.core.model import Event, Kind, Span, Status
@@ -56,8 +56,10 @@ def _joined(field: str) -> tuple[str, ...]:
     return tuple(key for convention in CONVENTIONS for key in getattr(convention, field))
 
 
-def _sources(field: str) -> tuple[Source, ...]:
-    return tuple(source for convention in CONVENTIONS for source in getattr(convention, field))
+def _readers(field: str) -> tuple[Reader, ...]:
+    """The readers of one kind of source, in precedence order (bare functions: the read path calls
+    them for every span)."""
+    return tuple(source.read for convention in CONVENTIONS for source in getattr(convention, field))
 
 
 _MODEL_KEYS = _joined("model")
@@ -74,8 +76,8 @@ _USAGE = tuple(c.usage for c in CONVENTIONS if c.usage is not None)
 _COSTS = tuple(c.cost[1] for c in CONVENTIONS if c.cost is not None)
 _STATUSES = tuple(c.status[1] for c in CONVENTIONS if c.status is not None)
 _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
-_CHAT_INPUT, _CHAT_OUTPUT = _sources("chat_input"), _sources("chat_output")
-_VALUE_INPUT, _VALUE_OUTPUT = _sources("value_input"), _sources("value_output")
+_CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
+_VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
 
 
 def _routes() -> dict[str, int]:
@@ -138,9 +140,9 @@ def _present(attrs: dict[str, Any]) -> int:
 # --- input and output --------------------------------------------------------------------------
 
 
-def _first(sources: tuple[Source, ...], attrs: dict[str, Any], get: Getter, found: int) -> Any:
-    for source in sources:
-        value = source.read(attrs, get, found)
+def _first(readers: tuple[Reader, ...], attrs: dict[str, Any], get: Getter, found: int) -> Any:
+    for read in readers:
+        value = read(attrs, get, found)
         if value is not None:
             return value
     return None

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spanscope.core import conventions
+from spanscope.core.conventions.precedence import CONVENTIONS
 from spanscope.core.model import Event, Kind, Span, Status, is_messages, message
 
 OTLP_STATUS = {0: Status.UNSET, 1: Status.OK, 2: Status.ERROR}
@@ -675,6 +676,28 @@ def test_genai_error_type_marks_unset_status_and_reader_values_survive() -> None
     assert (span.service, span.model) == ("kept", "kept-model")
     ok = _applied({"gen_ai.operation.name": "chat", "error.type": "timeout"}, status=Status.OK)
     assert ok.status == Status.OK
+
+
+def test_every_field_follows_the_fixed_precedence_of_conventions() -> None:
+    """OpenInference, then GenAI, then OpenLLMetry, then Langfuse: for values and error status too."""
+    names = ["OpenInference", "OpenTelemetry GenAI", "OpenLLMetry", "Langfuse"]
+    assert [c.name for c in CONVENTIONS] == names
+    values = {
+        "input.value": "oi",
+        "gen_ai.tool.call.arguments": '"genai"',
+        "traceloop.entity.input": '"openllmetry"',
+        "langfuse.observation.input": '"langfuse"',
+    }
+    for expected in ("oi", "genai", "openllmetry", "langfuse"):
+        assert _applied(dict(values)).input == expected
+        del values[next(iter(values))]
+    both = {
+        "langfuse.observation.level": "ERROR",
+        "langfuse.observation.status_message": "from langfuse",
+        "gen_ai.operation.name": "chat",
+        "error.type": "from genai",
+    }
+    assert _applied(both).status_message == "from genai"
 
 
 # --- fuzzing: apply never raises and never touches the attributes -------------------------------

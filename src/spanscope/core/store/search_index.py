@@ -27,6 +27,7 @@ from spanscope.core.store.schema import SEARCH_TABLES_SQL
 
 __all__ = [
     "CompletedSpan",
+    "HitRow",
     "IndexStatus",
     "IndexWriter",
     "PendingSpan",

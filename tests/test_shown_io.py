@@ -18,7 +18,7 @@ from spanscope.core.search.index import build_index, has_index, index_started, i
 from spanscope.core.search.texts import span_texts
 from spanscope.core.store import Outcome, connect, import_file, payload
 from spanscope.core.store.documents import VERSION_KEY
-from spanscope.core.store.queries import get_span, iter_spans
+from spanscope.core.store.queries import NotFound, get_span, iter_spans
 from spanscope.core.store.span_io import span_io, trace_io
 
 #: One file per kind of reader: conventions derived on read (Phoenix, OTLP), native fields from the
@@ -157,3 +157,25 @@ def test_a_new_derivation_rebuilds_the_search_index(legacy_store: Path, monkeypa
     assert has_index(db) and index_status(db).indexed == 3
     assert {hit.span_id for hit in search(db, "output:derived").hits} == {DERIVED, NATIVE}
     assert db.execute("SELECT derivation FROM search_version").fetchone()[0] == conventions.DERIVATION
+
+
+def test_a_phoenix_store_of_the_previous_release_shows_what_a_new_import_shows(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """The previous release stored Phoenix spans' derived input and output as if native, unversioned."""
+    store = tmp_path / "store.db"
+    import_file(store, fixtures_dir / READERS["phoenix-sqlite"])
+    db = connect(store, readonly=True)
+    traces = [t for (t,) in db.execute("SELECT trace_id FROM traces")]
+    fresh = {trace_id: trace_io(db, trace_id) for trace_id in traces}
+    old = {
+        span_id: {VERSION_KEY: None, "input": io[0], "output": io[1]}
+        for shown in fresh.values()
+        for span_id, io in shown.items()
+        if io != (None, None)
+    }
+    assert old
+    _rewrite_documents(store, old)
+    assert {trace_id: trace_io(db, trace_id) for trace_id in traces} == fresh
+    with pytest.raises(NotFound):
+        span_io(db, traces[0], "no-such-span")

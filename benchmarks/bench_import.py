@@ -35,12 +35,12 @@ READ_ONLY = "store"
 
 def switch_off(stages: set[str]) -> None:
     """Replace the named import stages with no-ops, in this (child) process only."""
-    from spanscope.core import semconv
+    from spanscope.core import conventions
     from spanscope.core.pricing import prices as pricing
     from spanscope.core.store import ingest, payload
 
     if "conventions" in stages:
-        semconv.apply_fields = lambda span: 0
+        conventions.apply_fields = lambda span: 0
     if "pricing" in stages:
         pricing.SpanPricer.__call__ = lambda self, span: None
     if "roll-ups" in stages:

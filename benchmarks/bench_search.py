@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from spanscope.core.conventions import DERIVATION
 from spanscope.core.search.find import search
 from spanscope.core.search.index import build_index
 from spanscope.core.store import connect, payload
+from spanscope.core.store.documents import VERSION_KEY
 from spanscope.core.store.schema import SPAN_COLUMNS, TRACE_COLUMNS
 
 SPANS_PER_TRACE = 8
@@ -98,7 +100,8 @@ def _traces(spans: int, seed: int) -> Iterator[tuple[list[dict], list[dict], tup
             )
             rows.append(row)
             attrs = {"session.id": f"s-{t // 5}", "tool.args": words.text(5), "model": model}
-            docs.append({"attributes": attrs, "input": question, "output": answer, "events": []})
+            doc = {"attributes": attrs, "input": question, "output": answer, "events": []}
+            docs.append({VERSION_KEY: DERIVATION, **doc})
         trace = dict.fromkeys(TRACE_COLUMNS)
         trace.update(trace_id=trace_id, root_name="answer_question", start_ns=start, span_count=len(rows))
         yield rows, docs, tuple(trace[k] for k in TRACE_COLUMNS)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats import FormatError, Source, detect, otlp_console, otlp_json
 from spanscope.core.formats.ids import normalize_id
 from spanscope.core.formats.json_objects import split_objects
@@ -45,9 +45,9 @@ TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 @pytest.fixture(autouse=True)
 def applied(monkeypatch: pytest.MonkeyPatch) -> list[Span]:
-    """Record semconv.apply_fields calls instead of running it, so spans hold exactly what the reader set."""
+    """Record conventions.apply_fields calls instead of running it: spans hold exactly what the reader set."""
     seen: list[Span] = []
-    monkeypatch.setattr(semconv, "apply_fields", seen.append)
+    monkeypatch.setattr(conventions, "apply_fields", seen.append)
     return seen
 
 
@@ -191,7 +191,7 @@ def test_fixture_is_detected_and_fully_read(fixtures_dir: Path, name: str, appli
     assert len(spans) == n_spans
     assert len({s.trace_id for s in spans}) == n_traces
     assert sum(s.status is Status.ERROR for s in spans) == n_errors
-    assert list(map(id, applied)) == list(map(id, spans))  # semconv.apply_fields ran on each span once
+    assert list(map(id, applied)) == list(map(id, spans))  # conventions.apply_fields ran on each span once
     for span in spans:
         assert re.fullmatch(r"[0-9a-f]{32}", span.trace_id)
         assert re.fullmatch(r"[0-9a-f]{16}", span.span_id)

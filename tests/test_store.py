@@ -10,7 +10,7 @@ import pytest
 
 from old_stores import before_computed_costs
 from otlp import TRACE, llm, request, span, write_jsonl
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import ImportState, Outcome, connect, import_file, payload
 from spanscope.core.store.finalize import prepare_store
@@ -166,7 +166,7 @@ def test_cancelled_import_leaves_the_store_as_it_was(tmp_path, store):
 def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
     import_file(store, write_jsonl(tmp_path / "first.jsonl", agent_trace()))
     before = table_counts(store)
-    real_apply, calls = semconv.apply_fields, []
+    real_apply, calls = conventions.apply_fields, []
 
     def failing_apply(s):
         calls.append(s)
@@ -174,7 +174,7 @@ def test_failure_midway_rolls_back(tmp_path, store, monkeypatch):
             raise RuntimeError("boom")
         real_apply(s)
 
-    monkeypatch.setattr(semconv, "apply_fields", failing_apply)
+    monkeypatch.setattr(conventions, "apply_fields", failing_apply)
     many = [request(span(f"{i:016x}", trace=f"{i:032x}")) for i in range(1, 5001)]
     result = import_file(store, write_jsonl(tmp_path / "big.jsonl", *many))
     assert result.outcome is Outcome.FAILED

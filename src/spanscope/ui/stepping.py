@@ -35,7 +35,7 @@ from spanscope.core.debugging.tree_costs import CostSum, TreeCosts
 from spanscope.core.diff.conversation_diff import diff_messages, message_text, previous_llm_step, word_diff
 from spanscope.core.model import is_messages
 from spanscope.core.presentation import display
-from spanscope.core.store.queries import get_span
+from spanscope.core.store.span_io import span_io
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
@@ -138,8 +138,7 @@ class QtStepController(QObject, QtObserver):
         """The span's (input, output), read through the GUI connection."""
         if self.context.db is None or self._trace_id is None:
             return None, None
-        span = get_span(self.context.db, self._trace_id, span_id)
-        return span.input, span.output
+        return span_io(self.context.db, self._trace_id, span_id)
 
     # --- moves -----------------------------------------------------------------------------------
 

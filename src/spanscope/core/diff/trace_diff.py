@@ -35,7 +35,8 @@ from spanscope.core.model import is_messages
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import pretty
 from spanscope.core.store.db import Database
-from spanscope.core.store.queries import iter_spans, trace_rows
+from spanscope.core.store.queries import trace_rows
+from spanscope.core.store.span_io import trace_io
 
 Change = Literal["same", "changed", "moved", "added", "removed"]
 CHANGES: tuple[Change, ...] = ("same", "changed", "moved", "added", "removed")
@@ -369,8 +370,8 @@ def _steps(db: Database, trace_id: str, tree: TraceTree) -> list[Step]:
     """Each row of `tree` as a Step, payloads read in one pass over the trace; costs as the store
     holds them (reported, else priced at import), so they add up like every other view's."""
     payloads = {
-        span.span_id: (payload_diff_text(span.input), payload_diff_text(span.output))
-        for span in iter_spans(db, trace_id)
+        span_id: (payload_diff_text(inputs), payload_diff_text(outputs))
+        for span_id, (inputs, outputs) in trace_io(db, trace_id).items()
     }
     steps = []
     for row in tree.rows:

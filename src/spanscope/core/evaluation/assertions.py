@@ -53,7 +53,8 @@ from spanscope.core.debugging.tree import ROLLED_COLUMNS, TraceTree
 from spanscope.core.presentation.content import preview
 from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store.db import Database
-from spanscope.core.store.queries import TraceRow, iter_spans, list_traces, trace_rows
+from spanscope.core.store.queries import TraceRow, list_traces, trace_rows
+from spanscope.core.store.span_io import trace_io
 
 SCOPE_TRACE, SCOPE_ALL = "trace", "all"
 _SCOPE_PREFIX = re.compile(r"\s*(all|trace)\s*:", re.IGNORECASE)
@@ -504,7 +505,7 @@ def trace_spans(db: Database, trace_id: str, book: PriceBook | None = None) -> I
 
     def payloads(span_id: str) -> tuple[Any, Any]:
         if not loaded:
-            loaded.update((s.span_id, (s.input, s.output)) for s in iter_spans(db, trace_id))
+            loaded.update(trace_io(db, trace_id))
         return loaded.get(span_id, (None, None))
 
     cursor.load(tree, payloads)

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
@@ -96,7 +96,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     count = 0
     for line, document in read_objects(source, progress, _decode):
         traces = document.data

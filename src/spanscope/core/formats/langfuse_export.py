@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
@@ -187,7 +187,7 @@ def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
             source.skip(where, f"observation {data['id']}: startTime missing or not a time")
             continue
         span = _span(data, start, collected.traces.get(str(data["traceId"]), {}))
-        semconv.apply(span)
+        conventions.apply_fields(span)
         spans[span.span_id] = span
     return spans
 

@@ -44,7 +44,7 @@ from urllib.parse import unquote, urlparse
 
 import orjson
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import normalize_id
 from spanscope.core.formats.sqlite_store import (
@@ -372,7 +372,7 @@ def _span(data: dict[str, Any], trace: _Trace) -> Span:
     )
     if trace.experiment is not None:
         span.resource = {"mlflow.experiment.name": trace.experiment}
-    semconv.apply(span)
+    conventions.apply_fields(span)
     _apply_mlflow(span, attributes)
     return span
 
@@ -430,10 +430,10 @@ def _apply_mlflow(span: Span, attributes: dict[str, Any]) -> None:
             span.cost_usd = total
     if "mlflow.spanInputs" in attributes:
         inputs = attributes["mlflow.spanInputs"]
-        span.input = semconv.openai_chat(inputs, "user") or inputs
+        span.input = conventions.openai_chat(inputs, "user") or inputs
     if "mlflow.spanOutputs" in attributes:
         outputs = attributes["mlflow.spanOutputs"]
-        span.output = semconv.openai_chat(outputs, "assistant") or outputs
+        span.output = conventions.openai_chat(outputs, "assistant") or outputs
 
 
 def _apply_usage(span: Span, usage: dict[str, Any], message_format: Any) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.ids import NO_PARENT
 from spanscope.core.model import Event, Span, Status
 
@@ -92,7 +92,7 @@ def request_spans(
 ) -> Generator[Span, None, int]:
     """The spans of one OTLP request, finished by semconv; one that `span_of` rejects with a
     ValueError is passed to `skip` as "span N: reason" and left out. Returns how many were yielded."""
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     number = count = 0
     for resource, scope, items in groups:
         for item in items:

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import NO_PARENT, remember_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
@@ -80,7 +80,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     ids: dict[str, str] = {}
     resource: dict[str, Any] = {}
     count = 0

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.nested import flatten
 from spanscope.core.formats.sqlite_store import (
@@ -153,7 +153,7 @@ def _trace_spans(
             continue
         span.attributes.update(costs.get(row[0], ()))
         span.scores.extend(scores.get(row[0], ()))
-        semconv.apply(span)
+        conventions.apply_fields(span)
         spans.append(span)
     if spans and "trace_annotations" in optional:
         _root(spans).scores.extend(_trace_scores(conn, rowid))

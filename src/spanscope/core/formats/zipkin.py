@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core import semconv
+from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.model import Event, Span, Status
@@ -108,7 +108,7 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
         data = stream.read()
     progress(source.size)
     records = _records(_decode(data, source), source)
-    apply = semconv.apply_fields
+    apply = conventions.apply_fields
     count = 0
     for span in _link(records):
         apply(span)

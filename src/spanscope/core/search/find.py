@@ -1,8 +1,9 @@
 """Running a search: matching spans, best first, each with the field it matched in and a snippet.
 
 The index is contentless, so snippets are cut here from the spans' own payloads, for the page of
-hits only: their chunks are read once each, and the query's words are found again in the text the
-indexer indexed (texts.span_texts), folded the way the tokenizer folds (case and diacritics).
+hits only (store/search_index.py finds them and reads their chunks once each), and the query's
+words are found again in the text the indexer indexed (texts.span_texts), folded the way the
+tokenizer folds (case and diacritics).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from spanscope.core.search.index import IndexStatus, has_index, index_status
-from spanscope.core.search.query import TEXT_FIELDS, WORD_CHAR, Query, QuerySyntaxError, Term, parse
+from spanscope.core.search.query import TEXT_FIELDS, WORD_CHAR, QuerySyntaxError, Term, parse
 from spanscope.core.search.texts import span_texts
-from spanscope.core.store import payload
-from spanscope.core.store.queries import NotFound, resolve_trace_id
+from spanscope.core.store.queries import NotFound
+from spanscope.core.store.search_index import IndexStatus, has_index, hit_rows, index_status, matching_ids
 
 #: Hits counted at most: a count of a million costs more than the search and says no more.
 COUNT_CAP = 10_000
@@ -121,106 +121,40 @@ def _best_field(
     return TEXT_FIELDS[fallback], text, ()
 
 
-def _filter_sql(query: Query, db: sqlite_utils.Database) -> tuple[str, list, tuple[int, int] | None]:
-    """SQL conditions on `s` (spans) for the query's filters, their arguments, and the rowid range
-    a trace filter confines the search to."""
-    conditions, args, id_range = [], [], None
-    for name, values in query.filters.items():
-        if name == "trace":
-            if len(values) > 1:
-                raise QuerySyntaxError("give one trace:ID at a time")
-            try:
-                trace_id = resolve_trace_id(db, values[0].rstrip("*"))
-            except NotFound as exc:
-                raise QuerySyntaxError(str(exc)) from None
-            low, high = db.execute(
-                "SELECT min(id), max(id) FROM spans WHERE trace_id = ?", (trace_id,)
-            ).fetchone()
-            id_range = (low, high)
-            conditions.append("s.trace_id = ?")
-            args.append(trace_id)
-            continue
-        parts = []
-        for value in values:
-            if value.endswith("*") and name in ("model", "service"):
-                escaped = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                parts.append(f"s.{name} LIKE ? ESCAPE '\\'")
-                args.append(escaped + "%")
-            else:
-                parts.append(f"s.{name} = ? COLLATE NOCASE")
-                args.append(value.rstrip("*"))
-        conditions.append("(" + " OR ".join(parts) + ")")
-    return " AND ".join(conditions), args, id_range
-
-
-def _matching_ids(db: sqlite_utils.Database, query: Query, limit: int) -> tuple[list[int], int, bool]:
-    """Ids of the best `limit` matches, best first, how many match (capped), and whether more do.
-
-    Ranking costs a few microseconds a match, so a word in every span of a million would take
-    seconds: past COUNT_CAP matches only the newest COUNT_CAP are ranked.
-    """
-    where, args, id_range = _filter_sql(query, db)
-    expression = query.fts()
-    if expression is None:
-        base = f"FROM spans s WHERE {where}"
-        if id_range is not None:
-            base += " AND s.id BETWEEN ? AND ?"
-            args = [*args, *id_range]
-        column, order = "s.id", "s.id DESC"
-    else:
-        base = "FROM search_fts f"
-        conditions = ["search_fts MATCH ?"]
-        if id_range is not None:
-            conditions.append("f.rowid BETWEEN ? AND ?")
-        if where:
-            base += " CROSS JOIN spans s ON s.id = f.rowid"
-            conditions.append(where)
-        base += " WHERE " + " AND ".join(conditions)
-        args = [expression, *(id_range or ()), *args]
-        column, order = "f.rowid", "f.rank"
-    capped = f"SELECT count(*) FROM (SELECT 1 {base} LIMIT ?)"
-    (count,) = db.execute(capped, (*args, COUNT_CAP + 1)).fetchone()
-    more = count > COUNT_CAP
-    if more and expression is not None:
-        sql = (
-            f"SELECT id FROM (SELECT f.rowid AS id, f.rank AS score {base} ORDER BY f.rowid DESC LIMIT ?) "
-            "ORDER BY score LIMIT ?"
-        )
-        ids = [r[0] for r in db.execute(sql, (*args, COUNT_CAP, limit))]
-    else:
-        ids = [r[0] for r in db.execute(f"SELECT {column} {base} ORDER BY {order} LIMIT ?", (*args, limit))]
-    return ids, min(count, COUNT_CAP), more
-
-
-_HIT_SQL = (
-    "SELECT s.id, s.trace_id, s.span_id, t.root_name, s.name, s.kind, s.status, s.model, s.status_message, "
-    "s.payload_chunk, s.payload_index FROM spans s LEFT JOIN traces t ON t.trace_id = s.trace_id "
-    "WHERE s.id IN ({})"
-)
-
-
 def search(db: sqlite_utils.Database, text: str, limit: int = 100) -> SearchResult:
     """The spans matching `text` (see query.SYNTAX_HELP), best first; raises QuerySyntaxError with a
     message for the user when the query cannot be understood. Covers what is indexed so far."""
     query = parse(text)
     status = index_status(db)
-    if query.fts() is not None and not has_index(db):
+    expression = query.fts()
+    if expression is not None and not has_index(db):
         return SearchResult([], 0, False, status)
+    if len(query.filters.get("trace", ())) > 1:
+        raise QuerySyntaxError("give one trace:ID at a time")
     try:
-        ids, count, more = _matching_ids(db, query, limit)
+        ids, count, more = matching_ids(db, expression, query.filters, limit, COUNT_CAP)
+    except NotFound as exc:
+        raise QuerySyntaxError(str(exc)) from None
     except sqlite3.OperationalError as exc:
         raise QuerySyntaxError(f"the search could not run: {exc}") from None
-    rows = {r[0]: r for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids)}
     pattern = _pattern(query.positive)
-    docs: dict[int, list] = {}
     hits = []
-    for span in (rows[i] for i in ids if i in rows):
-        chunk, index = span[9], span[10]
-        if chunk is not None and chunk not in docs:
-            blob = db.execute("SELECT data FROM chunks WHERE id = ?", (chunk,)).fetchone()
-            docs[chunk] = payload.unpack(blob[0]) if blob else []
-        found = docs.get(chunk, [])
-        doc = found[index] if index is not None and index < len(found) else None
-        field, snippet, marks = _best_field(span_texts(span[4], span[8], doc), query.positive, pattern)
-        hits.append(Hit(span[1], span[2], span[3], span[4], span[5], span[6], span[7], field, snippet, marks))
+    for span in hit_rows(db, ids):
+        field, snippet, marks = _best_field(
+            span_texts(span.name, span.status_message, span.doc), query.positive, pattern
+        )
+        hits.append(
+            Hit(
+                span.trace_id,
+                span.span_id,
+                span.trace_name,
+                span.name,
+                span.kind,
+                span.status,
+                span.model,
+                field,
+                snippet,
+                marks,
+            )
+        )
     return SearchResult(hits, count, more, status)

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from spanscope.core.store import payload
+from spanscope.core.store.documents import shown_io
 
 
 def _leaves(value: Any, out: list[str]) -> list[str]:
@@ -61,7 +61,7 @@ def span_texts(name: str | None, status_message: str | None, doc: dict[str, Any]
     double the index and match twice. JSON texts count by the text in them, not their keys.
     """
     doc = doc or {}
-    given_input, given_output = payload.io(doc)
+    given_input, given_output = shown_io(doc)
     inputs, outputs = _leaves(given_input, []), _leaves(given_output, [])
     values = _leaves(doc.get("attributes"), [])
     if status_message:

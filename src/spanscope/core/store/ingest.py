@@ -32,6 +32,7 @@ from spanscope.core.model import Kind, Score, ScoreFor, Span, Status
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
+from spanscope.core.store.documents import document
 from spanscope.core.store.finalize import finalize_traces
 from spanscope.core.store.schema import SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
 
@@ -454,7 +455,7 @@ class BatchBuilder:
         )
         if span.scores:
             self.scores += score_rows(span, self.source_id)
-        self.documents.append(payload.document(span))
+        self.documents.append(document(span))
         if len(self.documents) == payload.CHUNK_SPANS:
             self._close_chunk()
 

@@ -12,7 +12,7 @@ import sqlite_utils
 from spanscope.core.model import Kind, Score, Span, Status
 from spanscope.core.pricing.prices import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.span_rows import ROW_COLUMNS, TOKEN_COLUMNS, SpanRows
-from spanscope.core.store import payload
+from spanscope.core.store.documents import ChunkReader, span_fields
 from spanscope.core.store.schema import SPAN_COLUMNS, TRACE_COLUMNS
 
 SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
@@ -248,33 +248,8 @@ def _span(row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], 
         orphan=bool(values["orphan"]),
         clock_skew=bool(values["clock_skew"]),
         scores=own,
-        **payload.fields(doc or {}),
+        **span_fields(doc or {}),
     )
-
-
-class _ChunkReader:
-    """Decompresses chunks for a run of span reads, keeping the last few (spans of a trace are
-    mostly in neighbouring chunks)."""
-
-    KEEP = 8
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        self.recent: dict[int, list[dict[str, Any]]] = {}
-
-    def document(self, chunk_id: int | None, index: int | None) -> dict[str, Any] | None:
-        if chunk_id is None or index is None:
-            return None
-        docs = self.recent.get(chunk_id)
-        if docs is None:
-            row = self.db.execute("SELECT data FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
-            if row is None:
-                return None
-            docs = payload.unpack(row[0])
-            if len(self.recent) >= self.KEEP:
-                del self.recent[next(iter(self.recent))]
-            self.recent[chunk_id] = docs
-        return docs[index] if index < len(docs) else None
 
 
 _SPAN_SQL = f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)} FROM spans s"
@@ -286,7 +261,7 @@ def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
     if row is None:
         raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
     scores = _scores_by_span(db, "trace_id = ? AND span_id IN (?, '')", (trace_id, span_id))
-    return _span(row, _ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
+    return _span(row, ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
 
 
 def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
@@ -300,7 +275,7 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
             f"{_SPAN_SQL} JOIN traces t ON t.trace_id = s.trace_id "
             "ORDER BY t.start_ns, t.trace_id, s.start_ns, s.id"
         )
-    chunks = _ChunkReader(db)
+    chunks = ChunkReader(db)
     for row in cur:
         yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
 

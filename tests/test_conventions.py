@@ -1,4 +1,5 @@
-"""semconv.apply on real spans written by the instrumentation libraries, and on hand-written attributes.
+"""The attribute conventions on real spans written by the instrumentation libraries, and on hand-written
+attributes.
 
 Expected values are read straight from the raw OTLP JSON with the standard library, so the tests do not
 share code with the mapping they check. The fixture spans are built here with a tiny flattener, without
@@ -17,12 +18,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spanscope.core import conventions
+from spanscope.core.conventions.precedence import CONVENTIONS
 from spanscope.core.model import Event, Kind, Span, Status, is_messages, message
-from spanscope.core.semconv import apply
 
 OTLP_STATUS = {0: Status.UNSET, 1: Status.OK, 2: Status.ERROR}
 PARIS = {"city": "Paris", "unit": "celsius", "step": 1}
 Loaded = list[tuple[dict[str, Any], Span]]
+
+
+def apply(span: Span) -> None:
+    """A span as the store shows it: fields set at import, input and output derived on reading where
+    the span has none of its own."""
+    conventions.apply_fields(span)
+    inputs, outputs = conventions.derived_io(span.attributes, span.events)
+    span.input = inputs if span.input is None else span.input
+    span.output = outputs if span.output is None else span.output
 
 
 # --- loading real spans ------------------------------------------------------------------------
@@ -665,6 +676,28 @@ def test_genai_error_type_marks_unset_status_and_reader_values_survive() -> None
     assert (span.service, span.model) == ("kept", "kept-model")
     ok = _applied({"gen_ai.operation.name": "chat", "error.type": "timeout"}, status=Status.OK)
     assert ok.status == Status.OK
+
+
+def test_every_field_follows_the_fixed_precedence_of_conventions() -> None:
+    """OpenInference, then GenAI, then OpenLLMetry, then Langfuse: for values and error status too."""
+    names = ["OpenInference", "OpenTelemetry GenAI", "OpenLLMetry", "Langfuse"]
+    assert [c.name for c in CONVENTIONS] == names
+    values = {
+        "input.value": "oi",
+        "gen_ai.tool.call.arguments": '"genai"',
+        "traceloop.entity.input": '"openllmetry"',
+        "langfuse.observation.input": '"langfuse"',
+    }
+    for expected in ("oi", "genai", "openllmetry", "langfuse"):
+        assert _applied(dict(values)).input == expected
+        del values[next(iter(values))]
+    both = {
+        "langfuse.observation.level": "ERROR",
+        "langfuse.observation.status_message": "from langfuse",
+        "gen_ai.operation.name": "chat",
+        "error.type": "from genai",
+    }
+    assert _applied(both).status_message == "from genai"
 
 
 # --- fuzzing: apply never raises and never touches the attributes -------------------------------

@@ -1,0 +1,93 @@
+"""What a convention module declares, and the field bits the key-layout table is made of.
+
+A convention is data: the keys each normalized field may come from and small readers for what needs
+decoding. `precedence` joins the declarations of every registered convention, in order, into the flat
+key tuples and the key-to-bit table the hot path reads, so adding a convention adds no work per span
+beyond looking up its keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from spanscope.core.conventions.parse import Getter, Message
+from spanscope.core.model import Event, Kind, Span
+
+__all__ = ["Convention", "Source", "kind_table"]
+
+#: Bits of the fields that have a source among a span's keys (see precedence._present).
+(
+    MODEL,
+    PROVIDER,
+    USAGE_JSON,
+    COST,
+    KIND,
+    SESSION,
+    USER,
+    CHAT_IN,
+    CHAT_OUT,
+    VALUE_IN,
+    VALUE_OUT,
+    STATUS,
+    #: For conventions that flatten messages into keys: which optional parts any message has, so
+    #: absent ones are not probed.
+    PART_CONTENTS,
+    PART_CALLS,
+    PART_CALL_ID,
+    PART_NAME,
+    *TOKEN_BITS,
+) = (1 << i for i in range(22))
+PART_FEATURES = PART_CONTENTS | PART_CALLS | PART_CALL_ID | PART_NAME
+#: The span's token fields, in the order of TOKEN_BITS.
+TOKEN_FIELDS = tuple(f.name for f in fields(Span) if f.name.endswith("_tokens"))
+KindSource = tuple[str, dict[str, Kind]]
+#: Reads one source of input or output from (attributes, their get, the found bits); None: absent.
+Reader = Callable[[dict[str, Any], Getter, int], Any]
+
+
+class Source(NamedTuple):
+    """Where one side of a span's input or output may be: the keys that say it is there (for the
+    key-layout table) and its reader."""
+
+    keys: tuple[str, ...]
+    read: Reader
+
+
+class Convention(NamedTuple):
+    """One attribute convention: keys per field in its own precedence, readers for the rest."""
+
+    name: str
+    kinds: tuple[KindSource, ...] = ()
+    model: tuple[str, ...] = ()
+    provider: tuple[str, ...] = ()
+    session: tuple[str, ...] = ()
+    user: tuple[str, ...] = ()
+    #: Token field (TOKEN_FIELDS) to its keys; counts are normalized: input includes cached tokens,
+    #: output includes reasoning tokens.
+    tokens: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+    #: A usage object as JSON: its key and its reader into token fields (the last resort for tokens).
+    usage: tuple[str, Callable[[Any], dict[str, int | None] | None]] | None = None
+    #: The keys a reported cost comes from and its reader.
+    cost: tuple[tuple[str, ...], Callable[[Getter], float | None]] | None = None
+    #: An error reported while the OTel status stays unset: its keys and a reader giving the key of
+    #: the error's message when the span is in error.
+    status: tuple[tuple[str, ...], Callable[[dict[str, Any], Getter], str | None]] | None = None
+    chat_input: tuple[Source, ...] = ()
+    chat_output: tuple[Source, ...] = ()
+    #: Input and output messages carried by span events.
+    events: Callable[[list[Event]], tuple[list[Message] | None, list[Message] | None]] | None = None
+    value_input: tuple[Source, ...] = ()
+    value_output: tuple[Source, ...] = ()
+    #: Extra (bit, keys) routes, e.g. the PART_* bits of flattened messages.
+    features: tuple[tuple[int, tuple[str, ...]], ...] = ()
+
+
+def kind_table(names: dict[str, Kind]) -> dict[str, Kind]:
+    """Accept the lowercase and uppercase spellings real files use."""
+    table: dict[str, Kind] = {}
+    for name, kind in names.items():
+        table[name] = table[name.lower()] = table[name.upper()] = kind
+    return table

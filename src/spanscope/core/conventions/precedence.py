@@ -1,0 +1,266 @@
+"""The registered conventions in their fixed precedence, joined into what the hot path reads.
+
+Every field takes the first value found in CONVENTIONS order, and values from different conventions
+are never added. Input and output go by form first, then by that order: chat messages, then messages
+carried by span events, then plain values (text, JSON, retrieved documents).
+
+The joined key tuples and the key-to-bit table are built once, here; per span, `_present` tells from
+the span's key layout (memoized) which fields have a source at all, and only those are looked up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spanscope.core.conventions import genai, langfuse, openinference, openllmetry
+from spanscope.core.conventions.base import (
+    CHAT_IN,
+    CHAT_OUT,
+    COST,
+    KIND,
+    MODEL,
+    PROVIDER,
+    SESSION,
+    STATUS,
+    TOKEN_BITS,
+    TOKEN_FIELDS,
+    USAGE_JSON,
+    USER,
+    VALUE_IN,
+    VALUE_OUT,
+    Convention,
+    Reader,
+)
+from spanscope.core.conventions.parse import Getter, as_int, as_text, first_text
+from spanscope.core.model import Event, Kind, Span, Status
+
+__all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
+
+#: The conventions, first to last in precedence. A new convention is a module and a line here.
+CONVENTIONS: tuple[Convention, ...] = (
+    openinference.CONVENTION,
+    genai.CONVENTION,
+    openllmetry.CONVENTION,
+    langfuse.CONVENTION,
+)
+#: The version of `derived_io`: raise it whenever a change here or in a convention module changes
+#: the input or output derived for any span; stored documents record it and the search index is
+#: rebuilt when it differs.
+DERIVATION = 1
+#: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
+_MAX_SHAPES = 4096
+_SHAPES: dict[tuple[str, ...], int] = {}
+
+
+def _joined(field: str) -> tuple[str, ...]:
+    return tuple(key for convention in CONVENTIONS for key in getattr(convention, field))
+
+
+def _readers(field: str) -> tuple[Reader, ...]:
+    """The readers of one kind of source, in precedence order (bare functions: the read path calls
+    them for every span)."""
+    return tuple(source.read for convention in CONVENTIONS for source in getattr(convention, field))
+
+
+_MODEL_KEYS = _joined("model")
+_PROVIDER_KEYS = _joined("provider")
+_SESSION_KEYS = _joined("session")
+_USER_KEYS = _joined("user")
+_KIND_SOURCES = _joined("kinds")
+_TOKEN_SOURCES = tuple(
+    (field, bit, tuple(key for c in CONVENTIONS for key in c.tokens.get(field, ())))
+    for field, bit in zip(TOKEN_FIELDS, TOKEN_BITS, strict=True)
+)
+_ANY_TOKENS = sum(TOKEN_BITS) | USAGE_JSON
+_USAGE = tuple(c.usage for c in CONVENTIONS if c.usage is not None)
+_COSTS = tuple(c.cost[1] for c in CONVENTIONS if c.cost is not None)
+_STATUSES = tuple(c.status[1] for c in CONVENTIONS if c.status is not None)
+_EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
+_CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
+_VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
+
+
+def _routes() -> dict[str, int]:
+    """Map every key a field can come from to that field's bit (a key may feed several)."""
+    groups: list[tuple[int, tuple[str, ...]]] = [
+        (MODEL, _MODEL_KEYS),
+        (PROVIDER, _PROVIDER_KEYS),
+        (SESSION, _SESSION_KEYS),
+        (USER, _USER_KEYS),
+        (KIND, tuple(key for key, _ in _KIND_SOURCES)),
+        (USAGE_JSON, tuple(key for key, _ in _USAGE)),
+        *((bit, keys) for _, bit, keys in _TOKEN_SOURCES),
+    ]
+    for convention in CONVENTIONS:
+        if convention.cost is not None:
+            groups.append((COST, convention.cost[0]))
+        if convention.status is not None:
+            groups.append((STATUS, convention.status[0]))
+        for bit, sources in (
+            (CHAT_IN, convention.chat_input),
+            (CHAT_OUT, convention.chat_output),
+            (VALUE_IN, convention.value_input),
+            (VALUE_OUT, convention.value_output),
+        ):
+            groups.extend((bit, source.keys) for source in sources)
+        groups.extend(convention.features)
+    routes: dict[str, int] = {}
+    for bit, keys in groups:
+        for key in keys:
+            routes[key] = routes.get(key, 0) | bit
+    return routes
+
+
+_ROUTES = _routes()
+
+
+def _scan(keys: tuple[str, ...]) -> int:
+    """Bits of the fields that have at least one source key among `keys`."""
+    routes = _ROUTES.get
+    found = 0
+    for key in keys:
+        bit = routes(key)
+        if bit is not None:
+            found |= bit
+    return found
+
+
+def _present(attrs: dict[str, Any]) -> int:
+    """`_scan` memoized per key tuple: spans from one instrumentation repeat the same keys in the same
+    order, and hashing the tuple costs half of scanning it. The memo is bounded by clearing it."""
+    shape = tuple(attrs)
+    found = _SHAPES.get(shape)
+    if found is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        found = _SHAPES[shape] = _scan(shape)
+    return found
+
+
+# --- input and output --------------------------------------------------------------------------
+
+
+def _first(readers: tuple[Reader, ...], attrs: dict[str, Any], get: Getter, found: int) -> Any:
+    for read in readers:
+        value = read(attrs, get, found)
+        if value is not None:
+            return value
+    return None
+
+
+def derived_io(attributes: dict[str, Any], events: list[Event]) -> tuple[Any, Any]:
+    """A span's input and output as its conventions give them (chat messages, content events, values,
+    retrieved documents); None where none does. Attributes and events are only read."""
+    get = attributes.get
+    found = _present(attributes)
+    inputs = _first(_CHAT_INPUT, attributes, get, found) if found & CHAT_IN else None
+    outputs = _first(_CHAT_OUTPUT, attributes, get, found) if found & CHAT_OUT else None
+    if (inputs is None or outputs is None) and events:
+        for read in _EVENTS:
+            event_inputs, event_outputs = read(events)
+            inputs = inputs or event_inputs
+            outputs = outputs or event_outputs
+    if inputs is None and found & VALUE_IN:
+        inputs = _first(_VALUE_INPUT, attributes, get, found)
+    if outputs is None and found & VALUE_OUT:
+        outputs = _first(_VALUE_OUTPUT, attributes, get, found)
+    return inputs, outputs
+
+
+# --- the other fields --------------------------------------------------------------------------
+
+
+def _kind(get: Getter) -> Kind | None:
+    for key, table in _KIND_SOURCES:
+        value = get(key)
+        if type(value) is str:
+            kind = table.get(value) or table.get(value.lower())
+            if kind is not None:
+                return kind
+    return None
+
+
+def _reported_usage(get: Getter) -> dict[str, int | None] | None:
+    for key, read in _USAGE:
+        raw = get(key)
+        if raw is not None:
+            usage = read(raw)
+            if usage is not None:
+                return usage
+    return None
+
+
+def _apply_tokens(span: Span, get: Getter, found: int) -> None:
+    reported = _reported_usage(get) if found & USAGE_JSON else None
+    for field, bit, keys in _TOKEN_SOURCES:
+        value = None
+        if found & bit:
+            for key in keys:
+                value = get(key)
+                if value is not None:
+                    value = value if type(value) is int and value >= 0 else as_int(value)
+                    if value is not None:
+                        break
+        if value is None and reported is not None:
+            value = reported[field]
+        if value is not None:
+            setattr(span, field, value)
+    if span.total_tokens is None and span.input_tokens is not None and span.output_tokens is not None:
+        span.total_tokens = span.input_tokens + span.output_tokens
+
+
+def _cost(get: Getter) -> float | None:
+    for read in _COSTS:
+        cost = read(get)
+        if cost is not None:
+            return cost
+    return None
+
+
+def _apply_status(span: Span, attrs: dict[str, Any], get: Getter) -> None:
+    """Conventions that report an error while the OTel status stays unset."""
+    for read in _STATUSES:
+        message_key = read(attrs, get)
+        if message_key is not None:
+            span.status = Status.ERROR
+            if span.status_message is None:
+                span.status_message = as_text(get(message_key))
+            return
+
+
+def _has_usage(span: Span) -> bool:
+    return span.input_tokens is not None or span.output_tokens is not None
+
+
+def apply_fields(span: Span) -> int:
+    """Fill the span's normalized fields but input and output (derived when it is read: see
+    derived_io) from its attribute conventions, in place; fields no convention provides keep the
+    reader's values. Returns the found bits. span.attributes is only read."""
+    attrs = span.attributes
+    get = attrs.get
+    found = _present(attrs)
+    if found & MODEL:
+        span.model = first_text(get, _MODEL_KEYS) or span.model
+    if found & PROVIDER:
+        span.provider = first_text(get, _PROVIDER_KEYS) or span.provider
+    if found & _ANY_TOKENS:
+        _apply_tokens(span, get, found)
+    if found & COST:
+        cost = _cost(get)
+        if cost is not None:
+            span.cost_usd = cost
+    kind = _kind(get) if found & KIND else None
+    if kind is not None:
+        span.kind = kind
+    elif span.kind == Kind.SPAN and span.model and _has_usage(span):
+        span.kind = Kind.LLM
+    if found & SESSION:
+        span.session_id = first_text(get, _SESSION_KEYS) or span.session_id
+    if found & USER:
+        span.user_id = first_text(get, _USER_KEYS) or span.user_id
+    service = span.resource.get("service.name")
+    if service is not None:
+        span.service = as_text(service) or span.service
+    if found & STATUS and span.status == Status.UNSET:
+        _apply_status(span, attrs, get)
+    return found

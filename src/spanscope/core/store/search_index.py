@@ -1,0 +1,354 @@
+"""The full-text index's SQL (tables in schema.SEARCH_TABLES_SQL): keeping it up with the store and
+finding spans in it. What is indexed (texts), how queries are parsed and how hits are shown is
+core/search's; this module only reads and writes the tables.
+
+The index is derived from `documents.shown_io` through the running conventions, so it records the
+`conventions.DERIVATION` it was built with (table search_version): an index of another derivation
+counts as absent (`has_index`), and the next build drops it and starts over, so its text never
+disagrees with what the spans show.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlite_utils
+
+from spanscope.core import conventions
+from spanscope.core.store.db import connect
+from spanscope.core.store.documents import ChunkReader
+from spanscope.core.store.queries import resolve_trace_id
+from spanscope.core.store.schema import SEARCH_TABLES_SQL
+
+__all__ = [
+    "CompletedSpan",
+    "HitRow",
+    "IndexStatus",
+    "IndexWriter",
+    "PendingSpan",
+    "drop_index",
+    "has_index",
+    "hit_rows",
+    "index_started",
+    "index_status",
+    "matching_ids",
+]
+
+#: How long one attempt waits for the write lock before the indexer backs off and tries again.
+LOCK_WAIT_MS = 250
+_VERSION_SQL = (
+    "CREATE TABLE IF NOT EXISTS search_version "
+    "(id INTEGER PRIMARY KEY CHECK (id = 1), derivation INTEGER NOT NULL)"
+)
+_TABLES = ("search_fts", "search_state", "search_running", "search_version")
+_INSERT_FTS = "INSERT INTO search_fts (rowid, name, input, output, attributes) VALUES (?, ?, ?, ?, ?)"
+_PENDING_SQL = (
+    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index "
+    "FROM spans WHERE id > ? ORDER BY id LIMIT ?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    """How much of the store the index covers."""
+
+    indexed: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.indexed >= self.total
+
+
+def _tables(db: sqlite_utils.Database | sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'search_%'")}
+
+
+def _current(db: sqlite_utils.Database | sqlite3.Connection) -> bool:
+    """The index has all its tables and was built with the running derivation of input and output."""
+    if not set(_TABLES) <= _tables(db):
+        return False
+    row = db.execute("SELECT derivation FROM search_version").fetchone()
+    return bool(row) and row[0] == conventions.DERIVATION
+
+
+def has_index(db: sqlite_utils.Database) -> bool:
+    """Whether the index can answer: present, and of the running derivation."""
+    return _current(db)
+
+
+def index_started(db: sqlite_utils.Database) -> bool:
+    """Whether search was ever used on this store (its index holds something, current or not): then
+    it is kept up to date after imports; otherwise nothing is indexed until the first search."""
+    if not {"search_state"} <= _tables(db):
+        return False
+    row = db.execute("SELECT last_span FROM search_state").fetchone()
+    return bool(row and row[0])
+
+
+def index_status(db: sqlite_utils.Database) -> IndexStatus:
+    """Indexed spans and spans in the store; cheap: it counts only the spans not yet indexed."""
+    row = db.execute("SELECT last_span, indexed FROM search_state").fetchone() if has_index(db) else None
+    last, indexed = row if row else (0, 0)
+    pending = db.execute("SELECT count(*) FROM spans WHERE id > ?", (last,)).fetchone()[0]
+    return IndexStatus(indexed, indexed + pending)
+
+
+def _drop(db: sqlite_utils.Database | sqlite3.Connection) -> None:
+    for table in _TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def drop_index(db_path: Path) -> None:
+    """Forget the index (it is rebuilt from the spans by the next build)."""
+    db = connect(db_path)
+    try:
+        with db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            _drop(db)
+    finally:
+        db.conn.close()
+
+
+class PendingSpan(NamedTuple):
+    """A span not indexed yet, with its document."""
+
+    id: int
+    name: str | None
+    status_message: str | None
+    running: bool
+    doc: dict[str, Any] | None
+
+
+class CompletedSpan(NamedTuple):
+    """A span indexed while running that has completed since: the text it was indexed with (a
+    contentless index forgets a row only given that text) and its new document."""
+
+    id: int
+    indexed: tuple[str, str, str, str]
+    name: str | None
+    status_message: str | None
+    doc: dict[str, Any] | None
+
+
+class IndexWriter:
+    """One build's connection to the index: short write transactions that wait while an import
+    holds the lock (and give up when `cancelled` says so), documents read through one ChunkReader."""
+
+    def __init__(self, db_path: Path, cancelled: Callable[[], bool]) -> None:
+        self.db = connect(db_path)
+        self.conn = self.db.conn
+        self.conn.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_MS}")
+        self.cancelled = cancelled
+        self.chunks = ChunkReader(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _write(self, work: Callable[[], bool]) -> bool:
+        """Run `work` in one short write transaction, waiting while an import holds the lock; returns
+        what `work` returned, or False if cancelled first."""
+        conn = self.conn
+        while not self.cancelled():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(LOCK_WAIT_MS / 1000)
+                continue
+            try:
+                done = work()
+                conn.execute("COMMIT")
+                return done
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return False
+
+    def ensure(self, rank: str) -> None:
+        """Create the index tables if they are missing or of another derivation (a part of them alone
+        is not trusted), ranking by `rank`, with a zero watermark."""
+        conn = self.conn
+
+        def work() -> bool:
+            if not _current(conn):
+                _drop(conn)
+                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL):
+                    conn.execute(sql)
+                conn.execute(
+                    "INSERT INTO search_version (id, derivation) VALUES (1, ?)", (conventions.DERIVATION,)
+                )
+            if conn.execute("SELECT count(*) FROM search_state").fetchone()[0] == 0:
+                conn.execute(f"INSERT INTO search_fts (search_fts, rank) VALUES ('rank', '{rank}')")
+                conn.execute("INSERT INTO search_state (id, last_span, indexed) VALUES (1, 0, 0)")
+            return True
+
+        self._write(work)
+
+    def status(self) -> IndexStatus:
+        return index_status(self.db)
+
+    def completed(self) -> list[CompletedSpan]:
+        """Spans indexed while running that have completed since (their new payload replaced the old
+        one in the store)."""
+        rows = self.conn.execute(
+            "SELECT r.id, r.name, r.input, r.output, r.attributes, s.name, s.status_message, "
+            "s.payload_chunk, s.payload_index FROM search_running r JOIN spans s ON s.id = r.id "
+            "WHERE s.end_ns IS NOT NULL"
+        ).fetchall()
+        return [CompletedSpan(r[0], r[1:5], r[5], r[6], self.chunks.document(r[7], r[8])) for r in rows]
+
+    def replace(self, completed: list[CompletedSpan], texts: list[tuple[str, ...]]) -> None:
+        """Index completed spans with their new `texts` in place of what they were indexed with."""
+        conn = self.conn
+        fresh = [(span.id, *text) for span, text in zip(completed, texts, strict=True)]
+
+        def work() -> bool:
+            # Another build may have replaced some already: forgetting a row twice would corrupt the index.
+            still = {r[0] for r in conn.execute("SELECT id FROM search_running")}
+            conn.executemany(
+                "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
+                "VALUES ('delete', ?, ?, ?, ?, ?)",
+                [(span.id, *span.indexed) for span in completed if span.id in still],
+            )
+            conn.executemany(_INSERT_FTS, [row for row in fresh if row[0] in still])
+            gone = [(span.id,) for span in completed if span.id in still]
+            conn.executemany("DELETE FROM search_running WHERE id = ?", gone)
+            return True
+
+        self._write(work)
+
+    def pending(self, limit: int) -> tuple[int, int, list[PendingSpan]]:
+        """The watermark (last indexed span id, spans indexed) and up to `limit` spans after it."""
+        last, indexed = self.conn.execute("SELECT last_span, indexed FROM search_state").fetchone()
+        spans = [
+            PendingSpan(s[0], s[1], s[2], s[3] is None, self.chunks.document(s[4], s[5]))
+            for s in self.conn.execute(_PENDING_SQL, (last, limit))
+        ]
+        return last, indexed, spans
+
+    def add(self, last: int, rows: list[tuple], running: list[tuple]) -> bool:
+        """Index `rows` (id, name, input, output, attributes) read after watermark `last`, keeping the
+        text of the `running` ones; False if another build moved the watermark first or cancelled."""
+        conn = self.conn
+
+        def work() -> bool:
+            if conn.execute("SELECT last_span FROM search_state").fetchone()[0] != last:
+                return False  # another build got there first; read again from its watermark
+            conn.executemany(_INSERT_FTS, rows)
+            conn.executemany("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", running)
+            conn.execute(
+                "UPDATE search_state SET last_span = ?, indexed = indexed + ?", (rows[-1][0], len(rows))
+            )
+            return True
+
+        return self._write(work)
+
+
+# --- searching ---------------------------------------------------------------------------------
+
+
+def _filter_sql(
+    db: sqlite_utils.Database, filters: dict[str, list[str]]
+) -> tuple[str, list, tuple[int, int] | None]:
+    """SQL conditions on `s` (spans) for the query's filters, their arguments, and the rowid range
+    a trace filter (one value, a trace id or prefix: NotFound if none) confines the search to."""
+    conditions, args, id_range = [], [], None
+    for name, values in filters.items():
+        if name == "trace":
+            trace_id = resolve_trace_id(db, values[0].rstrip("*"))
+            low, high = db.execute(
+                "SELECT min(id), max(id) FROM spans WHERE trace_id = ?", (trace_id,)
+            ).fetchone()
+            id_range = (low, high)
+            conditions.append("s.trace_id = ?")
+            args.append(trace_id)
+            continue
+        parts = []
+        for value in values:
+            if value.endswith("*") and name in ("model", "service"):
+                escaped = value[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                parts.append(f"s.{name} LIKE ? ESCAPE '\\'")
+                args.append(escaped + "%")
+            else:
+                parts.append(f"s.{name} = ? COLLATE NOCASE")
+                args.append(value.rstrip("*"))
+        conditions.append("(" + " OR ".join(parts) + ")")
+    return " AND ".join(conditions), args, id_range
+
+
+def matching_ids(
+    db: sqlite_utils.Database, expression: str | None, filters: dict[str, list[str]], limit: int, cap: int
+) -> tuple[list[int], int, bool]:
+    """Ids of the best `limit` spans matching the FTS `expression` (None: every span) and the
+    filters, best first (newest first without an expression), how many match (capped), and whether
+    more than `cap` do.
+
+    Ranking costs a few microseconds a match, so a word in every span of a million would take
+    seconds: past `cap` matches only the newest `cap` are ranked.
+    """
+    where, args, id_range = _filter_sql(db, filters)
+    if expression is None:
+        base = f"FROM spans s WHERE {where}"
+        if id_range is not None:
+            base += " AND s.id BETWEEN ? AND ?"
+            args = [*args, *id_range]
+        column, order = "s.id", "s.id DESC"
+    else:
+        base = "FROM search_fts f"
+        conditions = ["search_fts MATCH ?"]
+        if id_range is not None:
+            conditions.append("f.rowid BETWEEN ? AND ?")
+        if where:
+            base += " CROSS JOIN spans s ON s.id = f.rowid"
+            conditions.append(where)
+        base += " WHERE " + " AND ".join(conditions)
+        args = [expression, *(id_range or ()), *args]
+        column, order = "f.rowid", "f.rank"
+    capped = f"SELECT count(*) FROM (SELECT 1 {base} LIMIT ?)"
+    (count,) = db.execute(capped, (*args, cap + 1)).fetchone()
+    more = count > cap
+    if more and expression is not None:
+        sql = (
+            f"SELECT id FROM (SELECT f.rowid AS id, f.rank AS score {base} ORDER BY f.rowid DESC LIMIT ?) "
+            "ORDER BY score LIMIT ?"
+        )
+        ids = [r[0] for r in db.execute(sql, (*args, cap, limit))]
+    else:
+        ids = [r[0] for r in db.execute(f"SELECT {column} {base} ORDER BY {order} LIMIT ?", (*args, limit))]
+    return ids, min(count, cap), more
+
+
+class HitRow(NamedTuple):
+    trace_id: str
+    span_id: str
+    trace_name: str | None
+    name: str | None
+    kind: str
+    status: str
+    model: str | None
+    status_message: str | None
+    doc: dict[str, Any] | None
+
+
+_HIT_SQL = (
+    "SELECT s.id, s.trace_id, s.span_id, t.root_name, s.name, s.kind, s.status, s.model, s.status_message, "
+    "s.payload_chunk, s.payload_index FROM spans s LEFT JOIN traces t ON t.trace_id = s.trace_id "
+    "WHERE s.id IN ({}) ORDER BY s.payload_chunk, s.payload_index"
+)
+
+
+def hit_rows(db: sqlite_utils.Database, ids: list[int]) -> list[HitRow]:
+    """The spans `ids` that exist, in that order, with their documents (each chunk read once)."""
+    chunks = ChunkReader(db)
+    rows = {
+        r[0]: HitRow(*r[1:9], chunks.document(r[9], r[10]))
+        for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids)
+    }
+    return [rows[i] for i in ids if i in rows]

@@ -1,0 +1,35 @@
+"""Reading only what a span shows as input and output, for views that need nothing else of it
+(stepping, assertions, the trace diff): no scores, no Span, only the documents asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from spanscope.core.store.documents import ChunkReader, shown_io
+from spanscope.core.store.queries import NotFound
+
+__all__ = ["span_io", "trace_io"]
+
+
+def span_io(db: sqlite_utils.Database, trace_id: str, span_id: str) -> tuple[Any, Any]:
+    """One span's (input, output) as every view shows it; NotFound if the store has no such span."""
+    row = db.execute(
+        "SELECT payload_chunk, payload_index FROM spans WHERE trace_id = ? AND span_id = ?",
+        (trace_id, span_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
+    return shown_io(ChunkReader(db).document(*row) or {})
+
+
+def trace_io(db: sqlite_utils.Database, trace_id: str) -> dict[str, tuple[Any, Any]]:
+    """{span id: (input, output)} for every span of a trace, each chunk decompressed once."""
+    chunks = ChunkReader(db)
+    rows = db.execute(
+        "SELECT span_id, payload_chunk, payload_index FROM spans WHERE trace_id = ? "
+        "ORDER BY payload_chunk, payload_index",
+        (trace_id,),
+    )
+    return {span_id: shown_io(chunks.document(chunk, index) or {}) for span_id, chunk, index in rows}

@@ -20,8 +20,6 @@ ALLOWED = (
     # Until the CLI's queries move into core/store.
     "cli.py",
     "cli/",
-    # Until search's SQL moves into core/store.
-    "core/search/",
 )
 SQL_LIBRARIES = {"sqlite3", "sqlite_utils"}
 #: Methods that run a statement, on a connection, cursor or sqlite_utils database.

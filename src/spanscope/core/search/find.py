@@ -9,16 +9,21 @@ tokenizer folds (case and diacritics).
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from spanscope.core.search.query import TEXT_FIELDS, WORD_CHAR, QuerySyntaxError, Term, parse
 from spanscope.core.search.texts import span_texts
+from spanscope.core.store.db import Database
 from spanscope.core.store.queries import NotFound
-from spanscope.core.store.search_index import IndexStatus, has_index, hit_rows, index_status, matching_ids
+from spanscope.core.store.search_index import (
+    IndexStatus,
+    SearchError,
+    has_index,
+    hit_rows,
+    index_status,
+    matching_ids,
+)
 
 #: Hits counted at most: a count of a million costs more than the search and says no more.
 COUNT_CAP = 10_000
@@ -121,7 +126,7 @@ def _best_field(
     return TEXT_FIELDS[fallback], text, ()
 
 
-def search(db: sqlite_utils.Database, text: str, limit: int = 100) -> SearchResult:
+def search(db: Database, text: str, limit: int = 100) -> SearchResult:
     """The spans matching `text` (see query.SYNTAX_HELP), best first; raises QuerySyntaxError with a
     message for the user when the query cannot be understood. Covers what is indexed so far."""
     query = parse(text)
@@ -135,8 +140,8 @@ def search(db: sqlite_utils.Database, text: str, limit: int = 100) -> SearchResu
         ids, count, more = matching_ids(db, expression, query.filters, limit, COUNT_CAP)
     except NotFound as exc:
         raise QuerySyntaxError(str(exc)) from None
-    except sqlite3.OperationalError as exc:
-        raise QuerySyntaxError(f"the search could not run: {exc}") from None
+    except SearchError as exc:
+        raise QuerySyntaxError(str(exc)) from None
     pattern = _pattern(query.positive)
     hits = []
     for span in hit_rows(db, ids):

@@ -254,6 +254,10 @@ class IndexWriter:
 # --- searching ---------------------------------------------------------------------------------
 
 
+class SearchError(Exception):
+    """SQLite could not run a search (an FTS expression it rejects, a store it cannot read)."""
+
+
 def _filter_sql(
     db: sqlite_utils.Database, filters: dict[str, list[str]]
 ) -> tuple[str, list, tuple[int, int] | None]:
@@ -293,6 +297,15 @@ def matching_ids(
     Ranking costs a few microseconds a match, so a word in every span of a million would take
     seconds: past `cap` matches only the newest `cap` are ranked.
     """
+    try:
+        return _matching_ids(db, expression, filters, limit, cap)
+    except sqlite3.OperationalError as exc:
+        raise SearchError(f"the search could not run: {exc}") from None
+
+
+def _matching_ids(
+    db: sqlite_utils.Database, expression: str | None, filters: dict[str, list[str]], limit: int, cap: int
+) -> tuple[list[int], int, bool]:
     where, args, id_range = _filter_sql(db, filters)
     if expression is None:
         base = f"FROM spans s WHERE {where}"

@@ -19,7 +19,8 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanscope.cli import EXIT_FAILED, EXIT_PARTIAL, main
+from spanscope.cli import main
+from spanscope.cli.errors import EXIT_FAILED, EXIT_PARTIAL
 from spanscope.core.formats import FormatError, Source, detect, langsmith
 from spanscope.core.model import Kind, ScoreFor, Span, Status
 from spanscope.core.store import connect

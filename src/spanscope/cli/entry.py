@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from spanscope import __version__
 from spanscope.cli.commands import command_modules
@@ -34,18 +35,21 @@ def open_app(args: argparse.Namespace) -> int:
 def _app_arguments(argv: list[str]) -> argparse.Namespace:
     app = argparse.ArgumentParser(prog="spanscope", description="Open trace files or stores in the app.")
     app.add_argument("sources", nargs="*", metavar="FILE_OR_STORE")
+    app.set_defaults(run=open_app)
     return app.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """A command or an option; anything else is files and stores to open in the app."""
+    """A command, an option, or files and stores to open in the app; a first word that is none of
+    them is an error naming the commands, not a file for the app to fail on."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, names = build_parser()
-    if argv and argv[0] not in names and argv[0] not in ("-h", "--help", "--version"):
-        args = _app_arguments(argv)
-        args.run = open_app
-    elif not argv:
-        args = argparse.Namespace(sources=[], run=open_app)
-    else:
+    if argv and (argv[0] in names or argv[0].startswith("-")):
         args = parser.parse_args(argv)
+    elif not argv or Path(argv[0]).exists():
+        args = _app_arguments(argv)
+    else:
+        parser.error(
+            f"{argv[0]!r} is neither a command nor an existing file or store (commands: {', '.join(names)})"
+        )
     return run_reporting_errors(args.run, args)

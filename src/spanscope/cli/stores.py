@@ -18,11 +18,20 @@ from spanscope.core.store import FileResult, Outcome, default_store_path, import
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def command_parser(subparsers: Subparsers, name: str, help_text: str) -> argparse.ArgumentParser:
-    """A command's parser: every command reads or writes a store, so every one takes --db."""
-    p = subparsers.add_parser(name, help=help_text, description=help_text)
+def command_parser(
+    subparsers: Subparsers, name: str, help_text: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """A command's parser: every command reads or writes a store, so every one takes --db.
+    A `description` (else the help text) is for `spanscope NAME --help`, kept as laid out."""
+    layout = {} if description is None else {"formatter_class": argparse.RawDescriptionHelpFormatter}
+    p = subparsers.add_parser(name, help=help_text, description=description or help_text, **layout)
     p.add_argument("--db", metavar="STORE", help="the store to use (default: the user's store)")
     return p
+
+
+def add_sources(parser: argparse.ArgumentParser, help_text: str = "trace files, or a store") -> None:
+    """The SOURCE arguments that `store_for` takes, with --db."""
+    parser.add_argument("sources", nargs="*", metavar="SOURCE", help=help_text)
 
 
 def report_imports(results: Sequence[FileResult], out: TextIO) -> int:

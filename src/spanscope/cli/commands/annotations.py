@@ -8,7 +8,7 @@ from pathlib import Path
 
 from spanscope.cli.errors import EXIT_OK
 from spanscope.cli.output import open_output
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
 from spanscope.core.store import connect
 
@@ -17,7 +17,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
         subparsers, "annotations", "write the reviews given in the app (scores, labels, comments)"
     )
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="a store (default: the user's store)")
+    add_sources(p, "a store (default: the user's store)")
     p.add_argument("--format", choices=list(FORMATS), default="jsonl", help="jsonl (default) or csv")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     return p

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from spanscope.cli.errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.debugging.breakpoints import ExpressionError
 from spanscope.core.evaluation.assertions import SCOPE_ALL, CheckReport, check, parse_rule
 from spanscope.core.evaluation.junit_report import junit_xml
@@ -42,10 +42,9 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         subparsers,
         "check",
         "assert rules over traces for CI: exit 0 when all hold, 1 when one fails, 2 for a bad rule or source",
+        CHECK_HELP,
     )
-    p.description = CHECK_HELP
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument(
         "--rule",
         dest="rules",

@@ -8,7 +8,7 @@ import orjson
 
 from spanscope.cli.errors import EXIT_OK
 from spanscope.cli.output import open_output
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.store import connect
 from spanscope.core.store.queries import iter_spans, resolve_trace_id
 from spanscope.core.store.schema import SPAN_FIELD_COLUMNS
@@ -25,7 +25,7 @@ EXPORT_KEYS = (
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "export", "write normalized spans, one JSON object per line")
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("--trace", metavar="ID", help="only this trace (id or unique prefix)")
     p.add_argument("--format", choices=["jsonl"], default="jsonl")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")

@@ -8,7 +8,7 @@ import sys
 import orjson
 
 from spanscope.cli.errors import EXIT_OK, UsageError
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.evaluation import grounding
 from spanscope.core.store import connect
 from spanscope.core.store.queries import get_span, resolve_span
@@ -18,7 +18,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
         subparsers, "grounding", "which retrieved passages support each sentence of an LLM call's answer"
     )
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("--span", required=True, metavar="ID", help="the LLM span (id or unique prefix)")
     p.add_argument("--trace", metavar="ID", help="the span's trace, when its id is not unique in the store")
     p.add_argument("--json", action="store_true", help="one JSON object")

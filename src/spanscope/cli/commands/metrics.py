@@ -10,7 +10,7 @@ import orjson
 
 from spanscope.cli.errors import EXIT_OK, UsageError
 from spanscope.cli.output import MAX_PROBLEMS_SHOWN, one_line, print_table
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.evaluation.reference_metrics import (
     MetricsReport,
     ReferenceFileError,
@@ -40,11 +40,12 @@ A span without its own model is credited to the LLM calls beneath it.
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
-        subparsers, "metrics", "score span outputs against reference answers: exact, token F1, ROUGE-L, BLEU"
+        subparsers,
+        "metrics",
+        "score span outputs against reference answers: exact, token F1, ROUGE-L, BLEU",
+        METRICS_HELP,
     )
-    p.description = METRICS_HELP
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument(
         "--references",
         metavar="FILE.jsonl",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from spanscope.cli.errors import EXIT_OK
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -22,7 +22,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "screenshot", "render the main window offscreen to a PNG")
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("out", metavar="OUT.png")
     p.add_argument("--trace", metavar="ID", help="the trace to show (default: the first with an error)")
     p.add_argument("--span", metavar="ID", help="the span to select (default: its first error, or root)")

@@ -9,7 +9,7 @@ import sys
 import orjson
 
 from spanscope.cli.errors import EXIT_OK, UsageError, report
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.search.find import Hit, search
 from spanscope.core.search.index import IndexState, IndexStatus, build_index
 from spanscope.core.search.query import SYNTAX_HELP, QuerySyntaxError
@@ -20,7 +20,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
         subparsers, "search", "find spans by the text of their name, input, output and attributes"
     )
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("query", metavar="QUERY", help=SYNTAX_HELP)
     p.add_argument("--limit", type=int, default=20, help="show at most this many spans (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

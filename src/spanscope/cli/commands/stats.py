@@ -9,7 +9,7 @@ import orjson
 
 from spanscope.cli.errors import EXIT_OK, UsageError
 from spanscope.cli.output import print_table
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.analysis.analytics import GROUP_COLUMNS, GroupStats, group_stats
 from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import PriceBook, PriceFileError
@@ -20,7 +20,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
         subparsers, "stats", "calls, tokens, cost and latency of model calls, per model (or name, ...)"
     )
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("--by", choices=list(GROUP_COLUMNS), default="model", help="what to group by")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(

@@ -7,7 +7,7 @@ import sys
 
 from spanscope.cli.errors import EXIT_OK, UsageError
 from spanscope.cli.output import print_table
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.debugging.breakpoints import Breakpoint, ExpressionError
 from spanscope.core.debugging.cursor import StepCursor
 from spanscope.core.debugging.tree import TraceTree
@@ -20,7 +20,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
         subparsers, "steps", "print a trace's spans in execution order, or where breakpoints stop"
     )
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("--trace", required=True, metavar="ID", help="the trace (id or unique prefix)")
     p.add_argument(
         "--break",

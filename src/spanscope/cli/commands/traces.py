@@ -9,7 +9,7 @@ import orjson
 
 from spanscope.cli.errors import EXIT_OK
 from spanscope.cli.output import print_table
-from spanscope.cli.stores import Subparsers, command_parser, store_for
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.presentation import display
 from spanscope.core.store import connect
 from spanscope.core.store.queries import TraceRow, list_traces
@@ -17,7 +17,7 @@ from spanscope.core.store.queries import TraceRow, list_traces
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "traces", "list the traces in a store or in trace files")
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="trace files, or a store")
+    add_sources(p)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(
         "--sort", default="start_ns", metavar="COLUMN", help="start_ns, duration_ns, cost_usd, ..."

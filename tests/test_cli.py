@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from otlp import TRACE, llm, request, span, write_jsonl
-from spanscope.cli import EXPORT_KEYS, main
+from spanscope.cli import main
+from spanscope.cli.commands.export import EXPORT_KEYS
 
 ROOT, CALL = "00000000000000a1", "00000000000000a2"
 
@@ -134,7 +135,7 @@ def test_unknown_trace_and_missing_store_are_one_line_errors(tmp_path, trace_fil
 
 
 def test_without_a_store_the_user_is_told_to_import_first(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("spanscope.cli.default_store_path", lambda: tmp_path / "none" / "spanscope.db")
+    monkeypatch.setattr("spanscope.cli.stores.default_store_path", lambda: tmp_path / "none" / "spanscope.db")
     code, _, err = run(capsys, "traces")
     assert code == 2
     assert "no store yet" in err and "spanscope import" in err

@@ -19,9 +19,9 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanscope.cli import EXIT_FAILED, EXIT_PARTIAL, main
-from spanscope.core.formats import FormatError, Source, langsmith
-from spanscope.core.formats.registry import detect
+from spanscope.cli import main
+from spanscope.cli.errors import EXIT_FAILED, EXIT_PARTIAL
+from spanscope.core.formats import FormatError, Source, detect, langsmith
 from spanscope.core.model import Kind, ScoreFor, Span, Status
 from spanscope.core.store import connect
 from spanscope.core.store.queries import iter_spans, list_traces, trace_scores

@@ -264,7 +264,7 @@ def test_cli_search_still_searches_when_the_index_cannot_be_updated(store, tmp_p
     def refuse(*_args, **_kwargs):
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr("spanscope.cli.build_index", refuse)
+    monkeypatch.setattr("spanscope.cli.commands.search.build_index", refuse)
     assert main(["search", "--db", str(store), "capital"]) == 0
     out, err = capsys.readouterr()
     assert "cannot update the search index (attempt to write a readonly database)" in err

@@ -1,0 +1,43 @@
+"""`spanscope export`: normalized spans, one JSON object per line."""
+
+from __future__ import annotations
+
+import argparse
+
+import orjson
+
+from spanscope.cli.errors import EXIT_OK
+from spanscope.cli.output import open_output
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
+from spanscope.core.store import connect
+from spanscope.core.store.queries import iter_spans, resolve_trace_id
+from spanscope.core.store.schema import SPAN_FIELD_COLUMNS
+
+#: Export keys, in order; tokens and cost are the span's own, not rolled up.
+EXPORT_KEYS = (
+    *SPAN_FIELD_COLUMNS,
+    "input",
+    "output",
+    "orphan",
+    "clock_skew",
+)
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = command_parser(subparsers, "export", "write normalized spans, one JSON object per line")
+    add_sources(p)
+    p.add_argument("--trace", metavar="ID", help="only this trace (id or unique prefix)")
+    p.add_argument("--format", choices=["jsonl"], default="jsonl")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    with store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        trace_id = resolve_trace_id(db, args.trace) if args.trace else None
+        with open_output(args.output) as out:
+            for span in iter_spans(db, trace_id):
+                record = {key: getattr(span, key) for key in EXPORT_KEYS}
+                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS))
+    return EXIT_OK

@@ -1,0 +1,63 @@
+"""`spanscope steps`: a trace's spans in execution order, or only where breakpoints stop."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spanscope.cli.errors import EXIT_OK, UsageError
+from spanscope.cli.output import print_table
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
+from spanscope.core.debugging.breakpoints import Breakpoint, ExpressionError
+from spanscope.core.debugging.cursor import StepCursor
+from spanscope.core.debugging.tree import TraceTree
+from spanscope.core.presentation import display
+from spanscope.core.store import connect
+from spanscope.core.store.queries import get_span, resolve_trace_id, trace_rows
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = command_parser(
+        subparsers, "steps", "print a trace's spans in execution order, or where breakpoints stop"
+    )
+    add_sources(p)
+    p.add_argument("--trace", required=True, metavar="ID", help="the trace (id or unique prefix)")
+    p.add_argument(
+        "--break",
+        dest="breaks",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="only steps where this matches, e.g. 'kind == \"LLM\" and latency_ms > 2000' (repeatable)",
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        breakpoints = [Breakpoint.from_text(text) for text in args.breaks]
+    except ExpressionError as exc:
+        raise UsageError(f"bad --break expression: {exc}") from None
+    with store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        trace_id = resolve_trace_id(db, args.trace)
+        tree = TraceTree.build(trace_rows(db, trace_id))
+        cursor = StepCursor()
+
+        def payloads(span_id: str) -> tuple:
+            span = get_span(db, trace_id, span_id)
+            return span.input, span.output
+
+        def line(step: int) -> tuple[str, ...]:
+            row = tree.rows[cursor.order[step]]
+            latency = display.duration(None if row["end_ns"] is None else row["end_ns"] - row["start_ns"])
+            tokens = ""
+            if row["input_tokens"] is not None or row["output_tokens"] is not None:
+                used_in, used_out = display.count(row["input_tokens"]), display.count(row["output_tokens"])
+                tokens = f"in {used_in or '?'} out {used_out or '?'}"
+            return (str(step), row["span_id"], row["kind"], row["name"], latency, tokens)
+
+        cursor.load(tree, payloads)
+        steps = [s for s in range(len(cursor)) if not breakpoints or cursor.hits(s, breakpoints)]
+        print_table([("step", "span id", "kind", "name", "latency", "tokens"), *map(line, steps)], sys.stdout)
+    return EXIT_OK

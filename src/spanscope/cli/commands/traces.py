@@ -1,0 +1,84 @@
+"""`spanscope traces`: one line per trace, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from spanscope.cli.errors import EXIT_OK
+from spanscope.cli.output import print_table
+from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
+from spanscope.core.presentation import display
+from spanscope.core.store import connect
+from spanscope.core.store.queries import TraceRow, list_traces
+
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = command_parser(subparsers, "traces", "list the traces in a store or in trace files")
+    add_sources(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--sort", default="start_ns", metavar="COLUMN", help="start_ns, duration_ns, cost_usd, ..."
+    )
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--limit", type=int, default=None)
+    return p
+
+
+def _trace_json(t: TraceRow) -> bytes:
+    return orjson.dumps(
+        {
+            "trace_id": t.trace_id,
+            "root_name": t.root_name,
+            "start_ns": t.start_ns,
+            "duration_ns": t.duration_ns,
+            "span_count": t.span_count,
+            "error_count": t.error_count,
+            "input_tokens": t.input_tokens,
+            "output_tokens": t.output_tokens,
+            "cost_usd": t.cost_usd,
+            "models": list(t.models),
+        }
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    with store_for(args.sources, args.db) as path:
+        db = connect(path, readonly=True)
+        traces = list_traces(db, order_by=args.sort, descending=args.desc, limit=args.limit)
+        out = sys.stdout
+        if args.json:
+            for t in traces:
+                out.write(_trace_json(t).decode() + "\n")
+            return EXIT_OK
+        header = (
+            "start (UTC)",
+            "trace id",
+            "root",
+            "latency",
+            "spans",
+            "errors",
+            "in",
+            "out",
+            "cost",
+            "models",
+        )
+        table = [header] + [
+            (
+                display.timestamp(t.start_ns),
+                t.trace_id,
+                t.root_name or "",
+                display.duration(t.duration_ns),
+                display.count(t.span_count),
+                display.count(t.error_count),
+                display.count(t.input_tokens),
+                display.count(t.output_tokens),
+                display.cost(t.cost_usd),
+                ", ".join(t.models),
+            )
+            for t in traces
+        ]
+        print_table(table, out)
+    return EXIT_OK

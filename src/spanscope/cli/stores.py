@@ -1,0 +1,103 @@
+"""The store a command works on, from its --db option and sources, and the report of imports."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO, TypeAlias
+
+from spanscope.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError
+from spanscope.cli.output import MAX_PROBLEMS_SHOWN
+from spanscope.core.store import FileResult, Outcome, default_store_path, import_files, is_store
+
+#: What `add_parser` of a command module is given: the subcommands of `spanscope`.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def command_parser(
+    subparsers: Subparsers, name: str, help_text: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """A command's parser: every command reads or writes a store, so every one takes --db.
+    A `description` (else the help text) is for `spanscope NAME --help`, kept as laid out."""
+    layout = {} if description is None else {"formatter_class": argparse.RawDescriptionHelpFormatter}
+    p = subparsers.add_parser(name, help=help_text, description=description or help_text, **layout)
+    p.add_argument("--db", metavar="STORE", help="the store to use (default: the user's store)")
+    return p
+
+
+def add_sources(parser: argparse.ArgumentParser, help_text: str = "trace files, or a store") -> None:
+    """The SOURCE arguments that `store_for` takes, with --db."""
+    parser.add_argument("sources", nargs="*", metavar="SOURCE", help=help_text)
+
+
+def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
+    """Print one line per file and its skipped records; return the import exit code."""
+    imported = 0
+    partial = False
+    for r in results:
+        if r.outcome is Outcome.IMPORTED:
+            imported += 1
+            read, added = (
+                (f"{r.scores_read:,} scores", r.scores_added)
+                if r.scores_only
+                else (f"{r.spans_read:,} spans", r.spans_added)
+            )
+            print(f"{r.path}: {read} ({added:,} new) in {r.traces:,} traces [{r.format}]", file=out)
+        elif r.outcome is Outcome.ALREADY:
+            imported += 1
+            print(f"{r.path}: already imported, nothing to add", file=out)
+        else:
+            partial = True
+            print(f"{r.path}: {r.outcome}: {r.error or 'nothing imported'}", file=out)
+        if r.problems:
+            partial = True
+            print(f"{r.path}: skipped {len(r.problems):,} records:", file=out)
+            for problem in r.problems[:MAX_PROBLEMS_SHOWN]:
+                print(f"  {problem}", file=out)
+            if len(r.problems) > MAX_PROBLEMS_SHOWN:
+                print(f"  ... and {len(r.problems) - MAX_PROBLEMS_SHOWN:,} more", file=out)
+    if imported == 0:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if partial else EXIT_OK
+
+
+@contextlib.contextmanager
+def store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -> Iterator[Path]:
+    """The store to read: --db, a store given as a source, or a temporary store of the given files.
+    `strict`: a file that cannot be imported at all is an error, not just reported."""
+    stores = [Path(s) for s in sources if is_store(Path(s))]
+    files = [Path(s) for s in sources if not is_store(Path(s))]
+    if len(stores) + (db is not None) > 1:
+        raise UsageError("give one store at a time (--db or a store file)")
+    if stores or db is not None:
+        if files:
+            raise UsageError("give either a store or trace files, not both")
+        path = Path(db) if db is not None else stores[0]
+        if not path.exists():
+            raise UsageError(f"{path}: no such store")
+        yield path
+        return
+    if not files:
+        path = default_store_path()
+        if not path.exists():
+            raise UsageError(f"no store yet at {path}: import trace files first (spanscope import FILE...)")
+        yield path
+        return
+    for f in files:
+        if not f.exists():
+            raise UsageError(f"{f}: no such file")
+    with tempfile.TemporaryDirectory(prefix="spanscope-") as tmp:
+        path = Path(tmp) / "store.db"
+        results = import_files(path, files)
+        if any(r.outcome is not Outcome.IMPORTED or r.problems for r in results):
+            report_imports(results, sys.stderr)
+        if not any(r.outcome is Outcome.IMPORTED for r in results):
+            raise UsageError("nothing could be imported from the given files")
+        failed = [str(r.path) for r in results if r.outcome is Outcome.FAILED]
+        if strict and failed:
+            raise UsageError(f"could not import {', '.join(failed)}")
+        yield path

@@ -5,9 +5,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from old_stores import before_computed_costs
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.cli import main
 from spanscope.cli.commands.export import EXPORT_KEYS
+from spanscope.core.store import import_file
 
 ROOT, CALL = "00000000000000a1", "00000000000000a2"
 
@@ -149,3 +151,17 @@ def test_tree_shortens_long_error_messages_to_one_line(tmp_path, capsys):
     [line] = [ln for ln in out.splitlines() if ln.startswith("call")]
     assert "ERROR: RateLimitError: 429 xxx" in line and "…" in line
     assert len(line) < 200
+
+
+def test_a_store_from_before_computed_costs_is_priced_with_the_users_prices(
+    tmp_path, capsys, user_config_dir
+):
+    user_config_dir.mkdir(parents=True)
+    (user_config_dir / "prices.json").write_text('{"models": {"my-*": {"input": 3, "output": 6}}}')
+    store = tmp_path / "old.db"
+    import_file(store, write_jsonl(tmp_path / "a.jsonl", request(llm("a" * 16, None, "my-ft", 1_000, 100))))
+    before_computed_costs(store, trace_cost=None)
+    code, out, _ = run(capsys, "traces", "--db", str(store), "--json")
+    assert code == 0
+    [record] = [orjson.loads(line) for line in out.splitlines()]
+    assert record["cost_usd"] == pytest.approx(1_000 * 3e-6 + 100 * 6e-6)

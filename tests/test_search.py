@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -14,7 +15,7 @@ from spanscope.cli import main
 from spanscope.core.search.find import search
 from spanscope.core.search.index import IndexState, build_index, drop_index, index_status
 from spanscope.core.search.query import QuerySyntaxError, parse
-from spanscope.core.store import connect, import_file
+from spanscope.core.store import StoreError, connect, import_file
 
 OTHER = "1bf7651916cd43dd8448eb211c80319d"
 ROOT, CALL, TOOL, NOTE = "00000000000000a1", "00000000000000a2", "00000000000000a3", "00000000000000a4"
@@ -262,10 +263,24 @@ def test_imports_and_indexing_at_the_same_time_both_succeed(store, tmp_path):
 
 def test_cli_search_still_searches_when_the_index_cannot_be_updated(store, tmp_path, capsys, monkeypatch):
     def refuse(*_args, **_kwargs):
-        raise sqlite3.OperationalError("attempt to write a readonly database")
+        raise StoreError(f"{store}: attempt to write a readonly database")
 
     monkeypatch.setattr("spanscope.cli.commands.search.build_index", refuse)
     assert main(["search", "--db", str(store), "capital"]) == 0
     out, err = capsys.readouterr()
-    assert "cannot update the search index (attempt to write a readonly database)" in err
+    assert f"cannot update the search index ({store}: attempt to write a readonly database)" in err
     assert "[capital]" in out
+
+
+def test_sqlite_failing_during_a_build_is_a_store_error_naming_the_store(store, tmp_path):
+    """SQLite refusing a write of the build (as on a full disk) comes out in the store's terms."""
+    conn = sqlite3.connect(store)
+    conn.execute(
+        "CREATE TRIGGER full BEFORE UPDATE ON search_state BEGIN "
+        "SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    conn.commit()
+    conn.close()
+    import_file(store, _second_file(tmp_path))
+    with pytest.raises(StoreError, match=re.escape(f"{store}: database or disk is full")):
+        build_index(store)

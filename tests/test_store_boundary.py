@@ -1,7 +1,7 @@
 """Only core/store/ speaks SQL to our store: any other module that imports the SQLite libraries,
 calls their statement or table methods, or indexes a store by table name is reported, by AST.
 
-The allowlist names modules that read other tools' SQLite files, and work that has yet to move.
+The allowlist names the modules that read other tools' SQLite files (read-only, never ours).
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ ALLOWED = (
     "core/formats/phoenix_sqlite.py",
     "core/formats/mlflow_sqlite.py",
     "core/formats/sqlite_store.py",
-    # Until the CLI's queries move into core/store.
-    "cli.py",
-    "cli/",
 )
 SQL_LIBRARIES = {"sqlite3", "sqlite_utils"}
 #: Methods that run a statement, on a connection, cursor or sqlite_utils database.

@@ -12,7 +12,9 @@ from typing import TextIO, TypeAlias
 
 from spanscope.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError
 from spanscope.cli.output import MAX_PROBLEMS_SHOWN
+from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import FileResult, Outcome, default_store_path, import_files, is_store
+from spanscope.core.store.finalize import prepare_store
 
 #: What `add_parser` of a command module is given: the subcommands of `spanscope`.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -65,12 +67,9 @@ def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
     return EXIT_PARTIAL if partial else EXIT_OK
 
 
-@contextlib.contextmanager
-def store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -> Iterator[Path]:
-    """The store to read: --db, a store given as a source, or a temporary store of the given files.
-    `strict`: a file that cannot be imported at all is an error, not just reported."""
-    stores = [Path(s) for s in sources if is_store(Path(s))]
-    files = [Path(s) for s in sources if not is_store(Path(s))]
+def _existing_store(stores: list[Path], db: str | None, files: list[Path]) -> Path | None:
+    """The store named by --db or a source, else the user's store when no files are given; None
+    when the files are to be imported into a temporary store."""
     if len(stores) + (db is not None) > 1:
         raise UsageError("give one store at a time (--db or a store file)")
     if stores or db is not None:
@@ -79,12 +78,26 @@ def store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -
         path = Path(db) if db is not None else stores[0]
         if not path.exists():
             raise UsageError(f"{path}: no such store")
-        yield path
-        return
+        return path
     if not files:
         path = default_store_path()
         if not path.exists():
             raise UsageError(f"no store yet at {path}: import trace files first (spanscope import FILE...)")
+        return path
+    return None
+
+
+@contextlib.contextmanager
+def store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -> Iterator[Path]:
+    """The store to read: --db, a store given as a source, or a temporary store of the given files.
+    An existing store is first brought up to date (schema, and prices for what an upgrade left
+    unpriced, with the user's price book). `strict`: a file that cannot be imported at all is an
+    error, not just reported."""
+    stores = [Path(s) for s in sources if is_store(Path(s))]
+    files = [Path(s) for s in sources if not is_store(Path(s))]
+    path = _existing_store(stores, db, files)
+    if path is not None:
+        prepare_store(path, user_price_book())
         yield path
         return
     for f in files:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 
 import orjson
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             build_index(path, IndexState(on_progress=show))
-        except (StoreError, sqlite3.Error) as exc:
+        except StoreError as exc:
             report(f"cannot update the search index ({exc}); searching what it holds")
         finally:
             if progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from spanscope.cli.errors import EXIT_OK, UsageError
@@ -13,7 +14,8 @@ from spanscope.core.debugging.cursor import StepCursor
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.presentation import display
 from spanscope.core.store import connect
-from spanscope.core.store.queries import get_span, resolve_trace_id, trace_rows
+from spanscope.core.store.queries import resolve_trace_id, trace_rows
+from spanscope.core.store.span_io import span_io
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -44,10 +46,6 @@ def run(args: argparse.Namespace) -> int:
         tree = TraceTree.build(trace_rows(db, trace_id))
         cursor = StepCursor()
 
-        def payloads(span_id: str) -> tuple:
-            span = get_span(db, trace_id, span_id)
-            return span.input, span.output
-
         def line(step: int) -> tuple[str, ...]:
             row = tree.rows[cursor.order[step]]
             latency = display.duration(None if row["end_ns"] is None else row["end_ns"] - row["start_ns"])
@@ -57,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 tokens = f"in {used_in or '?'} out {used_out or '?'}"
             return (str(step), row["span_id"], row["kind"], row["name"], latency, tokens)
 
-        cursor.load(tree, payloads)
+        cursor.load(tree, functools.partial(span_io, db, trace_id))
         steps = [s for s in range(len(cursor)) if not breakpoints or cursor.hits(s, breakpoints)]
         print_table([("step", "span id", "kind", "name", "latency", "tokens"), *map(line, steps)], sys.stdout)
     return EXIT_OK

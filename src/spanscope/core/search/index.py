@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spanscope.core.search.texts import span_texts
+from spanscope.core.store.db import store_errors
 from spanscope.core.store.search_index import (
     IndexStatus,
     IndexWriter,
@@ -60,27 +61,29 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
     """Index every span not indexed yet; returns the coverage reached (less than all if cancelled).
 
     Safe beside imports and beside another build: each batch is checked against the watermark
-    inside its transaction, so no span is indexed twice.
+    inside its transaction, so no span is indexed twice. SQLite's errors (a full disk, a damaged
+    store) come out as StoreError.
     """
     state = state or IndexState()
-    index = IndexWriter(db_path, lambda: state.cancelled)
-    try:
-        index.ensure(RANK_SQL)
-        completed = index.completed()
-        if completed:
-            index.replace(completed, [span_texts(s.name, s.status_message, s.doc) for s in completed])
-        status = index.status()
-        if state.on_progress is not None:
-            state.on_progress(status)
-        while not state.cancelled:
-            last, indexed, spans = index.pending(BATCH_SPANS)
-            if not spans:
-                break
-            rows = [(s.id, *span_texts(s.name, s.status_message, s.doc)) for s in spans]
-            running = [row for row, span in zip(rows, spans, strict=True) if span.running]
-            if index.add(last, rows, running) and state.on_progress is not None:
-                done = indexed + len(rows)
-                state.on_progress(IndexStatus(done, max(done, status.total)))
-        return index.status()
-    finally:
-        index.close()
+    with store_errors(db_path):
+        index = IndexWriter(db_path, lambda: state.cancelled)
+        try:
+            index.ensure(RANK_SQL)
+            completed = index.completed()
+            if completed:
+                index.replace(completed, [span_texts(s.name, s.status_message, s.doc) for s in completed])
+            status = index.status()
+            if state.on_progress is not None:
+                state.on_progress(status)
+            while not state.cancelled:
+                last, indexed, spans = index.pending(BATCH_SPANS)
+                if not spans:
+                    break
+                rows = [(s.id, *span_texts(s.name, s.status_message, s.doc)) for s in spans]
+                running = [row for row, span in zip(rows, spans, strict=True) if span.running]
+                if index.add(last, rows, running) and state.on_progress is not None:
+                    done = indexed + len(rows)
+                    state.on_progress(IndexStatus(done, max(done, status.total)))
+            return index.status()
+        finally:
+            index.close()

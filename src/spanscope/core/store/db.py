@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -25,7 +27,18 @@ Database = sqlite_utils.Database
 
 
 class StoreError(Exception):
-    """The store cannot be opened (not a SQLite file, not a Spanscope store, unreadable)."""
+    """The store cannot be opened (not a SQLite file, not a Spanscope store, unreadable), or SQLite
+    failed on it while a caller outside the store worked with it (see `store_errors`)."""
+
+
+@contextlib.contextmanager
+def store_errors(path: Path) -> Iterator[None]:
+    """SQLite's errors inside as StoreError naming the store, for callers that do not speak SQL
+    (a search index build beside an import, on a full disk or a damaged file)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: {exc}") from exc
 
 
 def default_store_path() -> Path:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from otlp import llm, request, span, write_jsonl
-from spanscope.core.analysis.analytics import UsageFilter
 from spanscope.core.analysis.model_comparison import REFERENCE_COLUMNS, compare_models, comparison_table
 from spanscope.core.evaluation.model_references import NONE, may_have_references, reference_means
 from spanscope.core.evaluation.reference_metrics import load_references
 from spanscope.core.store import connect, import_files
+from spanscope.core.store.usage import UsageFilter
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 ROOT, CALL = "00000000000000a1", "00000000000000a2"

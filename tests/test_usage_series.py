@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from otlp import llm, raw_model_calls, request, span, write_jsonl
-from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter, group_stats
+from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, group_stats
 from spanscope.core.analysis.model_comparison import (
     call_points,
     compare_models,
@@ -27,7 +27,7 @@ from spanscope.core.analysis.usage_series import (
 )
 from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store import connect, import_files
-from spanscope.core.store.usage import models_by_calls, top_names
+from spanscope.core.store.usage import UsageFilter, models_by_calls, top_names
 
 BASE_NS = 1_700_000_000_000_000_000  # the otlp helpers' time origin
 HOUR = 3_600_000_000_000

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.analysis.analytics import UsageFilter
 from spanscope.core.analysis.model_comparison import (
     METRICS,
     REFERENCE_COLUMNS,
@@ -41,7 +40,7 @@ from spanscope.core.analysis.model_comparison import (
 )
 from spanscope.core.evaluation.model_references import ReferenceMeans, reference_means
 from spanscope.core.evaluation.reference_metrics import ModelMeans, metric_texts
-from spanscope.core.store.usage import models_by_calls
+from spanscope.core.store.usage import UsageFilter, models_by_calls
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book, money

@@ -17,7 +17,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS, UsageFilter
+from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS
 from spanscope.core.analysis.chart_csv import Table
 from spanscope.core.analysis.usage_series import (
     LatencyStats,
@@ -29,7 +29,7 @@ from spanscope.core.analysis.usage_series import (
 from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.store.db import Database
 from spanscope.core.store.trace_query import time_bounds
-from spanscope.core.store.usage import store_services, top_names
+from spanscope.core.store.usage import UsageFilter, store_services, top_names
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe

@@ -174,7 +174,7 @@ class _Reader:
             span.session_id = trace.group
         self._extend(span)
         parent = span.parent_id
-        if data.get("type") in _CALLS and parent is not None:
+        if span.source_kind in _CALLS and parent is not None:
             self.calls[parent] += 1
             if span.input_tokens is None:
                 self.waiting[parent].append(span)

@@ -279,6 +279,9 @@ def test_imported_traces_roll_up_the_model_calls(fixtures_dir, name, tmp_path):
     assert resolve_span(db, call["id"][:14]) == (call["trace_id"], call["id"])
     inputs, _ = span_io(db, call["trace_id"], call["id"])
     assert (inputs is not None) is (call["span_data"]["type"] == "generation")
+    for tool in (s for s in raw.spans if s["span_data"]["type"] == "function"):
+        inputs, outputs = span_io(db, tool["trace_id"], tool["id"])
+        assert inputs == json.loads(tool["span_data"]["input"]) and outputs is not None
 
 
 def test_cli_tree_shows_the_trace_as_the_sdk_does(fixtures_dir, tmp_path, capsys):
@@ -400,14 +403,25 @@ def test_a_file_without_any_span_is_a_format_error(tmp_path):
 
 # --- mutated real files: read or reported, never a traceback or a lost file -----------------------
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=8,
+#: Keys of the nested objects the SDK writes (usage, messages, errors), so replaced values look real.
+NESTED_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "prompt_tokens",
+    "role",
+    "content",
+    "choices",
+    "message",
+    "error",
+)
+VALUES = st.one_of(
+    st.sampled_from([None, "", 0, -1, "x", [], {}, "2026-13-40T00:00:00Z"]),
+    st.text(max_size=8),
+    st.integers(),
+    st.lists(st.text(max_size=3) | st.integers(), max_size=2),
+    st.dictionaries(
+        st.sampled_from(NESTED_KEYS), st.integers() | st.text(max_size=3) | st.none(), max_size=3
+    ),
 )
 ITEM_KEYS = (
     "id",
@@ -442,7 +456,7 @@ def mutations(draw: st.DrawFn) -> list[tuple[int, str, str, Any]]:
             draw(st.integers(0, 10_000)),
             draw(st.sampled_from(("item", "span_data", "usage"))),
             draw(st.sampled_from(ITEM_KEYS + DATA_KEYS)),
-            draw(st.sampled_from([None, "", 0, -1, "x", [], {}, "2026-13-40T00:00:00Z"]) | JSON),
+            draw(VALUES),
         )
         for _ in range(count)
     ]

@@ -52,22 +52,19 @@ _KINDS = {
 }
 #: Span types whose usage is a model call's own.
 _CALLS = frozenset({"generation", "response"})
-#: span_data fields that are the span's input and output, by type (the rest become attributes).
-_IO_FIELDS = {
-    "generation": ("input", "output"),
-    "response": ("input", "_input", "response", "_response"),
-    "function": ("input", "output"),
-    "transcription": ("input", "output"),
-    "speech": ("input", "output"),
-    "speech_group": ("input",),
-    "mcp_tools": ("result",),
-}
 #: The (input, output) fields of the types whose values are kept as written.
 _PLAIN_IO = {
     "transcription": ("input", "output"),
     "speech": ("input", "output"),
     "speech_group": ("input", None),
     "mcp_tools": (None, "result"),
+}
+#: span_data fields that are the span's input and output, by type (the rest become attributes).
+_IO_FIELDS = {
+    "generation": ("input", "output"),
+    "response": ("input", "_input", "response", "_response"),
+    "function": ("input", "output"),
+    **{kind: tuple(f for f in fields if f) for kind, fields in _PLAIN_IO.items()},
 }
 #: The names of each count in the SDK's usage (Responses names, Chat Completions names, turn/task).
 _COUNTS = {
@@ -118,7 +115,6 @@ class _Trace:
     start: int | None = None
     end: int | None = None
     running: bool = False
-    spans: int = 0
 
 
 class _Reader:
@@ -204,7 +200,6 @@ class _Reader:
 
     def _extend(self, span: Span) -> None:
         trace = self.traces[span.trace_id]
-        trace.spans += 1
         trace.start = span.start_ns if trace.start is None else min(trace.start, span.start_ns)
         if span.end_ns is None:
             trace.running = True

@@ -479,8 +479,11 @@ SPEC = FormatSpec(
     name="openai-agents",
     description="OpenAI Agents SDK trace export, its traces ingest bodies (JSON, JSON Lines)",
     written_by="the OpenAI Agents SDK's own tracing exporter, Python (`BackendSpanExporter`, tested with "
-    "openai-agents 0.25.0) and JavaScript (`OpenAITracingExporter`, tested with @openai/agents 0.20.0), "
-    'pointed at a file or a local receiver: `{"data": [trace and trace.span objects]}`',
+    "openai-agents 0.25.0) and JavaScript (`OpenAITracingExporter`, tested with @openai/agents 0.20.0), as "
+    'POSTed to `/v1/traces/ingest` (`{"data": [...]}`, one body or several): the workflow as the trace, '
+    "`group_id` as its session, the SDK's ids (`trace_…`, `span_…`) kept. Responses API calls are exported "
+    "with a response id only (no model or messages), so they show tokens but no input, output or cost: "
+    "`spanscope import traces.json && spanscope tree trace_6c68`",
     extensions=(".json", ".jsonl"),
     sniff=sniff,
     read=read,

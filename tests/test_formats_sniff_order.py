@@ -16,6 +16,15 @@ from spanscope.core.formats.zip_members import ZIP_MAGIC
 RUN = {"id": "7f0c0a52-5d1e-4b57-9a7e-2f1c8d8e1a01", "run_type": "chain", "status": "success"}
 OBSERVATION = {"id": "o1", "traceId": "t1", "type": "SPAN", "startTime": "2025-01-01T00:00:00Z"}
 CONSOLE = {"name": "call", "context": {"trace_id": "0x" + "1" * 32, "span_id": "0x" + "2" * 16}}
+AGENTS_SPAN = {
+    "object": "trace.span",
+    "id": "span_" + "1" * 24,
+    "trace_id": "trace_" + "2" * 32,
+    "parent_id": None,
+    "started_at": "2025-01-01T00:00:00.000Z",
+    "ended_at": "2025-01-01T00:00:01.000Z",
+    "error": None,
+}
 EVAL_LOG = {"version": 2, "status": "success", "eval": {"run_id": "r1", "task_id": "t1"}}
 #: What other formats' sniffers look for, as nested JSON may hold it.
 OTLP_KEYS = {"resourceSpans": []}
@@ -32,6 +41,11 @@ def doc(value: object) -> bytes:
 def eval_log(metadata: dict) -> bytes:
     """An Inspect eval log whose eval metadata is `metadata`."""
     return doc({**EVAL_LOG, "eval": {**EVAL_LOG["eval"], "metadata": metadata}})
+
+
+def agents_body(data: dict) -> bytes:
+    """An Agents SDK ingest body whose one span is a custom span holding `data`."""
+    return doc({"data": [{**AGENTS_SPAN, "span_data": {"type": "custom", "name": "c", "data": data}}]})
 
 
 def otlp_request() -> bytes:
@@ -79,6 +93,10 @@ WITNESSES = {
     ),
     ("langsmith", "inspect-eval"): doc({**RUN, "inputs": INSPECT_KEYS}),
     ("langfuse-export", "inspect-eval"): doc({**OBSERVATION, "input": INSPECT_KEYS}),
+    ("openai-agents", "otlp-json"): agents_body(OTLP_KEYS),
+    ("openai-agents", "jaeger-json"): agents_body(JAEGER_KEYS),
+    ("openai-agents", "otel-console"): agents_body(CONSOLE_KEYS),
+    ("openai-agents", "inspect-eval"): agents_body(INSPECT_KEYS),
     ("inspect-eval", "otlp-proto"): eval_zip_walking_as_protobuf(),
     ("langsmith", "otlp-proto"): multipart_walking_as_protobuf(),
 }

@@ -294,5 +294,5 @@ SPEC = FormatSpec(
     # An EvalLog's keys (version, status, eval, run_id...) are looked for anywhere in the head, and these
     # formats' records may hold them (a run has its own `status`, and inputs of any JSON). An EvalLog's
     # top-level keys are none of theirs, so their sniffers never claim it.
-    after=("langsmith", "langfuse-export"),
+    after=("langsmith", "langfuse-export", "openai-agents"),
 )

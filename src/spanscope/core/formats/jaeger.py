@@ -247,5 +247,5 @@ SPEC = FormatSpec(
     # `"traceID"` and `"spanID"` are looked for anywhere in the head, and these formats' records may
     # hold them: in nested JSON, or as a console span's string attributes. Jaeger's own keys are fixed
     # (tags are lists), so their sniffers never claim it.
-    after=("langsmith", "langfuse-export", "otel-console", "inspect-eval"),
+    after=("langsmith", "langfuse-export", "otel-console", "inspect-eval", "openai-agents"),
 )

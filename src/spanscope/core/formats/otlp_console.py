@@ -187,5 +187,5 @@ SPEC = FormatSpec(
     # `"context": {"trace_id":` is looked for anywhere in the head, and these formats' records may nest
     # it (run inputs, observation input, eval metadata hold any JSON). A console span's keys are fixed
     # and its attributes hold no objects, so their sniffers never claim it.
-    after=("langsmith", "langfuse-export", "inspect-eval"),
+    after=("langsmith", "langfuse-export", "inspect-eval", "openai-agents"),
 )

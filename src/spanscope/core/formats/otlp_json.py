@@ -240,5 +240,5 @@ SPEC = FormatSpec(
     # `"resourceSpans": [` is looked for anywhere near the start, and these formats' records may nest
     # it: run inputs, observation input, a console span's list attribute, eval metadata hold any JSON.
     # OTLP JSON's own keys are fixed, so their sniffers never claim it.
-    after=("langsmith", "langfuse-export", "otel-console", "inspect-eval"),
+    after=("langsmith", "langfuse-export", "otel-console", "inspect-eval", "openai-agents"),
 )

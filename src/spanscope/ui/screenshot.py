@@ -8,25 +8,27 @@ import time
 from pathlib import Path
 
 from spanscope.core.store import connect
-from spanscope.core.store.queries import list_traces, resolve_trace_id, trace_rows
+from spanscope.core.store.queries import list_traces, resolve_span, resolve_trace_id, trace_rows
 
 #: How long the window may take to settle after a selection before it is grabbed.
 SETTLE_S = 0.3
 
 
 def default_selection(store: Path, trace: str | None, span: str | None) -> tuple[str | None, str | None]:
-    """The trace and span to show: as given, else the first trace with an error (or the first
-    trace) and its first error span (or its root)."""
+    """The trace and span to show: as given (ids or unique prefixes), else the first trace with an
+    error (or the first trace) and its first error span (or its root)."""
     db = connect(store, readonly=True)
     try:
+        if span is not None:
+            return resolve_span(db, span, trace)
         if trace is not None:
             trace_id = resolve_trace_id(db, trace)
         else:
             traces = list_traces(db)
             with_errors = [t for t in traces if t.error_count]
             trace_id = (with_errors or traces)[0].trace_id if traces else None
-        if trace_id is None or span is not None:
-            return trace_id, span
+        if trace_id is None:
+            return trace_id, None
         rows = trace_rows(db, trace_id)
         errors = [r for r in rows if r["status"] == "error"]
         return trace_id, (errors or rows)[0]["span_id"] if rows else None

@@ -223,6 +223,9 @@ class Span:
     #: Other spans this one is causally linked to (OTLP links: a batch job's inputs, a retried
     #: request), each a dict with trace_id, span_id and attributes.
     links: list[dict[str, Any]] = field(default_factory=list)
+    #: The OTLP log records of this span, in time order (set by the store on read: logs are read
+    #: apart from spans and joined by trace and span id).
+    logs: list[LogRecord] = field(default_factory=list)
     #: Set by the store once the whole trace is known.
     orphan: bool = False
     clock_skew: bool = False

@@ -68,9 +68,12 @@ def _record(row: tuple) -> LogRecord:
     return LogRecord.from_json(trace_id, span_id, time_ns, docs[0])
 
 
-def span_logs(db: Any, trace_id: str, span_id: str) -> list[LogRecord]:
-    """A span's log records, in time order."""
-    rows = db.execute(f"{_SELECT} WHERE l.trace_id = ? AND l.span_id = ?{_ORDER}", (trace_id, span_id))
+def span_logs(db: Any, trace_id: str, span_id: str, up_to: int | None = None) -> list[LogRecord]:
+    """A span's log records, in time order (only those stored up to row id `up_to`, if given)."""
+    bound, args = (" AND l.id <= ?", (up_to,)) if up_to is not None else ("", ())
+    rows = db.execute(
+        f"{_SELECT} WHERE l.trace_id = ? AND l.span_id = ?{bound}{_ORDER}", (trace_id, span_id, *args)
+    )
     return [_record(row) for row in rows]
 
 

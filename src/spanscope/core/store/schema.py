@@ -255,11 +255,12 @@ LOG_COLUMNS = ("trace_id", "span_id", "time_ns", "event_name", "severity_number"
 def _add_logs(db: sqlite_utils.Database) -> None:
     """OTLP log records, joined to spans on read by (trace_id, span_id), so either may come first."""
     db.execute(
-        "CREATE TABLE logs (id INTEGER PRIMARY KEY, trace_id TEXT, span_id TEXT, time_ns INTEGER, "
-        "event_name TEXT, severity_number INTEGER, key TEXT NOT NULL, data BLOB NOT NULL, source_id INTEGER)"
+        "CREATE TABLE IF NOT EXISTS logs (id INTEGER PRIMARY KEY, trace_id TEXT, span_id TEXT, "
+        "time_ns INTEGER, event_name TEXT, severity_number INTEGER, key TEXT NOT NULL, data BLOB NOT NULL, "
+        "source_id INTEGER)"
     )
-    db.execute("CREATE UNIQUE INDEX logs_key ON logs (key)")
-    db.execute("CREATE INDEX logs_span ON logs (trace_id, span_id)")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS logs_key ON logs (key)")
+    db.execute("CREATE INDEX IF NOT EXISTS logs_span ON logs (trace_id, span_id)")
 
 
 #: MIGRATIONS[i] takes the store from version i to i + 1.

@@ -20,23 +20,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from spanscope.core.receiver import OtlpReceiver
 from spanscope.core.store import connect
-from spanscope.core.store.live import SpanSink
 from spanscope.core.store.logs import log_counts
 from spanscope.core.store.queries import get_span
 
 QUESTION = "Which gate does the zeppelin leave from?"
 ANSWER = "Gate 7, at dawn."
-
-
-@pytest.fixture
-def served(tmp_path):
-    store = tmp_path / "live.db"
-    sink = SpanSink(store, "otlp-http://test")
-    receiver = OtlpReceiver(sink, port=0)
-    receiver.start()
-    yield receiver, sink, store
-    receiver.stop()
-    sink.close()
 
 
 def _post(receiver: OtlpReceiver, body: bytes, content_type: str, **headers: str) -> http.client.HTTPResponse:

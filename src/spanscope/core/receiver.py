@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import orjson
 from google.protobuf.message import DecodeError
@@ -33,7 +34,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from spanscope.core.formats import otlp_json, otlp_logs, otlp_logs_proto, otlp_proto
-from spanscope.core.model import LogRecord, Span
 from spanscope.core.store.live import SpanSink
 
 TRACES_PATH = "/v1/traces"
@@ -55,76 +55,85 @@ class BodyError(Exception):
         self.status = status
 
 
+#: Decodes a request body into spans or log records, and the reasons of the rejected ones.
+Decode = Callable[[bytes], tuple[list[Any], list[str]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Codec:
     """How one content type is decoded, and how answers to it are encoded."""
 
     content_type: str
-    decode: Callable[[bytes], tuple[list[Span] | list[LogRecord], list[str]]]
+    decode: Decode
     response: Callable[[int, str], bytes]
     status: Callable[[int, str], bytes]
 
 
-def _json_response(rejected: int, message: str) -> bytes:
-    if not rejected:
-        return b"{}"
-    return orjson.dumps({"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": message}})
+def _json_response(rejected_key: str) -> Callable[[int, str], bytes]:
+    """The JSON answer of one signal, whose partial success counts rejected items as `rejected_key`."""
+
+    def response(rejected: int, message: str) -> bytes:
+        if not rejected:
+            return b"{}"
+        return orjson.dumps({"partialSuccess": {rejected_key: str(rejected), "errorMessage": message}})
+
+    return response
 
 
 def _json_status(code: int, message: str) -> bytes:
     return orjson.dumps({"code": code, "message": message})
 
 
-JSON = Codec("application/json", otlp_json.spans_from_body, _json_response, _json_status)
+def _protobuf_decode(
+    request_cls: Any, items: Callable[[Any, Callable[[str], None]], Iterable[Any]]
+) -> Decode:
+    """Decode a protobuf request of `request_cls` into `items` of it and the reasons of rejected ones."""
+
+    def decode(body: bytes) -> tuple[list[Any], list[str]]:
+        try:
+            request = request_cls.FromString(body)
+        except DecodeError as exc:
+            raise ValueError(f"not a protobuf {request_cls.__name__}: {exc}") from exc
+        rejected: list[str] = []
+        return list(items(request, rejected.append)), rejected
+
+    return decode
 
 
-def _protobuf_spans(body: bytes) -> tuple[list[Span], list[str]]:
-    try:
-        request = ExportTraceServiceRequest.FromString(body)
-    except DecodeError as exc:
-        raise ValueError(f"not a protobuf ExportTraceServiceRequest: {exc}") from exc
-    rejected: list[str] = []
-    return list(otlp_proto.spans_from_request(request, rejected.append)), rejected
+def _protobuf_response(
+    response_cls: Any, partial_cls: Any, rejected_field: str
+) -> Callable[[int, str], bytes]:
+    """The protobuf answer of one signal, whose partial success counts rejected items in `rejected_field`."""
 
+    def response(rejected: int, message: str) -> bytes:
+        if not rejected:
+            return response_cls().SerializeToString()
+        partial = partial_cls(**{rejected_field: rejected}, error_message=message)
+        return response_cls(partial_success=partial).SerializeToString()
 
-def _json_logs_response(rejected: int, message: str) -> bytes:
-    if not rejected:
-        return b"{}"
-    return orjson.dumps({"partialSuccess": {"rejectedLogRecords": str(rejected), "errorMessage": message}})
-
-
-def _protobuf_logs(body: bytes) -> tuple[list[LogRecord], list[str]]:
-    try:
-        request = ExportLogsServiceRequest.FromString(body)
-    except DecodeError as exc:
-        raise ValueError(f"not a protobuf ExportLogsServiceRequest: {exc}") from exc
-    rejected: list[str] = []
-    return list(otlp_logs_proto.records_from_request(request, rejected.append)), rejected
-
-
-def _protobuf_logs_response(rejected: int, message: str) -> bytes:
-    if not rejected:
-        return ExportLogsServiceResponse().SerializeToString()
-    partial = ExportLogsPartialSuccess(rejected_log_records=rejected, error_message=message)
-    return ExportLogsServiceResponse(partial_success=partial).SerializeToString()
-
-
-def _protobuf_response(rejected: int, message: str) -> bytes:
-    if not rejected:
-        return ExportTraceServiceResponse().SerializeToString()
-    partial = ExportTracePartialSuccess(rejected_spans=rejected, error_message=message)
-    return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
+    return response
 
 
 def _protobuf_status(code: int, message: str) -> bytes:
     return Status(code=code, message=message).SerializeToString()
 
 
-PROTOBUF = Codec("application/x-protobuf", _protobuf_spans, _protobuf_response, _protobuf_status)
-
-
-JSON_LOGS = Codec("application/json", otlp_logs.records_from_body, _json_logs_response, _json_status)
-PROTOBUF_LOGS = Codec("application/x-protobuf", _protobuf_logs, _protobuf_logs_response, _protobuf_status)
+JSON = Codec("application/json", otlp_json.spans_from_body, _json_response("rejectedSpans"), _json_status)
+PROTOBUF = Codec(
+    "application/x-protobuf",
+    _protobuf_decode(ExportTraceServiceRequest, otlp_proto.spans_from_request),
+    _protobuf_response(ExportTraceServiceResponse, ExportTracePartialSuccess, "rejected_spans"),
+    _protobuf_status,
+)
+JSON_LOGS = Codec(
+    "application/json", otlp_logs.records_from_body, _json_response("rejectedLogRecords"), _json_status
+)
+PROTOBUF_LOGS = Codec(
+    "application/x-protobuf",
+    _protobuf_decode(ExportLogsServiceRequest, otlp_logs_proto.records_from_request),
+    _protobuf_response(ExportLogsServiceResponse, ExportLogsPartialSuccess, "rejected_log_records"),
+    _protobuf_status,
+)
 #: What each path receives, for error messages.
 _SIGNALS = {TRACES_PATH: "trace", LOGS_PATH: "logs"}
 

@@ -87,11 +87,12 @@ class Source:
         return decompressed(raw, self.skip if report_truncation else None)
 
 
-def nothing_read(source: Source) -> str:
-    """The FormatError message of a reader that found no span, with the first problem met."""
+def nothing_read(source: Source, what: str = "span") -> str:
+    """The FormatError message of a reader that found no span (or other `what`), with the first
+    problem met."""
     if source.problems:
-        return f"{source.path}: no span could be read (first problem: {source.problems[0]})"
-    return f"{source.path}: the file holds no spans"
+        return f"{source.path}: no {what} could be read (first problem: {source.problems[0]})"
+    return f"{source.path}: the file holds no {what}s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ OTLP enums both encodings use.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from spanscope.core import conventions
 from spanscope.core.formats.ids import NO_PARENT
@@ -34,6 +34,7 @@ for _number, _name in enumerate(
     start=1,
 ):
     SEVERITY.update({_number: _number, str(_number): _number, f"SEVERITY_NUMBER_{_name}": _number})
+T = TypeVar("T")
 #: (resource attributes, scope, the scope's spans) of one scopeSpans entry of a request.
 Group = tuple[dict[str, Any], dict[str, Any], Iterable[Any]]
 
@@ -105,18 +106,31 @@ def request_spans(
     """The spans of one OTLP request, finished by semconv; one that `span_of` rejects with a
     ValueError is passed to `skip` as "span N: reason" and left out. Returns how many were yielded."""
     apply = conventions.apply_fields
+
+    def finished(item: Any, resource: dict, scope: dict) -> Span:
+        span = span_of(item, resource, scope)
+        apply(span)
+        return span
+
+    return (yield from request_items(groups, skip, finished, "span"))
+
+
+def request_items(
+    groups: Iterable[Group], skip: Callable[[str], None], item_of: Callable[[Any, dict, dict], T], what: str
+) -> Generator[T, None, int]:
+    """The items (spans, log records) of one OTLP request as `item_of` makes them; one it rejects with
+    a ValueError is passed to `skip` as "WHAT N: reason" and left out. Returns how many were yielded."""
     number = count = 0
     for resource, scope, items in groups:
         for item in items:
             number += 1
             try:
-                span = span_of(item, resource, scope)
+                found = item_of(item, resource, scope)
             except ValueError as exc:
-                skip(f"span {number}: {exc}")
+                skip(f"{what} {number}: {exc}")
                 continue
-            apply(span)
             count += 1
-            yield span
+            yield found
     return count
 
 
@@ -145,22 +159,3 @@ def otlp_log(
         resource=resource,
         scope=scope,
     )
-
-
-def request_logs(
-    groups: Iterable[Group], skip: Callable[[str], None], log_of: Callable[[Any, dict, dict], LogRecord]
-) -> Generator[LogRecord, None, int]:
-    """The log records of one OTLP logs request; one that `log_of` rejects with a ValueError is passed
-    to `skip` as "log record N: reason" and left out. Returns how many were yielded."""
-    number = count = 0
-    for resource, scope, items in groups:
-        for item in items:
-            number += 1
-            try:
-                record = log_of(item, resource, scope)
-            except ValueError as exc:
-                skip(f"log record {number}: {exc}")
-                continue
-            count += 1
-            yield record
-    return count

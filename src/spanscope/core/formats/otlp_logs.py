@@ -15,10 +15,10 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source
+from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import remember_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
-from spanscope.core.formats.otlp_common import Group, otlp_log, request_logs
+from spanscope.core.formats.otlp_common import Group, otlp_log, request_items
 from spanscope.core.formats.otlp_json import AnyValue, KeyValue, Resource, Scope, flatten, native, scope_of
 from spanscope.core.model import LogRecord
 
@@ -74,8 +74,7 @@ def read(source: Source, progress: Progress) -> Iterator[LogRecord]:
     for line, request in read_objects(source, progress, decode):
         count += yield from records(request, partial(source.skip, line))
     if not count:
-        first = f" (first problem: {source.problems[0]})" if source.problems else ""
-        raise FormatError(f"{source.path}: no log record could be read{first}")
+        raise FormatError(nothing_read(source, "log record"))
 
 
 def records_from_body(body: bytes) -> tuple[list[LogRecord], list[str]]:
@@ -102,7 +101,7 @@ def records(request: LogsRequest, skip: Callable[[str], None]) -> Generator[LogR
         body = native(r.body) if r.body is not None else None
         return otlp_log(r, trace_id, span_id, flatten, body, resource, scope)
 
-    return (yield from request_logs(_groups(request), skip, log_of))
+    return (yield from request_items(_groups(request), skip, log_of, "log record"))
 
 
 def _groups(request: LogsRequest) -> Iterator[Group]:

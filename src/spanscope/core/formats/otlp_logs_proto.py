@@ -16,13 +16,12 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as ProtoLogRecord
 
 from spanscope.core.formats import otlp_logs
-from spanscope.core.formats.base import HEAD_BYTES, FormatError, FormatSpec, Progress, Source
+from spanscope.core.formats.base import HEAD_BYTES, FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.compression import ZSTD_MAGIC
-from spanscope.core.formats.otlp_common import Group, otlp_log, request_logs, scope_dict
-from spanscope.core.formats.otlp_proto import BODY, flatten, layout, native, parse_request
+from spanscope.core.formats.otlp_common import Group, otlp_log, request_items, scope_dict
+from spanscope.core.formats.otlp_proto import BODY, flatten, layout, native, parse_request, record_bounds
 from spanscope.core.model import LogRecord
 
-_PREFIX = 4
 _REQUEST = ExportLogsServiceRequest.DESCRIPTOR
 
 
@@ -46,8 +45,7 @@ def read(source: Source, progress: Progress) -> Iterator[LogRecord]:
         count = yield from _records(data, source)
     progress(source.size)
     if not count:
-        first = f" (first problem: {source.problems[0]})" if source.problems else ""
-        raise FormatError(f"{source.path}: no log record could be read{first}")
+        raise FormatError(nothing_read(source, "log record"))
 
 
 def _records(data: bytes, source: Source) -> Generator[LogRecord, None, int]:
@@ -56,12 +54,7 @@ def _records(data: bytes, source: Source) -> Generator[LogRecord, None, int]:
     while pos < len(data):
         number += 1
         where = f"record {number} (byte {pos:,})"
-        size = int.from_bytes(data[pos : pos + _PREFIX], "big")
-        start, end = pos + _PREFIX, pos + _PREFIX + size
-        if end > len(data):
-            source.skip(
-                where, f"its length prefix says {size:,} bytes but only {max(len(data) - start, 0):,} follow"
-            )
+        start, end = record_bounds(data, pos, where, source, "log records")
         record = data[start:end]
         pos = end
         skip = partial(source.skip, where)
@@ -90,7 +83,7 @@ def records_from_request(
     request: ExportLogsServiceRequest, skip: Callable[[str], None]
 ) -> Generator[LogRecord, None, int]:
     """The log records of a decoded request (an OTLP/HTTP body or a file's record)."""
-    return (yield from request_logs(_groups(request), skip, _log_of))
+    return (yield from request_items(_groups(request), skip, _log_of, "log record"))
 
 
 def _groups(request: ExportLogsServiceRequest) -> Iterator[Group]:

@@ -248,15 +248,7 @@ def _records(data: Buffer, source: Source, report: Progress) -> Generator[Span, 
     while pos < len(data):
         number += 1
         where = f"record {number} (byte {pos:,})"
-        size = int.from_bytes(data[pos : pos + _PREFIX], "big")
-        start, end = pos + _PREFIX, pos + _PREFIX + size
-        if end > len(data):
-            source.skip(
-                where,
-                f"its length prefix says {size:,} bytes but only {max(len(data) - start, 0):,} follow: "
-                "the file is cut short or the prefix is wrong; complete spans before the end were read",
-            )
-            end = len(data)
+        start, end = record_bounds(data, pos, where, source, "spans")
         record = _record_content(data[start:end], where, source)
         if record is None:
             pos = _next_record(data, pos + 1)
@@ -272,6 +264,20 @@ def _records(data: Buffer, source: Source, report: Progress) -> Generator[Span, 
         pos = end
         report(pos)
     return count
+
+
+def record_bounds(data: Buffer, pos: int, where: str, source: Source, items: str) -> tuple[int, int]:
+    """(start, end) of the length-prefixed record at `pos`; one whose prefix claims more than the file
+    holds is reported (what it holds of complete `items` is still read) and ends with the file."""
+    size = int.from_bytes(data[pos : pos + _PREFIX], "big")
+    start, end = pos + _PREFIX, pos + _PREFIX + size
+    if end > len(data):
+        source.skip(
+            where,
+            f"its length prefix says {size:,} bytes but only {max(len(data) - start, 0):,} follow: "
+            f"the file is cut short or the prefix is wrong; complete {items} before the end were read",
+        )
+    return start, min(end, len(data))
 
 
 def _parse_record(

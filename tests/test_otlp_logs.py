@@ -4,6 +4,7 @@ finding words that only the records hold. Every expected figure is read from the
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
+from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from spanscope.core.formats import Source
@@ -123,6 +126,36 @@ def test_the_protobuf_body_holds_what_the_json_holds(fixtures_dir):
     request = ExportLogsServiceRequest.FromString((fixtures_dir / f"{PYDANTIC}.otlp-logs.binpb").read_bytes())
     count = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
     assert count == len(raw) == 34
+
+
+def reencoded(fixtures_dir: Path, tmp_path: Path, how: str) -> Path:
+    """The Pydantic AI logs request written as another tool would: protobuf JSON (base64 ids, enum
+    names), gzip, or the Collector's length-prefixed records (twice: protobuf, then JSON in zstd)."""
+    body = (fixtures_dir / f"{PYDANTIC}.otlp-logs.binpb").read_bytes()
+    path = tmp_path / f"logs.{how}"
+    if how == "protobuf-json":
+        request = ExportLogsServiceRequest.FromString(body)
+        path.write_text(json_format.MessageToJson(request))
+    elif how == "gzip":
+        path.write_bytes(gzip.compress((fixtures_dir / f"{PYDANTIC}.otlp-logs.jsonl").read_bytes()))
+    else:
+        frame = zstandard.ZstdCompressor().compress(
+            (fixtures_dir / f"{PYDANTIC}.otlp-logs.jsonl").read_bytes()
+        )
+        path.write_bytes(b"".join(len(r).to_bytes(4, "big") + r for r in (body, frame)))
+    return path
+
+
+@pytest.mark.parametrize("how", ["protobuf-json", "gzip", "collector-records"])
+def test_other_encodings_read_the_same_records(fixtures_dir, tmp_path, how):
+    raw = raw_records(fixtures_dir, PYDANTIC)
+    source = Source(reencoded(fixtures_dir, tmp_path, how))
+    records = list(detect(source).read(source, lambda done: None))
+    assert not source.problems
+    times = 2 if how == "collector-records" else 1
+    assert [(r.trace_id, r.span_id, r.event_name, r.body) for r in records] == times * [
+        (x["trace_id"], x["span_id"], x["event"], x["body"]) for x in raw
+    ]
 
 
 @pytest.mark.parametrize("base", [GENAI, PYDANTIC, ADK])

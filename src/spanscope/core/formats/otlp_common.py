@@ -23,17 +23,15 @@ def _enum(names: tuple[str, ...], prefix: str, first: int) -> dict[int | str, st
 
 KINDS = _enum(("INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"), "SPAN_KIND_", 1)
 STATUS = {key: Status[name] for key, name in _enum(("UNSET", "OK", "ERROR"), "STATUS_CODE_", 0).items()}
-#: Severity numbers by number, number as text, and protobuf JSON name (SEVERITY_NUMBER_INFO).
-SEVERITY: dict[int | str, int] = {}
-for _number, _name in enumerate(
-    (
-        f"{level}{n if n > 1 else ''}"
-        for level in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-        for n in (1, 2, 3, 4)
-    ),
-    start=1,
-):
-    SEVERITY.update({_number: _number, str(_number): _number, f"SEVERITY_NUMBER_{_name}": _number})
+_SEVERITIES = tuple(
+    f"{level}{n if n > 1 else ''}"
+    for level in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+    for n in (1, 2, 3, 4)
+)
+#: Log severity numbers by number, number as text, name and protobuf JSON name (SEVERITY_NUMBER_INFO).
+SEVERITY = {
+    key: _SEVERITIES.index(name) + 1 for key, name in _enum(_SEVERITIES, "SEVERITY_NUMBER_", 1).items()
+}
 T = TypeVar("T")
 #: (resource attributes, scope, the scope's spans) of one scopeSpans entry of a request.
 Group = tuple[dict[str, Any], dict[str, Any], Iterable[Any]]

@@ -18,7 +18,7 @@ import sqlite_utils
 from spanscope.core.model import LogRecord
 from spanscope.core.store import payload
 
-__all__ = ["LogCounts", "log_counts", "log_row", "span_logs", "trace_logs", "unattached_logs"]
+__all__ = ["LogCounts", "has_logs", "log_counts", "log_row", "span_logs", "trace_logs", "unattached_logs"]
 
 _SELECT = "SELECT l.trace_id, l.span_id, l.time_ns, l.data FROM logs l"
 _ORDER = " ORDER BY l.time_ns, l.id"
@@ -66,6 +66,11 @@ def _record(row: tuple) -> LogRecord:
     trace_id, span_id, time_ns, data = row
     docs = orjson.loads(data) if data[:1] == b"[" else payload.unpack(data)
     return LogRecord.from_json(trace_id, span_id, time_ns, docs[0])
+
+
+def has_logs(db: Any) -> bool:
+    """Whether the store holds any log record: readers of many spans skip the lookups when not."""
+    return db.execute("SELECT 1 FROM logs LIMIT 1").fetchone() is not None
 
 
 def span_logs(db: Any, trace_id: str, span_id: str, up_to: int | None = None) -> list[LogRecord]:

@@ -13,7 +13,7 @@ from spanscope.core.model import Kind, LogRecord, Score, Span, Status
 from spanscope.core.pricing.prices import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.span_rows import ROW_COLUMNS, TOKEN_COLUMNS, SpanRows
 from spanscope.core.store.documents import ChunkReader, span_fields
-from spanscope.core.store.logs import span_logs, trace_logs
+from spanscope.core.store.logs import has_logs, span_logs, trace_logs
 from spanscope.core.store.schema import SPAN_COLUMNS, TRACE_COLUMNS
 
 SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
@@ -282,10 +282,10 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
         )
     chunks = ChunkReader(db)
     logs: dict[str, list[LogRecord]] = {}
-    logs_of = None
+    logs_of, read_logs = None, has_logs(db)
     trace_at, span_at = TREE_COLUMNS.index("trace_id"), TREE_COLUMNS.index("span_id")
     for row in cur:
-        if row[trace_at] != logs_of:  # rows come trace by trace: each trace's records read once
+        if read_logs and row[trace_at] != logs_of:  # rows come trace by trace: records read once each
             logs_of = row[trace_at]
             logs = trace_logs(db, logs_of)
         yield _span(

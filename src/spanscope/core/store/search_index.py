@@ -241,8 +241,8 @@ class IndexWriter:
         return self.conn.execute("SELECT last_log FROM search_logs").fetchone()[0]
 
     def _logs(self, trace_id: str, span_id: str, last_log: int) -> list[LogRecord]:
-        """A span's log records up to the log watermark `last_log`."""
-        return span_logs(self.conn, trace_id, span_id, last_log)
+        """A span's log records up to the log watermark `last_log` (0: the store had none then)."""
+        return span_logs(self.conn, trace_id, span_id, last_log) if last_log else []
 
     def refresh(self, texts: Texts) -> None:
         """Index again the indexed spans that have log records stored after the log watermark, with

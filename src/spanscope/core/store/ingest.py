@@ -38,6 +38,8 @@ from spanscope.core.store.logs import log_counts, log_row, stored_rows
 from spanscope.core.store.schema import LOG_COLUMNS, SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
 
 BATCH_SPANS = 2000
+#: What readers yield (formats/base.py).
+Record = Span | ScoreFor | LogRecord
 QUEUE_BATCHES = 4
 
 _INSERT_SPANS = f"INSERT INTO spans ({', '.join(WRITTEN_SPAN_COLUMNS)}) VALUES"
@@ -463,7 +465,7 @@ class BatchBuilder:
         self.logs: list[tuple] = []
         self.first_chunk = self.next_chunk
 
-    def add(self, record: Span | ScoreFor | LogRecord) -> None:
+    def add(self, record: Record) -> None:
         if isinstance(record, ScoreFor):
             self._add_score_for(record)
             return
@@ -556,10 +558,7 @@ def _place(conn: sqlite3.Connection, rows: list[tuple]) -> tuple[list[tuple], li
 
 
 def _feed(
-    writer: _Writer,
-    compressor: ThreadPoolExecutor,
-    records: Iterable[Span | ScoreFor | LogRecord],
-    state: ImportState,
+    writer: _Writer, compressor: ThreadPoolExecutor, records: Iterable[Record], state: ImportState
 ) -> tuple[int, int, int]:
     """Turn spans, scores and log records into batches for the writer, each compressed on the way;
     returns the spans, the ScoreFor records and the log records read."""

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from spanscope.core.receiver import OtlpReceiver
+from spanscope.core.store.live import SpanSink
+
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
@@ -22,3 +25,15 @@ def user_config_dir(tmp_path_factory, monkeypatch) -> Path:
     path = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(path))
     return path / "spanscope"
+
+
+@pytest.fixture
+def served(tmp_path):
+    """An OTLP/HTTP receiver on a free loopback port, storing into a fresh store: (receiver, sink, store)."""
+    store = tmp_path / "live.db"
+    sink = SpanSink(store, "otlp-http://test")
+    receiver = OtlpReceiver(sink, port=0)
+    receiver.start()
+    yield receiver, sink, store
+    receiver.stop()
+    sink.close()

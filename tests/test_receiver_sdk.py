@@ -17,20 +17,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from spanscope.core.receiver import OtlpReceiver
 from spanscope.core.store import connect
-from spanscope.core.store.live import SpanSink
-
-
-@pytest.fixture
-def served(tmp_path):
-    store = tmp_path / "live.db"
-    sink = SpanSink(store, "otlp-http://test")
-    receiver = OtlpReceiver(sink, port=0)
-    receiver.start()
-    yield receiver, sink, store
-    receiver.stop()
-    sink.close()
 
 
 def run_agent(provider: TracerProvider) -> None:

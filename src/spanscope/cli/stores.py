@@ -48,7 +48,16 @@ def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
                 if r.scores_only
                 else (f"{r.spans_read:,} spans", r.spans_added)
             )
-            print(f"{r.path}: {read} ({added:,} new) in {r.traces:,} traces [{r.format}]", file=out)
+            if r.logs_only:
+                print(f"{r.path}: {r.logs_read:,} log records [{r.format}]", file=out)
+            else:
+                print(f"{r.path}: {read} ({added:,} new) in {r.traces:,} traces [{r.format}]", file=out)
+            if r.logs_read:
+                print(
+                    f"{r.path}: {r.logs_added:,} new log records kept, {r.logs_waiting:,} of them waiting "
+                    "for their spans",
+                    file=out,
+                )
         elif r.outcome is Outcome.ALREADY:
             imported += 1
             print(f"{r.path}: already imported, nothing to add", file=out)

@@ -1,8 +1,9 @@
 """The normalized span: one shape for every source format.
 
-Readers turn whatever a file holds into `Span` objects; everything downstream (store, CLI, UI) sees
-only this shape. Times are integer nanoseconds since the Unix epoch; ids are lowercase hex where the
-source used OpenTelemetry ids, otherwise the source's own id as text.
+Readers turn whatever a file holds into `Span` objects (and OTLP log records into `LogRecord`s);
+everything downstream (store, CLI, UI) sees only this shape. Times are integer nanoseconds since the
+Unix epoch; ids are lowercase hex where the source used OpenTelemetry ids, otherwise the source's own
+id as text.
 """
 
 from __future__ import annotations
@@ -121,6 +122,63 @@ class ScoreFor:
 
 
 @dataclass(slots=True)
+class LogRecord:
+    """One OTLP log record. Instrumentations that record message content as log events (GenAI
+    events, Pydantic AI's logs mode, Google ADK) put a model call's input and output here, joined to
+    its span by (trace_id, span_id); either may be None for a record of no span.
+
+    `time_ns` is the record's time, else the time it was observed; `body` is the record's AnyValue as
+    plain JSON values (a string that holds JSON stays a string); `event_name` is the OTLP `eventName`
+    field, else the `event.name` attribute."""
+
+    trace_id: str | None
+    span_id: str | None
+    time_ns: int | None
+    severity_number: int | None = None
+    severity_text: str | None = None
+    event_name: str | None = None
+    body: Any = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    resource: dict[str, Any] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service(self) -> str | None:
+        service = self.resource.get("service.name")
+        return service if isinstance(service, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record's content as stored (its ids and time are columns of their own)."""
+        found: dict[str, Any] = {
+            "attributes": self.attributes,
+            "resource": self.resource,
+            "scope": self.scope,
+        }
+        for key in ("severity_number", "severity_text", "event_name", "body"):
+            value = getattr(self, key)
+            if value is not None:
+                found[key] = value
+        return found
+
+    @classmethod
+    def from_json(
+        cls, trace_id: str | None, span_id: str | None, time_ns: int | None, data: dict[str, Any]
+    ) -> LogRecord:
+        return cls(
+            trace_id,
+            span_id,
+            time_ns,
+            data.get("severity_number"),
+            data.get("severity_text"),
+            data.get("event_name"),
+            data.get("body"),
+            data.get("attributes") or {},
+            data.get("resource") or {},
+            data.get("scope") or {},
+        )
+
+
+@dataclass(slots=True)
 class Span:
     """One unit of work. `input`/`output` hold text, a JSON value, or a list of chat messages
     (dicts with role, content, tool_calls, tool_call_id) when the source has them.
@@ -165,6 +223,9 @@ class Span:
     #: Other spans this one is causally linked to (OTLP links: a batch job's inputs, a retried
     #: request), each a dict with trace_id, span_id and attributes.
     links: list[dict[str, Any]] = field(default_factory=list)
+    #: The OTLP log records of this span, in time order (set by the store on read: logs are read
+    #: apart from spans and joined by trace and span id).
+    logs: list[LogRecord] = field(default_factory=list)
     #: Set by the store once the whole trace is known.
     orphan: bool = False
     clock_skew: bool = False

@@ -95,6 +95,8 @@ class QtListener(QObject):
             self._stored = stored.spans_stored
             self.context.refresh()
         text = f"Listening on {self.receiver.address}: {received.spans_accepted:,} spans received"
+        if received.logs_accepted:
+            text += f" and {received.logs_accepted:,} log records"
         if received.spans_rejected or received.bad_requests:
             text += f", {received.spans_rejected:,} rejected, {received.bad_requests:,} bad requests"
         if stored.last_error:

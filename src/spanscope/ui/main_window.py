@@ -398,11 +398,14 @@ class QtMainWindow(QMainWindow):
 
     def _on_file_done(self, result: FileResult) -> None:
         if result.outcome is Outcome.IMPORTED:
-            added = (
-                f"{result.scores_added:,} new scores"
-                if result.scores_only
-                else f"{result.spans_added:,} new spans"
-            )
+            if result.logs_only:
+                added = (
+                    f"{result.logs_added:,} new log records ({result.logs_waiting:,} waiting for their spans)"
+                )
+            elif result.scores_only:
+                added = f"{result.scores_added:,} new scores"
+            else:
+                added = f"{result.spans_added:,} new spans"
             self.statusBar().showMessage(f"{result.path.name}: {added} in {result.traces:,} traces", 8000)
             self.context.refresh()
         elif result.outcome is Outcome.ALREADY:

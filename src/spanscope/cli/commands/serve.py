@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     receiver.start()
     print(f"listening on {receiver.address} (OTLP/HTTP, JSON or protobuf); store: {db}", file=sys.stderr)
     print(f"point an app at it: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={receiver.address}", file=sys.stderr)
+    print(
+        f"and for GenAI message events: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT={receiver.logs_address}",
+        file=sys.stderr,
+    )
     shown = None
     try:
         while args.seconds is None or args.seconds > 0:
@@ -62,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve_counts(receiver: OtlpReceiver, sink: SpanSink) -> str:
     r, s = receiver.stats(), sink.stats()
-    text = f"{r.requests:,} requests, {r.spans_accepted:,} spans accepted, {s.spans_stored:,} stored"
+    text = (
+        f"{r.requests:,} requests, {r.spans_accepted:,} spans and {r.logs_accepted:,} log records accepted, "
+        f"{s.spans_stored:,} stored"
+    )
     if r.spans_rejected or r.bad_requests:
         text += f", {r.spans_rejected:,} spans rejected, {r.bad_requests:,} bad requests"
     if s.last_error:

@@ -12,6 +12,7 @@ from spanscope.cli.output import print_table
 from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.presentation import display
 from spanscope.core.store import connect
+from spanscope.core.store.logs import log_counts
 from spanscope.core.store.queries import TraceRow, list_traces
 
 
@@ -81,4 +82,7 @@ def run(args: argparse.Namespace) -> int:
             for t in traces
         ]
         print_table(table, out)
+        waiting = log_counts(db).waiting
+        if waiting:
+            print(f"{waiting:,} log records belong to no span in the store (yet)", file=sys.stderr)
     return EXIT_OK

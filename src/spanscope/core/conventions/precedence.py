@@ -10,6 +10,7 @@ the span's key layout (memoized) which fields have a source at all, and only tho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from spanscope.core.conventions import genai, langfuse, openinference, openllmetry
@@ -31,8 +32,9 @@ from spanscope.core.conventions.base import (
     Convention,
     Reader,
 )
+from spanscope.core.conventions.logs import log_sources
 from spanscope.core.conventions.parse import Getter, as_int, as_text, first_text
-from spanscope.core.model import Event, Kind, Span, Status
+from spanscope.core.model import Event, Kind, LogRecord, Span, Status
 
 __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
 
@@ -46,7 +48,7 @@ CONVENTIONS: tuple[Convention, ...] = (
 #: The version of `derived_io`: raise it whenever a change here or in a convention module changes
 #: the input or output derived for any span; stored documents record it and the search index is
 #: rebuilt when it differs.
-DERIVATION = 1
+DERIVATION = 2
 #: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
 _MAX_SHAPES = 4096
 _SHAPES: dict[tuple[str, ...], int] = {}
@@ -148,9 +150,22 @@ def _first(readers: tuple[Reader, ...], attrs: dict[str, Any], get: Getter, foun
     return None
 
 
-def derived_io(attributes: dict[str, Any], events: list[Event]) -> tuple[Any, Any]:
+def derived_io(
+    attributes: dict[str, Any], events: list[Event], logs: Sequence[LogRecord] = ()
+) -> tuple[Any, Any]:
     """A span's input and output as its conventions give them (chat messages, content events, values,
-    retrieved documents); None where none does. Attributes and events are only read."""
+    retrieved documents), then, for what is still missing, as they give them from the span's log
+    records (conventions/logs.py); None where none does. Nothing given is changed."""
+    inputs, outputs = _derived(attributes, events)
+    if (inputs is None or outputs is None) and logs:
+        for log_attributes, log_events in log_sources(logs):
+            log_inputs, log_outputs = _derived(log_attributes, log_events)
+            inputs = log_inputs if inputs is None else inputs
+            outputs = log_outputs if outputs is None else outputs
+    return inputs, outputs
+
+
+def _derived(attributes: dict[str, Any], events: list[Event]) -> tuple[Any, Any]:
     get = attributes.get
     found = _present(attributes)
     inputs = _first(_CHAT_INPUT, attributes, get, found) if found & CHAT_IN else None

@@ -3,7 +3,8 @@ reader reports (`Problem`, `FormatError`, progress) and what a reader module dec
 
 A reader attaches a score to its span (`Span.scores`) when the span is in the file, and yields a
 `ScoreFor` when it is not (files of scores or feedback only): the store keeps those with spans
-already stored or still to come.
+already stored or still to come. Readers of OTLP logs yield `LogRecord`s, which the store likewise
+joins to their spans, in either order.
 
 Readers never raise for bad records: they call `source.skip(where, reason)` and go on. They raise
 `FormatError` only when nothing in the file can be read.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from spanscope.core.formats.compression import GZIP_MAGIC, ZSTD_MAGIC, decompressed
-from spanscope.core.model import ScoreFor, Span
+from spanscope.core.model import LogRecord, ScoreFor, Span
 
 HEAD_BYTES = 64 * 1024
 
@@ -86,11 +87,12 @@ class Source:
         return decompressed(raw, self.skip if report_truncation else None)
 
 
-def nothing_read(source: Source) -> str:
-    """The FormatError message of a reader that found no span, with the first problem met."""
+def nothing_read(source: Source, what: str = "span") -> str:
+    """The FormatError message of a reader that found no span (or other `what`), with the first
+    problem met."""
     if source.problems:
-        return f"{source.path}: no span could be read (first problem: {source.problems[0]})"
-    return f"{source.path}: the file holds no spans"
+        return f"{source.path}: no {what} could be read (first problem: {source.problems[0]})"
+    return f"{source.path}: the file holds no {what}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +110,8 @@ class FormatSpec:
     extensions: tuple[str, ...]
     #: True when the (decompressed) first bytes look like this format.
     sniff: Callable[[bytes], bool]
-    #: The file's spans, and scores of spans that are not in it.
-    read: Callable[[Source, Progress], Iterator[Span | ScoreFor]]
+    #: The file's spans, scores of spans that are not in it, and log records.
+    read: Callable[[Source, Progress], Iterator[Span | ScoreFor | LogRecord]]
     #: Asked only after `sniff` said True, when the head alone cannot tell (a SQLite store's tables
     #: may lie anywhere in the file).
     sniff_source: Callable[[Source], bool] | None = None

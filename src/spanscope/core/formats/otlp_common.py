@@ -1,15 +1,16 @@
-"""The mapping of an OTLP span into a normalized Span, shared by the OTLP JSON and protobuf readers
-(their messages have the same field names), with the OTLP enums both encodings use.
+"""The mapping of an OTLP span into a normalized Span and of an OTLP log record into a LogRecord,
+shared by the OTLP JSON and protobuf readers (their messages have the same field names), with the
+OTLP enums both encodings use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from spanscope.core import conventions
 from spanscope.core.formats.ids import NO_PARENT
-from spanscope.core.model import Event, Span, Status
+from spanscope.core.model import Event, LogRecord, Span, Status
 
 
 def _enum(names: tuple[str, ...], prefix: str, first: int) -> dict[int | str, str]:
@@ -22,6 +23,16 @@ def _enum(names: tuple[str, ...], prefix: str, first: int) -> dict[int | str, st
 
 KINDS = _enum(("INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"), "SPAN_KIND_", 1)
 STATUS = {key: Status[name] for key, name in _enum(("UNSET", "OK", "ERROR"), "STATUS_CODE_", 0).items()}
+_SEVERITIES = tuple(
+    f"{level}{n if n > 1 else ''}"
+    for level in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+    for n in (1, 2, 3, 4)
+)
+#: Log severity numbers by number, number as text, name and protobuf JSON name (SEVERITY_NUMBER_INFO).
+SEVERITY = {
+    key: _SEVERITIES.index(name) + 1 for key, name in _enum(_SEVERITIES, "SEVERITY_NUMBER_", 1).items()
+}
+T = TypeVar("T")
 #: (resource attributes, scope, the scope's spans) of one scopeSpans entry of a request.
 Group = tuple[dict[str, Any], dict[str, Any], Iterable[Any]]
 
@@ -93,16 +104,56 @@ def request_spans(
     """The spans of one OTLP request, finished by semconv; one that `span_of` rejects with a
     ValueError is passed to `skip` as "span N: reason" and left out. Returns how many were yielded."""
     apply = conventions.apply_fields
+
+    def finished(item: Any, resource: dict, scope: dict) -> Span:
+        span = span_of(item, resource, scope)
+        apply(span)
+        return span
+
+    return (yield from request_items(groups, skip, finished, "span"))
+
+
+def request_items(
+    groups: Iterable[Group], skip: Callable[[str], None], item_of: Callable[[Any, dict, dict], T], what: str
+) -> Generator[T, None, int]:
+    """The items (spans, log records) of one OTLP request as `item_of` makes them; one it rejects with
+    a ValueError is passed to `skip` as "WHAT N: reason" and left out. Returns how many were yielded."""
     number = count = 0
     for resource, scope, items in groups:
         for item in items:
             number += 1
             try:
-                span = span_of(item, resource, scope)
+                found = item_of(item, resource, scope)
             except ValueError as exc:
-                skip(f"span {number}: {exc}")
+                skip(f"{what} {number}: {exc}")
                 continue
-            apply(span)
             count += 1
-            yield span
+            yield found
     return count
+
+
+def otlp_log(
+    r: Any,
+    trace_id: str | None,
+    span_id: str | None,
+    flatten: Callable[[Any], dict[str, Any]],
+    body: Any,
+    resource: dict[str, Any],
+    scope: dict[str, Any],
+) -> LogRecord:
+    """A normalized log record from an OTLP one, JSON struct or protobuf message alike; `body` is its
+    body already decoded. The event name is the `eventName` field, else the `event.name` attribute."""
+    attributes = flatten(r.attributes)
+    event_name = r.event_name or attributes.get("event.name")
+    return LogRecord(
+        trace_id=trace_id,
+        span_id=span_id,
+        time_ns=r.time_unix_nano or r.observed_time_unix_nano or None,
+        severity_number=SEVERITY.get(r.severity_number) or None,
+        severity_text=r.severity_text or None,
+        event_name=event_name if isinstance(event_name, str) and event_name else None,
+        body=body,
+        attributes=attributes,
+        resource=resource,
+        scope=scope,
+    )

@@ -195,11 +195,11 @@ def _groups(request: Request[Any]) -> Iterator[Group]:
     for resource_spans in request.resource_spans or request.batches or ():
         resource = flatten(resource_spans.resource.attributes) if resource_spans.resource else {}
         for scope_spans in resource_spans.scope_spans or resource_spans.instrumentation_library_spans or ():
-            scope = _scope(scope_spans.scope or scope_spans.instrumentation_library)
+            scope = scope_of(scope_spans.scope or scope_spans.instrumentation_library)
             yield resource, scope, scope_spans.spans
 
 
-def _scope(scope: Scope | None) -> dict[str, Any]:
+def scope_of(scope: Scope | None) -> dict[str, Any]:
     return {} if scope is None else scope_dict(scope.name, scope.version, flatten(scope.attributes))
 
 

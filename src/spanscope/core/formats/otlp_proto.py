@@ -27,13 +27,17 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import zstandard
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as ProtoLogRecord
+from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
@@ -66,9 +70,27 @@ _WIRE_TYPES = {
 _CONTAINERS: dict[tuple[Any, int], Any] = {
     (ExportTraceServiceRequest, 1): ResourceSpans,
     (ResourceSpans, 2): ScopeSpans,
+    (ExportLogsServiceRequest, 1): ResourceLogs,
+    (ResourceLogs, 2): ScopeLogs,
 }
-_SPAN_IDS = {1: 16, 2: 8}  # Span.trace_id, Span.span_id: field number -> bytes
-_START_TIME = 7  # Span.start_time_unix_nano
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """What sniffing checks of the first record of a request: the sizes its id fields (by number)
+    may have, and which fields it must have (given the numbers seen)."""
+
+    id_sizes: dict[int, tuple[int, ...]]
+    whole: Callable[[set[int]], bool]
+
+
+#: Records sniffing stops at, by message: a span has a 16-byte trace id (field 1), an 8-byte span
+#: id (2) and a start time (7); a log record a time or an observed time (1, 11), and ids (9, 10) of
+#: those sizes or empty. Their first fields differ in wire type, so neither walks as the other.
+LEAVES: dict[Descriptor, Leaf] = {
+    ProtoSpan.DESCRIPTOR: Leaf({1: (16,), 2: (8,)}, lambda seen: {1, 2, 7} <= seen),
+    ProtoLogRecord.DESCRIPTOR: Leaf({9: (0, 16), 10: (0, 8)}, lambda seen: bool(seen & {1, 11})),
+}
 #: The end of a message whose end is beyond the head being sniffed.
 _UNKNOWN_END = 1 << 62
 
@@ -81,38 +103,51 @@ def sniff(head: bytes) -> bool:
     return layout(head) is not None
 
 
-def layout(head: bytes) -> str | None:
-    """BODY, RECORDS, or None when the head is not OTLP protobuf."""
+def layout(
+    head: bytes,
+    request: Descriptor = ExportTraceServiceRequest.DESCRIPTOR,
+    json_sniff: Callable[[bytes], bool] = otlp_json.sniff,
+) -> str | None:
+    """BODY, RECORDS, or None when the head is not OTLP protobuf of `request` (a JSON record in a
+    zstd frame must satisfy `json_sniff`)."""
     if head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
         return None
     if len(head) > _PREFIX:
         size = int.from_bytes(head[:_PREFIX], "big")
         record = head[_PREFIX : _PREFIX + size]
-        if size and _looks_like_record(record, complete=len(record) == size):
+        if size and _looks_like_record(record, len(record) == size, request, json_sniff):
             return RECORDS
-    return BODY if _reaches_a_span(head, complete=False) else None
+    return BODY if reaches_a_leaf(head, False, request) else None
 
 
-def _looks_like_record(record: bytes, complete: bool) -> bool:
+def _looks_like_record(
+    record: bytes, complete: bool, request: Descriptor, json_sniff: Callable[[bytes], bool]
+) -> bool:
     if record.startswith(ZSTD_MAGIC):
         try:
             record = zstandard.ZstdDecompressor().decompressobj().decompress(record)
         except zstandard.ZstdError:
             return False
         if record.lstrip()[:1] == b"{":
-            return otlp_json.sniff(record)
+            return json_sniff(record)
         complete = False  # the head may hold only part of the frame
-    return _reaches_a_span(record, complete)
+    return reaches_a_leaf(record, complete, request)
 
 
 def _reaches_a_span(data: bytes, complete: bool) -> bool:
     """Whether `data` walks as an ExportTraceServiceRequest down to a whole span header: a 16-byte
     trace id, an 8-byte span id and a start time (which OTLP logs and metrics, of the same outer
     shape, do not have there). When not `complete`, `data` may stop anywhere (it is a head)."""
+    return reaches_a_leaf(data, complete, ExportTraceServiceRequest.DESCRIPTOR)
+
+
+def reaches_a_leaf(data: bytes, complete: bool, request: Descriptor) -> bool:
+    """Whether `data` walks as `request` down to a whole record that LEAVES accepts (a span, a log
+    record); see _reaches_a_span."""
     found: list[bool] = []
     end = len(data) if complete else _UNKNOWN_END
     try:
-        ok = _walk(data, 0, end, ExportTraceServiceRequest.DESCRIPTOR, complete, found)
+        ok = _walk(data, 0, end, request, complete, found)
     except IndexError:  # a tag or length cut off by the end of the head
         ok = not complete
     except ValueError:  # a varint too long to be one
@@ -125,7 +160,8 @@ def _walk(data: bytes, pos: int, end: int, message: Descriptor, complete: bool, 
     span has been checked (then `found` holds True). `end` may lie past the data when the message
     is cut off by the end of the head."""
     fields = message.fields_by_number
-    is_span = message is ProtoSpan.DESCRIPTOR
+    leaf = LEAVES.get(message)
+    is_leaf = leaf is not None
     seen: set[int] = set()
     limit = min(end, len(data))
     while pos < limit and not found:
@@ -142,9 +178,9 @@ def _walk(data: bytes, pos: int, end: int, message: Descriptor, complete: bool, 
             stop = pos + length
             if stop > end and (complete or end <= len(data)):
                 return False
-            if is_span and _SPAN_IDS.get(number, length) != length:
+            if is_leaf and length not in leaf.id_sizes.get(number, (length,)):
                 return False
-            descend = field is not None and field.type == FieldDescriptor.TYPE_MESSAGE and not is_span
+            descend = field is not None and field.type == FieldDescriptor.TYPE_MESSAGE and not is_leaf
             if descend and not _walk(data, pos, stop, field.message_type, complete, found):
                 return False
             pos = stop
@@ -152,8 +188,8 @@ def _walk(data: bytes, pos: int, end: int, message: Descriptor, complete: bool, 
             _, pos = _varint(data, pos)
         else:
             pos += 8 if wire == 1 else 4
-    if is_span:
-        if not {1, 2, _START_TIME} <= seen:
+    if is_leaf:
+        if not leaf.whole(seen):
             return False
         found.append(True)
     return bool(found) or pos == end or (pos >= len(data) and not complete)
@@ -212,15 +248,7 @@ def _records(data: Buffer, source: Source, report: Progress) -> Generator[Span, 
     while pos < len(data):
         number += 1
         where = f"record {number} (byte {pos:,})"
-        size = int.from_bytes(data[pos : pos + _PREFIX], "big")
-        start, end = pos + _PREFIX, pos + _PREFIX + size
-        if end > len(data):
-            source.skip(
-                where,
-                f"its length prefix says {size:,} bytes but only {max(len(data) - start, 0):,} follow: "
-                "the file is cut short or the prefix is wrong; complete spans before the end were read",
-            )
-            end = len(data)
+        start, end = record_bounds(data, pos, where, source, "spans")
         record = _record_content(data[start:end], where, source)
         if record is None:
             pos = _next_record(data, pos + 1)
@@ -236,6 +264,20 @@ def _records(data: Buffer, source: Source, report: Progress) -> Generator[Span, 
         pos = end
         report(pos)
     return count
+
+
+def record_bounds(data: Buffer, pos: int, where: str, source: Source, items: str) -> tuple[int, int]:
+    """(start, end) of the length-prefixed record at `pos`; one whose prefix claims more than the file
+    holds is reported (what it holds of complete `items` is still read) and ends with the file."""
+    size = int.from_bytes(data[pos : pos + _PREFIX], "big")
+    start, end = pos + _PREFIX, pos + _PREFIX + size
+    if end > len(data):
+        source.skip(
+            where,
+            f"its length prefix says {size:,} bytes but only {max(len(data) - start, 0):,} follow: "
+            f"the file is cut short or the prefix is wrong; complete {items} before the end were read",
+        )
+    return start, min(end, len(data))
 
 
 def _parse_record(
@@ -304,14 +346,15 @@ def _with_progress(
 # --- the request: decoding and mapping, reusable for bodies received over OTLP/HTTP -------------
 
 
-def parse_request(data: bytes, skip: Callable[[int, str], None]) -> ExportTraceServiceRequest:
-    """Decode an ExportTraceServiceRequest. If it is damaged or cut short, keep every complete
-    resource, scope and span before and around the damage, and call skip(byte offset, reason)."""
+def parse_request(data: bytes, skip: Callable[[int, str], None], cls: Any = ExportTraceServiceRequest) -> Any:
+    """Decode an ExportTraceServiceRequest (or another request `cls`: logs). If it is damaged or cut
+    short, keep every complete resource, scope and span (log record) before and around the damage,
+    and call skip(byte offset, reason)."""
     try:
-        return ExportTraceServiceRequest.FromString(data)
+        return cls.FromString(data)
     except DecodeError:
         pass
-    request, problems = _salvage(memoryview(data), ExportTraceServiceRequest, 0)
+    request, problems = _salvage(memoryview(data), cls, 0)
     for at, reason in problems:
         skip(at, reason)
     return request
@@ -355,6 +398,11 @@ def _hex(raw: bytes, size: int, what: str) -> str:
     if len(raw) != size:
         raise ValueError(f"bad {what}: {len(raw)} bytes, not {size}")
     return raw.hex()
+
+
+def native(value: Any) -> Any:
+    """The Python value of an AnyValue message (None when it holds nothing)."""
+    return _native(value, value.WhichOneof("value"))
 
 
 def flatten(attributes: Any) -> dict[str, Any]:

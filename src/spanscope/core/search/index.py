@@ -4,8 +4,9 @@ Imports never touch the index (they are the tracked hot path). Instead `build_in
 spans with an id above a stored watermark are read in id order, their payload chunks decompressed
 one chunk at a time, and their text added in short transactions of their own, so an import waiting
 for the write lock waits a fraction of a second at most, and the indexer simply retries while an
-import holds it. The index is derived: `drop_index` forgets it and the next build starts over, as it
-does when the derivation of input and output changed (store/search_index.py holds the SQL).
+import holds it. Spans already indexed whose log records came later are indexed again (`refresh`).
+The index is derived: `drop_index` forgets it and the next build starts over, as it does when the
+derivation of input and output changed (store/search_index.py holds the SQL).
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
             index.ensure(RANK_SQL)
             completed = index.completed()
             if completed:
-                index.replace(completed, [span_texts(s.name, s.status_message, s.doc) for s in completed])
+                index.replace(
+                    completed, [span_texts(s.name, s.status_message, s.doc, s.logs) for s in completed]
+                )
+            index.refresh(span_texts)
             status = index.status()
             if state.on_progress is not None:
                 state.on_progress(status)
@@ -79,7 +83,7 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
                 last, indexed, spans = index.pending(BATCH_SPANS)
                 if not spans:
                     break
-                rows = [(s.id, *span_texts(s.name, s.status_message, s.doc)) for s in spans]
+                rows = [(s.id, *span_texts(s.name, s.status_message, s.doc, s.logs)) for s in spans]
                 running = [row for row, span in zip(rows, spans, strict=True) if span.running]
                 if index.add(last, rows, running) and state.on_progress is not None:
                     done = indexed + len(rows)

@@ -6,10 +6,12 @@ from the very text that was indexed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from spanscope.core.model import LogRecord
 from spanscope.core.store.documents import shown_io
 
 
@@ -53,15 +55,18 @@ def _unpacked(values: list[str]) -> list[str]:
     return out
 
 
-def span_texts(name: str | None, status_message: str | None, doc: dict[str, Any] | None) -> tuple[str, ...]:
-    """(name, input, output, attributes) of one span, as indexed.
+def span_texts(
+    name: str | None, status_message: str | None, doc: dict[str, Any] | None, logs: Sequence[LogRecord] = ()
+) -> tuple[str, ...]:
+    """(name, input, output, attributes) of one span with its log records `logs`, as indexed; a
+    record's event name and body count as attribute values.
 
     Attribute values that repeat the input or output (OpenInference's input.value, a JSON text of
     the messages; the flattened llm.input_messages.*) or another attribute are left out: they would
     double the index and match twice. JSON texts count by the text in them, not their keys.
     """
     doc = doc or {}
-    given_input, given_output = shown_io(doc)
+    given_input, given_output = shown_io(doc, logs=logs)
     inputs, outputs = _leaves(given_input, []), _leaves(given_output, [])
     values = _leaves(doc.get("attributes"), [])
     if status_message:
@@ -69,6 +74,9 @@ def span_texts(name: str | None, status_message: str | None, doc: dict[str, Any]
     for event in doc.get("events") or ():
         values.append(event.get("name") or "")
         _leaves(event.get("attributes"), values)
+    for record in logs:
+        values.append(record.event_name or "")
+        _leaves(record.body, values)
     seen = {*inputs, *outputs}
     attributes = dict.fromkeys(v for v in _unpacked(values) if v not in seen)
     return (name or "", "\n".join(inputs), "\n".join(outputs), "\n".join(attributes))

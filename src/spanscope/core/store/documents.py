@@ -3,7 +3,8 @@ input and output a span shows.
 
 The rule is `shown_io`: a document's native input or output - what the source itself recorded as such
 (LangSmith inputs/outputs, Inspect messages, a Langfuse export's input/output, MLflow span inputs and
-outputs) - where it has one, else what the attribute conventions derive from its attributes and events.
+outputs) - where it has one, else what the attribute conventions derive from its attributes and events,
+and then from its OTLP log records (joined by trace and span id, stored apart: store/logs.py).
 Every reader of payloads goes through it: the span read (and so the detail panel and exports), the
 search index and its snippets, assertions, stepping and the trace diff, so they cannot disagree.
 
@@ -24,12 +25,13 @@ when it has either key (both as stored), else the derivation.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
 
 from spanscope.core import conventions
-from spanscope.core.model import Event, Span
+from spanscope.core.model import Event, LogRecord, Span
 from spanscope.core.store import payload
 
 __all__ = ["VERSION_KEY", "ChunkReader", "document", "shown_io", "span_fields"]
@@ -62,26 +64,29 @@ def _events(doc: dict[str, Any]) -> list[Event]:
     return [Event.from_json(e) for e in doc.get("events") or ()]
 
 
-def shown_io(doc: dict[str, Any], events: list[Event] | None = None) -> tuple[Any, Any]:
+def shown_io(
+    doc: dict[str, Any], events: list[Event] | None = None, logs: Sequence[LogRecord] = ()
+) -> tuple[Any, Any]:
     """The (input, output) a span shows: native where its document has them, else derived from its
-    attributes and events (`events`: the document's, already decoded, if the caller has them)."""
+    attributes and events (`events`: the document's, already decoded, if the caller has them), then
+    from its log records `logs`, in time order."""
     inputs, outputs = doc.get("input"), doc.get("output")
     if VERSION_KEY not in doc and ("input" in doc or "output" in doc):
         return inputs, outputs
     if inputs is None or outputs is None:
         derived_inputs, derived_outputs = conventions.derived_io(
-            doc.get("attributes") or {}, _events(doc) if events is None else events
+            doc.get("attributes") or {}, _events(doc) if events is None else events, logs
         )
         inputs = derived_inputs if inputs is None else inputs
         outputs = derived_outputs if outputs is None else outputs
     return inputs, outputs
 
 
-def span_fields(doc: dict[str, Any]) -> dict[str, Any]:
+def span_fields(doc: dict[str, Any], logs: Sequence[LogRecord] = ()) -> dict[str, Any]:
     """A document's fields as Span keyword arguments: events as Event objects, input and output as
-    `shown_io` gives them."""
+    `shown_io` gives them (with the span's log records `logs`)."""
     events = _events(doc)
-    inputs, outputs = shown_io(doc, events)
+    inputs, outputs = shown_io(doc, events, logs)
     return {
         "attributes": doc.get("attributes") or {},
         "events": events,

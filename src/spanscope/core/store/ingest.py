@@ -28,15 +28,18 @@ from pathlib import Path
 from spanscope.core.formats import FormatError, Problem, Source
 from spanscope.core.formats.registry import detect
 from spanscope.core.interpreter import paused_gc
-from spanscope.core.model import Kind, Score, ScoreFor, Span, Status
+from spanscope.core.model import Kind, LogRecord, Score, ScoreFor, Span, Status
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
 from spanscope.core.store.documents import document
 from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.schema import SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
+from spanscope.core.store.logs import log_counts, log_row, stored_rows
+from spanscope.core.store.schema import LOG_COLUMNS, SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
 
 BATCH_SPANS = 2000
+#: What readers yield (formats/base.py).
+Record = Span | ScoreFor | LogRecord
 QUEUE_BATCHES = 4
 
 _INSERT_SPANS = f"INSERT INTO spans ({', '.join(WRITTEN_SPAN_COLUMNS)}) VALUES"
@@ -49,6 +52,7 @@ _ON_CONFLICT_SPANS = (
 _INSERT_CHUNKS = "INSERT INTO chunks (id, data) VALUES"
 _INSERT_SCORES = f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) VALUES"
 _SCORE_SEEN = "ON CONFLICT DO NOTHING"
+_INSERT_LOGS = f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES"
 
 
 class Outcome(StrEnum):
@@ -98,6 +102,10 @@ class FileResult:
     #: Scores read apart from their spans (ScoreFor records), and scores this import stored.
     scores_read: int = 0
     scores_added: int = 0
+    #: OTLP log records read, kept (new to the store), and kept but of no stored span yet.
+    logs_read: int = 0
+    logs_added: int = 0
+    logs_waiting: int = 0
     traces: int = 0
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
@@ -106,6 +114,11 @@ class FileResult:
     def scores_only(self) -> bool:
         """A file of scores or feedback only, whose figures are scores rather than spans."""
         return self.spans_read == 0 and self.scores_read > 0
+
+    @property
+    def logs_only(self) -> bool:
+        """A file of log records only (OTLP logs), whose figures are records rather than spans."""
+        return self.spans_read == 0 and self.logs_read > 0
 
 
 class _Cancelled(Exception):
@@ -127,6 +140,7 @@ class _Done:
 
     spans_read: int
     skipped: int
+    logs_read: int = 0
 
 
 #: Enum members as plain text: sqlite3 binds a str subclass only after looking for an adapter for
@@ -203,6 +217,7 @@ class _Writer(threading.Thread):
         self.error: BaseException | None = None
         self.spans_added = 0
         self.scores_added = 0
+        self.logs_added = self.logs_waiting = 0
         self.traces = 0
         #: Score rows whose span is in neither the file nor the store.
         self.unplaced: list[tuple] = []
@@ -260,6 +275,7 @@ class _Writer(threading.Thread):
         self.spans_added = added.fetchone()[0]
         scored = conn.execute("SELECT count(*) FROM scores WHERE source_id = ?", (self.source_id,))
         self.scores_added = scored.fetchone()[0]
+        self.logs_added, self.logs_waiting = log_counts(conn, self.source_id)
         if self.spans_added < message.spans_read:
             # Spans already stored were ignored; drop chunks that only they would have used.
             conn.execute(
@@ -271,7 +287,7 @@ class _Writer(threading.Thread):
         self.traces = len(touched)
         conn.execute(
             "UPDATE sources SET span_count = ?, skipped = ? WHERE id = ?",
-            (message.spans_read, message.skipped, self.source_id),
+            (message.spans_read or message.logs_read, message.skipped, self.source_id),
         )
 
     def _drain(self) -> None:
@@ -345,7 +361,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     try:
         spans = fmt.read(source, lambda done: state.report(path, done, stat.st_size))
         with _parsing_mode():
-            result.spans_read, result.scores_read = _feed(writer, compressor, spans, state)
+            result.spans_read, result.scores_read, result.logs_read = _feed(writer, compressor, spans, state)
         read_all = True
     except FormatError as exc:
         result.outcome, result.error = Outcome.FAILED, str(exc)
@@ -358,7 +374,8 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     finally:
         # Only a file read to its end commits; anything else, Ctrl+C included, rolls back.
         ok = read_all and result.outcome is Outcome.IMPORTED
-        writer.batches.put(_Done(result.spans_read, len(source.problems)) if ok else writer.CANCEL)
+        done = _Done(result.spans_read, len(source.problems), result.logs_read)
+        writer.batches.put(done if ok else writer.CANCEL)
         writer.join()
         compressor.shutdown(cancel_futures=True)
     result.problems += [_unplaced_problem(source, row) for row in writer.unplaced]
@@ -369,6 +386,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     if result.outcome is Outcome.IMPORTED:
         result.spans_added, result.traces = writer.spans_added, writer.traces
         result.scores_added = writer.scores_added
+        result.logs_added, result.logs_waiting = writer.logs_added, writer.logs_waiting
         state.spans_read = result.spans_read
         state.report(path, stat.st_size, stat.st_size)
     return result
@@ -417,13 +435,14 @@ def _parsing_mode() -> Iterator[None]:
 class Batch:
     """Consecutive spans ready to store: rows, their packed (not yet compressed) chunks from id
     `first_chunk` on, and their scores; `unplaced` are score rows that name only their span
-    (trace_id None), placed by `store_batch`."""
+    (trace_id None), placed by `store_batch`; `logs` are log record rows (store/logs.py)."""
 
     rows: list[tuple]
     first_chunk: int
     chunks: list[bytes]
     scores: list[tuple]
     unplaced: list[tuple]
+    logs: list[tuple] = field(default_factory=list)
 
 
 class BatchBuilder:
@@ -443,11 +462,15 @@ class BatchBuilder:
         self.documents: list[dict] = []
         self.scores: list[tuple] = []
         self.unplaced: list[tuple] = []
+        self.logs: list[tuple] = []
         self.first_chunk = self.next_chunk
 
-    def add(self, record: Span | ScoreFor) -> None:
+    def add(self, record: Record) -> None:
         if isinstance(record, ScoreFor):
             self._add_score_for(record)
+            return
+        if isinstance(record, LogRecord):
+            self.logs.append(log_row(record, self.source_id))
             return
         span = record
         self.rows.append(
@@ -466,18 +489,19 @@ class BatchBuilder:
             self.scores.append(score_row(record.trace_id, record.span_id or "", record.score, self.source_id))
 
     def empty(self) -> bool:
-        return not (self.rows or self.scores or self.unplaced)
+        return not (self.rows or self.scores or self.unplaced or self.logs)
 
     def full(self) -> bool:
         """True once the batch has BATCH_SPANS rows (spans and scores read apart from theirs) and
         ends on a chunk boundary."""
-        return len(self.rows) + len(self.unplaced) + len(self.scores) >= BATCH_SPANS and not self.documents
+        waiting = len(self.rows) + len(self.unplaced) + len(self.scores) + len(self.logs)
+        return waiting >= BATCH_SPANS and not self.documents
 
     def take(self) -> Batch:
         """The spans added since the last take, as one batch (a partly filled chunk is closed)."""
         if self.documents:
             self._close_chunk()
-        batch = Batch(self.rows, self.first_chunk, self.chunks, self.scores, self.unplaced)
+        batch = Batch(self.rows, self.first_chunk, self.chunks, self.scores, self.unplaced, self.logs)
         self._start()
         return batch
 
@@ -498,6 +522,7 @@ def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes])
     placed, missing = _place(conn, batch.unplaced)
     batch.scores += placed
     _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores)
+    _insert_rows(conn, _INSERT_LOGS, _SCORE_SEEN, stored_rows(batch.logs))
     return missing
 
 
@@ -533,12 +558,12 @@ def _place(conn: sqlite3.Connection, rows: list[tuple]) -> tuple[list[tuple], li
 
 
 def _feed(
-    writer: _Writer, compressor: ThreadPoolExecutor, records: Iterable[Span | ScoreFor], state: ImportState
-) -> tuple[int, int]:
-    """Turn spans and scores into batches for the writer, each compressed on the way; returns the
-    spans and the ScoreFor records read."""
+    writer: _Writer, compressor: ThreadPoolExecutor, records: Iterable[Record], state: ImportState
+) -> tuple[int, int, int]:
+    """Turn spans, scores and log records into batches for the writer, each compressed on the way;
+    returns the spans, the ScoreFor records and the log records read."""
     builder = BatchBuilder(writer.source_id, writer.first_chunk, SpanPricer(user_price_book()))
-    count = scores = 0
+    count = scores = logs = 0
 
     def send() -> None:
         if state.cancelled:
@@ -554,13 +579,15 @@ def _feed(
         builder.add(record)
         if isinstance(record, ScoreFor):
             scores += 1
+        elif isinstance(record, LogRecord):
+            logs += 1
         else:
             count += 1
         if builder.full():
             send()
     if not builder.empty():
         send()
-    return count, scores
+    return count, scores, logs
 
 
 def import_files(db_path: Path, paths: Iterable[Path], state: ImportState | None = None) -> list[FileResult]:

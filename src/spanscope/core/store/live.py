@@ -1,4 +1,5 @@
-"""Storing spans as they arrive (from the OTLP receiver), in short transactions by one writer.
+"""Storing spans and log records as they arrive (from the OTLP receiver), in short transactions by one
+writer; a log record joins its span whichever arrives first (store/logs.py).
 
 A file import is one transaction for the whole file; live spans cannot wait for an end that never
 comes, so the sink commits what it has every `FLUSH_S` seconds (or every BATCH_SPANS spans), each
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from spanscope.core.model import Span
+from spanscope.core.model import LogRecord, Span
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.db import connect
@@ -42,13 +43,14 @@ class SinkStats:
 
 
 class SpanSink:
-    """Accepts spans from any thread; one writer thread stores them. `close()` stores what is left."""
+    """Accepts spans and log records from any thread; one writer thread stores them. `close()` stores
+    what is left. Counts are of records of either kind."""
 
     def __init__(self, db_path: Path, label: str) -> None:
         self.db_path = Path(db_path)
         self.label = label
         self._lock = threading.Lock()
-        self._pending: list[Span] = []
+        self._pending: list[Span | LogRecord] = []
         self._wake = threading.Event()
         self._closing = False
         self._received = self._stored = self._failed = 0
@@ -62,8 +64,8 @@ class SpanSink:
         self._thread = threading.Thread(target=self._run, name="spanscope-live-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, spans: Sequence[Span]) -> bool:
-        """Queue spans for storing; False (nothing queued) when the buffer is full."""
+    def submit(self, spans: Sequence[Span] | Sequence[LogRecord]) -> bool:
+        """Queue spans (or log records) for storing; False (nothing queued) when the buffer is full."""
         with self._lock:
             if self._closing:
                 raise RuntimeError("the span sink is closed")
@@ -131,7 +133,7 @@ class SpanSink:
                     if not self._pending:
                         return
 
-    def _store(self, spans: list[Span]) -> None:
+    def _store(self, spans: list[Span | LogRecord]) -> None:
         """Store spans in one transaction; if the store stays busy they go back to wait."""
         conn = self._db.conn
         try:
@@ -146,7 +148,7 @@ class SpanSink:
                 finalize_traces(conn, {row[0] for row in batch.rows})
                 conn.execute(
                     "UPDATE sources SET span_count = span_count + ? WHERE id = ?",
-                    (len(spans), self._source_id),
+                    (len(batch.rows), self._source_id),
                 )
                 conn.execute("COMMIT")
             except BaseException:

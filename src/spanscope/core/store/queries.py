@@ -9,10 +9,11 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from spanscope.core.model import Kind, Score, Span, Status
+from spanscope.core.model import Kind, LogRecord, Score, Span, Status
 from spanscope.core.pricing.prices import DAY_NS, REPORTED, PriceBook, day_date
 from spanscope.core.span_rows import ROW_COLUMNS, TOKEN_COLUMNS, SpanRows
 from spanscope.core.store.documents import ChunkReader, span_fields
+from spanscope.core.store.logs import has_logs, span_logs, trace_logs
 from spanscope.core.store.schema import SPAN_COLUMNS, TRACE_COLUMNS
 
 SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
@@ -237,8 +238,10 @@ def _own_scores(
     return own + scores.get((trace_id, ""), []) if root else own
 
 
-def _span(row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], list[Score]]) -> Span:
-    """A full span with its scores."""
+def _span(
+    row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], list[Score]], logs: list[LogRecord]
+) -> Span:
+    """A full span with its scores and log records."""
     values = dict(zip(TREE_COLUMNS, row, strict=True))
     own = _own_scores(scores, values["trace_id"], values["span_id"], values["parent_id"] is None)
     return Span(
@@ -248,7 +251,8 @@ def _span(row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], 
         orphan=bool(values["orphan"]),
         clock_skew=bool(values["clock_skew"]),
         scores=own,
-        **span_fields(doc or {}),
+        logs=logs,
+        **span_fields(doc or {}, logs),
     )
 
 
@@ -261,7 +265,8 @@ def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
     if row is None:
         raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
     scores = _scores_by_span(db, "trace_id = ? AND span_id IN (?, '')", (trace_id, span_id))
-    return _span(row, ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
+    doc = ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1])
+    return _span(row, doc, scores, span_logs(db, trace_id, span_id))
 
 
 def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
@@ -276,8 +281,16 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
             "ORDER BY t.start_ns, t.trace_id, s.start_ns, s.id"
         )
     chunks = ChunkReader(db)
+    logs: dict[str, list[LogRecord]] = {}
+    logs_of, read_logs = None, has_logs(db)
+    trace_at, span_at = TREE_COLUMNS.index("trace_id"), TREE_COLUMNS.index("span_id")
     for row in cur:
-        yield _span(row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores)
+        if read_logs and row[trace_at] != logs_of:  # rows come trace by trace: records read once each
+            logs_of = row[trace_at]
+            logs = trace_logs(db, logs_of)
+        yield _span(
+            row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores, logs.get(row[span_at], [])
+        )
 
 
 _COST_SOURCE_SQL = f"""

@@ -246,6 +246,23 @@ def _add_search_index(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+#: Log record columns, in the order ingest writes them: the ids that join a record to its span (either
+#: may be NULL), its time, event name and severity for listing, `key` (a digest of the whole record:
+#: re-reading it adds nothing), its document (model.LogRecord.to_json) compressed as span chunks are.
+LOG_COLUMNS = ("trace_id", "span_id", "time_ns", "event_name", "severity_number", "key", "data", "source_id")
+
+
+def _add_logs(db: sqlite_utils.Database) -> None:
+    """OTLP log records, joined to spans on read by (trace_id, span_id), so either may come first."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS logs (id INTEGER PRIMARY KEY, trace_id TEXT, span_id TEXT, "
+        "time_ns INTEGER, event_name TEXT, severity_number INTEGER, key TEXT NOT NULL, data BLOB NOT NULL, "
+        "source_id INTEGER)"
+    )
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS logs_key ON logs (key)")
+    db.execute("CREATE INDEX IF NOT EXISTS logs_span ON logs (trace_id, span_id)")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -254,6 +271,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_annotations,
     _add_cost_sources,
     _add_search_index,
+    _add_logs,
 ]
 VERSION = len(MIGRATIONS)
 

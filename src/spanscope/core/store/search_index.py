@@ -6,6 +6,11 @@ The index is derived from `documents.shown_io` through the running conventions, 
 `conventions.DERIVATION` it was built with (table search_version): an index of another derivation
 counts as absent (`has_index`), and the next build drops it and starts over, so its text never
 disagrees with what the spans show.
+
+A span's text depends on its log records too, which may be stored after the span was indexed. The
+index keeps a second watermark, the last log record it reflects (table search_logs): every indexed
+span's text is the one derived with its records up to there, and `refresh` moves it on, indexing
+again each indexed span that has records past it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from spanscope.core import conventions
+from spanscope.core.model import LogRecord
 from spanscope.core.store.db import connect
 from spanscope.core.store.documents import ChunkReader
+from spanscope.core.store.logs import span_logs
 from spanscope.core.store.queries import resolve_trace_id
 from spanscope.core.store.schema import SEARCH_TABLES_SQL
 
@@ -45,12 +52,24 @@ _VERSION_SQL = (
     "CREATE TABLE IF NOT EXISTS search_version "
     "(id INTEGER PRIMARY KEY CHECK (id = 1), derivation INTEGER NOT NULL)"
 )
-_TABLES = ("search_fts", "search_state", "search_running", "search_version")
+_LOGS_SQL = (
+    "CREATE TABLE IF NOT EXISTS search_logs "
+    "(id INTEGER PRIMARY KEY CHECK (id = 1), last_log INTEGER NOT NULL)"
+)
+_TABLES = ("search_fts", "search_state", "search_running", "search_version", "search_logs")
 _INSERT_FTS = "INSERT INTO search_fts (rowid, name, input, output, attributes) VALUES (?, ?, ?, ?, ?)"
 _PENDING_SQL = (
-    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index "
+    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id "
     "FROM spans WHERE id > ? ORDER BY id LIMIT ?"
 )
+#: Indexed spans with log records stored after the index's log watermark (up to a new one).
+_LOGGED_SQL = (
+    "SELECT DISTINCT s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, s.span_id "
+    "FROM logs l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
+    "WHERE l.id > ? AND l.id <= ? AND s.id <= ?"
+)
+#: (name, status_message, document, log records) -> the texts indexed for a span (core/search/texts).
+Texts = Callable[[str | None, str | None, dict[str, Any] | None, list[LogRecord]], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +135,14 @@ def drop_index(db_path: Path) -> None:
 
 
 class PendingSpan(NamedTuple):
-    """A span not indexed yet, with its document."""
+    """A span not indexed yet, with its document and its log records up to the log watermark."""
 
     id: int
     name: str | None
     status_message: str | None
     running: bool
     doc: dict[str, Any] | None
+    logs: list[LogRecord]
 
 
 class CompletedSpan(NamedTuple):
@@ -134,6 +154,7 @@ class CompletedSpan(NamedTuple):
     name: str | None
     status_message: str | None
     doc: dict[str, Any] | None
+    logs: list[LogRecord]
 
 
 class IndexWriter:
@@ -146,6 +167,8 @@ class IndexWriter:
         self.conn.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_MS}")
         self.cancelled = cancelled
         self.chunks = ChunkReader(self.conn)
+        #: The log watermark the spans last given by `pending` were read with.
+        self._pending_log = 0
 
     def close(self) -> None:
         self.conn.close()
@@ -179,7 +202,7 @@ class IndexWriter:
         def work() -> bool:
             if not _current(conn):
                 _drop(conn)
-                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL):
+                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL, _LOGS_SQL):
                     conn.execute(sql)
                 conn.execute(
                     "INSERT INTO search_version (id, derivation) VALUES (1, ?)", (conventions.DERIVATION,)
@@ -187,6 +210,10 @@ class IndexWriter:
             if conn.execute("SELECT count(*) FROM search_state").fetchone()[0] == 0:
                 conn.execute(f"INSERT INTO search_fts (search_fts, rank) VALUES ('rank', '{rank}')")
                 conn.execute("INSERT INTO search_state (id, last_span, indexed) VALUES (1, 0, 0)")
+                conn.execute("DELETE FROM search_logs")
+                conn.execute(
+                    "INSERT INTO search_logs (id, last_log) SELECT 1, coalesce(max(id), 0) FROM logs"
+                )
             return True
 
         self._write(work)
@@ -199,10 +226,54 @@ class IndexWriter:
         one in the store)."""
         rows = self.conn.execute(
             "SELECT r.id, r.name, r.input, r.output, r.attributes, s.name, s.status_message, "
-            "s.payload_chunk, s.payload_index FROM search_running r JOIN spans s ON s.id = r.id "
-            "WHERE s.end_ns IS NOT NULL"
+            "s.payload_chunk, s.payload_index, s.trace_id, s.span_id FROM search_running r "
+            "JOIN spans s ON s.id = r.id WHERE s.end_ns IS NOT NULL"
         ).fetchall()
-        return [CompletedSpan(r[0], r[1:5], r[5], r[6], self.chunks.document(r[7], r[8])) for r in rows]
+        last_log = self._last_log()
+        return [
+            CompletedSpan(
+                r[0], r[1:5], r[5], r[6], self.chunks.document(r[7], r[8]), self._logs(r[9], r[10], last_log)
+            )
+            for r in rows
+        ]
+
+    def _last_log(self) -> int:
+        return self.conn.execute("SELECT last_log FROM search_logs").fetchone()[0]
+
+    def _logs(self, trace_id: str, span_id: str, last_log: int) -> list[LogRecord]:
+        """A span's log records up to the log watermark `last_log` (0: the store had none then)."""
+        return span_logs(self.conn, trace_id, span_id, last_log) if last_log else []
+
+    def refresh(self, texts: Texts) -> None:
+        """Index again the indexed spans that have log records stored after the log watermark, with
+        all their records, and move the watermark to the last record stored."""
+        conn = self.conn
+
+        def work() -> bool:
+            last_log = self._last_log()
+            newest = conn.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+            if newest <= last_log:
+                return True
+            last_span = conn.execute("SELECT last_span FROM search_state").fetchone()[0]
+            running = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM search_running")}
+            for id_, name, status, chunk, index, trace_id, span_id in conn.execute(
+                _LOGGED_SQL, (last_log, newest, last_span)
+            ).fetchall():
+                doc = self.chunks.document(chunk, index)
+                old = running.get(id_) or texts(name, status, doc, self._logs(trace_id, span_id, last_log))
+                new = texts(name, status, doc, self._logs(trace_id, span_id, newest))
+                conn.execute(
+                    "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
+                    "VALUES ('delete', ?, ?, ?, ?, ?)",
+                    (id_, *old),
+                )
+                conn.execute(_INSERT_FTS, (id_, *new))
+                if id_ in running:
+                    conn.execute("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", (id_, *new))
+            conn.execute("UPDATE search_logs SET last_log = ?", (newest,))
+            return True
+
+        self._write(work)
 
     def replace(self, completed: list[CompletedSpan], texts: list[tuple[str, ...]]) -> None:
         """Index completed spans with their new `texts` in place of what they were indexed with."""
@@ -227,10 +298,19 @@ class IndexWriter:
     def pending(self, limit: int) -> tuple[int, int, list[PendingSpan]]:
         """The watermark (last indexed span id, spans indexed) and up to `limit` spans after it."""
         last, indexed = self.conn.execute("SELECT last_span, indexed FROM search_state").fetchone()
+        last_log = self._last_log()
         spans = [
-            PendingSpan(s[0], s[1], s[2], s[3] is None, self.chunks.document(s[4], s[5]))
-            for s in self.conn.execute(_PENDING_SQL, (last, limit))
+            PendingSpan(
+                s[0],
+                s[1],
+                s[2],
+                s[3] is None,
+                self.chunks.document(s[4], s[5]),
+                self._logs(s[6], s[7], last_log),
+            )
+            for s in self.conn.execute(_PENDING_SQL, (last, limit)).fetchall()
         ]
+        self._pending_log = last_log
         return last, indexed, spans
 
     def add(self, last: int, rows: list[tuple], running: list[tuple]) -> bool:
@@ -241,6 +321,8 @@ class IndexWriter:
         def work() -> bool:
             if conn.execute("SELECT last_span FROM search_state").fetchone()[0] != last:
                 return False  # another build got there first; read again from its watermark
+            if self._last_log() != self._pending_log:
+                return False  # the log watermark moved: the texts read may lack records
             conn.executemany(_INSERT_FTS, rows)
             conn.executemany("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", running)
             conn.execute(
@@ -348,6 +430,7 @@ class HitRow(NamedTuple):
     model: str | None
     status_message: str | None
     doc: dict[str, Any] | None
+    logs: list[LogRecord]
 
 
 _HIT_SQL = (
@@ -358,10 +441,11 @@ _HIT_SQL = (
 
 
 def hit_rows(db: sqlite_utils.Database, ids: list[int]) -> list[HitRow]:
-    """The spans `ids` that exist, in that order, with their documents (each chunk read once)."""
+    """The spans `ids` that exist, in that order, with their documents (each chunk read once) and
+    log records."""
     chunks = ChunkReader(db)
     rows = {
-        r[0]: HitRow(*r[1:9], chunks.document(r[9], r[10]))
+        r[0]: HitRow(*r[1:9], chunks.document(r[9], r[10]), span_logs(db, r[1], r[2]))
         for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids)
     }
     return [rows[i] for i in ids if i in rows]

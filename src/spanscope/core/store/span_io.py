@@ -1,5 +1,6 @@
 """Reading only what a span shows as input and output, for views that need nothing else of it
-(stepping, assertions, the trace diff): no scores, no Span, only the documents asked for."""
+(stepping, assertions, the trace diff): no scores, no Span, only the documents (and log records)
+asked for."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from spanscope.core.store.documents import ChunkReader, shown_io
+from spanscope.core.store.logs import span_logs, trace_logs
 from spanscope.core.store.queries import NotFound
 
 __all__ = ["span_io", "trace_io"]
@@ -21,7 +23,7 @@ def span_io(db: sqlite_utils.Database, trace_id: str, span_id: str) -> tuple[Any
     ).fetchone()
     if row is None:
         raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
-    return shown_io(ChunkReader(db).document(*row) or {})
+    return shown_io(ChunkReader(db).document(*row) or {}, logs=span_logs(db, trace_id, span_id))
 
 
 def trace_io(db: sqlite_utils.Database, trace_id: str) -> dict[str, tuple[Any, Any]]:
@@ -32,4 +34,8 @@ def trace_io(db: sqlite_utils.Database, trace_id: str) -> dict[str, tuple[Any, A
         "ORDER BY payload_chunk, payload_index",
         (trace_id,),
     )
-    return {span_id: shown_io(chunks.document(chunk, index) or {}) for span_id, chunk, index in rows}
+    logs = trace_logs(db, trace_id)
+    return {
+        span_id: shown_io(chunks.document(chunk, index) or {}, logs=logs.get(span_id, ()))
+        for span_id, chunk, index in rows
+    }

@@ -17,6 +17,7 @@ from spanscope.ui.detail.attributes import QtAttributesView
 from spanscope.ui.detail.events import events_html
 from spanscope.ui.detail.grounding import grounding_html
 from spanscope.ui.detail.header import QtSpanHeader
+from spanscope.ui.detail.logs import QtLogsView
 from spanscope.ui.detail.payload import QtPayloadSection
 from spanscope.ui.detail.rich_view import QtRichView
 from spanscope.ui.detail.scores import scores_html
@@ -24,7 +25,7 @@ from spanscope.ui.detail.usage import QtUsageView
 from spanscope.ui.reference_answers import QtReferenceAnswers, reference_answers
 from spanscope.ui.style import ERROR_COLOR
 
-IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB = range(6)
+IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB, LOGS_TAB = range(7)
 
 
 def _dot(color: str, size: int = 10) -> QIcon:
@@ -65,6 +66,7 @@ class QtDetailPanel(QWidget, QtObserver):
         self.usage = QtUsageView()
         self.scores = QtRichView()
         self.grounding = QtRichView()
+        self.logs = QtLogsView()
         self.usage.trees = lambda trace_id: self.context.trace_tree(trace_id) if self.context else None
         self.tabs = QTabWidget(documentMode=True)
         for page, title in (
@@ -74,6 +76,7 @@ class QtDetailPanel(QWidget, QtObserver):
             (self.usage, "Usage"),
             (self._scores_page(), "Scores"),
             (self.grounding, "Grounding"),
+            (self.logs, "Logs"),
         ):
             self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
@@ -158,6 +161,10 @@ class QtDetailPanel(QWidget, QtObserver):
         self.tabs.setTabText(ATTRIBUTES_TAB, _counted("Attributes", len(rows)))
         self.tabs.setTabText(EVENTS_TAB, _counted("Events", len(span.events) if span else 0))
         self.tabs.setTabIcon(EVENTS_TAB, _dot(ERROR_COLOR) if failed else QIcon())
+        records = span.logs if span is not None else []
+        self.logs.set_logs(records)
+        self.tabs.setTabText(LOGS_TAB, _counted("Logs", len(records)))
+        self.tabs.setTabVisible(LOGS_TAB, bool(records))
         self.tabs.tabBar().setTabTextColor(EVENTS_TAB, QColor(ERROR_COLOR) if failed else QColor())
         self.tabs.setEnabled(span is not None)
         found = self._grounding(span)

@@ -75,6 +75,9 @@ class Convention(NamedTuple):
     #: An error reported while the OTel status stays unset: its keys and a reader giving the key of
     #: the error's message when the span is in error.
     status: tuple[tuple[str, ...], Callable[[dict[str, Any], Getter], str | None]] | None = None
+    #: The same for an error reported while the OTel status says OK (exporters that end every span
+    #: OK): it overrides that status.
+    failure: tuple[tuple[str, ...], Callable[[dict[str, Any], Getter], str | None]] | None = None
     chat_input: tuple[Source, ...] = ()
     chat_output: tuple[Source, ...] = ()
     #: Input and output messages carried by span events.

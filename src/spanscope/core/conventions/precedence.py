@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions import genai, langfuse, openinference, openllmetry
+from spanscope.core.conventions import genai, langfuse, mastra, openinference, openllmetry, vercel
 from spanscope.core.conventions.base import (
     CHAT_IN,
     CHAT_OUT,
@@ -39,14 +39,16 @@ __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
 #: The conventions, first to last in precedence. A new convention is a module and a line here.
 CONVENTIONS: tuple[Convention, ...] = (
     openinference.CONVENTION,
+    mastra.CONVENTION,
     genai.CONVENTION,
+    vercel.CONVENTION,
     openllmetry.CONVENTION,
     langfuse.CONVENTION,
 )
 #: The version of `derived_io`: raise it whenever a change here or in a convention module changes
 #: the input or output derived for any span; stored documents record it and the search index is
 #: rebuilt when it differs.
-DERIVATION = 1
+DERIVATION = 2
 #: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
 _MAX_SHAPES = 4096
 _SHAPES: dict[tuple[str, ...], int] = {}
@@ -74,7 +76,11 @@ _TOKEN_SOURCES = tuple(
 _ANY_TOKENS = sum(TOKEN_BITS) | USAGE_JSON
 _USAGE = tuple(c.usage for c in CONVENTIONS if c.usage is not None)
 _COSTS = tuple(c.cost[1] for c in CONVENTIONS if c.cost is not None)
-_STATUSES = tuple(c.status[1] for c in CONVENTIONS if c.status is not None)
+#: Error readers per OTel status: an unset status takes every one, in precedence; OK only failures.
+_STATUSES = {
+    Status.UNSET: tuple(s[1] for c in CONVENTIONS for s in (c.status, c.failure) if s is not None),
+    Status.OK: tuple(c.failure[1] for c in CONVENTIONS if c.failure is not None),
+}
 _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
@@ -94,8 +100,9 @@ def _routes() -> dict[str, int]:
     for convention in CONVENTIONS:
         if convention.cost is not None:
             groups.append((COST, convention.cost[0]))
-        if convention.status is not None:
-            groups.append((STATUS, convention.status[0]))
+        for status in (convention.status, convention.failure):
+            if status is not None:
+                groups.append((STATUS, status[0]))
         for bit, sources in (
             (CHAT_IN, convention.chat_input),
             (CHAT_OUT, convention.chat_output),
@@ -218,8 +225,8 @@ def _cost(get: Getter) -> float | None:
 
 
 def _apply_status(span: Span, attrs: dict[str, Any], get: Getter) -> None:
-    """Conventions that report an error while the OTel status stays unset."""
-    for read in _STATUSES:
+    """Conventions that report an error while the OTel status stays unset (or says OK: failures)."""
+    for read in _STATUSES[span.status]:
         message_key = read(attrs, get)
         if message_key is not None:
             span.status = Status.ERROR
@@ -261,6 +268,6 @@ def apply_fields(span: Span) -> int:
     service = span.resource.get("service.name")
     if service is not None:
         span.service = as_text(service) or span.service
-    if found & STATUS and span.status == Status.UNSET:
+    if found & STATUS and span.status != Status.ERROR:
         _apply_status(span, attrs, get)
     return found

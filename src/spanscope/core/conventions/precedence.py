@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions import genai, langfuse, mastra, openinference, openllmetry, vercel
+from spanscope.core.conventions import genai, langfuse, mastra, mcp, openinference, openllmetry, vercel
 from spanscope.core.conventions.base import (
     CHAT_IN,
     CHAT_OUT,
@@ -42,6 +42,7 @@ CONVENTIONS: tuple[Convention, ...] = (
     mastra.CONVENTION,
     genai.CONVENTION,
     vercel.CONVENTION,
+    mcp.CONVENTION,
     openllmetry.CONVENTION,
     langfuse.CONVENTION,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from spanscope.core.store.queries import TraceRow, iter_spans, list_traces
 class RawSpan:
     trace_id: str
     span_id: str
+    parent_id: str | None
     name: str
     status: int
     attrs: dict[str, Any]
@@ -71,6 +72,7 @@ def raw_spans(path: Path) -> list[RawSpan]:
         RawSpan(
             _hex(s["traceId"], binary),
             _hex(s["spanId"], binary),
+            _hex(s["parentSpanId"], binary) if s.get("parentSpanId") else None,
             s["name"],
             int(s.get("status", {}).get("code", 0)),
             {a["key"]: _value(a.get("value", {})) for a in s.get("attributes", [])},
@@ -133,12 +135,3 @@ def check_figures(
     assert got == expected
     for trace in traces:
         assert [trace.input_tokens, trace.output_tokens] == per_trace[trace.trace_id]
-
-
-def kinds_by_name(spans: list[Span]) -> Counter[tuple[str, str]]:
-    return Counter((s.name, s.kind.value) for s in spans)
-
-
-def message_texts(messages: Any) -> list[Any]:
-    """The text content of each normalized message (None where a message has no text)."""
-    return [m["content"] if isinstance(m["content"], str) or m["content"] is None else "" for m in messages]

@@ -85,9 +85,10 @@ def raw_spans(path: Path) -> list[RawSpan]:
 
 
 def imported(tmp_path: Path, path: Path) -> tuple[list[Span], list[TraceRow]]:
-    """The file's spans and traces as the store gives them back."""
+    """The file's spans and traces as the store gives them back (a folder: its requests in order)."""
     db_path = tmp_path / "store.db"
-    import_file(db_path, path)
+    for part in sorted(path.iterdir()) if path.is_dir() else [path]:
+        import_file(db_path, part)
     db = connect(db_path)
     return list(iter_spans(db)), list_traces(db)
 

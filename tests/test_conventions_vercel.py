@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from raw_otlp import RawSpan, check_figures, imported, raw_spans, tokens
 from spanscope.core import conventions
-from spanscope.core.model import Kind, Span
+from spanscope.core.model import Kind, Span, Status
 
 FILES = [
     "vercel-ai-sdk/travel-app.otlp-http.json",
@@ -89,9 +91,9 @@ def test_legacy_model_calls_show_prompt_and_response(capture) -> None:
         prompt = json.loads(s.attrs["ai.prompt.messages"])
         shown = [m for m in span.input if m["role"] != "tool"]
         assert [m["role"] for m in shown] == [m["role"] for m in prompt if m["role"] != "tool"]
-        for given, got in zip([m for m in prompt if m["role"] != "tool"], shown, strict=True):
-            if given["role"] != "assistant":
-                assert got["content"] == _texts(given["content"])
+        for sent, got in zip([m for m in prompt if m["role"] != "tool"], shown, strict=True):
+            if sent["role"] != "assistant":
+                assert got["content"] == _texts(sent["content"])
         results = [p for m in prompt if m["role"] == "tool" for p in m["content"]]
         assert [m["tool_call_id"] for m in span.input if m["role"] == "tool"] == [
             p["toolCallId"] for p in results
@@ -251,3 +253,67 @@ def test_usage_keys_of_each_generation() -> None:
 def test_wrapper_with_usage_and_model_is_no_model_call() -> None:
     wrapper = derived({"ai.operationId": "ai.generateText", "ai.model.id": "m", "ai.usage.promptTokens": 5})
     assert (wrapper.kind, wrapper.input_tokens) == (Kind.AGENT, 5)
+
+
+# --- fuzzing: the AI SDK's, Mastra's and MCP's keys never make a span fail --------------------------
+
+FUZZ_KEYS = [
+    "ai.operationId",
+    "ai.model.id",
+    "ai.model.provider",
+    "ai.response.model",
+    "ai.prompt",
+    "ai.prompt.messages",
+    "ai.response.text",
+    "ai.response.object",
+    "ai.response.toolCalls",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    "ai.value",
+    "ai.values",
+    "ai.usage.inputTokens",
+    "ai.usage.promptTokens",
+    "ai.usage.outputTokens",
+    "ai.usage.totalTokens",
+    "ai.usage.cachedInputTokens",
+    "ai.telemetry.metadata.userId",
+    "mastra.span.type",
+    "mastra.model_step.input",
+    "mastra.model_step.output",
+    "mastra.model_generation.input",
+    "mastra.agent_run.input",
+    "mastra.agent_run.output",
+    "mastra.model_chunk.output",
+    "gen_ai.response.finish_reasons",
+    "gen_ai.system_instructions",
+    "gen_ai.operation.name",
+    "error.message",
+    "mcp.method.name",
+    "mcp.session.id",
+    "mcp.response.value",
+]
+leaves = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+part = st.fixed_dictionaries(
+    {"type": st.sampled_from(["text", "tool-call", "tool-result", "image", "file", "reasoning", "x"])},
+    optional=dict.fromkeys(
+        ["text", "toolCallId", "toolName", "input", "args", "result", "output", "image", "data", "mediaType"],
+        leaves | st.dictionaries(st.sampled_from(["type", "value"]), leaves),
+    ),
+)
+ai_message = st.fixed_dictionaries({"role": leaves, "content": leaves | st.lists(part, max_size=3)})
+shaped = st.lists(ai_message, max_size=3) | st.fixed_dictionaries(
+    {}, optional={"messages": st.lists(ai_message), "system": leaves, "prompt": leaves, "text": leaves}
+)
+values = leaves | st.lists(leaves, max_size=3) | shaped | shaped.map(lambda v: json.dumps(v, default=str))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(FUZZ_KEYS), values, max_size=8), st.sampled_from(list(Status)))
+def test_never_raises_on_attribute_content(attrs: dict[str, Any], status: Status) -> None:
+    before = repr(attrs)
+    span = Span("t", "s", None, "x", 0, status=status, attributes=attrs)
+    conventions.apply_fields(span)
+    conventions.derived_io(attrs, [])
+    assert repr(attrs) == before
+    assert span.input_tokens is None or (type(span.input_tokens) is int and span.input_tokens >= 0)
+    assert span.model is None or type(span.model) is str

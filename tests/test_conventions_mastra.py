@@ -120,5 +120,5 @@ def test_finish_reason_error_fails_only_mastra_spans() -> None:
     failed = _applied({**error, "error.message": "quota"}, Status.UNSET)
     assert (failed.status, failed.status_message) == (Status.ERROR, "quota")
     assert _applied({**error, "gen_ai.response.finish_reasons": '["stop"]'}, Status.OK).status == Status.OK
-    other = {"gen_ai.operation.name": "chat", "gen_ai.response.finish_reasons": ["error"]}
+    other = {"gen_ai.operation.name": "chat", "gen_ai.response.finish_reasons": ["error"], "error.type": "x"}
     assert _applied(other, Status.OK).status == Status.OK

@@ -70,6 +70,8 @@ def _chunk(attrs: dict[str, Any], get: Getter, found: int) -> Any:
 
 def _finish_error(attrs: dict[str, Any], get: Getter) -> str | None:
     """A Mastra span whose finish reason is `error` failed, whatever its status says."""
+    if "mastra.span.type" not in attrs:
+        return None
     reasons = loads(get("gen_ai.response.finish_reasons"))
     if reasons == "error" or (isinstance(reasons, list) and "error" in reasons):
         return "error.message"

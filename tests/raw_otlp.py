@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -84,13 +84,21 @@ def raw_spans(path: Path) -> list[RawSpan]:
     ]
 
 
-def imported(tmp_path: Path, path: Path) -> tuple[list[Span], list[TraceRow]]:
-    """The file's spans and traces as the store gives them back (a folder: its requests in order)."""
+class Capture(NamedTuple):
+    """A capture as written (raw spans) and as the store gives it back (spans by id, traces)."""
+
+    raw: list[RawSpan]
+    spans: dict[str, Span]
+    traces: list[TraceRow]
+
+
+def captured(path: Path, tmp_path: Path) -> Capture:
+    """Import a capture file (a folder: its requests in order) into a new store and read it back."""
     db_path = tmp_path / "store.db"
     for part in sorted(path.iterdir()) if path.is_dir() else [path]:
         import_file(db_path, part)
     db = connect(db_path)
-    return list(iter_spans(db)), list_traces(db)
+    return Capture(raw_spans(path), {s.span_id: s for s in iter_spans(db)}, list_traces(db))
 
 
 def tokens(value: Any) -> int | None:
@@ -98,16 +106,15 @@ def tokens(value: Any) -> int | None:
 
 
 def check_figures(
-    spans: list[Span],
-    traces: list[TraceRow],
-    raw: list[RawSpan],
+    capture: Capture,
     model_call: Callable[[RawSpan], bool],
     usage: Callable[[RawSpan], tuple[str | None, int | None, int | None]],
     failed: Callable[[RawSpan], bool] = lambda s: s.status == 2,
 ) -> None:
     """Spans, traces, errors, the model calls and their tokens per model, and each trace's roll-up as
     the sum over its model calls only; `usage` gives (model, input, output) of a raw model call."""
-    by_id = {s.span_id: s for s in spans}
+    raw, by_id, traces = capture
+    spans = list(by_id.values())
     assert sorted(by_id) == sorted(s.span_id for s in raw)
     assert {t.trace_id for t in traces} == {s.trace_id for s in raw}
     assert sum(t.span_count for t in traces) == len(raw)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from raw_otlp import RawSpan, check_figures, imported, raw_spans, tokens
+from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
 
@@ -47,23 +47,13 @@ def usage(s: RawSpan) -> tuple[str | None, int | None, int | None]:
 
 
 @pytest.fixture(params=FILES)
-def capture(request, fixtures_dir: Path, tmp_path: Path) -> tuple[list[RawSpan], dict[str, Span], Any]:
-    path = fixtures_dir / request.param
-    spans, traces = imported(tmp_path, path)
-    return raw_spans(path), {s.span_id: s for s in spans}, traces
+def capture(request, fixtures_dir: Path, tmp_path: Path) -> Capture:
+    return captured(fixtures_dir / request.param, tmp_path)
 
 
 def test_figures_count_the_chat_spans_once(capture) -> None:
-    raw, spans, traces = capture
-    assert any(finished_in_error(s) and s.status == 1 for s in raw)
-    check_figures(
-        list(spans.values()),
-        traces,
-        raw,
-        is_model_call,
-        usage,
-        lambda s: s.status == 2 or finished_in_error(s),
-    )
+    assert any(finished_in_error(s) and s.status == 1 for s in capture.raw)
+    check_figures(capture, is_model_call, usage, failed)
 
 
 def test_kinds_by_span_type(capture) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from raw_otlp import RawSpan, check_figures, imported, raw_spans, tokens
+from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
 
@@ -37,15 +36,12 @@ def is_tool_call(s: RawSpan) -> bool:
 
 
 @pytest.fixture(params=[base + suffix for base in BASES for suffix in SUFFIXES])
-def capture(request, fixtures_dir: Path, tmp_path: Path) -> tuple[list[RawSpan], dict[str, Span], Any]:
-    path = fixtures_dir / request.param
-    spans, traces = imported(tmp_path, path)
-    return raw_spans(path), {s.span_id: s for s in spans}, traces
+def capture(request, fixtures_dir: Path, tmp_path: Path) -> Capture:
+    return captured(fixtures_dir / request.param, tmp_path)
 
 
 def test_figures(capture) -> None:
-    raw, spans, traces = capture
-    check_figures(list(spans.values()), traces, raw, is_model_call, usage)
+    check_figures(capture, is_model_call, usage)
 
 
 def test_tool_calls_on_both_sides_are_tools(capture) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raw_otlp import RawSpan, check_figures, imported, raw_spans, tokens
+from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
 
@@ -48,16 +48,13 @@ def usage(s: RawSpan) -> tuple[str | None, int | None, int | None]:
 
 
 @pytest.fixture(params=FILES)
-def capture(request, fixtures_dir: Path, tmp_path: Path) -> tuple[list[RawSpan], dict[str, Span], Any]:
-    path = fixtures_dir / request.param
-    spans, traces = imported(tmp_path, path)
-    return raw_spans(path), {s.span_id: s for s in spans}, traces
+def capture(request, fixtures_dir: Path, tmp_path: Path) -> Capture:
+    return captured(fixtures_dir / request.param, tmp_path)
 
 
 def test_figures_are_the_model_calls_only(capture) -> None:
     """Wrappers repeat usage (v4: the last step's only): traces sum over the do* / chat spans."""
-    raw, spans, traces = capture
-    check_figures(list(spans.values()), traces, raw, is_model_call, usage)
+    check_figures(capture, is_model_call, usage)
 
 
 def test_wrappers_steps_and_tools_have_their_kinds(capture) -> None:
@@ -147,13 +144,13 @@ def test_unknown_usage_stays_unknown(fixtures_dir: Path, tmp_path: Path) -> None
     """v4 without include_usage: NaN tokens (null in JSON) are unknown, not 0, and the call still counts."""
     for name in ("packing-advisor.otlp-http.json", "packing-advisor.otlp.binpb"):
         path = fixtures_dir / "vercel-ai-sdk-v4" / name
-        unknown = [s for s in raw_spans(path) if is_model_call(s) and s.status != 2 and usage(s)[1] is None]
+        raw, spans, _ = captured(path, tmp_path / name)
+        unknown = [s for s in raw if is_model_call(s) and s.status != 2 and usage(s)[1] is None]
         assert unknown
-        spans, _ = imported(tmp_path / name, path)
-        for span in spans:
-            if span.span_id in {s.span_id for s in unknown}:
-                assert span.kind == Kind.LLM
-                assert (span.input_tokens, span.output_tokens, span.total_tokens) == (None, None, None)
+        for s in unknown:
+            span = spans[s.span_id]
+            assert span.kind == Kind.LLM
+            assert (span.input_tokens, span.output_tokens, span.total_tokens) == (None, None, None)
 
 
 # --- hand-written attributes ---------------------------------------------------------------------

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions.base import Convention, Source, kind_table
+from spanscope.core.conventions.base import Convention, Source, json_source, kind_table
 from spanscope.core.conventions.messages import vercel_messages, vercel_tool_calls
-from spanscope.core.conventions.parse import Getter, Message, loads, unwrap
+from spanscope.core.conventions.parse import Getter, Message, loads
 from spanscope.core.model import Kind, message
 
 _AGENT_INPUT = "mastra.agent_run.input"
@@ -63,11 +63,6 @@ def _output(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | N
     return None
 
 
-def _chunk(attrs: dict[str, Any], get: Getter, found: int) -> Any:
-    value = get("mastra.model_chunk.output")
-    return None if value is None else unwrap(value)
-
-
 def _finish_error(attrs: dict[str, Any], get: Getter) -> str | None:
     """A Mastra span whose finish reason is `error` failed, whatever its status says."""
     if "mastra.span.type" not in attrs:
@@ -100,5 +95,5 @@ CONVENTION = Convention(
     failure=(("mastra.span.type",), _finish_error),
     chat_input=(Source(_INPUTS, _input),),
     chat_output=(Source(_OUTPUTS, _output),),
-    value_output=(Source(("mastra.model_chunk.output",), _chunk),),
+    value_output=(json_source("mastra.model_chunk.output"),),
 )

@@ -12,23 +12,12 @@ carry the JSON-RPC result as their output. The server's spans join the client's 
 
 from __future__ import annotations
 
-from typing import Any
-
-from spanscope.core.conventions.base import Convention, Source, kind_table
-from spanscope.core.conventions.parse import Getter, unwrap
+from spanscope.core.conventions.base import Convention, json_source, kind_table
 from spanscope.core.model import Kind
-
-_RESPONSE = "mcp.response.value"
-
-
-def _response(attrs: dict[str, Any], get: Getter, found: int) -> Any:
-    value = get(_RESPONSE)
-    return None if value is None else unwrap(value)
-
 
 CONVENTION = Convention(
     name="MCP",
     kinds=(("mcp.method.name", kind_table({"tools/call": Kind.TOOL})),),
     session=("mcp.session.id",),
-    value_output=(Source((_RESPONSE,), _response),),
+    value_output=(json_source("mcp.response.value"),),
 )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions.base import Convention, Source, kind_table
+from spanscope.core.conventions.base import Convention, Source, json_source, kind_table
 from spanscope.core.conventions.messages import vercel_messages, vercel_tool_calls
-from spanscope.core.conventions.parse import Getter, Message, loads, unwrap
+from spanscope.core.conventions.parse import Getter, Message, loads
 from spanscope.core.model import Kind, message
 
 _WRAPPERS = ("ai.generateText", "ai.streamText", "ai.generateObject", "ai.streamObject")
@@ -73,16 +73,6 @@ def _output(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | N
     return [message("assistant", text if type(text) is str and (text or not calls) else None, calls)]
 
 
-def _value(key: str) -> Source:
-    """Tool arguments and results, embedded values: JSON decoded."""
-
-    def read(attrs: dict[str, Any], get: Getter, found: int) -> Any:
-        value = get(key)
-        return None if value is None else unwrap(value)
-
-    return Source((key,), read)
-
-
 CONVENTION = Convention(
     name="Vercel AI SDK",
     kinds=(
@@ -103,6 +93,6 @@ CONVENTION = Convention(
     },
     chat_input=(Source(("ai.prompt.messages", "ai.prompt"), _input),),
     chat_output=(Source(("ai.response.text", "ai.response.object", "ai.response.toolCalls"), _output),),
-    value_input=(_value("ai.toolCall.args"), _value("ai.value"), _value("ai.values")),
-    value_output=(_value("ai.toolCall.result"),),
+    value_input=(json_source("ai.toolCall.args"), json_source("ai.value"), json_source("ai.values")),
+    value_output=(json_source("ai.toolCall.result"),),
 )

@@ -153,6 +153,12 @@ def test_unknown_usage_stays_unknown(fixtures_dir: Path, tmp_path: Path) -> None
             assert (span.input_tokens, span.output_tokens, span.total_tokens) == (None, None, None)
 
 
+def test_telemetry_metadata_user(capture) -> None:
+    raw, spans, _ = capture
+    for s in raw:
+        assert spans[s.span_id].user_id == s.attrs.get("ai.telemetry.metadata.userId")
+
+
 # --- hand-written attributes ---------------------------------------------------------------------
 
 

@@ -679,8 +679,17 @@ def test_genai_error_type_marks_unset_status_and_reader_values_survive() -> None
 
 
 def test_every_field_follows_the_fixed_precedence_of_conventions() -> None:
-    """OpenInference, then GenAI, then OpenLLMetry, then Langfuse: for values and error status too."""
-    names = ["OpenInference", "OpenTelemetry GenAI", "OpenLLMetry", "Langfuse"]
+    """OpenInference, then GenAI, then OpenLLMetry, then Langfuse: for values and error status too
+    (Mastra, the Vercel AI SDK and MCP take their places between them; tested in their own files)."""
+    names = [
+        "OpenInference",
+        "Mastra",
+        "OpenTelemetry GenAI",
+        "Vercel AI SDK",
+        "MCP",
+        "OpenLLMetry",
+        "Langfuse",
+    ]
     assert [c.name for c in CONVENTIONS] == names
     values = {
         "input.value": "oi",

@@ -13,10 +13,10 @@ from dataclasses import fields
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from spanscope.core.conventions.parse import Getter, Message
+from spanscope.core.conventions.parse import Getter, Message, unwrap
 from spanscope.core.model import Event, Kind, Span
 
-__all__ = ["Convention", "Source", "kind_table"]
+__all__ = ["Convention", "Source", "json_source", "kind_table"]
 
 #: Bits of the fields that have a source among a span's keys (see precedence._present).
 (
@@ -75,6 +75,9 @@ class Convention(NamedTuple):
     #: An error reported while the OTel status stays unset: its keys and a reader giving the key of
     #: the error's message when the span is in error.
     status: tuple[tuple[str, ...], Callable[[dict[str, Any], Getter], str | None]] | None = None
+    #: The same for an error reported while the OTel status says OK (exporters that end every span
+    #: OK): it overrides that status.
+    failure: tuple[tuple[str, ...], Callable[[dict[str, Any], Getter], str | None]] | None = None
     chat_input: tuple[Source, ...] = ()
     chat_output: tuple[Source, ...] = ()
     #: Input and output messages carried by span events.
@@ -91,3 +94,13 @@ def kind_table(names: dict[str, Kind]) -> dict[str, Kind]:
     for name, kind in names.items():
         table[name] = table[name.lower()] = table[name.upper()] = kind
     return table
+
+
+def json_source(key: str) -> Source:
+    """The value of one key, JSON decoded (tool arguments and results, raw responses)."""
+
+    def read(attrs: dict[str, Any], get: Getter, found: int) -> Any:
+        value = get(key)
+        return None if value is None else unwrap(value)
+
+    return Source((key,), read)

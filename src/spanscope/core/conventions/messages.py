@@ -14,7 +14,16 @@ from typing import Any
 from spanscope.core.conventions.parse import Message, as_text, first_present, json_text, loads
 from spanscope.core.model import message
 
-__all__ = ["emit", "openai_chat", "openai_list", "openai_messages", "split_parts", "tool_call"]
+__all__ = [
+    "emit",
+    "openai_chat",
+    "openai_list",
+    "openai_messages",
+    "split_parts",
+    "tool_call",
+    "vercel_messages",
+    "vercel_tool_calls",
+]
 
 _TEXT, _IMAGE, _MEDIA, _CALL, _RESULT, _REASONING = range(6)
 _PART_TYPES = {
@@ -208,3 +217,89 @@ def openai_chat(value: Any, default_role: str) -> list[Message] | None:
     if isinstance(value, dict) and isinstance(value.get("choices"), list):
         return openai_list(value["choices"], default_role)
     return openai_messages(value, default_role)
+
+
+# --- Vercel AI SDK messages --------------------------------------------------------------------
+# The AI SDK's ModelMessage (also written by Mastra): content is text or a list of parts with
+# hyphenated types; v4 writes tool-call `args` and tool-result `result`, v5 on `input` and `output`
+# ({type: json | text | error-text | error-json | content, value}).
+
+
+def _vercel_media(part: dict[str, Any], key: str) -> dict[str, Any]:
+    """An image (or image file) part as {type: image, url}; other files are kept as written."""
+    media_type = part.get("mediaType") or part.get("mimeType")
+    data = part.get(key)
+    is_image = key == "image" or (type(media_type) is str and media_type.startswith("image/"))
+    if not is_image or type(data) is not str:
+        return part
+    if data.startswith(("http://", "https://", "data:")):
+        return {"type": "image", "url": data}
+    return {"type": "image", "url": f"data:{media_type or 'image'};base64,{data}"}
+
+
+def _vercel_result(part: dict[str, Any]) -> Any:
+    """A tool result's value: v4 `result`, or the value of v5's typed `output`."""
+    if "result" in part:
+        return part["result"]
+    output = part.get("output")
+    if isinstance(output, dict) and "type" in output:
+        return output.get("value", output.get("reason"))
+    return output
+
+
+def _vercel_parts(parts: list[Any]) -> tuple[Any, list[dict[str, Any]], list[ToolResult]]:
+    items: list[Any] = []
+    calls: list[dict[str, Any]] = []
+    results: list[ToolResult] = []
+    for part in parts:
+        if not isinstance(part, dict):
+            continue
+        part_type = part.get("type")
+        if part_type == "text":
+            items.append(part.get("text"))
+        elif part_type == "tool-call":
+            arguments = part["input"] if "input" in part else part.get("args")
+            calls.append(tool_call(part.get("toolCallId"), part.get("toolName"), arguments))
+        elif part_type == "tool-result":
+            results.append((part.get("toolCallId"), _vercel_result(part)))
+        elif part_type == "reasoning":
+            items.append({"type": "reasoning", "text": part.get("text")})
+        elif part_type == "image":
+            items.append(_vercel_media(part, "image"))
+        elif part_type == "file":
+            items.append(_vercel_media(part, "data"))
+        else:
+            items.append(part)
+    return content(items), calls, results
+
+
+def vercel_tool_calls(value: Any) -> list[dict[str, Any]]:
+    """AI SDK tool calls: [{toolCallId, toolName, input}] (v5 on) or [{..., args}] (v4: JSON text)."""
+    calls = loads(value)
+    return [
+        tool_call(
+            call.get("toolCallId"),
+            call.get("toolName"),
+            call["input"] if "input" in call else call.get("args"),
+        )
+        for call in (calls if isinstance(calls, list) else ())
+        if isinstance(call, dict)
+    ]
+
+
+def vercel_messages(value: Any) -> list[Message] | None:
+    """A JSON list of AI SDK messages ({role, content: text | parts}); None if it is not one."""
+    value = loads(value)
+    if not isinstance(value, list):
+        return None
+    out: list[Message] = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        body = item.get("content")
+        calls: list[dict[str, Any]] = []
+        results: list[ToolResult] = []
+        if isinstance(body, list):
+            body, calls, results = _vercel_parts(body)
+        emit(out, role(item.get("role"), "user"), body, calls, results)
+    return out or None

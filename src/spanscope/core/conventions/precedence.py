@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from spanscope.core.conventions import genai, langfuse, openinference, openllmetry
+from spanscope.core.conventions import genai, langfuse, mastra, mcp, openinference, openllmetry, vercel
 from spanscope.core.conventions.base import (
     CHAT_IN,
     CHAT_OUT,
@@ -41,7 +41,10 @@ __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
 #: The conventions, first to last in precedence. A new convention is a module and a line here.
 CONVENTIONS: tuple[Convention, ...] = (
     openinference.CONVENTION,
+    mastra.CONVENTION,
     genai.CONVENTION,
+    vercel.CONVENTION,
+    mcp.CONVENTION,
     openllmetry.CONVENTION,
     langfuse.CONVENTION,
 )
@@ -76,7 +79,11 @@ _TOKEN_SOURCES = tuple(
 _ANY_TOKENS = sum(TOKEN_BITS) | USAGE_JSON
 _USAGE = tuple(c.usage for c in CONVENTIONS if c.usage is not None)
 _COSTS = tuple(c.cost[1] for c in CONVENTIONS if c.cost is not None)
-_STATUSES = tuple(c.status[1] for c in CONVENTIONS if c.status is not None)
+#: Error readers per OTel status: an unset status takes every one, in precedence; OK only failures.
+_STATUSES = {
+    Status.UNSET: tuple(s[1] for c in CONVENTIONS for s in (c.status, c.failure) if s is not None),
+    Status.OK: tuple(c.failure[1] for c in CONVENTIONS if c.failure is not None),
+}
 _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
@@ -96,8 +103,9 @@ def _routes() -> dict[str, int]:
     for convention in CONVENTIONS:
         if convention.cost is not None:
             groups.append((COST, convention.cost[0]))
-        if convention.status is not None:
-            groups.append((STATUS, convention.status[0]))
+        for status in (convention.status, convention.failure):
+            if status is not None:
+                groups.append((STATUS, status[0]))
         for bit, sources in (
             (CHAT_IN, convention.chat_input),
             (CHAT_OUT, convention.chat_output),
@@ -233,8 +241,8 @@ def _cost(get: Getter) -> float | None:
 
 
 def _apply_status(span: Span, attrs: dict[str, Any], get: Getter) -> None:
-    """Conventions that report an error while the OTel status stays unset."""
-    for read in _STATUSES:
+    """Conventions that report an error while the OTel status stays unset (or says OK: failures)."""
+    for read in _STATUSES[span.status]:
         message_key = read(attrs, get)
         if message_key is not None:
             span.status = Status.ERROR
@@ -276,6 +284,6 @@ def apply_fields(span: Span) -> int:
     service = span.resource.get("service.name")
     if service is not None:
         span.service = as_text(service) or span.service
-    if found & STATUS and span.status == Status.UNSET:
+    if found & STATUS and span.status != Status.ERROR:
         _apply_status(span, attrs, get)
     return found

@@ -85,8 +85,15 @@ def test_request_json_is_shortened_to_labels_and_loses_nothing_else(fixtures_dir
     assert "Transcribe this voice note." in shown
     image_text = raw_attributes(fixtures_dir, IMAGE_SPAN)["input.value"]
     assert "‹image/png, 1.6 KB›" in media.shorten(image_text)
-    assert "iVBORw0KGgo" not in media.without_payloads(image_text)
-    assert "What is in this photo" in media.without_payloads(image_text)
+    assert "iVBORw0KGgo" not in media.searchable(image_text)
+    assert "What is in this photo" in media.searchable(image_text)
+
+
+def test_a_limited_shortening_names_the_payloads_it_reaches(fixtures_dir):
+    text = raw_attributes(fixtures_dir, IMAGE_SPAN)["input.value"]
+    shown = media.shorten(text, 300)
+    assert shown == media.shorten(text)[: len(shown)] and len(shown) > 300
+    assert "‹image/png, 1.6 KB›" in shown
 
 
 def test_a_payload_over_the_limit_is_refused_without_decoding():
@@ -104,7 +111,8 @@ def test_other_text_is_not_a_payload():
     assert media.base64_blob("short") is None
     assert media.base64_blob("word " * 100) is None
     prose = "The quick brown fox " * 50
-    assert media.shorten(prose) == prose and media.without_payloads(prose) == prose
+    assert media.shorten(prose) == prose and media.searchable(prose) == prose
+    assert media.shorten(prose, 300) == prose[: 301 + media.MIN_BLOB]
     assert media.audio_part({"type": "text", "text": "hi"}) is None
     assert media.audio_part({"type": "image", "url": "data:image/png;base64,iVBORw0KGgo="}) is None
 

@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from spanscope.core.presentation.content import human_bytes
+from spanscope.core.presentation.content import human_bytes, preview, tooltip
 
 #: Base64 runs at least this long are treated as binary data, not words.
 MIN_BLOB = 200
@@ -128,26 +128,59 @@ def payload(text: Any) -> Blob | None:
     return data_url(text) or base64_blob(text)
 
 
-def _label(match: re.Match[str]) -> str:
-    blob = payload(match.group(0))
-    return f"‹{blob.label()}›" if blob is not None else match.group(0)
-
-
 _EMBEDDED_RE = re.compile(rf"{_DATA_URL_RE.pattern}[A-Za-z0-9+/]*={{0,2}}|{_BLOB_RE.pattern}")
+#: Where a payload starts; searched only over the part of a text that will be shown.
+_START_RE = re.compile(rf"{_DATA_URL_RE.pattern}|[A-Za-z0-9+/]{{{MIN_BLOB}}}")
+_EMBEDDED_URL_RE = re.compile(rf"{_DATA_URL_RE.pattern}[A-Za-z0-9+/]*={{0,2}}")
 
 
-def shorten(text: str) -> str:
-    """`text` with every data URL and long base64 run inside it replaced by `‹image/png, 1.6 KB›`."""
+def shorten(text: str, limit: int | None = None) -> str:
+    """`text` with each data URL and long base64 run in it replaced by `‹image/png, 1.6 KB›`.
+
+    With a `limit`, only enough of the text for `limit` characters (and one more, to tell there is
+    more) is worked through: searching prose is slow, and a table cell shows a few hundred."""
     if len(text) < MIN_BLOB:
         return text
-    return _EMBEDDED_RE.sub(_label, text)
+    out: list[str] = []
+    pos = size = 0
+    while limit is None or size <= limit:
+        end = len(text) if limit is None else min(len(text), pos + limit - size + MIN_BLOB + 1)
+        found = _START_RE.search(text, pos, end)
+        if found is None:
+            out.append(text[pos:end])
+            size += end - pos
+            pos = end
+            if pos == len(text):
+                break
+            continue
+        match = _EMBEDDED_RE.match(text, found.start())
+        blob = payload(match.group(0)) if match is not None else None
+        stop = match.end() if blob is not None else found.end()
+        label = f"‹{blob.label()}›" if blob is not None else text[found.start() : stop]
+        out += (text[pos : found.start()], label)
+        size += found.start() - pos + len(label)
+        pos = stop
+    return "".join(out)
 
 
-def without_payloads(text: str) -> str:
-    """`text` with its data URLs and base64 runs removed (for the search index)."""
+def cell_text(text: str, limit: int = 300) -> str:
+    """`preview` for a table cell, payloads named."""
+    return preview(shorten(text, limit), limit)
+
+
+def cell_tooltip(text: str, limit: int = 1000) -> str:
+    """`tooltip` for a cell, payloads named: the whole text when it is short once they are."""
+    short = shorten(text, limit)
+    return tooltip(short if len(short) <= limit else text, limit)
+
+
+def searchable(text: str) -> str:
+    """The text to index: "" for a payload, data URLs inside text removed (base64 is no words)."""
     if len(text) < MIN_BLOB:
         return text
-    return _EMBEDDED_RE.sub(" ", text)
+    if payload(text) is not None:
+        return ""
+    return _EMBEDDED_URL_RE.sub(" ", text) if "base64," in text else text
 
 
 # --- audio -------------------------------------------------------------------------------------

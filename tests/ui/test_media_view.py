@@ -7,6 +7,7 @@ import base64
 import json
 import struct
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,7 +21,7 @@ from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE
 from spanscope.ui.detail.json_tree import QtJsonTree
-from spanscope.ui.detail.media_view import NO_PLAYER, QtImageDialog, fetch
+from spanscope.ui.detail.media_view import MAGNIFY_TO, NO_PLAYER, QtImageDialog, fetch
 
 PHOTO_TRACE, PHOTO_CALL = "0c10a0c6920352dd51345c13d029e69c", "7ee2cd985227cdb1"
 FOLLOW_UP_TRACE, FOLLOW_UP_CALL = "16d9ad56f69f9871533decaaa18d131e", "eba13eeb0a1d6587"
@@ -89,7 +90,9 @@ def test_the_captured_image_is_a_thumbnail_that_opens_at_full_size(qtbot, media_
     assert f'href="{name}"' in browser.toHtml()
     browser.anchorClicked.emit(QUrl(name))
     (dialog,) = browser.media.dialogs
-    assert dialog.label.pixmap().size().toTuple() == (width, height)
+    factor = max(1, MAGNIFY_TO // max(width, height))
+    assert dialog.label.pixmap().size().toTuple() == (width * factor, height * factor)
+    assert dialog.caption.text() == f"{width}×{height} px" + (f", shown {factor}×" if factor > 1 else "")
     dialog.close()
 
 
@@ -135,6 +138,7 @@ def test_load_image_fetches_on_a_worker_and_shows_it(qtbot, media_panel, server)
     (dialog,) = browser.media.dialogs
     qtbot.waitUntil(lambda: not dialog.label.pixmap().isNull(), timeout=10_000)
     assert dialog.label.pixmap().size().toTuple() == (640, 480)
+    assert dialog.caption.text() == "640×480 px"
     dialog.close()
 
 
@@ -149,6 +153,24 @@ def test_a_failed_or_oversized_load_says_why(qtbot, server):
     assert fetch(f"{server}/big.png") == _Images.body
     with pytest.raises(ValueError, match="not a web address"):
         fetch("file:///etc/passwd")
+
+
+def huge_png_header(side: int) -> bytes:
+    """A PNG announcing side×side pixels, its IDAT chunk empty (libpng reads up to it for the size)."""
+    chunks = [b"IHDR" + struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0), b"IDAT", b"IEND"]
+    body = b"".join(struct.pack(">I", len(c) - 4) + c + struct.pack(">I", zlib.crc32(c)) for c in chunks)
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def test_an_image_announcing_too_many_pixels_is_not_decoded(qtbot, media_panel):
+    url = "data:image/png;base64," + base64.b64encode(huge_png_header(30_000)).decode()
+    media_panel.set_span(synthetic([{"type": "image", "url": url}]))
+    browser = media_panel.input.view.rich.browser
+    ((name, thumbnail),) = browser.images.items()
+    assert (thumbnail.width(), thumbnail.height()) == (240, 40)
+    dialog = browser.media.show_image(browser.rendered.images[name])
+    assert dialog.label.text() == "image too large to preview (30000×30000 px)"
+    dialog.close()
 
 
 def test_corrupt_and_oversized_data_images_are_placeholders(qtbot, media_panel):

@@ -107,7 +107,7 @@ class _Writer:
         if blob is not None:
             name = self.out.add_image(blob)
             about = muted(f"{blob.label()} · click to view")
-            return f'<p style="margin: 4px 0"><a href="{name}"><img src="{name}"></a><br>{about}</p>'
+            return f'<p style="margin: 4px 0"><a href="{name}"><img src="{name}"></a> {about}</p>'
         if is_web_url(url):
             load = f'<a href="{self.out.add_remote(url)}">Load image</a>'
             return f"<p>{muted('image:')} {esc(url)} · {load}</p>"

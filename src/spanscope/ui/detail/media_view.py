@@ -28,10 +28,13 @@ from spanscope.ui.style import MUTED_COLOR
 from spanscope.ui.workers import Policy, QtWorker, TaskState
 
 THUMBNAIL = QSize(240, 160)
+#: A small image is magnified by a whole factor (pixels kept sharp) until its longer side reaches this.
+MAGNIFY_TO = 240
 #: The most memory one decoded image may take (Qt refuses larger allocations instead of crashing).
 ALLOCATION_MB = 256
 FETCH_TIMEOUT_S = 15.0
 _CHUNK = 1 << 16
+_ORIGINAL = "spanscope-original-size"
 NO_PLAYER = "no player: this build of Qt has no multimedia module"
 
 
@@ -48,7 +51,11 @@ def read_image(data: bytes, bound: QSize) -> QImage | str:
     if size.isValid() and (size.width() > bound.width() or size.height() > bound.height()):
         reader.setScaledSize(size.scaled(bound, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
-    return f"unreadable image ({reader.errorString()})" if image.isNull() else image
+    if image.isNull():
+        return f"unreadable image ({reader.errorString()})"
+    if size.isValid() and size != image.size():
+        image.setText(_ORIGINAL, f"{size.width()}×{size.height()}")
+    return image
 
 
 def read_blob(blob: Blob, bound: QSize) -> QImage | str:
@@ -115,8 +122,12 @@ class QtImageDialog(QDialog):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumSize(360, 280)
         self.label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setStyleSheet(f"color: {MUTED_COLOR}")
         self.worker: QtWorker | None = None
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.label)
@@ -124,6 +135,7 @@ class QtImageDialog(QDialog):
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.caption)
         layout.addWidget(buttons)
 
     def show_blob(self, blob: Blob) -> None:
@@ -144,8 +156,15 @@ class QtImageDialog(QDialog):
         if isinstance(image, str):
             self.label.setText(image)
             return
+        factor = max(1, MAGNIFY_TO // max(image.width(), image.height(), 1))
+        original = image.text(_ORIGINAL)
+        shown = f"shown at {image.width()}×{image.height()}" if original else f"shown {factor}×"
+        size = original or f"{image.width()}×{image.height()}"
+        self.caption.setText(f"{size} px" + (f", {shown}" if original or factor > 1 else ""))
+        if factor > 1:
+            image = image.scaled(image.size() * factor, mode=Qt.TransformationMode.FastTransformation)
         self.label.setPixmap(QPixmap.fromImage(image))
-        self.resize(image.width() + 40, image.height() + 80)
+        self.resize(image.width() + 40, image.height() + 110)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.worker is not None:

@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from multimodal import raw_spans
 from spanscope.core.conventions import openai_chat
 from spanscope.core.presentation import media
 
@@ -16,14 +17,7 @@ IMAGE_SPAN, AUDIO_SPAN = "7ee2cd985227cdb1", "27a436a6eb842d42"
 
 
 def raw_attributes(fixtures_dir, span_id: str) -> dict[str, str]:
-    """The span's string attributes exactly as the capture holds them."""
-    data = json.loads((fixtures_dir / "multimodal" / "image-audio-openinference.otlp.json").read_text())
-    for resource in data["resourceSpans"]:
-        for scope in resource["scopeSpans"]:
-            for span in scope["spans"]:
-                if span["spanId"] == span_id:
-                    return {a["key"]: a["value"].get("stringValue") for a in span["attributes"]}
-    raise AssertionError(span_id)
+    return raw_spans(fixtures_dir)[span_id]
 
 
 @pytest.fixture

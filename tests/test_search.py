@@ -10,6 +10,7 @@ import time
 import orjson
 import pytest
 
+from multimodal import CAPTURE, raw_spans
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.cli import main
 from spanscope.core.search.find import search
@@ -286,19 +287,11 @@ def test_sqlite_failing_during_a_build_is_a_store_error_naming_the_store(store, 
         build_index(store)
 
 
-def _string_attributes(capture):
-    for resource in orjson.loads(capture.read_bytes())["resourceSpans"]:
-        for scope in resource["scopeSpans"]:
-            for one in scope["spans"]:
-                yield from ((a["key"], a["value"].get("stringValue") or "") for a in one["attributes"])
-
-
 def test_base64_images_and_audio_are_not_indexed_but_the_words_around_them_are(tmp_path, fixtures_dir):
-    capture = fixtures_dir / "multimodal" / "image-audio-openinference.otlp.json"
     path = tmp_path / "media.db"
-    import_file(path, capture)
+    import_file(path, fixtures_dir.joinpath(*CAPTURE))
     build_index(path)
-    attributes = list(_string_attributes(capture))
+    attributes = [item for span in raw_spans(fixtures_dir).values() for item in span.items()]
     payloads = [v for k, v in attributes if k.endswith("image.image.url") and v.startswith("data:")]
     (audio_request,) = {v for k, v in attributes if k == "input.value" and "input_audio" in v}
     parts = orjson.loads(audio_request)["messages"][0]["content"]

@@ -7,8 +7,9 @@ import json
 import time
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QUrl
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QTextDocument
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QColor, QGuiApplication, QTextDocument
+from qt_images import png
 
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
 from spanscope.core.presentation.content import PREVIEW_CHARS, attribute_rows
@@ -40,13 +41,7 @@ def synthetic(**fields) -> Span:
 
 
 def png_data_url(width: int, height: int) -> str:
-    image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(QColor("#e67e22"))
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode()
+    return "data:image/png;base64," + base64.b64encode(png(width, height)).decode()
 
 
 # --- Input / Output ------------------------------------------------------------------------------

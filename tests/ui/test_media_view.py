@@ -11,10 +11,11 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, Qt, QUrl
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QModelIndex, Qt, QUrl
 from PySide6.QtWidgets import QFileDialog
+from qt_images import png
 
+from multimodal import CAPTURE, raw_spans
 from spanscope.core.model import Kind, Span, message
 from spanscope.core.store import import_file
 from spanscope.ui.context import QtTraceContext
@@ -26,27 +27,10 @@ from spanscope.ui.detail.media_view import MAGNIFY_TO, NO_PLAYER, QtImageDialog,
 PHOTO_TRACE, PHOTO_CALL = "0c10a0c6920352dd51345c13d029e69c", "7ee2cd985227cdb1"
 FOLLOW_UP_TRACE, FOLLOW_UP_CALL = "16d9ad56f69f9871533decaaa18d131e", "eba13eeb0a1d6587"
 AUDIO_TRACE, AUDIO_CALL = "d668c18fce2a2b638c3bfa80f616ed60", "27a436a6eb842d42"
-CAPTURE = ("multimodal", "image-audio-openinference.otlp.json")
-
-
-def png(width: int, height: int) -> bytes:
-    image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(QColor("#27ae60"))
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(data)
 
 
 def raw_attributes(fixtures_dir, span_id: str) -> dict[str, str]:
-    data = json.loads(fixtures_dir.joinpath(*CAPTURE).read_text())
-    for resource in data["resourceSpans"]:
-        for scope in resource["scopeSpans"]:
-            for span in scope["spans"]:
-                if span["spanId"] == span_id:
-                    return {a["key"]: a["value"].get("stringValue") for a in span["attributes"]}
-    raise AssertionError(span_id)
+    return raw_spans(fixtures_dir)[span_id]
 
 
 @pytest.fixture
@@ -121,7 +105,7 @@ class _Images(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    _Images.body = png(640, 480)
+    _Images.body = png(640, 480, "#27ae60")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

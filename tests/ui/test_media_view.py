@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt, QUrl
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 from qt_images import png
 
 from multimodal import CAPTURE, raw_spans
@@ -223,3 +223,17 @@ def test_markup_in_an_attribute_is_not_rendered_in_its_tooltip(qtbot, media_pane
     view = media_panel.attributes
     tip = view.proxy.index(0, 1).data(Qt.ItemDataRole.ToolTipRole)
     assert "<b>" not in tip and "&lt;b&gt;bold&lt;/b&gt;" in tip
+
+
+def test_saving_audio_where_it_cannot_be_written_says_why(qtbot, media_panel, tmp_path, monkeypatch):
+    select(qtbot, media_panel, AUDIO_TRACE, AUDIO_CALL)
+    browser = media_panel.input.view.rich.browser
+    warnings = []
+    missing = tmp_path / "no such folder" / "note.wav"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(missing), ""))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    (name,) = browser.rendered.audio
+    browser.anchorClicked.emit(QUrl(name))
+    assert not missing.exists()
+    (warning,) = warnings
+    assert warning.startswith("Could not save the audio:") and "no such folder" in warning

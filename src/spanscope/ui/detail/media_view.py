@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
+    QMessageBox,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -205,5 +206,9 @@ class QtMediaActions(QObject):
 
     def save_audio(self, audio: Audio) -> None:
         name, _ = QFileDialog.getSaveFileName(self.view, "Save audio", f"audio.{audio.format or 'bin'}")
-        if name:
+        if not name:
+            return
+        try:
             save_audio(audio, Path(name))
+        except OSError as exc:
+            QMessageBox.warning(self.view, "Save audio", f"Could not save the audio: {exc}")

@@ -237,3 +237,18 @@ def test_saving_audio_where_it_cannot_be_written_says_why(qtbot, media_panel, tm
     assert not missing.exists()
     (warning,) = warnings
     assert warning.startswith("Could not save the audio:") and "no such folder" in warning
+
+
+def test_show_value_names_base64_until_the_data_is_asked_for(qtbot, media_panel, fixtures_dir):
+    raw = raw_attributes(fixtures_dir, PHOTO_CALL)["input.value"]
+    url = json.loads(raw)["messages"][1]["content"][1]["image_url"]["url"]
+    select(qtbot, media_panel, PHOTO_TRACE, PHOTO_CALL)
+    view = media_panel.attributes
+    row = next(r for r in range(view.proxy.rowCount()) if view.proxy.index(r, 0).data() == "input.value")
+    dialog = view.copying.show_value(view.proxy.index(row, 1))
+    label = f"‹image/png, {len(base64.b64decode(url.split(',', 1)[1])) / 1000:.1f} KB›"
+    assert label in dialog.view.text() and url not in dialog.view.text()
+    assert "What is in this photo" in dialog.view.text()
+    dialog.show_data.setChecked(True)
+    assert url in dialog.view.text() and label not in dialog.view.text()
+    dialog.close()

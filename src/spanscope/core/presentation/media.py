@@ -96,6 +96,13 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def _typed(mime: str | None, text: str, start: int, end: int, fallback: str) -> Blob:
+    """A Blob of `mime`, else of the type its leading bytes show, else of `fallback`."""
+    if mime:
+        return Blob(mime, text, start, end)
+    return Blob(sniff(Blob("", text, start, end).head()) or fallback, text, start, end)
+
+
 def data_url(text: Any) -> Blob | None:
     """The payload of a text that is a base64 `data:` URL; its own mime type, else a sniffed one."""
     if type(text) is not str or not text.startswith("data:"):
@@ -106,10 +113,7 @@ def data_url(text: Any) -> Blob | None:
     end = _BASE64_CHARS.match(text, match.end()).end()
     if end != len(text):
         return None
-    blob = Blob(match.group(1) or "", text, match.end(), end)
-    if blob.mime:
-        return blob
-    return Blob(sniff(blob.head()) or "application/octet-stream", text, blob.start, end)
+    return _typed(match.group(1), text, match.end(), end, "application/octet-stream")
 
 
 def base64_blob(text: Any, mime: str | None = None) -> Blob | None:
@@ -117,10 +121,7 @@ def base64_blob(text: Any, mime: str | None = None) -> Blob | None:
     when the caller knows it, else what its bytes show, else "base64"."""
     if type(text) is not str or len(text) < MIN_BLOB or _BLOB_RE.fullmatch(text) is None:
         return None
-    blob = Blob("", text, 0, len(text))
-    if not blob.head():
-        return None
-    return Blob(mime or sniff(blob.head()) or "base64", text, 0, len(text))
+    return _typed(mime, text, 0, len(text), "base64")
 
 
 def payload(text: Any) -> Blob | None:
@@ -132,6 +133,15 @@ _EMBEDDED_RE = re.compile(rf"{_DATA_URL_RE.pattern}[A-Za-z0-9+/]*={{0,2}}|{_BLOB
 #: Where a payload starts; searched only over the part of a text that will be shown.
 _START_RE = re.compile(rf"{_DATA_URL_RE.pattern}|[A-Za-z0-9+/]{{{MIN_BLOB}}}")
 _EMBEDDED_URL_RE = re.compile(rf"{_DATA_URL_RE.pattern}[A-Za-z0-9+/]*={{0,2}}")
+
+
+def _embedded(text: str, start: int) -> Blob:
+    """The payload starting at `start`, where _START_RE found one (read in place, not copied)."""
+    match = _EMBEDDED_RE.match(text, start)
+    if text.startswith("data:", start):
+        body = _DATA_URL_RE.match(text, start).end()
+        return _typed(match.group(1), text, body, match.end(), "application/octet-stream")
+    return _typed(None, text, start, match.end(), "base64")
 
 
 def shorten(text: str, limit: int | None = None) -> str:
@@ -153,13 +163,11 @@ def shorten(text: str, limit: int | None = None) -> str:
             if pos == len(text):
                 break
             continue
-        match = _EMBEDDED_RE.match(text, found.start())
-        blob = payload(match.group(0)) if match is not None else None
-        stop = match.end() if blob is not None else found.end()
-        label = f"‹{blob.label()}›" if blob is not None else text[found.start() : stop]
+        blob = _embedded(text, found.start())
+        label = f"‹{blob.label()}›"
         out += (text[pos : found.start()], label)
         size += found.start() - pos + len(label)
-        pos = stop
+        pos = blob.end
     return "".join(out)
 
 

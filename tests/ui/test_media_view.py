@@ -19,7 +19,7 @@ from multimodal import CAPTURE, raw_spans
 from spanscope.core.model import Kind, Span, message
 from spanscope.core.store import import_file
 from spanscope.ui.context import QtTraceContext
-from spanscope.ui.detail import QtDetailPanel
+from spanscope.ui.detail import QtDetailPanel, media_view
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE
 from spanscope.ui.detail.json_tree import QtJsonTree
 from spanscope.ui.detail.media_view import MAGNIFY_TO, NO_PLAYER, QtImageDialog, fetch
@@ -124,6 +124,12 @@ def test_load_image_fetches_on_a_worker_and_shows_it(qtbot, media_panel, server)
     assert dialog.label.pixmap().size().toTuple() == (640, 480)
     assert dialog.caption.text() == "640×480 px"
     dialog.close()
+
+
+def test_a_load_that_takes_too_long_stops(server, monkeypatch):
+    monkeypatch.setattr(media_view, "FETCH_DEADLINE_S", -1.0)
+    with pytest.raises(TimeoutError, match="still loading"):
+        fetch(f"{server}/big.png")
 
 
 def test_a_failed_or_oversized_load_says_why(qtbot, server):

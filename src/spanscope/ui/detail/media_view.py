@@ -7,6 +7,7 @@ saved to a file for the user's own player instead.
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +35,8 @@ MAGNIFY_TO = 240
 #: The most memory one decoded image may take (Qt refuses larger allocations instead of crashing).
 ALLOCATION_MB = 256
 FETCH_TIMEOUT_S = 15.0
+#: However the bytes trickle in, a load stops after this long.
+FETCH_DEADLINE_S = 60.0
 _CHUNK = 1 << 16
 _ORIGINAL = "spanscope-original-size"
 NO_PLAYER = "no player: this build of Qt has no multimedia module"
@@ -85,10 +88,12 @@ def thumbnail(blob: Blob) -> QImage:
 
 
 def fetch(url: str, state: TaskState | None = None, limit: int = IMAGE_LIMIT) -> bytes:
-    """The body at an http(s) URL: at most `limit` bytes, given up after FETCH_TIMEOUT_S of silence."""
+    """The body at an http(s) URL: at most `limit` bytes, given up after FETCH_TIMEOUT_S of silence
+    or FETCH_DEADLINE_S in all."""
     if not is_web_url(url):
         raise ValueError(f"not a web address: {url}")
     request = urllib.request.Request(url, headers={"User-Agent": "Spanscope"})
+    deadline = time.monotonic() + FETCH_DEADLINE_S
     with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
         declared = response.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -98,6 +103,8 @@ def fetch(url: str, state: TaskState | None = None, limit: int = IMAGE_LIMIT) ->
             body += chunk
             if len(body) > limit:
                 raise TooLarge(f"the image is over {size_text(limit)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still loading after {FETCH_DEADLINE_S:.0f} s")
             if state is not None and state.cancelled:
                 return b""
         return bytes(body)

@@ -917,3 +917,23 @@ def test_apply_never_raises_and_never_touches_attributes(attrs: dict[str, Any], 
     for value in (span.input, span.output):
         if is_messages(value) and not raw_values & attrs.keys():
             assert all(set(m) >= {"role", "content", "tool_calls", "tool_call_id"} for m in value)
+
+
+def test_openinference_audio_dropped_from_its_messages_is_taken_from_the_request(fixtures_dir):
+    """openinference-instrumentation-openai keeps text and images in llm.input_messages but drops an
+    input_audio part; the request JSON in input.value still has it."""
+    loaded = _load(fixtures_dir / "multimodal" / "image-audio-openinference.otlp.jsonl")
+    for attrs, span in loaded:
+        if span.kind is not Kind.LLM or "input.value" not in attrs:
+            continue
+        request = json.loads(attrs["input.value"])["messages"]
+        assert len(span.input) == len(request)
+        for shown, sent in zip(span.input, request, strict=True):
+            sent_parts = sent.get("content") if isinstance(sent.get("content"), list) else []
+            audio = [p for p in sent_parts if p["type"] == "input_audio"]
+            shown_parts = shown["content"] if isinstance(shown["content"], list) else []
+            assert [p for p in shown_parts if p.get("type") == "input_audio"] == audio
+            images = [p["image_url"]["url"] for p in sent_parts if p["type"] == "image_url"]
+            assert [p["url"] for p in shown_parts if p.get("type") == "image"] == images
+    assert any(p.get("type") == "input_audio" for _, s in loaded if s.input for m in s.input
+               for p in (m["content"] if isinstance(m["content"], list) else ()))  # fmt: skip

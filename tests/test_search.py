@@ -10,6 +10,7 @@ import time
 import orjson
 import pytest
 
+from multimodal import CAPTURE, raw_spans
 from otlp import TRACE, llm, request, span, write_jsonl
 from spanscope.cli import main
 from spanscope.core.search.find import search
@@ -284,3 +285,22 @@ def test_sqlite_failing_during_a_build_is_a_store_error_naming_the_store(store, 
     import_file(store, _second_file(tmp_path))
     with pytest.raises(StoreError, match=re.escape(f"{store}: database or disk is full")):
         build_index(store)
+
+
+def test_base64_images_and_audio_are_not_indexed_but_the_words_around_them_are(tmp_path, fixtures_dir):
+    path = tmp_path / "media.db"
+    import_file(path, fixtures_dir.joinpath(*CAPTURE))
+    build_index(path)
+    attributes = [item for span in raw_spans(fixtures_dir).values() for item in span.items()]
+    payloads = [v for k, v in attributes if k.endswith("image.image.url") and v.startswith("data:")]
+    (audio_request,) = {v for k, v in attributes if k == "input.value" and "input_audio" in v}
+    parts = orjson.loads(audio_request)["messages"][0]["content"]
+    payloads += [p["input_audio"]["data"] for p in parts if "input_audio" in p]
+    assert len(payloads) >= 2
+    assert "ChatCompletion" in names(path, "photo")
+    assert "ChatCompletion" in names(path, '"voice note"')
+    for payload in payloads:
+        words = [w for w in re.split(r"[^A-Za-z0-9]+", payload.rpartition(",")[2]) if len(w) >= 12]
+        assert words
+        for word in words[:5]:
+            assert names(path, word) == [], word

@@ -17,7 +17,7 @@ from spanscope.core.conventions.base import (
     Source,
     kind_table,
 )
-from spanscope.core.conventions.messages import content, tool_call
+from spanscope.core.conventions.messages import content, openai_messages, tool_call
 from spanscope.core.conventions.parse import Getter, Message, as_float, as_text, loads, unwrap
 from spanscope.core.model import Kind, message
 
@@ -105,12 +105,31 @@ def _messages(
     return out
 
 
+def _with_request_audio(get: Getter, messages: list[Message]) -> list[Message]:
+    """The instrumentation keeps only text and image parts in llm.input_messages; an audio part
+    survives only in the request JSON (input.value). Where the request has one, its message's
+    content replaces the flattened one (same messages, same order)."""
+    text = get("input.value")
+    if type(text) is not str or '"input_audio"' not in text:
+        return messages
+    request = openai_messages(loads(text), "user")
+    if request is None or len(request) != len(messages):
+        return messages
+    for flat, full in zip(messages, request, strict=True):
+        parts = full.get("content")
+        if isinstance(parts, list) and any(p.get("type") == "input_audio" for p in parts):
+            flat["content"] = parts
+    return messages
+
+
 def _chat(table: list[tuple[str, ...]], prefix: str, default_role: str) -> Source:
     probes = role, text, part = table[0][:3]
+    is_input = prefix == "llm.input_messages"
 
     def read(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
         if role in attrs or text in attrs or part in attrs:
-            return _messages(get, table, prefix, default_role, found) or None
+            messages = _messages(get, table, prefix, default_role, found)
+            return (_with_request_audio(get, messages) if is_input else messages) or None
         return None
 
     return Source(probes, read)

@@ -1,13 +1,11 @@
 """Qt-free helpers for showing a span's content: what shape a payload has, how much of a large
-text to show first, flattened attributes, retrieved documents, images and first-token times.
+text to show first, flattened attributes, retrieved documents, web links and first-token times.
 
 The desktop app's detail panel renders with these; keeping them here lets them be tested headless.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -264,27 +262,6 @@ def tool_names(messages: list[dict[str, Any]]) -> dict[str, str]:
         for call in m.get("tool_calls") or ()
         if isinstance(call, dict) and call.get("id")
     }
-
-
-@dataclass(frozen=True, slots=True)
-class DataImage:
-    mime: str
-    data: bytes
-
-
-def data_image(url: str | None) -> DataImage | None:
-    """The bytes of a base64 `data:image/...` URL; None for any other URL or bad data."""
-    if not url or not url.startswith("data:"):
-        return None
-    header, _, body = url.partition(",")
-    mime = header[5:].split(";", 1)[0] or "image"
-    if ";base64" not in header or not mime.startswith("image"):
-        return None
-    try:
-        data = base64.b64decode(body)
-    except (binascii.Error, ValueError):
-        return None
-    return DataImage(mime, data) if data else None
 
 
 def is_web_url(url: str | None) -> bool:

@@ -1,7 +1,8 @@
 """What of a span is searchable: its name, the text of its input and output, its attribute values.
 
 The indexer and the snippet cutter both use these functions, so a highlighted snippet always comes
-from the very text that was indexed.
+from the very text that was indexed. Base64 images and audio are left out: their random tokens would
+bloat the index and match nothing anyone types.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 
 from spanscope.core.model import LogRecord
+from spanscope.core.presentation.media import MIN_BLOB, searchable
 from spanscope.core.store.documents import shown_io
 
 
@@ -20,25 +22,31 @@ def _leaves(value: Any, out: list[str]) -> list[str]:
     message's role (every model call would match "user"). A list, not a generator: the indexer calls
     this for every value of every span, and generators cost twice as much."""
     if isinstance(value, str):
-        if value:
-            out.append(value)
+        _text(value, out)
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, str):
-                if item and key != "role":
-                    out.append(item)
+                if key != "role":
+                    _text(item, out)
             elif key != "role":
                 _leaves(item, out)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, str):
-                if item:
-                    out.append(item)
+                _text(item, out)
             else:
                 _leaves(item, out)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         out.append(str(value))
     return out
+
+
+def _text(value: str, out: list[str]) -> None:
+    """Append a string's searchable text, if any (short strings, the most, as they are)."""
+    if len(value) >= MIN_BLOB:
+        value = searchable(value)
+    if value:
+        out.append(value)
 
 
 def _unpacked(values: list[str]) -> list[str]:

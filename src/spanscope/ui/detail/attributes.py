@@ -1,5 +1,6 @@
 """Every attribute of a span (its own, then resource and scope ones) as a flat, filterable,
-copyable key/value table. Long values are elided in the cell; double-click shows them in full."""
+copyable key/value table. Long values are elided in the cell; double-click shows them in full.
+Base64 images and audio read as their type and size in the cell and tooltip; copying gives the value."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from spanscope.core.presentation.content import compact, preview, tooltip
+from spanscope.core.presentation.content import compact
+from spanscope.core.presentation.media import cell_text, cell_tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
+from spanscope.ui.detail.html import tooltip_html
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -36,7 +39,7 @@ class QtAttributesModel(QAbstractTableModel):
         self._keys = [key for key, _ in rows]
         self._values = [value for _, value in rows]
         self._texts = [compact(value) for value in self._values]
-        self._previews = [preview(text) for text in self._texts]
+        self._previews = [cell_text(text) for text in self._texts]
         self.endResetModel()
 
     def rowCount(self, parent: AnyIndex = _ROOT) -> int:
@@ -61,7 +64,7 @@ class QtAttributesModel(QAbstractTableModel):
         if role == VALUE_ROLE:
             return self._values[row]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._keys[row] if key_column else tooltip(self._texts[row])
+            return tooltip_html(self._keys[row] if key_column else cell_tooltip(self._texts[row]))
         return None
 
 

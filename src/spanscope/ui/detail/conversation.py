@@ -1,5 +1,6 @@
 """Chat messages as a readable conversation: coloured roles, wrapped text, tool calls with their
-arguments, tool results naming the call they answer, images as thumbnails or links."""
+arguments, tool results naming the call they answer, images as thumbnails (click for full size),
+remote images as their address with "Load image", audio as its format, length and "Save audio…"."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from spanscope.core.model import Kind
 from spanscope.core.presentation.content import (
     PREVIEW_CHARS,
     TextBudget,
-    data_image,
     is_web_url,
     message_parts,
     parse_json,
     pretty,
     tool_names,
 )
+from spanscope.core.presentation.media import Audio, audio_part, data_url, shorten
 from spanscope.ui.detail.html import (
     Rendered,
     card,
@@ -26,6 +27,7 @@ from spanscope.ui.detail.html import (
     text_block,
     within_budget,
 )
+from spanscope.ui.detail.media_view import NO_PLAYER
 from spanscope.ui.style import KIND_COLORS, MUTED_COLOR
 
 #: Model turns take the LLM kind's colour and tool turns the TOOL kind's, as in the trace tree.
@@ -84,7 +86,10 @@ class _Writer:
         if kind == "reasoning":
             label = f'<p style="margin: 2px 0">{muted("Reasoning")}</p>'
             return label + self.text(part.get("text"), quiet=True)
-        return code_block(self.out.budget.take(pretty(part)))
+        audio = audio_part(part)
+        if audio is not None:
+            return self.audio(audio)
+        return code_block(self.out.budget.take(shorten(pretty(part))))
 
     def text(self, value: Any, *, quiet: bool = False) -> str:
         """Text wrapped as written; JSON (a structured value, or text holding one) indented."""
@@ -96,12 +101,21 @@ class _Writer:
         return f'<div style="color: {MUTED_COLOR}; font-style: italic">{block}</div>' if quiet else block
 
     def image(self, url: str | None) -> str:
-        image = data_image(url)
-        if image is not None:
-            return f'<p style="margin: 4px 0"><img src="{self.out.add_image(image)}"></p>'
+        """A data URL as a thumbnail linking to the full image; a web address as plain text with a
+        link to load it (nothing is fetched unless the user asks)."""
+        blob = data_url(url)
+        if blob is not None:
+            name = self.out.add_image(blob)
+            about = muted(f"{blob.label()} · click to view")
+            return f'<p style="margin: 4px 0"><a href="{name}"><img src="{name}"></a> {about}</p>'
         if is_web_url(url):
-            return f'<p>{muted("image:")} <a href="{esc(url)}">{esc(url)}</a></p>'
+            load = f'<a href="{self.out.add_remote(url)}">Load image</a>'
+            return f"<p>{muted('image:')} {esc(url)} · {load}</p>"
         return f"<p>{muted('[image not included in the trace]')}</p>"
+
+    def audio(self, audio: Audio) -> str:
+        save = f'<a href="{self.out.add_audio(audio)}">Save audio…</a>'
+        return f"<p>{muted('audio:')} {esc(audio.summary())} · {save} {muted(f'({NO_PLAYER})')}</p>"
 
     def tool_call(self, call: dict[str, Any]) -> str:
         call_id = call.get("id")

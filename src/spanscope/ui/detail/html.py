@@ -10,10 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from spanscope.core.presentation.content import DataImage, TextBudget
+from spanscope.core.presentation.content import TextBudget
+from spanscope.core.presentation.media import Audio, Blob
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
-IMAGE_SCHEME = "spanscope-image"
+#: Link and resource names of a rendering's media: an image (its thumbnail, and a click shows it in
+#: full), a remote image to load on request, an audio clip to save.
+IMAGE_SCHEME, REMOTE_SCHEME, AUDIO_SCHEME = "spanscope-image", "spanscope-remote", "spanscope-audio"
 T = TypeVar("T")
 #: At most this many items (messages, documents, events) before "Show all".
 ITEM_LIMIT = 200
@@ -21,16 +24,28 @@ ITEM_LIMIT = 200
 
 @dataclass(slots=True)
 class Rendered:
-    """One rendering: the HTML, the images it refers to by name, and what the budget held back."""
+    """One rendering: the HTML, the media it refers to by name, and what the budget held back."""
 
     html: str
     budget: TextBudget
-    images: dict[str, DataImage] = field(default_factory=dict)
+    images: dict[str, Blob] = field(default_factory=dict)
+    remote: dict[str, str] = field(default_factory=dict)
+    audio: dict[str, Audio] = field(default_factory=dict)
 
-    def add_image(self, image: DataImage) -> str:
-        name = f"{IMAGE_SCHEME}:{len(self.images)}"
-        self.images[name] = image
-        return name
+    def add_image(self, image: Blob) -> str:
+        return _named(self.images, IMAGE_SCHEME, image)
+
+    def add_remote(self, url: str) -> str:
+        return _named(self.remote, REMOTE_SCHEME, url)
+
+    def add_audio(self, audio: Audio) -> str:
+        return _named(self.audio, AUDIO_SCHEME, audio)
+
+
+def _named(media: dict[str, T], scheme: str, item: T) -> str:
+    name = f"{scheme}:{len(media)}"
+    media[name] = item
+    return name
 
 
 def within_budget(items: Sequence[T], budget: TextBudget, render: Callable[[int, T], str]) -> str:
@@ -49,6 +64,11 @@ def within_budget(items: Sequence[T], budget: TextBudget, render: Callable[[int,
 
 def esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def tooltip_html(text: str) -> str:
+    """A tooltip that shows trace text as text: Qt would take text that looks like HTML for markup."""
+    return f'<p style="white-space: pre-wrap">{esc(text)}</p>'
 
 
 def text_block(text: str) -> str:

@@ -1,5 +1,6 @@
 """JSON as a collapsible tree. Nodes are made only when their parent is expanded, a few hundred at a
-time as the view scrolls (canFetchMore/fetchMore), so a huge value costs nothing until opened."""
+time as the view scrolls (canFetchMore/fetchMore), so a huge value costs nothing until opened.
+A data URL or base64 value reads as its type and size ("image/png, 1.6 KB"); copying gives the value."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 
-from spanscope.core.presentation.content import compact, container_summary, preview, tooltip
+from spanscope.core.presentation.content import compact, container_summary
+from spanscope.core.presentation.media import cell_text, cell_tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
+from spanscope.ui.detail.html import tooltip_html
 from spanscope.ui.style import MUTED_COLOR
 
 FETCH_BATCH = 500
@@ -24,7 +27,7 @@ _NUMBER_COLOR = "#2e86de"
 
 
 class _Node:
-    __slots__ = ("children", "key", "parent", "row", "value")
+    __slots__ = ("_shown", "children", "key", "parent", "row", "value")
 
     def __init__(self, key: str, value: Any, parent: _Node | None, row: int) -> None:
         self.key = key
@@ -32,6 +35,14 @@ class _Node:
         self.parent = parent
         self.row = row
         self.children: list[_Node] = []
+        self._shown: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The scalar's cell text, payloads named, worked out once (a view asks on every paint)."""
+        if self._shown is None:
+            self._shown = cell_text(compact(self.value))
+        return self._shown
 
     @property
     def size(self) -> int:
@@ -113,7 +124,7 @@ class QtJsonModel(QAbstractItemModel):
         if index.column() == KEY_COLUMN:
             return node.key if role in (Qt.ItemDataRole.DisplayRole, FULL_TEXT_ROLE) else None
         if role == Qt.ItemDataRole.DisplayRole:
-            return container_summary(value) if isinstance(value, dict | list) else preview(compact(value))
+            return container_summary(value) if isinstance(value, dict | list) else node.shown
         if role == FULL_TEXT_ROLE:
             return compact(value)
         if role == VALUE_ROLE:
@@ -121,7 +132,7 @@ class QtJsonModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(_value_color(value))
         if role == Qt.ItemDataRole.ToolTipRole and not isinstance(value, dict | list):
-            return tooltip(compact(value))
+            return tooltip_html(cell_tooltip(compact(value)))
         return None
 
 

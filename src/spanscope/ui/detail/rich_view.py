@@ -1,7 +1,8 @@
 """A read-only rich-text view for generated HTML that renders a prefix of large content first.
 
-It never fetches anything: images come only from the rendering's own decoded data URLs, web links
-open in the user's browser on click, and in-page links scroll to their anchor.
+It never fetches anything by itself: images come only from the rendering's own data URLs (a click
+shows one in full), a remote image is loaded only by a click on its "Load image", web links open in
+the user's browser on click, and in-page links scroll to their anchor.
 """
 
 from __future__ import annotations
@@ -9,35 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl
-from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QTextDocument, QTextOption
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QTextDocument, QTextOption
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
-from spanscope.core.presentation.content import DataImage, TextBudget, is_web_url
+from spanscope.core.presentation.content import TextBudget, is_web_url
 from spanscope.ui.detail.html import Rendered
+from spanscope.ui.detail.media_view import QtMediaActions, thumbnail
 from spanscope.ui.detail.truncation import QtTruncationBar, busy_cursor
-from spanscope.ui.style import MUTED_COLOR
 
 Renderer = Callable[[TextBudget], Rendered]
-THUMBNAIL = QSize(240, 160)
-
-
-def thumbnail(image: DataImage) -> QImage:
-    """The image scaled to fit THUMBNAIL, or a grey box saying it could not be read."""
-    loaded = QImage.fromData(image.data)
-    if not loaded.isNull():
-        if loaded.width() <= THUMBNAIL.width() and loaded.height() <= THUMBNAIL.height():
-            return loaded
-        return loaded.scaled(
-            THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-    placeholder = QImage(THUMBNAIL.width(), 40, QImage.Format.Format_ARGB32)
-    placeholder.fill(QColor("#dfe6e9"))
-    painter = QPainter(placeholder)
-    painter.setPen(QColor(MUTED_COLOR))
-    painter.drawText(placeholder.rect(), Qt.AlignmentFlag.AlignCenter, f"unreadable {image.mime}")
-    painter.end()
-    return placeholder
 
 
 class QtSafeBrowser(QTextBrowser):
@@ -46,8 +28,15 @@ class QtSafeBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.images: dict[str, QImage] = {}
+        self.rendered: Rendered | None = None
+        self.media = QtMediaActions(self)
         self.setOpenLinks(False)
         self.anchorClicked.connect(self._follow)
+
+    def show_rendered(self, rendered: Rendered | None) -> None:
+        self.rendered = rendered
+        self.images = {} if rendered is None else {n: thumbnail(b) for n, b in rendered.images.items()}
+        self.setHtml("" if rendered is None else rendered.html)
 
     def loadResource(self, kind: int, name: QUrl) -> Any:
         if kind == QTextDocument.ResourceType.ImageResource.value:
@@ -55,7 +44,14 @@ class QtSafeBrowser(QTextBrowser):
         return None
 
     def _follow(self, url: QUrl) -> None:
-        if is_web_url(url.toString()):
+        name, rendered = url.toString(), self.rendered
+        if rendered is not None and name in rendered.images:
+            self.media.show_image(rendered.images[name])
+        elif rendered is not None and name in rendered.remote:
+            self.media.load_image(rendered.remote[name])
+        elif rendered is not None and name in rendered.audio:
+            self.media.save_audio(rendered.audio[name])
+        elif is_web_url(name):
             QDesktopServices.openUrl(url)
         elif url.hasFragment():
             self.scrollToAnchor(url.fragment())
@@ -93,13 +89,11 @@ class QtRichView(QWidget):
     def _show(self, budget: TextBudget) -> None:
         self.bar.hide()
         if self._render is None:
-            self.browser.images = {}
-            self.browser.clear()
+            self.browser.show_rendered(None)
             return
         rendered = self._render(budget)
-        self.browser.images = {name: thumbnail(image) for name, image in rendered.images.items()}
         mode = QTextOption.WrapMode.WrapAnywhere if budget.long_tokens else QTextOption.WrapMode.WordWrap
         self.browser.setWordWrapMode(mode)
-        self.browser.setHtml(rendered.html)
+        self.browser.show_rendered(rendered)
         if budget.truncated:
             self.bar.offer(budget.shown_bytes, budget.total_bytes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions import genai, langfuse, openinference, openllmetry
+from spanscope.core.conventions import adk, genai, langfuse, openinference, openllmetry, pydantic_ai
 from spanscope.core.conventions.base import (
     CHAT_IN,
     CHAT_OUT,
@@ -39,6 +39,8 @@ __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
 #: The conventions, first to last in precedence. A new convention is a module and a line here.
 CONVENTIONS: tuple[Convention, ...] = (
     openinference.CONVENTION,
+    pydantic_ai.CONVENTION,
+    adk.CONVENTION,
     genai.CONVENTION,
     openllmetry.CONVENTION,
     langfuse.CONVENTION,
@@ -46,7 +48,7 @@ CONVENTIONS: tuple[Convention, ...] = (
 #: The version of `derived_io`: raise it whenever a change here or in a convention module changes
 #: the input or output derived for any span; stored documents record it and the search index is
 #: rebuilt when it differs.
-DERIVATION = 1
+DERIVATION = 2
 #: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
 _MAX_SHAPES = 4096
 _SHAPES: dict[tuple[str, ...], int] = {}
@@ -77,6 +79,8 @@ _COSTS = tuple(c.cost[1] for c in CONVENTIONS if c.cost is not None)
 _STATUSES = tuple(c.status[1] for c in CONVENTIONS if c.status is not None)
 _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
+_FRAMEWORK_NAMES = frozenset().union(*(c.framework_names for c in CONVENTIONS))
+_HELPER_CALLS = _joined("helper_calls")
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
 
 
@@ -228,6 +232,16 @@ def _apply_status(span: Span, attrs: dict[str, Any], get: Getter) -> None:
             return
 
 
+def _provider(get: Getter) -> str | None:
+    for key in _PROVIDER_KEYS:
+        value = get(key)
+        if value is not None:
+            value = as_text(value)
+            if value is not None and value not in _FRAMEWORK_NAMES:
+                return value
+    return None
+
+
 def _has_usage(span: Span) -> bool:
     return span.input_tokens is not None or span.output_tokens is not None
 
@@ -242,7 +256,7 @@ def apply_fields(span: Span) -> int:
     if found & MODEL:
         span.model = first_text(get, _MODEL_KEYS) or span.model
     if found & PROVIDER:
-        span.provider = first_text(get, _PROVIDER_KEYS) or span.provider
+        span.provider = _provider(get) or span.provider
     if found & _ANY_TOKENS:
         _apply_tokens(span, get, found)
     if found & COST:
@@ -250,6 +264,8 @@ def apply_fields(span: Span) -> int:
         if cost is not None:
             span.cost_usd = cost
     kind = _kind(get) if found & KIND else None
+    if kind is Kind.LLM and span.name.endswith(_HELPER_CALLS):
+        kind = Kind.CHAIN
     if kind is not None:
         span.kind = kind
     elif span.kind == Kind.SPAN and span.model and _has_usage(span):

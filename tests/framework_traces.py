@@ -4,6 +4,7 @@ the same file imported into a store (what every view reads)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,26 @@ def raw_spans(spans_file: Path) -> list[RawSpan]:
     return spans
 
 
-def spans_files(folder: Path) -> list[Path]:
-    """Every spans file of a fixture folder, in every encoding (OTLP log files are not spans)."""
-    return sorted(p for p in folder.iterdir() if ".otlp." in p.name and ".otlp-logs." not in p.name)
+#: Token and model keys of GenAI model-call spans.
+GENAI_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
+GENAI_MODEL = ("gen_ai.response.model", "gen_ai.request.model")
+
+
+def operation(name: str) -> Callable[[list[RawSpan]], list[RawSpan]]:
+    """Selects the spans of one `gen_ai.operation.name` (a framework's model calls)."""
+    return lambda raw: [s for s in raw if s.attrs.get("gen_ai.operation.name") == name]
+
+
+def spans_files(folder: Path, variant: str = "") -> list[Path]:
+    """Every spans file of a fixture folder (of one variant: `-{variant}.otlp.`), in every encoding
+    (OTLP log files are not spans)."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if ".otlp." in p.name
+        and ".otlp-logs." not in p.name
+        and (not variant or f"-{variant}.otlp." in p.name)
+    )
 
 
 @dataclass
@@ -80,6 +98,11 @@ def imported(store: Path, spans_file: Path) -> Imported:
     traces = {t.trace_id: t for t in list_traces(db)}
     io = {span_id: pair for trace in traces for span_id, pair in trace_io(db, trace).items()}
     return Imported({s.span_id: s for s in iter_spans(db)}, counted, traces, io)
+
+
+def loaded(store_dir: Path, spans_file: Path) -> tuple[list[RawSpan], Imported]:
+    """The file read raw, and imported into a new store in `store_dir`."""
+    return raw_spans(spans_file), imported(store_dir / "s.db", spans_file)
 
 
 def texts(value: Any) -> str:
@@ -129,3 +152,20 @@ def check_structure(result: Imported, raw: list[RawSpan], calls: list[RawSpan], 
         expected_in = sum(int(s.attrs[token_keys[0]]) for s in reported) if reported else None
         expected_out = sum(int(s.attrs[token_keys[1]]) for s in reported) if reported else None
         assert (trace.input_tokens, trace.output_tokens) == (expected_in, expected_out), trace.root_name
+
+
+def check_every_encoding(
+    store_dir: Path,
+    paths: list[Path],
+    model_calls: Callable[[list[RawSpan]], list[RawSpan]],
+    model_keys: tuple[str, ...] = GENAI_MODEL,
+    token_keys: tuple[str, str] = GENAI_TOKENS,
+) -> None:
+    """Each file imports with the raw figures: structure, counted calls, roll-ups, tokens per model."""
+    assert paths
+    for n, path in enumerate(paths):
+        raw = raw_spans(path)
+        calls = model_calls(raw)
+        result = imported(store_dir / f"{n}.db", path)
+        check_structure(result, raw, calls, token_keys)
+        assert stored_usage(result) == usage_by_model(calls, model_keys, token_keys)

@@ -7,21 +7,14 @@ import json
 
 import pytest
 
-from framework_traces import (
-    check_structure,
-    imported,
-    raw_spans,
-    spans_files,
-    stored_usage,
-    texts,
-    usage_by_model,
-)
+import framework_traces as ft
 from spanscope.core.conventions import adk
 from spanscope.core.model import Kind
 from spanscope.core.presentation.content import missing_content_note
 
-TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
-MODEL = ("gen_ai.response.model", "gen_ai.request.model")
+TOKENS = ft.GENAI_TOKENS
+#: ADK's model calls; its legacy call_llm wraps one and repeats its usage.
+model_calls = ft.operation("generate_content")
 
 
 @pytest.fixture(params=["v2-default", "v2-span-content", "v1-legacy"])
@@ -30,31 +23,24 @@ def variant(request):
 
 
 def files(fixtures_dir, variant):
-    return [p for p in spans_files(fixtures_dir / "google-adk") if f"-{variant}.otlp." in p.name]
-
-
-def model_calls(raw):
-    return [s for s in raw if s.attrs.get("gen_ai.operation.name") == "generate_content"]
+    return ft.spans_files(fixtures_dir / "google-adk", variant)
 
 
 def test_every_encoding_imports_with_the_raw_figures(fixtures_dir, tmp_path, variant):
-    for n, path in enumerate(files(fixtures_dir, variant)):
-        raw = raw_spans(path)
-        calls = model_calls(raw)
-        result = imported(tmp_path / f"{n}.db", path)
-        check_structure(result, raw, calls, TOKENS)
-        assert stored_usage(result) == usage_by_model(calls, MODEL, TOKENS)
-        roots = [s for s in raw if s.parent is None]
-        sessions = {
-            s.trace: s.attrs.get("gen_ai.conversation.id") for s in raw if "gen_ai.conversation.id" in s.attrs
-        }
-        assert {s.trace: result.traces[s.trace].session_id for s in roots} == sessions
+    ft.check_every_encoding(tmp_path, files(fixtures_dir, variant), model_calls)
+
+
+def test_the_conversation_id_is_the_session(fixtures_dir, tmp_path, variant):
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, variant)[0])
+    roots = [s for s in raw if s.parent is None]
+    sessions = {
+        s.trace: s.attrs["gen_ai.conversation.id"] for s in raw if "gen_ai.conversation.id" in s.attrs
+    }
+    assert {s.trace: result.traces[s.trace].session_id for s in roots} == sessions
 
 
 def test_legacy_call_llm_repeats_its_child_usage_and_is_counted_once(fixtures_dir, tmp_path):
-    path = files(fixtures_dir, "v1-legacy")[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, "v1-legacy")[0])
     wrappers = [s for s in raw if s.name == "call_llm"]
     children = {s.parent: s for s in model_calls(raw)}
     assert len(wrappers) == len(children) == 5
@@ -79,15 +65,13 @@ def test_legacy_call_llm_repeats_its_child_usage_and_is_counted_once(fixtures_di
                         part.get("text")
                         or part.get("function_call", part.get("function_response", {}))["name"]
                     )
-                    assert expected in texts(shown_in)
+                    assert expected in ft.texts(shown_in)
             calls = [p["function_call"]["id"] for p in response["content"]["parts"] if "function_call" in p]
             assert [c["id"] for m in shown_out for c in m["tool_calls"]] == calls
 
 
 def test_tools_and_merged_parallel_calls_show_as_tool_calls(fixtures_dir, tmp_path, variant):
-    path = files(fixtures_dir, variant)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, variant)[0])
     tools = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "execute_tool"]
     merged = [s for s in tools if s.attrs["gen_ai.tool.name"] == "(merged tools)"]
     assert len(merged) == 2
@@ -107,9 +91,7 @@ def test_tools_and_merged_parallel_calls_show_as_tool_calls(fixtures_dir, tmp_pa
 
 
 def test_model_calls_without_captured_content_say_why(fixtures_dir, tmp_path, variant):
-    path = files(fixtures_dir, variant)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, variant)[0])
     for call in model_calls(raw):
         span = result.spans[call.span]
         shown_in, shown_out = result.io[call.span]
@@ -120,12 +102,12 @@ def test_model_calls_without_captured_content_say_why(fixtures_dir, tmp_path, va
         assert missing_content_note(span) is None
         for message in json.loads(raw_in):
             for part in message["parts"]:
-                assert (part.get("content") or part.get("name") or part["id"]) in texts(shown_in)
+                assert (part.get("content") or part.get("name") or part["id"]) in ft.texts(shown_in)
         system = json.loads(call.attrs["gen_ai.system_instructions"])[0]["content"]
         assert shown_in[0]["role"] == "system" and shown_in[0]["content"] == system
         if "gen_ai.output.messages" in call.attrs:
             for message in json.loads(call.attrs["gen_ai.output.messages"]):
                 for part in message["parts"]:
-                    assert (part.get("content") or part["name"]) in texts(shown_out)
+                    assert (part.get("content") or part["name"]) in ft.texts(shown_out)
     for other in (result.spans[s.span] for s in raw if s.name.startswith(("invoke_agent", "execute_tool"))):
         assert missing_content_note(other) is None

@@ -8,15 +8,7 @@ import json
 
 import pytest
 
-from framework_traces import (
-    check_structure,
-    imported,
-    raw_spans,
-    spans_files,
-    stored_usage,
-    texts,
-    usage_by_model,
-)
+import framework_traces as ft
 from spanscope.core.model import Kind
 from spanscope.core.presentation.content import graph_step
 
@@ -52,19 +44,18 @@ def folder(request):
 
 
 def test_every_encoding_imports_with_the_raw_figures(fixtures_dir, tmp_path, folder):
-    for n, path in enumerate(spans_files(fixtures_dir / folder)):
-        raw = raw_spans(path)
-        calls = model_calls(raw)
-        result = imported(tmp_path / f"{n}.db", path)
-        check_structure(result, raw, calls, TOKENS)
-        assert stored_usage(result) == usage_by_model(calls, MODEL, TOKENS)
-        assert {result.spans[s.span].session_id for s in raw} == {s.attrs["session.id"] for s in raw}
+    ft.check_every_encoding(tmp_path, ft.spans_files(fixtures_dir / folder), model_calls, MODEL, TOKENS)
+
+
+def test_every_span_keeps_its_session(fixtures_dir, tmp_path, folder):
+    raw, result = ft.loaded(tmp_path, ft.spans_files(fixtures_dir / folder)[0])
+    assert {s.span: result.spans[s.span].session_id for s in raw} == {
+        s.span: s.attrs["session.id"] for s in raw
+    }
 
 
 def test_llamaindex_wrappers_and_helpers_are_not_model_calls(fixtures_dir, tmp_path):
-    path = spans_files(fixtures_dir / "llamaindex")[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, ft.spans_files(fixtures_dir / "llamaindex")[0])
     llm_kind = [s for s in raw if s.attrs.get("openinference.span.kind") == "LLM"]
     helpers = [s for s in llm_kind if s.name.endswith("._prepare_chat_with_tools")]
     predict = [s for s in llm_kind if s.name.endswith(".predict")]
@@ -78,22 +69,18 @@ def test_llamaindex_wrappers_and_helpers_are_not_model_calls(fixtures_dir, tmp_p
 
 
 def test_streamed_calls_without_usage_are_unknown_not_zero(fixtures_dir, tmp_path):
-    path = spans_files(fixtures_dir / "llamaindex")[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, ft.spans_files(fixtures_dir / "llamaindex")[0])
     streamed = [s for s in raw if s.name.endswith(".astream_chat")]
     assert len(streamed) == 3 and not any(TOKENS[0] in s.attrs for s in streamed)
     for s in streamed:
         span = result.spans[s.span]
         assert s.span in result.counted and (span.input_tokens, span.output_tokens) == (None, None)
         assert result.traces[s.trace].input_tokens is None
-        assert "".join(texts(result.io[s.span][0])), "the streamed call still shows its messages"
+        assert "".join(ft.texts(result.io[s.span][0])), "the streamed call still shows its messages"
 
 
 def test_model_calls_show_their_raw_messages(fixtures_dir, tmp_path, folder):
-    path = spans_files(fixtures_dir / folder)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, ft.spans_files(fixtures_dir / folder)[0])
     for call in model_calls(raw):
         contents = [
             v for k, v in call.attrs.items() if k.startswith("llm.input_messages.") and k.endswith("content")
@@ -101,13 +88,11 @@ def test_model_calls_show_their_raw_messages(fixtures_dir, tmp_path, folder):
         if call.attrs.get("openinference.span.kind") == "LLM" and not call.error:
             assert contents, call.name
         for text in contents:
-            assert text in texts(result.io[call.span][0])
+            assert text in ft.texts(result.io[call.span][0])
 
 
 def test_langgraph_steps_show_their_graph_node_and_step(fixtures_dir, tmp_path):
-    path = spans_files(fixtures_dir / "langgraph")[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, ft.spans_files(fixtures_dir / "langgraph")[0])
     seen = set()
     for s in raw:
         metadata = json.loads(s.attrs["metadata"])

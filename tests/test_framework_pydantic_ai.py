@@ -7,19 +7,10 @@ import json
 
 import pytest
 
-from framework_traces import (
-    check_structure,
-    imported,
-    raw_spans,
-    spans_files,
-    stored_usage,
-    texts,
-    usage_by_model,
-)
+import framework_traces as ft
 from spanscope.core.model import Kind
 
-TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
-MODEL = ("gen_ai.response.model", "gen_ai.request.model")
+TOKENS = ft.GENAI_TOKENS
 
 
 @pytest.fixture(params=["v5-default", "v3", "v2", "v1-logs", "v1-attributes"])
@@ -28,35 +19,35 @@ def version(request):
 
 
 def files(fixtures_dir, version):
-    return [p for p in spans_files(fixtures_dir / "pydantic-ai") if f"-{version}.otlp." in p.name]
+    return ft.spans_files(fixtures_dir / "pydantic-ai", version)
+
+
+def chats(raw):
+    """The model calls: `chat <model>` spans (agent spans carry the run's total, tool spans none)."""
+    calls = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "chat"]
+    assert calls and all(s.name.startswith("chat ") for s in calls)
+    return calls
 
 
 def test_every_encoding_imports_with_the_raw_figures(fixtures_dir, tmp_path, version):
-    for n, path in enumerate(files(fixtures_dir, version)):
-        raw = raw_spans(path)
-        calls = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "chat"]
-        assert calls and all(s.name.startswith("chat ") for s in calls)
-        result = imported(tmp_path / f"{n}.db", path)
-        check_structure(result, raw, calls, TOKENS)
-        assert stored_usage(result) == usage_by_model(calls, MODEL, TOKENS)
-        assert {result.spans[s.span].kind for s in calls} == {Kind.LLM}
+    ft.check_every_encoding(tmp_path, files(fixtures_dir, version), chats)
 
 
 def test_agent_spans_are_never_model_calls_and_their_run_totals_never_add_up(fixtures_dir, tmp_path, version):
     path = files(fixtures_dir, version)[0]
-    raw = raw_spans(path)
+    raw = ft.raw_spans(path)
     agents = [s for s in raw if s.name == "agent run" or s.name.startswith("invoke_agent ")]
     assert len(agents) == len({s.trace for s in raw})
     totals = [s for s in agents if "gen_ai.aggregated_usage.input_tokens" in s.attrs or TOKENS[0] in s.attrs]
     assert totals, "the agent spans carry the run's usage"
-    result = imported(tmp_path / "s.db", path)
+    result = ft.imported(tmp_path / "s.db", path)
     for agent in agents:
         assert result.spans[agent.span].kind is Kind.AGENT
         assert agent.span not in result.counted
-    chats = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "chat"]
+    calls = chats(raw)
     for agent in totals:
         run = agent.attrs.get("gen_ai.aggregated_usage.input_tokens", agent.attrs.get(TOKENS[0]))
-        own = sum(int(s.attrs.get(TOKENS[0], 0)) for s in chats if s.trace == agent.trace)
+        own = sum(int(s.attrs.get(TOKENS[0], 0)) for s in calls if s.trace == agent.trace)
         assert result.traces[agent.trace].input_tokens == own
         assert int(run) == own, "the run total repeats its calls' usage: counted once, from the calls"
 
@@ -91,12 +82,10 @@ def _raw_texts(span) -> tuple[list[str], list[str]]:
 
 
 def test_each_model_call_shows_the_messages_of_the_raw_file(fixtures_dir, tmp_path, version):
-    path = files(fixtures_dir, version)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
-    chats = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "chat"]
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, version)[0])
     with_content = 0
-    for chat in chats:
+    calls = chats(raw)
+    for chat in calls:
         inputs, outputs = _raw_texts(chat)
         shown_in, shown_out = result.io[chat.span]
         if not inputs:
@@ -106,16 +95,14 @@ def test_each_model_call_shows_the_messages_of_the_raw_file(fixtures_dir, tmp_pa
         with_content += 1
         assert shown_in[0]["role"] == "system"
         for text in inputs:
-            assert text in texts(shown_in)
+            assert text in ft.texts(shown_in)
         for text in outputs:
-            assert text in texts(shown_out)
-    assert with_content == (0 if version == "v1-logs" else len(chats) - 1)
+            assert text in ft.texts(shown_out)
+    assert with_content == (0 if version == "v1-logs" else len(calls) - 1)
 
 
 def test_tools_show_their_arguments_and_results_and_agents_their_run(fixtures_dir, tmp_path, version):
-    path = files(fixtures_dir, version)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, version)[0])
     tools = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "execute_tool"]
     assert tools
     for tool in tools:
@@ -123,7 +110,7 @@ def test_tools_show_their_arguments_and_results_and_agents_their_run(fixtures_di
         response = tool.attrs.get("gen_ai.tool.call.result", tool.attrs.get("tool_response"))
         assert result.spans[tool.span].kind is Kind.TOOL
         assert result.io[tool.span][0] == json.loads(arguments)
-        assert texts(result.io[tool.span][1]) == texts(_json_or_text(response))
+        assert ft.texts(result.io[tool.span][1]) == ft.texts(_json_or_text(response))
     for agent in (s for s in raw if s.attrs.get("gen_ai.operation.name") == "invoke_agent"):
         shown_in, shown_out = result.io[agent.span]
         if "final_result" in agent.attrs:
@@ -135,7 +122,7 @@ def test_tools_show_their_arguments_and_results_and_agents_their_run(fixtures_di
             if m.get("role") == "user" and m.get("parts", [{}])[0].get("type", "text") == "text"
         )
         user_text = first_user["parts"][0]["content"] if "parts" in first_user else first_user["content"]
-        assert user_text in texts(shown_in)
+        assert user_text in ft.texts(shown_in)
 
 
 def _json_or_text(value: str):
@@ -146,9 +133,7 @@ def _json_or_text(value: str):
 
 
 def test_the_conversation_id_is_the_session(fixtures_dir, tmp_path, version):
-    path = files(fixtures_dir, version)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, version)[0])
     roots = [s for s in raw if s.parent is None]
     assert {s.trace: result.traces[s.trace].session_id for s in roots} == {
         s.trace: s.attrs["gen_ai.conversation.id"] for s in roots

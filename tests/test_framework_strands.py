@@ -7,19 +7,10 @@ import json
 
 import pytest
 
-from framework_traces import (
-    check_structure,
-    imported,
-    raw_spans,
-    spans_files,
-    stored_usage,
-    texts,
-    usage_by_model,
-)
+import framework_traces as ft
 from spanscope.core.model import Kind
 
-TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
-MODEL = ("gen_ai.response.model", "gen_ai.request.model")
+TOKENS = ft.GENAI_TOKENS
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system")
 
 
@@ -29,28 +20,30 @@ def variant(request):
 
 
 def files(fixtures_dir, variant):
-    return [p for p in spans_files(fixtures_dir / "strands-agents") if f"-{variant}.otlp." in p.name]
+    return ft.spans_files(fixtures_dir / "strands-agents", variant)
+
+
+chats = ft.operation("chat")
+
+
+def test_the_session_is_the_one_given_to_the_agent(fixtures_dir, tmp_path, variant):
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, variant)[0])
+    assert {s.span: result.spans[s.span].session_id for s in raw} == {
+        s.span: s.attrs["session.id"] for s in raw
+    }
 
 
 def test_every_encoding_imports_with_the_raw_figures(fixtures_dir, tmp_path, variant):
-    for n, path in enumerate(files(fixtures_dir, variant)):
-        raw = raw_spans(path)
-        calls = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "chat"]
-        result = imported(tmp_path / f"{n}.db", path)
-        check_structure(result, raw, calls, TOKENS)
-        assert stored_usage(result) == usage_by_model(calls, MODEL, TOKENS)
-        assert {result.spans[s.span].session_id for s in raw} == {s.attrs["session.id"] for s in raw}
+    ft.check_every_encoding(tmp_path, files(fixtures_dir, variant), chats)
 
 
 def test_agent_spans_lifetime_usage_is_never_counted(fixtures_dir, tmp_path, variant):
-    path = files(fixtures_dir, variant)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, variant)[0])
     agents = [s for s in raw if s.attrs.get("gen_ai.operation.name") == "invoke_agent"]
     assert len(agents) == 3
     for agent in agents:
         assert result.spans[agent.span].kind is Kind.AGENT and agent.span not in result.counted
-        calls = [s for s in raw if s.trace == agent.trace and s.attrs.get("gen_ai.operation.name") == "chat"]
+        calls = [s for s in chats(raw) if s.trace == agent.trace]
         own = sum(int(s.attrs.get(TOKENS[0], 0)) for s in calls)
         assert result.traces[agent.trace].input_tokens == (
             own if any(TOKENS[0] in s.attrs for s in calls) else None
@@ -59,10 +52,10 @@ def test_agent_spans_lifetime_usage_is_never_counted(fixtures_dir, tmp_path, var
 
 def test_the_framework_is_not_shown_as_the_provider(fixtures_dir, tmp_path, variant):
     path = files(fixtures_dir, variant)[0]
-    raw = raw_spans(path)
+    raw = ft.raw_spans(path)
     named = {s.attrs.get(key) for s in raw for key in PROVIDER if key in s.attrs}
     assert named == {"strands-agents"}, "the data names no provider but the framework"
-    result = imported(tmp_path / "s.db", path)
+    result = ft.imported(tmp_path / "s.db", path)
     assert {s.provider for s in result.spans.values()} == {None}
 
 
@@ -87,19 +80,17 @@ def _raw_texts(span) -> tuple[list[str], list[str]]:
 
 
 def test_each_model_call_shows_the_messages_of_the_raw_file(fixtures_dir, tmp_path, variant):
-    path = files(fixtures_dir, variant)[0]
-    raw = raw_spans(path)
-    result = imported(tmp_path / "s.db", path)
-    for chat in (s for s in raw if s.attrs.get("gen_ai.operation.name") == "chat"):
+    raw, result = ft.loaded(tmp_path, files(fixtures_dir, variant)[0])
+    for chat in chats(raw):
         inputs, outputs = _raw_texts(chat)
         assert inputs, chat.span
         shown_in, shown_out = result.io[chat.span]
         for text in inputs:
-            assert text in texts(shown_in)
-        assert '"text"' not in texts(shown_in), "Converse blocks are read, not shown as JSON"
+            assert text in ft.texts(shown_in)
+        assert '"text"' not in ft.texts(shown_in), "Converse blocks are read, not shown as JSON"
         if chat.error:
             assert shown_out is None
             continue
         assert outputs
         for text in outputs:
-            assert text in texts(shown_out)
+            assert text in ft.texts(shown_out)

@@ -679,19 +679,19 @@ def test_genai_error_type_marks_unset_status_and_reader_values_survive() -> None
 
 
 def test_every_field_follows_the_fixed_precedence_of_conventions() -> None:
-    """OpenInference, Pydantic AI, Google ADK, then GenAI, OpenLLMetry, Langfuse: for values and error
+    """OpenInference, Pydantic AI, GenAI, Google ADK, OpenLLMetry, then Langfuse: for values and error
     status too."""
-    names = ["OpenInference", "Pydantic AI", "Google ADK", "OpenTelemetry GenAI", "OpenLLMetry", "Langfuse"]
+    names = ["OpenInference", "Pydantic AI", "OpenTelemetry GenAI", "Google ADK", "OpenLLMetry", "Langfuse"]
     assert [c.name for c in CONVENTIONS] == names
     values = {
         "input.value": "oi",
         "tool_arguments": '"pydantic"',
-        "gcp.vertex.agent.tool_call_args": '"adk"',
         "gen_ai.tool.call.arguments": '"genai"',
+        "gcp.vertex.agent.tool_call_args": '"adk"',
         "traceloop.entity.input": '"openllmetry"',
         "langfuse.observation.input": '"langfuse"',
     }
-    for expected in ("oi", "pydantic", "adk", "genai", "openllmetry", "langfuse"):
+    for expected in ("oi", "pydantic", "genai", "adk", "openllmetry", "langfuse"):
         assert _applied(dict(values)).input == expected
         del values[next(iter(values))]
     both = {

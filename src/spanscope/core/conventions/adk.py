@@ -61,6 +61,8 @@ def _system(config: Any) -> Message | None:
 
 
 def _request(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
+    if _REQUEST not in attrs:
+        return None
     request = loads(get(_REQUEST))
     if not isinstance(request, dict):
         return None
@@ -69,6 +71,8 @@ def _request(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | 
 
 
 def _response(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
+    if _RESPONSE not in attrs:
+        return None
     response = loads(get(_RESPONSE))
     content = response.get("content") if isinstance(response, dict) else None
     return _contents([content], []) or None
@@ -80,11 +84,13 @@ def _value(raw: Any) -> Any:
 
 
 def _args(attrs: dict[str, Any], get: Getter, found: int) -> Any:
-    return _value(get(_ARGS))
+    return _value(get(_ARGS)) if _ARGS in attrs else None
 
 
 def _tool_response(attrs: dict[str, Any], get: Getter, found: int) -> Any:
     """A tool's response; the merged span's list of {id, name, response} as one tool message each."""
+    if _TOOL_RESPONSE not in attrs:
+        return None
     value = _value(get(_TOOL_RESPONSE))
     if (
         isinstance(value, list)

@@ -40,8 +40,8 @@ __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
 CONVENTIONS: tuple[Convention, ...] = (
     openinference.CONVENTION,
     pydantic_ai.CONVENTION,
-    adk.CONVENTION,
     genai.CONVENTION,
+    adk.CONVENTION,
     openllmetry.CONVENTION,
     langfuse.CONVENTION,
 )
@@ -81,6 +81,8 @@ _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
 _FRAMEWORK_NAMES = frozenset().union(*(c.framework_names for c in CONVENTIONS))
 _HELPER_CALLS = _joined("helper_calls")
+#: Enum members read once: a class attribute lookup on an Enum costs more than the check itself.
+_LLM, _CHAIN = Kind.LLM, Kind.CHAIN
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
 
 
@@ -264,8 +266,8 @@ def apply_fields(span: Span) -> int:
         if cost is not None:
             span.cost_usd = cost
     kind = _kind(get) if found & KIND else None
-    if kind is Kind.LLM and span.name.endswith(_HELPER_CALLS):
-        kind = Kind.CHAIN
+    if kind is _LLM and span.name.endswith(_HELPER_CALLS):
+        kind = _CHAIN
     if kind is not None:
         span.kind = kind
     elif span.kind == Kind.SPAN and span.model and _has_usage(span):

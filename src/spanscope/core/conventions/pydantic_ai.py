@@ -41,12 +41,14 @@ def _input(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | No
     if raw is not None:
         system = system_message(get("gen_ai.system_instructions"))
         return [*([system] if system else []), *parts_messages(raw, "user")] or None
+    if _HISTORY_EVENTS not in attrs and _EVENTS not in attrs:
+        return None
     events = _events(get(_HISTORY_EVENTS) or get(_EVENTS))
     return None if events is None else event_messages(events)[0]
 
 
 def _output(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
-    events = _events(get(_EVENTS))
+    events = _events(get(_EVENTS)) if _EVENTS in attrs else None
     return None if events is None else event_messages(events)[1]
 
 

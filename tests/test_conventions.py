@@ -680,12 +680,15 @@ def test_genai_error_type_marks_unset_status_and_reader_values_survive() -> None
 
 def test_every_field_follows_the_fixed_precedence_of_conventions() -> None:
     """OpenInference, then GenAI, then OpenLLMetry, then Langfuse: for values and error status too
-    (Mastra, the Vercel AI SDK and MCP take their places between them; tested in their own files)."""
+    (Mastra, Pydantic AI, the Vercel AI SDK, Google ADK and MCP take their places between them; tested
+    in their own files)."""
     names = [
         "OpenInference",
         "Mastra",
+        "Pydantic AI",
         "OpenTelemetry GenAI",
         "Vercel AI SDK",
+        "Google ADK",
         "MCP",
         "OpenLLMetry",
         "Langfuse",
@@ -693,11 +696,13 @@ def test_every_field_follows_the_fixed_precedence_of_conventions() -> None:
     assert [c.name for c in CONVENTIONS] == names
     values = {
         "input.value": "oi",
+        "tool_arguments": '"pydantic"',
         "gen_ai.tool.call.arguments": '"genai"',
+        "gcp.vertex.agent.tool_call_args": '"adk"',
         "traceloop.entity.input": '"openllmetry"',
         "langfuse.observation.input": '"langfuse"',
     }
-    for expected in ("oi", "genai", "openllmetry", "langfuse"):
+    for expected in ("oi", "pydantic", "genai", "adk", "openllmetry", "langfuse"):
         assert _applied(dict(values)).input == expected
         del values[next(iter(values))]
     both = {
@@ -788,6 +793,17 @@ FUZZ_KEYS = [
     "gen_ai.conversation.id",
     "traceloop.association.properties.session_id",
     "error.type",
+    "pydantic_ai.all_messages",
+    "all_messages_events",
+    "events",
+    "final_result",
+    "tool_arguments",
+    "tool_response",
+    "gcp.vertex.agent.llm_request",
+    "gcp.vertex.agent.llm_response",
+    "gcp.vertex.agent.tool_call_args",
+    "gcp.vertex.agent.tool_response",
+    "gcp.vertex.agent.session_id",
 ]
 PART_KEYS = [
     "role",
@@ -815,6 +831,14 @@ PART_KEYS = [
     "prompt_tokens",
     "prompt_tokens_details",
     "cached_tokens",
+    "toolUse",
+    "toolResult",
+    "function_call",
+    "function_response",
+    "contents",
+    "config",
+    "system_instruction",
+    "event.name",
 ]
 PART_TYPES = [
     "text",
@@ -886,7 +910,15 @@ attribute_values = (
 )
 attribute_maps = st.dictionaries(st.sampled_from(FUZZ_KEYS), attribute_values, max_size=10)
 event_names = st.sampled_from(
-    ["gen_ai.user.message", "gen_ai.tool.message", "gen_ai.choice", "gen_ai.content.prompt", "exception", "x"]
+    [
+        "gen_ai.user.message",
+        "gen_ai.tool.message",
+        "gen_ai.choice",
+        "gen_ai.content.prompt",
+        "gen_ai.client.inference.operation.details",
+        "exception",
+        "x",
+    ]
 )
 event_lists = st.lists(
     st.builds(

@@ -2,8 +2,8 @@
 
 A reader fills a span's raw fields (ids, times, OTel status, flat attributes, events, resource);
 `apply_fields` then reads the conventions real instrumentations write - OpenInference, OpenTelemetry
-GenAI (all versions), OpenLLMetry/Traceloop, the Langfuse OTel SDK, the Vercel AI SDK, Mastra and MCP,
-one module each - and fills
+GenAI (all versions), OpenLLMetry/Traceloop, the Langfuse OTel SDK, and the attributes of their own
+that frameworks add (the Vercel AI SDK, Mastra, MCP, Pydantic AI, Google ADK), one module each - and fills
 kind, model, provider, usage, cost, session, user and service. Input and output are not filled at
 import: `derived_io` gives them from the attributes and events whenever a span is read (see
 core/store/documents.py), so every view shows what the conventions of the running version say.

@@ -86,6 +86,12 @@ class Convention(NamedTuple):
     value_output: tuple[Source, ...] = ()
     #: Extra (bit, keys) routes, e.g. the PART_* bits of flattened messages.
     features: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    #: Names a framework writes into a provider key that name the framework, not the model's provider
+    #: (Strands' `strands-agents`): skipped, so the provider is the next key's or unknown.
+    framework_names: frozenset[str] = frozenset()
+    #: Ends of span names a framework marks as model calls though they make none (helpers around
+    #: the call): such spans are steps (CHAIN), never counted.
+    helper_calls: tuple[str, ...] = ()
 
 
 def kind_table(names: dict[str, Kind]) -> dict[str, Kind]:

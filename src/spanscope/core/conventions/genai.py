@@ -1,14 +1,23 @@
 """OpenTelemetry GenAI semantic conventions, all versions: `gen_ai.input.messages` /
-`gen_ai.output.messages` with parts and `gen_ai.system_instructions` (1.37 on), the message events of
-1.28-1.36 (`gen_ai.user.message`, `gen_ai.choice`, ...) and the content events of <= 1.26
-(`gen_ai.content.prompt`), tool call arguments and results, `gen_ai.usage.*`, `error.type`."""
+`gen_ai.output.messages` with parts and `gen_ai.system_instructions` (1.37 on), also as attributes of
+`gen_ai.client.inference.operation.details` events, the message events of 1.28-1.36
+(`gen_ai.user.message`, `gen_ai.choice`, ...; Strands writes their content as Converse blocks in JSON)
+and the content events of <= 1.26 (`gen_ai.content.prompt`), tool call arguments and results,
+`gen_ai.usage.*`, `error.type`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from spanscope.core.conventions.base import Convention, Source, kind_table
-from spanscope.core.conventions.messages import append_openai, emit, openai_list, role, split_parts
+from spanscope.core.conventions.messages import (
+    append_openai,
+    block_list,
+    emit,
+    openai_list,
+    role,
+    split_parts,
+)
 from spanscope.core.conventions.parse import Getter, Message, as_float, loads, unwrap
 from spanscope.core.model import Event, Kind, message
 
@@ -19,6 +28,8 @@ _EVENT_ROLES = {
     "gen_ai.assistant.message": "assistant",
     "gen_ai.tool.message": "tool",
 }
+#: The event of the latest conventions carrying messages as attributes, like the span's own.
+DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 #: Content events of <= 1.26: (attribute holding the JSON, is it the input).
 _CONTENT_EVENTS = {
     "gen_ai.content.prompt": ("gen_ai.prompt", True),
@@ -26,7 +37,7 @@ _CONTENT_EVENTS = {
 }
 
 
-def _messages(value: Any, default_role: str) -> list[Message]:
+def parts_messages(value: Any, default_role: str) -> list[Message]:
     """gen_ai.input.messages / gen_ai.output.messages: a JSON list of {role, parts: [...]}."""
     out: list[Message] = []
     items = loads(value)
@@ -38,7 +49,7 @@ def _messages(value: Any, default_role: str) -> list[Message]:
     return out
 
 
-def _system_instructions(value: Any) -> Message | None:
+def system_message(value: Any) -> Message | None:
     """gen_ai.system_instructions (a JSON list of parts, or plain text) as a system message."""
     parsed = loads(value)
     text = split_parts(parsed)[0] if isinstance(parsed, list) else parsed
@@ -47,9 +58,9 @@ def _system_instructions(value: Any) -> Message | None:
 
 def _input(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
     raw = get("gen_ai.input.messages")
-    messages = _messages(raw, "user") if raw is not None else []
+    messages = parts_messages(raw, "user") if raw is not None else []
     raw = get("gen_ai.system_instructions")
-    system = _system_instructions(raw) if raw is not None else None
+    system = system_message(raw) if raw is not None else None
     if system is not None:
         messages.insert(0, system)
     return messages or None
@@ -57,22 +68,28 @@ def _input(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | No
 
 def _output(attrs: dict[str, Any], get: Getter, found: int) -> list[Message] | None:
     raw = get("gen_ai.output.messages")
-    return None if raw is None else _messages(raw, "assistant") or None
+    return None if raw is None else parts_messages(raw, "assistant") or None
 
 
 def _event_body(attributes: dict[str, Any], event_role: str) -> dict[str, Any]:
     """The message an event carries: its gen_ai.event.content JSON body, else its own attributes."""
     body = loads(attributes.get("gen_ai.event.content"))
     body = body if isinstance(body, dict) else attributes
+    blocks = block_list(body.get("content"))
+    if blocks is not None:
+        body = {**body, "content": blocks}
     if event_role == "tool" and "tool_call_id" not in body and "id" in body:
         return {**body, "tool_call_id": body["id"]}
     return body
 
 
 def _choice_message(body: dict[str, Any]) -> dict[str, Any]:
+    """The message of a gen_ai.choice: a JSON object, content parts or blocks, text, or flat keys."""
     inner = loads(body.get("message"))
     if isinstance(inner, dict):
         return inner
+    if isinstance(inner, list) or type(inner) is str:
+        return {"role": "assistant", "content": inner}
     return {
         "role": body.get("message.role"),
         "content": body.get("message.content"),
@@ -80,9 +97,23 @@ def _choice_message(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event_messages(events: list[Event]) -> tuple[list[Message] | None, list[Message] | None]:
+def _details(attributes: dict[str, Any], inputs: list[Message], outputs: list[Message]) -> None:
+    """One gen_ai.client.inference.operation.details event: its system instructions go first."""
+    system = system_message(attributes.get("gen_ai.system_instructions"))
+    if system is not None:
+        inputs.insert(0, system)
+    raw = attributes.get("gen_ai.input.messages")
+    if raw is not None:
+        inputs.extend(parts_messages(raw, "user"))
+    raw = attributes.get("gen_ai.output.messages")
+    if raw is not None:
+        outputs.extend(parts_messages(raw, "assistant"))
+
+
+def event_messages(events: list[Event]) -> tuple[list[Message] | None, list[Message] | None]:
     """Message events gen_ai.{system,user,assistant,tool}.message and gen_ai.choice (1.28-1.36),
-    gen_ai.content.prompt / gen_ai.content.completion (<= 1.26)."""
+    gen_ai.content.prompt / gen_ai.content.completion (<= 1.26), and the messages of
+    gen_ai.client.inference.operation.details events (latest)."""
     inputs: list[Message] = []
     outputs: list[Message] = []
     for event in events:
@@ -95,6 +126,8 @@ def _event_messages(events: list[Event]) -> tuple[list[Message] | None, list[Mes
             append_openai(inputs, _event_body(attributes, event_role), event_role)
         elif name == "gen_ai.choice":
             append_openai(outputs, _choice_message(_event_body(attributes, "assistant")), "assistant")
+        elif name == DETAILS_EVENT:
+            _details(attributes, inputs, outputs)
         elif name in _CONTENT_EVENTS:
             key, is_input = _CONTENT_EVENTS[name]
             messages = openai_list(attributes.get(key), "user" if is_input else "assistant")
@@ -102,8 +135,8 @@ def _event_messages(events: list[Event]) -> tuple[list[Message] | None, list[Mes
     return inputs or None, outputs or None
 
 
-def _tool_value(key: str) -> Source:
-    """Tool call arguments and results, JSON decoded."""
+def json_value(key: str) -> Source:
+    """A value (tool call arguments, results) JSON decoded."""
 
     def read(attrs: dict[str, Any], get: Getter, found: int) -> Any:
         value = get(key)
@@ -157,7 +190,9 @@ CONVENTION = Convention(
     status=(("error.type",), _error),
     chat_input=(Source(("gen_ai.input.messages", "gen_ai.system_instructions"), _input),),
     chat_output=(Source(("gen_ai.output.messages",), _output),),
-    events=_event_messages,
-    value_input=(_tool_value("gen_ai.tool.call.arguments"),),
-    value_output=(_tool_value("gen_ai.tool.call.result"),),
+    events=event_messages,
+    value_input=(json_value("gen_ai.tool.call.arguments"),),
+    value_output=(json_value("gen_ai.tool.call.result"),),
+    # Strands Agents writes its own name where the provider belongs, and nothing of the real one.
+    framework_names=frozenset({"strands-agents"}),
 )

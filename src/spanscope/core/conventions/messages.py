@@ -15,12 +15,14 @@ from spanscope.core.conventions.parse import Message, as_text, first_present, js
 from spanscope.core.model import message
 
 __all__ = [
+    "block_list",
     "emit",
     "openai_chat",
     "openai_list",
     "openai_messages",
     "split_parts",
     "tool_call",
+    "typed_block",
     "vercel_messages",
     "vercel_tool_calls",
 ]
@@ -81,6 +83,8 @@ def split_parts(parts: list[Any]) -> tuple[Any, list[dict[str, Any]], list[ToolR
             continue
         if not isinstance(part, dict):
             continue
+        if "type" not in part:
+            part = typed_block(part)
         part_type = part.get("type")
         category = _PART_TYPES.get(part_type) if type(part_type) is str else None
         if category == _TEXT:
@@ -303,3 +307,49 @@ def vercel_messages(value: Any) -> list[Message] | None:
             body, calls, results = _vercel_parts(body)
         emit(out, role(item.get("role"), "user"), body, calls, results)
     return out or None
+
+
+# --- content blocks named by their key ---------------------------------------------------------
+
+#: Blocks without a `type`, named by their one key instead - Bedrock Converse (which Strands writes)
+#: and Gemini (which Google ADK writes): the part type, then the block's keys of id, name and payload.
+_KEYED_BLOCKS = {
+    "toolUse": ("tool_call", "toolUseId", "name", "input"),
+    "function_call": ("tool_call", "id", "name", "args"),
+    "functionCall": ("tool_call", "id", "name", "args"),
+    "toolResult": ("tool_call_response", "toolUseId", "name", "content"),
+    "function_response": ("tool_call_response", "id", "name", "response"),
+    "functionResponse": ("tool_call_response", "id", "name", "response"),
+}
+_BLOCK_KEYS = frozenset({"text", *_KEYED_BLOCKS})
+
+
+def typed_block(part: dict[str, Any]) -> dict[str, Any]:
+    """A Converse or Gemini block as the typed part `split_parts` reads ({"text": t} a text part,
+    {"toolUse": {...}} a tool call, {"toolResult": {...}} a tool result); other dicts as they are."""
+    text = part.get("text")
+    if type(text) is str:
+        return {"type": "text", "content": text}
+    for key, (part_type, id_key, name_key, payload_key) in _KEYED_BLOCKS.items():
+        block = part.get(key)
+        if isinstance(block, dict):
+            payload = "arguments" if part_type == "tool_call" else "result"
+            return {
+                "type": part_type,
+                "id": block.get(id_key),
+                "name": block.get(name_key),
+                payload: block.get(payload_key),
+            }
+    return part
+
+
+def block_list(value: Any) -> list[dict[str, Any]] | None:
+    """Message content written as a JSON string of Converse blocks (Strands' message events): the
+    blocks, else None; text that only looks like JSON stays text."""
+    parsed = loads(value)
+    if not isinstance(parsed, list) or not parsed:
+        return None
+    for block in parsed:
+        if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in _BLOCK_KEYS:
+            return None
+    return parsed

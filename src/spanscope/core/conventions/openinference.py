@@ -214,4 +214,7 @@ CONVENTION = Convention(
         (PART_CALL_ID, tuple(keys[5] for keys in _ALL_KEYS)),
         (PART_NAME, tuple(keys[6] for keys in _ALL_KEYS)),
     ),
+    # LlamaIndex's instrumentation marks every traced method of an LLM class as LLM: this one only
+    # builds the messages and tools for the call made beside it.
+    helper_calls=("._prepare_chat_with_tools",),
 )

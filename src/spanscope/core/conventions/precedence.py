@@ -13,7 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from spanscope.core.conventions import genai, langfuse, mastra, mcp, openinference, openllmetry, vercel
+from spanscope.core.conventions import (
+    adk,
+    genai,
+    langfuse,
+    mastra,
+    mcp,
+    openinference,
+    openllmetry,
+    pydantic_ai,
+    vercel,
+)
 from spanscope.core.conventions.base import (
     CHAT_IN,
     CHAT_OUT,
@@ -42,8 +52,10 @@ __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
 CONVENTIONS: tuple[Convention, ...] = (
     openinference.CONVENTION,
     mastra.CONVENTION,
+    pydantic_ai.CONVENTION,
     genai.CONVENTION,
     vercel.CONVENTION,
+    adk.CONVENTION,
     mcp.CONVENTION,
     openllmetry.CONVENTION,
     langfuse.CONVENTION,
@@ -86,6 +98,10 @@ _STATUSES = {
 }
 _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
+_FRAMEWORK_NAMES = frozenset().union(*(c.framework_names for c in CONVENTIONS))
+_HELPER_CALLS = _joined("helper_calls")
+#: Enum members read once: a class attribute lookup on an Enum costs more than the check itself.
+_LLM, _CHAIN = Kind.LLM, Kind.CHAIN
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
 
 
@@ -251,6 +267,16 @@ def _apply_status(span: Span, attrs: dict[str, Any], get: Getter) -> None:
             return
 
 
+def _provider(get: Getter) -> str | None:
+    for key in _PROVIDER_KEYS:
+        value = get(key)
+        if value is not None:
+            value = as_text(value)
+            if value is not None and value not in _FRAMEWORK_NAMES:
+                return value
+    return None
+
+
 def _has_usage(span: Span) -> bool:
     return span.input_tokens is not None or span.output_tokens is not None
 
@@ -265,7 +291,7 @@ def apply_fields(span: Span) -> int:
     if found & MODEL:
         span.model = first_text(get, _MODEL_KEYS) or span.model
     if found & PROVIDER:
-        span.provider = first_text(get, _PROVIDER_KEYS) or span.provider
+        span.provider = _provider(get) or span.provider
     if found & _ANY_TOKENS:
         _apply_tokens(span, get, found)
     if found & COST:
@@ -273,6 +299,8 @@ def apply_fields(span: Span) -> int:
         if cost is not None:
             span.cost_usd = cost
     kind = _kind(get) if found & KIND else None
+    if kind is _LLM and span.name.endswith(_HELPER_CALLS):
+        kind = _CHAIN
     if kind is not None:
         span.kind = kind
     elif span.kind == Kind.SPAN and span.model and _has_usage(span):

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from spanscope.core.conventions import adk
 from spanscope.core.model import Span, is_messages
 from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import PriceBook
@@ -192,6 +193,28 @@ def attribute_rows(span: Span) -> list[tuple[str, Any]]:
     rows += [row for key, value in span.resource.items() for row in flatten(value, f"resource.{key}")]
     rows += [row for key, value in span.scope.items() for row in flatten(value, f"scope.{key}")]
     return rows
+
+
+def graph_step(span: Span) -> str | None:
+    """Where in a LangGraph graph the span ran, e.g. `node agent, step 3`: LangGraph puts its node and
+    step into the run metadata, which OpenInference writes as the `metadata` JSON attribute."""
+    metadata = span.attributes.get("metadata")
+    if isinstance(metadata, str) and "langgraph_node" in metadata:
+        metadata = parse_json(metadata)
+    if not isinstance(metadata, dict):
+        return None
+    node, step = metadata.get("langgraph_node"), metadata.get("langgraph_step")
+    if type(node) is not str:
+        return None
+    return f"node {node}, step {step}" if type(step) is int else f"node {node}"
+
+
+def missing_content_note(span: Span) -> str | None:
+    """Why a model call shows no messages, when its attributes tell (an app that left content
+    capture off); None otherwise."""
+    if not span.is_model_call:
+        return None
+    return adk.content_note(span.attributes, span.scope.get("name"))
 
 
 # --- retrieved documents -----------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The line above the tabs naming the span: kind icon, name, status, latency and model, and a
-failed span's message underneath."""
+"""The line above the tabs naming the span: kind icon, name, status, latency, model and graph node,
+and a failed span's message underneath."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from spanscope.core.model import Span, Status
 from spanscope.core.presentation import display
-from spanscope.core.presentation.content import preview
+from spanscope.core.presentation.content import graph_step, preview
 from spanscope.ui.detail.html import coloured, error, esc, muted
 from spanscope.ui.style import ERROR_COLOR, kind_icon
 
@@ -46,6 +46,9 @@ class QtSpanHeader(QWidget):
         parts = [f"<b>{esc(span.name)}</b>", self._status(span), esc(display.duration(span.duration_ns))]
         if span.model:
             parts.append(muted(span.model))
+        step = graph_step(span)
+        if step:
+            parts.append(muted(step))
         self.title.setText(" &nbsp;·&nbsp; ".join(p for p in parts if p))
         if span.status is Status.ERROR and span.status_message:
             self.message.setText(coloured(preview(span.status_message, 300), ERROR_COLOR, bold=False))

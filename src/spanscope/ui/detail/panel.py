@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, Q
 
 from spanscope.core.evaluation.grounding import Grounding, ground_span
 from spanscope.core.model import Kind, Span, Status
-from spanscope.core.presentation.content import attribute_rows
+from spanscope.core.presentation.content import attribute_rows, missing_content_note
 from spanscope.core.store.queries import NotFound, get_span, span_scores
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.detail.attributes import QtAttributesView
@@ -149,9 +149,11 @@ class QtDetailPanel(QWidget, QtObserver):
             self.input.set_value(None, "")
             self.output.set_value(None, "")
         else:
-            self.input.set_value(span.input, "No input recorded.")
+            note = missing_content_note(span)
+            self.input.set_value(span.input, note or "No input recorded.")
             self.output.set_value(
-                span.output, "No output: the span failed (see Events)." if failed else "No output recorded."
+                span.output,
+                "No output: the span failed (see Events)." if failed else note or "No output recorded.",
             )
         rows = [] if span is None else attribute_rows(span)
         self.attributes.set_rows(rows)

@@ -10,7 +10,9 @@ the span's key layout (memoized) which fields have a source at all, and only tho
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from spanscope.core.conventions import (
@@ -35,15 +37,17 @@ from spanscope.core.conventions.base import (
     STATUS,
     TOKEN_BITS,
     TOKEN_FIELDS,
+    TTFT,
     USAGE_JSON,
     USER,
     VALUE_IN,
     VALUE_OUT,
     Convention,
     Reader,
+    TimeUnit,
 )
 from spanscope.core.conventions.logs import log_sources
-from spanscope.core.conventions.parse import Getter, as_int, as_text, first_text
+from spanscope.core.conventions.parse import Getter, as_epoch_ns, as_float, as_int, as_text, first_text
 from spanscope.core.model import Event, Kind, LogRecord, Span, Status
 
 __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
@@ -100,6 +104,9 @@ _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
 _FRAMEWORK_NAMES = frozenset().union(*(c.framework_names for c in CONVENTIONS))
 _HELPER_CALLS = _joined("helper_calls")
+_TTFT_SOURCES = _joined("ttft")
+_TTFT_EVENTS = frozenset(_joined("ttft_events"))
+_TIMESTAMP = TimeUnit.TIMESTAMP
 #: Enum members read once: a class attribute lookup on an Enum costs more than the check itself.
 _LLM, _CHAIN = Kind.LLM, Kind.CHAIN
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
@@ -113,6 +120,7 @@ def _routes() -> dict[str, int]:
         (SESSION, _SESSION_KEYS),
         (USER, _USER_KEYS),
         (KIND, tuple(key for key, _ in _KIND_SOURCES)),
+        (TTFT, tuple(key for key, _ in _TTFT_SOURCES)),
         (USAGE_JSON, tuple(key for key, _ in _USAGE)),
         *((bit, keys) for _, bit, keys in _TOKEN_SOURCES),
     ]
@@ -277,6 +285,35 @@ def _provider(get: Getter) -> str | None:
     return None
 
 
+def _offset(value: Any, unit: TimeUnit, start_ns: int) -> int | None:
+    """A time-to-first-token value in nanoseconds from the start; None when it is not a time."""
+    if unit is _TIMESTAMP:
+        at = as_epoch_ns(value)
+        return None if at is None else at - start_ns
+    amount = as_float(value)
+    if amount is None:
+        return None
+    ns = amount * unit.value
+    return round(ns) if math.isfinite(ns) else None
+
+
+def _ttft(span: Span, get: Getter, found: int) -> int | None:
+    """Nanoseconds from the span's start to its first token: the first value of the conventions' keys,
+    in its unit, then the first first-token event. A value that is not a time, or that puts the first
+    token before the start or after the end, counts as absent."""
+    start, end = span.start_ns, span.end_ns
+    keyed = (
+        (_offset(value, unit, start) for key, unit in _TTFT_SOURCES if (value := get(key)) is not None)
+        if found & TTFT
+        else ()
+    )
+    events = (e.time_ns - start for e in span.events if e.name in _TTFT_EVENTS and e.time_ns is not None)
+    for ns in chain(keyed, events):
+        if ns is not None and ns >= 0 and (end is None or start + ns <= end):
+            return ns
+    return None
+
+
 def _has_usage(span: Span) -> bool:
     return span.input_tokens is not None or span.output_tokens is not None
 
@@ -314,4 +351,8 @@ def apply_fields(span: Span) -> int:
         span.service = as_text(service) or span.service
     if found & STATUS and span.status != Status.ERROR:
         _apply_status(span, attrs, get)
+    if found & TTFT or span.events:
+        ttft = _ttft(span, get, found)
+        if ttft is not None:
+            span.ttft_ns = ttft
     return found

@@ -107,6 +107,9 @@ _HELPER_CALLS = _joined("helper_calls")
 _TTFT_SOURCES = _joined("ttft")
 _TTFT_EVENTS = frozenset(_joined("ttft_events"))
 _TIMESTAMP = TimeUnit.TIMESTAMP
+#: A first token later than this after the start is a misread value, not a measure (and a store
+#: column holds 64 bits).
+MAX_TTFT_NS = 86_400 * 1_000_000_000
 #: Enum members read once: a class attribute lookup on an Enum costs more than the check itself.
 _LLM, _CHAIN = Kind.LLM, Kind.CHAIN
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
@@ -300,8 +303,9 @@ def _offset(value: Any, unit: TimeUnit, start_ns: int) -> int | None:
 def _ttft(span: Span, get: Getter, found: int) -> int | None:
     """Nanoseconds from the span's start to its first token: the first value of the conventions' keys,
     in its unit, then the first first-token event. A value that is not a time, or that puts the first
-    token before the start or after the end, counts as absent."""
-    start, end = span.start_ns, span.end_ns
+    token before the start or over MAX_TTFT_NS after it, counts as absent; one after the span's end
+    is kept (LlamaIndex ends its streaming span when it hands back the stream, before the first token)."""
+    start = span.start_ns
     keyed = (
         (_offset(value, unit, start) for key, unit in _TTFT_SOURCES if (value := get(key)) is not None)
         if found & TTFT
@@ -309,7 +313,7 @@ def _ttft(span: Span, get: Getter, found: int) -> int | None:
     )
     events = (e.time_ns - start for e in span.events if e.name in _TTFT_EVENTS and e.time_ns is not None)
     for ns in chain(keyed, events):
-        if ns is not None and ns >= 0 and (end is None or start + ns <= end):
+        if ns is not None and 0 <= ns <= MAX_TTFT_NS:
             return ns
     return None
 

@@ -33,6 +33,10 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: The table's columns after the group's.
+COLUMNS = ("calls", "errors", "in", "out", "cached", "cost", "p50/p95/p99 ms", "TTFT p50/p95 ms", "tok/s")
+
+
 def _ms(values: dict[str, float | None]) -> str:
     """Percentiles as `p50/p95/...` in whole ms; empty when none is known."""
     if all(v is None for v in values.values()):
@@ -69,17 +73,6 @@ def run(args: argparse.Namespace) -> int:
             for g in stats:
                 out.write(orjson.dumps(g.to_json()).decode() + "\n")
             return EXIT_OK
-        header = (
-            args.by,
-            "calls",
-            "errors",
-            "in",
-            "out",
-            "cached",
-            "cost",
-            "p50/p95/p99 ms",
-            "TTFT p50/p95 ms",
-            "tok/s",
-        )
+        header = (args.by, *COLUMNS)
         print_table([header, *map(_stats_row, stats)], out)
     return EXIT_OK

@@ -56,11 +56,10 @@ def as_float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def as_epoch_ns(value: Any) -> int | None:
-    """Nanoseconds since the epoch of an ISO 8601 time (UTC without an offset), also JSON-quoted as
-    Langfuse writes it; None for anything else."""
-    value = unwrap(value)
-    if type(value) is not str:
+def epoch_ns(value: object) -> int | None:
+    """Nanoseconds since the epoch of an ISO 8601 time; a time without offset is UTC (as tracing
+    services' APIs write it). None for anything else."""
+    if not isinstance(value, str) or not value:
         return None
     try:
         moment = datetime.fromisoformat(value)

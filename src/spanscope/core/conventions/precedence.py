@@ -47,7 +47,7 @@ from spanscope.core.conventions.base import (
     TimeUnit,
 )
 from spanscope.core.conventions.logs import log_sources
-from spanscope.core.conventions.parse import Getter, as_epoch_ns, as_float, as_int, as_text, first_text
+from spanscope.core.conventions.parse import Getter, as_float, as_int, as_text, epoch_ns, first_text, unwrap
 from spanscope.core.model import Event, Kind, LogRecord, Span, Status
 
 __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
@@ -291,7 +291,7 @@ def _provider(get: Getter) -> str | None:
 def _offset(value: Any, unit: TimeUnit, start_ns: int) -> int | None:
     """A time-to-first-token value in nanoseconds from the start; None when it is not a time."""
     if unit is _TIMESTAMP:
-        at = as_epoch_ns(value)
+        at = epoch_ns(unwrap(value))  # Langfuse writes the time JSON-quoted
         return None if at is None else at - start_ns
     amount = as_float(value)
     if amount is None:

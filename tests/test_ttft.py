@@ -198,10 +198,12 @@ def test_bad_values_are_none_and_the_next_source_is_read():
     assert ttft({"mastra.completion_start_time": "1970-01-01T00:00:00.5Z"}) is None  # before the start
     assert ttft({"mastra.completion_start_time": ["1970"]}) is None
     assert ttft({"ai.response.msToFirstChunk": "x", "ai.stream.msToFirstChunk": 12}) == 12_000_000
-    early = Event(FIRST_TOKEN_EVENT, 10**9 - 1)
-    assert ttft({}, [early]) is None
-    assert ttft({}, [Event(FIRST_TOKEN_EVENT, None), Event(FIRST_TOKEN_EVENT, 10**9 + 7)]) == 7
-    assert ttft({"gen_ai.client.operation.time_to_first_chunk": 0.25}, [early]) == 250_000_000
+    llm = {"openinference.span.kind": "LLM"}
+    early, first = Event(FIRST_TOKEN_EVENT, 10**9 - 1), Event(FIRST_TOKEN_EVENT, 10**9 + 7)
+    assert ttft(llm, [early]) is None
+    assert ttft(llm, [Event(FIRST_TOKEN_EVENT, None), first]) == 7
+    assert ttft({}, [first]) is None  # the event is OpenInference's: looked for on its spans only
+    assert ttft({**llm, "gen_ai.client.operation.time_to_first_chunk": 0.25}, [first]) == 250_000_000
 
 
 @settings(max_examples=200, deadline=None)

@@ -34,6 +34,8 @@ __all__ = ["Convention", "Source", "TimeUnit", "json_source", "kind_table"]
     VALUE_OUT,
     STATUS,
     TTFT,
+    #: The span is of a convention that marks its first token with an event (found by its kind key).
+    TTFT_EVENT,
     #: For conventions that flatten messages into keys: which optional parts any message has, so
     #: absent ones are not probed.
     PART_CONTENTS,
@@ -41,7 +43,7 @@ __all__ = ["Convention", "Source", "TimeUnit", "json_source", "kind_table"]
     PART_CALL_ID,
     PART_NAME,
     *TOKEN_BITS,
-) = (1 << i for i in range(23))
+) = (1 << i for i in range(24))
 PART_FEATURES = PART_CONTENTS | PART_CALLS | PART_CALL_ID | PART_NAME
 #: The span's token fields, in the order of TOKEN_BITS.
 TOKEN_FIELDS = tuple(f.name for f in fields(Span) if f.name.endswith("_tokens"))
@@ -97,7 +99,7 @@ class Convention(NamedTuple):
     value_output: tuple[Source, ...] = ()
     #: Time to first token: keys in precedence, each with the unit its value is written in.
     ttft: tuple[tuple[str, TimeUnit], ...] = ()
-    #: Names of span events whose time is the first token's.
+    #: Names of span events whose time is the first token's (looked for on spans with a `kinds` key).
     ttft_events: tuple[str, ...] = ()
     #: Extra (bit, keys) routes, e.g. the PART_* bits of flattened messages.
     features: tuple[tuple[int, tuple[str, ...]], ...] = ()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import chain
 from typing import Any
 
 from spanscope.core.conventions import (
@@ -38,6 +37,7 @@ from spanscope.core.conventions.base import (
     TOKEN_BITS,
     TOKEN_FIELDS,
     TTFT,
+    TTFT_EVENT,
     USAGE_JSON,
     USER,
     VALUE_IN,
@@ -124,6 +124,7 @@ def _routes() -> dict[str, int]:
         (USER, _USER_KEYS),
         (KIND, tuple(key for key, _ in _KIND_SOURCES)),
         (TTFT, tuple(key for key, _ in _TTFT_SOURCES)),
+        (TTFT_EVENT, tuple(key for c in CONVENTIONS if c.ttft_events for key, _ in c.kinds)),
         (USAGE_JSON, tuple(key for key, _ in _USAGE)),
         *((bit, keys) for _, bit, keys in _TOKEN_SOURCES),
     ]
@@ -302,19 +303,23 @@ def _offset(value: Any, unit: TimeUnit, start_ns: int) -> int | None:
 
 def _ttft(span: Span, get: Getter, found: int) -> int | None:
     """Nanoseconds from the span's start to its first token: the first value of the conventions' keys,
-    in its unit, then the first first-token event. A value that is not a time, or that puts the first
-    token before the start or over MAX_TTFT_NS after it, counts as absent; one after the span's end
-    is kept (LlamaIndex ends its streaming span when it hands back the stream, before the first token)."""
+    in its unit, then the first first-token event of a convention that writes one. A value that is
+    not a time, or that puts the first token before the start or over MAX_TTFT_NS after it, counts as
+    absent; one after the span's end is kept (LlamaIndex ends its streaming span when it hands back
+    the stream, before the first token)."""
     start = span.start_ns
-    keyed = (
-        (_offset(value, unit, start) for key, unit in _TTFT_SOURCES if (value := get(key)) is not None)
-        if found & TTFT
-        else ()
-    )
-    events = (e.time_ns - start for e in span.events if e.name in _TTFT_EVENTS and e.time_ns is not None)
-    for ns in chain(keyed, events):
-        if ns is not None and 0 <= ns <= MAX_TTFT_NS:
-            return ns
+    if found & TTFT:
+        for key, unit in _TTFT_SOURCES:
+            value = get(key)
+            if value is not None:
+                ns = _offset(value, unit, start)
+                if ns is not None and 0 <= ns <= MAX_TTFT_NS:
+                    return ns
+    for event in span.events if found & TTFT_EVENT else ():
+        if event.name in _TTFT_EVENTS and event.time_ns is not None:
+            ns = event.time_ns - start
+            if 0 <= ns <= MAX_TTFT_NS:
+                return ns
     return None
 
 
@@ -355,7 +360,7 @@ def apply_fields(span: Span) -> int:
         span.service = as_text(service) or span.service
     if found & STATUS and span.status != Status.ERROR:
         _apply_status(span, attrs, get)
-    if found & TTFT or span.events:
+    if found & TTFT or (found & TTFT_EVENT and span.events):
         ttft = _ttft(span, get, found)
         if ttft is not None:
             span.ttft_ns = ttft

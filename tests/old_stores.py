@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from spanscope.core.store.schema import MIGRATIONS, _add_cost_sources
+from spanscope.core.store.schema import MIGRATIONS, _add_cost_sources, _add_ttft
 
 
 def before_computed_costs(store: Path, trace_cost: float | None) -> None:
@@ -17,5 +17,14 @@ def before_computed_costs(store: Path, trace_cost: float | None) -> None:
     for column in ("cost_reported", "cost_computed", "cost_unknown"):
         conn.execute(f"ALTER TABLE traces DROP COLUMN {column}")
     conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_cost_sources)}")
+    conn.commit()
+    conn.close()
+
+
+def before_ttft(store: Path) -> None:
+    """Take a store back to the schema before times to first token: no ttft_ns column."""
+    conn = sqlite3.connect(store)
+    conn.execute("ALTER TABLE spans DROP COLUMN ttft_ns")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_ttft)}")
     conn.commit()
     conn.close()

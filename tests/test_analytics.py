@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import date
 
@@ -100,6 +101,7 @@ def test_stats_per_model(store):
         "cost_source": {"reported": 1, "computed": 2, "unknown": 0},
         "latency_ms": {"p50": 20.0, "p95": 30.0, "p99": 30.0},
         "tokens_per_s": pytest.approx(70 / 0.040),
+        "ttft_ms": {"p50": None, "p95": None},
     }
     assert (mini.group, mini.calls, mini.errors) == ("gpt-4o-mini", 2, 0)
     assert (mini.input_tokens, mini.output_tokens, mini.cache_read_tokens) == (1500, 150, None)
@@ -149,6 +151,31 @@ def test_percentiles_are_nearest_rank(tmp_path):
     assert stats.tokens_per_s == pytest.approx(100 / (sum(latencies) / 1000))
 
 
+def test_ttft_percentiles_are_nearest_rank_over_the_calls_that_report_one(tmp_path, capsys):
+    """The latency percentiles' definition (the value at rank ceil(p * n / 100) of the sorted values),
+    over the calls with a time to first token only; a model without any has none."""
+    rng = random.Random(11)
+    ttfts = [rng.randint(5, 400) for _ in range(37)]
+    calls = [
+        call(f"{i:016x}", None, "gpt-4o", 10, 1, ms=500, attrs={"ai.response.msToFirstChunk": ms})
+        for i, ms in enumerate(ttfts, 1)
+    ]
+    calls += [call(f"{i:016x}", None, "gpt-4o", 10, 1, ms=i) for i in range(100, 110)]
+    calls.append(call("00000000000000ff", None, "gpt-4o-mini", 10, 1, ms=5))
+    path = write_jsonl(tmp_path / "streamed.jsonl", request(*calls))
+    import_files(tmp_path / "store.db", [path])
+    stats = {g.group: g for g in group_stats(connect(tmp_path / "store.db", readonly=True), book=PriceBook())}
+    ordered = sorted(ttfts)
+    expected = {f"p{p}": float(ordered[math.ceil(p * len(ordered) / 100) - 1]) for p in (50, 95)}
+    assert stats["gpt-4o"].ttft_ms == expected
+    assert stats["gpt-4o-mini"].ttft_ms == {"p50": None, "p95": None}
+    assert main(["stats", "--db", str(tmp_path / "store.db")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = lines[1].split()
+    assert row[0] == "gpt-4o" and f"{expected['p50']:.0f}/{expected['p95']:.0f}" in row
+    assert lines[0].index("TTFT") == lines[1].index(f"{expected['p50']:.0f}/")
+
+
 def test_cli_stats_json_and_table(store, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     db = str(tmp_path / "store.db")
@@ -166,6 +193,7 @@ def test_cli_stats_json_and_table(store, tmp_path, capsys, monkeypatch):
         "cost_source",
         "latency_ms",
         "tokens_per_s",
+        "ttft_ms",
     ]
     assert main(["stats", "--db", db, "--reprice-as", "gpt-4o-mini"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -178,6 +206,9 @@ def test_cli_stats_json_and_table(store, tmp_path, capsys, monkeypatch):
         "cached",
         "cost",
         "p50/p95/p99",
+        "ms",
+        "TTFT",
+        "p50/p95",
         "ms",
         "tok/s",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from spanscope.core.model import Event, Kind, Span, message
+from spanscope.core.model import Kind, Span, message
 from spanscope.core.presentation import content
 from spanscope.core.presentation.content import PayloadKind, TextBudget
 from spanscope.core.pricing.prices import PriceBook
@@ -140,17 +140,6 @@ def test_offset():
     assert content.offset(10**9 + 381_000_000, 10**9) == "+381 ms"
     assert content.offset(10**9 - 2_000_000, 10**9) == "-2 ms"
     assert content.offset(None, 10**9) == ""
-
-
-def test_first_token_from_events_or_completion_start():
-    assert (
-        content.first_token_ns(span(events=[Event("First Token Stream Event", 1_200_000_000)]))
-        == 1_200_000_000
-    )
-    assert content.first_token_ns(span(events=[Event("gen_ai.first_token", 1_300_000_000)])) == 1_300_000_000
-    started = span(attributes={"langfuse.observation.completion_start_time": '"1970-01-01T00:00:01.5Z"'})
-    assert content.first_token_ns(started) == 1_500_000_000
-    assert content.first_token_ns(span(events=[Event("exception", 1_100_000_000)])) is None
 
 
 def test_cost_is_never_a_silent_zero():

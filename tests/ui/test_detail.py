@@ -279,8 +279,7 @@ def test_usage_shows_cache_writes_reasoning_and_reported_cost(qtbot, panel):
     assert values["of which cache write"] == "1,282"
     assert values["of which reasoning"] == "212"
     assert "of which cached (read)" not in values
-    first_token = Event("First Token Stream Event", 1_250_000_000)
-    panel.set_span(synthetic(input_tokens=10, output_tokens=5, cost_usd=0.0123, events=[first_token]))
+    panel.set_span(synthetic(input_tokens=10, output_tokens=5, cost_usd=0.0123, ttft_ns=250_000_000))
     values = form_values(panel)
     assert values["Cost"] == "$0.0123 (reported by the source)"
     assert values["Time to first token"] == "250 ms"

@@ -229,6 +229,9 @@ class Span:
     #: Set by the store once the whole trace is known.
     orphan: bool = False
     clock_skew: bool = False
+    #: Time to first token of a streamed model call, in ns from the start (conventions.apply_fields
+    #: reads it from each convention's own field and unit); None when unknown.
+    ttft_ns: int | None = None
 
     @property
     def duration_ns(self) -> int | None:

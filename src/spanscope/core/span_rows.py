@@ -36,7 +36,7 @@ SPAN_SCALARS = (
 )
 
 #: What the span tree reads of each span: the scalars it shows, links or rolls up.
-ROW_COLUMNS = (*SPAN_SCALARS, "price_usd", "counted", "orphan", "clock_skew")
+ROW_COLUMNS = (*SPAN_SCALARS, "price_usd", "counted", "orphan", "clock_skew", "ttft_ns")
 
 
 class SpanRows:

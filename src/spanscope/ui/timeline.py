@@ -3,7 +3,8 @@ tree pre-order, so overlaps, gaps and the critical path show at a glance.
 
 Bars are drawn as one pg.BarGraphItem per colour (kind, error, running), each painting all its
 rectangles with a single drawRects call: a 100,000-span trace stays smooth to zoom and pan. The
-current span is a separate small item, so stepping through spans never redraws the bars.
+current span is a separate small item, so stepping through spans never redraws the bars. A model
+call's first token is a tick on its bar (one scatter item for the whole trace).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ RUNNING_ALPHA = 90
 INITIAL_ROWS = 60
 #: How far (in pixels) a click may miss a bar and still pick it: zoomed out, most bars are slivers.
 CLICK_SLOP_PX = 4
+#: Height in pixels of the first-token tick.
+TICK_PX = 14
 
 
 class QtTimelinePanel(QWidget, QtObserver):
@@ -46,6 +49,9 @@ class QtTimelinePanel(QWidget, QtObserver):
         self._x1 = np.empty(0)
         #: Per y: the TraceTree row drawn there.
         self._row_at = np.empty(0, dtype=np.int64)
+        #: TraceTree rows with a time to first token, and the x (ms) of their first token.
+        self._first_rows = np.empty(0, dtype=np.int64)
+        self._first_x = np.empty(0)
         self._highlighted: str | None = None
         self.render_count = 0
         self.plot = pg.PlotWidget(self, background=self.palette().color(QPalette.ColorRole.Base))
@@ -65,6 +71,11 @@ class QtTimelinePanel(QWidget, QtObserver):
             angle=90, movable=False, pen=pg.mkPen(ink, width=1, style=Qt.PenStyle.DashLine)
         )
         self.start_line.setZValue(9)
+        self.first_tokens = pg.ScatterPlotItem(
+            symbol="|", size=TICK_PX, pen=pg.mkPen(ink, width=2), brush=None
+        )
+        self.first_tokens.setZValue(5)
+        self.view_box.addItem(self.first_tokens, ignoreBounds=True)
         for item in (self.highlight, self.start_line):
             item.setVisible(False)
             self.view_box.addItem(item, ignoreBounds=True)
@@ -104,6 +115,14 @@ class QtTimelinePanel(QWidget, QtObserver):
         """TraceTree rows top to bottom."""
         return self._row_at.tolist()
 
+    def first_token_marks(self) -> dict[str, tuple[float, float]]:
+        """Span id -> (x in ms since the trace's start, y row) of each first-token tick drawn."""
+        if self._tree is None:
+            return {}
+        span_ids = self._tree.rows.columns["span_id"]
+        x, y = self.first_tokens.getData()
+        return {span_ids[i]: (float(a), float(b)) for i, a, b in zip(self._first_rows, x, y, strict=True)}
+
     def bar_rect(self, span_id: str) -> QRectF:
         """The bar of `span_id` in data coordinates (ms, rows)."""
         assert self._tree is not None
@@ -121,6 +140,7 @@ class QtTimelinePanel(QWidget, QtObserver):
         self._tree = tree if len(tree.rows) else None
         self._layout(self._tree)
         self._draw_highlight(None)
+        self.first_tokens.setData(x=self._first_x, y=self._y[self._first_rows])
         if self._tree is None:
             return
         for (color, running), rows in _groups(self._tree).items():
@@ -138,7 +158,8 @@ class QtTimelinePanel(QWidget, QtObserver):
         """Work out every bar's place as arrays, so drawing and hit-testing are numpy work."""
         if tree is None:
             self._y, self._x0, self._x1 = np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
-            self._row_at = np.empty(0, dtype=np.int64)
+            self._row_at = self._first_rows = np.empty(0, dtype=np.int64)
+            self._first_x = np.empty(0)
             return
         columns = tree.rows.columns
         self._row_at = np.fromiter((i for i, _ in tree.walk()), dtype=np.int64, count=len(tree.rows))
@@ -148,6 +169,10 @@ class QtTimelinePanel(QWidget, QtObserver):
         end = np.array([tree.end_ns if e is None else e for e in columns["end_ns"]], dtype=np.int64)
         self._x0 = (start - tree.start_ns) / 1e6
         self._x1 = (np.maximum(end, start) - tree.start_ns) / 1e6
+        ttft = columns["ttft_ns"]
+        self._first_rows = np.fromiter((i for i, ns in enumerate(ttft) if ns is not None), dtype=np.int64)
+        first = np.array([ttft[i] for i in self._first_rows], dtype=np.int64)
+        self._first_x = (start[self._first_rows] + first - tree.start_ns) / 1e6
 
     def _bar_item(self, rows: np.ndarray, color: str, running: bool) -> pg.BarGraphItem:
         """All bars of one look as one item; the outline keeps slivers visible when zoomed out."""

@@ -1,4 +1,4 @@
-"""`spanscope stats`: calls, tokens, cost and latency of model calls, grouped."""
+"""`spanscope stats`: calls, tokens, cost, latency and time to first token of model calls, grouped."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from spanscope.core.store import connect
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
-        subparsers, "stats", "calls, tokens, cost and latency of model calls, per model (or name, ...)"
+        subparsers,
+        "stats",
+        "calls, tokens, cost, latency and time to first token of model calls, per model (or name, ...)",
     )
     add_sources(p)
     p.add_argument("--by", choices=list(GROUP_COLUMNS), default="model", help="what to group by")
@@ -31,8 +33,18 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: The table's columns after the group's.
+COLUMNS = ("calls", "errors", "in", "out", "cached", "cost", "p50/p95/p99 ms", "TTFT p50/p95 ms", "tok/s")
+
+
+def _ms(values: dict[str, float | None]) -> str:
+    """Percentiles as `p50/p95/...` in whole ms; empty when none is known."""
+    if all(v is None for v in values.values()):
+        return ""
+    return "/".join("" if v is None else f"{v:,.0f}" for v in values.values())
+
+
 def _stats_row(g: GroupStats) -> tuple[str, ...]:
-    latency = "/".join("" if v is None else f"{v:,.0f}" for v in g.latency_ms.values())
     unknown = g.cost_source["unknown"]
     cost = display.cost(g.cost_usd) + (f" (+{unknown:,} unpriced)" if unknown else "")
     return (
@@ -43,7 +55,8 @@ def _stats_row(g: GroupStats) -> tuple[str, ...]:
         display.count(g.output_tokens),
         display.count(g.cache_read_tokens),
         cost,
-        latency,
+        _ms(g.latency_ms),
+        _ms(g.ttft_ms),
         "" if g.tokens_per_s is None else f"{g.tokens_per_s:,.1f}",
     )
 
@@ -60,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
             for g in stats:
                 out.write(orjson.dumps(g.to_json()).decode() + "\n")
             return EXIT_OK
-        header = (args.by, "calls", "errors", "in", "out", "cached", "cost", "p50/p95/p99 ms", "tok/s")
+        header = (args.by, *COLUMNS)
         print_table([header, *map(_stats_row, stats)], out)
     return EXIT_OK

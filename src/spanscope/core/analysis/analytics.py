@@ -15,11 +15,13 @@ from spanscope.core.pricing.prices import ModelPrice, PriceBook
 from spanscope.core.store.db import Database
 from spanscope.core.store.usage import (
     ALL,
+    DURATION,
+    TTFT,
     UsageFilter,
-    duration_ranks,
     group_totals,
     reported_costs,
     token_sums_to_price,
+    value_ranks,
 )
 
 #: --by choice -> the span column it groups on.
@@ -31,6 +33,8 @@ GROUP_COLUMNS = {
     "trace": "trace_id",
 }
 PERCENTILES = (50, 95, 99)
+#: Percentiles of the time to first token (of the calls that report one).
+TTFT_PERCENTILES = (50, 95)
 #: Span kinds counted as chains (steps that call others) and as tools, for the most-frequent lists.
 CHAIN_KINDS = ("CHAIN", "AGENT")
 TOOL_KINDS = ("TOOL",)
@@ -66,6 +70,8 @@ class GroupStats:
     tokens_per_s: float | None
     priced_output_tokens: int = field(default=0, compare=False)
     mean_latency_ms: float | None = field(default=None, compare=False)
+    #: "p50", "p95" of the time to first token, None where no call of the group reports one.
+    ttft_ms: dict[str, float | None] = field(default_factory=dict, compare=False)
 
     @property
     def priced_calls(self) -> int:
@@ -83,6 +89,7 @@ class GroupStats:
             "cost_source": dict(self.cost_source),
             "latency_ms": dict(self.latency_ms),
             "tokens_per_s": self.tokens_per_s,
+            "ttft_ms": dict(self.ttft_ms),
         }
 
 
@@ -97,12 +104,16 @@ def group_stats(
     if by not in GROUP_COLUMNS:
         raise ValueError(f"cannot group by {by!r}; expected one of {', '.join(GROUP_COLUMNS)}")
     column = GROUP_COLUMNS[by]
-    latencies = _percentiles(db, column, where)
+    latencies = _percentiles(db, column, DURATION, PERCENTILES, where)
+    ttfts = _percentiles(db, column, TTFT, TTFT_PERCENTILES, where)
     costs = _costs(db, column, reprice_as, book or PriceBook.load(), where)
-    return [_group(row, latencies, costs) for row in group_totals(db, column, where)]
+    return [_group(row, latencies, ttfts, costs) for row in group_totals(db, column, where)]
 
 
-def _group(row: tuple, latencies: dict[Any, dict[str, float | None]], costs: dict[Any, _Cost]) -> GroupStats:
+Percentiles = dict[Any, dict[str, float | None]]
+
+
+def _group(row: tuple, latencies: Percentiles, ttfts: Percentiles, costs: dict[Any, _Cost]) -> GroupStats:
     group, calls, errors, tokens_in, tokens_out, cached, timed_out, timed_ns, mean_ns = row
     cost = costs.get(group, _Cost())
     latency = latencies.get(group, {f"p{p}": None for p in PERCENTILES})
@@ -119,18 +130,22 @@ def _group(row: tuple, latencies: dict[Any, dict[str, float | None]], costs: dic
         tokens_per_s=timed_out / (timed_ns / 1e9) if timed_ns else None,
         priced_output_tokens=cost.priced_output_tokens,
         mean_latency_ms=None if mean_ns is None else mean_ns / 1e6,
+        ttft_ms=ttfts.get(group, {f"p{p}": None for p in TTFT_PERCENTILES}),
     )
 
 
-def _percentiles(db: Database, column: str, where: UsageFilter) -> dict[Any, dict[str, float | None]]:
-    """Nearest-rank percentiles of finished calls: the row at rank ceil(p * n / 100) of each group."""
+def _percentiles(
+    db: Database, column: str, measure: tuple[str, str], percentiles: tuple[int, ...], where: UsageFilter
+) -> Percentiles:
+    """Nearest-rank percentiles in ms of the calls having `measure` (usage.DURATION: finished calls):
+    the row at rank ceil(p * n / 100) of each group."""
     found: dict[Any, dict[int, int]] = {}
     sizes: dict[Any, int] = {}
-    for group, rank, n, ns in duration_ranks(db, column, PERCENTILES, where):
+    for group, rank, n, ns in value_ranks(db, column, measure, percentiles, where):
         found.setdefault(group, {})[rank] = ns
         sizes[group] = n
     return {
-        group: {f"p{p}": by_rank[(p * sizes[group] + 99) // 100] / 1e6 for p in PERCENTILES}
+        group: {f"p{p}": by_rank[(p * sizes[group] + 99) // 100] / 1e6 for p in percentiles}
         for group, by_rank in found.items()
     }
 

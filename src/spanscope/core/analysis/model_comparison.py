@@ -33,6 +33,8 @@ METRICS = (
     Metric("mean_ms", "Mean latency", "ms"),
     Metric("p50_ms", "p50 latency", "ms"),
     Metric("p95_ms", "p95 latency", "ms"),
+    Metric("ttft_p50_ms", "p50 time to first token", "ms"),
+    Metric("ttft_p95_ms", "p95 time to first token", "ms"),
     Metric("tokens_per_call", "Tokens per call (in + out)", "tokens"),
     Metric("cost_per_call", "Cost per call", "USD"),
     Metric("cost_per_1k_output", "Cost per 1k output tokens", "USD"),
@@ -92,6 +94,8 @@ def _row(model: str | None, g: GroupStats | None, scores: dict[str, tuple[float,
         "mean_ms": g.mean_latency_ms,
         "p50_ms": g.latency_ms["p50"],
         "p95_ms": g.latency_ms["p95"],
+        "ttft_p50_ms": g.ttft_ms["p50"],
+        "ttft_p95_ms": g.ttft_ms["p95"],
         "tokens_per_call": tokens / g.calls
         if g.input_tokens is not None or g.output_tokens is not None
         else None,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import fields
+from enum import Enum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from spanscope.core.conventions.parse import Getter, Message, unwrap
 from spanscope.core.model import Event, Kind, Span
 
-__all__ = ["Convention", "Source", "json_source", "kind_table"]
+__all__ = ["Convention", "Source", "TimeUnit", "json_source", "kind_table"]
 
 #: Bits of the fields that have a source among a span's keys (see precedence._present).
 (
@@ -32,6 +33,9 @@ __all__ = ["Convention", "Source", "json_source", "kind_table"]
     VALUE_IN,
     VALUE_OUT,
     STATUS,
+    TTFT,
+    #: The span is of a convention that marks its first token with an event (found by its kind key).
+    TTFT_EVENT,
     #: For conventions that flatten messages into keys: which optional parts any message has, so
     #: absent ones are not probed.
     PART_CONTENTS,
@@ -39,13 +43,22 @@ __all__ = ["Convention", "Source", "json_source", "kind_table"]
     PART_CALL_ID,
     PART_NAME,
     *TOKEN_BITS,
-) = (1 << i for i in range(22))
+) = (1 << i for i in range(24))
 PART_FEATURES = PART_CONTENTS | PART_CALLS | PART_CALL_ID | PART_NAME
 #: The span's token fields, in the order of TOKEN_BITS.
 TOKEN_FIELDS = tuple(f.name for f in fields(Span) if f.name.endswith("_tokens"))
 KindSource = tuple[str, dict[str, Kind]]
 #: Reads one source of input or output from (attributes, their get, the found bits); None: absent.
 Reader = Callable[[dict[str, Any], Getter, int], Any]
+
+
+class TimeUnit(Enum):
+    """How a time-to-first-token value is written: nanoseconds per unit of a duration, or (0) the
+    absolute time of the first token, from which the span's start is taken."""
+
+    SECONDS = 1_000_000_000
+    MILLISECONDS = 1_000_000
+    TIMESTAMP = 0
 
 
 class Source(NamedTuple):
@@ -84,6 +97,10 @@ class Convention(NamedTuple):
     events: Callable[[list[Event]], tuple[list[Message] | None, list[Message] | None]] | None = None
     value_input: tuple[Source, ...] = ()
     value_output: tuple[Source, ...] = ()
+    #: Time to first token: keys in precedence, each with the unit its value is written in.
+    ttft: tuple[tuple[str, TimeUnit], ...] = ()
+    #: Names of span events whose time is the first token's (looked for on spans with a `kinds` key).
+    ttft_events: tuple[str, ...] = ()
     #: Extra (bit, keys) routes, e.g. the PART_* bits of flattened messages.
     features: tuple[tuple[int, tuple[str, ...]], ...] = ()
     #: Names a framework writes into a provider key that name the framework, not the model's provider

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions.base import Convention, Source, kind_table
+from spanscope.core.conventions.base import Convention, Source, TimeUnit, kind_table
 from spanscope.core.conventions.messages import (
     append_openai,
     block_list,
@@ -193,6 +193,12 @@ CONVENTION = Convention(
     events=event_messages,
     value_input=(json_value("gen_ai.tool.call.arguments"),),
     value_output=(json_value("gen_ai.tool.call.result"),),
+    # The client's measure in seconds (Vercel AI SDK 7, Pydantic AI); Strands writes the semconv
+    # metric's name as a span attribute, in milliseconds.
+    ttft=(
+        ("gen_ai.client.operation.time_to_first_chunk", TimeUnit.SECONDS),
+        ("gen_ai.server.time_to_first_token", TimeUnit.MILLISECONDS),
+    ),
     # Strands Agents writes its own name where the provider belongs, and nothing of the real one.
     framework_names=frozenset({"strands-agents"}),
 )

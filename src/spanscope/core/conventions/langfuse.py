@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions.base import Convention, Source, kind_table
+from spanscope.core.conventions.base import Convention, Source, TimeUnit, kind_table
 from spanscope.core.conventions.messages import openai_messages
 from spanscope.core.conventions.parse import Getter, as_float, as_int, first_int, unwrap
 from spanscope.core.model import Kind
@@ -157,4 +157,5 @@ CONVENTION = Convention(
     status=(("langfuse.observation.level",), _error),
     value_input=(_value("langfuse.observation.input", "user"),),
     value_output=(_value("langfuse.observation.output", "assistant"),),
+    ttft=(("langfuse.observation.completion_start_time", TimeUnit.TIMESTAMP),),
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions.base import Convention, Source, json_source, kind_table
+from spanscope.core.conventions.base import Convention, Source, TimeUnit, json_source, kind_table
 from spanscope.core.conventions.messages import vercel_messages, vercel_tool_calls
 from spanscope.core.conventions.parse import Getter, Message, loads
 from spanscope.core.model import Kind, message
@@ -96,4 +96,5 @@ CONVENTION = Convention(
     chat_input=(Source(_INPUTS, _input),),
     chat_output=(Source(_OUTPUTS, _output),),
     value_output=(json_source("mastra.model_chunk.output"),),
+    ttft=(("mastra.completion_start_time", TimeUnit.TIMESTAMP),),
 )

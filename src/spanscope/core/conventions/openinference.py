@@ -217,4 +217,6 @@ CONVENTION = Convention(
     # LlamaIndex's instrumentation marks every traced method of an LLM class as LLM: this one only
     # builds the messages and tools for the call made beside it.
     helper_calls=("._prepare_chat_with_tools",),
+    # Written by the OpenAI and LlamaIndex instrumentations (and kept by Phoenix) on a streamed call.
+    ttft_events=("First Token Stream Event",),
 )

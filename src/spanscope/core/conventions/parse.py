@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,6 +19,8 @@ Message = dict[str, Any]
 _JSONError = orjson.JSONDecodeError
 #: Double-encoded JSON is unwrapped at most this many times (a bound, not a format rule).
 _MAX_UNWRAP = 4
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def as_int(value: Any) -> int | None:
@@ -51,6 +54,23 @@ def as_float(value: Any) -> float | None:
     else:
         return None
     return number if math.isfinite(number) else None
+
+
+def epoch_ns(value: object) -> int | None:
+    """Nanoseconds since the epoch of an ISO 8601 time; a time without offset is UTC (as tracing
+    services' APIs write it). None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return (moment - _EPOCH) // _MICROSECOND * 1000
+    except OverflowError:
+        return None
 
 
 def as_text(value: Any) -> str | None:

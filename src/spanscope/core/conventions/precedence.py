@@ -10,6 +10,7 @@ the span's key layout (memoized) which fields have a source at all, and only tho
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,15 +36,18 @@ from spanscope.core.conventions.base import (
     STATUS,
     TOKEN_BITS,
     TOKEN_FIELDS,
+    TTFT,
+    TTFT_EVENT,
     USAGE_JSON,
     USER,
     VALUE_IN,
     VALUE_OUT,
     Convention,
     Reader,
+    TimeUnit,
 )
 from spanscope.core.conventions.logs import log_sources
-from spanscope.core.conventions.parse import Getter, as_int, as_text, first_text
+from spanscope.core.conventions.parse import Getter, as_float, as_int, as_text, epoch_ns, first_text, unwrap
 from spanscope.core.model import Event, Kind, LogRecord, Span, Status
 
 __all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
@@ -100,6 +104,12 @@ _EVENTS = tuple(c.events for c in CONVENTIONS if c.events is not None)
 _CHAT_INPUT, _CHAT_OUTPUT = _readers("chat_input"), _readers("chat_output")
 _FRAMEWORK_NAMES = frozenset().union(*(c.framework_names for c in CONVENTIONS))
 _HELPER_CALLS = _joined("helper_calls")
+_TTFT_SOURCES = _joined("ttft")
+_TTFT_EVENTS = frozenset(_joined("ttft_events"))
+_TIMESTAMP = TimeUnit.TIMESTAMP
+#: A first token later than this after the start is a misread value, not a measure (and a store
+#: column holds 64 bits).
+MAX_TTFT_NS = 86_400 * 1_000_000_000
 #: Enum members read once: a class attribute lookup on an Enum costs more than the check itself.
 _LLM, _CHAIN = Kind.LLM, Kind.CHAIN
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
@@ -113,6 +123,8 @@ def _routes() -> dict[str, int]:
         (SESSION, _SESSION_KEYS),
         (USER, _USER_KEYS),
         (KIND, tuple(key for key, _ in _KIND_SOURCES)),
+        (TTFT, tuple(key for key, _ in _TTFT_SOURCES)),
+        (TTFT_EVENT, tuple(key for c in CONVENTIONS if c.ttft_events for key, _ in c.kinds)),
         (USAGE_JSON, tuple(key for key, _ in _USAGE)),
         *((bit, keys) for _, bit, keys in _TOKEN_SOURCES),
     ]
@@ -277,6 +289,40 @@ def _provider(get: Getter) -> str | None:
     return None
 
 
+def _offset(value: Any, unit: TimeUnit, start_ns: int) -> int | None:
+    """A time-to-first-token value in nanoseconds from the start; None when it is not a time."""
+    if unit is _TIMESTAMP:
+        at = epoch_ns(unwrap(value))  # Langfuse writes the time JSON-quoted
+        return None if at is None else at - start_ns
+    amount = as_float(value)
+    if amount is None:
+        return None
+    ns = amount * unit.value
+    return round(ns) if math.isfinite(ns) else None
+
+
+def _ttft(span: Span, get: Getter, found: int) -> int | None:
+    """Nanoseconds from the span's start to its first token: the first value of the conventions' keys,
+    in its unit, then the first first-token event of a convention that writes one. A value that is
+    not a time, or that puts the first token before the start or over MAX_TTFT_NS after it, counts as
+    absent; one after the span's end is kept (LlamaIndex ends its streaming span when it hands back
+    the stream, before the first token)."""
+    start = span.start_ns
+    if found & TTFT:
+        for key, unit in _TTFT_SOURCES:
+            value = get(key)
+            if value is not None:
+                ns = _offset(value, unit, start)
+                if ns is not None and 0 <= ns <= MAX_TTFT_NS:
+                    return ns
+    for event in span.events if found & TTFT_EVENT else ():
+        if event.name in _TTFT_EVENTS and event.time_ns is not None:
+            ns = event.time_ns - start
+            if 0 <= ns <= MAX_TTFT_NS:
+                return ns
+    return None
+
+
 def _has_usage(span: Span) -> bool:
     return span.input_tokens is not None or span.output_tokens is not None
 
@@ -314,4 +360,8 @@ def apply_fields(span: Span) -> int:
         span.service = as_text(service) or span.service
     if found & STATUS and span.status != Status.ERROR:
         _apply_status(span, attrs, get)
+    if found & TTFT or (found & TTFT_EVENT and span.events):
+        ttft = _ttft(span, get, found)
+        if ttft is not None:
+            span.ttft_ns = ttft
     return found

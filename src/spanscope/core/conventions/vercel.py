@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spanscope.core.conventions.base import Convention, Source, json_source, kind_table
+from spanscope.core.conventions.base import Convention, Source, TimeUnit, json_source, kind_table
 from spanscope.core.conventions.messages import vercel_messages, vercel_tool_calls
 from spanscope.core.conventions.parse import Getter, Message, loads
 from spanscope.core.model import Kind, message
@@ -95,4 +95,9 @@ CONVENTION = Convention(
     chat_output=(Source(("ai.response.text", "ai.response.object", "ai.response.toolCalls"), _output),),
     value_input=(json_source("ai.toolCall.args"), json_source("ai.value"), json_source("ai.values")),
     value_output=(json_source("ai.toolCall.result"),),
+    # `ai.stream.msToFirstChunk` is the name of ai 3; later versions write `ai.response.*`.
+    ttft=(
+        ("ai.response.msToFirstChunk", TimeUnit.MILLISECONDS),
+        ("ai.stream.msToFirstChunk", TimeUnit.MILLISECONDS),
+    ),
 )

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, Progress, Source
 from spanscope.core.formats.json_objects import read_objects
 
 _BLANK = b" \t\r\n\xef\xbb\xbf"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A JSON string or one structural character: enough to follow nesting without parsing values.
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\]:]')
 
@@ -71,19 +70,8 @@ def first_keys(head: bytes) -> set[str]:
     return keys
 
 
-def iso_ns(value: object) -> int | None:
-    """Nanoseconds since the epoch of an ISO 8601 time; a time without offset is UTC (as tracing
-    services' APIs write it). None for anything else."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+#: ISO 8601 times of records, read as the conventions read completion start times.
+iso_ns = epoch_ns
 
 
 def text_or_none(value: object) -> str | None:

@@ -1,5 +1,5 @@
 """Qt-free helpers for showing a span's content: what shape a payload has, how much of a large
-text to show first, flattened attributes, retrieved documents, web links and first-token times.
+text to show first, flattened attributes, retrieved documents and web links.
 
 The desktop app's detail panel renders with these; keeping them here lets them be tested headless.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -25,8 +24,6 @@ PREVIEW_CHARS = 200_000
 #: A run of this many non-space characters (base64, minified JSON) makes word wrapping quadratic.
 LONG_TOKEN = 200
 _LONG_TOKEN_RE = re.compile(rf"\S{{{LONG_TOKEN}}}")
-_FIRST_TOKEN_RE = re.compile(r"first[ _.-]?(token|chunk)", re.IGNORECASE)
-_COMPLETION_START_KEYS = ("langfuse.observation.completion_start_time",)
 
 
 class PayloadKind(Enum):
@@ -300,29 +297,6 @@ def offset(time_ns: int | None, start_ns: int) -> str:
         return ""
     delta = time_ns - start_ns
     return ("-" if delta < 0 else "+") + display.duration(abs(delta))
-
-
-def _iso_ns(value: Any) -> int | None:
-    if isinstance(value, str):
-        value = value.strip().strip('"')
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-
-
-def first_token_ns(span: Span) -> int | None:
-    """When the first output token arrived: a first-token event, or a recorded completion start."""
-    for event in span.events:
-        if event.time_ns is not None and _FIRST_TOKEN_RE.search(event.name):
-            return event.time_ns
-    for key in _COMPLETION_START_KEYS:
-        if key in span.attributes and (ns := _iso_ns(span.attributes[key])) is not None:
-            return ns
-    return None
 
 
 def cost_text(span: Span, book: PriceBook) -> str:

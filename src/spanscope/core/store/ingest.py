@@ -178,6 +178,7 @@ def span_row(span: Span, source_id: int, chunk: int, index: int, price_usd: floa
         chunk,
         index,
         price_usd,
+        span.ttft_ns,
     )
 
 

@@ -19,7 +19,7 @@ from spanscope.core.store.schema import SPAN_COLUMNS, TRACE_COLUMNS
 SORTABLE_TRACE_COLUMNS = frozenset(TRACE_COLUMNS)
 
 #: Columns a tree row needs: scalars only, never the payload.
-TREE_COLUMNS = ("id", *SPAN_COLUMNS, "orphan", "clock_skew")
+TREE_COLUMNS = ("id", *SPAN_COLUMNS, "orphan", "clock_skew", "ttft_ns")
 
 
 class NotFound(LookupError):
@@ -200,6 +200,7 @@ _PLAIN_FIELDS = (
     "session_id",
     "user_id",
     "service",
+    "ttft_ns",
 )
 
 

@@ -25,8 +25,8 @@ SPAN_COLUMNS = (
 )
 
 #: What ingest writes, in order: schema 1's columns, then the cost computed from a price at import
-#: (model calls without a reported cost; None for an unknown price).
-WRITTEN_SPAN_COLUMNS = (*SPAN_COLUMNS, "price_usd")
+#: (model calls without a reported cost; None for an unknown price), then the time to first token.
+WRITTEN_SPAN_COLUMNS = (*SPAN_COLUMNS, "price_usd", "ttft_ns")
 
 #: How many of a trace's counted model calls had their cost reported, computed from a price, or
 #: neither (unknown); a trace's cost_usd is the reported plus the computed costs.
@@ -263,6 +263,13 @@ def _add_logs(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS logs_span ON logs (trace_id, span_id)")
 
 
+def _add_ttft(db: sqlite_utils.Database) -> None:
+    """A span's time to first token (model.Span.ttft_ns). Spans stored before it have none: their
+    attributes are in the stored documents, but reading every one back is a re-import, not a step."""
+    if "ttft_ns" not in {c.name for c in db["spans"].columns}:
+        db.execute("ALTER TABLE spans ADD COLUMN ttft_ns INTEGER")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -272,6 +279,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_cost_sources,
     _add_search_index,
     _add_logs,
+    _add_ttft,
 ]
 VERSION = len(MIGRATIONS)
 

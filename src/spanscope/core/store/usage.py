@@ -95,20 +95,30 @@ def group_totals(db: sqlite_utils.Database, column: str, where: UsageFilter) -> 
     return db.execute(sql, params).fetchall()
 
 
-def duration_ranks(
-    db: sqlite_utils.Database, column: str, percentiles: tuple[int, ...], where: UsageFilter
+#: What a percentile can be taken of, per call: its SQL and the condition that the call has it.
+DURATION = ("end_ns - start_ns", "end_ns IS NOT NULL")
+TTFT = ("ttft_ns", "ttft_ns IS NOT NULL")
+
+
+def value_ranks(
+    db: sqlite_utils.Database,
+    column: str,
+    measure: tuple[str, str],
+    percentiles: tuple[int, ...],
+    where: UsageFilter,
 ) -> list[tuple[Any, int, int, int]]:
-    """(group, rank, group size, duration ns) of the finished calls at rank ceil(p * n / 100) of each
-    group for each p of `percentiles`, picked by a window over the sorted durations so only those
-    rows leave SQLite."""
+    """(group, rank, group size, value) of the calls having `measure` (DURATION: finished calls; TTFT)
+    at rank ceil(p * n / 100) of each group for each p of `percentiles`, picked by a window over the
+    sorted values so only those rows leave SQLite."""
+    value, known = measure
     ranks = ", ".join(f"({p} * n + 99) / 100" for p in percentiles)
     clause, params = where.sql()
     sql = (
-        f"WITH d AS (SELECT {column} AS grp, end_ns - start_ns AS ns, "
-        f"row_number() OVER (PARTITION BY {column} ORDER BY end_ns - start_ns) AS rn, "
+        f"WITH d AS (SELECT {column} AS grp, {value} AS v, "
+        f"row_number() OVER (PARTITION BY {column} ORDER BY {value}) AS rn, "
         f"count(*) OVER (PARTITION BY {column}) AS n FROM spans "
-        f"WHERE counted = 1 AND end_ns IS NOT NULL{clause}) "
-        f"SELECT grp, rn, n, ns FROM d WHERE rn IN ({ranks})"
+        f"WHERE counted = 1 AND {known}{clause}) "
+        f"SELECT grp, rn, n, v FROM d WHERE rn IN ({ranks})"
     )
     return db.execute(sql, params).fetchall()
 

@@ -1,5 +1,5 @@
-"""The line above the tabs naming the span: kind icon, name, status, latency, model and graph node,
-and a failed span's message underneath."""
+"""The line above the tabs naming the span: kind icon, name, status, latency, time to first token,
+model and graph node, and a failed span's message underneath."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ class QtSpanHeader(QWidget):
         self.icon.setPixmap(kind_icon(span.kind, ICON_SIZE).pixmap(ICON_SIZE, ICON_SIZE))
         self.icon.setToolTip(span.kind.value)
         parts = [f"<b>{esc(span.name)}</b>", self._status(span), esc(display.duration(span.duration_ns))]
+        if span.ttft_ns is not None:
+            parts.append(muted(f"first token after {display.duration(span.ttft_ns)}"))
         if span.model:
             parts.append(muted(span.model))
         step = graph_step(span)

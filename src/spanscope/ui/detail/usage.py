@@ -22,7 +22,7 @@ from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.debugging.tree_costs import CostSum, TreeCosts
 from spanscope.core.model import Span
 from spanscope.core.presentation import display
-from spanscope.core.presentation.content import cost_text, first_token_ns, preview
+from spanscope.core.presentation.content import cost_text, preview
 from spanscope.core.pricing.prices import PriceBook, known_models
 from spanscope.ui.costs import prices
 
@@ -54,10 +54,12 @@ def _tokens(span: Span) -> Rows:
 
 
 def _timing(span: Span) -> Rows:
-    first = first_token_ns(span)
     return [
         ("Latency", display.duration(span.duration_ns)),
-        ("Time to first token", display.duration(first - span.start_ns) if first else "not recorded"),
+        (
+            "Time to first token",
+            display.duration(span.ttft_ns) if span.ttft_ns is not None else "not recorded",
+        ),
         ("Start", display.timestamp(span.start_ns) + " UTC"),
         ("End", display.timestamp(span.end_ns) + " UTC" if span.end_ns is not None else "still running"),
     ]

@@ -4,47 +4,25 @@ OpenAI Agents SDK's ingest bodies side by side and in a subfolder, with a README
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
+from capture_folders import bodies, capture_folder, raw_trace_ids
 from spanscope.cli import main
 from spanscope.core.formats.folders import NOT_CLAIMED, NOTHING_IN_FOLDER, expand_folders
 from spanscope.core.store import connect
 from spanscope.core.store.queries import list_traces
 
-BODIES = ("travel-desk-responses.ingest.json", "travel-desk-chat-completions.ingest.json")
-
 
 @pytest.fixture
 def folder(fixtures_dir: Path, tmp_path: Path) -> Path:
-    """captures/{responses body, README.txt, .DS_Store, sub/{chat-completions body}, .git/{a body}}"""
-    top = tmp_path / "captures"
-    (top / "sub").mkdir(parents=True)
-    (top / ".git").mkdir()
-    shutil.copy(fixtures_dir / "openai-agents-js" / BODIES[0], top / BODIES[0])
-    shutil.copy(fixtures_dir / "openai-agents-js" / BODIES[1], top / "sub" / BODIES[1])
-    shutil.copy(fixtures_dir / "openai-agents-js" / BODIES[0], top / ".git" / BODIES[0])
-    (top / "README.txt").write_text("Captures of the travel desk, one request body a file.\n")
-    (top / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    return top
-
-
-def raw_trace_ids(folder: Path) -> set[str]:
-    """The trace ids of the span items of the bodies in `folder`, read from the raw JSON."""
-    items = [
-        item
-        for body in (folder / BODIES[0], folder / "sub" / BODIES[1])
-        for item in json.loads(body.read_text())["data"]
-    ]
-    return {item["trace_id"] for item in items if item["object"] == "trace.span"}
+    return capture_folder(fixtures_dir, tmp_path)
 
 
 def test_a_folder_gives_its_trace_files_in_path_order(folder: Path) -> None:
     sources = expand_folders([folder])
-    assert sources.files == (folder / "sub" / BODIES[1], folder / BODIES[0])
+    assert sources.files == bodies(folder)
     assert sources.skipped == ((folder / "README.txt", NOT_CLAIMED),)
 
 
@@ -61,7 +39,7 @@ def test_import_of_a_folder(folder: Path, tmp_path: Path, capsys) -> None:
     db = tmp_path / "store.db"
     assert main(["import", str(folder), "--db", str(db)]) == 0
     err = capsys.readouterr().err
-    for body in (folder / BODIES[0], folder / "sub" / BODIES[1]):
+    for body in bodies(folder):
         assert f"{body}: " in err and "[openai-agents]" in err
     assert f"{folder / 'README.txt'}: skipped: {NOT_CLAIMED}" in err
     assert "failed" not in err and ".git" not in err and ".DS_Store" not in err

@@ -396,7 +396,7 @@ class QtMainWindow(QMainWindow):
         for path in listed.sources.files:
             self.imports.start(partial(import_one, listed.store, path))
         for path, why in listed.sources.skipped:
-            problem = Problem(str(path), "whole file", f"skipped: {why}")
+            problem = Problem(str(path), "folder" if path.is_dir() else "whole file", f"skipped: {why}")
             self.problems.add_result(FileResult(path, Outcome.SKIPPED, error=why, problems=[problem]))
         if skipped := len(listed.sources.skipped):
             self.statusBar().showMessage(

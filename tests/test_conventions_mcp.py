@@ -1,17 +1,22 @@
 """MCP client and server captures (the mcp SDK's own tracing with OpenInference, and OpenLLMetry's
 MCP instrumentation) imported end to end, checked against the raw files read here: figures, tool
-calls on both sides, and the server's spans under the client's call in one trace."""
+calls on both sides, the server's spans under the client's call in one trace, and a client call
+shown failed when the server's span of it failed (also when client and server come in either order)."""
 
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+import otlp
 from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
+from spanscope.core.store import Outcome, connect, import_file
+from spanscope.core.store.queries import iter_spans, list_traces
 
 BASES = ["mcp/travel-mcp-native", "mcp/travel-mcp-traceloop"]
 SUFFIXES = [".otlp-requests", ".otlp.jsonl", ".otlp.json"]
@@ -40,8 +45,40 @@ def capture(request, fixtures_dir: Path, tmp_path: Path) -> Capture:
     return captured(fixtures_dir / request.param, tmp_path)
 
 
+def failed_on_server(raw: list[RawSpan]) -> dict[str, RawSpan]:
+    """The raw client `tools/call` spans without a status of their own whose server span (a child
+    with the same method and request id) is ERROR, each with that server span."""
+    by_id = {s.span_id: s for s in raw}
+    found = {}
+    for server in raw:
+        client = by_id.get(server.parent_id or "")
+        if (
+            server.status == 2
+            and client is not None
+            and client.status == 0
+            and server.attrs.get("mcp.method.name") == client.attrs.get("mcp.method.name") == "tools/call"
+            and server.attrs.get("jsonrpc.request.id") == client.attrs.get("jsonrpc.request.id")
+        ):
+            found[client.span_id] = server
+    return found
+
+
 def test_figures(capture) -> None:
-    check_figures(capture, is_model_call, usage)
+    """Errors are the raw file's failed spans plus the client calls whose server span failed."""
+    shown_failed = failed_on_server(capture.raw)
+    check_figures(capture, is_model_call, usage, lambda s: s.status == 2 or s.span_id in shown_failed)
+
+
+def test_client_call_fails_with_its_server_span(capture, request) -> None:
+    raw, spans, _ = capture
+    shown_failed = failed_on_server(raw)
+    if "native" in request.node.callspec.params["capture"]:
+        assert [spans[c].name for c in shown_failed] == ["MCP send tools/call lookup_order"]
+    for client, server in shown_failed.items():
+        message = spans[client].status_message
+        assert spans[client].status == Status.ERROR
+        assert f'"{server.name}"' in message and "tool call failed" in message
+        assert f"error.type {server.attrs['error.type']}" in message
 
 
 def test_tool_calls_on_both_sides_are_tools(capture) -> None:
@@ -88,3 +125,100 @@ def test_session_and_client_method() -> None:
     listing = Span("t", "s", None, "MCP send tools/list", 0, attributes={"mcp.method.name": "tools/list"})
     conventions.apply_fields(listing)
     assert listing.kind == Kind.SPAN
+
+
+def _mcp_call(span_id: str, parent: str | None, name: str, kind: int, request: str, **kw) -> dict:
+    attrs = {"mcp.method.name": "tools/call", "jsonrpc.request.id": request, **kw.pop("attrs", {})}
+    span = otlp.span(span_id, parent, name=name, attrs=attrs, **kw)
+    span["kind"] = kind
+    return span
+
+
+CLIENT, SERVER = 3, 2
+TOOL_ERROR = "order 42 not found"
+
+
+def _client_and_server_files(tmp_path: Path, client_status: dict | None = None) -> tuple[Path, Path]:
+    """Two processes' files: a client's two tool calls (request 7 failing on the server, 8 not) and
+    the server's spans under them, in the client's trace."""
+    calls = [
+        _mcp_call("00000000000000c7", "00000000000000a1", "MCP send tools/call lookup", CLIENT, "7"),
+        _mcp_call("00000000000000c8", "00000000000000a1", "MCP send tools/call weather", CLIENT, "8"),
+    ]
+    if client_status is not None:
+        calls[0]["status"] = client_status
+    client = otlp.request(otlp.span("00000000000000a1", name="agent"), *calls, service="client")
+    server = otlp.request(
+        _mcp_call("00000000000000d7", "00000000000000c7", "tools/call lookup", SERVER, "7", error=TOOL_ERROR),
+        _mcp_call("00000000000000d8", "00000000000000c8", "tools/call weather", SERVER, "8"),
+        service="server",
+    )
+    return (
+        otlp.write_jsonl(tmp_path / "client.otlp.jsonl", client),
+        otlp.write_jsonl(tmp_path / "server.otlp.jsonl", server),
+    )
+
+
+@pytest.mark.parametrize("server_first", [False, True])
+def test_client_call_fails_whichever_side_comes_first(tmp_path: Path, server_first: bool) -> None:
+    client_file, server_file = _client_and_server_files(tmp_path)
+    db_path = tmp_path / "store.db"
+    for path in (server_file, client_file) if server_first else (client_file, server_file):
+        assert import_file(db_path, path).outcome is Outcome.IMPORTED
+    db = connect(db_path)
+    spans = {s.span_id: s for s in iter_spans(db)}
+    assert spans["00000000000000c7"].status == Status.ERROR
+    assert spans["00000000000000c7"].status_message == (
+        f'the MCP server\'s tool call failed (server span "tools/call lookup"): {TOOL_ERROR}'
+    )
+    assert spans["00000000000000c8"].status == Status.UNSET
+    assert [t.error_count for t in list_traces(db)] == [2]
+
+
+@pytest.mark.parametrize("status", [{"code": 1}, {"code": 2, "message": "client gave up"}])
+def test_a_status_of_its_own_is_kept(tmp_path: Path, status: dict) -> None:
+    """An OK call stays OK; a failed one keeps its own message."""
+    client_file, server_file = _client_and_server_files(tmp_path, status)
+    db_path = tmp_path / "store.db"
+    for path in (client_file, server_file):
+        import_file(db_path, path)
+    client = next(s for s in iter_spans(connect(db_path)) if s.span_id == "00000000000000c7")
+    assert (client.status, client.status_message) == (
+        (Status.OK, None) if status["code"] == 1 else (Status.ERROR, "client gave up")
+    )
+
+
+def test_only_the_call_of_the_same_request_fails(tmp_path: Path) -> None:
+    """A failed server span of another request id, or a failed tool span that is no MCP server
+    span, leaves the call above it as it was."""
+    db_path = tmp_path / "store.db"
+    body = otlp.request(
+        _mcp_call("00000000000000c1", None, "MCP send tools/call a", CLIENT, "1"),
+        _mcp_call("00000000000000d1", "00000000000000c1", "tools/call a", SERVER, "2", error="no"),
+        _mcp_call("00000000000000c2", None, "MCP send tools/call b", CLIENT, "3"),
+        otlp.span(
+            "00000000000000d2", "00000000000000c2", attrs={"openinference.span.kind": "TOOL"}, error="no"
+        ),
+    )
+    import_file(db_path, otlp.write_jsonl(tmp_path / "mixed.otlp.jsonl", body))
+    spans = {s.span_id: s for s in iter_spans(connect(db_path))}
+    assert spans["00000000000000c1"].status == spans["00000000000000c2"].status == Status.UNSET
+
+
+def test_server_spans_received_live_fail_the_imported_call(served, tmp_path: Path) -> None:
+    """The server's spans may come live, after the client's file was imported."""
+    receiver, sink, store = served
+    client_file, server_file = _client_and_server_files(tmp_path)
+    assert import_file(store, client_file).outcome is Outcome.IMPORTED
+    answer = urllib.request.urlopen(
+        urllib.request.Request(
+            f"http://127.0.0.1:{receiver.port}/v1/traces",
+            server_file.read_bytes().strip(),
+            {"Content-Type": "application/json"},
+        ),
+        timeout=10,
+    )
+    assert answer.status == 200 and sink.flush()
+    db = connect(store, readonly=True)
+    assert next(s for s in iter_spans(db) if s.span_id == "00000000000000c7").status == Status.ERROR
+    assert [t.error_count for t in list_traces(db)] == [2]

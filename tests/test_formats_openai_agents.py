@@ -201,6 +201,30 @@ def test_model_calls_and_tools_carry_their_input_and_output(fixtures_dir, name):
             assert span.output == result
 
 
+def test_handoffs_and_guardrails_say_what_happened(fixtures_dir, name):
+    """A handoff's input and output are the agents it goes from and to; a guardrail's output whether
+    it tripped, the same through the store as the detail panel reads it."""
+    raw = Raw(fixtures_dir / name)
+    spans, _ = read(fixtures_dir / name)
+    handoffs = [s for s in raw.spans if s["span_data"]["type"] == "handoff"]
+    guardrails = [s for s in raw.spans if s["span_data"]["type"] == "guardrail"]
+    assert handoffs and guardrails
+    for item in handoffs:
+        data = item["span_data"]
+        assert (spans[item["id"]].input, spans[item["id"]].output) == (data["from_agent"], data["to_agent"])
+    for item in guardrails:
+        assert spans[item["id"]].output == {"triggered": item["span_data"]["triggered"]}
+
+
+def test_a_handoff_read_back_from_the_store(fixtures_dir, tmp_path):
+    raw = Raw(fixtures_dir / PYTHON)
+    (handoff,) = [s for s in raw.spans if s["span_data"]["type"] == "handoff"]
+    import_file(tmp_path / "store.db", fixtures_dir / PYTHON)
+    db = connect(tmp_path / "store.db", readonly=True)
+    data = handoff["span_data"]
+    assert span_io(db, handoff["trace_id"], handoff["id"]) == (data["from_agent"], data["to_agent"])
+
+
 def test_a_response_object_and_input_items_when_the_sdk_exports_them(tmp_path):
     response = {
         "object": "response",

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QFileDialog
 
+from capture_folders import bodies, capture_folder, raw_trace_ids
 from old_stores import before_computed_costs
 from otlp import llm, request, write_jsonl
 from spanscope.core.resources import demo_traces
-from spanscope.core.store import Outcome, connect, import_file
+from spanscope.core.store import FileResult, Outcome, connect, import_file
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
 from spanscope.ui.context import View
@@ -109,23 +111,21 @@ def _rows(store: Path, trace_id: str):
     return trace_rows(connect(store, readonly=True), trace_id)
 
 
+def drop(window, path: Path) -> None:
+    """Drop `path` on the window as a file manager would."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, buttons, modifiers))
+
+
 def test_drop_files_imports_them(qtbot, window, tmp_path):
     store = tmp_path / "store.db"
     connect(store).conn.close()
     window.open_store(store)
-    demo = demo_traces()
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(demo))])
-    event = QDropEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
     done = []
     window.imports.finished.connect(done.append)
-    window.dropEvent(event)
+    drop(window, demo_traces())
     wait_for_imports(qtbot, window)
     assert [r.outcome for r in done] == [Outcome.IMPORTED]
     assert window.trace_list.model.rowCount() == 7
@@ -276,3 +276,35 @@ def test_views_asked_for_through_the_context_come_forward(qtbot, window, demo_st
     ):
         window.context.show_view(view)
         assert window.tabs.currentWidget() is widget
+
+
+def test_drop_a_folder_imports_its_trace_files_and_lists_the_skipped(qtbot, window, tmp_path, fixtures_dir):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    folder = capture_folder(fixtures_dir, tmp_path)
+    done = []
+    window.imports.finished.connect(done.append)
+    drop(window, folder)
+    wait_for_imports(qtbot, window)
+    imported = [(r.path, r.outcome) for r in done if isinstance(r, FileResult)]
+    assert imported == [(body, Outcome.IMPORTED) for body in bodies(folder)]
+    assert {t.trace_id for t in list_traces(window.context.db)} == raw_trace_ids(folder)
+    assert window.trace_list.model.rowCount() == len(raw_trace_ids(folder))
+    assert window.problems.count == 1
+    assert window.problems.table.item(0, 0).text() == "README.txt"
+    assert window.problems.table.item(0, 2).text().startswith("skipped: ")
+    recent = window.settings.value("recent")
+    assert recent[0] == str(folder.resolve()) and not any("ingest" in r for r in recent)
+
+
+def test_open_folder_from_the_file_menu(qtbot, window, tmp_path, fixtures_dir, monkeypatch):
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    folder = capture_folder(fixtures_dir, tmp_path)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(folder))
+    action = next(a for a in window.menuBar().actions()[0].menu().actions() if "Folder" in a.text())
+    action.trigger()
+    wait_for_imports(qtbot, window)
+    assert {t.trace_id for t in list_traces(window.context.db)} == raw_trace_ids(folder)

@@ -12,8 +12,9 @@ from typing import TextIO, TypeAlias
 
 from spanscope.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError
 from spanscope.cli.output import MAX_PROBLEMS_SHOWN
+from spanscope.core.formats.folders import expand_folders
 from spanscope.core.pricing.prices import user_price_book
-from spanscope.core.store import FileResult, Outcome, default_store_path, import_files, is_store
+from spanscope.core.store import FileResult, ImportState, Outcome, default_store_path, import_files, is_store
 from spanscope.core.store.finalize import prepare_store
 
 #: What `add_parser` of a command module is given: the subcommands of `spanscope`.
@@ -31,9 +32,19 @@ def command_parser(
     return p
 
 
-def add_sources(parser: argparse.ArgumentParser, help_text: str = "trace files, or a store") -> None:
+def add_sources(
+    parser: argparse.ArgumentParser, help_text: str = "trace files or folders of them, or a store"
+) -> None:
     """The SOURCE arguments that `store_for` takes, with --db."""
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help=help_text)
+
+
+def import_sources(db: Path, paths: Sequence[Path], state: ImportState | None = None) -> list[FileResult]:
+    """Import trace files and the trace files in folders into `db`: one result per file, and a
+    SKIPPED result for each file of a folder that no format claims."""
+    sources = expand_folders(paths)
+    results = import_files(db, sources.files, state)
+    return results + [FileResult(path, Outcome.SKIPPED, error=why) for path, why in sources.skipped]
 
 
 def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
@@ -61,6 +72,8 @@ def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
         elif r.outcome is Outcome.ALREADY:
             imported += 1
             print(f"{r.path}: already imported, nothing to add", file=out)
+        elif r.outcome is Outcome.SKIPPED:
+            print(f"{r.path}: skipped: {r.error}", file=out)
         else:
             partial = True
             print(f"{r.path}: {r.outcome}: {r.error or 'nothing imported'}", file=out)
@@ -111,10 +124,10 @@ def store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -
         return
     for f in files:
         if not f.exists():
-            raise UsageError(f"{f}: no such file")
+            raise UsageError(f"{f}: no such file or folder")
     with tempfile.TemporaryDirectory(prefix="spanscope-") as tmp:
         path = Path(tmp) / "store.db"
-        results = import_files(path, files)
+        results = import_sources(path, files)
         if any(r.outcome is not Outcome.IMPORTED or r.problems for r in results):
             report_imports(results, sys.stderr)
         if not any(r.outcome is Outcome.IMPORTED for r in results):

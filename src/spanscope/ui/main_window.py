@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.formats import dialog_filter
+from spanscope.core.formats import Problem, dialog_filter
+from spanscope.core.formats.folders import Sources, expand_folders
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
@@ -80,6 +81,21 @@ def import_one(store: Path, path: Path, state: TaskState) -> FileResult:
         state.report(p, final=p.bytes_done >= p.bytes_total)
 
     return import_file(store, path, ImportState(on_progress=report, cancel_event=state.cancel_event))
+
+
+@dataclass(frozen=True)
+class FolderListed:
+    """A folder's trace files, listed on the import worker, to be imported into `store`."""
+
+    folder: Path
+    store: Path
+    sources: Sources
+
+
+def list_folder(store: Path, folder: Path, state: TaskState) -> FolderListed | FileResult:
+    """List a folder's trace files on the import worker: sniffing each file may take a while."""
+    sources = expand_folders([folder])
+    return FileResult(folder, Outcome.CANCELLED) if state.cancelled else FolderListed(folder, store, sources)
 
 
 @dataclass(frozen=True)
@@ -303,6 +319,7 @@ class QtMainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open Trace Files…", self.open_files_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open Trace &Folder…", self.open_folder_dialog)
         self._action(file_menu, "Open &Store…", self.open_store_dialog, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
@@ -355,7 +372,8 @@ class QtMainWindow(QMainWindow):
         return True
 
     def open_sources(self, paths: list[Path]) -> None:
-        """Open what the user gave: stores are shown, trace files imported into the open store."""
+        """Open what the user gave: stores are shown, trace files (and folders of them) imported into
+        the open store."""
         stores = [p for p in paths if is_store(p)]
         files = [p for p in paths if not is_store(p)]
         if stores:
@@ -369,13 +387,33 @@ class QtMainWindow(QMainWindow):
             return
         for path in map(Path, paths):
             self._remember(path)
-            self.imports.start(partial(import_one, self.context.store_path, path))
+            task = list_folder if path.is_dir() else import_one
+            self.imports.start(partial(task, self.context.store_path, path))
         self._show_progress(True)
+
+    def _import_listed(self, listed: FolderListed) -> None:
+        """Import a folder's trace files; list the files skipped (in the Problems panel, as skipped)."""
+        for path in listed.sources.files:
+            self.imports.start(partial(import_one, listed.store, path))
+        for path, why in listed.sources.skipped:
+            problem = Problem(str(path), "folder" if path.is_dir() else "whole file", f"skipped: {why}")
+            self.problems.add_result(FileResult(path, Outcome.SKIPPED, error=why, problems=[problem]))
+        if skipped := len(listed.sources.skipped):
+            self.statusBar().showMessage(
+                f"{listed.folder.name}: {len(listed.sources.files):,} trace files to import, "
+                f"{skipped:,} skipped (listed under Problems)",
+                8000,
+            )
 
     def open_files_dialog(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(self, "Open trace files", self._last_dir(), dialog_filter())
         if names:
             self.open_sources([Path(n) for n in names])
+
+    def open_folder_dialog(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Open a folder of trace files", self._last_dir())
+        if name:
+            self.open_sources([Path(name)])
 
     def open_store_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open store", self._last_dir(), STORE_FILE_FILTER)
@@ -396,7 +434,10 @@ class QtMainWindow(QMainWindow):
         mb = f"{done / 1e6:,.0f} of {total / 1e6:,.0f} MB"
         self.progress.setFormat(f"{p.path.name}: {mb}, {p.spans:,} spans")
 
-    def _on_file_done(self, result: FileResult) -> None:
+    def _on_file_done(self, result: FileResult | FolderListed) -> None:
+        if isinstance(result, FolderListed):
+            self._import_listed(result)
+            return
         if result.outcome is Outcome.IMPORTED:
             if result.logs_only:
                 added = (

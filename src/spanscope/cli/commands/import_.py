@@ -1,4 +1,5 @@
-"""`spanscope import`: add trace files to a store, reporting what each file gave."""
+"""`spanscope import`: add trace files (or the trace files in folders) to a store, reporting what
+each file gave."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from spanscope.cli.stores import Subparsers, command_parser, report_imports
-from spanscope.core.store import (
-    FileResult,
-    ImportProgress,
-    ImportState,
-    Outcome,
-    default_store_path,
-    import_files,
-)
+from spanscope.cli.stores import Subparsers, command_parser, import_sources, report_imports
+from spanscope.core.store import FileResult, ImportProgress, ImportState, Outcome, default_store_path
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "import", "import trace files into a store")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="trace files, or folders: every file in them (and their subfolders) that is a trace file",
+    )
     return p
 
 
@@ -56,12 +55,12 @@ def run(args: argparse.Namespace) -> int:
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     state = ImportState(on_progress=progress)
     try:
-        results = import_files(db, [Path(f) for f in args.files if f not in missing], state)
+        results = import_sources(db, [Path(f) for f in args.files if f not in missing], state)
     finally:
         if progress is not None:
             progress.clear()
     for f in missing:
-        results.append(FileResult(Path(f), Outcome.FAILED, error="no such file"))
+        results.append(FileResult(Path(f), Outcome.FAILED, error="no such file or folder"))
     code = report_imports(results, sys.stderr)
     print(f"store: {db}", file=sys.stderr)
     return code

@@ -12,12 +12,28 @@ carry the JSON-RPC result as their output. The server's spans join the client's 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from spanscope.core.conventions.base import Convention, json_source, kind_table
 from spanscope.core.model import Kind
 
+METHOD = "mcp.method.name"
+TOOL_CALL = "tools/call"
+REQUEST_ID = "jsonrpc.request.id"
+
 CONVENTION = Convention(
     name="MCP",
-    kinds=(("mcp.method.name", kind_table({"tools/call": Kind.TOOL})),),
+    kinds=((METHOD, kind_table({TOOL_CALL: Kind.TOOL})),),
     session=("mcp.session.id",),
     value_output=(json_source("mcp.response.value"),),
 )
+
+
+def tool_call_request(attributes: Mapping[str, Any]) -> str | None:
+    """The JSON-RPC request id of an MCP `tools/call` span as text ('' when not recorded), None for
+    any other span: a client's call and the server's span of it carry the same id."""
+    if attributes.get(METHOD) != TOOL_CALL:
+        return None
+    request = attributes.get(REQUEST_ID)
+    return "" if request is None else str(request)

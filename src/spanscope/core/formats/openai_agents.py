@@ -9,6 +9,8 @@ are kept as written, so they match what the SDK's dashboard shows. A trace objec
 root span (named by the workflow, its group as the session, spanning its spans), parent of the spans
 the SDK wrote without parent; it is yielded at the end, when its spans' extent is known. A trace
 object without spans in the file (the JS exporter may send it in an earlier body) is reported.
+A handoff's input and output are the agents it goes from and to, and a guardrail's output is whether
+it tripped (`{"triggered": ...}`), so the detail of either says what happened; both stay attributes too.
 
 Usage is repeated at every level (response and generation spans, the `turn` and `task` custom spans,
 an agent run as a tool folded into its caller's turn), so only model calls carry tokens. Where the
@@ -269,6 +271,10 @@ def _span(item: dict[str, Any]) -> tuple[Span, dict[str, Any]]:
         span.input, span.output = _json_text(data.get("input")), _json_text(data.get("output"))
     elif kind in _CALLS:
         _model_call(span, data)
+    elif kind == "handoff":
+        span.input, span.output = _text(data.get("from_agent")), _text(data.get("to_agent"))
+    elif kind == "guardrail" and isinstance(data.get("triggered"), bool):
+        span.output = {"triggered": data["triggered"]}
     elif kind in _PLAIN_IO:
         inputs, outputs = _PLAIN_IO[kind]
         span.input = _present(data.get(inputs)) if inputs else None
@@ -480,9 +486,10 @@ SPEC = FormatSpec(
     description="OpenAI Agents SDK trace export, its traces ingest bodies (JSON, JSON Lines)",
     written_by="the OpenAI Agents SDK's own tracing exporter, Python (`BackendSpanExporter`, tested with "
     "openai-agents 0.25.0) and JavaScript (`OpenAITracingExporter`, tested with @openai/agents 0.20.0), as "
-    'POSTed to `/v1/traces/ingest` (`{"data": [...]}`, one body or several): the workflow as the trace, '
-    "`group_id` as its session, the SDK's ids (`trace_…`, `span_…`) kept. Responses API calls are exported "
-    "with a response id only (no model or messages), so they show tokens but no input, output or cost: "
+    'POSTed to `/v1/traces/ingest` (`{"data": [...]}`, one body or several, or a folder of them): the '
+    "workflow as the trace, `group_id` as its session, the SDK's ids (`trace_…`, `span_…`) kept. Responses "
+    "API calls are exported with a response id only (no model or messages), so they show tokens but no "
+    "input, output or cost: "
     "`spanscope import traces.json && spanscope tree trace_6c68`",
     extensions=(".json", ".jsonl"),
     sniff=sniff,

@@ -62,14 +62,24 @@ def registry() -> tuple[FormatSpec, ...]:
     return tuple(ordered(discover()))
 
 
+def claiming(source: Source) -> FormatSpec | None:
+    """The first format whose sniffer claims `source`, None when none does (an empty file included);
+    FormatError when it cannot be read."""
+    head = source.head()
+    return _first_claiming(source, head) if head.strip() else None
+
+
 def detect(source: Source) -> FormatSpec:
     """The format of `source`, judged by content; FormatError naming every format tried if none fits."""
     head = source.head()
     if not head.strip():
         raise FormatError(f"{source.path}: the file is empty")
-    formats = registry()
-    for spec in formats:
-        if spec.claims(source, head):
-            return spec
-    tried = ", ".join(f"{spec.name} ({spec.description})" for spec in formats)
-    raise FormatError(f"{source.path}: not a trace file in any known format; tried: {tried}")
+    spec = _first_claiming(source, head)
+    if spec is None:
+        tried = ", ".join(f"{spec.name} ({spec.description})" for spec in registry())
+        raise FormatError(f"{source.path}: not a trace file in any known format; tried: {tried}")
+    return spec
+
+
+def _first_claiming(source: Source, head: bytes) -> FormatSpec | None:
+    return next((spec for spec in registry() if spec.claims(source, head)), None)

@@ -1,4 +1,5 @@
-"""Facts that need a whole trace: orphans, clock skew, which model calls count, trace roll-ups.
+"""Facts that need a whole trace: orphans, clock skew, which model calls count, MCP client calls
+whose server span failed, trace roll-ups.
 
 Spans of one trace may arrive in any order and across files, so these are recomputed for every
 trace an import touched, inside the import's transaction. It is all SQL, so it runs in SQLite's C
@@ -12,10 +13,12 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from spanscope.core.model import MODEL_KINDS
+from spanscope.core.conventions import mcp
+from spanscope.core.model import MODEL_KINDS, Kind, Status
 from spanscope.core.pricing.prices import PriceBook, SpanPricer
 from spanscope.core.span_rows import TOKEN_COLUMNS
 from spanscope.core.store.db import connect
+from spanscope.core.store.documents import ChunkReader
 from spanscope.core.store.schema import PENDING_PRICING_TABLE, TRACE_COLUMNS
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
@@ -54,6 +57,56 @@ WHERE counted = 1 AND id IN (
     SELECT a.id FROM above a JOIN tree t ON t.id = a.id WHERE t.model
 )
 """
+
+# Tool calls without a status with a failed tool call just under them: among them, MCP client calls
+# whose server span failed (their documents tell: _fail_mcp_client_calls).
+_UNSET_TOOLS_OVER_FAILED_TOOLS = f"""
+SELECT p.id, p.payload_chunk, p.payload_index, c.payload_chunk, c.payload_index, c.name, c.status_message
+FROM tree t JOIN spans c ON c.id = t.id JOIN spans p ON p.id = t.parent
+WHERE c.status = '{Status.ERROR}' AND c.kind = '{Kind.TOOL}' AND p.kind = '{Kind.TOOL}'
+    AND p.status = '{Status.UNSET}'
+"""
+
+
+def _fail_mcp_client_calls(conn: sqlite3.Connection) -> None:
+    """Mark failed the MCP client calls whose server span of the same request failed.
+
+    The mcp SDK leaves a client's `tools/call` span UNSET when the server's tool fails (the result
+    says `isError`, no JSON-RPC error); only the server's span, under it in the same trace, is ERROR.
+    The caller's side is marked too, quoting the server, so the failure shows where the call was
+    made and the trace's error count holds both. Only spans without a status change: one the source
+    gave is kept. Part of finalizing, so the server's spans may arrive before or after the client's.
+    """
+    rows = conn.execute(_UNSET_TOOLS_OVER_FAILED_TOOLS).fetchall()
+    if not rows:
+        return
+    chunks = ChunkReader(conn)
+    failed = []
+    for client_id, client_at, client_index, server_at, server_index, server_name, message in rows:
+        client, server = chunks.document(client_at, client_index), chunks.document(server_at, server_index)
+        if client and server and _call_and_its_server_span(client, server):
+            failed.append((_server_failure(server_name, message, server), client_id))
+    conn.executemany(f"UPDATE spans SET status = '{Status.ERROR}', status_message = ? WHERE id = ?", failed)
+
+
+def _call_and_its_server_span(client: dict, server: dict) -> bool:
+    """Both documents are of MCP `tools/call` spans, of the client and server side, for one request
+    (when both recorded its id)."""
+    asked = mcp.tool_call_request(client.get("attributes") or {})
+    served = mcp.tool_call_request(server.get("attributes") or {})
+    if asked is None or served is None:
+        return False
+    if client.get("source_kind") == "SERVER" or server.get("source_kind") == "CLIENT":
+        return False
+    return asked == served or not (asked and served)
+
+
+def _server_failure(name: str, message: str | None, server: dict) -> str:
+    said = f": {message}" if message else ", with no message"
+    if not message and (error_type := (server.get("attributes") or {}).get("error.type")):
+        said += f" (error.type {error_type})"
+    return f'the MCP server\'s tool call failed (server span "{name}"){said}'
+
 
 _ROLLED_UP = tuple(c for c in TRACE_COLUMNS[1:] if c != "scores")
 _TOKENS = ", ".join(f"sum({c}) FILTER (WHERE counted)" for c in TOKEN_COLUMNS)
@@ -120,6 +173,7 @@ def finalize_traces(conn: sqlite3.Connection, trace_ids: Iterable[str]) -> None:
     _fill_touched(conn, trace_ids)
     for statement in (_MAP_TREE, _SET_CHANGED_FLAGS, _UNCOUNT_WRAPPING_MODEL_CALLS):
         conn.execute(statement)
+    _fail_mcp_client_calls(conn)
     _roll_up(conn)
 
 

@@ -60,6 +60,8 @@ class Outcome(StrEnum):
     ALREADY = "already imported"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: Not read: a file in a folder that no format claims (formats/folders.py).
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)

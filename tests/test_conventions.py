@@ -946,6 +946,9 @@ def test_apply_never_raises_and_never_touches_attributes(attrs: dict[str, Any], 
         assert getattr(span, field) is None or type(getattr(span, field)) is str
     raw_values = {"input.value", "output.value", "traceloop.entity.input", "traceloop.entity.output"}
     raw_values |= {"gen_ai.tool.call.arguments", "gen_ai.tool.call.result"}
+    # Tool arguments and results, and an agent's final result, are shown as the values they are.
+    raw_values |= {"tool_arguments", "tool_response", "final_result"}
+    raw_values |= {"gcp.vertex.agent.tool_call_args", "gcp.vertex.agent.tool_response"}
     for value in (span.input, span.output):
         if is_messages(value) and not raw_values & attrs.keys():
             assert all(set(m) >= {"role", "content", "tool_calls", "tool_call_id"} for m in value)

@@ -1,7 +1,8 @@
-"""Issue 16's acceptance for the 2026 captures no per-framework test covers (the Agents SDK through
-OpenInference, and both multimodal captures): every encoding imports with the raw file's spans,
-traces, errors, model calls, tokens per model and trace roll-ups, and each model call shows the
-messages the raw span holds. Expected figures and texts come from the raw OTLP JSON read here."""
+"""Issue 16's acceptance for the 2026 captures no per-framework test gave these figures (the Agents
+SDK through OpenInference, both multimodal captures, the spans of otel-genai-logs): every encoding
+imports with the raw file's spans, traces, errors, model calls, tokens per model and trace roll-ups,
+and each model call shows the messages the raw span holds. Expected figures and texts come from the
+raw OTLP JSON read here."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ RawSide = tuple[list[str] | None, list[str]]
 
 OI_TOKENS = ("llm.token_count.prompt", "llm.token_count.completion")
 OI_MODEL = ("llm.model_name",)
+OI_CACHE_READ = "llm.token_count.prompt_details.cache_read"
 #: The keys of OpenInference's flattened messages whose values are shown text: contents, text and
 #: image parts, tool calls and tool results (tool call arguments, JSON strings, are shown parsed).
 OI_SHOWN = (
@@ -79,13 +81,22 @@ class Capture:
     model_keys: tuple[str, ...]
     token_keys: tuple[str, str]
     side: Callable[[ft.RawSpan, str], RawSide]
+    cache_read_key: str | None = None
 
 
 ALL_ENCODINGS = ("otlp.binpb", "otlp.json", "otlp.jsonl")
 
 
 def openinference(base: str) -> Capture:
-    return Capture(base, ALL_ENCODINGS, oi_model_calls, OI_MODEL, OI_TOKENS, oi_side)
+    return Capture(
+        base,
+        ALL_ENCODINGS,
+        oi_model_calls,
+        OI_MODEL,
+        OI_TOKENS,
+        oi_side,
+        "llm.token_count.prompt_details.cache_read",
+    )
 
 
 CAPTURES = [
@@ -95,6 +106,16 @@ CAPTURES = [
     Capture(
         "multimodal/image-audio-openai-v2",
         ("otlp.binpb", "otlp.jsonl"),
+        ft.operation("chat"),
+        ft.GENAI_MODEL,
+        ft.GENAI_TOKENS,
+        genai_side,
+    ),
+    # The README: 6 chat spans (`gen_ai.operation.name=chat`), the only ones with usage; the messages
+    # are only in the log records, so the spans alone show none (with the logs: test_otlp_logs.py).
+    Capture(
+        "otel-genai-logs/agent-tools-event-only",
+        ALL_ENCODINGS,
         ft.operation("chat"),
         ft.GENAI_MODEL,
         ft.GENAI_TOKENS,
@@ -124,6 +145,11 @@ def test_imports_with_the_raw_figures_and_messages(fixtures_dir, tmp_path, captu
             parent = parents[parent]
     ft.check_structure(result, raw, calls, capture.token_keys)
     assert ft.stored_usage(result) == ft.usage_by_model(calls, capture.model_keys, capture.token_keys)
+    if capture.cache_read_key:
+        for trace_id, trace in result.traces.items():
+            mine = [s.attrs for s in calls if s.trace == trace_id]
+            cached = [int(a[capture.cache_read_key]) for a in mine if capture.cache_read_key in a]
+            assert trace.cache_read_tokens == (sum(cached) if cached else None), trace.root_name
     for call in calls:
         for side, shown in zip(("input", "output"), result.io[call.span], strict=True):
             roles, strings = capture.side(call, side)

@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import zstandard
 from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from spanscope.cli import main
 from spanscope.core.formats import Source
 from spanscope.core.formats.registry import detect
 from spanscope.core.model import LogRecord
@@ -351,3 +353,19 @@ def test_search_finds_a_word_only_log_records_hold(fixtures_dir, tmp_path, order
     }
     assert {(hit.trace_id, hit.span_id) for hit in result.hits} == holding
     assert all(word in hit.snippet for hit in result.hits)
+
+
+def test_traces_lists_the_records_of_no_stored_span_by_trace_and_service(fixtures_dir, capsys):
+    records = raw_records(fixtures_dir, GENAI)
+    service = next(
+        value(a["value"])
+        for a in json.loads((fixtures_dir / f"{GENAI}.otlp-logs.json").read_text())["resourceLogs"][0][
+            "resource"
+        ]["attributes"]
+        if a["key"] == "service.name"
+    )
+    assert main(["traces", str(fixtures_dir / f"{GENAI}.otlp-logs.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert f"{len(records):,} log records belong to no span in the store (yet):" in err
+    for trace_id, count in Counter(r["trace_id"] for r in records).items():
+        assert f"  {count:,} of trace {trace_id}, service {service}" in err.splitlines()

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 
 import orjson
 
 from spanscope.cli.errors import EXIT_OK
-from spanscope.cli.output import print_table
+from spanscope.cli.output import one_line, print_table
 from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.presentation import display
 from spanscope.core.store import connect
-from spanscope.core.store.logs import log_counts
+from spanscope.core.store.db import Database
+from spanscope.core.store.logs import log_counts, unattached_logs
 from spanscope.core.store.queries import TraceRow, list_traces
+
+#: How many groups (trace, service) of log records of no stored span are listed.
+MAX_WAITING_GROUPS = 10
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -82,7 +87,24 @@ def run(args: argparse.Namespace) -> int:
             for t in traces
         ]
         print_table(table, out)
-        waiting = log_counts(db).waiting
-        if waiting:
-            print(f"{waiting:,} log records belong to no span in the store (yet)", file=sys.stderr)
+        _report_waiting_logs(db)
     return EXIT_OK
+
+
+def _report_waiting_logs(db: Database) -> None:
+    """Log records of no stored span, counted by trace and service (on standard error: the table
+    stays parseable), so a logs file imported before its spans is visibly kept."""
+    waiting = log_counts(db).waiting
+    if not waiting:
+        return
+    print(f"{waiting:,} log records belong to no span in the store (yet):", file=sys.stderr)
+    records = unattached_logs(db)
+    groups = Counter((r.trace_id, r.service) for r in records)
+    for (trace_id, service), count in groups.most_common(MAX_WAITING_GROUPS):
+        where = f"trace {trace_id}" if trace_id else "no trace"
+        print(
+            f"  {count:,} of {where}" + (f", service {one_line(service)}" if service else ""), file=sys.stderr
+        )
+    shown = sum(count for _, count in groups.most_common(MAX_WAITING_GROUPS))
+    if shown < waiting:
+        print(f"  ... and {waiting - shown:,} more", file=sys.stderr)

@@ -15,6 +15,8 @@ from otlp import TRACE, request, span, write_jsonl
 from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
+from spanscope.core.search.find import search
+from spanscope.core.search.index import build_index
 from spanscope.core.store import connect, import_file
 from spanscope.core.store.queries import get_span
 from spanscope.core.store.span_io import span_io, trace_io
@@ -99,6 +101,17 @@ def test_every_reader_shows_a_model_call_its_step_prompt(capture, tmp_path: Path
         assert _texts(shown) == [(m["role"], m["content"]) for m in prompt]
         assert shown == spans[s.span_id].input == spans[s.parent_id].input
         assert span_io(db, s.trace_id, s.span_id)[0] == trace_io(db, s.trace_id)[s.span_id][0] == shown
+
+
+def test_search_finds_a_model_call_by_its_step_prompt(capture, tmp_path: Path) -> None:
+    raw, _, _ = capture
+    build_index(tmp_path / "store.db")
+    db = connect(tmp_path / "store.db", readonly=True)
+    for s in filter(is_model_call, raw):
+        prompt = json.loads(next(p for p in raw if p.span_id == s.parent_id).attrs["mastra.model_step.input"])
+        word = prompt[-1]["content"].split()[-1].strip("?.!")
+        hits = search(db, f"input:{word} trace:{s.trace_id}").hits
+        assert (s.span_id, "input") in {(h.span_id, h.field) for h in hits}, word
 
 
 STEP, CALL = "00000000000000a1", "00000000000000a2"

@@ -73,7 +73,8 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
             completed = index.completed()
             if completed:
                 index.replace(
-                    completed, [span_texts(s.name, s.status_message, s.doc, s.logs) for s in completed]
+                    completed,
+                    [span_texts(s.name, s.status_message, s.doc, s.logs, s.parent) for s in completed],
                 )
             index.refresh(span_texts)
             status = index.status()
@@ -83,7 +84,7 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
                 last, indexed, spans = index.pending(BATCH_SPANS)
                 if not spans:
                     break
-                rows = [(s.id, *span_texts(s.name, s.status_message, s.doc, s.logs)) for s in spans]
+                rows = [(s.id, *span_texts(s.name, s.status_message, s.doc, s.logs, s.parent)) for s in spans]
                 running = [row for row, span in zip(rows, spans, strict=True) if span.running]
                 if index.add(last, rows, running) and state.on_progress is not None:
                     done = indexed + len(rows)

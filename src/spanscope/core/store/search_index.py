@@ -59,17 +59,20 @@ _LOGS_SQL = (
 _TABLES = ("search_fts", "search_state", "search_running", "search_version", "search_logs")
 _INSERT_FTS = "INSERT INTO search_fts (rowid, name, input, output, attributes) VALUES (?, ?, ?, ?, ?)"
 _PENDING_SQL = (
-    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id "
+    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id, parent_id "
     "FROM spans WHERE id > ? ORDER BY id LIMIT ?"
 )
 #: Indexed spans with log records stored after the index's log watermark (up to a new one).
 _LOGGED_SQL = (
-    "SELECT DISTINCT s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, s.span_id "
-    "FROM logs l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
+    "SELECT DISTINCT s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, "
+    "s.span_id, s.parent_id FROM logs l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
     "WHERE l.id > ? AND l.id <= ? AND s.id <= ?"
 )
-#: (name, status_message, document, log records) -> the texts indexed for a span (core/search/texts).
-Texts = Callable[[str | None, str | None, dict[str, Any] | None, list[LogRecord]], tuple[str, ...]]
+#: (name, status_message, document, log records, parent's document) -> the texts indexed for a span
+#: (core/search/texts).
+Texts = Callable[
+    [str | None, str | None, dict[str, Any] | None, list[LogRecord], dict[str, Any] | None], tuple[str, ...]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,8 @@ def drop_index(db_path: Path) -> None:
 
 
 class PendingSpan(NamedTuple):
-    """A span not indexed yet, with its document and its log records up to the log watermark."""
+    """A span not indexed yet, with its document, its log records up to the log watermark and its
+    parent's document if its input may be the parent's (`ChunkReader.parent`)."""
 
     id: int
     name: str | None
@@ -143,6 +147,7 @@ class PendingSpan(NamedTuple):
     running: bool
     doc: dict[str, Any] | None
     logs: list[LogRecord]
+    parent: dict[str, Any] | None
 
 
 class CompletedSpan(NamedTuple):
@@ -155,6 +160,7 @@ class CompletedSpan(NamedTuple):
     status_message: str | None
     doc: dict[str, Any] | None
     logs: list[LogRecord]
+    parent: dict[str, Any] | None
 
 
 class IndexWriter:
@@ -226,16 +232,18 @@ class IndexWriter:
         one in the store)."""
         rows = self.conn.execute(
             "SELECT r.id, r.name, r.input, r.output, r.attributes, s.name, s.status_message, "
-            "s.payload_chunk, s.payload_index, s.trace_id, s.span_id FROM search_running r "
+            "s.payload_chunk, s.payload_index, s.trace_id, s.span_id, s.parent_id FROM search_running r "
             "JOIN spans s ON s.id = r.id WHERE s.end_ns IS NOT NULL"
         ).fetchall()
         last_log = self._last_log()
-        return [
-            CompletedSpan(
-                r[0], r[1:5], r[5], r[6], self.chunks.document(r[7], r[8]), self._logs(r[9], r[10], last_log)
+        completed = []
+        for r in rows:
+            doc = self.chunks.document(r[7], r[8])
+            logs = self._logs(r[9], r[10], last_log)
+            completed.append(
+                CompletedSpan(r[0], r[1:5], r[5], r[6], doc, logs, self.chunks.parent(doc, r[9], r[11]))
             )
-            for r in rows
-        ]
+        return completed
 
     def _last_log(self) -> int:
         return self.conn.execute("SELECT last_log FROM search_logs").fetchone()[0]
@@ -256,12 +264,15 @@ class IndexWriter:
                 return True
             last_span = conn.execute("SELECT last_span FROM search_state").fetchone()[0]
             running = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM search_running")}
-            for id_, name, status, chunk, index, trace_id, span_id in conn.execute(
+            for id_, name, status, chunk, index, trace_id, span_id, parent_id in conn.execute(
                 _LOGGED_SQL, (last_log, newest, last_span)
             ).fetchall():
                 doc = self.chunks.document(chunk, index)
-                old = running.get(id_) or texts(name, status, doc, self._logs(trace_id, span_id, last_log))
-                new = texts(name, status, doc, self._logs(trace_id, span_id, newest))
+                parent = self.chunks.parent(doc, trace_id, parent_id)
+                old = running.get(id_) or texts(
+                    name, status, doc, self._logs(trace_id, span_id, last_log), parent
+                )
+                new = texts(name, status, doc, self._logs(trace_id, span_id, newest), parent)
                 conn.execute(
                     "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
                     "VALUES ('delete', ?, ?, ?, ?, ?)",
@@ -299,17 +310,13 @@ class IndexWriter:
         """The watermark (last indexed span id, spans indexed) and up to `limit` spans after it."""
         last, indexed = self.conn.execute("SELECT last_span, indexed FROM search_state").fetchone()
         last_log = self._last_log()
-        spans = [
-            PendingSpan(
-                s[0],
-                s[1],
-                s[2],
-                s[3] is None,
-                self.chunks.document(s[4], s[5]),
-                self._logs(s[6], s[7], last_log),
+        spans = []
+        for s in self.conn.execute(_PENDING_SQL, (last, limit)).fetchall():
+            doc = self.chunks.document(s[4], s[5])
+            parent = self.chunks.parent(doc, s[6], s[8])
+            spans.append(
+                PendingSpan(s[0], s[1], s[2], s[3] is None, doc, self._logs(s[6], s[7], last_log), parent)
             )
-            for s in self.conn.execute(_PENDING_SQL, (last, limit)).fetchall()
-        ]
         self._pending_log = last_log
         return last, indexed, spans
 
@@ -431,21 +438,23 @@ class HitRow(NamedTuple):
     status_message: str | None
     doc: dict[str, Any] | None
     logs: list[LogRecord]
+    parent: dict[str, Any] | None
 
 
 _HIT_SQL = (
-    "SELECT s.id, s.trace_id, s.span_id, t.root_name, s.name, s.kind, s.status, s.model, s.status_message, "
-    "s.payload_chunk, s.payload_index FROM spans s LEFT JOIN traces t ON t.trace_id = s.trace_id "
+    "SELECT s.id, s.trace_id, s.span_id, t.root_name, s.name, s.kind, s.status, s.model, "
+    "s.status_message, s.payload_chunk, s.payload_index, s.parent_id "
+    "FROM spans s LEFT JOIN traces t ON t.trace_id = s.trace_id "
     "WHERE s.id IN ({}) ORDER BY s.payload_chunk, s.payload_index"
 )
 
 
 def hit_rows(db: sqlite_utils.Database, ids: list[int]) -> list[HitRow]:
-    """The spans `ids` that exist, in that order, with their documents (each chunk read once) and
-    log records."""
+    """The spans `ids` that exist, in that order, with their documents (each chunk read once), log
+    records and parents' documents where their input may be the parent's."""
     chunks = ChunkReader(db)
-    rows = {
-        r[0]: HitRow(*r[1:9], chunks.document(r[9], r[10]), span_logs(db, r[1], r[2]))
-        for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids)
-    }
+    rows = {}
+    for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids).fetchall():
+        doc = chunks.document(r[9], r[10])
+        rows[r[0]] = HitRow(*r[1:9], doc, span_logs(db, r[1], r[2]), chunks.parent(doc, r[1], r[11]))
     return [rows[i] for i in ids if i in rows]

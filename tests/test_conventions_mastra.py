@@ -133,14 +133,23 @@ def _shown_inputs(path: Path) -> list[Any]:
     return [get_span(db, TRACE, CALL).input, span_io(db, TRACE, CALL)[0], trace_io(db, TRACE)[CALL][0]]
 
 
+def _found(store: Path, text: str) -> list[tuple[str, str | None]]:
+    build_index(store)
+    return sorted((h.span_id, h.field) for h in search(connect(store, readonly=True), text).hits)
+
+
 def test_a_call_stored_before_its_step_shows_the_prompt_once_the_step_is_stored(tmp_path: Path) -> None:
     step_file, call_file = _step_and_call(tmp_path, {})
     store = tmp_path / "store.db"
     import_file(store, call_file)
     assert _shown_inputs(store) == [None] * 3
+    assert _found(store, "Oslo") == []
     import_file(store, step_file)
     prompt = [(m["role"], m["content"]) for m in PROMPT]
     assert [_texts(shown) for shown in _shown_inputs(store)] == [prompt] * 3
+    assert _found(store, "Oslo") == [(STEP, "input"), (CALL, "input")]
+    import_file(store, call_file)  # nothing new: the call is indexed once, with the prompt
+    assert _found(store, "Oslo") == [(STEP, "input"), (CALL, "input")]
 
 
 def test_a_call_with_an_input_of_its_own_keeps_it(tmp_path: Path) -> None:

@@ -21,6 +21,6 @@ here raises on attribute content: values of the wrong shape become None.
 """
 
 from spanscope.core.conventions.messages import openai_chat
-from spanscope.core.conventions.precedence import DERIVATION, apply_fields, derived_io
+from spanscope.core.conventions.precedence import DERIVATION, apply_fields, derived_io, inherits_input
 
-__all__ = ["DERIVATION", "apply_fields", "derived_io", "openai_chat"]
+__all__ = ["DERIVATION", "apply_fields", "derived_io", "inherits_input", "openai_chat"]

@@ -109,6 +109,9 @@ class Convention(NamedTuple):
     #: Ends of span names a framework marks as model calls though they make none (helpers around
     #: the call): such spans are steps (CHAIN), never counted.
     helper_calls: tuple[str, ...] = ()
+    #: (key, values): a span whose key holds one of the values and that has no input of its own shows
+    #: the input its parent's attributes give (Mastra's model call, whose prompt is on its step).
+    input_from_parent: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def kind_table(names: dict[str, Kind]) -> dict[str, Kind]:

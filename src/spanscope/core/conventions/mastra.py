@@ -3,9 +3,10 @@
 Model, usage, tool arguments and the model call's output are gen_ai.*, read by the GenAI convention.
 What only Mastra says is read here, which is why it comes before GenAI: the kind of each of its span
 types, the prompt (`mastra.model_step.input` on the step around the `chat` model call, which itself
-carries none), the inputs and outputs of agent runs, generations and steps (AI SDK message shapes),
-and a model call that failed: Mastra ends every span OK and reports the failure only as the finish
-reason `error` (`gen_ai.response.finish_reasons`, a JSON string here).
+carries none: the call shows its step's input, `input_from_parent`), the inputs and outputs of agent
+runs, generations and steps (AI SDK message shapes), and a model call that failed: Mastra ends every
+span OK and reports the failure only as the finish reason `error` (`gen_ai.response.finish_reasons`,
+a JSON string here).
 
 Only `model_inference` (`chat MODEL`) is a model call and only it carries usage; the agent run,
 generation and step spans around it are agent and chains.
@@ -97,4 +98,5 @@ CONVENTION = Convention(
     chat_output=(Source(_OUTPUTS, _output),),
     value_output=(json_source("mastra.model_chunk.output"),),
     ttft=(("mastra.completion_start_time", TimeUnit.TIMESTAMP),),
+    input_from_parent=(("mastra.span.type", frozenset({"model_inference"})),),
 )

@@ -50,7 +50,7 @@ from spanscope.core.conventions.logs import log_sources
 from spanscope.core.conventions.parse import Getter, as_float, as_int, as_text, epoch_ns, first_text, unwrap
 from spanscope.core.model import Event, Kind, LogRecord, Span, Status
 
-__all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io"]
+__all__ = ["CONVENTIONS", "DERIVATION", "apply_fields", "derived_io", "inherits_input"]
 
 #: The conventions, first to last in precedence. A new convention is a module and a line here.
 CONVENTIONS: tuple[Convention, ...] = (
@@ -67,7 +67,7 @@ CONVENTIONS: tuple[Convention, ...] = (
 #: The version of `derived_io`: raise it whenever a change here or in a convention module changes
 #: the input or output derived for any span; stored documents record it and the search index is
 #: rebuilt when it differs.
-DERIVATION = 2
+DERIVATION = 3
 #: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
 _MAX_SHAPES = 4096
 _SHAPES: dict[tuple[str, ...], int] = {}
@@ -113,6 +113,7 @@ MAX_TTFT_NS = 86_400 * 1_000_000_000
 #: Enum members read once: a class attribute lookup on an Enum costs more than the check itself.
 _LLM, _CHAIN = Kind.LLM, Kind.CHAIN
 _VALUE_INPUT, _VALUE_OUTPUT = _readers("value_input"), _readers("value_output")
+_INPUT_FROM_PARENT = _joined("input_from_parent")
 
 
 def _routes() -> dict[str, int]:
@@ -186,18 +187,35 @@ def _first(readers: tuple[Reader, ...], attrs: dict[str, Any], get: Getter, foun
     return None
 
 
+def inherits_input(attributes: dict[str, Any]) -> bool:
+    """Whether the span, lacking an input of its own, shows its parent's (a convention's
+    `input_from_parent`): readers fetch the parent's attributes only for such spans."""
+    get = attributes.get
+    for key, values in _INPUT_FROM_PARENT:
+        value = get(key)
+        if type(value) is str and value in values:
+            return True
+    return False
+
+
 def derived_io(
-    attributes: dict[str, Any], events: list[Event], logs: Sequence[LogRecord] = ()
+    attributes: dict[str, Any],
+    events: list[Event],
+    logs: Sequence[LogRecord] = (),
+    parent: dict[str, Any] | None = None,
 ) -> tuple[Any, Any]:
     """A span's input and output as its conventions give them (chat messages, content events, values,
     retrieved documents), then, for what is still missing, as they give them from the span's log
-    records (conventions/logs.py); None where none does. Nothing given is changed."""
+    records (conventions/logs.py), then, for a span that `inherits_input`, the input its parent's
+    attributes `parent` give; None where none does. Nothing given is changed."""
     inputs, outputs = _derived(attributes, events)
     if (inputs is None or outputs is None) and logs:
         for log_attributes, log_events in log_sources(logs):
             log_inputs, log_outputs = _derived(log_attributes, log_events)
             inputs = log_inputs if inputs is None else inputs
             outputs = log_outputs if outputs is None else outputs
+    if inputs is None and parent is not None and inherits_input(attributes):
+        inputs = _derived(parent, [])[0]
     return inputs, outputs
 
 

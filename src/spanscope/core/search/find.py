@@ -146,7 +146,9 @@ def search(db: Database, text: str, limit: int = 100) -> SearchResult:
     hits = []
     for span in hit_rows(db, ids):
         field, snippet, marks = _best_field(
-            span_texts(span.name, span.status_message, span.doc, span.logs), query.positive, pattern
+            span_texts(span.name, span.status_message, span.doc, span.logs, span.parent),
+            query.positive,
+            pattern,
         )
         hits.append(
             Hit(

@@ -4,7 +4,8 @@ Imports never touch the index (they are the tracked hot path). Instead `build_in
 spans with an id above a stored watermark are read in id order, their payload chunks decompressed
 one chunk at a time, and their text added in short transactions of their own, so an import waiting
 for the write lock waits a fraction of a second at most, and the indexer simply retries while an
-import holds it. Spans already indexed whose log records came later are indexed again (`refresh`).
+import holds it. Spans already indexed whose log records came later are indexed again (`refresh`),
+as are spans that were running, or whose input may be their parent's and whose parent came later.
 The index is derived: `drop_index` forgets it and the next build starts over, as it does when the
 derivation of input and output changed (store/search_index.py holds the SQL).
 """
@@ -21,6 +22,8 @@ from spanscope.core.store.db import store_errors
 from spanscope.core.store.search_index import (
     IndexStatus,
     IndexWriter,
+    PendingSpan,
+    StaleSpan,
     drop_index,
     has_index,
     index_started,
@@ -58,6 +61,10 @@ class IndexState:
         return self.cancel_event.is_set()
 
 
+def _texts(span: PendingSpan | StaleSpan) -> tuple[str, ...]:
+    return span_texts(span.name, span.status_message, span.doc, span.logs, span.parent)
+
+
 def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
     """Index every span not indexed yet; returns the coverage reached (less than all if cancelled).
 
@@ -70,11 +77,12 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
         index = IndexWriter(db_path, lambda: state.cancelled)
         try:
             index.ensure(RANK_SQL)
-            completed = index.completed()
-            if completed:
-                index.replace(
-                    completed, [span_texts(s.name, s.status_message, s.doc, s.logs) for s in completed]
-                )
+            for table, stale in (
+                ("search_running", index.completed()),
+                ("search_waiting", index.found_parents()),
+            ):
+                if stale:
+                    index.replace(stale, [_texts(s) for s in stale], table)
             index.refresh(span_texts)
             status = index.status()
             if state.on_progress is not None:
@@ -83,9 +91,12 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
                 last, indexed, spans = index.pending(BATCH_SPANS)
                 if not spans:
                     break
-                rows = [(s.id, *span_texts(s.name, s.status_message, s.doc, s.logs)) for s in spans]
+                rows = [(s.id, *_texts(s)) for s in spans]
                 running = [row for row, span in zip(rows, spans, strict=True) if span.running]
-                if index.add(last, rows, running) and state.on_progress is not None:
+                waiting = [
+                    row for row, span in zip(rows, spans, strict=True) if span.waiting and not span.running
+                ]
+                if index.add(last, rows, running, waiting) and state.on_progress is not None:
                     done = indexed + len(rows)
                     state.on_progress(IndexStatus(done, max(done, status.total)))
             return index.status()

@@ -64,17 +64,22 @@ def _unpacked(values: list[str]) -> list[str]:
 
 
 def span_texts(
-    name: str | None, status_message: str | None, doc: dict[str, Any] | None, logs: Sequence[LogRecord] = ()
+    name: str | None,
+    status_message: str | None,
+    doc: dict[str, Any] | None,
+    logs: Sequence[LogRecord] = (),
+    parent: dict[str, Any] | None = None,
 ) -> tuple[str, ...]:
-    """(name, input, output, attributes) of one span with its log records `logs`, as indexed; a
-    record's event name and body count as attribute values.
+    """(name, input, output, attributes) of one span with its log records `logs` and its parent's
+    document `parent` (see documents.shown_io), as indexed; a record's event name and body count as
+    attribute values.
 
     Attribute values that repeat the input or output (OpenInference's input.value, a JSON text of
     the messages; the flattened llm.input_messages.*) or another attribute are left out: they would
     double the index and match twice. JSON texts count by the text in them, not their keys.
     """
     doc = doc or {}
-    given_input, given_output = shown_io(doc, logs=logs)
+    given_input, given_output = shown_io(doc, logs=logs, parent=parent)
     inputs, outputs = _leaves(given_input, []), _leaves(given_output, [])
     values = _leaves(doc.get("attributes"), [])
     if status_message:

@@ -4,7 +4,10 @@ input and output a span shows.
 The rule is `shown_io`: a document's native input or output - what the source itself recorded as such
 (LangSmith inputs/outputs, Inspect messages, a Langfuse export's input/output, MLflow span inputs and
 outputs) - where it has one, else what the attribute conventions derive from its attributes and events,
-and then from its OTLP log records (joined by trace and span id, stored apart: store/logs.py).
+and then from its OTLP log records (joined by trace and span id, stored apart: store/logs.py), and
+for a span whose convention takes a missing input from the parent (Mastra's model call, whose prompt
+is on its step: `conventions.inherits_input`), from its parent's attributes, read from the parent's
+document (`ChunkReader.parent`) whichever of the two was stored first.
 Every reader of payloads goes through it: the span read (and so the detail panel and exports), the
 search index and its snippets, assertions, stepping and the trace diff, so they cannot disagree.
 
@@ -34,7 +37,7 @@ from spanscope.core import conventions
 from spanscope.core.model import Event, LogRecord, Span
 from spanscope.core.store import payload
 
-__all__ = ["VERSION_KEY", "ChunkReader", "document", "shown_io", "span_fields"]
+__all__ = ["VERSION_KEY", "ChunkReader", "document", "needs_parent", "shown_io", "span_fields"]
 
 #: The document key holding the DERIVATION a document was imported under.
 VERSION_KEY = "v"
@@ -64,29 +67,44 @@ def _events(doc: dict[str, Any]) -> list[Event]:
     return [Event.from_json(e) for e in doc.get("events") or ()]
 
 
+def needs_parent(doc: dict[str, Any]) -> bool:
+    """Whether the span's shown input may be its parent's: it has no native one and its convention
+    says so. Readers read the parent's document only then."""
+    return doc.get("input") is None and conventions.inherits_input(doc.get("attributes") or {})
+
+
 def shown_io(
-    doc: dict[str, Any], events: list[Event] | None = None, logs: Sequence[LogRecord] = ()
+    doc: dict[str, Any],
+    events: list[Event] | None = None,
+    logs: Sequence[LogRecord] = (),
+    parent: dict[str, Any] | None = None,
 ) -> tuple[Any, Any]:
     """The (input, output) a span shows: native where its document has them, else derived from its
     attributes and events (`events`: the document's, already decoded, if the caller has them), then
-    from its log records `logs`, in time order."""
+    from its log records `logs`, in time order, then (input only) from the attributes of its parent's
+    document `parent`, given when `needs_parent` says it may be used."""
     inputs, outputs = doc.get("input"), doc.get("output")
     if VERSION_KEY not in doc and ("input" in doc or "output" in doc):
         return inputs, outputs
     if inputs is None or outputs is None:
         derived_inputs, derived_outputs = conventions.derived_io(
-            doc.get("attributes") or {}, _events(doc) if events is None else events, logs
+            doc.get("attributes") or {},
+            _events(doc) if events is None else events,
+            logs,
+            None if parent is None else parent.get("attributes") or {},
         )
         inputs = derived_inputs if inputs is None else inputs
         outputs = derived_outputs if outputs is None else outputs
     return inputs, outputs
 
 
-def span_fields(doc: dict[str, Any], logs: Sequence[LogRecord] = ()) -> dict[str, Any]:
+def span_fields(
+    doc: dict[str, Any], logs: Sequence[LogRecord] = (), parent: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A document's fields as Span keyword arguments: events as Event objects, input and output as
-    `shown_io` gives them (with the span's log records `logs`)."""
+    `shown_io` gives them (with the span's log records `logs` and its parent's document `parent`)."""
     events = _events(doc)
-    inputs, outputs = shown_io(doc, events, logs)
+    inputs, outputs = shown_io(doc, events, logs, parent)
     return {
         "attributes": doc.get("attributes") or {},
         "events": events,
@@ -121,3 +139,16 @@ class ChunkReader:
                 del self.recent[next(iter(self.recent))]
             self.recent[chunk_id] = docs
         return docs[index] if index < len(docs) else None
+
+    def parent(
+        self, doc: dict[str, Any] | None, trace_id: str, parent_id: str | None
+    ) -> dict[str, Any] | None:
+        """The document of the parent `parent_id` of the span whose document is `doc`, if the span
+        `needs_parent` and the parent is stored; else None (nothing read)."""
+        if parent_id is None or not doc or not needs_parent(doc):
+            return None
+        row = self.db.execute(
+            "SELECT payload_chunk, payload_index FROM spans WHERE trace_id = ? AND span_id = ?",
+            (trace_id, parent_id),
+        ).fetchone()
+        return self.document(*row) if row else None

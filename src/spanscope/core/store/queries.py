@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 import sqlite_utils
@@ -240,10 +239,13 @@ def _own_scores(
 
 
 def _span(
-    row: tuple, doc: dict[str, Any] | None, scores: dict[tuple[str, str], list[Score]], logs: list[LogRecord]
+    row: tuple, chunks: ChunkReader, scores: dict[tuple[str, str], list[Score]], logs: list[LogRecord]
 ) -> Span:
-    """A full span with its scores and log records."""
+    """A full span with its scores and log records, its document (and its parent's, if its input may
+    be the parent's) read through `chunks`."""
     values = dict(zip(TREE_COLUMNS, row, strict=True))
+    doc = chunks.document(values["payload_chunk"], values["payload_index"])
+    parent = chunks.parent(doc, values["trace_id"], values["parent_id"])
     own = _own_scores(scores, values["trace_id"], values["span_id"], values["parent_id"] is None)
     return Span(
         **{name: values[name] for name in _PLAIN_FIELDS},
@@ -253,12 +255,11 @@ def _span(
         clock_skew=bool(values["clock_skew"]),
         scores=own,
         logs=logs,
-        **span_fields(doc or {}, logs),
+        **span_fields(doc or {}, logs, parent),
     )
 
 
 _SPAN_SQL = f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)} FROM spans s"
-_CHUNK_AT = TREE_COLUMNS.index("payload_chunk")
 
 
 def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
@@ -266,8 +267,7 @@ def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
     if row is None:
         raise NotFound(f"no span {span_id!r} in trace {trace_id!r}")
     scores = _scores_by_span(db, "trace_id = ? AND span_id IN (?, '')", (trace_id, span_id))
-    doc = ChunkReader(db).document(row[_CHUNK_AT], row[_CHUNK_AT + 1])
-    return _span(row, doc, scores, span_logs(db, trace_id, span_id))
+    return _span(row, ChunkReader(db), scores, span_logs(db, trace_id, span_id))
 
 
 def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
@@ -289,9 +289,7 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
         if read_logs and row[trace_at] != logs_of:  # rows come trace by trace: records read once each
             logs_of = row[trace_at]
             logs = trace_logs(db, logs_of)
-        yield _span(
-            row, chunks.document(row[_CHUNK_AT], row[_CHUNK_AT + 1]), scores, logs.get(row[span_at], [])
-        )
+        yield _span(row, chunks, scores, logs.get(row[span_at], []))
 
 
 _COST_SOURCE_SQL = f"""

@@ -11,6 +11,11 @@ A span's text depends on its log records too, which may be stored after the span
 index keeps a second watermark, the last log record it reflects (table search_logs): every indexed
 span's text is the one derived with its records up to there, and `refresh` moves it on, indexing
 again each indexed span that has records past it.
+
+A span whose input may be its parent's (`documents.needs_parent`: Mastra's model call) may be stored,
+and indexed, before its parent (live, a call ends and is exported before its step). Such a span is
+kept with the text it was indexed with (table search_waiting) and indexed again by the first build
+after its parent is stored (`found_parents`).
 """
 
 from __future__ import annotations
@@ -27,17 +32,17 @@ import sqlite_utils
 from spanscope.core import conventions
 from spanscope.core.model import LogRecord
 from spanscope.core.store.db import connect
-from spanscope.core.store.documents import ChunkReader
+from spanscope.core.store.documents import ChunkReader, needs_parent
 from spanscope.core.store.logs import span_logs
 from spanscope.core.store.queries import resolve_trace_id
 from spanscope.core.store.schema import SEARCH_TABLES_SQL
 
 __all__ = [
-    "CompletedSpan",
     "HitRow",
     "IndexStatus",
     "IndexWriter",
     "PendingSpan",
+    "StaleSpan",
     "drop_index",
     "has_index",
     "hit_rows",
@@ -56,20 +61,36 @@ _LOGS_SQL = (
     "CREATE TABLE IF NOT EXISTS search_logs "
     "(id INTEGER PRIMARY KEY CHECK (id = 1), last_log INTEGER NOT NULL)"
 )
-_TABLES = ("search_fts", "search_state", "search_running", "search_version", "search_logs")
+#: Spans indexed before the parent their input may come from was stored, with the text indexed.
+_WAITING_SQL = (
+    "CREATE TABLE IF NOT EXISTS search_waiting "
+    "(id INTEGER PRIMARY KEY, name TEXT, input TEXT, output TEXT, attributes TEXT)"
+)
+_TABLES = ("search_fts", "search_state", "search_running", "search_version", "search_logs", "search_waiting")
+#: Indexed spans whose text may have changed, from a table of texts indexed (`{table}`) and a
+#: `{condition}` on the span `s`.
+_STALE_SQL = (
+    "SELECT r.id, r.name, r.input, r.output, r.attributes, s.name, s.status_message, "
+    "s.payload_chunk, s.payload_index, s.trace_id, s.span_id, s.parent_id FROM {table} r "
+    "JOIN spans s ON s.id = r.id WHERE {condition}"
+)
+_PARENT_STORED = "EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_id)"
 _INSERT_FTS = "INSERT INTO search_fts (rowid, name, input, output, attributes) VALUES (?, ?, ?, ?, ?)"
 _PENDING_SQL = (
-    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id "
+    "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id, parent_id "
     "FROM spans WHERE id > ? ORDER BY id LIMIT ?"
 )
 #: Indexed spans with log records stored after the index's log watermark (up to a new one).
 _LOGGED_SQL = (
-    "SELECT DISTINCT s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, s.span_id "
-    "FROM logs l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
+    "SELECT DISTINCT s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, "
+    "s.span_id, s.parent_id FROM logs l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
     "WHERE l.id > ? AND l.id <= ? AND s.id <= ?"
 )
-#: (name, status_message, document, log records) -> the texts indexed for a span (core/search/texts).
-Texts = Callable[[str | None, str | None, dict[str, Any] | None, list[LogRecord]], tuple[str, ...]]
+#: (name, status_message, document, log records, parent's document) -> the texts indexed for a span
+#: (core/search/texts).
+Texts = Callable[
+    [str | None, str | None, dict[str, Any] | None, list[LogRecord], dict[str, Any] | None], tuple[str, ...]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +156,9 @@ def drop_index(db_path: Path) -> None:
 
 
 class PendingSpan(NamedTuple):
-    """A span not indexed yet, with its document and its log records up to the log watermark."""
+    """A span not indexed yet, with its document, its log records up to the log watermark and its
+    parent's document if its input may be the parent's (`ChunkReader.parent`); `waiting`: it may be
+    and the parent is not stored yet."""
 
     id: int
     name: str | None
@@ -143,11 +166,14 @@ class PendingSpan(NamedTuple):
     running: bool
     doc: dict[str, Any] | None
     logs: list[LogRecord]
+    parent: dict[str, Any] | None
+    waiting: bool
 
 
-class CompletedSpan(NamedTuple):
-    """A span indexed while running that has completed since: the text it was indexed with (a
-    contentless index forgets a row only given that text) and its new document."""
+class StaleSpan(NamedTuple):
+    """An indexed span to index again (running then and completed since, or indexed before its
+    parent, stored since): the text it was indexed with (a contentless index forgets a row only given
+    that text), its document, log records and parent's document as `PendingSpan`'s."""
 
     id: int
     indexed: tuple[str, str, str, str]
@@ -155,6 +181,8 @@ class CompletedSpan(NamedTuple):
     status_message: str | None
     doc: dict[str, Any] | None
     logs: list[LogRecord]
+    parent: dict[str, Any] | None
+    waiting: bool
 
 
 class IndexWriter:
@@ -202,7 +230,7 @@ class IndexWriter:
         def work() -> bool:
             if not _current(conn):
                 _drop(conn)
-                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL, _LOGS_SQL):
+                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL, _LOGS_SQL, _WAITING_SQL):
                     conn.execute(sql)
                 conn.execute(
                     "INSERT INTO search_version (id, derivation) VALUES (1, ?)", (conventions.DERIVATION,)
@@ -221,21 +249,34 @@ class IndexWriter:
     def status(self) -> IndexStatus:
         return index_status(self.db)
 
-    def completed(self) -> list[CompletedSpan]:
+    def completed(self) -> list[StaleSpan]:
         """Spans indexed while running that have completed since (their new payload replaced the old
         one in the store)."""
-        rows = self.conn.execute(
-            "SELECT r.id, r.name, r.input, r.output, r.attributes, s.name, s.status_message, "
-            "s.payload_chunk, s.payload_index, s.trace_id, s.span_id FROM search_running r "
-            "JOIN spans s ON s.id = r.id WHERE s.end_ns IS NOT NULL"
-        ).fetchall()
+        return self._stale("search_running", "s.end_ns IS NOT NULL")
+
+    def found_parents(self) -> list[StaleSpan]:
+        """Spans indexed before the parent their input may come from, whose parent is stored now."""
+        return self._stale("search_waiting", _PARENT_STORED)
+
+    def _stale(self, table: str, condition: str) -> list[StaleSpan]:
+        rows = self.conn.execute(_STALE_SQL.format(table=table, condition=condition)).fetchall()
         last_log = self._last_log()
-        return [
-            CompletedSpan(
-                r[0], r[1:5], r[5], r[6], self.chunks.document(r[7], r[8]), self._logs(r[9], r[10], last_log)
+        stale = []
+        for r in rows:
+            doc = self.chunks.document(r[7], r[8])
+            parent, waiting = self._parent(doc, r[9], r[11])
+            stale.append(
+                StaleSpan(r[0], r[1:5], r[5], r[6], doc, self._logs(r[9], r[10], last_log), parent, waiting)
             )
-            for r in rows
-        ]
+        return stale
+
+    def _parent(
+        self, doc: dict[str, Any] | None, trace_id: str, parent_id: str | None
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """The parent's document as `ChunkReader.parent` gives it, and whether the span waits for it
+        (its input may be the parent's, which is not stored yet)."""
+        parent = self.chunks.parent(doc, trace_id, parent_id)
+        return parent, parent is None and parent_id is not None and needs_parent(doc or {})
 
     def _last_log(self) -> int:
         return self.conn.execute("SELECT last_log FROM search_logs").fetchone()[0]
@@ -255,42 +296,58 @@ class IndexWriter:
             if newest <= last_log:
                 return True
             last_span = conn.execute("SELECT last_span FROM search_state").fetchone()[0]
-            running = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM search_running")}
-            for id_, name, status, chunk, index, trace_id, span_id in conn.execute(
+            kept = {
+                table: {r[0]: tuple(r[1:]) for r in conn.execute(f"SELECT * FROM {table}")}
+                for table in ("search_running", "search_waiting")
+            }
+            for id_, name, status, chunk, index, trace_id, span_id, parent_id in conn.execute(
                 _LOGGED_SQL, (last_log, newest, last_span)
             ).fetchall():
                 doc = self.chunks.document(chunk, index)
-                old = running.get(id_) or texts(name, status, doc, self._logs(trace_id, span_id, last_log))
-                new = texts(name, status, doc, self._logs(trace_id, span_id, newest))
+                parent = self.chunks.parent(doc, trace_id, parent_id)
+                old = (
+                    kept["search_running"].get(id_)
+                    or kept["search_waiting"].get(id_)
+                    or texts(name, status, doc, self._logs(trace_id, span_id, last_log), parent)
+                )
+                new = texts(name, status, doc, self._logs(trace_id, span_id, newest), parent)
                 conn.execute(
                     "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
                     "VALUES ('delete', ?, ?, ?, ?, ?)",
                     (id_, *old),
                 )
                 conn.execute(_INSERT_FTS, (id_, *new))
-                if id_ in running:
-                    conn.execute("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", (id_, *new))
+                for table, indexed in kept.items():
+                    if id_ in indexed:
+                        conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", (id_, *new))
             conn.execute("UPDATE search_logs SET last_log = ?", (newest,))
             return True
 
         self._write(work)
 
-    def replace(self, completed: list[CompletedSpan], texts: list[tuple[str, ...]]) -> None:
-        """Index completed spans with their new `texts` in place of what they were indexed with."""
+    def replace(self, stale: list[StaleSpan], texts: list[tuple[str, ...]], table: str) -> None:
+        """Index stale spans (from `completed`: table search_running, or `found_parents`:
+        search_waiting) with their new `texts` in place of what they were indexed with, keeping the
+        text of those that now wait for their parent."""
         conn = self.conn
-        fresh = [(span.id, *text) for span, text in zip(completed, texts, strict=True)]
+        fresh = [(span.id, *text) for span, text in zip(stale, texts, strict=True)]
 
         def work() -> bool:
             # Another build may have replaced some already: forgetting a row twice would corrupt the index.
-            still = {r[0] for r in conn.execute("SELECT id FROM search_running")}
+            still = {r[0] for r in conn.execute(f"SELECT id FROM {table}")}
             conn.executemany(
                 "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
                 "VALUES ('delete', ?, ?, ?, ?, ?)",
-                [(span.id, *span.indexed) for span in completed if span.id in still],
+                [(span.id, *span.indexed) for span in stale if span.id in still],
             )
             conn.executemany(_INSERT_FTS, [row for row in fresh if row[0] in still])
-            gone = [(span.id,) for span in completed if span.id in still]
-            conn.executemany("DELETE FROM search_running WHERE id = ?", gone)
+            conn.executemany(
+                f"DELETE FROM {table} WHERE id = ?", [(span.id,) for span in stale if span.id in still]
+            )
+            waiting = [
+                row for row, span in zip(fresh, stale, strict=True) if span.waiting and span.id in still
+            ]
+            conn.executemany("INSERT OR REPLACE INTO search_waiting VALUES (?, ?, ?, ?, ?)", waiting)
             return True
 
         self._write(work)
@@ -299,23 +356,19 @@ class IndexWriter:
         """The watermark (last indexed span id, spans indexed) and up to `limit` spans after it."""
         last, indexed = self.conn.execute("SELECT last_span, indexed FROM search_state").fetchone()
         last_log = self._last_log()
-        spans = [
-            PendingSpan(
-                s[0],
-                s[1],
-                s[2],
-                s[3] is None,
-                self.chunks.document(s[4], s[5]),
-                self._logs(s[6], s[7], last_log),
-            )
-            for s in self.conn.execute(_PENDING_SQL, (last, limit)).fetchall()
-        ]
+        spans = []
+        for s in self.conn.execute(_PENDING_SQL, (last, limit)).fetchall():
+            doc = self.chunks.document(s[4], s[5])
+            parent, waiting = self._parent(doc, s[6], s[8])
+            logs = self._logs(s[6], s[7], last_log)
+            spans.append(PendingSpan(s[0], s[1], s[2], s[3] is None, doc, logs, parent, waiting))
         self._pending_log = last_log
         return last, indexed, spans
 
-    def add(self, last: int, rows: list[tuple], running: list[tuple]) -> bool:
+    def add(self, last: int, rows: list[tuple], running: list[tuple], waiting: list[tuple]) -> bool:
         """Index `rows` (id, name, input, output, attributes) read after watermark `last`, keeping the
-        text of the `running` ones; False if another build moved the watermark first or cancelled."""
+        text of the `running` ones and of those `waiting` for their parent; False if another build
+        moved the watermark first or cancelled."""
         conn = self.conn
 
         def work() -> bool:
@@ -325,6 +378,7 @@ class IndexWriter:
                 return False  # the log watermark moved: the texts read may lack records
             conn.executemany(_INSERT_FTS, rows)
             conn.executemany("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", running)
+            conn.executemany("INSERT OR REPLACE INTO search_waiting VALUES (?, ?, ?, ?, ?)", waiting)
             conn.execute(
                 "UPDATE search_state SET last_span = ?, indexed = indexed + ?", (rows[-1][0], len(rows))
             )
@@ -431,21 +485,23 @@ class HitRow(NamedTuple):
     status_message: str | None
     doc: dict[str, Any] | None
     logs: list[LogRecord]
+    parent: dict[str, Any] | None
 
 
 _HIT_SQL = (
-    "SELECT s.id, s.trace_id, s.span_id, t.root_name, s.name, s.kind, s.status, s.model, s.status_message, "
-    "s.payload_chunk, s.payload_index FROM spans s LEFT JOIN traces t ON t.trace_id = s.trace_id "
+    "SELECT s.id, s.trace_id, s.span_id, t.root_name, s.name, s.kind, s.status, s.model, "
+    "s.status_message, s.payload_chunk, s.payload_index, s.parent_id "
+    "FROM spans s LEFT JOIN traces t ON t.trace_id = s.trace_id "
     "WHERE s.id IN ({}) ORDER BY s.payload_chunk, s.payload_index"
 )
 
 
 def hit_rows(db: sqlite_utils.Database, ids: list[int]) -> list[HitRow]:
-    """The spans `ids` that exist, in that order, with their documents (each chunk read once) and
-    log records."""
+    """The spans `ids` that exist, in that order, with their documents (each chunk read once), log
+    records and parents' documents where their input may be the parent's."""
     chunks = ChunkReader(db)
-    rows = {
-        r[0]: HitRow(*r[1:9], chunks.document(r[9], r[10]), span_logs(db, r[1], r[2]))
-        for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids)
-    }
+    rows = {}
+    for r in db.execute(_HIT_SQL.format(",".join("?" * len(ids))), ids).fetchall():
+        doc = chunks.document(r[9], r[10])
+        rows[r[0]] = HitRow(*r[1:9], doc, span_logs(db, r[1], r[2]), chunks.parent(doc, r[1], r[11]))
     return [rows[i] for i in ids if i in rows]

@@ -21,9 +21,9 @@ from pathlib import Path
 from spanscope.core.model import LogRecord, Span
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
+from spanscope.core.store.batches import BATCH_SPANS, BatchBuilder, store_batch
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.ingest import BATCH_SPANS, BatchBuilder, store_batch
 
 FLUSH_S = 0.25
 #: How long one attempt waits for the write lock; the sink then says "busy" and tries again.

@@ -59,7 +59,7 @@ def raw_spans(path: Path) -> list[Raw]:
     ]
 
 
-def iso_ns(text: str) -> int:
+def epoch_ns(text: str) -> int:
     moment = datetime.fromisoformat(text)
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return round(moment.timestamp() * 1_000_000) * 1000
@@ -116,7 +116,7 @@ def expected_ttft(span: Raw, case: Case) -> int | None:
     elif case.key not in span.attrs:
         return None
     elif case.unit is None:
-        ns = iso_ns(
+        ns = epoch_ns(
             json.loads(span.attrs[case.key]) if case.key.startswith("langfuse") else span.attrs[case.key]
         )
         ns -= span.start_ns
@@ -154,7 +154,7 @@ def test_phoenix_first_token_events(fixtures_dir, tmp_path):
     expected = {}
     for span_id, start, events in query(db, "SELECT span_id, start_time, events FROM spans"):
         firsts = [e for e in json.loads(events or "[]") if e["name"] == FIRST_TOKEN_EVENT]
-        expected[span_id] = iso_ns(firsts[0]["timestamp"]) - iso_ns(start) if firsts else None
+        expected[span_id] = epoch_ns(firsts[0]["timestamp"]) - epoch_ns(start) if firsts else None
     assert sum(ns is not None for ns in expected.values()) == 3
     assert stored_ttft(db, tmp_path) == expected
 

@@ -7,6 +7,7 @@ the text it was), so no attribute content can make an import or a read fail.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ _JSONError = orjson.JSONDecodeError
 #: Double-encoded JSON is unwrapped at most this many times (a bound, not a format rule).
 _MAX_UNWRAP = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NANOS = re.compile(r"\d{1,3}")
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -57,20 +59,27 @@ def as_float(value: Any) -> float | None:
 
 
 def epoch_ns(value: object) -> int | None:
-    """Nanoseconds since the epoch of an ISO 8601 time; a time without offset is UTC (as tracing
-    services' APIs write it). None for anything else."""
-    if not isinstance(value, str) or not value:
+    """Nanoseconds since the epoch of an ISO 8601 time, computed exactly (no float on the way; digits
+    past the microsecond kept too); a time without offset is UTC (as tracing services' APIs write
+    it). None for anything else."""
+    if not isinstance(value, str):
         return None
+    text = value.strip()
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        return (moment - _EPOCH) // _MICROSECOND * 1000
+        ns = (moment - _EPOCH) // _MICROSECOND * 1000
     except OverflowError:
         return None
+    dot = text.find(".")
+    if dot >= 0 and text[dot + 7 : dot + 8].isdigit():  # fromisoformat stops at microseconds
+        nanos = _NANOS.match(text, dot + 7)
+        ns += int(nanos[0].ljust(3, "0")) if nanos else 0
+    return ns
 
 
 def as_text(value: Any) -> str | None:

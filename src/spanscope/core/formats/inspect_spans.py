@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from spanscope.core.formats.json_records import iso_ns
+from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
 
 #: Reports a problem: (where, reason).
@@ -71,7 +71,7 @@ class EvalInfo:
             eval_id=_text(spec.get("eval_id")),
             run_id=_text(spec.get("run_id")),
             model=_text(spec.get("model")),
-            created_ns=iso_ns(spec.get("created")),
+            created_ns=epoch_ns(spec.get("created")),
             scorer=_text(first.get("name")),
         )
 
@@ -202,8 +202,8 @@ class _Builder:
     def _root(self, events: list[dict[str, Any]]) -> Span:
         s, info = self.sample, self.info
         # Inspect opens the init span just before it stamps the sample's start: the root spans both.
-        starts = [iso_ns(s.get("started_at")), *(iso_ns(e.get("timestamp")) for e in events)]
-        ends = [iso_ns(s.get("completed_at")), *(iso_ns(e.get("completed")) for e in events)]
+        starts = [epoch_ns(s.get("started_at")), *(epoch_ns(e.get("timestamp")) for e in events)]
+        ends = [epoch_ns(s.get("completed_at")), *(epoch_ns(e.get("completed")) for e in events)]
         start = min((t for t in starts if t is not None), default=info.created_ns)
         if start is None:
             raise ValueError("the sample has no start time and no timed events")
@@ -307,7 +307,7 @@ class _Builder:
     def _span(
         self, begin: dict[str, Any], end: dict[str, Any] | None, tool: dict[str, Any] | None, default: str
     ) -> None:
-        start = iso_ns(begin.get("timestamp"))
+        start = epoch_ns(begin.get("timestamp"))
         if start is None:
             return
         span_type = _text(begin.get("type"))
@@ -318,7 +318,7 @@ class _Builder:
                 parent_id=self._parent(begin.get("parent_id"), default),
                 name=_text(begin.get("name")) or span_type or "span",
                 start_ns=start,
-                end_ns=iso_ns(end.get("timestamp")) if end else None,
+                end_ns=epoch_ns(end.get("timestamp")) if end else None,
                 kind=_SPAN_KINDS.get(span_type or "", Kind.SPAN),
                 status=Status.UNSET,
                 attributes=_present({"inspect.span_type": span_type}),
@@ -329,7 +329,7 @@ class _Builder:
             self._fill_tool(span, tool)
 
     def _model(self, event: dict[str, Any], default: str) -> None:
-        start = iso_ns(event.get("timestamp"))
+        start = epoch_ns(event.get("timestamp"))
         if start is None:
             return
         output = _dict(event.get("output"))
@@ -396,7 +396,7 @@ class _Builder:
         return [chat_message(c.get("message")) for c in _list(output.get("choices")) if isinstance(c, dict)]
 
     def _tool(self, event: dict[str, Any], default: str) -> None:
-        start = iso_ns(event.get("timestamp"))
+        start = epoch_ns(event.get("timestamp"))
         if start is None:
             return
         span = self._add(
@@ -413,7 +413,7 @@ class _Builder:
 
     def _fill_tool(self, span: Span, event: dict[str, Any]) -> None:
         """Put a tool event's call and result on its span; a tool span takes in the event's times."""
-        start = iso_ns(event.get("timestamp"))
+        start = epoch_ns(event.get("timestamp"))
         if start is not None and start < span.start_ns:
             span.start_ns = start
         end = self._end(event, span.start_ns, None)
@@ -446,7 +446,7 @@ class _Builder:
     def _plain(self, event: dict[str, Any], default: str) -> None:
         kind = _text(event.get("event")) or "event"
         owner = self.spans.get(self._parent(event.get("span_id"), default)) or self.spans[self.root_id]
-        time_ns = iso_ns(event.get("timestamp"))
+        time_ns = epoch_ns(event.get("timestamp"))
         if kind == "error":
             _fail(owner, event.get("error"), time_ns)
             return
@@ -459,7 +459,7 @@ class _Builder:
             self._events(nested, owner.span_id)
 
     def _end(self, event: dict[str, Any], start: int, seconds: Any) -> int | None:
-        end = iso_ns(event.get("completed"))
+        end = epoch_ns(event.get("completed"))
         if end is None and (duration := _number(seconds)) is not None:
             end = start + int(duration * 1e9)
         return end
@@ -494,12 +494,12 @@ def _opened_during(
     event: dict[str, Any], candidates: list[dict[str, Any]], pairing: _Pairing
 ) -> dict[str, Any] | None:
     """The first candidate span not yet paired that opened while the tool call ran."""
-    started = iso_ns(event.get("timestamp"))
-    completed = iso_ns(event.get("completed"))
+    started = epoch_ns(event.get("timestamp"))
+    completed = epoch_ns(event.get("completed"))
     if started is None:
         return None
     for begin in candidates:
-        begun = iso_ns(begin.get("timestamp"))
+        begun = epoch_ns(begin.get("timestamp"))
         if begin["id"] in pairing.event_of_span or begun is None:
             continue
         if started <= begun and (completed is None or begun <= completed):

@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 
-from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, Progress, Source
 from spanscope.core.formats.json_objects import read_objects
 
@@ -68,10 +67,6 @@ def first_keys(head: bytes) -> set[str]:
             keys.add(previous[1:-1].decode("utf-8", "replace"))
         previous = token
     return keys
-
-
-#: ISO 8601 times of records, read as the conventions read completion start times.
-iso_ns = epoch_ns
 
 
 def text_or_none(value: object) -> str | None:

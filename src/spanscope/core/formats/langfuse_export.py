@@ -26,9 +26,10 @@ from typing import Any
 import orjson
 
 from spanscope.core import conventions
+from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
-from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
+from spanscope.core.formats.json_records import first_keys, records, text_or_none
 from spanscope.core.model import Score, ScoreFor, Span
 
 _DATA = re.compile(rb'"data"\s*:\s*\[')
@@ -182,7 +183,7 @@ def _listed(raw: Any, where: str, what: str, source: Source) -> list[Any]:
 def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
     spans: dict[str, Span] = {}
     for where, data in collected.observations.values():
-        start = iso_ns(data.get("startTime"))
+        start = epoch_ns(data.get("startTime"))
         if start is None:
             source.skip(where, f"observation {data['id']}: startTime missing or not a time")
             continue
@@ -194,7 +195,7 @@ def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
 
 def _span(data: dict[str, Any], start: int, trace: dict[str, Any]) -> Span:
     kind = str(data.get("type") or "SPAN").upper()
-    end = iso_ns(data.get("endTime"))
+    end = epoch_ns(data.get("endTime"))
     if end is None and kind == "EVENT":
         end = start  # events are points in time
     metadata = _decoded(data.get("metadata"))

@@ -27,10 +27,11 @@ from typing import Any
 
 import msgspec
 
+from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.compression import ZSTD_MAGIC
-from spanscope.core.formats.json_records import first_keys, iso_ns, records, text_or_none
+from spanscope.core.formats.json_records import first_keys, records, text_or_none
 from spanscope.core.model import Event, Kind, Score, ScoreFor, Span, Status
 
 _KINDS = {
@@ -488,8 +489,8 @@ def _time(value: Any) -> int | None:
             stamp = datetime.strptime(value, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
         except ValueError:
             return None
-        return iso_ns(stamp.isoformat())
-    return iso_ns(value)
+        return epoch_ns(stamp.isoformat())
+    return epoch_ns(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:

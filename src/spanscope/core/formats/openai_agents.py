@@ -30,9 +30,10 @@ from typing import Any
 
 import orjson
 
+from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
-from spanscope.core.formats.json_records import first_keys, iso_ns, records
+from spanscope.core.formats.json_records import first_keys, records
 from spanscope.core.model import Kind, Span, Status, message
 
 _DATA = re.compile(rb'"data"\s*:\s*\[')
@@ -243,10 +244,10 @@ def _span(item: dict[str, Any]) -> tuple[Span, dict[str, Any]]:
     parent = item.get("parent_id")
     if parent is not None and not isinstance(parent, str):
         raise ValueError("parent_id is not text")
-    start = iso_ns(item.get("started_at"))
+    start = epoch_ns(item.get("started_at"))
     if start is None:
         raise ValueError("started_at missing or not an ISO 8601 time")
-    end = iso_ns(item.get("ended_at"))
+    end = epoch_ns(item.get("ended_at"))
     if end is None and item.get("ended_at") is not None:
         raise ValueError("ended_at is not an ISO 8601 time")
     data = item.get("span_data")

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from spanscope.core import conventions
+from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import NO_PARENT, remember_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
@@ -66,9 +66,6 @@ class ConsoleSpan(msgspec.Struct, gc=False):
 _DECODER = msgspec.json.Decoder(ConsoleSpan)
 _STATUS = {"UNSET": Status.UNSET, "OK": Status.OK, "ERROR": Status.ERROR}
 _SNIFF = re.compile(rb'(?<!\\)"context"\s*:\s*\{\s*"trace_id"\s*:')
-_NANOS = re.compile(r"\d{1,3}")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 #: Ids seen recently, normalized (trace ids repeat on every span); cleared when this big.
 _ID_CACHE = 65_536
 
@@ -161,19 +158,10 @@ def _event(event: ConsoleEvent) -> Event:
 
 
 def iso_ns(text: str) -> int:
-    """Integer nanoseconds since the epoch of an ISO-8601 time (UTC unless it has an offset),
-    computed exactly, with no float on the way; digits past the microsecond are kept too."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"bad time {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    ns = (moment - _EPOCH) // _MICROSECOND * 1000
-    dot = text.find(".")
-    if dot >= 0 and text[dot + 7 : dot + 8].isdigit():  # fromisoformat stops at microseconds
-        nanos = _NANOS.match(text, dot + 7)
-        ns += int(nanos[0].ljust(3, "0")) if nanos else 0
+    """Nanoseconds since the epoch of a console span's ISO-8601 time; a bad one fails its record."""
+    ns = epoch_ns(text)
+    if ns is None:
+        raise ValueError(f"bad time {text!r}")
     return ns
 
 

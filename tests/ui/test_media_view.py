@@ -9,9 +9,11 @@ import struct
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt, QUrl
+from PySide6.QtCore import QModelIndex, QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from qt_images import png
 
@@ -22,7 +24,7 @@ from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail import QtDetailPanel, media_view
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE
 from spanscope.ui.detail.json_tree import QtJsonTree
-from spanscope.ui.detail.media_view import MAGNIFY_TO, NO_PLAYER, QtImageDialog, fetch
+from spanscope.ui.detail.media_view import MAGNIFY_TO, QtImageDialog, fetch
 
 PHOTO_TRACE, PHOTO_CALL = "0c10a0c6920352dd51345c13d029e69c", "7ee2cd985227cdb1"
 FOLLOW_UP_TRACE, FOLLOW_UP_CALL = "16d9ad56f69f9871533decaaa18d131e", "eba13eeb0a1d6587"
@@ -176,7 +178,7 @@ def test_corrupt_and_oversized_data_images_are_placeholders(qtbot, media_panel):
     dialog.close()
 
 
-def test_captured_audio_is_named_and_saved(qtbot, media_panel, fixtures_dir, tmp_path, monkeypatch):
+def test_captured_audio_is_named_played_and_saved(qtbot, media_panel, fixtures_dir, tmp_path, monkeypatch):
     request = json.loads(raw_attributes(fixtures_dir, AUDIO_CALL)["input.value"])
     (part,) = [p for p in request["messages"][0]["content"] if p["type"] == "input_audio"]
     wav = base64.b64decode(part["input_audio"]["data"])
@@ -184,14 +186,33 @@ def test_captured_audio_is_named_and_saved(qtbot, media_panel, fixtures_dir, tmp
     browser = media_panel.input.view.rich.browser
     shown = browser.toPlainText()
     assert "Transcribe this voice note." in shown
-    assert "audio: audio/wav · " in shown and f"{len(wav) / 1000:.1f} KB · Save audio…" in shown
-    assert NO_PLAYER in shown
+    assert "audio: audio/wav · " in shown and f"{len(wav) / 1000:.1f} KB · Play · Save audio…" in shown
     assert part["input_audio"]["data"][:40] not in shown
     target = tmp_path / "note.wav"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(target), ""))
     (name,) = browser.rendered.audio
     browser.anchorClicked.emit(QUrl(name))
     assert target.read_bytes() == wav
+
+    class Player(QObject):
+        """The desktop's player for local files, as Qt's URL handler hook sees it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened: list[bytes] = []
+
+        @Slot(QUrl)
+        def open(self, url: QUrl) -> None:
+            self.opened.append(Path(url.toLocalFile()).read_bytes())
+
+    player = Player()
+    QDesktopServices.setUrlHandler("file", player, "open")
+    try:
+        (play,) = browser.rendered.playable
+        browser.anchorClicked.emit(QUrl(play))
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert player.opened == [wav]
 
 
 def test_attribute_and_json_cells_name_base64_and_copy_it_whole(qtbot, media_panel, fixtures_dir):

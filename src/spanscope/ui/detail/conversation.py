@@ -1,6 +1,6 @@
 """Chat messages as a readable conversation: coloured roles, wrapped text, tool calls with their
 arguments, tool results naming the call they answer, images as thumbnails (click for full size),
-remote images as their address with "Load image", audio as its format, length and "Save audio…"."""
+remote images as their address with "Load image", audio as its format, length, "Play" and "Save audio…"."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from spanscope.ui.detail.html import (
     text_block,
     within_budget,
 )
-from spanscope.ui.detail.media_view import NO_PLAYER
 from spanscope.ui.style import KIND_COLORS, MUTED_COLOR
 
 #: Model turns take the LLM kind's colour and tool turns the TOOL kind's, as in the trace tree.
@@ -114,8 +113,9 @@ class _Writer:
         return f"<p>{muted('[image not included in the trace]')}</p>"
 
     def audio(self, audio: Audio) -> str:
+        play = f'<a href="{self.out.add_playable(audio)}">Play</a>'
         save = f'<a href="{self.out.add_audio(audio)}">Save audio…</a>'
-        return f"<p>{muted('audio:')} {esc(audio.summary())} · {save} {muted(f'({NO_PLAYER})')}</p>"
+        return f"<p>{muted('audio:')} {esc(audio.summary())} · {play} · {save}</p>"
 
     def tool_call(self, call: dict[str, Any]) -> str:
         call_id = call.get("id")

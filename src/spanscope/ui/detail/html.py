@@ -15,8 +15,9 @@ from spanscope.core.presentation.media import Audio, Blob
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 #: Link and resource names of a rendering's media: an image (its thumbnail, and a click shows it in
-#: full), a remote image to load on request, an audio clip to save.
-IMAGE_SCHEME, REMOTE_SCHEME, AUDIO_SCHEME = "spanscope-image", "spanscope-remote", "spanscope-audio"
+#: full), a remote image to load on request, an audio clip to save or to play.
+IMAGE_SCHEME, REMOTE_SCHEME = "spanscope-image", "spanscope-remote"
+AUDIO_SCHEME, PLAY_SCHEME = "spanscope-audio", "spanscope-play"
 T = TypeVar("T")
 #: At most this many items (messages, documents, events) before "Show all".
 ITEM_LIMIT = 200
@@ -31,6 +32,7 @@ class Rendered:
     images: dict[str, Blob] = field(default_factory=dict)
     remote: dict[str, str] = field(default_factory=dict)
     audio: dict[str, Audio] = field(default_factory=dict)
+    playable: dict[str, Audio] = field(default_factory=dict)
 
     def add_image(self, image: Blob) -> str:
         return _named(self.images, IMAGE_SCHEME, image)
@@ -40,6 +42,9 @@ class Rendered:
 
     def add_audio(self, audio: Audio) -> str:
         return _named(self.audio, AUDIO_SCHEME, audio)
+
+    def add_playable(self, audio: Audio) -> str:
+        return _named(self.playable, PLAY_SCHEME, audio)
 
 
 def _named(media: dict[str, T], scheme: str, item: T) -> str:

@@ -1,8 +1,10 @@
 """Images and audio of a conversation: bounded decoding into thumbnails, a full-size viewer, loading a
-remote image only when the user asks (on a worker, with a timeout and a size limit), saving audio.
+remote image only when the user asks (on a worker, with a timeout and a size limit), playing and
+saving audio.
 
-Qt here has no multimedia module (PySide6-Essentials), so audio cannot be played in the app; it is
-saved to a file for the user's own player instead.
+Audio plays in the system's own player: Qt's multimedia module ships only in PySide6-Addons, a
+dependency several times the size of the rest of the app for one button. "Play" writes the clip to a
+temporary folder the app removes on exit and hands it to the desktop's player for its type.
 """
 
 from __future__ import annotations
@@ -11,8 +13,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt
-from PySide6.QtGui import QCloseEvent, QColor, QGuiApplication, QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, QTemporaryDir, QUrl
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QImageReader,
+    QPainter,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -39,7 +50,6 @@ FETCH_TIMEOUT_S = 15.0
 FETCH_DEADLINE_S = 60.0
 _CHUNK = 1 << 16
 _ORIGINAL = "spanscope-original-size"
-NO_PLAYER = "no player: this build of Qt has no multimedia module"
 
 
 def read_image(data: bytes, bound: QSize) -> QImage | str:
@@ -185,12 +195,13 @@ def save_audio(audio: Audio, path: Path) -> None:
 
 
 class QtMediaActions(QObject):
-    """What clicking an image, a "Load image" or a "Save audio…" link in a conversation does."""
+    """What clicking an image, a "Load image", a "Play" or a "Save audio…" link in a conversation does."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.view = parent
         self.dialogs: list[QtImageDialog] = []
+        self._played: QTemporaryDir | None = None
 
     def _dialog(self, title: str) -> QtImageDialog:
         dialog = QtImageDialog(title, self.view)
@@ -219,3 +230,22 @@ class QtMediaActions(QObject):
             save_audio(audio, Path(name))
         except OSError as exc:
             QMessageBox.warning(self.view, "Save audio", f"Could not save the audio: {exc}")
+
+    def play_audio(self, audio: Audio) -> Path | None:
+        """Hand the clip to the system's player; returns the file it was written to."""
+        if self._played is None:
+            self._played = QTemporaryDir()
+        folder = Path(self._played.path())
+        path = folder / f"audio-{sum(1 for _ in folder.iterdir()) + 1}.{audio.format or 'bin'}"
+        try:
+            save_audio(audio, path)
+        except OSError as exc:
+            QMessageBox.warning(self.view, "Play audio", f"Could not write the audio for the player: {exc}")
+            return None
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            QMessageBox.warning(
+                self.view,
+                "Play audio",
+                f"No application plays {audio.blob.mime} here; use Save audio… instead.",
+            )
+        return path

@@ -51,6 +51,8 @@ class QtSafeBrowser(QTextBrowser):
             self.media.load_image(rendered.remote[name])
         elif rendered is not None and name in rendered.audio:
             self.media.save_audio(rendered.audio[name])
+        elif rendered is not None and name in rendered.playable:
+            self.media.play_audio(rendered.playable[name])
         elif is_web_url(name):
             QDesktopServices.openUrl(url)
         elif url.hasFragment():

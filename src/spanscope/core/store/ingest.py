@@ -147,6 +147,8 @@ class _Writer(threading.Thread):
         self.traces = 0
         #: Score rows whose span is in neither the file nor the store.
         self.unplaced: list[tuple] = []
+        #: Records stored changed or skipped for a value the store cannot hold: (where, reason).
+        self.problems: list[tuple[str, str]] = []
         self._got_last_message = False
 
     def run(self) -> None:
@@ -189,6 +191,7 @@ class _Writer(threading.Thread):
                 raise _Cancelled
             batch, compressed = message
             self.unplaced += store_batch(conn, batch, compressed.result())
+            self.problems += batch.problems
             in_batch = {r[0] for r in batch.rows} | {r[0] for r in batch.scores}
             if settled := pending - in_batch:
                 finalize_traces(conn, settled)
@@ -283,6 +286,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
         writer.batches.put(done if ok else writer.CANCEL)
         writer.join()
         compressor.shutdown(cancel_futures=True)
+    result.problems += [Problem(str(path), where, reason) for where, reason in writer.problems]
     result.problems += [_unplaced_problem(source, row) for row in writer.unplaced]
     if isinstance(writer.error, _NothingPlaced):
         result.outcome, result.error = Outcome.FAILED, _nothing_placed(path, writer.unplaced)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from spanscope.core.formats.compression import GZIP_MAGIC, ZSTD_MAGIC, decompressed
+from spanscope.core.formats.limits import RecordTooLarge, read_at_most
 from spanscope.core.model import LogRecord, ScoreFor, Span
 
 HEAD_BYTES = 64 * 1024
@@ -73,6 +74,17 @@ class Source:
 
         A compressed file that is cut short reads up to where it ends, with one problem reported."""
         return self._open_stream(report_truncation=True)
+
+    def read_all(self, progress: Progress) -> bytes:
+        """The whole decompressed content, for formats whose file is one document; FormatError when
+        it is larger than one record may be (limits.py), so a bomb is never inflated into memory."""
+        with self.open() as stream:
+            try:
+                data = read_at_most(stream, "the file's (decompressed) content")
+            except RecordTooLarge as exc:
+                raise FormatError(f"{self.path}: {exc}") from exc
+            progress(self.position())
+        return data
 
     def position(self) -> int:
         return self._raw.tell() if self._raw is not None and not self._raw.closed else 0

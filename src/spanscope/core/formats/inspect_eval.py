@@ -236,9 +236,7 @@ _JSON_LOG = msgspec.json.Decoder(_JsonLog)
 
 
 def _read_json(source: Source, progress: Progress) -> Iterator[Span]:
-    with source.open() as f:
-        data = f.read()
-        progress(source.position())
+    data = source.read_all(progress)
     try:
         log = _JSON_LOG.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -33,9 +33,7 @@ def records(source: Source, progress: Progress) -> Iterator[tuple[str, Any]]:
 
 
 def _array_items(source: Source, progress: Progress) -> Iterator[tuple[str, Any]]:
-    with source.open() as stream:
-        data = stream.read()
-        progress(source.position())
+    data = source.read_all(progress)
     try:
         items = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:

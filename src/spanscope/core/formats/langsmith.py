@@ -171,9 +171,7 @@ def _record(value: Any, where: str, source: Source, collected: _Collected) -> No
 
 def _multipart(source: Source, progress: Progress, collected: _Collected) -> None:
     """A multipart/form-data body as the SDK posts it; the boundary is the body's first line."""
-    with source.open() as stream:
-        body = stream.read()
-        progress(source.position())
+    body = source.read_all(progress)
     body = body.lstrip(b" \t\r\n")
     delimiter = body.split(b"\n", 1)[0].rstrip(b"\r")
     if not delimiter.startswith(b"--"):

@@ -217,7 +217,7 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
     never sits in memory decoded all at once; a compressed file is decompressed whole first."""
     with source.open() as stream:
         mapped = memory_map(stream)
-        data = stream.read() if mapped is None else mapped
+    data = source.read_all(lambda _: None) if mapped is None else mapped
     try:
         kind = layout(bytes(data[:HEAD_BYTES]))
         if kind is None:

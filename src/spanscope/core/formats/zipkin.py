@@ -104,9 +104,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    with source.open() as stream:
-        data = stream.read()
-    progress(source.size)
+    data = source.read_all(progress)
     records = _records(_decode(data, source), source)
     apply = conventions.apply_fields
     count = 0

@@ -198,7 +198,9 @@ def write_sqlite_mutation(source: Path, target: Path, row: int, column: int, val
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("PRAGMA ignore_check_constraints = ON")
         try:
-            conn.execute(f'UPDATE {table} SET "{name}" = ? WHERE rowid = ?', (value, rowids[row % len(rowids)]))
+            conn.execute(
+                f'UPDATE {table} SET "{name}" = ? WHERE rowid = ?', (value, rowids[row % len(rowids)])
+            )
         except (sqlite3.OperationalError, sqlite3.IntegrityError):
             return False
     conn.close()

@@ -25,6 +25,7 @@ import orjson
 
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.inspect_spans import EvalInfo, sample_spans, sample_where
+from spanscope.core.formats.json_objects import repairing
 from spanscope.core.formats.zip_members import ZIP_MAGIC, Member, ZipMembers, decompress, first_local_header
 from spanscope.core.model import Span
 
@@ -238,7 +239,7 @@ _JSON_LOG = msgspec.json.Decoder(_JsonLog)
 def _read_json(source: Source, progress: Progress) -> Iterator[Span]:
     data = source.read_all(progress)
     try:
-        log = _JSON_LOG.decode(data)
+        log = repairing(_JSON_LOG.decode)(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise FormatError(f"{source.path}: not a readable Inspect eval log: {exc}") from exc
     header = {"status": log.status, "eval": log.eval, "results": log.results}

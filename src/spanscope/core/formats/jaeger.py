@@ -67,7 +67,8 @@ class JaegerSpan(msgspec.Struct, gc=False):
 
 class Trace(msgspec.Struct, gc=False):
     spans: list[msgspec.Raw] = []
-    processes: dict[str, Process] | None = None
+    #: Decoded one by one when first used: a bad process loses its spans their service, not the trace.
+    processes: dict[str, msgspec.Raw] | None = None
 
 
 class Document(msgspec.Struct, gc=False):
@@ -75,9 +76,10 @@ class Document(msgspec.Struct, gc=False):
 
     data: list[Trace] | None = None
     spans: list[msgspec.Raw] | None = None
-    processes: dict[str, Process] | None = None
+    processes: dict[str, msgspec.Raw] | None = None
 
 
+_PROCESS = msgspec.json.Decoder(Process, strict=False)
 _DOCUMENT = msgspec.json.Decoder(Document, strict=False)
 _SPAN = msgspec.json.Decoder(JaegerSpan, strict=False)
 _SPANS = msgspec.json.Decoder(list[JaegerSpan], strict=False)
@@ -138,7 +140,7 @@ def _trace_spans(trace: Trace, where: str, source: Source) -> Iterator[Span]:
         yield span
 
 
-def _span(s: JaegerSpan, processes: dict[str, Process], resources: dict[str, dict[str, Any]]) -> Span:
+def _span(s: JaegerSpan, processes: dict[str, msgspec.Raw], resources: dict[str, dict[str, Any]]) -> Span:
     """Build a normalized span; ValueError says why the span cannot be used."""
     if s.start_time is None:
         raise ValueError("startTime missing")
@@ -209,16 +211,21 @@ def _event(log: Log) -> Event:
 
 
 def _resource(
-    s: JaegerSpan, processes: dict[str, Process], resources: dict[str, dict[str, Any]]
+    s: JaegerSpan, processes: dict[str, msgspec.Raw], resources: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """The span's process as resource attributes; one dict per process id, shared by its spans."""
+    """The span's process as resource attributes; one dict per process id, shared by its spans. A
+    process that does not decode gives its spans no resource rather than costing them."""
     key = s.process_id
-    process = processes.get(key) if key else None
-    if process is None:
+    raw = processes.get(key) if key else None
+    if raw is None:
         return _process_resource(s.process) if s.process is not None else {}
     resource = resources.get(key)  # type: ignore[arg-type]
     if resource is None:
-        resource = resources[key] = _process_resource(process)  # type: ignore[index]
+        try:
+            resource = _process_resource(_PROCESS.decode(raw))
+        except msgspec.ValidationError:
+            resource = {}
+        resources[key] = resource  # type: ignore[index]
     return resource
 
 

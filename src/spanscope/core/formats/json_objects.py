@@ -39,6 +39,44 @@ _BEFORE_NEXT = re.compile(rb"\}[ \t\r\n]*+(?=\{)")
 #: The next byte that is neither JSON whitespace nor part of a UTF-8 byte order mark.
 _CONTENT = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
 _OPEN = ord("{")
+# An escaped backslash (so the parity of backslashes is kept), an escaped surrogate pair, or an
+# escaped surrogate on its own, which no JSON decoder here accepts.
+_ESCAPES = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+_LONE = len(rb"\ud800")
+_REPLACEMENT = rb"\ufffd"
+
+
+def without_lone_surrogates(data: Buffer) -> bytes | None:
+    """`data` with each escaped lone surrogate (`\\ud800` with no pair) as U+FFFD; None when it has
+    none. Python's own JSON writes such escapes from broken text; the rest of the value is kept."""
+    found = False
+
+    def replaced(match: re.Match[bytes]) -> bytes:
+        nonlocal found
+        if len(match.group()) != _LONE:
+            return match.group()
+        found = True
+        return _REPLACEMENT
+
+    fixed = _ESCAPES.sub(replaced, bytes(data))
+    return fixed if found else None
+
+
+def repairing(decode: Callable[[Buffer], T]) -> Callable[[Buffer], T]:
+    """`decode`, tried once more with lone surrogates replaced when the JSON does not decode."""
+
+    def decoded(data: Buffer) -> T:
+        try:
+            return decode(data)
+        except msgspec.DecodeError:
+            fixed = without_lone_surrogates(data)
+            if fixed is None:
+                raise
+            return decode(fixed)
+
+    return decoded
 
 
 def one_object_per_line(head: bytes) -> bool:
@@ -232,6 +270,7 @@ def read_objects(
     a line that is not one whole object is split, so objects run together on a line are still read.
     """
     per_line = one_object_per_line(source.head())
+    decode = repairing(decode)
     with source.open() as stream:
         content = _Content(source, stream, progress)
         try:

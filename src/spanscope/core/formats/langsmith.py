@@ -31,6 +31,7 @@ from spanscope.core.conventions.parse import epoch_ns
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.compression import ZSTD_MAGIC
+from spanscope.core.formats.json_objects import repairing
 from spanscope.core.formats.json_records import first_keys, records, text_or_none
 from spanscope.core.model import Event, Kind, Score, ScoreFor, Span, Status
 
@@ -208,7 +209,7 @@ def _part(number: int, chunk: bytes, source: Source, collected: _Collected) -> N
         source.skip(where, "not a LangSmith run part (post.<id>, patch.<id>, feedback.<id>)")
         return
     try:
-        value = msgspec.json.decode(content)
+        value = repairing(msgspec.json.decode)(content)
     except msgspec.DecodeError as exc:
         source.skip(where, f"not JSON: {exc}")
         return

@@ -33,6 +33,7 @@ import msgspec
 from spanscope.core import conventions
 from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
 from spanscope.core.formats.ids import padded_hex_id
+from spanscope.core.formats.json_objects import without_lone_surrogates
 from spanscope.core.model import Event, Span, Status
 
 
@@ -125,7 +126,8 @@ def _decode(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
     except msgspec.ValidationError:
         pass
     except msgspec.DecodeError:
-        return _decode_prefix(data, source)
+        fixed = without_lone_surrogates(data)
+        return _decode_prefix(data, source) if fixed is None else _decode(fixed, source)
     try:
         raws = _RAW.decode(data)
     except msgspec.ValidationError as exc:

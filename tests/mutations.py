@@ -100,7 +100,7 @@ def switched(token: bytes) -> bytes:
     """A number as a string, a string of a number as the number, other strings as a number."""
     if token.startswith(b'"'):
         inner = token[1:-1]
-        return inner if re.fullmatch(rb"-?\d+(\.\d+)?", inner) else b"12345"
+        return inner if re.fullmatch(rb"-?(0|[1-9]\d*)(\.\d+)?", inner) else b"12345"
     return b'"' + token + b'"'
 
 

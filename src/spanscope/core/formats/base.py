@@ -22,6 +22,10 @@ from spanscope.core.formats.limits import RecordTooLarge, read_at_most
 from spanscope.core.model import LogRecord, ScoreFor, Span
 
 HEAD_BYTES = 64 * 1024
+#: What reading one malformed record can raise in a reader's own code (a value of a type or shape it
+#: did not expect: a list where a name was, an object as a dict key): caught where each record is
+#: read, so such a value costs that record, never the file.
+RECORD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError)
 
 #: Called with the number of bytes of the file (as stored on disk) consumed so far.
 Progress = Callable[[int], None]
@@ -97,6 +101,13 @@ class Source:
         raw = self.path.open("rb")
         self._raw = raw
         return decompressed(raw, self.skip if report_truncation else None)
+
+
+def record_error(exc: Exception) -> str:
+    """Why a record was skipped, from one of RECORD_ERRORS."""
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return f"a value of an unexpected type or shape ({type(exc).__name__}: {exc})"
 
 
 def nothing_read(source: Source, what: str = "span") -> str:

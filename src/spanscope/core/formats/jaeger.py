@@ -23,7 +23,15 @@ from typing import Any
 import msgspec
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.model import Event, Span, Status
@@ -134,8 +142,8 @@ def _trace_spans(trace: Trace, where: str, source: Source) -> Iterator[Span]:
     for number, item in enumerate(spans, 1):
         try:
             span = _span(item if type(item) is JaegerSpan else _SPAN.decode(item), processes, resources)
-        except ValueError as exc:
-            source.skip(f"{where}, span {number}", str(exc))
+        except RECORD_ERRORS as exc:
+            source.skip(f"{where}, span {number}", record_error(exc))
             continue
         yield span
 

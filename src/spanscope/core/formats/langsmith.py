@@ -28,7 +28,15 @@ from typing import Any
 import msgspec
 
 from spanscope.core.conventions.parse import epoch_ns
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.compression import ZSTD_MAGIC
 from spanscope.core.formats.json_objects import repairing
@@ -251,8 +259,8 @@ def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
             )
         try:
             spans[run_id] = _span(run_id, run)
-        except ValueError as exc:
-            source.skip((post or patch).where, f"run {run_id}: {exc}")  # type: ignore[union-attr]
+        except RECORD_ERRORS as exc:
+            source.skip((post or patch).where, f"run {run_id}: {record_error(exc)}")  # type: ignore[union-attr]
     return spans
 
 

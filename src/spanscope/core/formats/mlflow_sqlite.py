@@ -45,7 +45,15 @@ from urllib.parse import unquote, urlparse
 import orjson
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import normalize_id
 from spanscope.core.formats.sqlite_store import (
     damaged,
@@ -244,12 +252,12 @@ def _table_spans(conn: sqlite3.Connection, trace: _Trace, source: Source) -> lis
         try:
             spans.append(_span(_content(row[7]), trace))
             continue
-        except ValueError as exc:
-            problem = str(exc)
+        except RECORD_ERRORS as exc:
+            problem = record_error(exc)
         try:
             spans.append(_span(_from_columns(row), trace))
-        except ValueError as exc:
-            source.skip(where, f"content cannot be read ({problem}), nor its columns ({exc})")
+        except RECORD_ERRORS as exc:
+            source.skip(where, f"content cannot be read ({problem}), nor its columns ({record_error(exc)})")
         else:
             source.skip(where, f"content cannot be read ({problem}); the span is kept from its columns only")
     return spans
@@ -306,8 +314,8 @@ def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             spans.append(_span(data, trace))
-        except ValueError as exc:
-            source.skip(f"{where} span {number} in {found.name}", str(exc))
+        except RECORD_ERRORS as exc:
+            source.skip(f"{where} span {number} in {found.name}", record_error(exc))
     return spans
 
 

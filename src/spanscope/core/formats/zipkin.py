@@ -31,7 +31,15 @@ from typing import Any
 import msgspec
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.formats.json_objects import without_lone_surrogates
 from spanscope.core.model import Event, Span, Status
@@ -187,8 +195,8 @@ def _records(spans: list[tuple[int, ZipkinSpan]], source: Source) -> list[_Recor
     for number, span in spans:
         try:
             record = _Record(number, span)
-        except ValueError as exc:
-            source.skip(f"span {number}", str(exc))
+        except RECORD_ERRORS as exc:
+            source.skip(f"span {number}", record_error(exc))
             continue
         key = (record.trace_id, record.span_id, record.side, record.service)
         if key in merged:

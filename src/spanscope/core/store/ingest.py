@@ -30,7 +30,7 @@ from spanscope.core.model import LogRecord, ScoreFor
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.batches import BatchBuilder, Record, store_batch
-from spanscope.core.store.db import connect
+from spanscope.core.store.db import connect, store_errors
 from spanscope.core.store.finalize import finalize_traces
 from spanscope.core.store.logs import log_counts
 
@@ -227,19 +227,23 @@ class _Writer(threading.Thread):
 
 
 def _already_imported(db_path: Path, key: dict) -> bool:
+    """Whether the file is in the store; StoreError naming the store when it cannot be read (a
+    damaged file), which no file imported into it could change."""
     db = connect(db_path)
     try:
-        row = db.execute(
-            "SELECT 1 FROM sources WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (key["path"], key["size"], key["mtime_ns"]),
-        ).fetchone()
+        with store_errors(db_path):
+            row = db.execute(
+                "SELECT 1 FROM sources WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (key["path"], key["size"], key["mtime_ns"]),
+            ).fetchone()
     finally:
         db.conn.close()
     return row is not None
 
 
 def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> FileResult:
-    """Import one file into the store at `db_path`; never raises for bad input."""
+    """Import one file into the store at `db_path`; never raises for bad input. StoreError when the
+    store itself cannot be opened or read (not a store, damaged)."""
     state = state or ImportState()
     state.spans_read = 0
     path = Path(path)

@@ -88,8 +88,9 @@ def packable(value: Any, where: str, notes: list[str], depth: int = 0) -> Any:
         try:
             value.encode()
         except UnicodeEncodeError:
-            notes.append(f"{where}: text with invalid characters (lone surrogates); they are replaced")
-            return value.encode("utf-8", "replace").decode()
+            notes.append(f"{where}: text with lone surrogates (not characters); each is replaced by U+FFFD")
+            # Through UTF-16, surrogates that do pair up become their character again.
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return value
     if kind is int:
         if INT64_MIN <= value <= _DOCUMENT_INT_MAX:

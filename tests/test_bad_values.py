@@ -123,3 +123,19 @@ def test_the_live_sink_stores_a_batch_holding_unstorable_values(tmp_path: Path) 
     assert kept.attributes["nested"] == {"value": str(1 << 80)}
     assert kept.attributes["text"] == "lone \ufffd surrogate"
     assert len(kept.attributes[PROBLEMS_ATTRIBUTE]) == 4
+
+
+def test_a_log_record_beyond_int64_is_kept_without_its_time(tmp_path: Path, fixtures_dir: Path) -> None:
+    """2^63 fits orjson (unsigned 64-bit) but not SQLite: the insert binds it again as unset."""
+    source = fixtures_dir / "otel-genai-logs/agent-tools-event-only.otlp-logs.json"
+    document = json.loads(source.read_text())
+    records = [r for rl in document["resourceLogs"] for sl in rl["scopeLogs"] for r in sl["logRecords"]]
+    records[0]["observedTimeUnixNano"] = str(1 << 63)
+    records[1]["body"] = {"intValue": str(1 << 70)}
+    path = tmp_path / "logs.json"
+    path.write_text(json.dumps(document))
+    result = import_file(tmp_path / "store.db", path)
+    assert result.outcome is Outcome.IMPORTED and result.logs_added == len(records)
+    found = problems(result)
+    assert any(f"its time_ns {1 << 63} is beyond 64 bits" in p and records[0]["spanId"] in p for p in found)
+    assert any(str(1 << 70) in p and "kept as text" in p for p in found)

@@ -117,14 +117,14 @@ def _insert_rows(
     tail: str,
     rows: list[tuple],
     problems: list[Problem] | None = None,
-    what: str = "record",
+    kind: RowKind | None = None,
 ) -> None:
     """Insert many rows with few multi-row statements rather than executemany.
 
     executemany releases Python's lock for every row, and while the parser holds it each row then
     waits for a thread switch: 20,000 rows took 7.5 s instead of 0.01 s beside a busy thread.
     A statement whose values cannot be bound (nothing of it is written then) is run again with them
-    made storable, each change added to `problems` naming the row as `what` and its second column.
+    made storable, each change added to `problems` naming the row as its `kind` says.
     """
     if not rows:
         return
@@ -136,16 +136,29 @@ def _insert_rows(
         try:
             conn.execute(sql, list(chain.from_iterable(part)))
         except _UNBINDABLE:
-            if problems is None:
+            if problems is None or kind is None:
                 raise
-            conn.execute(sql, list(chain.from_iterable(_storable(part, problems, what))))
+            conn.execute(sql, list(chain.from_iterable(_storable(part, problems, kind))))
 
 
-def _storable(rows: list[tuple], problems: list[Problem], what: str) -> list[tuple]:
+@dataclass(frozen=True, slots=True)
+class RowKind:
+    """How a problem names a row: "`what` <second column>", and its columns by name."""
+
+    what: str
+    columns: tuple[str, ...]
+
+
+_SPAN_ROWS = RowKind("span", WRITTEN_SPAN_COLUMNS)
+_SCORE_ROWS = RowKind("score of span", SCORE_COLUMNS)
+_LOG_ROWS = RowKind("log record of span", LOG_COLUMNS)
+
+
+def _storable(rows: list[tuple], problems: list[Problem], kind: RowKind) -> list[tuple]:
     fixed = []
     for row in rows:
-        row, notes = storable_row(row)
-        problems += [(f"{what} {row[1]}", f"kept: {note}") for note in summarized(notes)]
+        row, notes = storable_row(row, kind.columns)
+        problems += [(f"{kind.what} {row[1]}", f"kept: {note}") for note in summarized(notes)]
         fixed.append(row)
     return fixed
 
@@ -288,13 +301,11 @@ def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes])
         zip(range(batch.first_chunk, batch.first_chunk + len(compressed)), compressed, strict=True)
     )
     _insert_rows(conn, _INSERT_CHUNKS, "", chunk_rows)
-    _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, batch.rows, batch.problems, "span")
+    _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, batch.rows, batch.problems, _SPAN_ROWS)
     placed, missing = _place(conn, batch.unplaced)
     batch.scores += placed
-    _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores, batch.problems, "score of span")
-    _insert_rows(
-        conn, _INSERT_LOGS, _SCORE_SEEN, stored_rows(batch.logs), batch.problems, "log record of span"
-    )
+    _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores, batch.problems, _SCORE_ROWS)
+    _insert_rows(conn, _INSERT_LOGS, _SCORE_SEEN, stored_rows(batch.logs), batch.problems, _LOG_ROWS)
     return missing
 
 

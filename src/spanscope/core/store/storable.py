@@ -124,17 +124,17 @@ def summarized(notes: list[str], most: int = 10) -> list[str]:
     return [*notes[:most], f"and {len(notes) - most:,} more such values"]
 
 
-def storable_row(row: tuple) -> tuple[tuple, list[str]]:
-    """A row with each value SQLite cannot bind made storable: an integer beyond int64 unset, text
-    with lone surrogates repaired, another type as text; with a note for each."""
+def storable_row(row: tuple, columns: tuple[str, ...]) -> tuple[tuple, list[str]]:
+    """A row (of `columns`) with each value SQLite cannot bind made storable: an integer beyond
+    int64 unset, text with lone surrogates repaired, another type as text; with a note for each."""
     notes: list[str] = []
     fixed = []
-    for number, value in enumerate(row, start=1):
+    for column, value in zip(columns, row, strict=True):
         kind = type(value)
         if kind is int and not INT64_MIN <= value <= INT64_MAX:
-            notes.append(f"value {number}: the integer {value} is beyond 64 bits; not stored")
+            notes.append(f"its {column} {value} is beyond 64 bits; not stored")
             value = None
         elif kind is str or kind not in (int, bool, float, bytes, type(None)):
-            value = packable(value if kind is str else str(value), f"value {number}", notes)
+            value = packable(value if kind is str else str(value), column, notes)
         fixed.append(value)
     return tuple(fixed), notes

@@ -55,6 +55,7 @@ from spanscope.core.formats.base import (
     record_error,
 )
 from spanscope.core.formats.ids import normalize_id
+from spanscope.core.formats.limits import read_at_most
 from spanscope.core.formats.sqlite_store import (
     damaged,
     is_sqlite,
@@ -301,7 +302,8 @@ def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list
         source.skip(where, f"its spans are in artifact files at {uri}, which are not on this machine")
         return []
     try:
-        document = orjson.loads(found.read_bytes())
+        with found.open("rb") as artifact:
+            document = orjson.loads(read_at_most(artifact, f"{found.name}"))
         items = document["spans"]
         if not isinstance(items, list):
             raise ValueError("'spans' is not a list")

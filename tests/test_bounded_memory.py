@@ -173,3 +173,16 @@ def test_the_decompressed_budget_ends_a_file_with_a_message_naming_it(tmp_path: 
     code, output = import_limited(path, tmp_path, {DECOMPRESSED_ENV: "1"})
     assert "Traceback" not in output and DECOMPRESSED_ENV in output and "1 GB" in output
     assert code == 1
+
+
+def test_a_pretty_printed_object_holding_a_1_gb_string_is_skipped_alone(tmp_path: Path) -> None:
+    """Documents not one a line go through the object splitter, which caps an open object too."""
+    head = b'{\n  "resourceSpans": [],\n  "big": "'
+    good = json.dumps(request(span("00000000000000d1")), indent=2).encode() + b"\n"
+    letters = gzip.compress(b"a" * CHUNK, 9)
+    path = tmp_path / "pretty.json.gz"
+    path.write_bytes(gzip.compress(head) + letters * ((1 << 30) // CHUNK) + gzip.compress(b'"\n}\n' + good))
+    code, output = import_limited(path, tmp_path)
+    assert code == 1 and "Traceback" not in output and "MemoryError" not in output
+    assert "line 1: this JSON object is larger than 256 MB" in output and RECORD_ENV in output
+    assert "1 spans (1 new)" in output, output

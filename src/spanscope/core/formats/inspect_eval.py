@@ -44,11 +44,12 @@ _CHUNKED = re.compile(
     r"samples/(.+_epoch_\d+)/(sample|metadata|skeleton|(messages|events|calls|attachments)/(\d+|stats|uuids))\.json"
 )
 _SEQUENCES = ("messages", "events", "calls", "attachments")
+# Keys, not their values: one bad value (a version that is not a number) must not hide the format.
 _JSON_SNIFF = (
-    re.compile(rb'(?<!\\)"version"\s*:\s*\d'),
-    re.compile(rb'(?<!\\)"status"\s*:\s*"'),
+    re.compile(rb'(?<!\\)"version"\s*:'),
+    re.compile(rb'(?<!\\)"status"\s*:'),
     re.compile(rb'(?<!\\)"eval"\s*:\s*\{'),
-    re.compile(rb'(?<!\\)"(?:task_id|eval_id|run_id)"\s*:\s*"'),
+    re.compile(rb'(?<!\\)"(?:task_id|eval_id|run_id)"\s*:'),
 )
 
 

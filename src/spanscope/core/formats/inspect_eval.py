@@ -74,7 +74,7 @@ def _sniff_zip(head: bytes) -> bool:
     if len(data) < local.compressed_size:
         return True  # a member that large is not read here; its name is Inspect's
     try:
-        log = orjson.loads(decompress(local, data))
+        log = repairing(orjson.loads)(decompress(local, data))
     except (ValueError, orjson.JSONDecodeError):
         return False
     return isinstance(log, dict) and isinstance(log.get("eval"), dict)
@@ -215,7 +215,7 @@ def _parse(raw: bytes | None, where: str, source: Source, expect: type = dict) -
     if raw is None:
         return None
     try:
-        value = orjson.loads(raw)
+        value = repairing(orjson.loads)(raw)
     except orjson.JSONDecodeError as exc:
         source.skip(where, f"not valid JSON: {exc}")
         return None

@@ -276,7 +276,7 @@ class _Builder:
         plain: list[dict[str, Any]] = []
         for index, event in enumerate(events):
             kind = _text(event.get("event"))
-            if kind == "span_begin" and event.get("id") in begins:
+            if kind == "span_begin" and _text(event.get("id")) in begins:
                 self._span(
                     event, ends.get(event["id"]), pairing.event_of_span.get(event["id"]), default_parent
                 )

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spanscope.core import conventions
+from spanscope.core.conventions.messages import openai_chat
 from spanscope.core.conventions.precedence import CONVENTIONS
 from spanscope.core.model import Event, Kind, Span, Status, is_messages, message
 
@@ -972,3 +973,28 @@ def test_openinference_audio_dropped_from_its_messages_is_taken_from_the_request
             assert [p["url"] for p in shown_parts if p.get("type") == "image"] == images
     assert any(p.get("type") == "input_audio" for _, s in loaded if s.input for m in s.input
                for p in (m["content"] if isinstance(m["content"], list) else ()))  # fmt: skip
+
+
+def test_anthropic_image_blocks_are_images():
+    """Anthropic's image blocks carry the image in `source`: base64 with its media type, or a URL."""
+    base64_source = {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}
+    request = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in these?"},
+                    {
+                        "type": "image",
+                        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"},
+                    },
+                    {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+                ],
+            }
+        ]
+    }
+    (shown,) = openai_chat(request, "user")
+    assert [p for p in shown["content"] if p.get("type") == "image"] == [
+        {"type": "image", "url": "data:image/png;base64,iVBORw0K"},
+        {"type": "image", "url": "https://example.com/cat.jpg"},
+    ]

@@ -67,7 +67,7 @@ CONVENTIONS: tuple[Convention, ...] = (
 #: The version of `derived_io`: raise it whenever a change here or in a convention module changes
 #: the input or output derived for any span; stored documents record it and the search index is
 #: rebuilt when it differs.
-DERIVATION = 3
+DERIVATION = 4
 #: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
 _MAX_SHAPES = 4096
 _SHAPES: dict[tuple[str, ...], int] = {}

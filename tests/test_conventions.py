@@ -984,10 +984,7 @@ def test_anthropic_image_blocks_are_images():
                 "role": "user",
                 "content": [
                     {"type": "text", "text": "What is in these?"},
-                    {
-                        "type": "image",
-                        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"},
-                    },
+                    {"type": "image", "source": base64_source},
                     {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
                 ],
             }

@@ -1,4 +1,5 @@
-# `make run` opens the app on the bundled demo traces; `make test` runs the tests and lint.
+# `make run` opens the app on the bundled demo traces; `make test` runs the tests and lint;
+# `make test-slow` the long tests (a fresh install, the packaged app, soaks) that CI runs too.
 # Both bootstrap a local .venv with the project and its test extras; nothing else is needed.
 # `make package` also installs PyInstaller there, builds dist/spanscope/ and smoke-tests it.
 PYTHON ?= python3
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGE_STAMP := $(VENV)/.installed-package
 
-.PHONY: run test lint bench package clean
+.PHONY: run test test-slow lint bench package clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,9 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 	$(BIN)/ruff check src tests benchmarks packaging
+
+test-slow: $(PACKAGE_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks packaging

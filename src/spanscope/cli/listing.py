@@ -1,0 +1,66 @@
+"""Traces as a table, and the trace ids of commands that take `[SOURCE...] TRACE_ID`: given a file
+without an id, such a command lists the file's traces to choose from, rather than looking for a trace
+named like the file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from spanscope.cli.output import print_table
+from spanscope.core.presentation import display
+from spanscope.core.store.db import Database
+from spanscope.core.store.queries import TraceRow, count_traces, list_traces
+
+TRACE_HEADER = (
+    "start (UTC)",
+    "trace id",
+    "root",
+    "latency",
+    "spans",
+    "errors",
+    "in",
+    "out",
+    "cost",
+    "models",
+)
+#: How many traces a command given no trace id lists to choose from (`traces` lists them all).
+CHOICES_SHOWN = 20
+
+
+def trace_cells(t: TraceRow) -> tuple[str, ...]:
+    """A trace's row: its cost as the trace list shows it (`~` computed, `+?` some calls unpriced)."""
+    return (
+        display.timestamp(t.start_ns),
+        t.trace_id,
+        t.root_name or "",
+        display.duration(t.duration_ns),
+        display.count(t.span_count),
+        display.count(t.error_count),
+        display.count(t.input_tokens),
+        display.count(t.output_tokens),
+        display.cost(t.cost_usd, computed=bool(t.cost_computed), unknown=bool(t.cost_unknown)),
+        ", ".join(t.models),
+    )
+
+
+def print_traces(traces: Sequence[TraceRow], out: TextIO) -> None:
+    print_table([TRACE_HEADER, *map(trace_cells, traces)], out)
+
+
+def split_trace_ids(words: Sequence[str], wanted: int) -> tuple[list[str], list[str]]:
+    """`[SOURCE...] ID...` split into the sources and up to `wanted` trace ids: the trailing words
+    that name no file, folder or store."""
+    sources, ids = list(words), []
+    while sources and len(ids) < wanted and not Path(sources[-1]).exists():
+        ids.insert(0, sources.pop())
+    return sources, ids
+
+
+def print_choices(db: Database, out: TextIO) -> None:
+    """The first traces of the store, to pick an id from, and how many more there are."""
+    print_traces(list_traces(db, limit=CHOICES_SHOWN), out)
+    more = count_traces(db) - CHOICES_SHOWN
+    if more > 0:
+        out.write(f"... and {more:,} more (spanscope traces lists them all)\n")

@@ -174,4 +174,3 @@ def test_tabs_render_a_real_fixture(qtbot, fixtures_dir, tmp_path):
     compare.show()
     qtbot.waitUntil(lambda: compare.models.count() > 0, timeout=WAIT_MS)
     context.close_store()
-

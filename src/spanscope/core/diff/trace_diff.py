@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.diff.conversation_diff import message_text, word_diff
-from spanscope.core.model import is_messages
+from spanscope.core.model import MODEL_KINDS, is_messages
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import pretty
 from spanscope.core.store.db import Database
@@ -516,11 +516,19 @@ def _cost_delta(a: float | None, a_computed: bool, b: float | None, b_computed: 
     return _delta(a, b, _money(a_computed), _money(b_computed), _money(a_computed or b_computed))
 
 
+def _step_cost(step: Step) -> str:
+    """A step's own cost as the span tree shows it: `?` for a model call that could not be priced."""
+    unknown = step.cost_usd is None and step.kind in MODEL_KINDS
+    return display.cost(step.cost_usd, computed=step.cost_computed, unknown=unknown)
+
+
 def _compared_cost(row: DiffRow) -> str:
-    """Both steps' costs with the difference, or the cost of the one step there is."""
+    """Both steps' costs with the difference when both are known, or the cost of the one step there is."""
     if row.a is None or row.b is None:
-        step = row.a or row.b
-        return display.cost(step.cost_usd, computed=step.cost_computed)
+        return _step_cost(row.a or row.b)
+    if row.a.cost_usd is None or row.b.cost_usd is None:
+        shown = (_step_cost(row.a) or "none", _step_cost(row.b) or "none")
+        return "" if shown == ("none", "none") else " -> ".join(shown)
     return _cost_delta(row.a.cost_usd, row.a.cost_computed, row.b.cost_usd, row.b.cost_computed)
 
 
@@ -560,7 +568,7 @@ def report_lines(diff: TraceDiff) -> Iterator[str]:
         f"B vs A: latency {_delta(a.duration_ns, b.duration_ns, display.duration)}, "
         f"input tokens {_delta(a.input_tokens, b.input_tokens, display.count)}, "
         f"output tokens {_delta(a.output_tokens, b.output_tokens, display.count)}, "
-        f"cost {_cost_delta(a.cost_usd, a.computed > 0, b.cost_usd, b.computed > 0)}, "
+        f"cost {_cost_delta(a.cost_usd, a.computed > 0, b.cost_usd, b.computed > 0) or '?'}, "
         f"errors {a.errors} -> {b.errors}"
     )
     yield "steps: " + ", ".join(f"{n} {change}" for change, n in diff.counts().items())

@@ -12,6 +12,7 @@ import pytest
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.cli import main
+from spanscope.cli.commands.export import EXPORT_KEYS
 from spanscope.cli.commands.traces import SORT_COLUMNS
 from spanscope.cli.entry import build_parser
 from spanscope.core.debugging.cursor import StepState
@@ -182,3 +183,9 @@ def test_usage_lines_say_what_repeats_and_nothing_else():
     assert commands["annotations"].usage.startswith("spanscope annotations [STORE] ")
     assert "[--limit N]" in commands["traces"].usage
     assert "--rule EXPR..." in commands["check"].usage and "[--break EXPR]..." in commands["steps"].usage
+
+
+def test_the_readme_lists_the_export_keys_in_order():
+    section = README.read_text().split("### Output for scripts", 1)[1]
+    listed = section.split("`trace_id, span_id", 1)[1].split("`", 1)[0]
+    assert ["trace_id", "span_id", *" ".join(listed.split()).strip(", ").split(", ")] == list(EXPORT_KEYS)

@@ -3,6 +3,7 @@ and the text-table rules of the CLI (terminal-safe text, display widths)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -107,6 +108,7 @@ def width(text: str) -> int:
     return sum(_char_width(c) for c in text)
 
 
+@functools.lru_cache(maxsize=8192)
 def _char_width(char: str) -> int:
     if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
         return 0
@@ -118,8 +120,10 @@ def table_lines(table: Sequence[Sequence[str]]) -> Iterator[str]:
     terminal columns so CJK names line up, each cell made `printable`."""
     if not table:
         return
-    rows = [[printable(cell) for cell in row] for row in table]
-    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        padded = (cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True))
+    # A row is looked at whole first: most rows hold no control character and only ASCII.
+    rows = [row if _CONTROL.search("".join(row)) is None else [printable(c) for c in row] for row in table]
+    sizes = [list(map(len, row)) if "".join(row).isascii() else list(map(width, row)) for row in rows]
+    widths = [max(column) for column in zip(*sizes, strict=True)]
+    for row, size in zip(rows, sizes, strict=True):
+        padded = [cell.ljust(w - s + len(cell)) for cell, s, w in zip(row, size, widths, strict=True)]
         yield "  ".join(padded).rstrip()

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from spanscope.cli.stores import Subparsers, command_parser, import_sources, report_imports
 from spanscope.core.formats.registry import registry
+from spanscope.core.presentation import display
 from spanscope.core.store import FileResult, ImportProgress, ImportState, Outcome, default_store_path
 
 
@@ -49,9 +50,8 @@ class _ProgressLine:
         if now - self.shown_at < self.PROGRESS_EVERY_S:
             return
         self.shown_at = now
-        self.out.write(
-            f"\r{p.path.name}: {p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB, {p.spans:,} spans "
-        )
+        done = f"{p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB, {p.spans:,} spans "
+        self.out.write(f"\r{display.printable(p.path.name)}: {done}")
         self.out.flush()
 
     def clear(self) -> None:

@@ -171,3 +171,14 @@ def test_printable_escapes_what_a_terminal_acts_on():
     assert display.printable("ok 検索 é") == "ok 検索 é"
     multi = display.printable(f"one\r\ntwo\rthree\tfour{HOSTILE}", lines=True)
     assert multi == f"one\r\ntwo\\rthree\tfour{SHOWN}"
+
+
+def test_import_reports_a_hostile_bad_record_escaped(hostile_file, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad_span = {"traceId": HOSTILE, "spanId": "0" * 16, "name": HOSTILE}
+    bad.write_bytes(orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [bad_span]}]}]}) + b"\n")
+    bad.write_bytes(bad.read_bytes() + hostile_file.read_bytes())
+    code, _, err = run(capsys, "import", str(bad), "--db", str(tmp_path / "store.db"))
+    assert code == 1
+    assert "line 1: span 1: bad traceId" in err and r"\x1b]0;T\x07" in err
+    assert TERMINAL_CONTROL.search(err) is None

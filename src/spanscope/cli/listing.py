@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from spanscope.cli.errors import UsageError
 from spanscope.cli.output import print_table
 from spanscope.core.presentation import display
 from spanscope.core.store.db import Database
@@ -58,9 +59,13 @@ def split_trace_ids(words: Sequence[str], wanted: int) -> tuple[list[str], list[
     return sources, ids
 
 
-def print_choices(db: Database, out: TextIO) -> None:
-    """The first traces of the store, to pick an id from, and how many more there are."""
+def print_choices(db: Database, out: TextIO) -> int:
+    """The first traces of the store, to pick an id from, and how many more there are; returns how
+    many traces there are (UsageError when none)."""
+    total = count_traces(db)
+    if total == 0:
+        raise UsageError("no traces in the store to choose from")
     print_traces(list_traces(db, limit=CHOICES_SHOWN), out)
-    more = count_traces(db) - CHOICES_SHOWN
-    if more > 0:
-        out.write(f"... and {more:,} more (spanscope traces lists them all)\n")
+    if total > CHOICES_SHOWN:
+        out.write(f"... and {total - CHOICES_SHOWN:,} more (spanscope traces lists them all)\n")
+    return total

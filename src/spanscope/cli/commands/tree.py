@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         elif count_traces(db) == 1:
             _print_tree(db, list_traces(db)[0].trace_id, sys.stdout)
         else:
-            print_choices(db, sys.stdout)
-            report(f"{count_traces(db):,} traces: name one after the sources, by its id or a unique prefix")
+            total = print_choices(db, sys.stdout)
+            report(f"{total:,} traces: name one after the sources, by its id or a unique prefix")
             return EXIT_FAILED
     return EXIT_OK

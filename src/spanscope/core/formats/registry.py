@@ -71,7 +71,8 @@ def claiming(source: Source) -> FormatSpec | None:
 
 def detect(source: Source) -> FormatSpec:
     """The format of `source`, judged by content; FormatError saying what the file begins with if no
-    format claims it (a line, not the list of every format: the README's table has that)."""
+    format claims it (a line, not the list of every format: `spanscope import --help` and the
+    README have that)."""
     head = source.head()
     if not head.strip():
         raise FormatError(f"{source.path}: the file is empty")

@@ -189,3 +189,10 @@ def test_the_readme_lists_the_export_keys_in_order():
     section = README.read_text().split("### Output for scripts", 1)[1]
     listed = section.split("`trace_id, span_id", 1)[1].split("`", 1)[0]
     assert ["trace_id", "span_id", *" ".join(listed.split()).strip(", ").split(", ")] == list(EXPORT_KEYS)
+
+
+@pytest.mark.parametrize("missing", ["run.jsonl", "captures/run", "trace.json.gz"])
+def test_a_mistyped_file_is_reported_missing_not_looked_up_as_a_trace(three_traces, capsys, missing):
+    code, out, err = run(capsys, "tree", str(three_traces), missing)
+    assert (code, out) == (2, "")
+    assert err == f"spanscope: {missing}: no such file or folder\n"

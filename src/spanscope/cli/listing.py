@@ -10,6 +10,8 @@ from typing import TextIO
 
 from spanscope.cli.errors import UsageError
 from spanscope.cli.output import print_table
+from spanscope.core.formats import compression
+from spanscope.core.formats.registry import registry
 from spanscope.core.presentation import display
 from spanscope.core.store.db import Database
 from spanscope.core.store.queries import TraceRow, count_traces, list_traces
@@ -52,11 +54,20 @@ def print_traces(traces: Sequence[TraceRow], out: TextIO) -> None:
 
 def split_trace_ids(words: Sequence[str], wanted: int) -> tuple[list[str], list[str]]:
     """`[SOURCE...] ID...` split into the sources and up to `wanted` trace ids: the trailing words
-    that name no file, folder or store."""
+    that are not paths (a mistyped file name stays a source, so it is reported as missing rather
+    than looked for as a trace)."""
     sources, ids = list(words), []
-    while sources and len(ids) < wanted and not Path(sources[-1]).exists():
+    while sources and len(ids) < wanted and not _is_path(sources[-1]):
         ids.insert(0, sources.pop())
     return sources, ids
+
+
+def _is_path(word: str) -> bool:
+    """An existing file, folder or store, or a word written as a path (with a folder or the
+    extension of a trace file): no trace id has either."""
+    path = Path(word)
+    extensions = {ext for spec in registry() for ext in spec.extensions} | set(compression.EXTENSIONS)
+    return path.exists() or len(path.parts) > 1 or path.suffix.lower() in extensions
 
 
 def print_choices(db: Database, out: TextIO) -> int:

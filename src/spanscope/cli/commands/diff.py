@@ -18,7 +18,11 @@ from spanscope.core.store.queries import resolve_trace_id
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
-        subparsers, "diff", "compare two traces step by step: aligned steps, word-level diffs, totals"
+        subparsers,
+        "diff",
+        "compare two traces step by step: aligned steps, word-level diffs, totals",
+        "Compare two traces step by step: the totals of each, the steps aligned, and word-level diffs of\n"
+        "each changed step's input and output. Without two trace ids, lists the traces to choose from.",
     )
     p.add_argument(
         "args",

@@ -26,7 +26,15 @@ EXPORT_KEYS = (
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
-    p = command_parser(subparsers, "export", "write normalized spans, one JSON object per line")
+    p = command_parser(
+        subparsers,
+        "export",
+        "write normalized spans, one JSON object per line",
+        "Write normalized spans, one JSON object per line, with the keys the README lists. Tokens and\n"
+        "cost are each span's own: cost_usd is the cost every view shows (reported by the source, else\n"
+        "computed from tokens and prices) and cost_source says which (reported, computed, unknown;\n"
+        "null for a span that is no model call).",
+    )
     add_sources(p)
     p.add_argument("--trace", metavar="ID", help="only this trace (id or unique prefix)")
     p.add_argument("--format", choices=["jsonl"], default="jsonl", help="jsonl (the default and only one)")

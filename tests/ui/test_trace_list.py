@@ -88,7 +88,7 @@ def test_a_call_without_a_price_is_marked_never_a_silent_zero(context):
     row = next(r for r in range(model.rowCount()) if model.trace_at(r).cost_unknown)
     trace = model.trace_at(row)
     assert (trace.root_name, trace.cost_computed, trace.cost_unknown) == ("triage_ticket", 1, 1)
-    assert model.index(row, column("cost_usd")).data() == "~$0.0011 +?"
+    assert model.index(row, column("cost_usd")).data() == "~$0.00106 +?"
     tip = model.index(row, column("cost_usd")).data(Qt.ItemDataRole.ToolTipRole)
     assert "1 call: unknown: no model name" in tip
 

@@ -390,7 +390,8 @@ class QtSpanTreeModel(QAbstractTableModel):
         if cost is None:
             own = "none (not a model call)"
         else:
-            own = cost.detail if cost.usd is None else f"{display.cost(cost.usd)}, {cost.detail}"
+            shown = display.cost(cost.usd, computed=cost.source == "computed")
+            own = cost.detail if cost.usd is None else f"{shown}, {cost.detail}"
         lines = [f"This span: {own}"]
         if self._is_parent(i):
             below = self.costs.subtree(i)
@@ -418,9 +419,7 @@ def _own_cost_text(costs: TreeCosts, i: int) -> str:
     source = costs.source(i)
     if source is None:
         return ""
-    if source == "unknown":
-        return "?"
-    return ("~" if source == "computed" else "") + display.cost(costs.usd[i])
+    return display.cost(costs.usd[i], computed=source == "computed", unknown=source == "unknown")
 
 
 def _status_text(status: str, message: str | None) -> str:

@@ -7,6 +7,7 @@ its figures and a word-level diff of input and output.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
@@ -32,7 +33,6 @@ from spanscope.core.diff.trace_diff import (
     TraceDiff,
     TraceTotals,
     collapse,
-    cost_text,
     diff_traces,
 )
 from spanscope.core.presentation import display
@@ -159,8 +159,11 @@ class QtTraceDiffModel(QAbstractTableModel):
             return text + (_signed(other.latency_ns, step.latency_ns, display.duration) if other else "")
         if field == "tokens":
             return _tokens(step)
-        text = cost_text(step.cost_usd, step.cost_computed)
-        return text + (_signed(other.cost_usd, step.cost_usd, display.cost) if other else "")
+        text = display.cost(step.cost_usd, computed=step.cost_computed)
+        if other is None:
+            return text
+        change = partial(display.cost, computed=step.cost_computed or other.cost_computed)
+        return text + _signed(other.cost_usd, step.cost_usd, change)
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -201,8 +204,8 @@ def pair_html(row: DiffRow, full: bool) -> str:
     table += _figure("tokens in / out", _tokens(a) if a else "", _tokens(b) if b else "")
     table += _figure(
         "cost",
-        cost_text(a.cost_usd, a.cost_computed) if a else "",
-        cost_text(b.cost_usd, b.cost_computed) if b else "",
+        display.cost(a.cost_usd, computed=a.cost_computed) if a else "",
+        display.cost(b.cost_usd, computed=b.cost_computed) if b else "",
     )
     html = (
         f'<p style="margin: 2px 0 6px 0"><b>{esc(title)}</b></p>'
@@ -219,7 +222,7 @@ def pair_html(row: DiffRow, full: bool) -> str:
 
 def totals_html(diff: TraceDiff) -> str:
     def side(label: str, t: TraceTotals) -> str:
-        cost = cost_text(t.cost_usd, t.computed > 0) or "?"
+        cost = display.cost(t.cost_usd, computed=t.computed > 0) or "?"
         if t.unpriced:
             cost += f" (+{t.unpriced} unpriced)"
         return (
@@ -235,12 +238,13 @@ def totals_html(diff: TraceDiff) -> str:
     def delta(x: float | None, y: float | None, show: Any) -> str:
         return _signed(x, y, show).strip(" ()")
 
+    change_cost = partial(display.cost, computed=a.computed + b.computed > 0)
     deltas = (
         f"<td></td><td></td><td></td><td>{delta(a.duration_ns, b.duration_ns, display.duration)}</td>"
         f"<td>{delta(a.spans, b.spans, str)}</td><td>{delta(a.errors, b.errors, str)}</td>"
         f"<td>{delta(a.input_tokens, b.input_tokens, display.count)} / "
         f"{delta(a.output_tokens, b.output_tokens, display.count)}</td>"
-        f"<td>{delta(a.cost_usd, b.cost_usd, display.cost)}</td><td></td>"
+        f"<td>{delta(a.cost_usd, b.cost_usd, change_cost)}</td><td></td>"
     )
     counts = diff.counts()
     summary = " &nbsp; ".join(

@@ -305,4 +305,5 @@ def cost_text(span: Span, book: PriceBook) -> str:
     if span.cost_usd is None and not span.is_model_call:
         return "none of its own (not a model call)"
     cost = book.cost(span)
-    return cost.detail if cost.usd is None else f"{display.cost(cost.usd)} ({cost.detail})"
+    shown = display.cost(cost.usd, computed=cost.source == "computed")
+    return cost.detail if cost.usd is None else f"{shown} ({cost.detail})"

@@ -40,10 +40,11 @@ from spanscope.core.analysis.model_comparison import (
 )
 from spanscope.core.evaluation.model_references import ReferenceMeans, reference_means
 from spanscope.core.evaluation.reference_metrics import ModelMeans, metric_texts
+from spanscope.core.presentation import display
 from spanscope.core.store.usage import UsageFilter, models_by_calls
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
-from spanscope.ui.dashboard.dashboard_tab import load_book, money
+from spanscope.ui.dashboard.dashboard_tab import load_book
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
 from spanscope.ui.reference_answers import reference_answers
 from spanscope.ui.workers import Policy, QtWorker
@@ -62,7 +63,7 @@ def format_value(key: str, value: float | None) -> str:
     if value is None:
         return "unknown"
     if key.startswith("cost"):
-        return money(value)
+        return display.cost(value)
     if key == "error_rate":
         return f"{value:.1f}%"
     if key == "calls":

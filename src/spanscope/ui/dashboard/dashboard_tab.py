@@ -26,6 +26,7 @@ from spanscope.core.analysis.usage_series import (
     latency_stats,
     usage_series,
 )
+from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.store.db import Database
 from spanscope.core.store.trace_query import time_bounds
@@ -59,14 +60,6 @@ def width_label(width_ns: int) -> str:
         return "hourly" if minutes == 60 else f"{minutes // 60}-hour"
     days = minutes // (24 * 60)
     return "daily" if days == 1 else f"{days}-day"
-
-
-def money(usd: float) -> str:
-    """Dollars and cents, or three significant figures written out under a dollar."""
-    if usd >= 1 or usd <= 0:
-        return f"${usd:,.2f}"
-    whole, _, cents = f"{usd:.{2 - math.floor(math.log10(usd))}f}".partition(".")
-    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
 
 
 class QtDashboardTab(QWidget, QtObserver):
@@ -240,7 +233,7 @@ class QtDashboardTab(QWidget, QtObserver):
         errors = sum(series.errors)
         cost = sum(t.cost_usd for t in series.totals.values())
         unpriced = sum(series.unpriced)
-        parts = [f"<b>{_plural(calls, 'model call')}</b>", f"<b>{money(cost)}</b> known cost"]
+        parts = [f"<b>{_plural(calls, 'model call')}</b>", f"<b>{display.cost(cost)}</b> known cost"]
         if unpriced:
             parts.append(f"<b>{_plural(unpriced, 'call')}</b> of unknown cost")
         parts.append(f"{100 * errors / calls:.1f}% errors" if calls else "no errors")
@@ -287,7 +280,7 @@ class QtDashboardTab(QWidget, QtObserver):
             if i is None:
                 return None
             known = [(m, v[i]) for m, v in series.cost.items() if v[i]]
-            text = ", ".join(f"{model_label(m)} {money(v)}" for m, v in known) or "no known cost"
+            text = ", ".join(f"{model_label(m)} {display.cost(v)}" for m, v in known) or "no known cost"
             extra = f" ({series.unpriced[i]:,} calls unpriced)" if series.unpriced[i] else ""
             return f"{_bucket_name(series, i)}: {text}{extra}"
 

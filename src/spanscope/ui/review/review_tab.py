@@ -384,7 +384,7 @@ def _details(trace: TraceRow) -> str:
         display.timestamp(trace.start_ns),
         display.duration(trace.duration_ns),
         f"{display.count(trace.span_count)} spans",
-        display.cost(trace.cost_usd),
+        display.cost(trace.cost_usd, computed=bool(trace.cost_computed), unknown=bool(trace.cost_unknown)),
         ", ".join(trace.models),
     )
     parts = [esc(p) for p in plain if p]

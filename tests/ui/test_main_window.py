@@ -308,3 +308,40 @@ def test_open_folder_from_the_file_menu(qtbot, window, tmp_path, fixtures_dir, m
     action.trigger()
     wait_for_imports(qtbot, window)
     assert {t.trace_id for t in list_traces(window.context.db)} == raw_trace_ids(folder)
+
+
+def test_picking_a_trace_selects_its_root_and_the_detail_shows_its_input_and_output(
+    qtbot, window, tmp_path, fixtures_dir
+):
+    """No blank detail: the app opens on the first trace's first error span (else its root), and
+    clicking another trace in the list selects that trace's root with its input and output shown."""
+    from spanscope.core.store.queries import trace_rows
+    from spanscope.core.store.span_io import span_io
+
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    window.show()
+    with qtbot.waitSignal(window.imports.idle, timeout=20_000):
+        window.import_files([fixtures_dir / "openinference-openai" / "chain-and-session.otlp.jsonl"])
+    db = connect(store, readonly=True)
+    first = window.trace_list.model.trace_id_at(0)
+    rows = trace_rows(db, first)
+    errors = [r["span_id"] for r in rows if r["status"] == "error"]
+    opened_on = errors[0] if errors else next(r["span_id"] for r in rows if r["parent_id"] is None)
+    qtbot.waitUntil(lambda: window.detail.span is not None and window.detail.span.span_id == opened_on)
+    assert window.span_tree.current_span_id() == opened_on
+
+    other = window.trace_list.model.trace_id_at(1)
+    rect = window.trace_list.view.visualRect(window.trace_list.model.index(1, 1))
+    qtbot.mouseClick(window.trace_list.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    root = next(r["span_id"] for r in trace_rows(db, other) if r["parent_id"] is None)
+    qtbot.waitUntil(lambda: window.detail.span is not None and window.detail.span.span_id == root)
+    assert window.span_tree.current_span_id() == root
+    assert window.stepping.cursor.step == root
+    shown_input, shown_output = span_io(db, other, root)
+    assert isinstance(shown_input, str) and isinstance(shown_output, str)
+    for section, value in ((window.detail.input, shown_input), (window.detail.output, shown_output)):
+        page = section.view.currentWidget()
+        assert page is not section.view.empty
+        assert value[:40] in page.text()

@@ -455,9 +455,11 @@ class QtMainWindow(QMainWindow):
             self._show_problems()
 
     def _select_first_trace(self) -> None:
-        """Show something at once: with nothing selected yet, the first trace of the list."""
+        """Show something at once: with nothing selected yet, the first trace of the list, on its
+        first error span (else its root)."""
         if self.context.trace_id is None and self.trace_list.model.rowCount():
             self.context.select_trace(self.trace_list.model.trace_id_at(0))
+            self.span_tree.select_first_error()
 
     def _show_listening(self, text: str) -> None:
         self.listen_label.setText(text)

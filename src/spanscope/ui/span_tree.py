@@ -294,7 +294,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._show(None)
 
     def on_trace_changed(self, trace_id: str | None) -> None:
+        """Show the trace and, unless a span of it was asked for, select its root, so its input and
+        output show at once (the context keeps only the newest request: `open_span` still wins)."""
         self._show(trace_id)
+        tree = self._context.trace_tree(trace_id)
+        if trace_id is not None and self._context.span_id is None and tree.roots:
+            self._context.select_span(tree.rows.columns["span_id"][tree.roots[0]])
 
     def on_span_changed(self, trace_id: str | None, span_id: str | None) -> None:
         if trace_id == self._trace_id:
@@ -321,6 +326,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
                 self.view.selectionModel().clear()
         finally:
             self._syncing = False
+
+    def select_first_error(self) -> None:
+        """Select the shown trace's first error span, if it has one (what the app opens on)."""
+        tree = self._context.trace_tree(self._trace_id)
+        if tree.error_rows:
+            self._context.select_span(tree.rows.columns["span_id"][tree.error_rows[0]])
 
     def expand_all(self) -> None:
         self.model.expand_all()

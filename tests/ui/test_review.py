@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from tooltips import shown_text
 
 from spanscope.core.review.annotations import (
     COMMENT,
@@ -106,7 +107,7 @@ def test_the_trace_list_catches_up_when_review_mode_is_left(qtbot, window, demo_
     )
     qtbot.waitUntil(lambda: model.index(row, scores_column).data() == "rating 5")
     tooltip = model.index(row, scores_column).data(Qt.ItemDataRole.ToolTipRole)
-    assert tooltip == f"rating 5 — {AUTHOR} (local review)"
+    assert shown_text(tooltip) == f"rating 5 — {AUTHOR} (local review)"
 
 
 def test_label_and_comment_keys(qtbot, window, demo_store):

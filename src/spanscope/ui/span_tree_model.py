@@ -28,6 +28,7 @@ from spanscope.core.model import MODEL_KINDS
 from spanscope.core.presentation import display
 from spanscope.ui.context import EMPTY_TREE
 from spanscope.ui.costs import prices
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 
 COLUMNS = ("Name", "Latency", "Tokens", "Cost", "Model", "Status")
@@ -358,7 +359,7 @@ class QtSpanTreeModel(QAbstractTableModel):
             STATUS: self._status_tip,
         }
         tip = tips.get(column)
-        return tip(i) if tip else None
+        return plain_tooltip(tip(i)) if tip else None
 
     def _name_tip(self, i: int) -> str:
         row = self._full.rows[i]

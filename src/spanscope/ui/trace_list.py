@@ -41,6 +41,7 @@ from spanscope.core.store.trace_query import (
 )
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 #: data() role giving a row's full trace id.
@@ -235,8 +236,8 @@ class QtTraceListModel(QAbstractTableModel):
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "scores" and trace.scores and self._db is not None:
-                return _scores_tooltip(trace_scores(self._db, trace.trace_id))
-            return self._tooltip(column, trace)
+                return plain_tooltip(_scores_tooltip(trace_scores(self._db, trace.trace_id)))
+            return plain_tooltip(self._tooltip(column, trace))
         return trace.trace_id
 
     def _tooltip(self, column: Column, trace: TraceRow) -> str | None:

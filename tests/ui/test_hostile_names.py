@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from tooltips import shown_text
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.core.store import Outcome, import_file
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.trace_list import QtTraceListPanel
-from tooltips import shown_text
 
 IMAGE = '<img src="/dev/zero">'
 BOLD = "<b>bold</b> & <i>more</i>"

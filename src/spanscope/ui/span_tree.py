@@ -37,10 +37,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
+    COLUMNS,
     COST,
     HIDDEN_ERRORS_ROLE,
     LATENCY,
@@ -55,8 +57,10 @@ from spanscope.ui.span_tree_model import (
 )
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
-#: Widths of every column but Name, which takes the rest, so narrow windows clip nothing but names.
-COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
+#: Each column's width (Name takes what the others leave), and the least it gives up to in a narrow
+#: panel; narrower still, the tree scrolls sideways rather than cut a column to nothing.
+COLUMN_WIDTHS = {NAME: 220, LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
+COLUMN_LEAST = {NAME: 150, LATENCY: 110, TOKENS: 76, COST: 72, MODEL: 72, STATUS: 56}
 #: Pixels per tree level, and the width of the expand arrow.
 INDENT = 14
 SEARCH_DELAY_MS = 200
@@ -247,12 +251,11 @@ class QtSpanTreePanel(QWidget, QtObserver):
         header = view.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setStretchLastSection(False)
         header.setMinimumSectionSize(40)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for column, width in COLUMN_WIDTHS.items():
-            header.resizeSection(column, width)
+        self.fitter = QtColumnFitter(view, NAME)
+        self.fitter.set_widths(
+            [COLUMN_WIDTHS[c] for c in range(len(COLUMNS))], [COLUMN_LEAST[c] for c in range(len(COLUMNS))]
+        )
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         return view
 

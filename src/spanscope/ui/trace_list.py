@@ -33,12 +33,15 @@ from spanscope.core.store.db import Database
 from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
+    distinct_values,
     fetch_rows,
+    filled_columns,
     models_in_store,
     rowid_of,
     sorted_trace_ids,
     time_bounds,
 )
+from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.plain_tooltip import plain_tooltip
@@ -62,6 +65,9 @@ _ERROR = QColor(ERROR_COLOR)
 _MUTED = QColor(MUTED_COLOR)
 
 
+PROJECT_TIP = "Phoenix or LangSmith project, MLflow experiment, Inspect task, else the OTel service.name"
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One table column: its header, the traces column it sorts by, and how a cell reads."""
@@ -69,25 +75,75 @@ class Column:
     title: str
     key: str
     text: Callable[[TraceRow], str]
-    #: The text the column is sized for (at least its header fits, sort arrow included).
-    sample: str
+    #: The column is sized for its content up to this text's width, and never narrower than this
+    #: one's (nor than its header, sort arrow included).
+    widest: str
+    narrowest: str = ""
     numeric: bool = False
+    #: Hidden while no trace in the store has a value in it.
+    optional: bool = False
+    #: The header's tooltip.
+    tip: str = ""
 
 
 COLUMNS = (
-    Column("Start (UTC)", "start_ns", lambda t: display.timestamp(t.start_ns), "2026-11-27 04:51:14.047"),
-    Column("Name", "root_name", lambda t: t.root_name or "", "invoke_agent travel"),
-    Column("Latency", "duration_ns", lambda t: display.duration(t.duration_ns), "59 min 59 s", True),
-    Column("Spans", "span_count", lambda t: display.count(t.span_count), "12,345", True),
-    Column("Tokens in", "input_tokens", lambda t: display.count(t.input_tokens), "1,234,567", True),
-    Column("Tokens out", "output_tokens", lambda t: display.count(t.output_tokens), "123,456", True),
-    Column("Cost", "cost_usd", lambda t: trace_cost(t).text, "~$1,234.56 +?", True),
-    Column("Errors", "error_count", lambda t: display.count(t.error_count), "1,234", True),
-    Column("Models", "models", lambda t: ", ".join(t.models), "gpt-4o-mini-2024-07"),
-    Column("Session", "session_id", lambda t: t.session_id or "", "sess-demo-1234"),
-    Column("User", "user_id", lambda t: t.user_id or "", "user-12345"),
-    Column("Scores", "scores", lambda t: t.scores or "", "correctness 0.75, helpful yes"),
+    Column(
+        "Start (UTC)",
+        "start_ns",
+        lambda t: display.timestamp(t.start_ns),
+        "2026-11-27 04:51:14.047",
+        "2026-11-27 04:51:14.047",
+    ),
+    Column(
+        "Name", "root_name", lambda t: t.root_name or "", "invoke_agent travel_planner long", "invoke_agent"
+    ),
+    Column(
+        "Project",
+        "service",
+        lambda t: t.service or "",
+        "fixture-langchain-agent",
+        "rag-app",
+        optional=True,
+        tip=PROJECT_TIP,
+    ),
+    Column("Latency", "duration_ns", lambda t: display.duration(t.duration_ns), "59 min 59 s", numeric=True),
+    Column("Spans", "span_count", lambda t: display.count(t.span_count), "12,345", numeric=True),
+    Column("Tokens in", "input_tokens", lambda t: display.count(t.input_tokens), "1,234,567", numeric=True),
+    Column("Tokens out", "output_tokens", lambda t: display.count(t.output_tokens), "123,456", numeric=True),
+    Column("Cost", "cost_usd", lambda t: trace_cost(t).text, "~$1,234.56 +?", "~$0.0123", numeric=True),
+    Column("Errors", "error_count", lambda t: display.count(t.error_count), "1,234", numeric=True),
+    Column(
+        "Models",
+        "models",
+        lambda t: ", ".join(t.models),
+        "gpt-4o-mini-2024-07-18, gpt-4o",
+        "gpt-4o-mini",
+        optional=True,
+    ),
+    Column(
+        "Session",
+        "session_id",
+        lambda t: t.session_id or "",
+        "sess-demo-1234-5678",
+        "sess-demo",
+        optional=True,
+    ),
+    Column("User", "user_id", lambda t: t.user_id or "", "user-12345-abcd", "user-123", optional=True),
+    Column(
+        "Scores",
+        "scores",
+        lambda t: t.scores or "",
+        "correctness 0.75, helpful yes, relevance 0.8",
+        "relevance 0.8",
+        optional=True,
+    ),
 )
+#: The column that takes the width the others leave.
+_NAME = next(i for i, c in enumerate(COLUMNS) if c.key == "root_name")
+#: Rows measured to size the columns: about the first screenful, however large the store.
+MEASURED_ROWS = 100
+#: A cell's padding beside its text.
+CELL_PADDING = 16
 _ERRORS = next(i for i, c in enumerate(COLUMNS) if c.key == "error_count")
 
 
@@ -214,6 +270,8 @@ class QtTraceListModel(QAbstractTableModel):
             return column.title
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if column.numeric else _LEFT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return column.tip or None
         if role == Qt.ItemDataRole.InitialSortOrderRole:
             # A first click on a number or the start time shows the largest (or newest) first.
             descending = column.numeric or column.key == "start_ns"
@@ -276,6 +334,25 @@ def _scores_tooltip(scores: list[tuple[str, Score]]) -> str:
     return "\n".join(lines)
 
 
+ALL_PROJECTS, ALL_MODELS = "All projects", "All models"
+#: Whole rows the list keeps in sight, however small its share of the window.
+MIN_ROWS = 4
+
+
+def _refill(choice: QComboBox, everything: str, values: list[str]) -> None:
+    """Offer `everything` then `values`, keeping the chosen value when it is still offered."""
+    chosen = choice.currentData()
+    choice.blockSignals(True)
+    try:
+        choice.clear()
+        choice.addItem(everything, None)
+        for value in values:
+            choice.addItem(value, value)
+        choice.setCurrentIndex(max(0, choice.findData(chosen)) if chosen is not None else 0)
+    finally:
+        choice.blockSignals(False)
+
+
 class QtTraceTable(QTableView):
     """The table; typing in it starts a filter instead of Qt's type-to-find.
 
@@ -313,11 +390,18 @@ class QtTraceListPanel(QWidget, QtObserver):
         context.register(self)
 
     def _build_filter_bar(self) -> None:
-        self.search = QLineEdit(placeholderText="Filter traces: name, id, model, session, user")
+        self.search = QLineEdit(placeholderText="Filter traces: name, id, project, model, session, user")
         self.search.setClearButtonEnabled(True)
         self.errors_only = QCheckBox("Errors only")
+        self.project_choice = QComboBox(toolTip=PROJECT_TIP)
+        self.project_choice.addItem(ALL_PROJECTS, None)
+        self.project_choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.project_choice.setMinimumContentsLength(14)
+        self.project_choice.hide()
         self.model_choice = QComboBox()
-        self.model_choice.addItem("All models", None)
+        self.model_choice.addItem(ALL_MODELS, None)
         # Wide enough for most model names, but a long one must not squeeze the search field.
         self.model_choice.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -330,7 +414,13 @@ class QtTraceListPanel(QWidget, QtObserver):
         self._filter_bar = QHBoxLayout()
         self._filter_bar.setContentsMargins(4, 4, 4, 0)
         self._filter_bar.addWidget(self.search, 1)
-        for widget in (self.errors_only, self.model_choice, self.time_choice, self.count_label):
+        for widget in (
+            self.errors_only,
+            self.project_choice,
+            self.model_choice,
+            self.time_choice,
+            self.count_label,
+        ):
             self._filter_bar.addWidget(widget)
 
     def _build_view(self) -> None:
@@ -351,20 +441,50 @@ class QtTraceListPanel(QWidget, QtObserver):
         rows.setMinimumSectionSize(1)
         rows.setDefaultSectionSize(metrics.height() + 6)
         header = view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         header.setHighlightSections(False)
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         view.setSortingEnabled(True)
+        self.fitter = QtColumnFitter(view, _NAME)
+        # However the window is split, a few whole rows stay in sight below the header.
+        view.setMinimumHeight(
+            header.sizeHint().height()
+            + MIN_ROWS * rows.defaultSectionSize()
+            + view.horizontalScrollBar().sizeHint().height()
+            + 2 * view.frameWidth()
+        )
+        self._wanted: list[int] = []
+
+    def _fit_columns(self) -> None:
+        """Size each column for the first rows' content, between its narrowest and widest widths;
+        widths only grow while the store stays the same, so sorting and filtering never jiggle them."""
+        metrics = QFontMetrics(self.view.font())
+        header = self.view.horizontalHeader()
+        traces = [self.model.trace_at(row) for row in range(min(MEASURED_ROWS, self.model.rowCount()))]
+        wanted, least = [], []
         for section, column in enumerate(COLUMNS):
-            # The header's hint keeps room for the sort arrow, so titles are never cut when sorted.
-            text = metrics.horizontalAdvance(column.sample) + 16
-            header.resizeSection(section, max(text, header.sectionSizeHint(section)))
+            floor = max(
+                header.sectionSizeHint(section), metrics.horizontalAdvance(column.narrowest) + CELL_PADDING
+            )
+            cap = max(floor, metrics.horizontalAdvance(column.widest) + CELL_PADDING)
+            texts = (column.text(t) for t in traces if t is not None)
+            content = max(map(metrics.horizontalAdvance, texts), default=0) + CELL_PADDING
+            wanted.append(min(cap, max(floor, content)))
+            least.append(floor)
+        if len(self._wanted) == len(wanted):
+            wanted = list(map(max, wanted, self._wanted))
+        self._wanted = wanted
+        self.fitter.set_widths(wanted, least)
+
+    def _hide_empty_columns(self, db: Database) -> None:
+        """Columns no trace has a value in (no sessions, no scores) leave their room to the others."""
+        filled = filled_columns(db, [c.key for c in COLUMNS if c.optional])
+        self.fitter.set_hidden({i for i, c in enumerate(COLUMNS) if c.optional and c.key not in filled})
 
     def _connect(self) -> None:
         self.search.textChanged.connect(self._text_timer.start)
         self.search.returnPressed.connect(self._apply_filter)
         self.errors_only.toggled.connect(self._apply_filter)
+        self.project_choice.currentIndexChanged.connect(self._apply_filter)
         self.model_choice.currentIndexChanged.connect(self._apply_filter)
         self.time_choice.currentIndexChanged.connect(self._apply_filter)
         self.model.modelReset.connect(self._after_reset)
@@ -381,6 +501,7 @@ class QtTraceListPanel(QWidget, QtObserver):
             text=self.search.text().strip(),
             errors_only=self.errors_only.isChecked(),
             model=self.model_choice.currentData(),
+            service=self.project_choice.currentData(),
             start_ns=start_ns,
         )
 
@@ -394,7 +515,8 @@ class QtTraceListPanel(QWidget, QtObserver):
         self._update_count()
 
     def _after_reset(self) -> None:
-        """After a sort or filter: keep the current trace selected and in sight."""
+        """After a sort or filter: columns sized for what shows, the current trace selected and in sight."""
+        self._fit_columns()
         row = self._select(self._context.trace_id)
         if row is None:
             self.view.scrollToTop()
@@ -438,26 +560,23 @@ class QtTraceListPanel(QWidget, QtObserver):
             self.count_label.setText(f"{display.count(shown)} of {display.count(total)} {noun}")
 
     def _update_choices(self, db: Database) -> None:
-        """Models for the model filter, and the newest start the time ranges count back from."""
+        """Projects and models to filter on, and the newest start the time ranges count back from."""
         bounds = time_bounds(db)
         self._newest_ns = None if bounds is None else bounds[1]
-        chosen = self.model_choice.currentData()
-        self.model_choice.blockSignals(True)
-        try:
-            self.model_choice.clear()
-            self.model_choice.addItem("All models", None)
-            for name in models_in_store(db):
-                self.model_choice.addItem(name, name)
-            self.model_choice.setCurrentIndex(max(0, self.model_choice.findData(chosen)) if chosen else 0)
-        finally:
-            self.model_choice.blockSignals(False)
+        projects = distinct_values(db, "service")
+        _refill(self.project_choice, ALL_PROJECTS, projects)
+        self.project_choice.setVisible(len(projects) > 1 or self.project_choice.currentIndex() > 0)
+        _refill(self.model_choice, ALL_MODELS, models_in_store(db))
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
         """A new store starts at the top; new traces in the same store never move what is on screen."""
         if context.db is None:
             return
         self._update_choices(context.db)
+        self._hide_empty_columns(context.db)
         if context.db is not self.model.db:
+            self._wanted = []
+            self.fitter.forget_chosen()
             self.model.set_db(context.db, self.current_filter())
         else:
             self._refresh_in_place()

@@ -345,3 +345,32 @@ def test_picking_a_trace_selects_its_root_and_the_detail_shows_its_input_and_out
         page = section.view.currentWidget()
         assert page is not section.view.empty
         assert value[:40] in page.text()
+
+
+def test_at_1280x720_with_every_dock_open_columns_keep_their_least_and_the_selected_trace_shows_whole(
+    qtbot, window, demo_store
+):
+    window.resize(1280, 720)
+    window.open_store(demo_store)
+    window.show()
+    qtbot.waitExposed(window)
+    for dock in (window.timeline_dock, window.breakpoints_dock, window.changes_dock, window.problems_dock):
+        dock.show()
+    listed = window.trace_list.model
+    last = listed.rowCount() - 1
+    window.context.select_trace(listed.trace_id_at(last))
+    qtbot.waitUntil(lambda: window.context.span_id is not None)
+    window.span_tree.expand_all()
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == (1280, 720)
+    for panel in (window.trace_list, window.span_tree):
+        header, least = panel.view.horizontalHeader(), panel.fitter.least
+        for section in range(header.count()):
+            if not header.isSectionHidden(section):
+                assert header.sectionSize(section) >= least[section] > 0, (type(panel).__name__, section)
+    view = window.trace_list.view
+    row = view.visualRect(listed.index(last, 0))
+    assert row.isValid() and view.viewport().rect().contains(row), (row, view.viewport().rect())
+    tree = window.span_tree
+    shown = tree.view.visualRect(tree.model.index_of(window.context.span_id))
+    assert tree.view.viewport().rect().contains(shown)

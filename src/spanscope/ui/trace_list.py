@@ -95,7 +95,11 @@ COLUMNS = (
         "2026-11-27 04:51:14.047",
     ),
     Column(
-        "Name", "root_name", lambda t: t.root_name or "", "invoke_agent travel_planner long", "invoke_agent"
+        "Name",
+        "root_name",
+        lambda t: t.root_name or "",
+        "invoke_agent travel_planner with tools",
+        "invoke_agent",
     ),
     Column(
         "Project",

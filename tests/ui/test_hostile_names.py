@@ -70,3 +70,21 @@ def test_the_span_trees_tooltips_show_markup_as_text(qtbot, hostile_context):
     model_tip = shown_text(panel.model.index(1, 4).data(Qt.ItemDataRole.ToolTipRole))
     status_tip = shown_text(panel.model.index(1, 5).data(Qt.ItemDataRole.ToolTipRole))
     assert model_tip.startswith(IMAGE) and status_tip == IMAGE
+
+
+def test_the_trace_header_shows_markup_as_text(qtbot, hostile_context):
+    from spanscope.core.model import Score
+    from spanscope.core.store.queries import get_trace
+
+    panel = QtSpanTreePanel(hostile_context)
+    qtbot.addWidget(panel)
+    hostile_context.select_trace(TRACE)
+    header = panel.header
+    trace = get_trace(hostile_context.db, TRACE)
+    header.set_trace(trace, [("b" * 16, Score(IMAGE, label=BOLD)), ("", Score(BOLD, 1.0))], {"b" * 16: IMAGE})
+    for label in (header.title, header.scores):
+        assert "<img" not in label.text() and "<b>bold" not in label.text()
+    assert IMAGE in shown_text(header.title.text()) and BOLD in shown_text(header.title.text())
+    scores = shown_text(header.scores.text())
+    assert f"{IMAGE} {BOLD} on {IMAGE}" in scores and f"{BOLD} 1" in scores
+    assert_literal([header.title.toolTip(), header.scores.toolTip()], IMAGE, BOLD)

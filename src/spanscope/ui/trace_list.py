@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spanscope.core.debugging.tree_costs import CostSum
-from spanscope.core.model import Score
 from spanscope.core.presentation import display
+from spanscope.core.presentation.trace_summary import score_lines, trace_cost
 from spanscope.core.store.db import Database
 from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
@@ -149,11 +148,6 @@ MEASURED_ROWS = 100
 #: A cell's padding beside its text.
 CELL_PADDING = 16
 _ERRORS = next(i for i, c in enumerate(COLUMNS) if c.key == "error_count")
-
-
-def trace_cost(trace: TraceRow) -> CostSum:
-    """The trace's cost as stored: reported plus computed, and how many calls were unpriced."""
-    return CostSum(trace.cost_usd, trace.cost_computed or 0, trace.cost_unknown or 0)
 
 
 #: Time-range choices, as seconds back from the newest trace (the store is offline: wall-clock
@@ -298,7 +292,7 @@ class QtTraceListModel(QAbstractTableModel):
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "scores" and trace.scores and self._db is not None:
-                return plain_tooltip(_scores_tooltip(trace_scores(self._db, trace.trace_id)))
+                return plain_tooltip(score_lines(trace_scores(self._db, trace.trace_id)))
             return plain_tooltip(self._tooltip(column, trace))
         return trace.trace_id
 
@@ -320,22 +314,6 @@ def _cell_tip(column: Column, trace: TraceRow) -> str | None:
     if column.key == "root_name":
         return f"{trace.root_name or '(no root span)'}\ntrace {trace.trace_id}"
     return None
-
-
-#: At most this many scores are listed in a Scores cell's tooltip.
-TOOLTIP_SCORES = 25
-
-
-def _scores_tooltip(scores: list[tuple[str, Score]]) -> str:
-    """Every score of the trace with who or what gave it, and whether it rates one of its spans."""
-    lines = [
-        f"{s.name} {s.display_value()} — {s.given_by or 'source unknown'}"
-        + ("" if span_id == "" else " (on a span)")
-        for span_id, s in scores[:TOOLTIP_SCORES]
-    ]
-    if len(scores) > TOOLTIP_SCORES:
-        lines.append(f"… and {len(scores) - TOOLTIP_SCORES:,} more")
-    return "\n".join(lines)
 
 
 ALL_PROJECTS, ALL_MODELS = "All projects", "All models"
@@ -473,7 +451,8 @@ class QtTraceListPanel(QWidget, QtObserver):
             texts = (column.text(t) for t in traces if t is not None)
             content = max(map(metrics.horizontalAdvance, texts), default=0) + CELL_PADDING
             wanted.append(min(cap, max(floor, content)))
-            least.append(floor)
+            # Figures are short and cut ones mislead: only text columns give up width.
+            least.append(wanted[-1] if column.numeric else floor)
         if len(self._wanted) == len(wanted):
             wanted = list(map(max, wanted, self._wanted))
         self._wanted = wanted

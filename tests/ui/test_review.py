@@ -28,6 +28,7 @@ from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_tra
 from spanscope.ui.main_window import QtMainWindow
 from spanscope.ui.review.annotate_dialog import QtAnnotateDialog
 from spanscope.ui.review.label_sets_dialog import QtLabelSetsDialog
+from spanscope.ui.trace_list import COLUMNS
 
 AUTHOR = "tester"
 
@@ -144,7 +145,8 @@ def test_label_and_comment_keys(qtbot, window, demo_store):
 
 def test_review_mode_walks_the_filtered_list_in_its_order(qtbot, window, demo_store):
     window.trace_list.errors_only.setChecked(True)
-    window.trace_list.view.sortByColumn(6, Qt.SortOrder.DescendingOrder)  # by cost
+    by_cost = next(i for i, c in enumerate(COLUMNS) if c.key == "cost_usd")
+    window.trace_list.view.sortByColumn(by_cost, Qt.SortOrder.DescendingOrder)
     expected = listed(demo_store, TraceFilter(errors_only=True), "cost_usd", True)
     tab = start_review(qtbot, window)
     seen = [tab.trace.trace_id]

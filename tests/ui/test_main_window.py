@@ -374,3 +374,31 @@ def test_at_1280x720_with_every_dock_open_columns_keep_their_least_and_the_selec
     tree = window.span_tree
     shown = tree.view.visualRect(tree.model.index_of(window.context.span_id))
     assert tree.view.viewport().rect().contains(shown)
+
+
+def test_compare_selected_opens_the_diff_on_the_two_selected_traces(qtbot, window, demo_store):
+    from spanscope.ui.trace_diff import QtTraceDiffWindow
+
+    window.open_store(demo_store)
+    window.show()
+    panel = window.trace_list
+    assert not panel.compare_button.isEnabled()
+    view = panel.view
+    for row, modifier in ((1, Qt.KeyboardModifier.NoModifier), (4, Qt.KeyboardModifier.ControlModifier)):
+        rect = view.visualRect(panel.model.index(row, 1))
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    assert panel.compare_button.isEnabled() and panel.compare_action.isEnabled()
+    # Newest first: row 4 started before row 1, so it is the "before" trace.
+    before, after = panel.model.trace_id_at(4), panel.model.trace_id_at(1)
+    with qtbot.waitSignal(panel.compare_requested) as asked:
+        qtbot.mouseClick(panel.compare_button, Qt.MouseButton.LeftButton)
+    assert asked.args == [before, after]
+    [diff] = window.findChildren(QtTraceDiffWindow)
+    db = window.context.db
+    assert (diff.pick_a.trace_id(db), diff.pick_b.trace_id(db)) == (before, after)
+    diff.close()
+    rect = view.visualRect(panel.model.index(2, 1))
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, rect.center()
+    )
+    assert not panel.compare_button.isEnabled(), "three rows selected"

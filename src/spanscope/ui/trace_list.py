@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtGui import QAction, QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from spanscope.core.presentation import display
 from spanscope.core.presentation.trace_summary import score_lines, trace_cost
 from spanscope.core.store.db import Database
-from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
+from spanscope.core.store.queries import TraceRow, count_traces, get_trace, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
     distinct_values,
@@ -349,9 +350,12 @@ class QtTraceTable(QTableView):
 
 
 class QtTraceListPanel(QWidget, QtObserver):
-    """Filter bar, trace count and the table; selecting a row makes its trace current."""
+    """Filter bar, trace count and the table; selecting a row makes its trace current, and with two
+    rows selected "Compare selected" asks for them to be compared (earlier trace first)."""
 
     TEXT_DELAY_MS = 250
+    #: Two traces to compare: (the earlier, the later).
+    compare_requested = Signal(str, str)
 
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -393,6 +397,10 @@ class QtTraceListPanel(QWidget, QtObserver):
         for label, seconds in TIME_RANGES:
             self.time_choice.addItem(label, seconds)
         self.count_label = QLabel()
+        self.compare_button = QToolButton(text="Compare selected", autoRaise=True, enabled=False)
+        self.compare_button.setToolTip(
+            "Compare the two selected traces step by step (Ctrl+click a second row)"
+        )
         self._filter_bar = QHBoxLayout()
         self._filter_bar.setContentsMargins(4, 4, 4, 0)
         self._filter_bar.addWidget(self.search, 1)
@@ -402,6 +410,7 @@ class QtTraceListPanel(QWidget, QtObserver):
             self.model_choice,
             self.time_choice,
             self.count_label,
+            self.compare_button,
         ):
             self._filter_bar.addWidget(widget)
 
@@ -409,7 +418,10 @@ class QtTraceListPanel(QWidget, QtObserver):
         view = self.view = QtTraceTable()
         view.setModel(self.model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.compare_action = QAction("Compare Selected Traces", view, enabled=False)
+        view.addAction(self.compare_action)
         # Per-item scrolling makes the scroll bar's value the top row, which refresh() restores.
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         view.setAlternatingRowColors(True)
@@ -473,6 +485,10 @@ class QtTraceListPanel(QWidget, QtObserver):
         self.model.modelReset.connect(self._after_reset)
         self.view.typed.connect(self._type_into_search)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.view.selectionModel().selectionChanged.connect(self._update_compare)
+        self.model.modelReset.connect(self._update_compare)
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.compare_action.triggered.connect(self.compare_selected)
 
     def current_filter(self) -> TraceFilter:
         """The filter the bar's widgets describe now."""
@@ -528,7 +544,47 @@ class QtTraceListPanel(QWidget, QtObserver):
             return
         trace_id = self.model.trace_id_at(current.row())
         if trace_id is not None:
-            self._context.select_trace(trace_id)
+            # The context's echo must leave the selection to the view: a Ctrl+click is still adding
+            # this row to it.
+            self._syncing = True
+            try:
+                self._context.select_trace(trace_id)
+            finally:
+                self._syncing = False
+
+    def selected_trace_ids(self) -> list[str | None] | None:
+        """The traces of the selected rows, in display order, when exactly two are selected (read
+        from the selection's ranges: a shift-click over a million rows lists none of them)."""
+        # A row is one range per run of shown columns: merge the ranges' row spans first.
+        spans = sorted((r.top(), r.bottom()) for r in self.view.selectionModel().selection())
+        merged: list[list[int]] = []
+        for top, bottom in spans:
+            if merged and top <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], bottom)
+            else:
+                merged.append([top, bottom])
+        if sum(bottom - top + 1 for top, bottom in merged) != 2:
+            return None
+        rows = [row for top, bottom in merged for row in range(top, bottom + 1)]
+        ids = [self.model.trace_id_at(row) for row in rows]
+        return None if None in ids else ids
+
+    def _update_compare(self) -> None:
+        ids = self.selected_trace_ids()
+        enabled = ids is not None and len(ids) == 2
+        self.compare_button.setEnabled(enabled)
+        self.compare_action.setEnabled(enabled)
+
+    def compare_selected(self) -> None:
+        """Ask for the two selected traces to be compared, the one that started first as the before."""
+        ids = self.selected_trace_ids()
+        if ids is None or len(ids) != 2 or self.model.db is None:
+            return
+        traces = [get_trace(self.model.db, trace_id) for trace_id in ids]
+        if None in traces:
+            return
+        first, second = sorted(traces, key=lambda t: (t.start_ns, t.trace_id))
+        self.compare_requested.emit(first.trace_id, second.trace_id)
 
     def _update_count(self) -> None:
         db = self.model.db
@@ -590,7 +646,7 @@ class QtTraceListPanel(QWidget, QtObserver):
         return self.model.trace_id_at(current.row())
 
     def on_trace_changed(self, trace_id: str | None) -> None:
-        if self.current_trace_id() == trace_id:
+        if self._syncing or self.current_trace_id() == trace_id:
             return
         row = self._select(trace_id)
         if row is not None:

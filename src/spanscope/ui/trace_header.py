@@ -76,8 +76,7 @@ class QtTraceHeader(QWidget):
     def _title_html(trace: TraceRow) -> str:
         name = html.escape(trace.root_name or "(no root span)")
         spans = f"{display.count(trace.span_count)} span{'' if trace.span_count == 1 else 's'}"
-        parts = [f"<b>{name}</b>", _muted(f"trace {trace.trace_id}"), html.escape(spans)]
-        parts.append(html.escape(display.duration(trace.duration_ns)))
+        parts = [f"<b>{name}</b>", html.escape(spans), html.escape(display.duration(trace.duration_ns))]
         if cost := trace_cost(trace).text:
             parts.append(html.escape(cost))
         if trace.error_count:
@@ -85,6 +84,8 @@ class QtTraceHeader(QWidget):
             parts.append(f"<span style='color:{ERROR_COLOR}'>{errors}</span>")
         if trace.service:
             parts.append(_muted(trace.service))
+        # Last, as the least read: a narrow panel cuts it first (the tooltip has it whole).
+        parts.append(_muted(f"trace {trace.trace_id}"))
         return _SEP.join(parts)
 
     def _score_html(self, span_id: str, score: Score, span_names: Mapping[str, str]) -> str:

@@ -225,6 +225,7 @@ class QtMainWindow(QMainWindow):
         worker_errors().raised.connect(self._show_worker_error)
         self.listener.status.connect(self._show_listening)
         self.context.store_loaded.connect(self._select_first_trace)
+        self.trace_list.compare_requested.connect(self.compare_traces)
 
     # --- building -------------------------------------------------------------------------------
 
@@ -334,7 +335,7 @@ class QtMainWindow(QMainWindow):
         for dock in self._docks:
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        self._action(view_menu, "&Compare Traces…", self.compare_traces, "Ctrl+Shift+D")
+        self._action(view_menu, "&Compare Traces…", lambda: self.compare_traces(), "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
         step_menu = self.menuBar().addMenu("&Step")
@@ -455,9 +456,11 @@ class QtMainWindow(QMainWindow):
             self._show_problems()
 
     def _select_first_trace(self) -> None:
-        """Show something at once: with nothing selected yet, the first trace of the list."""
+        """Show something at once: with nothing selected yet, the first trace of the list, on its
+        first error span (else its root)."""
         if self.context.trace_id is None and self.trace_list.model.rowCount():
             self.context.select_trace(self.trace_list.model.trace_id_at(0))
+            self.span_tree.select_first_error()
 
     def _show_listening(self, text: str) -> None:
         self.listen_label.setText(text)
@@ -521,12 +524,13 @@ class QtMainWindow(QMainWindow):
         self._show_problems()
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
-    def compare_traces(self) -> QtTraceDiffWindow:
-        """Open the trace diff on the current trace and the next run of the same chain."""
+    def compare_traces(self, trace_a: str | None = None, trace_b: str | None = None) -> QtTraceDiffWindow:
+        """Open the trace diff on two traces: by default the current one and another run of the same
+        sample or input."""
         window = QtTraceDiffWindow(self.context, self)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.span_opened.connect(self._open_span)
-        window.open_traces(self.context.trace_id)
+        window.open_traces(trace_a or self.context.trace_id, trace_b)
         window.show()
         return window
 

@@ -60,6 +60,14 @@ def trace_row(row: tuple) -> TraceRow:
     return TraceRow(*values)
 
 
+def get_trace(db: sqlite_utils.Database, trace_id: str) -> TraceRow | None:
+    """One trace's roll-up (None: no such trace)."""
+    row = db.execute(
+        f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE trace_id = ?", (trace_id,)
+    ).fetchone()
+    return None if row is None else trace_row(row)
+
+
 def count_traces(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT count(*) FROM traces").fetchone()[0]
 

@@ -8,6 +8,7 @@ model's mean reference metrics, read by a job of their own so the other figures 
 
 from __future__ import annotations
 
+import html
 from functools import partial
 
 import numpy as np
@@ -40,15 +41,20 @@ from spanscope.core.analysis.model_comparison import (
 )
 from spanscope.core.evaluation.model_references import ReferenceMeans, reference_means
 from spanscope.core.evaluation.reference_metrics import ModelMeans, metric_texts
+from spanscope.core.presentation.display import cost as money
 from spanscope.core.store.usage import UsageFilter, models_by_calls
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
-from spanscope.ui.dashboard.dashboard_tab import load_book, money
+from spanscope.ui.dashboard.chart import QtChart, draw_bars, model_colors, model_label
+from spanscope.ui.dashboard.dashboard_tab import load_book
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
 from spanscope.ui.reference_answers import reference_answers
 from spanscope.ui.workers import Policy, QtWorker
 
 DEFAULT_CHOSEN = 2
+#: Widest a model's column of the table grows to fit its name.
+MAX_COLUMN_PX = 220
+#: Room around a cell's text: margins and the header's sort indicator space.
+CELL_PADDING_PX = 24
 POINT_SIZE = 5
 #: A click further than this from every point (in pixels) selects nothing.
 CLICK_RADIUS_PX = 8
@@ -101,8 +107,13 @@ class QtCompareTab(QWidget, QtObserver):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Columns as wide as their figures and model names (up to MAX_COLUMN_PX, then the name is
+        # elided in the middle, whole in its tooltip); more models scroll sideways, never squeezed.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.scatter = QtChart("Cost vs latency, one point per call")
         self.scatter.plot.setLabel("bottom", "latency (ms)")
         self.scatter.plot.setLabel("left", "cost (USD)")
@@ -111,7 +122,6 @@ class QtCompareTab(QWidget, QtObserver):
         self.bars = {m.key: QtChart(m.label + (f" ({m.unit})" if m.unit else "")) for m in METRICS}
         for chart in self.bars.values():
             chart.view_box.setMouseEnabled(x=False, y=False)
-            chart.plot.setMinimumHeight(120)
         self._build_layout()
         self.job = QtWorker("Compare models", self, Policy.LATEST, threads=2)
         self.job.finished.connect(self._draw)
@@ -134,7 +144,7 @@ class QtCompareTab(QWidget, QtObserver):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.table)
         top.addWidget(self.scatter)
-        top.setSizes([560, 700])
+        top.setSizes([700, 560])
         grid_host = QWidget()
         grid = QGridLayout(grid_host)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -235,6 +245,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.models.clear()
         for model, calls in found:
             item = QListWidgetItem(f"{model_label(model)}  ({calls:,})")
+            item.setToolTip(html.escape(model_label(model)))
             item.setData(Qt.ItemDataRole.UserRole, model)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if model in keep else Qt.CheckState.Unchecked)
@@ -265,7 +276,7 @@ class QtCompareTab(QWidget, QtObserver):
         rows: list[ModelRow] = results["rows"]
         self._rows = rows
         self._points = results["points"]
-        colors = {row.model: color(i) for i, row in enumerate(rows)}
+        colors = model_colors([row.model for row in rows])
         self._fill_table(rows)
         self._draw_bars(rows, colors)
         self._draw_scatter(colors)
@@ -333,6 +344,16 @@ class QtCompareTab(QWidget, QtObserver):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, column, item)
+            header = self.table.horizontalHeaderItem(column)
+            header.setToolTip(html.escape(header.text()))
+            self.table.setColumnWidth(column, self._column_width(header.text(), cells))
+
+    def _column_width(self, name: str, cells: list[str]) -> int:
+        """Wide enough for every figure and, up to MAX_COLUMN_PX, the model's name."""
+        metrics = self.table.fontMetrics()
+        figures = max((metrics.horizontalAdvance(text) for text in cells), default=0)
+        title = min(metrics.horizontalAdvance(name), MAX_COLUMN_PX)
+        return max(figures, title) + CELL_PADDING_PX
 
     def _draw_bars(self, rows: list[ModelRow], colors: dict) -> None:
         names = [model_label(r.model) for r in rows]

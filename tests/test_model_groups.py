@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from otlp import llm, request, write_jsonl
+from many_models import SNAPSHOT, forty_models, many_models_store
 from spanscope.core.analysis.model_groups import (
     MAX_SHOWN,
     OTHER,
@@ -18,10 +18,8 @@ from spanscope.core.analysis.model_groups import (
 )
 from spanscope.core.analysis.usage_series import latency_stats, usage_series
 from spanscope.core.pricing.prices import PriceBook
-from spanscope.core.store import connect, import_files
+from spanscope.core.store import connect
 from spanscope.core.store.usage import UsageFilter
-
-MS = 1_000_000
 
 
 @pytest.mark.parametrize(
@@ -45,11 +43,6 @@ MS = 1_000_000
 )
 def test_a_snapshot_belongs_to_its_family(model, base):
     assert family(model) == base
-
-
-def forty_models() -> dict[str, int]:
-    """Model i has 41 - i calls: distinct counts, so the busiest are known."""
-    return {f"model-{i:02d}": 41 - i for i in range(1, 41)}
 
 
 def test_forty_models_become_the_busiest_and_other():
@@ -80,34 +73,13 @@ def test_families_toggle():
 
 
 @pytest.fixture
-def many_models_store(tmp_path):
-    """40 models, model i called 41 - i times, an error on every 7th call, a snapshot of model-01."""
-    calls, n, durations = [], 0, {}
-    for model, count in {**forty_models(), "model-01-2025-01-31": 3}.items():
-        for _ in range(count):
-            n += 1
-            ms = 50 + n * 37 % 4000
-            durations.setdefault(model, []).append(ms)
-            calls.append(
-                llm(
-                    f"{n:016x}",
-                    None,
-                    model,
-                    100 + n,
-                    10 + n % 50,
-                    trace=f"{n:032x}",
-                    start=n * 60_000 * MS,
-                    end=(n * 60_000 + ms) * MS,
-                    error="boom" if n % 7 == 0 else None,
-                )
-            )
-    path = write_jsonl(tmp_path / "many.jsonl", request(*calls))
-    import_files(tmp_path / "store.db", [path])
-    return connect(tmp_path / "store.db", readonly=True), durations
+def many_models(tmp_path):
+    store, durations = many_models_store(tmp_path)
+    return connect(store, readonly=True), durations
 
 
-def test_merged_series_keep_every_figure(many_models_store):
-    db, _durations = many_models_store
+def test_merged_series_keep_every_figure(many_models):
+    db, _durations = many_models
     series = usage_series(db, UsageFilter(), PriceBook())
     latency = latency_stats(db, UsageFilter())
     keys = shown_as({m: t.calls for m, t in series.totals.items()})
@@ -115,7 +87,7 @@ def test_merged_series_keep_every_figure(many_models_store):
     assert merged.models[-1] == OTHER
     assert len(merged.models) == MAX_SHOWN
     assert merged.totals["model-01"].calls == 40 + 3  # the snapshot under its family
-    assert sorted(merged.members["model-01"]) == ["model-01", "model-01-2025-01-31"]
+    assert sorted(merged.members["model-01"]) == ["model-01", SNAPSHOT]
     for figure in ("calls", "errors", "priced_calls", "unpriced_calls"):
         assert sum(getattr(t, figure) for t in merged.totals.values()) == sum(
             getattr(t, figure) for t in series.totals.values()
@@ -139,8 +111,8 @@ def test_merged_series_keep_every_figure(many_models_store):
     assert stats.median_ms("nothing-called-so") is None
 
 
-def test_median_is_in_the_bin_of_the_middle_call(many_models_store):
-    db, durations = many_models_store
+def test_median_is_in_the_bin_of_the_middle_call(many_models):
+    db, durations = many_models
     latency = latency_stats(db, UsageFilter())
     for model in ("model-05", "model-30"):
         ordered = sorted(durations[model])

@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -123,6 +123,10 @@ class QtCompareTab(QWidget, QtObserver):
         for chart in self.bars.values():
             chart.view_box.setMouseEnabled(x=False, y=False)
         self._build_layout()
+        self._restyle = QTimer(self, singleShot=True, interval=0)
+        self._restyle.timeout.connect(self._draw_charts)
+        for chart in self.charts():
+            chart.restyled.connect(self._restyle.start)
         self.job = QtWorker("Compare models", self, Policy.LATEST, threads=2)
         self.job.finished.connect(self._draw)
         self.job.failed.connect(lambda message: self.status.setText(f"Could not compare: {message}"))
@@ -273,16 +277,20 @@ class QtCompareTab(QWidget, QtObserver):
     # Drawing
 
     def _draw(self, results: dict) -> None:
-        rows: list[ModelRow] = results["rows"]
-        self._rows = rows
+        self._rows = results["rows"]
         self._points = results["points"]
-        colors = model_colors([row.model for row in rows])
-        self._fill_table(rows)
-        self._draw_bars(rows, colors)
-        self._draw_scatter(colors)
+        self._fill_table(self._rows)
+        self._draw_charts()
         self._show_status()
         self.draw_count += 1
         self.drawn.emit()
+
+    def _draw_charts(self) -> None:
+        """The bars and the scatter of the figures read; again on a palette change (dark mode), as
+        their labels took the palette's colours."""
+        colors = model_colors([row.model for row in self._rows])
+        self._draw_bars(self._rows, colors)
+        self._draw_scatter(colors)
 
     def _references_read(self, results: dict) -> None:
         self._references = results["means"]

@@ -350,29 +350,32 @@ class _BarLabels(pg.GraphicsObject):
     def __init__(self, panel: QtTimelinePanel) -> None:
         super().__init__()
         self._panel = panel
-        self._texts: list[str] = []
-        self._inks: list[QColor] = []
+        #: TraceTree row -> (text, ink), worked out for the rows painted only: a 100,000-span trace
+        #: opens without formatting 100,000 names.
+        self._labels: dict[int, tuple[str, QColor]] = {}
         panel.view_box.sigRangeChanged.connect(self.prepareGeometryChange)
 
     def relayout(self) -> None:
-        """Take the texts and colours of the panel's current trace."""
+        """Forget the labels of the previous trace."""
         self.prepareGeometryChange()
-        tree = self._panel._tree
-        self._texts, self._inks = ([], []) if tree is None else _label_texts(tree)
+        self._labels = {}
         self.update()
 
-    def texts(self) -> list[str]:
-        """Per TraceTree row, the text its bar carries."""
-        return list(self._texts)
+    def label(self, i: int) -> tuple[str, QColor]:
+        """TraceTree row `i`'s text (name and duration) and the ink that reads on its bar."""
+        found = self._labels.get(i)
+        if found is None:
+            found = self._labels[i] = _label(self._panel._tree, i)
+        return found
 
     def boundingRect(self) -> QRectF:
         # Names beside a bar may reach past the trace's end: the view is this item's to paint, and it
         # tells of each change (prepareGeometryChange on the view's range change).
-        return self._panel.view_box.viewRect() if self._texts else QRectF()
+        return self._panel.view_box.viewRect() if self._panel._tree is not None else QRectF()
 
     def paint(self, painter: QPainter, *_args: object) -> None:
         panel = self._panel
-        if not self._texts:
+        if panel._tree is None:
             return
         (left, right), (top, bottom) = panel.view_box.viewRange()
         first, last = max(0, math.floor(top)), min(len(panel._row_at) - 1, math.ceil(bottom))
@@ -389,11 +392,11 @@ class _BarLabels(pg.GraphicsObject):
             bar = to_device.mapRect(
                 QRectF(panel._x0[i], y - BAR_HEIGHT / 2, panel._x1[i] - panel._x0[i], BAR_HEIGHT)
             )
-            text = self._texts[i]
+            text, on_bar = self.label(i)
             width = metrics.horizontalAdvance(text) + 2 * LABEL_PAD_PX
             inside = bar.intersected(view)
             if inside.width() >= width:
-                painter.setPen(self._inks[i])
+                painter.setPen(on_bar)
                 box = inside.adjusted(LABEL_PAD_PX, 0, -LABEL_PAD_PX, 0)
             elif view.right() - bar.right() >= width or bar.left() - view.left() < width:
                 painter.setPen(ink)
@@ -410,23 +413,13 @@ def _is_live(tree: TraceTree) -> bool:
     return any(e is None for e in tree.rows.columns["end_ns"]) and 0 <= time.time_ns() - tree.end_ns < LIVE_NS
 
 
-def _label_texts(tree: TraceTree) -> tuple[list[str], list[QColor]]:
-    """Per TraceTree row: its bar's text (name and duration) and the ink that reads on its fill."""
+def _label(tree: TraceTree, i: int) -> tuple[str, QColor]:
+    """A bar's text (name and duration) and the ink that reads on its fill (black on light colours)."""
     columns = tree.rows.columns
-    texts, inks = [], []
-    default = KIND_COLORS[Kind.SPAN]
-    for name, start, end, kind, status in zip(
-        columns["name"],
-        columns["start_ns"],
-        columns["end_ns"],
-        columns["kind"],
-        columns["status"],
-        strict=True,
-    ):
-        texts.append(f"{name}  {display.duration(None if end is None else end - start)}")
-        fill = QColor(ERROR_COLOR if status == "error" else KIND_COLORS.get(kind, default))
-        inks.append(QColor("black") if fill.lightnessF() > 0.62 else QColor("white"))
-    return texts, inks
+    start, end = columns["start_ns"][i], columns["end_ns"][i]
+    text = f"{columns['name'][i]}  {display.duration(None if end is None else end - start)}"
+    fill = QColor(ERROR_COLOR if columns["status"][i] == "error" else kind_fill(columns["kind"][i]))
+    return text, QColor("black") if fill.lightnessF() > 0.62 else QColor("white")
 
 
 def _tooltip(tree: TraceTree, i: int) -> str:
@@ -452,13 +445,16 @@ def _tooltip(tree: TraceTree, i: int) -> str:
     return "<br>".join(lines)
 
 
+def kind_fill(kind: str) -> str:
+    return KIND_COLORS.get(kind, KIND_COLORS[Kind.SPAN])
+
+
 def _groups(tree: TraceTree) -> dict[tuple[str, bool], np.ndarray]:
     """TraceTree rows by look: (fill colour, running). Errors take ERROR_COLOR whatever their kind."""
     columns = tree.rows.columns
-    default = KIND_COLORS[Kind.SPAN]
     colors = np.array(
         [
-            ERROR_COLOR if status == "error" else KIND_COLORS.get(kind, default)
+            ERROR_COLOR if status == "error" else kind_fill(kind)
             for kind, status in zip(columns["kind"], columns["status"], strict=True)
         ]
     )

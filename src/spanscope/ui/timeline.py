@@ -352,7 +352,7 @@ class _BarLabels(pg.GraphicsObject):
         self._panel = panel
         #: TraceTree row -> (text, ink), worked out for the rows painted only: a 100,000-span trace
         #: opens without formatting 100,000 names.
-        self._labels: dict[int, tuple[str, QColor]] = {}
+        self._labels: dict[int, tuple[str, QColor | None]] = {}
         panel.view_box.sigRangeChanged.connect(self.prepareGeometryChange)
 
     def relayout(self) -> None:
@@ -361,7 +361,7 @@ class _BarLabels(pg.GraphicsObject):
         self._labels = {}
         self.update()
 
-    def label(self, i: int) -> tuple[str, QColor]:
+    def label(self, i: int) -> tuple[str, QColor | None]:
         """TraceTree row `i`'s text (name and duration) and the ink that reads on its bar."""
         found = self._labels.get(i)
         if found is None:
@@ -396,7 +396,7 @@ class _BarLabels(pg.GraphicsObject):
             width = metrics.horizontalAdvance(text) + 2 * LABEL_PAD_PX
             inside = bar.intersected(view)
             if inside.width() >= width:
-                painter.setPen(on_bar)
+                painter.setPen(on_bar or ink)
                 box = inside.adjusted(LABEL_PAD_PX, 0, -LABEL_PAD_PX, 0)
             elif view.right() - bar.right() >= width or bar.left() - view.left() < width:
                 painter.setPen(ink)
@@ -413,11 +413,14 @@ def _is_live(tree: TraceTree) -> bool:
     return any(e is None for e in tree.rows.columns["end_ns"]) and 0 <= time.time_ns() - tree.end_ns < LIVE_NS
 
 
-def _label(tree: TraceTree, i: int) -> tuple[str, QColor]:
-    """A bar's text (name and duration) and the ink that reads on its fill (black on light colours)."""
+def _label(tree: TraceTree, i: int) -> tuple[str, QColor | None]:
+    """A bar's text (name and duration) and the ink that reads on its fill (black on light colours);
+    None for a running span, whose faded bar shows the panel's background through it."""
     columns = tree.rows.columns
     start, end = columns["start_ns"][i], columns["end_ns"][i]
     text = f"{columns['name'][i]}  {display.duration(None if end is None else end - start)}"
+    if end is None:
+        return text, None
     fill = QColor(ERROR_COLOR if columns["status"][i] == "error" else kind_fill(columns["kind"][i]))
     return text, QColor("black") if fill.lightnessF() > 0.62 else QColor("white")
 

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from raw_models import raw_model
 from spanscope.core import conventions
 from spanscope.core.conventions.messages import openai_chat
 from spanscope.core.conventions.precedence import CONVENTIONS
@@ -203,7 +204,7 @@ def test_openinference_openai_kind_model_usage(oi_openai: Loaded) -> None:
     assert len(oi_openai) == 25
     for attrs, span in oi_openai:
         assert span.kind == Kind(attrs["openinference.span.kind"])
-        assert span.model == (attrs.get("llm.model_name") or attrs.get("embedding.model_name"))
+        assert span.model == raw_model(attrs)
         assert span.provider == attrs.get("llm.system")
         assert span.input_tokens == attrs.get("llm.token_count.prompt")
         assert span.output_tokens == attrs.get("llm.token_count.completion")

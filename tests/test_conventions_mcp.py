@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import otlp
+from raw_models import raw_model
 from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
@@ -34,9 +35,12 @@ def usage(s: RawSpan) -> tuple[str | None, int | None, int | None]:
     a = s.attrs
     if "openinference.span.kind" in a:
         used = (a.get("llm.token_count.prompt"), a.get("llm.token_count.completion"))
-        return a.get("llm.model_name"), tokens(used[0]), tokens(used[1])
-    model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model")
-    return model, tokens(a.get("gen_ai.usage.input_tokens")), tokens(a.get("gen_ai.usage.output_tokens"))
+        return raw_model(a), tokens(used[0]), tokens(used[1])
+    return (
+        raw_model(a),
+        tokens(a.get("gen_ai.usage.input_tokens")),
+        tokens(a.get("gen_ai.usage.output_tokens")),
+    )
 
 
 def is_tool_call(s: RawSpan) -> bool:

@@ -251,6 +251,7 @@ def test_models_and_time_bounds(db, demo_db):
         "gemini-2.5-flash",
         "gpt-4.1-2025-04-14",
         "gpt-4.1-mini-2025-04-14",
+        "gpt-4o",  # a failed call: the model it asked for (llm.invocation_parameters)
         "gpt-4o-2024-08-06",
         "gpt-4o-mini-2024-07-18",
         "text-embedding-3-small",

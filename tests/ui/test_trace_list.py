@@ -97,7 +97,7 @@ def test_a_call_without_a_price_is_marked_never_a_silent_zero(context):
     assert (trace.root_name, trace.cost_computed, trace.cost_unknown) == ("triage_ticket", 1, 1)
     assert model.index(row, column("cost_usd")).data() == "~$0.00106 +?"
     tip = model.index(row, column("cost_usd")).data(Qt.ItemDataRole.ToolTipRole)
-    assert "1 call: unknown: no model name" in tip
+    assert "1 call of gpt-4o: unknown: no token counts" in tip  # failed: charged to the model it asked for
 
 
 def test_newest_first_with_a_count(panel):

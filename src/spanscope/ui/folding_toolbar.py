@@ -54,7 +54,8 @@ class QtFoldingToolBar(QToolBar):
             button.setDefaultAction(action)
             row.addWidget(button)
         menu_button = _tool_button(self)
-        menu_button.setText(title)
+        menu_button.setText(f"{title} ▾")
+        menu_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0 }")  # the ▾ says it
         menu_button.setToolTip(f"{title}: " + ", ".join(a.text().replace("&", "") for a in actions))
         menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu_button.addActions(actions)  # a QToolButton without a menu shows its actions as one

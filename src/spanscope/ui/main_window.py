@@ -10,12 +10,22 @@ from pathlib import Path
 from typing import Literal
 
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -59,6 +69,7 @@ from spanscope.ui.stepping import (
     QtStepController,
     QtSteppingToolbar,
 )
+from spanscope.ui.style import APPEARANCE_KEY, ColorScheme, apply_color_scheme, chosen_color_scheme
 from spanscope.ui.timeline import QtTimelinePanel
 from spanscope.ui.trace_diff import QtTraceDiffWindow
 from spanscope.ui.trace_list import QtTraceListPanel
@@ -72,8 +83,9 @@ PROBLEMS_HEIGHT = 130
 TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
 #: The window's size on a screen that has room for it; a smaller screen gets the window maximized.
 PREFERRED_SIZE = QSize(1600, 1000)
-#: Trace rows the trace list always has room for, and its share of the Traces tab when there is more.
-TRACE_ROWS, TRACE_LIST_SHARE = 8, 0.3
+#: Trace rows the trace list is laid out to show (on a window 720 pixels high and up) and the least it
+#: can be made to show, and its share of the Traces tab when there is room for more.
+TRACE_ROWS, TRACE_MIN_ROWS, TRACE_LIST_SHARE = 8, 4, 0.3
 #: The least widths of the span tree and the step detail: no dock or splitter squeezes them further.
 SPAN_TREE_MIN_WIDTH, DETAIL_MIN_WIDTH = 380, 320
 #: The span tree's share of the width it shares with the step detail.
@@ -82,6 +94,11 @@ SPAN_TREE_SHARE = 0.58
 SIDE_DOCK_SHARE, SIDE_DOCK_WIDTHS = 0.25, (260, 440)
 #: Bumped when the window's docks or toolbars change, so an older saved layout is not restored.
 WINDOW_STATE_VERSION = 1
+APPEARANCES = (
+    (ColorScheme.SYSTEM, "As the &System"),
+    (ColorScheme.LIGHT, "&Light"),
+    (ColorScheme.DARK, "&Dark"),
+)
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 
@@ -306,7 +323,7 @@ class QtMainWindow(QMainWindow):
         at = {p.place.where: getattr(self, p.name) for p in PANELS if isinstance(p.place, Area)}
         at["lower left"].setMinimumWidth(SPAN_TREE_MIN_WIDTH)
         at["lower right"].setMinimumWidth(DETAIL_MIN_WIDTH)
-        at["top"].setMinimumHeight(trace_list_height(self.trace_list, TRACE_ROWS))
+        at["top"].setMinimumHeight(trace_list_height(self.trace_list, TRACE_MIN_ROWS))
         self.lower_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.lower_splitter.setObjectName("lower_splitter")
         self.lower_splitter.addWidget(at["lower left"])
@@ -382,6 +399,7 @@ class QtMainWindow(QMainWindow):
         self._action(view_menu, "&Compare Traces…", self.compare_traces, "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
+        self._build_appearance_menu(settings_menu.addMenu("&Appearance"))
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():
             step_menu.addAction(action)
@@ -389,6 +407,22 @@ class QtMainWindow(QMainWindow):
         self.review.menu.addAction(attach_action(self.context, self.settings, self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
+
+    def _build_appearance_menu(self, menu: QMenu) -> None:
+        """Follow the system's light or dark palette, or keep one whatever the system says."""
+        group = QActionGroup(menu)
+        chosen = chosen_color_scheme(self.settings)
+        for scheme, text in APPEARANCES:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(scheme is chosen)
+            action.triggered.connect(partial(self.set_color_scheme, scheme))
+            group.addAction(action)
+
+    def set_color_scheme(self, scheme: ColorScheme) -> None:
+        """Show `scheme` and remember it; text coloured for the other scheme follows when redrawn."""
+        self.settings.setValue(APPEARANCE_KEY, scheme.value)
+        apply_color_scheme(QApplication.instance(), scheme)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -595,6 +629,7 @@ class QtMainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         """The window as the user left it; the first time, as large as the screen allows (maximized
         on a screen smaller than PREFERRED_SIZE)."""
+        self.layout().activate()  # the least size for the docks as now shown, before a size is set
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if geometry is not None and state is not None and self.restoreGeometry(geometry):
@@ -625,7 +660,7 @@ class QtMainWindow(QMainWindow):
         height = max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_SHARE))
         self.resizeDocks([self.timeline_dock], [height], Qt.Orientation.Vertical)
         tab = self.traces.height()
-        top = max(self.trace_list.minimumHeight(), int(tab * TRACE_LIST_SHARE))
+        top = max(trace_list_height(self.trace_list, TRACE_ROWS), int(tab * TRACE_LIST_SHARE))
         self.traces.setSizes([top, max(0, tab - top)])
         width = self.lower_splitter.width()
         self.lower_splitter.setSizes([int(width * SPAN_TREE_SHARE), width - int(width * SPAN_TREE_SHARE)])

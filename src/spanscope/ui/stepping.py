@@ -38,11 +38,12 @@ from spanscope.core.store.span_io import span_io
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.folding_toolbar import QtFoldingToolBar
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink, tint
 
 ADDED_COLOR = "#27ae60"
 ADDED_BACKGROUND = "#e6f6ea"
 REMOVED_BACKGROUND = "#fbe7e7"
+EDITED_BACKGROUND = "#fff8e1"
 #: Play speeds offered by the toolbar, in steps per second.
 PLAY_SPEEDS = (2, 5, 10)
 
@@ -528,12 +529,13 @@ def _change_html(kind: str, before: dict[str, Any] | None, after: dict[str, Any]
         body = "".join(
             _run_html(tag, text) for tag, text in word_diff(message_text(before), message_text(after))
         )
-        sign, background = "~", "#fff8e1"
+        sign, background = "~", EDITED_BACKGROUND
     else:
         body = html.escape(message_text(message))
         sign, background = ("+", ADDED_BACKGROUND) if kind == "added" else ("−", REMOVED_BACKGROUND)
+    table = f"<table width='100%' cellpadding='4' style='background:{tint(background)}; margin-bottom:4px'>"
     return (
-        f"<table width='100%' cellpadding='4' style='background:{background}; margin-bottom:4px'><tr><td>"
+        f"{table}<tr><td>"
         f"<b>{sign} {role}</b><pre style='white-space:pre-wrap; margin:0'>{body}</pre></td></tr></table>"
     )
 
@@ -541,7 +543,9 @@ def _change_html(kind: str, before: dict[str, Any] | None, after: dict[str, Any]
 def _run_html(tag: str, text: str) -> str:
     escaped = html.escape(text)
     if tag == "added":
-        return f"<span style='background:{ADDED_BACKGROUND}; color:{ADDED_COLOR}'>{escaped}</span>"
+        colors = f"background:{tint(ADDED_BACKGROUND)}; color:{ink(ADDED_COLOR)}"
+        return f"<span style='{colors}'>{escaped}</span>"
     if tag == "removed":
-        return f"<span style='background:{REMOVED_BACKGROUND}; color:{ERROR_COLOR}'><s>{escaped}</s></span>"
+        colors = f"background:{tint(REMOVED_BACKGROUND)}; color:{ink(ERROR_COLOR)}"
+        return f"<span style='{colors}'><s>{escaped}</s></span>"
     return escaped

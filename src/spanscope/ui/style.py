@@ -85,7 +85,7 @@ class ColorScheme(StrEnum):
 
 
 def chosen_color_scheme(settings: QSettings) -> ColorScheme:
-    """The scheme the user chose (View > Appearance); the system's when none, or an unknown one."""
+    """The scheme the user chose (Settings > Appearance); the system's when none, or an unknown one."""
     value = settings.value(APPEARANCE_KEY, ColorScheme.SYSTEM.value)
     return ColorScheme(value) if value in {s.value for s in ColorScheme} else ColorScheme.SYSTEM
 
@@ -145,7 +145,7 @@ def tint(color: str) -> str:
     if not is_dark():
         return color
     hue, saturation, _, _ = QColor(color).getHslF()
-    return QColor.fromHslF(max(hue, 0.0), min(saturation, 0.55), 0.24).name()
+    return QColor.fromHslF(max(hue, 0.0), min(saturation, 0.45), 0.2).name()
 
 
 def kind_color(kind: str) -> QColor:

@@ -1,5 +1,7 @@
 # `make run` opens the app on the bundled demo traces; `make test` runs the tests and lint.
 # Both bootstrap a local .venv with the project and its test extras; nothing else is needed.
+# `make screenshots` renders every tab and the Compare Traces window of the demo into docs/screenshots/
+# at 1280x720 and 1920x1080, light and dark (offscreen).
 # `make package` also installs PyInstaller there, builds dist/spanscope/ and smoke-tests it.
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGE_STAMP := $(VENV)/.installed-package
 
-.PHONY: run test lint bench package clean
+.PHONY: run test lint bench package screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +34,9 @@ $(PACKAGE_STAMP): $(STAMP)
 
 package: $(PACKAGE_STAMP)
 	$(BIN)/python packaging/build_and_smoke.py
+
+screenshots: $(STAMP)
+	$(BIN)/python -m spanscope.ui.screenshot docs/screenshots
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py

@@ -7,11 +7,12 @@ import pytest
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QSplitter, QToolButton
+from PySide6.QtWidgets import QApplication, QSplitter, QTabBar, QToolButton
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, import_file
+from spanscope.ui.context import View
 from spanscope.ui.main_window import TRACE_ROWS, QtMainWindow
 from spanscope.ui.screen_fit import FRAME_ALLOWANCE
 from spanscope.ui.style import ERROR_COLOR, ColorScheme, apply_color_scheme, ink, is_dark, tint
@@ -92,6 +93,14 @@ def test_at_1280x720_with_every_dock_open_the_selected_trace_shows_whole_and_no_
         assert dock.isVisible()
     # the side docks share one place, as tabs: opening both does not halve the height of either
     assert window.tabifiedDockWidgets(window.breakpoints_dock) == [window.changes_dock]
+
+
+def test_no_stray_dock_tab_bar_is_drawn_over_another_tab(qtbot, settings, demo_store):
+    window = shown_window(qtbot, settings, demo_store, 1280, 720)
+    window.context.show_view(View.REVIEW)  # the Timeline steps aside; nothing of it stays drawn
+    qtbot.wait(50)
+    bars = [b for b in window.findChildren(QTabBar) if b.parent() is window and b.isVisible()]
+    assert not [b for b in bars if b.geometry().intersects(window.rect())]
 
 
 def test_the_toolbar_folds_into_menus_on_a_narrow_window_and_hides_nothing(qtbot, settings, demo_store):

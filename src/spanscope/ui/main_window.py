@@ -298,14 +298,14 @@ class QtMainWindow(QMainWindow):
         self.addToolBar(self.stepping_toolbar)
         for place, dock in docks:
             self.addDockWidget(place.area, dock)
+        for place, dock in docks:  # hidden before tabbing: else Qt 6 leaves a stray tab bar drawn
+            if not place.shown:
+                dock.hide()
         for place, dock in docks:
             if place.tabbed_with is not None:
                 beside = getattr(self, f"{place.tabbed_with}_dock")
                 self.tabifyDockWidget(beside, dock)
                 beside.raise_()
-        for place, dock in docks:
-            if not place.shown:
-                dock.hide()
         self.stepping_toolbar.addSeparator()
         toggles = [dock.toggleViewAction() for place, dock in docks if place.on_toolbar]
         self.stepping_toolbar.add_group("Panels", toggles, fold_rank=2)
@@ -629,11 +629,10 @@ class QtMainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         """The window as the user left it; the first time, as large as the screen allows (maximized
         on a screen smaller than PREFERRED_SIZE)."""
-        self.layout().activate()  # the least size for the docks as now shown, before a size is set
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
-        if geometry is not None and state is not None and self.restoreGeometry(geometry):
-            self._laid_out = self.restoreState(state, WINDOW_STATE_VERSION)
+        if geometry is not None and state is not None and self.restoreState(state, WINDOW_STATE_VERSION):
+            self._laid_out = self.restoreGeometry(geometry)
             for splitter in (self.traces, self.lower_splitter):
                 saved = self.settings.value(f"window/{splitter.objectName()}")
                 if saved is not None:

@@ -151,6 +151,7 @@ def _views(window, store: Path) -> dict[str, Callable[[], object]]:
     def search() -> None:
         window.context.show_view(View.SEARCH)
         window.search.query.setText(DEMO_SEARCH)
+        _settle(window)  # the search index is built when the tab first shows
         window.search.run_search()
 
     def compare_traces():

@@ -264,6 +264,12 @@ def _tokens_total(t: TraceTotals) -> str:
 # --- the window ---------------------------------------------------------------------------------
 
 
+#: The diff table's column widths: the change mark, then for A and for B the step (0: a share of the
+#: window's width, at least STEP_MIN_WIDTH), latency, tokens and cost (B's with the change from A).
+FIGURE_WIDTHS = (28, 0, 80, 100, 80, 0, 150, 100, 150)
+STEP_MIN_WIDTH = 200
+#: The window's margins and the table's frame and scroll bar, beside its columns.
+TABLE_CHROME = 48
 #: The least width of a trace picker, in characters: two side by side fit a small screen; each
 #: widens with the window to show a whole trace's name, model, start and id.
 PICKER_MIN_CHARS = 24
@@ -339,8 +345,10 @@ class QtTraceDiffWindow(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((28, 330, 80, 100, 80, 330, 150, 100, 150)):
-            header.resizeSection(column, width)
+        # the two step columns share what the figures leave of the window's width
+        step = max(STEP_MIN_WIDTH, (self.width() - sum(FIGURE_WIDTHS) - TABLE_CHROME) // 2)
+        for column, width in enumerate(FIGURE_WIDTHS):
+            header.resizeSection(column, width or step)
         header.setStretchLastSection(True)
         self.full_text = QCheckBox("Full text")
         self.full_text.setToolTip(

@@ -19,8 +19,9 @@ from spanscope.ui.style import ERROR_COLOR, ColorScheme, apply_color_scheme, ink
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
 FAILED_TOOL = "a5e833b64580daa6"  # the agent's first error in execution order
-#: Synthetic traces besides the demo's, so the trace list has more rows than fit.
-MANY = 40
+#: Synthetic traces besides the demo's, so the trace list has more rows than fit; they start after
+#: the demo's (in 2027), so the demo's traces are listed last, below the first screenful.
+MANY, NEWER_THAN_THE_DEMO = 40, 100_000_000_000_000_000
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def many_traces_template(tmp_path_factory):
     for n in range(MANY):
         trace = f"{n + 1:032x}"
         root, call = f"{2 * n + 1:016x}", f"{2 * n + 2:016x}"
-        start = n * 10_000_000_000
+        start = NEWER_THAN_THE_DEMO + n * 10_000_000_000
         lines.append(
             request(
                 span(root, trace=trace, name=f"run {n}", start=start, end=start + 5_000),
@@ -49,12 +50,15 @@ def settings(tmp_path):
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
-def shown_window(qtbot, settings, store, width: int, height: int) -> QtMainWindow:
+def shown_window(qtbot, settings, store, width: int, height: int, docks_first: bool = False) -> QtMainWindow:
     window = QtMainWindow(settings)
     qtbot.addWidget(window)
     window.setWindowState(Qt.WindowState.WindowNoState)
     window.resize(width, height)
     window.open_store(store)
+    if docks_first:
+        for dock in window._docks:
+            dock.show()
     window.show()
     qtbot.waitExposed(window)
     qtbot.wait(50)
@@ -67,15 +71,18 @@ def open_every_dock(qtbot, window: QtMainWindow) -> None:
     qtbot.wait(50)
 
 
+@pytest.mark.parametrize("docks_first", [False, True], ids=["docks opened later", "docks open at first show"])
 def test_at_1280x720_with_every_dock_open_the_selected_trace_shows_whole_and_no_pane_collapses(
-    qtbot, settings, many_traces_template
+    qtbot, settings, many_traces_template, docks_first
 ):
-    window = shown_window(qtbot, settings, many_traces_template, 1280, 720)
+    window = shown_window(qtbot, settings, many_traces_template, 1280, 720, docks_first)
     open_every_dock(qtbot, window)
     list_view = window.trace_list.view
-    row = window.trace_list.model.rowCount() - 5  # far below the first screenful
-    window.context.select_trace(window.trace_list.model.trace_id_at(row))
+    window.context.select_trace(AGENT_TRACE)
+    window.context.select_span(FAILED_TOOL)  # its error message makes the step detail taller
     qtbot.wait(50)
+    row = window.trace_list.model.row_of(AGENT_TRACE)
+    assert row > MANY  # far below the first screenful
 
     viewport = list_view.viewport().rect()
     selected = list_view.visualRect(window.trace_list.model.index(row, 0))

@@ -79,8 +79,9 @@ MAX_RECENT = 10
 #: Import progress is shown at most this often; more would only flood the event loop.
 PROGRESS_INTERVAL_S = 0.1
 PROBLEMS_HEIGHT = 130
-#: The Timeline's share of the window height when it first shows, and its least height.
-TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
+#: The Timeline's share of the window height when it first shows (less on a window lower than
+#: TALL_WINDOW, where the trace list and step detail need the height more), and its least height.
+TIMELINE_SHARE, SMALL_TIMELINE_SHARE, TALL_WINDOW, TIMELINE_MIN_HEIGHT = 0.2, 0.15, 900, 100
 #: The window's size on a screen that has room for it; a smaller screen gets the window maximized.
 PREFERRED_SIZE = QSize(1600, 1000)
 #: Trace rows the trace list is laid out to show (on a window 720 pixels high and up) and the least it
@@ -91,7 +92,7 @@ SPAN_TREE_MIN_WIDTH, DETAIL_MIN_WIDTH = 380, 320
 #: The span tree's share of the width it shares with the step detail.
 SPAN_TREE_SHARE = 0.58
 #: A side dock's share of the window width when it first opens, between these bounds.
-SIDE_DOCK_SHARE, SIDE_DOCK_WIDTHS = 0.25, (260, 440)
+SIDE_DOCK_SHARE, SIDE_DOCK_WIDTHS = 0.22, (240, 420)
 #: Bumped when the window's docks or toolbars change, so an older saved layout is not restored.
 WINDOW_STATE_VERSION = 1
 APPEARANCES = (
@@ -543,10 +544,12 @@ class QtMainWindow(QMainWindow):
         self.listen_label.setVisible(bool(text))
 
     def _show_problems(self) -> None:
-        """Open the Problems panel at a modest height, so the traces stay in view."""
+        """Open the Problems panel at a modest height, so the traces stay in view (beside the
+        Timeline, as a tab, it takes the Timeline's height)."""
         if not self.problems_dock.isVisible():
             self.problems_dock.show()
-            self.resizeDocks([self.problems_dock], [PROBLEMS_HEIGHT], Qt.Orientation.Vertical)
+            if not self.timeline_dock.isVisible():
+                self.resizeDocks([self.problems_dock], [PROBLEMS_HEIGHT], Qt.Orientation.Vertical)
 
     def _on_imports_idle(self) -> None:
         self._show_progress(False)
@@ -653,10 +656,11 @@ class QtMainWindow(QMainWindow):
             self.settings.setValue(f"window/{splitter.objectName()}", splitter.saveState())
 
     def lay_out(self) -> None:
-        """Share the window out for its current size: the Timeline a fifth of the height (at least
+        """Share the window out for its current size: the Timeline its share of the height (at least
         TIMELINE_MIN_HEIGHT), the trace list TRACE_LIST_SHARE of the Traces tab (at least its
         TRACE_ROWS rows), the span tree SPAN_TREE_SHARE of the width below it."""
-        height = max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_SHARE))
+        share = TIMELINE_SHARE if self.height() >= TALL_WINDOW else SMALL_TIMELINE_SHARE
+        height = max(TIMELINE_MIN_HEIGHT, int(self.height() * share))
         self.resizeDocks([self.timeline_dock], [height], Qt.Orientation.Vertical)
         tab = self.traces.height()
         top = max(trace_list_height(self.trace_list, TRACE_ROWS), int(tab * TRACE_LIST_SHARE))

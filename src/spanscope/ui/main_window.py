@@ -319,8 +319,9 @@ class QtMainWindow(QMainWindow):
     def traces_tab(self) -> QSplitter:
         """The Traces tab: its Area panels, the trace list above the span tree and step detail.
 
-        No pane collapses: the trace list keeps room for TRACE_ROWS rows, the tree and the detail
-        their least widths; a taller window gives its extra height to the tree and detail."""
+        No pane collapses: the trace list keeps room for TRACE_MIN_ROWS rows (and is laid out with
+        TRACE_ROWS), the tree and the detail keep their least widths; a taller window gives its extra
+        height to the tree and detail."""
         at = {p.place.where: getattr(self, p.name) for p in PANELS if isinstance(p.place, Area)}
         at["lower left"].setMinimumWidth(SPAN_TREE_MIN_WIDTH)
         at["lower right"].setMinimumWidth(DETAIL_MIN_WIDTH)
@@ -655,7 +656,7 @@ class QtMainWindow(QMainWindow):
         for splitter in (self.traces, self.lower_splitter):
             self.settings.setValue(f"window/{splitter.objectName()}", splitter.saveState())
 
-    def lay_out(self) -> None:
+    def _lay_out(self) -> None:
         """Share the window out for its current size: the Timeline its share of the height (at least
         TIMELINE_MIN_HEIGHT), the trace list TRACE_LIST_SHARE of the Traces tab (at least its
         TRACE_ROWS rows), the span tree SPAN_TREE_SHARE of the width below it."""
@@ -682,7 +683,7 @@ class QtMainWindow(QMainWindow):
         if not self._laid_out:
             self._laid_out = True
             self.layout().activate()
-            self.lay_out()
+            self._lay_out()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout()

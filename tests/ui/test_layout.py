@@ -228,3 +228,22 @@ def test_the_system_scheme_follows_the_desktop(restored_palette, monkeypatch):
     monkeypatch.setattr(type(app.styleHints()), "colorScheme", lambda _self: Qt.ColorScheme.Light)
     app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
     assert not is_dark()
+
+
+def test_screenshots_render_every_view_at_the_size_asked(restored_palette, demo_store, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from spanscope.ui.screenshot import render_all
+
+    written = render_all(demo_store, tmp_path, (1280, 720), "dark")
+    names = sorted(p.name for p in written)
+    views = ["compare-models", "compare-traces", "dashboard", "review", "search", "traces"]
+    assert names == [f"{view}-1280x720-dark.png" for view in views]
+    for path in written:
+        image = QImage(str(path))
+        if path.name.startswith("compare-traces"):  # its own window, fitted to the (test) screen
+            room = QGuiApplication.primaryScreen().availableGeometry().size() - FRAME_ALLOWANCE
+            assert image.width() <= room.width() and image.height() <= room.height()
+        else:
+            assert (image.width(), image.height()) == (1280, 720)
+        assert QColor(image.pixel(image.width() // 2, image.height() - 5)).lightness() < 128  # dark

@@ -15,7 +15,7 @@ SLACK = 12
 
 
 @dataclass
-class ActionGroup:
+class FoldingGroup:
     """One group: its buttons side by side (shown while they fit) or one menu button (folded)."""
 
     title: str
@@ -41,9 +41,9 @@ class QtFoldingToolBar(QToolBar):
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
-        self.groups: list[ActionGroup] = []
+        self.groups: list[FoldingGroup] = []
 
-    def add_group(self, title: str, actions: list[QAction], fold_rank: int) -> ActionGroup:
+    def add_group(self, title: str, actions: list[QAction], fold_rank: int) -> FoldingGroup:
         """Add `actions` as one group; groups fold in increasing `fold_rank`, the lowest first."""
         strip = QWidget(self)
         row = QHBoxLayout(strip)
@@ -65,7 +65,7 @@ class QtFoldingToolBar(QToolBar):
         folded.setVisible(False)
         self.addAction(expanded)
         self.addAction(folded)
-        group = ActionGroup(title, fold_rank, expanded, folded, strip, menu_button)
+        group = FoldingGroup(title, fold_rank, expanded, folded, strip, menu_button)
         self.groups.append(group)
         self._refold()
         return group

@@ -15,6 +15,7 @@ from spanscope.core.model import Event, Kind, Score, Span, Status, message
 from spanscope.core.presentation.content import PREVIEW_CHARS, attribute_rows
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.detail.panel import EVENTS_TAB, SCORES_TAB
+from spanscope.ui.style import ERROR_COLOR
 
 RAG = "62f746b484e61ceb95bd447e7184d454"
 RAG_LLM, RETRIEVER = "d2ab5d67c074a644", "1b2ba06b6ae12c97"
@@ -219,7 +220,7 @@ def test_json_attribute_values_are_indented_when_shown(qtbot, panel):
 def test_failed_tool_shows_exception_and_draws_attention(qtbot, panel):
     select(qtbot, panel, TRAVEL, FAILED_TOOL)
     assert panel.tabs.tabText(EVENTS_TAB) == "Events (1)"
-    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor("#d63031")
+    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor(ERROR_COLOR)
     assert not panel.tabs.tabIcon(EVENTS_TAB).isNull()
     assert "ERROR" in panel.header.title.text()
     assert "Rate FLEX-DBL-BB" in panel.header.message.text()
@@ -248,7 +249,7 @@ def test_events_of_a_healthy_span(qtbot, panel):
 def test_a_failed_span_without_exception_event_says_why(qtbot, panel):
     panel.set_span(synthetic(status=Status.ERROR, status_message="upstream timed out"))
     assert "Span failed" in panel.events.text() and "upstream timed out" in panel.events.text()
-    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor("#d63031")
+    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor(ERROR_COLOR)
 
 
 # --- Usage ---------------------------------------------------------------------------------------

@@ -254,7 +254,7 @@ def test_f5_runs_to_an_error_breakpoint_and_every_panel_shows_it(qtbot, window, 
     assert "ERROR" in window.detail.header.title.text() or window.detail.span.status == "error"
 
 
-def test_the_window_is_built_from_its_panel_table(window):
+def test_the_window_is_built_from_its_panel_table(qtbot, window):
     tabs = [p.place.title for p in PANELS if isinstance(p.place, Tab)]
     assert tabs == ["Traces", "Dashboard", "Compare models", "Review", "Search"]
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == tabs
@@ -262,7 +262,13 @@ def test_the_window_is_built_from_its_panel_table(window):
     assert docks == ["Timeline", "Breakpoints", "Conversation changes", "Problems"]
     view_menu = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
     assert [a.text() for a in view_menu.actions() if a.isCheckable()] == docks
+    window.show()
+    window.problems_dock.show()  # a hidden dock keeps its place but is no tab until shown
+    window.changes_dock.show()
+    window.breakpoints_dock.show()
+    qtbot.waitExposed(window)
     assert window.tabifiedDockWidgets(window.problems_dock) == [window.timeline_dock]
+    assert window.tabifiedDockWidgets(window.changes_dock) == [window.breakpoints_dock]
 
 
 def test_views_asked_for_through_the_context_come_forward(qtbot, window, demo_store):

@@ -15,6 +15,7 @@ from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import TRACE_COLUMNS, list_traces
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.style import ERROR_COLOR
 from spanscope.ui.trace_list import COLUMNS, TRACE_ID_ROLE, QtTraceListModel, QtTraceListPanel
 
 _INSERT = (
@@ -82,7 +83,7 @@ def test_cells_read_like_the_cli(context):
     assert "computed with anthropic/claude-sonnet-4-5 prices of" in tip
     assert model.index(0, 0).data(TRACE_ID_ROLE) == newest.trace_id == model.trace_id_at(0)
     errors = model.index(0, column("error_count"))
-    assert errors.data(Qt.ItemDataRole.ForegroundRole).name() == "#d63031"
+    assert errors.data(Qt.ItemDataRole.ForegroundRole).name() == ERROR_COLOR
     assert errors.data(Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
     assert shown_text(
         model.index(0, column("models")).data(Qt.ItemDataRole.ToolTipRole)

@@ -41,7 +41,8 @@ from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.detail.rich_view import QtSafeBrowser
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon
+from spanscope.ui.screen_fit import fit_to_screen
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink, kind_icon, tint
 from spanscope.ui.workers import Policy, QtWorker
 
 #: Traces offered in each picker (newest first); any other can be typed as an id or prefix.
@@ -119,7 +120,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         step = row.a if side == 0 else row.b
         if role == Qt.ItemDataRole.BackgroundRole:
             color = ABSENT_COLOR if step is None else CHANGE_COLORS[row.change]
-            return None if color is None else QBrush(QColor(color))
+            return None if color is None else QBrush(QColor(tint(color)))
         if step is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -127,7 +128,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and field == "step":
             return kind_icon(step.kind)
         if role == Qt.ItemDataRole.ForegroundRole and field == "step" and step.status == "error":
-            return QBrush(QColor(ERROR_COLOR))
+            return QBrush(QColor(ink(ERROR_COLOR)))
         if role == Qt.ItemDataRole.ToolTipRole and field == "step":
             differs = f"\ndiffers in: {', '.join(row.differs)}" if row.differs else ""
             model = step.model or "—"
@@ -140,7 +141,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return MARKS[row.change]
         if role == Qt.ItemDataRole.ForegroundRole and row.change in MARK_COLORS:
-            return QBrush(QColor(MARK_COLORS[row.change]))
+            return QBrush(QColor(ink(MARK_COLORS[row.change])))
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.change
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -177,8 +178,13 @@ def word_diff_html(runs: list[tuple[str, str]]) -> str:
     return f'<p style="white-space: pre-wrap; margin: 2px 0 8px 0">{"".join(parts)}</p>'
 
 
+def _count_html(change: str, count: int) -> str:
+    color = ink(MARK_COLORS.get(change, MUTED_COLOR))
+    return f'<span style="color: {color}">{MARKS[change] or "="} {count} {change}</span>'
+
+
 def _figure(label: str, a: Any, b: Any) -> str:
-    style = "" if a == b else ' style="background: #fff3cd"'
+    style = "" if a == b else f' style="background: {tint(CHANGE_COLORS["changed"])}"'
     a, b = ("—" if v is None else str(v) for v in (a, b))
     return f"<tr{style}><td>{muted(label)}</td><td>{esc(a)}</td><td>{esc(b)}</td></tr>"
 
@@ -247,10 +253,7 @@ def totals_html(diff: TraceDiff) -> str:
         f"<td>{delta(a.cost_usd, b.cost_usd, change_cost)}</td><td></td>"
     )
     counts = diff.counts()
-    summary = " &nbsp; ".join(
-        f'<span style="color: {MARK_COLORS.get(c, "#2d3436")}">{MARKS[c] or "="} {counts[c]} {c}</span>'
-        for c in CHANGES
-    )
+    summary = " &nbsp; ".join(_count_html(c, counts[c]) for c in CHANGES)
     return (
         f'<table cellspacing="0" cellpadding="3">{side("A", a)}{side("B", b)}'
         f'<tr style="color: {MUTED_COLOR}"><td>B − A</td>{deltas}</tr></table>'
@@ -265,6 +268,17 @@ def _tokens_total(t: TraceTotals) -> str:
 # --- the window ---------------------------------------------------------------------------------
 
 
+#: The diff table's column widths: the change mark, then for A and for B the step (0: a share of the
+#: window's width, at least STEP_MIN_WIDTH), latency, tokens and cost (B's with the change from A).
+FIGURE_WIDTHS = (28, 0, 80, 100, 80, 0, 150, 100, 150)
+STEP_MIN_WIDTH = 200
+#: The window's margins and the table's frame and scroll bar, beside its columns.
+TABLE_CHROME = 48
+#: The least width of a trace picker, in characters: two side by side fit a small screen; each
+#: widens with the window to show a whole trace's name, model, start and id.
+PICKER_MIN_CHARS = 24
+
+
 class QtTracePicker(QComboBox):
     """The newest traces to choose from; any trace can be typed as an id or unique prefix."""
 
@@ -272,7 +286,7 @@ class QtTracePicker(QComboBox):
         super().__init__(parent)
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.setMinimumContentsLength(48)
+        self.setMinimumContentsLength(PICKER_MIN_CHARS)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
 
     def fill(self, db: Any, keep: list[str]) -> None:
@@ -314,7 +328,7 @@ class QtTraceDiffWindow(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.context = context
         self.setWindowTitle("Compare traces")
-        self.resize(1400, 900)
+        fit_to_screen(self, 1400, 900)
         self.diff: TraceDiff | None = None
         self.job = QtWorker("Compare traces", self, Policy.LATEST)
         self.job.finished.connect(self._on_finished)
@@ -335,8 +349,10 @@ class QtTraceDiffWindow(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((28, 330, 80, 100, 80, 330, 150, 100, 150)):
-            header.resizeSection(column, width)
+        # the two step columns share what the figures leave of the window's width
+        step = max(STEP_MIN_WIDTH, (self.width() - sum(FIGURE_WIDTHS) - TABLE_CHROME) // 2)
+        for column, width in enumerate(FIGURE_WIDTHS):
+            header.resizeSection(column, width or step)
         header.setStretchLastSection(True)
         self.full_text = QCheckBox("Full text")
         self.full_text.setToolTip(

@@ -41,6 +41,7 @@ from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.detail.rich_view import QtSafeBrowser
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.screen_fit import fit_to_screen
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink, kind_icon, tint
 from spanscope.ui.workers import Policy, QtWorker
@@ -132,7 +133,9 @@ class QtTraceDiffModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and field == "step":
             differs = f"\ndiffers in: {', '.join(row.differs)}" if row.differs else ""
             model = step.model or "—"
-            return f"{step.kind} {step.name} #{step.span_id}\nmodel: {model}\nstatus: {step.status}{differs}"
+            return plain_tooltip(
+                f"{step.kind} {step.name} #{step.span_id}\nmodel: {model}\nstatus: {step.status}{differs}"
+            )
         if role == Qt.ItemDataRole.TextAlignmentRole and field != "step":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -143,7 +146,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and row.change in MARK_COLORS:
             return QBrush(QColor(ink(MARK_COLORS[row.change])))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.change
+            return plain_tooltip(row.change)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from spanscope.core.analysis.chart_csv import Table
 from spanscope.core.analysis.model_groups import OTHER
+from spanscope.ui.plain_tooltip import plain_tooltip
 
 #: Tableau 10's hues without its grey, and two of Tableau 20's (olive, raspberry) plus a light blue:
 #: MAX_SHOWN colours told apart in print, on a light or a dark card, and for the common colour
@@ -155,7 +156,8 @@ class QtChart(QWidget):
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
-        self.readout = QLabel()
+        # The readout and the note name models: trace data, shown as written.
+        self.readout = QLabel(textFormat=Qt.TextFormat.PlainText)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -172,7 +174,7 @@ class QtChart(QWidget):
         self.side_scroll.setFixedWidth(SIDE_KEY_WIDTH)
         self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side_scroll.hide()
-        self.note = QLabel()
+        self.note = QLabel(textFormat=Qt.TextFormat.PlainText)
         self.note.setStyleSheet("color: palette(placeholder-text);")
         self.note.setContentsMargins(6, 0, 6, 0)
         self.note.setWordWrap(True)
@@ -375,7 +377,7 @@ class QtChart(QWidget):
         point = self.view_box.mapSceneToView(pos)
         text = self.hover(point.x(), point.y())
         self.readout.setText(text or "")
-        self.readout.setToolTip(text or "")
+        self.readout.setToolTip(plain_tooltip(text))
         self.cursor.setVisible(text is not None)
         self.cursor.setPos(point.x())
 

@@ -31,6 +31,21 @@ def select(qtbot, panel, trace_id: str, span_id: str) -> Span:
     return panel.span
 
 
+def follow_link(browser, text: str) -> None:
+    """Click the first link showing `text` in a rich view (as a click on it does)."""
+    block = browser.document().begin()
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            if fragment.text() == text and fragment.charFormat().isAnchor():
+                browser.anchorClicked.emit(QUrl(fragment.charFormat().anchorHref()))
+                return
+            fragments += 1
+        block = block.next()
+    raise AssertionError(f"no link {text!r}")
+
+
 def form_values(panel) -> dict[str, str]:
     return panel.usage.rows()
 
@@ -65,10 +80,12 @@ def test_llm_span_shows_its_messages_as_a_conversation(qtbot, panel):
 def test_tool_calls_show_name_and_arguments_and_results_link_to_their_call(qtbot, panel):
     select(qtbot, panel, TRAVEL, TRAVEL_THIRD_CHAT)
     shown_input = panel.input.view.rich.text()
-    assert "calls get_weather" in shown_input
-    assert '"location": "Lisbon, Portugal"' in shown_input
-    assert "TOOL · result of get_weather toolu_01qreS5dro8MdIihbakaH2O5" in shown_input
-    assert '"precip_prob": 65' in shown_input  # the JSON tool result is indented
+    assert 'calls get_weather(location="Lisbon, Portugal", start_date="2026-11-27"' in shown_input
+    assert "TOOL · result of get_weather:" in shown_input
+    assert '"location": "Lisbon, PT"' in shown_input and '"precip_prob": 65' not in shown_input  # folded
+    assert "calls search_flights" in shown_input and '"max_stops": 0' in shown_input  # too long for a line
+    follow_link(panel.input.view.rich.browser, "Show all")
+    assert '"precip_prob": 65' in panel.input.view.rich.text()  # the JSON tool result is indented
     html = panel.input.view.rich.browser.toHtml()
     assert 'name="call-0"' in html and 'href="#call-0"' in html
     shown_output = panel.output.view.rich.text()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 from spanscope.core.model import Span, Status
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import graph_step, preview
-from spanscope.ui.detail.html import coloured, error, esc, muted
+from spanscope.ui.detail.html import coloured, error, esc, muted, tooltip_html
 from spanscope.ui.style import ERROR_COLOR, kind_icon
 
 ICON_SIZE = 18
@@ -54,7 +54,7 @@ class QtSpanHeader(QWidget):
         self.title.setText(" &nbsp;·&nbsp; ".join(p for p in parts if p))
         if span.status is Status.ERROR and span.status_message:
             self.message.setText(coloured(preview(span.status_message, 300), ERROR_COLOR, bold=False))
-            self.message.setToolTip(span.status_message[:5000])
+            self.message.setToolTip(tooltip_html(span.status_message[:5000]))
             self.message.show()
 
     @staticmethod

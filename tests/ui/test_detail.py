@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QTextDocument
 from qt_images import png
+from rich_links import follow_link
 
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
 from spanscope.core.presentation.content import PREVIEW_CHARS, attribute_rows
@@ -29,21 +30,6 @@ def select(qtbot, panel, trace_id: str, span_id: str) -> Span:
     panel.context.select_span(span_id)
     qtbot.waitUntil(lambda: panel.span is not None and panel.span.span_id == span_id)
     return panel.span
-
-
-def follow_link(browser, text: str) -> None:
-    """Click the first link showing `text` in a rich view (as a click on it does)."""
-    block = browser.document().begin()
-    while block.isValid():
-        fragments = block.begin()
-        while not fragments.atEnd():
-            fragment = fragments.fragment()
-            if fragment.text() == text and fragment.charFormat().isAnchor():
-                browser.anchorClicked.emit(QUrl(fragment.charFormat().anchorHref()))
-                return
-            fragments += 1
-        block = block.next()
-    raise AssertionError(f"no link {text!r}")
 
 
 def form_values(panel) -> dict[str, str]:

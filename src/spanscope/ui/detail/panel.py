@@ -90,7 +90,7 @@ class QtDetailPanel(QWidget, QtObserver):
             documentMode=True, usesScrollButtons=False, elideMode=Qt.TextElideMode.ElideRight
         )
         for page, title in (
-            (self.io, "Input / Output"),
+            (self.io, "I/O"),
             (self.attributes, "Attributes"),
             (self.events, "Events"),
             (self.usage, "Usage"),
@@ -99,6 +99,7 @@ class QtDetailPanel(QWidget, QtObserver):
             (self.logs, "Logs"),
         ):
             self.tabs.addTab(page, title)
+        self.tabs.setTabToolTip(IO_TAB, "The span's input and output")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

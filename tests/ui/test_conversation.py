@@ -110,7 +110,7 @@ def test_code_blocks_are_monospace_and_keep_their_lines(qtbot, panel):
 def test_a_prompt_written_line_by_line_keeps_its_lines(qtbot, panel):
     text = "Rules:\nAnswer briefly.\nCite the **source**.\n\n- one\n- two"
     panel.set_span(synthetic(output=[message("assistant", text)]))
-    shown = panel.output.view.rich.text().replace("\u2028", "\n")
+    shown = panel.output.view.rich.text()
     assert "Rules:\nAnswer briefly.\nCite the source." in shown
 
 
@@ -123,12 +123,17 @@ def test_raw_shows_the_source_and_is_remembered(qtbot, context, settings):
     follow_link(panel.input.view.rich.browser, "Show all")
     assert prompt in panel.input.view.rich.text()  # as written, "## Scope" and all
 
-    again = make_panel(qtbot, context, settings)
+    settings.sync()
+    reopened = QSettings(settings.fileName(), QSettings.Format.IniFormat)  # as in the next run
+    again = make_panel(qtbot, context, reopened)
     show_rag_call(qtbot, again)
     assert again.input.raw.isChecked()
     qtbot.mouseClick(again.input.raw, Qt.MouseButton.LeftButton)
     assert "## " not in again.input.view.rich.text()
-    assert make_panel(qtbot, context, settings).markdown.rendered
+    reopened.sync()
+    assert make_panel(
+        qtbot, context, QSettings(settings.fileName(), QSettings.Format.IniFormat)
+    ).markdown.rendered
 
 
 def test_markdown_text_output_renders_and_raw_shows_it_as_written(qtbot, panel):
@@ -217,3 +222,34 @@ def test_a_megabyte_markdown_message_opens_at_once(qtbot, panel):
     assert len(panel.input.view.rich.text()) < 2000  # the long system prompt is folded
     qtbot.mouseClick(rich.bar.button, Qt.MouseButton.LeftButton)
     assert "THE END" in rich.text() and not rich.bar.isVisible()
+
+
+def test_a_section_takes_the_whole_height_and_shares_it_again(qtbot, context, settings):
+    panel = make_panel(qtbot, context, settings)
+    show_rag_call(qtbot, panel)
+    shared = panel.io.sizes()
+    qtbot.mouseClick(panel.input.expand, Qt.MouseButton.LeftButton)
+    top, bottom = panel.io.sizes()
+    assert top > shared[0] and bottom <= panel.output.heading.height() + 8  # only the title line left
+    qtbot.mouseDClick(panel.input.heading, Qt.MouseButton.LeftButton)
+    assert panel.io.sizes() == shared
+    qtbot.mouseDClick(panel.output.heading, Qt.MouseButton.LeftButton)
+    assert panel.io.sizes()[0] <= panel.input.heading.height() + 8
+
+
+def test_the_review_tab_shows_markdown_as_the_reader_chose(qtbot, tmp_path, demo_store):
+    from spanscope.ui.main_window import QtMainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = QtMainWindow(settings)
+    qtbot.addWidget(window)
+    window.open_store(demo_store)
+    window.show()
+    window.context.select_trace(RAG)
+    window.context.select_span(RAG_LLM)
+    qtbot.waitUntil(lambda: window.detail.span is not None)
+    qtbot.mouseClick(window.detail.input.raw, Qt.MouseButton.LeftButton)  # raw, in the Traces tab
+    window.review.start()
+    tab = window.review.tab
+    qtbot.waitUntil(lambda: tab.trace is not None)
+    assert tab.input.raw.isChecked() and not tab.input.view.rich.reading.markdown

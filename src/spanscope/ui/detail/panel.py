@@ -19,7 +19,7 @@ from spanscope.ui.detail.grounding import grounding_html
 from spanscope.ui.detail.header import QtSpanHeader
 from spanscope.ui.detail.logs import QtLogsView
 from spanscope.ui.detail.payload import QtPayloadSection
-from spanscope.ui.detail.reading import QtMarkdownChoice
+from spanscope.ui.detail.reading import markdown_choice
 from spanscope.ui.detail.rich_view import QtRichView
 from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.detail.usage import QtUsageView
@@ -69,9 +69,12 @@ class QtDetailPanel(QWidget, QtObserver):
         self.span: Span | None = None
         self.references: QtReferenceAnswers | None = None
         self.header = QtSpanHeader()
-        self.markdown = QtMarkdownChoice(settings, self)
-        self.input = QtPayloadSection("Input", self.markdown)
-        self.output = QtPayloadSection("Output", self.markdown)
+        self.markdown = markdown_choice(settings, self)
+        self.input = QtPayloadSection("Input", self.markdown, expandable=True)
+        self.output = QtPayloadSection("Output", self.markdown, expandable=True)
+        self._shared_sizes: list[int] | None = None
+        for section in (self.input, self.output):
+            section.expand_requested.connect(partial(self._expand, section))
         self.io = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False, handleWidth=6)
         self.io.addWidget(self.input)
         self.io.addWidget(self.output)
@@ -114,6 +117,20 @@ class QtDetailPanel(QWidget, QtObserver):
     def _remember_split(self) -> None:
         if self.settings is not None:
             self.settings.setValue(SPLIT_KEY, self.io.saveState())
+
+    def _expand(self, section: QtPayloadSection) -> None:
+        """Give `section` all the height but the other's title line, or, when it has it, share again."""
+        sizes = self.io.sizes()
+        other = 1 - self.io.indexOf(section)
+        floor = self.io.widget(other).minimumSizeHint().height()
+        if sizes[other] <= floor + 2 and self._shared_sizes is not None:
+            self.io.setSizes(self._shared_sizes)
+            self._shared_sizes = None
+            return
+        self._shared_sizes = sizes
+        expanded = [sum(sizes) - floor] * 2
+        expanded[other] = floor
+        self.io.setSizes(expanded)
 
     def showEvent(self, event: QShowEvent) -> None:
         """The first time it is laid out, the split gets its default share unless one was restored."""

@@ -6,8 +6,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spanscope.core.presentation.content import PayloadKind, TextBudget, human_bytes, shape, utf8_size
 from spanscope.core.presentation.markdown import looks_like_markdown
@@ -101,8 +111,16 @@ class QtPayloadSection(QWidget):
     """A titled payload view, e.g. "Input · 4 messages", with a "Raw" switch for conversations and
     text that `markdown` (shared with the other sections, remembered) says how to show."""
 
+    #: The reader asked for this section to take the whole height (or to share it again).
+    expand_requested = Signal()
+
     def __init__(
-        self, title: str, markdown: QtMarkdownChoice | None = None, parent: QWidget | None = None
+        self,
+        title: str,
+        markdown: QtMarkdownChoice | None = None,
+        parent: QWidget | None = None,
+        *,
+        expandable: bool = False,
     ) -> None:
         super().__init__(parent)
         self.title = title
@@ -113,12 +131,25 @@ class QtPayloadSection(QWidget):
         self.raw.setChecked(not self.markdown.rendered)
         self.raw.toggled.connect(lambda raw: self.markdown.set_rendered(not raw))
         self.markdown.changed.connect(self._markdown_changed)
+        self.expand = QToolButton(autoRaise=True, visible=expandable)
+        self.expand.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarMaxButton))
+        self.expand.setToolTip(
+            f"Give the {title.lower()} all the height; again to share it (or double-click the title)"
+        )
+        self.expand.clicked.connect(self.expand_requested)
+        line = self.fontMetrics().height()
+        self.expand.setIconSize(QSize(line - 4, line - 4))
+        for button in (self.raw, self.expand):
+            button.setFixedHeight(line + 4)
         self.view = QtPayloadView()
         self.view.rich.reading.markdown = self.markdown.rendered
+        # The section may be shrunk to its title line, so the other one can have the rest.
+        self.view.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         top = QHBoxLayout()
         top.setContentsMargins(4, 0, 2, 0)
         top.addWidget(self.heading, 1)
         top.addWidget(self.raw)
+        top.addWidget(self.expand)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 0)
         layout.setSpacing(1)
@@ -134,6 +165,12 @@ class QtPayloadSection(QWidget):
             kind is PayloadKind.MESSAGES or (kind is PayloadKind.TEXT and renders_as_markdown(shown))
         )
         self.view.set_value(kind, shown, empty_text)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self.expand.isVisibleTo(self) and event.position().y() < self.view.y():
+            self.expand_requested.emit()
+        else:
+            super().mouseDoubleClickEvent(event)
 
     def _markdown_changed(self, rendered: bool) -> None:
         self.raw.setChecked(not rendered)

@@ -26,3 +26,12 @@ class QtMarkdownChoice(QObject):
         if self.settings is not None:
             self.settings.setValue(MARKDOWN_KEY, rendered)
         self.changed.emit(rendered)
+
+
+def markdown_choice(settings: QSettings | None, owner: QObject) -> QtMarkdownChoice:
+    """The one choice every view sharing `settings` follows (the detail panel, the Review tab): made
+    on first use, a child of the settings; without settings, a choice of `owner`'s own."""
+    if settings is None:
+        return QtMarkdownChoice(None, owner)
+    found = settings.findChild(QtMarkdownChoice)
+    return found if found is not None else QtMarkdownChoice(settings, settings)

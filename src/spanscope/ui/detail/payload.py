@@ -6,14 +6,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
     QStackedWidget,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -131,16 +130,13 @@ class QtPayloadSection(QWidget):
         self.raw.setChecked(not self.markdown.rendered)
         self.raw.toggled.connect(lambda raw: self.markdown.set_rendered(not raw))
         self.markdown.changed.connect(self._markdown_changed)
-        self.expand = QToolButton(autoRaise=True, visible=expandable)
-        self.expand.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarMaxButton))
+        self.expand = QToolButton(text="⤢", autoRaise=True, visible=expandable)
         self.expand.setToolTip(
             f"Give the {title.lower()} all the height; again to share it (or double-click the title)"
         )
         self.expand.clicked.connect(self.expand_requested)
-        line = self.fontMetrics().height()
-        self.expand.setIconSize(QSize(line - 4, line - 4))
         for button in (self.raw, self.expand):
-            button.setFixedHeight(line + 4)
+            button.setFixedHeight(self.fontMetrics().height() + 4)
         self.view = QtPayloadView()
         self.view.rich.reading.markdown = self.markdown.rendered
         # The section may be shrunk to its title line, so the other one can have the rest.

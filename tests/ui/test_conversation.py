@@ -14,7 +14,7 @@ from rich_links import follow_link, fragments
 from spanscope.core.model import Kind, Span, message
 from spanscope.core.presentation.content import PREVIEW_CHARS
 from spanscope.ui.detail import QtDetailPanel
-from spanscope.ui.detail.conversation import MARKDOWN_SKIPPED
+from spanscope.ui.detail.prose import MARKDOWN_SKIPPED
 
 RAG = "62f746b484e61ceb95bd447e7184d454"
 RAG_LLM = "d2ab5d67c074a644"
@@ -253,3 +253,17 @@ def test_the_review_tab_shows_markdown_as_the_reader_chose(qtbot, tmp_path, demo
     tab = window.review.tab
     qtbot.waitUntil(lambda: tab.trace is not None)
     assert tab.input.raw.isChecked() and not tab.input.view.rich.reading.markdown
+
+
+def test_long_retrieved_documents_fold_and_render_their_markdown(qtbot, panel):
+    long_doc = "## Returns policy\n\n" + "\n".join(f"- Rule {n} of the policy." for n in range(40))
+    docs = [
+        {"id": "kb-1", "score": 0.9, "content": long_doc},
+        {"id": "kb-2", "score": 0.5, "content": "Short."},
+    ]
+    panel.set_span(synthetic(kind=Kind.RETRIEVER, output=docs))
+    view = panel.output.view.rich
+    assert headings(view.browser) == [(2, "Returns policy")] and "Rule 39" not in view.text()
+    assert panel.output.raw.isVisible()
+    follow_link(view.browser, "Show all")
+    assert "Rule 39 of the policy." in view.text() and "Short." in view.text()

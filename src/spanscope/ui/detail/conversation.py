@@ -21,7 +21,7 @@ from spanscope.core.presentation.content import (
     pretty,
     tool_names,
 )
-from spanscope.core.presentation.markdown import fold, looks_like_markdown
+from spanscope.core.presentation.markdown import looks_like_markdown
 from spanscope.core.presentation.media import Audio, audio_part, data_url, shorten
 from spanscope.ui.detail.html import (
     Reading,
@@ -31,10 +31,9 @@ from spanscope.ui.detail.html import (
     coloured,
     esc,
     muted,
-    text_block,
     within_budget,
 )
-from spanscope.ui.detail.markdown import markdown_html
+from spanscope.ui.detail.prose import Prose
 from spanscope.ui.style import KIND_COLORS, MUTED_COLOR
 
 #: Model turns take the LLM kind's colour and tool turns the TOOL kind's, as in the trace tree.
@@ -52,12 +51,6 @@ ROLE_COLORS = {
 OTHER_ROLE_COLOR = KIND_COLORS[Kind.AGENT]
 #: A tool call, and a tool's short result: tinted in the tool colour.
 TINT = "background-color: rgba(22, 160, 133, 0.16)"
-MARKDOWN_SKIPPED = "shown as written: this view holds more text than is rendered as markdown at once"
-
-
-#: At most this much text of one rendering is rendered as markdown; the rest is shown as written, so a
-#: conversation of megabytes still opens at once.
-MARKDOWN_CHARS = 100_000
 
 
 class _Writer:
@@ -69,11 +62,10 @@ class _Writer:
 
     def __init__(self, messages: list[dict[str, Any]], budget: TextBudget, reading: Reading) -> None:
         self.messages = messages
-        self.reading = reading
         self.out = Rendered("", budget)
         self.names = tool_names(messages)
         self.anchors = {call_id: f"call-{n}" for n, call_id in enumerate(self.names)}
-        self.markdown_left = MARKDOWN_CHARS
+        self.prose = Prose(self.out, reading)
 
     def render(self) -> Rendered:
         self.out.html = within_budget(self.messages, self.out.budget, self.message)
@@ -154,33 +146,12 @@ class _Writer:
         else:
             structured = parse_json(value) if len(value) <= PREVIEW_CHARS else None
         if isinstance(value, str) and structured is None:
-            block = self.folded(key, value, foldable, code=False)
+            block = self.prose.folded(key, value, foldable, code=False)
         elif (line := one_line(structured)) is not None:
             block = code_block(self.out.budget.take(line))
         else:
-            block = self.folded(key, pretty(structured), foldable, code=True)
+            block = self.prose.folded(key, pretty(structured), foldable, code=True)
         return f'<div style="color: {MUTED_COLOR}; font-style: italic">{block}</div>' if quiet else block
-
-    def folded(self, key: str, text: str, foldable: bool, *, code: bool) -> str:
-        """`text`, or its first lines and a link to show all of it; an opened one can be folded again."""
-        folding = fold(text) if foldable else None
-        opened = folding is not None and key in self.reading.unfolded
-        shown = self.out.budget.take(text if folding is None or opened else folding.shown)
-        body = code_block(shown) if code else self.prose(shown)
-        if folding is None:
-            return body
-        link = f'<a href="{self.out.add_fold(key)}">{"Show less" if opened else "Show all"}</a>'
-        more = "" if opened else " " + muted(f"· {folding.more()}")
-        return body + f'<p style="margin: 0 0 4px 0">{link}{more}</p>'
-
-    def prose(self, text: str) -> str:
-        """Markdown rendered while the reader wants it and the rendering's markdown allowance lasts."""
-        if not self.reading.markdown or not looks_like_markdown(text):
-            return text_block(text)
-        if len(text) > self.markdown_left:
-            return text_block(text) + f'<p style="margin: 2px 0">{muted(MARKDOWN_SKIPPED)}</p>'
-        self.markdown_left -= len(text)
-        return markdown_html(text)
 
     def image(self, url: str | None) -> str:
         """A data URL as a thumbnail linking to the full image; a web address as plain text with a
@@ -209,7 +180,7 @@ class _Writer:
         if signature is not None:
             return f'<p style="margin: 3px 0">{self.call_line(call, signature)}</p>'
         header = f'<p style="margin: 3px 0 0 0">{self.call_line(call, name)}</p>'
-        return header + self.folded(key, pretty(arguments), foldable, code=True)
+        return header + self.prose.folded(key, pretty(arguments), foldable, code=True)
 
     def call_line(self, call: dict[str, Any], signature: str) -> str:
         """`calls get_weather(city="Paris")`, the target of its result's link."""

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
 
 from spanscope.core.presentation.content import PayloadKind, TextBudget, human_bytes, shape, utf8_size
 from spanscope.core.presentation.markdown import looks_like_markdown
-from spanscope.ui.detail.conversation import MARKDOWN_CHARS, conversation_html
+from spanscope.ui.detail.conversation import conversation_html
 from spanscope.ui.detail.documents import documents_html
 from spanscope.ui.detail.html import Rendered, esc
 from spanscope.ui.detail.json_tree import QtJsonTree
 from spanscope.ui.detail.markdown import markdown_html
+from spanscope.ui.detail.prose import MARKDOWN_CHARS
 from spanscope.ui.detail.reading import QtMarkdownChoice
 from spanscope.ui.detail.rich_view import QtRichView
 from spanscope.ui.detail.text_view import QtLargeTextView
@@ -80,7 +81,7 @@ class QtPayloadView(QStackedWidget):
             self.rich.set_renderer(partial(markdown_document, value))
             page = self.rich
         elif kind is PayloadKind.DOCUMENTS:
-            self.rich.set_renderer(partial(documents_html, value))
+            self.rich.set_renderer(partial(documents_html, value, reading=self.rich.reading))
             page = self.rich
         elif kind is PayloadKind.JSON:
             self.tree.set_value(value)
@@ -100,7 +101,7 @@ class QtPayloadView(QStackedWidget):
         """Render markdown or show it as written; a conversation keeps its opened folds and place."""
         self.rich.reading.markdown = rendered
         kind, value, empty_text = self.shown
-        if kind is PayloadKind.MESSAGES:
+        if kind in (PayloadKind.MESSAGES, PayloadKind.DOCUMENTS):
             self.rich.rerender()
         elif kind is PayloadKind.TEXT:
             self.set_value(kind, value, empty_text)
@@ -158,7 +159,8 @@ class QtPayloadSection(QWidget):
         about_html = f' <span style="color: {MUTED_COLOR}">· {esc(about)}</span>' if about else ""
         self.heading.setText(f"<b>{esc(self.title)}</b>{about_html}")
         self.raw.setVisible(
-            kind is PayloadKind.MESSAGES or (kind is PayloadKind.TEXT and renders_as_markdown(shown))
+            kind in (PayloadKind.MESSAGES, PayloadKind.DOCUMENTS)
+            or (kind is PayloadKind.TEXT and renders_as_markdown(shown))
         )
         self.view.set_value(kind, shown, empty_text)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QTabBar, QTextEdit, QWi
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.core.model import Event, Kind, LogRecord, Score, Span, Status, message
+from spanscope.core.review.label_sets import LabelSet, save_label_set
 from spanscope.core.store import Outcome, import_file
 from spanscope.ui.main_window import QtMainWindow
 
@@ -164,6 +165,7 @@ def test_review_tab_shows_hostile_trace_text_as_text(qtbot, tmp_path):
     )
     store = tmp_path / "hostile.db"
     assert import_file(store, path).outcome is Outcome.IMPORTED
+    save_label_set(store, LabelSet(f"verdict {IMAGE}", (f"good {IMAGE}", "bad <b>x</b>")))
     window = QtMainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     window.open_store(store)
@@ -172,7 +174,7 @@ def test_review_tab_shows_hostile_trace_text_as_text(qtbot, tmp_path):
     tab = window.review.tab
     qtbot.waitUntil(lambda: tab.trace is not None)
     assert HOSTILE in tab.input.title  # the input came from the model call, named in the heading
-    assert assert_shown_as_text(tab) >= 3  # the heading, the input heading, the details
+    assert assert_shown_as_text(tab) >= 5  # headings, the details, the label set and its labels' tooltips
     window.context.select_trace(tab.trace.trace_id)
     window.context.select_span("b" * 16)
     qtbot.waitUntil(lambda: window.detail.span is not None)

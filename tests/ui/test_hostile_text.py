@@ -18,6 +18,7 @@ from spanscope.core.model import Event, Kind, LogRecord, Score, Span, Status, me
 from spanscope.core.review.label_sets import LabelSet, save_label_set
 from spanscope.core.store import Outcome, import_file
 from spanscope.ui.main_window import QtMainWindow
+from spanscope.ui.review.annotate_dialog import QtAnnotateDialog
 
 IMAGE = '<img src="/dev/zero">'
 HOSTILE = f'{IMAGE}<b>bold</b><a href="file:///etc/passwd">link</a><font size=7>big</font>'
@@ -179,3 +180,6 @@ def test_review_tab_shows_hostile_trace_text_as_text(qtbot, tmp_path):
     window.context.select_span("b" * 16)
     qtbot.waitUntil(lambda: window.detail.span is not None)
     assert assert_shown_as_text(window.detail) >= 3
+    dialog = QtAnnotateDialog(window.review.reviewer, window.context.db, tab.trace.trace_id, "b" * 16, window)
+    qtbot.addWidget(dialog)
+    assert assert_shown_as_text(dialog) >= 2  # the span's name in the heading, the label set

@@ -267,3 +267,23 @@ def test_long_retrieved_documents_fold_and_render_their_markdown(qtbot, panel):
     assert panel.output.raw.isVisible()
     follow_link(view.browser, "Show all")
     assert "Rule 39 of the policy." in view.text() and "Short." in view.text()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768)])
+def test_every_detail_tab_stays_in_sight_on_a_laptop_screen(qtbot, tmp_path, demo_store, size):
+    from spanscope.ui.main_window import QtMainWindow
+
+    window = QtMainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.open_store(demo_store)
+    window.show()
+    window.context.select_trace(RAG)
+    window.context.select_span(RAG_LLM)  # a model call with documents: the Grounding tab too
+    qtbot.waitUntil(lambda: window.detail.span is not None)
+    bar = window.detail.tabs.tabBar()
+    shown = [n for n in range(bar.count()) if bar.isTabVisible(n)]
+    assert len(shown) >= 6
+    for n in shown:
+        assert bar.rect().contains(bar.tabRect(n)), f"tab {bar.tabText(n)} is out of sight"
+        assert bar.tabRect(n).width() >= bar.fontMetrics().horizontalAdvance(bar.tabText(n)[:4])

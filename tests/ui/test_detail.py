@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QTextDocument
 from qt_images import png
+from rich_links import follow_link
 
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
 from spanscope.core.presentation.content import PREVIEW_CHARS, attribute_rows
@@ -66,10 +67,12 @@ def test_llm_span_shows_its_messages_as_a_conversation(qtbot, panel):
 def test_tool_calls_show_name_and_arguments_and_results_link_to_their_call(qtbot, panel):
     select(qtbot, panel, TRAVEL, TRAVEL_THIRD_CHAT)
     shown_input = panel.input.view.rich.text()
-    assert "calls get_weather" in shown_input
-    assert '"location": "Lisbon, Portugal"' in shown_input
-    assert "TOOL · result of get_weather toolu_01qreS5dro8MdIihbakaH2O5" in shown_input
-    assert '"precip_prob": 65' in shown_input  # the JSON tool result is indented
+    assert 'calls get_weather(location="Lisbon, Portugal", start_date="2026-11-27"' in shown_input
+    assert "TOOL · result of get_weather:" in shown_input
+    assert '"location": "Lisbon, PT"' in shown_input and '"precip_prob": 65' not in shown_input  # folded
+    assert "calls search_flights" in shown_input and '"max_stops": 0' in shown_input  # too long for a line
+    follow_link(panel.input.view.rich.browser, "Show all")
+    assert '"precip_prob": 65' in panel.input.view.rich.text()  # the JSON tool result is indented
     html = panel.input.view.rich.browser.toHtml()
     assert 'name="call-0"' in html and 'href="#call-0"' in html
     shown_output = panel.output.view.rich.text()

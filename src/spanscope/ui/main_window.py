@@ -175,7 +175,7 @@ BOTTOM, RIGHT = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightD
 PANELS: tuple[Panel, ...] = (
     Panel("trace_list", lambda w: QtTraceListPanel(w.context), Area("top")),
     Panel("span_tree", lambda w: QtSpanTreePanel(w.context), Area("lower left")),
-    Panel("detail", lambda w: QtDetailPanel(w.context), Area("lower right")),
+    Panel("detail", lambda w: QtDetailPanel(w.context, settings=w.settings), Area("lower right")),
     Panel("traces", lambda w: w.traces_tab(), Tab("Traces", View.TRACES)),
     Panel("dashboard", lambda w: QtDashboardTab(w.context), Tab("Dashboard", View.DASHBOARD)),
     Panel("compare", lambda w: QtCompareTab(w.context), Tab("Compare models", View.COMPARE)),

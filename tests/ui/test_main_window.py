@@ -356,6 +356,7 @@ def test_picking_a_trace_selects_its_root_and_the_detail_shows_its_input_and_out
 def test_at_1280x720_with_every_dock_open_columns_keep_their_least_and_the_selected_trace_shows_whole(
     qtbot, window, demo_store
 ):
+    window.setWindowState(Qt.WindowState.WindowNoState)  # not maximized on the offscreen screen
     window.resize(1280, 720)
     window.open_store(demo_store)
     window.show()

@@ -126,3 +126,19 @@ def test_compare_columns_fit_their_figures_and_names(qtbot, many):
         assert metrics.horizontalAdvance(name) < width
         for row in range(table.rowCount()):
             assert metrics.horizontalAdvance(table.item(row, column).text()) < width
+
+
+def test_calls_of_a_model_stored_between_the_two_reads_are_charted(qtbot, many):
+    """Compare models reads its rows and its points apart; live, a model's first call can be stored
+    in between, so the scatter has a model the table has not."""
+    tab = QtCompareTab(many)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.models.count() > 0, timeout=WAIT_MS)
+    with qtbot.waitSignal(tab.drawn, timeout=WAIT_MS):
+        tab.set_chosen([tab.models.item(i).data(Qt.ItemDataRole.UserRole) for i in range(2)])
+    points = tab._points
+    points.latency_ms["arrived-later"] = [120.0]
+    points.cost_usd["arrived-later"] = [0.001]
+    points.spans["arrived-later"] = [("t", "s")]
+    tab._draw_charts()

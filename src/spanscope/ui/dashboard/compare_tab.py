@@ -287,8 +287,10 @@ class QtCompareTab(QWidget, QtObserver):
 
     def _draw_charts(self) -> None:
         """The bars and the scatter of the figures read; again on a palette change (dark mode), as
-        their labels took the palette's colours."""
-        colors = model_colors([row.model for row in self._rows])
+        their labels took the palette's colours. The points are read apart from the rows, so calls of a
+        model stored in between (live) have a colour too."""
+        charted = [row.model for row in self._rows]
+        colors = model_colors(charted + [m for m in self._points.latency_ms if m not in charted])
         self._draw_bars(self._rows, colors)
         self._draw_scatter(colors)
 

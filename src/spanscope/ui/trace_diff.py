@@ -72,9 +72,12 @@ COLUMNS = (
 
 
 def _signed(a: float | None, b: float | None, show: Any) -> str:
+    """` (+1.2 s)`, ` (−3)`; a computed cost's mark stays in front: ` (~−$0.00102)`."""
     if a is None or b is None or a == b:
         return ""
-    return f" ({'+' if b > a else '−'}{show(abs(b - a))})"
+    text = show(abs(b - a))
+    mark = "~" if text.startswith("~") else ""
+    return f" ({mark}{'+' if b > a else '−'}{text[len(mark) :]})"
 
 
 def _tokens(step: Step) -> str:

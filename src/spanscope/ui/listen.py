@@ -97,8 +97,11 @@ class QtListener(QObject):
         text = f"Listening on {self.receiver.address}: {received.spans_accepted:,} spans received"
         if received.logs_accepted:
             text += f" and {received.logs_accepted:,} log records"
-        if received.spans_rejected or received.bad_requests:
-            text += f", {received.spans_rejected:,} rejected, {received.bad_requests:,} bad requests"
+        if received.rejected or received.bad_requests or received.refused:
+            text += (
+                f", {received.rejected:,} rejected, {received.bad_requests:,} bad requests, "
+                f"{received.refused:,} refused while the store could not take them"
+            )
         if stored.last_error:
             text += f" ({stored.last_error})"
         self.status.emit(text)

@@ -215,7 +215,7 @@ def test_only_the_call_of_the_same_request_fails(tmp_path: Path) -> None:
 
 def test_server_spans_received_live_fail_the_imported_call(served, tmp_path: Path) -> None:
     """The server's spans may come live, after the client's file was imported."""
-    receiver, sink, store = served
+    receiver, _, store = served
     client_file, server_file = _client_and_server_files(tmp_path)
     assert import_file(store, client_file).outcome is Outcome.IMPORTED
     answer = urllib.request.urlopen(

@@ -68,13 +68,13 @@ def test_json_spans_are_stored_once_with_their_parents(served, store):
 
 
 def test_gzip_bodies_are_accepted(served, store):
-    receiver, sink = served
+    receiver, _ = served
     assert post(receiver, gzip.compress(two_spans()), **{"Content-Encoding": "gzip"})[0] == 200
     assert len(stored(store)) == 2
 
 
 def test_a_span_that_cannot_be_used_is_rejected_and_counted_the_rest_stored(served, store):
-    receiver, sink = served
+    receiver, _ = served
     bad = span("00000000000000b1", name="no start")
     del bad["startTimeUnixNano"]
     status, _, body = post(receiver, orjson.dumps(request(span(ROOT), bad)))
@@ -124,7 +124,7 @@ def test_a_gzip_body_inflating_over_the_limit_gets_413(served, monkeypatch):
 
 
 def test_a_client_hanging_up_mid_body_leaves_the_receiver_serving(served, store):
-    receiver, sink = served
+    receiver, _ = served
     with socket.create_connection(("127.0.0.1", receiver.port)) as raw:
         raw.sendall(
             b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -161,7 +161,7 @@ def test_spans_wait_while_another_import_holds_the_store_briefly(served, store):
 
 
 def test_a_store_locked_past_the_deadline_gets_503_and_stores_nothing(served, store, monkeypatch):
-    receiver, sink = served
+    receiver, _ = served
     monkeypatch.setattr(live_module, "STORE_DEADLINE_S", 0.5)
     blocker = connect(store).conn
     blocker.execute("BEGIN IMMEDIATE")

@@ -35,7 +35,7 @@ def _post(receiver: OtlpReceiver, body: bytes, content_type: str, **headers: str
 
 @pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
 def test_sdk_log_records_give_their_span_its_messages(served, compression):
-    receiver, sink, store = served
+    receiver, _, store = served
     resource = Resource.create({"service.name": "agent-app"})
     loggers = LoggerProvider(resource=resource)
     loggers.add_log_record_processor(
@@ -72,7 +72,7 @@ def test_sdk_log_records_give_their_span_its_messages(served, compression):
 
 
 def test_json_logs_gzip_and_partial_success(served):
-    receiver, sink, store = served
+    receiver, _, store = served
     good = {"observedTimeUnixNano": "1700000000000000000", "body": {"stringValue": "hello"}}
     bad = {"traceId": "not-an-id", "observedTimeUnixNano": "1"}
     request = {"resourceLogs": [{"scopeLogs": [{"logRecords": [good, bad]}]}]}

@@ -43,7 +43,7 @@ def hex_ids(finished) -> dict[str, str | None]:
 
 @pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
 def test_sdk_spans_arrive_once_each_with_their_parents(served, compression):
-    receiver, sink, store = served
+    receiver, _, store = served
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": "agent-app"}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
@@ -103,7 +103,7 @@ SENDER = textwrap.dedent(
 
 
 def test_a_burst_from_another_process_loses_nothing(served):
-    receiver, sink, store = served
+    receiver, _, store = served
     traces, children = 200, 24  # 5,000 spans
     sent = subprocess.run(
         [sys.executable, "-c", SENDER, receiver.address, str(traces), str(children)],

@@ -37,8 +37,9 @@ BUSY_WAIT_MS = 200
 RETRY_S = 0.05
 #: How long `store()` waits by default before answering that the store is unavailable.
 STORE_DEADLINE_S = 5.0
-#: Records committed in one transaction at most (a group takes whole requests up to this).
-GROUP_RECORDS = 50_000
+#: Records committed in one transaction at most (whole requests up to this): in a burst of many
+#: requests at once, the first are answered after one such commit, not after all of them.
+GROUP_RECORDS = 4096
 
 #: SQLite's primary result codes that mean another connection holds the store.
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})

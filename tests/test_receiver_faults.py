@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -87,24 +88,29 @@ class Serve:
         return self.process.wait(30), rest
 
 
-def export_all(url: str, batches: list[list[ReadableSpan]], first_acknowledged: threading.Event) -> list:
-    """Export each batch on its own exporter and thread, all at once; the results in batch order."""
+def export_all(url: str, batches: list[list[ReadableSpan]], at_first_answer: Callable[[], object]) -> list:
+    """Export each batch on its own exporter and thread, all at once; call `at_first_answer` once the
+    first is acknowledged (then end the exporters' retries). The results in batch order."""
+    # Long enough to hear every answer made (a request answered after the client gave up would be
+    # stored but not acknowledged).
+    exporters = [OTLPSpanExporter(endpoint=url, timeout=5) for _ in batches]
     results: list = [None] * len(batches)
+    first = threading.Event()
 
     def export(i: int) -> None:
-        # Long enough to hear every answer made (a request answered after the client gave up would
-        # be stored but not acknowledged), short enough to stop retrying a stopped receiver soon.
-        exporter = OTLPSpanExporter(endpoint=url, timeout=5)
-        results[i] = exporter.export(batches[i])
+        results[i] = exporters[i].export(batches[i])
         if results[i] is SpanExportResult.SUCCESS:
-            first_acknowledged.set()
-        exporter.shutdown()
+            first.set()
 
     threads = [threading.Thread(target=export, args=(i,)) for i in range(len(batches))]
     for thread in threads:
         thread.start()
+    first.wait(30)
+    at_first_answer()
+    for exporter in exporters:
+        exporter.shutdown()  # retrying a stopped receiver would only end in failure later
     for thread in threads:
-        thread.join(60)
+        thread.join(30)
     return results
 
 
@@ -127,17 +133,8 @@ def burst() -> list[list[ReadableSpan]]:
 def test_a_signal_right_after_a_burst_stores_exactly_the_acknowledged_spans(tmp_path, burst, number):
     store = tmp_path / "live.db"
     serve = Serve(store)
-    first = threading.Event()
     stopped: list[tuple[int, str]] = []
-
-    def stop_at_first_answer() -> None:
-        first.wait(30)
-        stopped.append(serve.stop(number))
-
-    stopper = threading.Thread(target=stop_at_first_answer)
-    stopper.start()
-    results = export_all(serve.url, burst, first)
-    stopper.join(30)
+    results = export_all(serve.url, burst, lambda: stopped.append(serve.stop(number)))
     ((code, said),) = stopped
     ok = acknowledged(burst, results)
     assert len(ok) > 0
@@ -325,10 +322,6 @@ def test_a_long_soak_of_signals_and_bursts_loses_nothing(tmp_path):
         spans = made_spans(BATCHES * BATCH_SPANS)
         batches = [spans[i : i + BATCH_SPANS] for i in range(0, len(spans), BATCH_SPANS)]
         serve = Serve(store)
-        first = threading.Event()
         number = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)[round_number % 3]
-        stopper = threading.Thread(target=lambda s=serve, n=number, f=first: (f.wait(30), s.stop(n)))
-        stopper.start()
-        expected |= acknowledged(batches, export_all(serve.url, batches, first))
-        stopper.join(30)
+        expected |= acknowledged(batches, export_all(serve.url, batches, partial(serve.stop, number)))
         assert stored_ids(store) == expected

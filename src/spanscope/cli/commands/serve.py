@@ -38,7 +38,7 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--token",
         default=os.environ.get(TOKEN_VARIABLE) or None,
-        help=f"serve only requests with the header 'Authorization: Bearer TOKEN' (default: ${TOKEN_VARIABLE})",
+        help=f"serve only requests bearing it: 'Authorization: Bearer TOKEN' (default: ${TOKEN_VARIABLE})",
     )
     p.add_argument(
         "--seconds", type=float, default=None, help="stop after this long (default: until Ctrl+C or SIGTERM)"

@@ -325,3 +325,16 @@ def test_a_long_soak_of_signals_and_bursts_loses_nothing(tmp_path):
         number = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)[round_number % 3]
         expected |= acknowledged(batches, export_all(serve.url, batches, partial(serve.stop, number)))
         assert stored_ids(store) == expected
+
+
+def test_serve_on_a_store_it_cannot_write_says_so_without_a_traceback(tmp_path):
+    store = tmp_path / "live.db"
+    connect(store).conn.close()
+    command = [sys.executable, "-m", "spanscope.cli", "serve", "--db", str(store), "--port", "0"]
+
+    def no_file_may_grow() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, preexec_fn=no_file_may_grow)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"spanscope: {store}") and "listening" not in done.stderr

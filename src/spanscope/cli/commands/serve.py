@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import os
 import signal
@@ -64,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
             sink.close()
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
         receiver.start()
+        # What was made so far lives until exit: the cycle collector need not walk it again after
+        # every request (about 7% of the receiver's CPU time, measured).
+        gc.freeze()
         _introduce(receiver, db, args)
         shown = None
         try:

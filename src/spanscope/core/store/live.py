@@ -28,7 +28,7 @@ from spanscope.core.model import LogRecord, Span
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.batches import BatchBuilder, store_batch
-from spanscope.core.store.db import connect
+from spanscope.core.store.db import StoreError, connect
 from spanscope.core.store.finalize import finalize_traces
 
 #: How long one attempt waits for another writer's lock before the group is tried again.
@@ -110,7 +110,11 @@ class SpanSink:
         # Opened here so a bad store fails the caller at once, not the writer thread later.
         self._db = connect(self.db_path)
         self._db.conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
-        self._source_id = self._add_source()
+        try:
+            self._source_id = self._add_source()
+        except sqlite3.Error as exc:  # a read-only store, a full disk
+            self._db.conn.close()
+            raise StoreError(f"{self.db_path}: cannot write to the store: {exc}") from exc
         self._price = SpanPricer(user_price_book())
         self._thread = threading.Thread(target=self._run, name="spanscope-live-writer", daemon=True)
         self._thread.start()
@@ -201,6 +205,10 @@ class SpanSink:
                         self._last_error = f"the store is locked by another writer: {exc}"
                 if _is_busy(exc):
                     time.sleep(RETRY_S)
+            except Exception as exc:  # a bug: answered (500-like), never a writer gone silent
+                with self._lock:
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                    self._fail(group, f"the receiver failed to store them: {self._last_error}")
 
     def _take_group(self) -> list[_Ticket]:
         """Whole requests in arrival order, up to GROUP_RECORDS records (at least one request)."""

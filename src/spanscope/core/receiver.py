@@ -192,6 +192,7 @@ class OtlpReceiver:
     @property
     def address(self) -> str:
         host, port = self._server.server_address[:2]
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
         return f"http://{host}:{port}{TRACES_PATH}"
 
     @property
@@ -209,10 +210,10 @@ class OtlpReceiver:
     def stop(self) -> None:
         """Stop accepting connections and answer the requests already read (their records are
         committed first); idle and half-read connections are closed unanswered."""
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() waits for serve_forever: only once started
+            self._server.shutdown()
             self._thread.join()
+        self._server.server_close()
 
     def stats(self) -> ReceiverStats:
         with self._lock:
@@ -396,6 +397,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:

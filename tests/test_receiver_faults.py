@@ -72,11 +72,12 @@ class Serve:
     def __init__(self, store: Path, *args: str, limit_file_bytes: int | None = None) -> None:
         command = [sys.executable, "-m", "spanscope.cli", "serve", "--db", str(store), "--port", "0", *args]
 
-        def limit() -> None:
-            if limit_file_bytes is not None:  # files grow no further: writes fail as on a full disk
-                resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
+        def limit() -> None:  # files grow no further: writes fail as on a full disk
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
 
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=limit)
+        self.process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, text=True, preexec_fn=None if limit_file_bytes is None else limit
+        )
         self.first_line = self.process.stderr.readline()
         assert "listening on" in self.first_line, self.first_line + self.process.stderr.read()
         self.url = self.first_line.split()[2]

@@ -10,6 +10,7 @@ from spanscope.cli.output import one_line
 from spanscope.cli.stores import Subparsers, command_parser, store_for
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.presentation import display
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.store import connect
 from spanscope.core.store.queries import resolve_trace_id, trace_rows
 
@@ -54,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
         out = sys.stdout
         out.write(f"trace {trace_id}: {len(tree.rows):,} spans\n")
         for i, depth in tree.walk():
-            out.write("  " * depth + _tree_line(tree.rows[i]) + "\n")
+            out.write(indent(depth) + _tree_line(tree.rows[i]) + "\n")
     return EXIT_OK

@@ -34,6 +34,7 @@ from spanscope.core.diff.conversation_diff import message_text, word_diff
 from spanscope.core.model import is_messages
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import pretty
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.store.db import Database
 from spanscope.core.store.queries import trace_rows
 from spanscope.core.store.span_io import trace_io
@@ -522,7 +523,7 @@ def _cell(step: Step | None, depth: int) -> str:
         return ""
     error = " ERROR" if step.status == "error" else ""
     model = f" ({step.model})" if step.model else ""
-    return "  " * depth + f"{step.name}{model}{error}"
+    return indent(depth) + f"{step.name}{model}{error}"
 
 
 def report_lines(diff: TraceDiff) -> Iterator[str]:

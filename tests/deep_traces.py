@@ -20,6 +20,7 @@ from otlp import request, span
 
 Shape = Literal["chain", "fan"]
 TRACE_ID = "d11d11d11d11d11d11d11d11d11d11d1"
+WRAPPER_ID = "00000000ffffffff"
 RETRIEVER_EVERY = 7
 LLM_EVERY = 5
 #: Spans per ExportTraceServiceRequest line, as a collector batches them.
@@ -64,9 +65,12 @@ def _attributes(i: int, last: bool) -> dict[str, object]:
     return {"openinference.span.kind": "CHAIN", "input.value": f"step {i}", "output.value": f"done {i}"}
 
 
-def write_deep_trace(path: Path, shape: Shape, spans: int) -> DeepTrace:
+def write_deep_trace(
+    path: Path, shape: Shape, spans: int, *, trace_id: str = TRACE_ID, wrapped: int | None = None
+) -> DeepTrace:
     """`spans` spans of one trace in `shape`, starting a microsecond apart; a chain's spans each
-    enclose the next, a fan-out's children each last half a microsecond."""
+    enclose the next, a fan-out's children each last half a microsecond. `wrapped`: that span is
+    wrapped in an extra AGENT span `wrapper` (a step moved one level down, for diffs)."""
     with path.open("wb") as out:
         for first in range(0, spans, BATCH):
             batch = []
@@ -74,11 +78,25 @@ def write_deep_trace(path: Path, shape: Shape, spans: int) -> DeepTrace:
                 parent = None if i == 0 else span_id(i - 1 if shape == "chain" else 0)
                 start = i * 1_000
                 end = start + (spans - i) * 1_000 if shape == "chain" or i == 0 else start + 500
+                if i == wrapped:
+                    attrs = {"openinference.span.kind": "AGENT"}
+                    batch.append(
+                        span(
+                            WRAPPER_ID,
+                            parent,
+                            trace=trace_id,
+                            name="wrapper",
+                            start=start,
+                            end=end,
+                            attrs=attrs,
+                        )
+                    )
+                    parent = WRAPPER_ID
                 batch.append(
                     span(
                         span_id(i),
                         parent,
-                        trace=TRACE_ID,
+                        trace=trace_id,
                         name=f"step-{i}",
                         start=start,
                         end=end,
@@ -86,4 +104,4 @@ def write_deep_trace(path: Path, shape: Shape, spans: int) -> DeepTrace:
                     )
                 )
             out.write(orjson.dumps(request(*batch)) + b"\n")
-    return DeepTrace(path, TRACE_ID, spans, span_id(spans - 1))
+    return DeepTrace(path, trace_id, spans + (wrapped is not None), span_id(spans - 1))

@@ -200,24 +200,30 @@ class _Aligner:
         if not lonely_a or not lonely_b:
             return
         waiting: dict[Key, deque[int]] = defaultdict(deque)
+        free = set()
         for i in self._unpaired(0, lonely_a):
             waiting[self.keys[0][i]].append(i)
+            free.add(i)
         for j in self._unpaired(1, lonely_b):
             queue = waiting.get(self.keys[1][j])
-            while queue and not self._free_up_to(queue[0], a):
+            while queue and queue[0] not in free:
                 queue.popleft()
             if queue:
-                self._pair(queue.popleft(), j, pending)
+                i = queue.popleft()
+                self._take(i, free)
+                self._pair(i, j, pending)
                 self.moved_b.add(j)
 
-    def _free_up_to(self, i: int, top: int) -> bool:
-        """Whether `i` and its ancestors below `top` in A are all still unpaired."""
-        parent = self.trees[0].parent
-        while i >= 0 and i != top:
-            if self.partner[0][i] >= 0:
-                return False
-            i = parent[i]
-        return True
+    def _take(self, i: int, free: set[int]) -> None:
+        """Drop `i` and its descendants from the rows of A still `free` to move (unpaired, as are
+        their ancestors below the pair being aligned): each row leaves once, so a whole deep chain of
+        candidates costs linear time, where walking up from each one would be quadratic."""
+        stack = [i]
+        while stack:
+            row = stack.pop()
+            if row in free:
+                free.discard(row)
+                stack.extend(self.kids(0, row))
 
     def rows(self) -> list[AlignedRow]:
         out: list[AlignedRow] = []

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spanscope.core.presentation.tree_text import depth_note, drawn_depth
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.span_tree_model import (
@@ -59,6 +60,10 @@ from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
 #: Pixels per tree level, and the width of the expand arrow.
 INDENT = 14
+#: Pixels of the Name cell kept for the icon and name however deep the row, and the levels of
+#: indentation drawn however narrow the cell.
+NAME_ROOM = 160
+MIN_DRAWN_LEVELS = 4
 SEARCH_DELAY_MS = 200
 
 
@@ -108,9 +113,15 @@ class QtStatusDelegate(QStyledItemDelegate):
         option.palette.setColor(QPalette.ColorRole.Text, QColor(ERROR_COLOR))
 
 
+def indent_levels(cell: QRect, depth: int) -> int:
+    """The levels a row is indented by in its Name cell (tree_text.drawn_depth): a deep row keeps
+    NAME_ROOM pixels for its name and, drawn shallower than it is, names its depth after it."""
+    return drawn_depth(depth, max(MIN_DRAWN_LEVELS, (cell.width() - NAME_ROOM) // INDENT - 1))
+
+
 def arrow_rect(cell: QRect, depth: int) -> QRect:
-    """Where a row's expand arrow sits in its Name cell: one INDENT per level in."""
-    return QRect(cell.left() + depth * INDENT, cell.top(), INDENT, cell.height())
+    """Where a row's expand arrow sits in its Name cell: one INDENT per drawn level in."""
+    return QRect(cell.left() + indent_levels(cell, depth) * INDENT, cell.top(), INDENT, cell.height())
 
 
 class QtNameDelegate(QStyledItemDelegate):
@@ -126,7 +137,10 @@ class QtNameDelegate(QStyledItemDelegate):
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, item, painter, widget)
         if branch != Branch.LEAF:
             self._draw_arrow(style, item, painter, depth, branch)
-        item.rect = option.rect.adjusted((depth + 1) * INDENT, 0, 0, 0)
+        levels = indent_levels(option.rect, depth)
+        item.rect = option.rect.adjusted((levels + 1) * INDENT, 0, 0, 0)
+        if levels < depth:
+            item.text = f"{item.text}  {depth_note(depth)}"
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
 
     @staticmethod

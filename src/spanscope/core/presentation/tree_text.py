@@ -1,19 +1,30 @@
-"""A tree drawn as indented text lines, with the indentation capped so output stays linear in depth.
+"""How deep a tree line is drawn: indentation capped so output stays linear in the tree's depth.
 
 A 100,000-deep parent chain indented two spaces a level would print 10 GB (each line as wide as its
-depth); past MAX_DRAWN_DEPTH levels a line keeps that indentation and names its level instead.
+depth), and the span tree would draw a name 1.4 million pixels to the right. Past a cap a line keeps
+the cap's indentation and names its level instead (`depth_note`); the CLI and the span tree share the
+rule.
 """
 
 from __future__ import annotations
 
-#: Levels drawn as indentation; deeper lines show their level number at this indentation.
+#: Levels of indentation a text tree draws at most.
 MAX_DRAWN_DEPTH = 24
 INDENT = "  "
 
 
+def drawn_depth(depth: int, most: int = MAX_DRAWN_DEPTH) -> int:
+    """The levels of indentation a line at `depth` (roots: 0) is drawn with: at most `most`; a line
+    drawn shallower than it is shows its `depth_note`."""
+    return min(depth, most)
+
+
+def depth_note(depth: int) -> str:
+    return f"┆ (depth {depth:,})"
+
+
 def indent(depth: int) -> str:
-    """What goes before a tree line at `depth` (roots: 0): two spaces a level, or, past
-    MAX_DRAWN_DEPTH, the deepest indentation and `┆ (depth 4,812) `."""
-    if depth <= MAX_DRAWN_DEPTH:
-        return INDENT * depth
-    return f"{INDENT * MAX_DRAWN_DEPTH}┆ (depth {depth:,}) "
+    """What goes before a text tree line at `depth`: two spaces a drawn level, then the depth note
+    when the line is drawn shallower than it is."""
+    levels = drawn_depth(depth)
+    return INDENT * levels + (f"{depth_note(depth)} " if levels < depth else "")

@@ -154,7 +154,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         if field == "step":
             model = f"  ·  {step.model}" if step.model else ""
             error = "  ·  error" if step.status == "error" else ""
-            return indent(row.depth) + step.name + model + error
+            return indent(row.depth, "    ") + step.name + model + error
         if field == "latency":
             text = display.duration(step.latency_ns)
             return text + (_signed(other.latency_ns, step.latency_ns, display.duration) if other else "")

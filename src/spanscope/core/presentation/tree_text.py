@@ -23,8 +23,8 @@ def depth_note(depth: int) -> str:
     return f"┆ (depth {depth:,})"
 
 
-def indent(depth: int) -> str:
-    """What goes before a text tree line at `depth`: two spaces a drawn level, then the depth note
-    when the line is drawn shallower than it is."""
+def indent(depth: int, unit: str = INDENT) -> str:
+    """What goes before a text tree line at `depth`: `unit` per drawn level, then the depth note when
+    the line is drawn shallower than it is."""
     levels = drawn_depth(depth)
-    return INDENT * levels + (f"{depth_note(depth)} " if levels < depth else "")
+    return unit * levels + (f"{depth_note(depth)} " if levels < depth else "")

@@ -10,6 +10,8 @@ documents support, so grounding has something to check.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,9 +19,12 @@ from typing import Literal
 import orjson
 
 from otlp import request, span
+from spanscope.core.store import Outcome, connect, import_file
+from spanscope.core.store.queries import trace_rows
 
 Shape = Literal["chain", "fan"]
 TRACE_ID = "d11d11d11d11d11d11d11d11d11d11d1"
+WRAPPED_TRACE_ID = "e" * 32
 WRAPPER_ID = "00000000ffffffff"
 RETRIEVER_EVERY = 7
 LLM_EVERY = 5
@@ -105,3 +110,35 @@ def write_deep_trace(
                 )
             out.write(orjson.dumps(request(*batch)) + b"\n")
     return DeepTrace(path, trace_id, spans + (wrapped is not None), span_id(spans - 1))
+
+
+@dataclass(frozen=True)
+class DeepStore:
+    path: Path
+    shape: Shape
+    trace: DeepTrace
+    #: The same trace with its second span wrapped in an extra step: a move for the diff.
+    wrapped: DeepTrace
+    #: CPU seconds to read the trace's rows from the store (best of three): the floor every command
+    #: and view is measured against.
+    floor: float
+
+
+def cpu_seconds(work: Callable[[], object]) -> float:
+    """CPU seconds of this process doing `work`: the machine running the tests may be busy."""
+    start = time.process_time()
+    work()
+    return time.process_time() - start
+
+
+def deep_store(folder: Path, shape: Shape, spans: int) -> DeepStore:
+    """A store in `folder` holding a trace of `shape` and its wrapped variant."""
+    trace = write_deep_trace(folder / "trace.jsonl", shape, spans)
+    wrapped = write_deep_trace(folder / "wrapped.jsonl", shape, spans, trace_id=WRAPPED_TRACE_ID, wrapped=1)
+    store = folder / "store.db"
+    for written in (trace, wrapped):
+        assert import_file(store, written.path).outcome is Outcome.IMPORTED
+    db = connect(store, readonly=True)
+    floor = min(cpu_seconds(lambda: trace_rows(db, trace.trace_id)) for _ in range(3))
+    db.conn.close()
+    return DeepStore(store, shape, trace, wrapped, floor)

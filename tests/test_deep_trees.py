@@ -1,0 +1,100 @@
+"""Deep and wide trees in linear time: a 20,000-deep parent chain and a 20,000-wide fan-out through
+every command, each against the time of reading the trace's rows from the store in the same run.
+
+The bounds are ratios a linear algorithm meets with room to spare on a loaded machine and a quadratic
+one fails: before these fixes `tree` of the chain printed 800 MB, `diff` twice that, revealing the
+deepest span searched the shown rows once per level, and a moved step's diff walked up the chain
+from every candidate. No command may raise RecursionError on any shape.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from deep_traces import ANSWER, DOCUMENTS, DeepStore, cpu_seconds, deep_store
+from spanscope.cli.entry import main
+from spanscope.core.presentation.tree_text import MAX_DRAWN_DEPTH
+
+SPANS = 20_000
+#: A diff reads both traces' inputs and outputs as well as their rows.
+WITHIN_DIFF = 80
+
+
+@pytest.fixture(scope="module", params=["chain", "fan"])
+def deep(request, tmp_path_factory) -> DeepStore:
+    return deep_store(tmp_path_factory.mktemp(request.param), request.param, SPANS)
+
+
+def run_cli(deep: DeepStore, capsys, *argv: str, within: float) -> str:
+    """The command's standard output, after checking it took at most `within` times the floor."""
+    capsys.readouterr()
+    took = cpu_seconds(lambda: main([argv[0], "--db", str(deep.path), *argv[1:]]))
+    out = capsys.readouterr().out
+    assert took <= within * deep.floor, f"{argv[0]}: {took:.2f} s, {took / deep.floor:.0f}x reading the rows"
+    return out
+
+
+def test_tree_prints_every_span_on_a_line_of_bounded_width(deep, capsys):
+    out = run_cli(deep, capsys, "tree", deep.trace.trace_id, within=25)
+    lines = out.splitlines()
+    assert len(lines) == SPANS + 1
+    deepest = lines[-1]
+    if deep.shape == "chain":
+        assert deepest.startswith("  " * MAX_DRAWN_DEPTH + f"┆ (depth {SPANS - 1:,}) step-{SPANS - 1} ")
+    else:
+        assert deepest.startswith(f"  step-{SPANS - 1} ")
+    assert max(map(len, lines)) < 2 * MAX_DRAWN_DEPTH + 120
+
+
+def test_steps_lists_every_span_in_execution_order(deep, capsys):
+    out = run_cli(deep, capsys, "steps", "--trace", deep.trace.trace_id, within=25)
+    rows = out.splitlines()[1:]
+    assert [row.split()[3] for row in rows] == [f"step-{i}" for i in range(SPANS)]
+
+
+def test_diff_of_a_trace_with_itself_is_all_same_and_linear(deep, capsys):
+    out = run_cli(deep, capsys, "diff", deep.trace.trace_id, deep.trace.trace_id, within=WITHIN_DIFF)
+    assert f"steps: {SPANS} same, 0 changed, 0 moved, 0 added, 0 removed" in out
+    assert max(map(len, out.splitlines())) < 4 * MAX_DRAWN_DEPTH + 200
+
+
+def test_diff_pairs_a_step_wrapped_in_a_new_one_as_moved_in_linear_time(deep, capsys):
+    out = run_cli(
+        deep, capsys, "diff", "--json", deep.trace.trace_id, deep.wrapped.trace_id, within=WITHIN_DIFF
+    )
+    counts = orjson.loads(out)["counts"]
+    assert counts == {"same": SPANS - 1, "changed": 0, "moved": 1, "added": 1, "removed": 0}
+
+
+def test_search_finds_the_last_span(deep, capsys):
+    out = run_cli(deep, capsys, "search", "--limit", "5", f"step-{SPANS - 1}", within=150)
+    assert deep.trace.last_span in out
+
+
+def test_stats_counts_every_model_call(deep, capsys):
+    out = run_cli(deep, capsys, "stats", "--json", within=25)
+    assert "gpt-4o-mini" in out
+
+
+def test_export_writes_every_span(deep, capsys):
+    out = run_cli(deep, capsys, "export", "--trace", deep.trace.trace_id, within=40)
+    assert len(out.splitlines()) == SPANS
+
+
+def test_grounding_of_the_last_span_finds_its_retrieved_documents(deep, capsys):
+    out = run_cli(
+        deep,
+        capsys,
+        "grounding",
+        "--json",
+        "--span",
+        deep.trace.last_span,
+        "--trace",
+        deep.trace.trace_id,
+        within=25,
+    )
+    found = orjson.loads(out)
+    assert [d["text"] for d in found["documents"]] == list(DOCUMENTS)
+    assert [s["text"] for s in found["sentences"]] == ANSWER.replace(". ", ".\n").splitlines()
+    assert found["counts"]["supported"] == 2

@@ -9,12 +9,17 @@ from every candidate. No command may raise RecursionError on any shape.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import pytest
 
 from deep_traces import ANSWER, DOCUMENTS, DeepStore, cpu_seconds, deep_store
+from otlp import TRACE, request, span, write_jsonl
 from spanscope.cli.entry import main
+from spanscope.core.presentation.content import compact, flatten, pretty
 from spanscope.core.presentation.tree_text import MAX_DRAWN_DEPTH
+from spanscope.core.store import Outcome, import_file
 
 SPANS = 20_000
 #: A diff reads both traces' inputs and outputs as well as their rows.
@@ -98,3 +103,49 @@ def test_grounding_of_the_last_span_finds_its_retrieved_documents(deep, capsys):
     assert [d["text"] for d in found["documents"]] == list(DOCUMENTS)
     assert [s["text"] for s in found["sentences"]] == ANSWER.replace(". ", ".\n").splitlines()
     assert found["counts"]["supported"] == 2
+
+
+#: Nesting orjson parses (up to 1,024 levels) but neither it (255) nor Python (1,000) walks recursively.
+NESTING = 1_020
+NESTED_SPAN = "00000000000000a1"
+
+
+@pytest.fixture
+def nested_store(tmp_path) -> Path:
+    """One LLM span whose input is a list and whose output an object, each nested NESTING deep."""
+    attrs = {
+        "openinference.span.kind": "LLM",
+        "input.value": "[" * NESTING + '"innermost"' + "]" * NESTING,
+        "output.value": '{"a":' * NESTING + '"answer"' + "}" * NESTING,
+    }
+    store = tmp_path / "store.db"
+    path = write_jsonl(tmp_path / "nested.jsonl", request(span(NESTED_SPAN, name="nested", attrs=attrs)))
+    assert import_file(store, path).outcome is Outcome.IMPORTED
+    return store
+
+
+def test_values_nested_past_the_recursion_limits_are_searched_diffed_and_exported(nested_store, capsys):
+    for argv, shown in (
+        (["search", "innermost"], NESTED_SPAN),
+        (["search", "answer"], NESTED_SPAN),
+        (["diff", TRACE, TRACE], "1 same"),
+        (["export"], "innermost"),
+    ):
+        assert main([argv[0], "--db", str(nested_store), *argv[1:]]) == 0
+        assert shown in capsys.readouterr().out
+
+
+def test_deep_json_is_written_without_recursion_as_orjson_would():
+    deep: object = {"leaf": [1, 2.5, None, True, {}, 'x"y']}
+    for level in range(NESTING):
+        deep = {str(level): deep} if level % 2 else [deep]
+    written = compact(deep)
+    assert written.startswith('{"1019":[{"1017":[') and written.count("[") == NESTING // 2 + 1
+    assert compact(orjson.loads(pretty(deep))) == written
+    shallow = {"a": [1, {"b": "c"}], "d": {}, 3: []}
+    keys = orjson.OPT_NON_STR_KEYS
+    assert pretty(shallow) == orjson.dumps(shallow, option=orjson.OPT_INDENT_2 | keys).decode()
+    assert compact(shallow) == orjson.dumps(shallow, option=keys).decode()
+    assert compact(2**70) == str(2**70)
+    first = ".".join(f"{level}.0" for level in range(NESTING - 1, 0, -2))
+    assert next(iter(flatten(deep, "x"))) == (f"x.{first}.leaf.0", 1)

@@ -10,19 +10,19 @@ step (tests/deep_traces.py), imports both into a fresh store, then measures in t
   `trace_rows`, which the tree builds on);
 - each command as a user runs it, in its own process (`tree`, `steps`, `diff` of the trace with itself
   and with the wrapped trace, `search`, `stats`, `export`, `grounding` of the last span, `screenshot
-  --span` of it): wall time, its peak RSS and the bytes it printed;
+  --span` of it), timed from the call of the CLI's main(): CPU and wall time, the process's peak RSS
+  and the bytes it printed;
 - the app, in its own process: opening the trace (the span tree, timeline and stepping built) and
   selecting its deepest span (revealed in the span tree, shown in the detail).
 
-Reports per command the time net of the interpreter's start (a `--version` run), its ratio to the
-bare SQL floor, and how much it grew from the smallest size to the largest: linear is the size ratio
-(10x for 10k to 100k), quadratic its square. Peak RSS is per process (`wait4`).
+Reports per step its CPU time at each size (CPU, not wall: the machine may be shared), how much it grew
+from the smallest size to the largest (linear is the size ratio, 10x for 10k to 100k; quadratic its
+square), its ratio to the bare SQL floor at the largest, and its wall time, peak RSS and output there.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -60,28 +60,30 @@ def best(work: Callable[[], object], rounds: int = 3) -> Measured:
     return Measured(*min(timed(work) for _ in range(rounds)))
 
 
-def child(argv: list[str], out: Path) -> tuple[list[str], Measured]:
+def child(argv: list[str], out: Path) -> tuple[list[str], int]:
     """This script run with `argv` in a child process, standard output to `out`: the lines it printed
-    to standard error, and its own peak RSS (wait4, not the maximum over all children) and output."""
+    to standard error, and the bytes to standard output."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO / "src")}
     with out.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, __file__, *argv], stdout=sink, stderr=subprocess.PIPE, env=env
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-    errors = process.stderr.read().decode()
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed: {errors[-2000:]}")
-    return errors.splitlines(), Measured(0, 0, usage.ru_maxrss / 1024, out.stat().st_size)
+        done = subprocess.run([sys.executable, __file__, *argv], stdout=sink, stderr=subprocess.PIPE, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.decode()[-2000:]}")
+    return done.stderr.decode().splitlines(), out.stat().st_size
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program (VmHWM: getrusage's and wait4's figure
+    keeps the parent's size from before the exec)."""
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
 def command(argv: list[str], out: Path) -> Measured:
     """A command run as a user runs it, in its own process, timed from the call of the CLI's main()
     (the interpreter's start and the CLI's imports left out)."""
-    lines, measured = child(["--command", *argv], out)
-    cpu, wall = map(float, lines[-1].split())
-    return dataclasses.replace(measured, cpu=cpu, wall=wall)
+    lines, printed = child(["--command", *argv], out)
+    cpu, wall, rss = map(float, lines[-1].split())
+    return Measured(cpu, wall, rss, printed)
 
 
 def bare_sql(store: Path, trace_id: str) -> Measured:
@@ -111,7 +113,7 @@ def run_command(argv: list[str]) -> None:
 
     cpu, wall = timed(call)
     sys.stdout.flush()
-    print(f"{cpu} {wall}", file=sys.stderr)
+    print(cpu, wall, peak_rss_mb(), file=sys.stderr)
     sys.exit(code)
 
 
@@ -145,7 +147,7 @@ def app_timings(store: Path, trace_id: str, span_id: str) -> None:
 
         opened, selected = timed(open_trace), timed(select_span)
         assert window.span_tree.current_span_id() == span_id
-        print(*opened, *selected, file=sys.stderr)
+        print(*opened, *selected, peak_rss_mb(), file=sys.stderr)
         window.close()
         QApplication.processEvents()
 
@@ -173,10 +175,10 @@ def measure(shape: str, spans: int, folder: Path) -> dict[str, Measured]:
     }
     for name, argv in commands.items():
         results[name] = command(argv, out)
-    lines, app = child(["--app", db, t, last], out)
-    opened_cpu, opened_wall, selected_cpu, selected_wall = map(float, lines[-1].split())
-    results["app: open trace"] = Measured(opened_cpu, opened_wall, app.rss_mb)
-    results["app: select deepest"] = Measured(selected_cpu, selected_wall, app.rss_mb)
+    lines, _ = child(["--app", db, t, last], out)
+    opened_cpu, opened_wall, selected_cpu, selected_wall, rss = map(float, lines[-1].split())
+    results["app: open trace"] = Measured(opened_cpu, opened_wall, rss)
+    results["app: select deepest"] = Measured(selected_cpu, selected_wall, rss)
     return results
 
 

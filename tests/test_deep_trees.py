@@ -17,6 +17,7 @@ import pytest
 from deep_traces import ANSWER, DOCUMENTS, DeepStore, cpu_seconds, deep_store
 from otlp import TRACE, request, span, write_jsonl
 from spanscope.cli.entry import main
+from spanscope.core.debugging.breakpoints import MAX_NESTING
 from spanscope.core.presentation.content import compact, flatten, pretty
 from spanscope.core.presentation.tree_text import MAX_DRAWN_DEPTH
 from spanscope.core.store import Outcome, import_file
@@ -149,3 +150,24 @@ def test_deep_json_is_written_without_recursion_as_orjson_would():
     assert compact(2**70) == str(2**70)
     first = ".".join(f"{level}.0" for level in range(NESTING - 1, 0, -2))
     assert next(iter(flatten(deep, "x"))) == (f"x.{first}.leaf.0", 1)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expression"),
+    [
+        (["steps", "--trace", TRACE, "--break"], "not " * 20_000 + 'kind == "LLM"'),
+        (["steps", "--trace", TRACE, "--break"], "(" * 500 + 'kind == "LLM"' + ")" * 500),
+        (["check", "--rule"], "all(" + "(" * 500 + 'kind == "LLM"' + ")" * 500 + ")"),
+    ],
+)
+def test_an_expression_nested_past_the_limit_is_refused_with_a_message(
+    nested_store, capsys, argv, expression
+):
+    assert main([argv[0], "--db", str(nested_store), *argv[1:], expression]) == 2
+    assert f"nested more than {MAX_NESTING} levels deep" in capsys.readouterr().err
+
+
+def test_an_expression_nested_up_to_the_limit_is_evaluated(nested_store, capsys):
+    expression = "not " * (MAX_NESTING - 1) + "(" + 'kind == "TOOL"' + ")"
+    assert main(["steps", "--db", str(nested_store), "--trace", TRACE, "--break", expression]) == 0
+    assert NESTED_SPAN in capsys.readouterr().out

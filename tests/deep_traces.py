@@ -4,8 +4,8 @@ benchmarks/bench_deep_trees.py.
 
 Spans are a realistic mix so every command has work: every RETRIEVER_EVERY-th span is a retriever
 returning two documents, every LLM_EVERY-th an LLM call with a prompt, an answer and token counts, the
-rest chains; the last span (the deepest of a chain) is always an LLM call whose answer the retrieved
-documents support, so grounding has something to check.
+rest chains; every ERROR_EVERY-th failed. The last span (the deepest of a chain) is always an LLM call
+whose answer the retrieved documents support, so grounding has something to check.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ WRAPPED_TRACE_ID = "e" * 32
 WRAPPER_ID = "00000000ffffffff"
 RETRIEVER_EVERY = 7
 LLM_EVERY = 5
+#: Every ERROR_EVERY-th span failed (in a chain, as an exception passing up through its callers).
+ERROR_EVERY = 3
 #: Spans per ExportTraceServiceRequest line, as a collector batches them.
 BATCH = 1000
 ANSWER = "The Brightline train leaves Miami at nine. Tickets cost forty dollars."
@@ -106,6 +108,7 @@ def write_deep_trace(
                         start=start,
                         end=end,
                         attrs=_attributes(i, i == spans - 1),
+                        error="ToolError: step failed" if i % ERROR_EVERY == ERROR_EVERY - 1 else None,
                     )
                 )
             out.write(orjson.dumps(request(*batch)) + b"\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from deep_traces import DeepStore, cpu_seconds, deep_store
+from deep_traces import ERROR_EVERY, DeepStore, cpu_seconds, deep_store
 from spanscope.cli.entry import main
 from spanscope.ui.main_window import QtMainWindow
 
@@ -47,6 +47,20 @@ def test_opening_the_trace_and_selecting_its_deepest_span_take_linear_time(qtbot
     assert shown.data() == f"step-{SPANS - 1}"
     assert opening <= 20 * deep.floor, f"opening: {opening / deep.floor:.0f}x reading the rows"
     assert selecting <= 15 * deep.floor, f"selecting: {selecting / deep.floor:.0f}x reading the rows"
+
+
+def test_expanding_to_every_error_takes_linear_time(qtbot, window, deep):
+    """A third of the spans failed: the way to each is opened with one walk up per error, each
+    stopping where an earlier walk passed (walking up from each error was quadratic on a chain)."""
+    window.open_store(deep.path)
+    window.show()
+    window.context.select_trace(deep.trace.trace_id)
+    tree = window.span_tree
+    took = cpu_seconds(tree.expand_to_errors)
+    errors = tree.model.tree.error_rows
+    assert len(errors) == SPANS // ERROR_EVERY
+    assert tree.model.index_for(errors[-1]).isValid()
+    assert took <= 20 * deep.floor, f"expand to errors: {took / deep.floor:.0f}x reading the rows"
 
 
 def test_a_screenshot_of_the_deepest_span(deep, tmp_path, qapp):

@@ -342,7 +342,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
     def expand_to_errors(self) -> None:
         """Expand exactly the ancestors of each shown error span, collapsing the rest."""
         tree = self.model.tree
-        self.model.expand_only({a for i in tree.error_rows for a in tree.path(i)[:-1]})
+        self.model.expand_only(tree.ancestors(tree.error_rows))
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
 

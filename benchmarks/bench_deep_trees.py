@@ -12,8 +12,9 @@ step (tests/deep_traces.py), imports both into a fresh store, then measures in t
   and with the wrapped trace, `search`, `stats`, `export`, `grounding` of the last span, `screenshot
   --span` of it), timed from the call of the CLI's main(): CPU and wall time, the process's peak RSS
   and the bytes it printed;
-- the app, in its own process: opening the trace (the span tree, timeline and stepping built) and
-  selecting its deepest span (revealed in the span tree, shown in the detail).
+- the app, in its own process: opening the trace (the span tree, timeline and stepping built),
+  selecting its deepest span (revealed in the span tree, shown in the detail) and expanding the span
+  tree to every error (a third of the spans failed), each until painted.
 
 Reports per step its CPU time at each size (CPU, not wall: the machine may be shared), how much it grew
 from the smallest size to the largest (linear is the size ratio, 10x for 10k to 100k; quadratic its
@@ -118,8 +119,9 @@ def run_command(argv: list[str]) -> None:
 
 
 def app_timings(store: Path, trace_id: str, span_id: str) -> None:
-    """In this process (run as a child): open the store in the main window, time selecting the trace
-    and then its deepest span, each until the window has handled its events and painted."""
+    """In this process (run as a child): open the store in the main window, time selecting the trace,
+    then its deepest span, then expanding to errors, each until the window has handled its events and
+    painted."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -145,9 +147,14 @@ def app_timings(store: Path, trace_id: str, span_id: str) -> None:
                 app.processEvents()
             window.grab()
 
+        def expand_to_errors() -> None:
+            window.span_tree.expand_to_errors()
+            app.processEvents()
+            window.grab()
+
         opened, selected = timed(open_trace), timed(select_span)
         assert window.span_tree.current_span_id() == span_id
-        print(*opened, *selected, peak_rss_mb(), file=sys.stderr)
+        print(*opened, *selected, *timed(expand_to_errors), peak_rss_mb(), file=sys.stderr)
         window.close()
         QApplication.processEvents()
 
@@ -176,9 +183,9 @@ def measure(shape: str, spans: int, folder: Path) -> dict[str, Measured]:
     for name, argv in commands.items():
         results[name] = command(argv, out)
     lines, _ = child(["--app", db, t, last], out)
-    opened_cpu, opened_wall, selected_cpu, selected_wall, rss = map(float, lines[-1].split())
-    results["app: open trace"] = Measured(opened_cpu, opened_wall, rss)
-    results["app: select deepest"] = Measured(selected_cpu, selected_wall, rss)
+    *seconds, rss = map(float, lines[-1].split())
+    for k, name in enumerate(("app: open trace", "app: select deepest", "app: expand to errors")):
+        results[name] = Measured(seconds[2 * k], seconds[2 * k + 1], rss)
     return results
 
 

@@ -18,9 +18,11 @@ from deep_traces import ANSWER, DOCUMENTS, DeepStore, cpu_seconds, deep_store
 from otlp import TRACE, request, span, write_jsonl
 from spanscope.cli.entry import main
 from spanscope.core.debugging.breakpoints import MAX_NESTING
+from spanscope.core.diff.trace_diff import TraceDiff, diff_traces
 from spanscope.core.presentation.content import compact, flatten, pretty
 from spanscope.core.presentation.tree_text import MAX_DRAWN_DEPTH
-from spanscope.core.store import Outcome, import_file
+from spanscope.core.store import Outcome, connect, import_file
+from spanscope.core.store.queries import trace_rows
 
 SPANS = 20_000
 #: A diff reads both traces' inputs and outputs as well as their rows.
@@ -171,3 +173,32 @@ def test_an_expression_nested_up_to_the_limit_is_evaluated(nested_store, capsys)
     expression = "not " * (MAX_NESTING - 1) + "(" + 'kind == "TOOL"' + ")"
     assert main(["steps", "--db", str(nested_store), "--trace", TRACE, "--break", expression]) == 0
     assert NESTED_SPAN in capsys.readouterr().out
+
+
+def _alternating_chain(path: Path, trace_id: str, odd_kind: str) -> Path:
+    """A SPANS-deep chain whose even levels are steps `k0`, `k2`, ... and odd levels all one `odd_kind`
+    step: two of them with different odd kinds differ at every other level."""
+    spans = []
+    for i in range(SPANS):
+        kind, name = ("CHAIN", f"k{i}") if i % 2 == 0 else (odd_kind, odd_kind.lower())
+        parent = f"{i:016x}" if i else None
+        attrs = {"openinference.span.kind": kind}
+        spans.append(
+            span(f"{i + 1:016x}", parent, trace=trace_id, name=name, start=i, end=2 * SPANS - i, attrs=attrs)
+        )
+    return write_jsonl(path, request(*spans))
+
+
+def test_diff_of_chains_differing_at_every_other_level_is_linear(tmp_path):
+    """Each step k2, k4, ... pairs as a move below the one before; each new pair looks for moves below
+    it again, within MOVE_DEPTH levels (unbounded, that walk was quadratic: 16 s at 4,000 deep)."""
+    store = tmp_path / "store.db"
+    for trace_id, kind in (("a" * 32, "TOOL"), ("b" * 32, "AGENT")):
+        assert import_file(store, _alternating_chain(tmp_path / f"{kind}.jsonl", trace_id, kind)).outcome
+    db = connect(store, readonly=True)
+    floor = min(cpu_seconds(lambda: trace_rows(db, "a" * 32)) for _ in range(3))
+    found: list[TraceDiff] = []
+    took = cpu_seconds(lambda: found.append(diff_traces(db, "a" * 32, "b" * 32)))
+    half = SPANS // 2
+    assert found[0].counts() == {"same": 1, "changed": 0, "moved": half - 1, "added": half, "removed": half}
+    assert took <= WITHIN_DIFF * floor, f"diff: {took / floor:.0f}x reading the rows"

@@ -9,9 +9,11 @@ whose parent is paired with its parent (the parent constraint), then relaxed for
    with another kind 1, same kind with another name 0.5 (a call on another model, a different tool at
    the same place) and never pairing different kinds with different names. A stretch of more than
    DP_MAX_CELLS cells is paired greedily instead (linear time), by equal keys only.
-2. Moves. Steps still unpaired below a pair (descending through unpaired steps only) are paired by
-   equal (kind, name), first come first served in pre-order: a reordered step, or one wrapped in a
-   new chain or unwrapped, is shown as moved instead of removed and added.
+2. Moves. Steps still unpaired below a pair (descending through unpaired steps only, at most
+   MOVE_DEPTH levels) are paired by equal (kind, name), first come first served in pre-order: a
+   reordered step, or one wrapped in a new chain or unwrapped, is shown as moved instead of removed
+   and added. The depth bound keeps the alignment linear: each new pair looks for moves below it
+   again, so unbounded, a deep chain of steps that differ at every other level was quadratic.
 3. Every new pair is aligned the same way, down to the leaves.
 
 Two traces with one root each always pair their roots: they are the two runs being compared.
@@ -45,6 +47,8 @@ CHANGES: tuple[Change, ...] = ("same", "changed", "moved", "added", "removed")
 #: greedily, each step with the next of the same kind and name at most GREEDY_WINDOW places ahead.
 DP_MAX_CELLS = 40_000
 GREEDY_WINDOW = 50
+#: Levels below a pair's unpaired children that its moves are looked for in.
+MOVE_DEPTH = 32
 SAME_KEY, SAME_NAME, SAME_KIND = 3.0, 1.0, 0.5
 #: How much unchanged text a collapsed word diff keeps on each side of a change.
 CONTEXT_CHARS = 80
@@ -186,13 +190,14 @@ class _Aligner:
         pending.append((i, j))
 
     def _unpaired(self, side: int, start: Iterable[int]) -> Iterable[int]:
-        """Unpaired rows in pre-order, from `start` down through unpaired rows only."""
-        stack = list(reversed(list(start)))
+        """Unpaired rows in pre-order, from `start` down through unpaired rows only, MOVE_DEPTH levels."""
+        stack = [(row, 0) for row in reversed(list(start))]
         while stack:
-            row = stack.pop()
+            row, depth = stack.pop()
             if self.partner[side][row] < 0:
                 yield row
-                stack.extend(reversed(self.kids(side, row)))
+                if depth < MOVE_DEPTH:
+                    stack.extend((kid, depth + 1) for kid in reversed(self.kids(side, row)))
 
     def _pair_moves(self, a: int, b: int, ops: list[Op], pending: list[tuple[int, int]]) -> None:
         lonely_a = [i for i, j in ops if j is None]

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 
 from spanscope.core.receiver import DEFAULT_PORT, OtlpReceiver
+from spanscope.core.store import StoreError
 from spanscope.core.store.live import SpanSink
 from spanscope.ui.context import QtTraceContext
 
@@ -52,6 +53,9 @@ class QtListener(QObject):
         try:
             self.sink = SpanSink(path, f"otlp-http://127.0.0.1:{self.port}")
             self.receiver = OtlpReceiver(self.sink, "127.0.0.1", self.port)
+        except StoreError as exc:
+            self.failed.emit("Cannot listen", f"Received spans could not be stored: {exc}")
+            return self._unchecked()
         except OSError as exc:
             if self.sink is not None:
                 self.sink.close()
@@ -97,8 +101,11 @@ class QtListener(QObject):
         text = f"Listening on {self.receiver.address}: {received.spans_accepted:,} spans received"
         if received.logs_accepted:
             text += f" and {received.logs_accepted:,} log records"
-        if received.spans_rejected or received.bad_requests:
-            text += f", {received.spans_rejected:,} rejected, {received.bad_requests:,} bad requests"
+        if received.rejected or received.bad_requests or received.refused:
+            text += (
+                f", {received.rejected:,} rejected, {received.bad_requests:,} bad requests, "
+                f"{received.refused:,} refused while the store could not take them"
+            )
         if stored.last_error:
             text += f" ({stored.last_error})"
         self.status.emit(text)

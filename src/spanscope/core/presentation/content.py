@@ -6,6 +6,7 @@ The desktop app's detail panel renders with these; keeping them here lets them b
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -326,6 +327,36 @@ def tool_names(messages: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+#: A tool call or a JSON value fits on one line up to this many characters.
+ONE_LINE_CHARS = 120
+
+
+def one_line(value: Any, limit: int = ONE_LINE_CHARS) -> str | None:
+    """A flat JSON object or array (no nested containers) on one line, spaced for reading, when it
+    fits in `limit` characters; else None."""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if items is None or any(isinstance(item, dict | list) for item in items):
+        return None
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else None
+
+
+def call_signature(name: str, arguments: Any, limit: int = ONE_LINE_CHARS) -> str | None:
+    """A tool call as `name(key="value", n=2)` when its arguments are a flat object (or JSON text of
+    one, or none) that fits in `limit` characters; else None."""
+    if isinstance(arguments, str):
+        arguments = parse_json(arguments) if arguments.strip() else None
+    if arguments is None or arguments == {}:
+        return f"{name}()"
+    if not isinstance(arguments, dict) or one_line(arguments, limit) is None:
+        return None
+    listed = ", ".join(
+        f"{key}={json.dumps(item, ensure_ascii=False, default=str)}" for key, item in arguments.items()
+    )
+    text = f"{name}({listed})"
+    return text if len(text) <= limit else None
+
+
 def is_web_url(url: str | None) -> bool:
     return bool(url) and url.lower().startswith(("http://", "https://"))
 
@@ -347,4 +378,5 @@ def cost_text(span: Span, book: PriceBook) -> str:
     if span.cost_usd is None and not span.is_model_call:
         return "none of its own (not a model call)"
     cost = book.cost(span)
-    return cost.detail if cost.usd is None else f"{display.cost(cost.usd)} ({cost.detail})"
+    shown = display.cost(cost.usd, computed=cost.source == "computed")
+    return cost.detail if cost.usd is None else f"{shown} ({cost.detail})"

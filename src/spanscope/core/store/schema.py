@@ -66,7 +66,7 @@ _V1_SORTED_TRACE_COLUMNS = (
     "user_id",
 )
 #: Columns the trace list sorts by; each has an index, so a sort over 10^6 traces is an index walk.
-SORTED_TRACE_COLUMNS = (*_V1_SORTED_TRACE_COLUMNS, "scores")
+SORTED_TRACE_COLUMNS = (*_V1_SORTED_TRACE_COLUMNS, "scores", "service")
 
 
 class SchemaError(Exception):
@@ -270,6 +270,13 @@ def _add_ttft(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE spans ADD COLUMN ttft_ns INTEGER")
 
 
+def _add_service_index(db: sqlite_utils.Database) -> None:
+    """The trace list's Project column (a Phoenix or LangSmith project, an MLflow experiment, an
+    Inspect task, else OTel `service.name`: what every reader puts in the service since schema 1):
+    an index to sort by it, filter on one project, and list the projects by skipping through it."""
+    db["traces"].create_index(["service"], if_not_exists=True)
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -280,6 +287,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_search_index,
     _add_logs,
     _add_ttft,
+    _add_service_index,
 ]
 VERSION = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from spanscope.core.model import Span, Status
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import graph_step, preview
 from spanscope.ui.detail.html import coloured, error, esc, muted
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.style import ERROR_COLOR, kind_icon
 
 ICON_SIZE = 18
@@ -54,7 +55,7 @@ class QtSpanHeader(QWidget):
         self.title.setText(" &nbsp;·&nbsp; ".join(p for p in parts if p))
         if span.status is Status.ERROR and span.status_message:
             self.message.setText(coloured(preview(span.status_message, 300), ERROR_COLOR, bold=False))
-            self.message.setToolTip(span.status_message[:5000])
+            self.message.setToolTip(plain_tooltip(span.status_message[:5000]))
             self.message.show()
 
     @staticmethod

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTreeView, QWidget
 from spanscope.core.presentation.content import compact, container_summary
 from spanscope.core.presentation.media import cell_text, cell_tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
-from spanscope.ui.detail.html import tooltip_html
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.style import MUTED_COLOR
 
 FETCH_BATCH = 500
@@ -132,7 +132,7 @@ class QtJsonModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(_value_color(value))
         if role == Qt.ItemDataRole.ToolTipRole and not isinstance(value, dict | list):
-            return tooltip_html(cell_tooltip(compact(value)))
+            return plain_tooltip(cell_tooltip(compact(value)))
         return None
 
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.presentation.trace_summary import score_text
+from spanscope.core.presentation.tree_text import depth_note, drawn_depth
 from spanscope.core.store.queries import get_trace, trace_scores
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
@@ -70,6 +71,10 @@ SCORE_COLOR = "#c27c0e"
 BADGE_SHARE = 0.45
 #: Pixels per tree level, and the width of the expand arrow.
 INDENT = 14
+#: Pixels of the Name cell kept for the icon and name however deep the row, and the levels of
+#: indentation drawn however narrow the cell.
+NAME_ROOM = 160
+MIN_DRAWN_LEVELS = 4
 SEARCH_DELAY_MS = 200
 
 
@@ -119,9 +124,15 @@ class QtStatusDelegate(QStyledItemDelegate):
         option.palette.setColor(QPalette.ColorRole.Text, QColor(ERROR_COLOR))
 
 
+def indent_levels(cell: QRect, depth: int) -> int:
+    """The levels a row is indented by in its Name cell (tree_text.drawn_depth): a deep row keeps
+    NAME_ROOM pixels for its name and, drawn shallower than it is, names its depth after it."""
+    return drawn_depth(depth, max(MIN_DRAWN_LEVELS, (cell.width() - NAME_ROOM) // INDENT - 1))
+
+
 def arrow_rect(cell: QRect, depth: int) -> QRect:
-    """Where a row's expand arrow sits in its Name cell: one INDENT per level in."""
-    return QRect(cell.left() + depth * INDENT, cell.top(), INDENT, cell.height())
+    """Where a row's expand arrow sits in its Name cell: one INDENT per drawn level in."""
+    return QRect(cell.left() + indent_levels(cell, depth) * INDENT, cell.top(), INDENT, cell.height())
 
 
 class QtNameDelegate(QStyledItemDelegate):
@@ -142,7 +153,10 @@ class QtNameDelegate(QStyledItemDelegate):
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, item, painter, widget)
         if branch != Branch.LEAF:
             self._draw_arrow(style, item, painter, depth, branch)
-        item.rect = option.rect.adjusted((depth + 1) * INDENT, 0, 0, 0)
+        levels = indent_levels(option.rect, depth)
+        item.rect = option.rect.adjusted((levels + 1) * INDENT, 0, 0, 0)
+        if levels < depth:
+            item.text = f"{item.text}  {depth_note(depth)}"
         scores = index.data(SCORES_ROLE)
         if scores:
             item.rect.setRight(item.rect.right() - self._draw_badge(painter, item, scores))
@@ -378,7 +392,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
     def expand_to_errors(self) -> None:
         """Expand exactly the ancestors of each shown error span, collapsing the rest."""
         tree = self.model.tree
-        self.model.expand_only({a for i in tree.error_rows for a in tree.path(i)[:-1]})
+        self.model.expand_only(tree.ancestors(tree.error_rows))
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
 

@@ -168,9 +168,13 @@ class QtSpanTreeModel(QAbstractTableModel):
         return self.index(self._visible.find(row), column)
 
     def reveal(self, row: int, column: int = NAME) -> QModelIndex:
-        """Expand the ancestors of `row`, then its index."""
-        for up in self.tree.path(row)[:-1]:
-            self.expand(up)
+        """Expand the ancestors of `row`, then its index. Collapsed ancestors below the topmost one
+        are only marked open, so the whole path shows as one block of rows: expanding level by level
+        would search the rows once per level, quadratic down a 100,000-deep chain."""
+        closed = [up for up in self.tree.path(row)[:-1] if not self.is_expanded(up)]
+        if closed:
+            self._visible.expanded.update(closed[1:])
+            self.expand(closed[0])
         return self.index_for(row, column)
 
     # Expansion; `row` is a TraceTree row.

@@ -36,6 +36,7 @@ from spanscope.core.diff.trace_diff import (
     diff_traces,
 )
 from spanscope.core.presentation import display
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.store.lookups import suggest_partner
 from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
@@ -160,7 +161,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         if field == "step":
             model = f"  ·  {step.model}" if step.model else ""
             error = "  ·  error" if step.status == "error" else ""
-            return "    " * row.depth + step.name + model + error
+            return indent(row.depth, "    ") + step.name + model + error
         if field == "latency":
             text = display.duration(step.latency_ns)
             return text + (_signed(other.latency_ns, step.latency_ns, display.duration) if other else "")

@@ -13,6 +13,7 @@ from spanscope.cli.stores import Subparsers, command_parser, store_for
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.debugging.tree_costs import TreeCosts
 from spanscope.core.presentation import display
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import connect
 from spanscope.core.store.db import Database
@@ -67,7 +68,7 @@ def _print_tree(db: Database, trace_id: str, out: TextIO) -> None:
     for i, depth in tree.walk():
         source = costs.source(i)
         cost = display.cost(costs.usd[i], computed=source == "computed", unknown=source == "unknown")
-        out.write("  " * depth + _tree_line(tree.rows[i], cost) + "\n")
+        out.write(indent(depth) + _tree_line(tree.rows[i], cost) + "\n")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,9 +9,11 @@ whose parent is paired with its parent (the parent constraint), then relaxed for
    with another kind 1, same kind with another name 0.5 (a call on another model, a different tool at
    the same place) and never pairing different kinds with different names. A stretch of more than
    DP_MAX_CELLS cells is paired greedily instead (linear time), by equal keys only.
-2. Moves. Steps still unpaired below a pair (descending through unpaired steps only) are paired by
-   equal (kind, name), first come first served in pre-order: a reordered step, or one wrapped in a
-   new chain or unwrapped, is shown as moved instead of removed and added.
+2. Moves. Steps still unpaired below a pair (descending through unpaired steps only, at most
+   MOVE_DEPTH levels) are paired by equal (kind, name), first come first served in pre-order: a
+   reordered step, or one wrapped in a new chain or unwrapped, is shown as moved instead of removed
+   and added. The depth bound keeps the alignment linear: each new pair looks for moves below it
+   again, so unbounded, a deep chain of steps that differ at every other level was quadratic.
 3. Every new pair is aligned the same way, down to the leaves.
 
 Two traces with one root each always pair their roots: they are the two runs being compared.
@@ -35,6 +37,7 @@ from spanscope.core.diff.conversation_diff import message_text, word_diff
 from spanscope.core.model import MODEL_KINDS, is_messages
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import pretty
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.store.db import Database
 from spanscope.core.store.queries import trace_rows
 from spanscope.core.store.span_io import trace_io
@@ -45,6 +48,8 @@ CHANGES: tuple[Change, ...] = ("same", "changed", "moved", "added", "removed")
 #: greedily, each step with the next of the same kind and name at most GREEDY_WINDOW places ahead.
 DP_MAX_CELLS = 40_000
 GREEDY_WINDOW = 50
+#: Levels below a pair's unpaired children that its moves are looked for in.
+MOVE_DEPTH = 32
 SAME_KEY, SAME_NAME, SAME_KIND = 3.0, 1.0, 0.5
 #: How much unchanged text a collapsed word diff keeps on each side of a change.
 CONTEXT_CHARS = 80
@@ -186,13 +191,14 @@ class _Aligner:
         pending.append((i, j))
 
     def _unpaired(self, side: int, start: Iterable[int]) -> Iterable[int]:
-        """Unpaired rows in pre-order, from `start` down through unpaired rows only."""
-        stack = list(reversed(list(start)))
+        """Unpaired rows in pre-order, from `start` down through unpaired rows only, MOVE_DEPTH levels."""
+        stack = [(row, 0) for row in reversed(list(start))]
         while stack:
-            row = stack.pop()
+            row, depth = stack.pop()
             if self.partner[side][row] < 0:
                 yield row
-                stack.extend(reversed(self.kids(side, row)))
+                if depth < MOVE_DEPTH:
+                    stack.extend((kid, depth + 1) for kid in reversed(self.kids(side, row)))
 
     def _pair_moves(self, a: int, b: int, ops: list[Op], pending: list[tuple[int, int]]) -> None:
         lonely_a = [i for i, j in ops if j is None]
@@ -200,24 +206,30 @@ class _Aligner:
         if not lonely_a or not lonely_b:
             return
         waiting: dict[Key, deque[int]] = defaultdict(deque)
+        free = set()
         for i in self._unpaired(0, lonely_a):
             waiting[self.keys[0][i]].append(i)
+            free.add(i)
         for j in self._unpaired(1, lonely_b):
             queue = waiting.get(self.keys[1][j])
-            while queue and not self._free_up_to(queue[0], a):
+            while queue and queue[0] not in free:
                 queue.popleft()
             if queue:
-                self._pair(queue.popleft(), j, pending)
+                i = queue.popleft()
+                self._take(i, free)
+                self._pair(i, j, pending)
                 self.moved_b.add(j)
 
-    def _free_up_to(self, i: int, top: int) -> bool:
-        """Whether `i` and its ancestors below `top` in A are all still unpaired."""
-        parent = self.trees[0].parent
-        while i >= 0 and i != top:
-            if self.partner[0][i] >= 0:
-                return False
-            i = parent[i]
-        return True
+    def _take(self, i: int, free: set[int]) -> None:
+        """Drop `i` and its descendants from the rows of A still `free` to move (unpaired, as are
+        their ancestors below the pair being aligned): each row leaves once, so a whole deep chain of
+        candidates costs linear time, where walking up from each one would be quadratic."""
+        stack = [i]
+        while stack:
+            row = stack.pop()
+            if row in free:
+                free.discard(row)
+                stack.extend(self.kids(0, row))
 
     def rows(self) -> list[AlignedRow]:
         out: list[AlignedRow] = []
@@ -550,7 +562,7 @@ def _cell(step: Step | None, depth: int) -> str:
         return ""
     error = " ERROR" if step.status == "error" else ""
     model = f" ({step.model})" if step.model else ""
-    return "  " * depth + f"{step.name}{model}{error}"
+    return indent(depth) + f"{step.name}{model}{error}"
 
 
 def report_lines(diff: TraceDiff) -> Iterator[str]:

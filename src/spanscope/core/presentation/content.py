@@ -124,8 +124,7 @@ def pretty(value: Any) -> str:
             return value
         value = parsed
     if isinstance(value, dict | list):
-        option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-        return orjson.dumps(value, option=option, default=str).decode()
+        return _json(value, indent=True)
     return compact(value)
 
 
@@ -133,7 +132,48 @@ def compact(value: Any) -> str:
     """A one-value rendering: text as is, JSON for everything else."""
     if isinstance(value, str):
         return value
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    return _json(value, indent=False)
+
+
+def _json(value: Any, *, indent: bool) -> str:
+    """JSON by orjson; a value orjson refuses (nested past its 255 levels, which parsing allows up to
+    1,024, or an integer past 64 bits) by _json_by_stack instead of an exception."""
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        return orjson.dumps(value, option=option, default=str).decode()
+    except orjson.JSONEncodeError:
+        return _json_by_stack(value, indent)
+
+
+class _Written(str):
+    """Text already rendered, waiting on _json_by_stack's stack."""
+
+
+def _json_by_stack(value: Any, indent: bool) -> str:
+    """JSON written from an explicit stack, as orjson would (two-space indentation when `indent`),
+    at any depth; integers of any size as their digits."""
+    out: list[str] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, _Written):
+            out.append(item)
+        elif isinstance(item, dict | list) and item:
+            pairs = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            inner = "\n" + "  " * (level + 1) if indent else ""
+            todo: list[tuple[Any, int]] = []
+            for n, (key, child) in enumerate(pairs):
+                name = "" if key is None else orjson.dumps(str(key)).decode() + (": " if indent else ":")
+                todo += [(_Written(("," if n else "") + inner + name), 0), (child, level + 1)]
+            brackets = "{}" if isinstance(item, dict) else "[]"
+            todo.append((_Written(("\n" + "  " * level if indent else "") + brackets[1]), 0))
+            out.append(brackets[0])
+            stack += reversed(todo)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out.append(str(item))
+        else:
+            out.append(orjson.dumps(item, default=str).decode())
+    return "".join(out)
 
 
 def preview(text: str, limit: int = 300) -> str:
@@ -172,15 +212,17 @@ def shape(value: Any) -> tuple[PayloadKind, Any]:
 
 
 def flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """Nested maps and lists as dotted keys (`a.b.0`), leaves as they are; empty ones kept."""
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            yield from flatten(item, f"{prefix}.{key}")
-    elif isinstance(value, list) and value and any(isinstance(item, dict | list) for item in value):
-        for index, item in enumerate(value):
-            yield from flatten(item, f"{prefix}.{index}")
-    else:
-        yield prefix, value
+    """Nested maps and lists as dotted keys (`a.b.0`), leaves as they are; empty ones kept. From an
+    explicit stack, so a value nested past Python's recursion limit flattens too."""
+    stack = [(prefix, value)]
+    while stack:
+        key, item = stack.pop()
+        if isinstance(item, dict) and item:
+            stack += reversed([(f"{key}.{k}", v) for k, v in item.items()])
+        elif isinstance(item, list) and item and any(isinstance(v, dict | list) for v in item):
+            stack += reversed([(f"{key}.{n}", v) for n, v in enumerate(item)])
+        else:
+            yield key, item
 
 
 def attribute_rows(span: Span) -> list[tuple[str, Any]]:

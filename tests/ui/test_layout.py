@@ -3,11 +3,13 @@ the screen, and the layout is remembered; light and dark palettes."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QSplitter, QTabBar, QToolButton
+from PySide6.QtWidgets import QApplication, QScrollArea, QSplitter, QTabBar, QToolButton
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.core.resources import demo_traces
@@ -154,6 +156,53 @@ def test_the_diff_window_and_dialogs_fit_the_screen_they_open_on(qtbot, settings
         qtbot.addWidget(dialog)
         assert dialog.width() <= room.width() and dialog.height() <= room.height()
         assert dialog.minimumHeight() <= room.height()
+
+
+def within(qtbot, dialog, room) -> None:
+    """`dialog`, shown, fits `room` and no layout of it asks for more."""
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.wait(20)
+    assert dialog.width() <= room.width() and dialog.height() <= room.height(), dialog
+    assert dialog.minimumWidth() <= room.width() and dialog.minimumHeight() <= room.height(), dialog
+    dialog.close()
+
+
+def test_every_dialog_fits_the_screen_however_much_it_holds(qtbot, tmp_path, demo_store):
+    """A long value, a large image, many label sets and many scores given by others: each dialog
+    stays within the (small) test screen, its content scrolling."""
+    from qt_images import png
+
+    from spanscope.core.presentation.media import Blob
+    from spanscope.core.review.annotations import WHOLE_TRACE, Given
+    from spanscope.core.review.label_sets import LabelSet, save_label_set
+    from spanscope.ui.detail.media_view import QtImageDialog
+    from spanscope.ui.detail.value_dialog import QtValueDialog
+    from spanscope.ui.review.annotate_dialog import QtAnnotateDialog
+    from spanscope.ui.review.label_sets_dialog import QtLabelSetsDialog
+
+    for n in range(6):
+        save_label_set(demo_store, LabelSet(f"set {n}", tuple(f"label {n}.{k}" for k in range(6))))
+    settings = QSettings(str(tmp_path / "review.ini"), QSettings.Format.IniFormat)
+    settings.setValue("review/author", "tester")
+    window = shown_window(qtbot, settings, demo_store, 760, 560)
+    room = window.screen().availableGeometry().size() - FRAME_ALLOWANCE
+    reviewer = window.review.reviewer
+    for n in range(40):  # scores by others: what another reviewer's store holds
+        reviewer.set_author(f"reviewer {n}")
+        assert reviewer.give(AGENT_TRACE, WHOLE_TRACE, {"set 0": Given(label="label 0.1")}) is None
+    reviewer.set_author("tester")
+
+    annotate = QtAnnotateDialog(reviewer, window.context.db, AGENT_TRACE, WHOLE_TRACE, window)
+    within(qtbot, annotate, room)
+    assert annotate.findChild(QScrollArea).verticalScrollBar().maximum() > 0  # more than fits: it scrolls
+    within(qtbot, QtLabelSetsDialog(reviewer, window), room)
+    within(qtbot, QtValueDialog("value", {"text": "word " * 20_000, "lines": list(range(500))}, window), room)
+    image = base64.b64encode(png(2000, 1500)).decode()
+    dialog = QtImageDialog("image", window)
+    dialog.show_blob(Blob("image/png", image, 0, len(image)))
+    within(qtbot, dialog, room)
 
 
 def test_the_window_opens_as_it_was_left(qtbot, settings, demo_store):

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from spanscope.core.presentation.content import is_web_url
 from spanscope.core.presentation.media import IMAGE_LIMIT, Audio, Blob, TooLarge, size_text
 from spanscope.ui.screen_fit import fit_to_screen, room
-from spanscope.ui.style import MUTED_COLOR
+from spanscope.ui.style import MUTED_COLOR, tint
 from spanscope.ui.workers import Policy, QtWorker, TaskState
 
 THUMBNAIL = QSize(240, 160)
@@ -50,6 +50,8 @@ FETCH_TIMEOUT_S = 15.0
 FETCH_DEADLINE_S = 60.0
 _CHUNK = 1 << 16
 _ORIGINAL = "spanscope-original-size"
+#: Behind what a placeholder says (style.tint: dark on a dark palette).
+PLACEHOLDER_BACKGROUND = "#dfe6e9"
 
 
 def read_image(data: bytes, bound: QSize) -> QImage | str:
@@ -84,7 +86,7 @@ def read_blob(blob: Blob, bound: QSize) -> QImage | str:
 def placeholder(text: str, width: int = THUMBNAIL.width()) -> QImage:
     """A grey box saying what could not be shown."""
     image = QImage(width, 40, QImage.Format.Format_ARGB32)
-    image.fill(QColor("#dfe6e9"))
+    image.fill(QColor(tint(PLACEHOLDER_BACKGROUND)))
     painter = QPainter(image)
     painter.setPen(QColor(MUTED_COLOR))
     painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)

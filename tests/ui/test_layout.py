@@ -15,8 +15,11 @@ from otlp import llm, request, span, write_jsonl
 from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, import_file
 from spanscope.ui.context import View
+from spanscope.ui.detail.header import MESSAGE_LINES
 from spanscope.ui.main_window import TRACE_ROWS, QtMainWindow
 from spanscope.ui.screen_fit import FRAME_ALLOWANCE
+from spanscope.ui.span_tree import COLUMN_LEAST
+from spanscope.ui.span_tree_model import NAME
 from spanscope.ui.style import ERROR_COLOR, ColorScheme, apply_color_scheme, ink, is_dark, tint
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
@@ -102,6 +105,53 @@ def test_at_1280x720_with_every_dock_open_the_selected_trace_shows_whole_and_no_
         assert dock.isVisible()
     # the side docks share one place, as tabs: opening both does not halve the height of either
     assert window.tabifiedDockWidgets(window.breakpoints_dock) == [window.changes_dock]
+
+
+@pytest.fixture(params=[9, 11], ids=["9 pt", "11 pt"])
+def desktop_font(request, qapp):
+    """The offscreen default font, and GNOME's (a desktop's font makes every row and title taller)."""
+    font = QApplication.font()
+    larger = QApplication.font()
+    larger.setPointSize(request.param)
+    QApplication.setFont(larger)
+    yield request.param
+    QApplication.setFont(font)
+
+
+#: A maximized window on a 1280x720 screen, less the title bar and the desktop's panel.
+MAXIMIZED_720P = (1280, 656)
+
+
+def test_a_maximized_720p_window_shows_eight_trace_rows_and_folds_a_long_error(
+    qtbot, settings, many_traces_template, desktop_font
+):
+    window = shown_window(qtbot, settings, many_traces_template, *MAXIMIZED_720P)
+    window.context.select_trace(AGENT_TRACE)
+    window.context.select_span(FAILED_TOOL)  # a message of several lines under the step's name
+    qtbot.wait(50)
+    view = window.trace_list.view
+    assert view.viewport().height() >= TRACE_ROWS * view.verticalHeader().defaultSectionSize()
+    assert window.lower_splitter.height() >= window.detail.minimumSizeHint().height()
+    message = window.detail.header.message
+    full = window.detail.span.status_message
+    assert message.text().endswith("…</span>") and full.split()[-1] not in message.text()
+    assert message.height() <= MESSAGE_LINES * message.fontMetrics().lineSpacing() + 4
+    assert full.split("\n")[0] in message.toolTip()
+
+
+@pytest.mark.parametrize("docks_first", [False, True], ids=["docks opened later", "docks open at first show"])
+def test_at_1366x768_with_the_side_docks_open_the_span_tree_keeps_its_least_widths(
+    qtbot, settings, many_traces_template, desktop_font, docks_first
+):
+    window = shown_window(qtbot, settings, many_traces_template, 1366, 768, docks_first)
+    open_every_dock(qtbot, window)
+    window.context.select_trace(AGENT_TRACE)
+    qtbot.wait(50)
+    tree = window.span_tree.view
+    widths = [tree.columnWidth(c) for c in range(len(COLUMN_LEAST))]
+    assert widths[NAME] >= COLUMN_LEAST[NAME] + 40  # room above its least for the nesting's indent
+    assert all(widths[c] >= least for c, least in COLUMN_LEAST.items())
+    assert sum(widths) <= tree.viewport().width()  # no sideways scrolling
 
 
 def test_no_stray_dock_tab_bar_is_drawn_over_another_tab(qtbot, settings, demo_store):

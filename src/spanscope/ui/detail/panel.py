@@ -114,7 +114,7 @@ class QtDetailPanel(QWidget, QtObserver):
         ):
             self.tabs.addTab(page, title)
             if page is not self.io:
-                self._scroll_down_to(page)
+                self._let_views_shrink(page)
         self.tabs.setTabToolTip(IO_TAB, "The span's input and output")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -169,9 +169,9 @@ class QtDetailPanel(QWidget, QtObserver):
         layout.addWidget(self.scores, 1)
         return page
 
-    def _scroll_down_to(self, page: QWidget) -> None:
-        """Let `page`'s scrolling views shrink to PAGE_VIEW_MIN_LINES lines (Qt's least is about four):
-        the tab then asks no more height than the I/O tab's two title lines."""
+    def _let_views_shrink(self, page: QWidget) -> None:
+        """Let `page`'s scrolling views shrink to PAGE_VIEW_MIN_LINES lines (Qt's least is about
+        four): no tab then asks much more height than the I/O tab's two title lines."""
         lines = PAGE_VIEW_MIN_LINES * self.fontMetrics().lineSpacing()
         for view in page.findChildren(QAbstractScrollArea):
             view.setMinimumHeight(min(view.minimumSizeHint().height(), lines + 2 * view.frameWidth()))

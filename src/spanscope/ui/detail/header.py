@@ -34,8 +34,7 @@ def folded(text: str, font: QFont, width: int, lines: int) -> str:
     if len(starts) <= lines:
         return text
     last = starts[lines - 1]
-    rest = text[last:].replace("\n", " ")
-    return text[:last] + QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width)
+    return text[:last] + QFontMetrics(font).elidedText(text[last:], Qt.TextElideMode.ElideRight, width)
 
 
 class QtSpanHeader(QWidget):

@@ -86,3 +86,22 @@ def test_the_detail_reads_on_a_dark_palette(qtbot, dark, panel, trace_id, span_i
 def test_a_word_diff_reads_on_a_dark_palette(dark):
     html = word_diff_html([("same", "the "), ("removed", "old"), ("added", "new"), ("same", " words")])
     assert unreadable(html, dark) == []
+
+
+def test_a_detail_shown_before_the_palette_turns_dark_is_written_again(qtbot, qapp, panel):
+    """Grounding highlights and the error message chosen under the light palette follow it to dark."""
+    panel.context.select_trace(RAG)
+    panel.context.select_span(RAG_LLM)
+    qtbot.waitUntil(lambda: panel.span is not None and panel.span.span_id == RAG_LLM)
+    panel.tabs.setCurrentIndex(GROUNDING_TAB)
+    light = panel.grounding.browser.toHtml()
+    palette, scheme = QPalette(qapp.palette()), qapp.property("spanscope_color_scheme")
+    try:
+        apply_color_scheme(qapp, ColorScheme.DARK)
+        qtbot.wait(20)
+        dark = QGuiApplication.palette()
+        assert unreadable(light, dark)  # what was shown would not read
+        assert unreadable(panel.grounding.browser.toHtml(), dark) == []
+    finally:
+        qapp.setProperty("spanscope_color_scheme", scheme)
+        qapp.setPalette(palette)

@@ -4,7 +4,7 @@ Events tab and the message's tooltip have all of it), so a long error leaves the
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QTextLayout
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
@@ -83,6 +83,12 @@ class QtSpanHeader(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.message.isVisibleTo(self):
+            self._fold_message()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The message's colour is written for the palette: written again when that changes."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.message.isVisibleTo(self):
             self._fold_message()
 
     def _fold_message(self) -> None:

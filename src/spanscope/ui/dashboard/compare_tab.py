@@ -188,7 +188,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.job.cancel()
         self.models_job.cancel()
         self.references_job.cancel()
-        self._rows, self._references = [], None
+        self._rows, self._points, self._references = [], CallPoints(), None
         self.models.clear()
         self.table.clear()
         for chart in self.charts():

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from raw_models import raw_model
 from spanscope.core.model import Span
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import TraceRow, iter_spans, list_traces
@@ -122,7 +123,7 @@ def usage_by_model(spans: list[RawSpan], model_keys: tuple[str, ...], token_keys
     a call that reported none adds nothing."""
     totals: dict[str, list[int]] = {}
     for s in spans:
-        model = next((s.attrs[k] for k in model_keys if k in s.attrs), None)
+        model = raw_model(s.attrs, model_keys)
         row = totals.setdefault(model, [0, 0])
         for i, key in enumerate(token_keys):
             row[i] += int(s.attrs.get(key, 0))

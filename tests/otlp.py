@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from raw_models import raw_model
+
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
@@ -87,7 +89,7 @@ def raw_model_calls(path) -> dict[str | None, list[int]]:
                     attrs = {a["key"]: next(iter(a["value"].values())) for a in s.get("attributes", [])}
                     if attrs.get("openinference.span.kind") not in ("LLM", "EMBEDDING"):
                         continue
-                    model = attrs.get("llm.model_name") or attrs.get("embedding.model_name")
+                    model = raw_model(attrs)
                     row = totals.setdefault(model, [0, 0, 0])
                     row[0] += 1
                     row[1] += int(attrs.get("llm.token_count.prompt", 0))

@@ -52,10 +52,10 @@ def test_steps_prints_every_step_in_execution_order(trace_file, capsys):
     header, *lines = out.splitlines()
     assert header.split() == ["step", "span", "id", "kind", "name", "latency", "tokens"]
     assert [line.split()[:4] for line in lines] == [
-        ["0", ROOT, "AGENT", "agent"],
-        ["1", CALL, "LLM", "span-a2"],
-        ["2", TOOL, "TOOL", "web_search"],
-        ["3", ANSWER, "LLM", "span-a4"],
+        ["1", ROOT, "AGENT", "agent"],
+        ["2", CALL, "LLM", "span-a2"],
+        ["3", TOOL, "TOOL", "web_search"],
+        ["4", ANSWER, "LLM", "span-a4"],
     ]
     assert "3.00 s" in lines[1] and "in 4,200 out 30" in lines[1]
     assert lines[2].rstrip().endswith("100 ms")

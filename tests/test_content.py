@@ -150,5 +150,5 @@ def test_cost_is_never_a_silent_zero():
     unknown = span(kind=Kind.LLM, model="no-such-model-xyz", input_tokens=10, output_tokens=5)
     assert content.cost_text(unknown, book) == "unknown: no price for model no-such-model-xyz"
     priced = span(kind=Kind.LLM, model="gpt-4o-mini", input_tokens=1_000_000, output_tokens=0)
-    assert content.cost_text(priced, book).startswith("$")
+    assert content.cost_text(priced, book).startswith("~$0.15 (computed with ")  # $0.15 per million
     assert "computed with" in content.cost_text(priced, book)

@@ -18,7 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from raw_models import raw_model
 from spanscope.core import conventions
+from spanscope.core.conventions.messages import openai_chat
 from spanscope.core.conventions.precedence import CONVENTIONS
 from spanscope.core.model import Event, Kind, Span, Status, is_messages, message
 
@@ -202,7 +204,7 @@ def test_openinference_openai_kind_model_usage(oi_openai: Loaded) -> None:
     assert len(oi_openai) == 25
     for attrs, span in oi_openai:
         assert span.kind == Kind(attrs["openinference.span.kind"])
-        assert span.model == (attrs.get("llm.model_name") or attrs.get("embedding.model_name"))
+        assert span.model == raw_model(attrs)
         assert span.provider == attrs.get("llm.system")
         assert span.input_tokens == attrs.get("llm.token_count.prompt")
         assert span.output_tokens == attrs.get("llm.token_count.completion")
@@ -972,3 +974,25 @@ def test_openinference_audio_dropped_from_its_messages_is_taken_from_the_request
             assert [p["url"] for p in shown_parts if p.get("type") == "image"] == images
     assert any(p.get("type") == "input_audio" for _, s in loaded if s.input for m in s.input
                for p in (m["content"] if isinstance(m["content"], list) else ()))  # fmt: skip
+
+
+def test_anthropic_image_blocks_are_images():
+    """Anthropic's image blocks carry the image in `source`: base64 with its media type, or a URL."""
+    base64_source = {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"}
+    request = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in these?"},
+                    {"type": "image", "source": base64_source},
+                    {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+                ],
+            }
+        ]
+    }
+    (shown,) = openai_chat(request, "user")
+    assert [p for p in shown["content"] if p.get("type") == "image"] == [
+        {"type": "image", "url": "data:image/png;base64,iVBORw0K"},
+        {"type": "image", "url": "https://example.com/cat.jpg"},
+    ]

@@ -6,17 +6,24 @@ shown failed when the server's span of it failed (also when client and server co
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import otlp
+from old_stores import before_root_service
+from raw_models import raw_model
 from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
 from spanscope.core.model import Kind, Span, Status
+from spanscope.core.search.find import search
+from spanscope.core.search.index import BATCH_SPANS, RANK_SQL, build_index
+from spanscope.core.search.texts import span_texts
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import iter_spans, list_traces
+from spanscope.core.store.search_index import IndexWriter
 
 BASES = ["mcp/travel-mcp-native", "mcp/travel-mcp-traceloop"]
 SUFFIXES = [".otlp-requests", ".otlp.jsonl", ".otlp.json"]
@@ -30,9 +37,12 @@ def usage(s: RawSpan) -> tuple[str | None, int | None, int | None]:
     a = s.attrs
     if "openinference.span.kind" in a:
         used = (a.get("llm.token_count.prompt"), a.get("llm.token_count.completion"))
-        return a.get("llm.model_name"), tokens(used[0]), tokens(used[1])
-    model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model")
-    return model, tokens(a.get("gen_ai.usage.input_tokens")), tokens(a.get("gen_ai.usage.output_tokens"))
+        return raw_model(a), tokens(used[0]), tokens(used[1])
+    return (
+        raw_model(a),
+        tokens(a.get("gen_ai.usage.input_tokens")),
+        tokens(a.get("gen_ai.usage.output_tokens")),
+    )
 
 
 def is_tool_call(s: RawSpan) -> bool:
@@ -175,6 +185,62 @@ def test_client_call_fails_whichever_side_comes_first(tmp_path: Path, server_fir
     assert [t.error_count for t in list_traces(db)] == [2]
 
 
+def _service_names(path: Path) -> list[str | None]:
+    """The service.name of each span of an OTLP JSON lines file, in order: read from the raw file."""
+    names = []
+    for line in path.read_text().splitlines():
+        for resource in json.loads(line)["resourceSpans"]:
+            attributes = {a["key"]: a["value"] for a in resource["resource"]["attributes"]}
+            name = attributes.get("service.name", {}).get("stringValue")
+            names += [name for scope in resource["scopeSpans"] for _ in scope["spans"]]
+    return names
+
+
+@pytest.mark.parametrize("server_first", [False, True])
+def test_the_trace_is_its_root_service(tmp_path: Path, server_first: bool) -> None:
+    """A client's trace with the server's spans under it is the client's project, though the
+    server's service sorts after it, and whichever file comes first."""
+    client_file, server_file = _client_and_server_files(tmp_path)
+    client, server = _service_names(client_file)[0], _service_names(server_file)[0]
+    assert server > client
+    db_path = tmp_path / "store.db"
+    for path in (server_file, client_file) if server_first else (client_file, server_file):
+        import_file(db_path, path)
+    assert [t.service for t in list_traces(connect(db_path))] == [client]
+
+
+def test_a_root_without_service_takes_the_most_common(tmp_path: Path) -> None:
+    """A root naming no service: the trace is the service most of its spans name."""
+    root = otlp.request(otlp.span("00000000000000a1", name="agent"))
+    root["resourceSpans"][0]["resource"]["attributes"] = []
+    path = otlp.write_jsonl(
+        tmp_path / "mixed.otlp.jsonl",
+        root,
+        otlp.request(otlp.span("00000000000000b1", "00000000000000a1"), service="zeta"),
+        otlp.request(
+            otlp.span("00000000000000b2", "00000000000000a1"),
+            otlp.span("00000000000000b3", "00000000000000a1"),
+            service="alpha",
+        ),
+    )
+    names = _service_names(path)
+    assert names[0] is None
+    common = max(set(names) - {None}, key=names.count)
+    assert common != max(set(names) - {None})
+    import_file(tmp_path / "store.db", path)
+    assert [t.service for t in list_traces(connect(tmp_path / "store.db"))] == [common]
+
+
+def test_an_older_store_takes_its_root_service(tmp_path: Path) -> None:
+    """Traces rolled up by an older Spanscope (the highest-sorting service) are the root's once opened."""
+    db_path = tmp_path / "store.db"
+    for path in _client_and_server_files(tmp_path):
+        import_file(db_path, path)
+    before_root_service(db_path)
+    assert sqlite3.connect(db_path).execute("SELECT service FROM traces").fetchall() == [("server",)]
+    assert [t.service for t in list_traces(connect(db_path))] == ["client"]
+
+
 @pytest.mark.parametrize("status", [{"code": 1}, {"code": 2, "message": "client gave up"}])
 def test_a_status_of_its_own_is_kept(tmp_path: Path, status: dict) -> None:
     """An OK call stays OK; a failed one keeps its own message."""
@@ -207,7 +273,7 @@ def test_only_the_call_of_the_same_request_fails(tmp_path: Path) -> None:
 
 def test_server_spans_received_live_fail_the_imported_call(served, tmp_path: Path) -> None:
     """The server's spans may come live, after the client's file was imported."""
-    receiver, sink, store = served
+    receiver, _, store = served
     client_file, server_file = _client_and_server_files(tmp_path)
     assert import_file(store, client_file).outcome is Outcome.IMPORTED
     answer = urllib.request.urlopen(
@@ -218,7 +284,45 @@ def test_server_spans_received_live_fail_the_imported_call(served, tmp_path: Pat
         ),
         timeout=10,
     )
-    assert answer.status == 200 and sink.flush()
+    assert answer.status == 200
     db = connect(store, readonly=True)
     assert next(s for s in iter_spans(db) if s.span_id == "00000000000000c7").status == Status.ERROR
     assert [t.error_count for t in list_traces(db)] == [2]
+
+
+def test_search_finds_a_client_call_failed_after_it_was_indexed(tmp_path: Path) -> None:
+    """The client's trace is imported and indexed first; when the server's spans arrive, the client
+    call's new status message is indexed too, and the index stays consistent (a contentless index
+    forgets a row only given the exact text it was indexed with)."""
+    client_file, server_file = _client_and_server_files(tmp_path)
+    db_path = tmp_path / "store.db"
+    import_file(db_path, client_file)
+    build_index(db_path)
+    failure = '"MCP server\'s tool call failed"'
+    assert search(connect(db_path), failure).hits == []
+    import_file(db_path, server_file)
+    build_index(db_path)
+    db = connect(db_path)
+    assert {hit.span_id for hit in search(db, failure).hits} == {"00000000000000c7"}
+    assert db.execute("SELECT count(*) FROM search_restatus").fetchone()[0] == 0
+    db.execute("INSERT INTO search_fts (search_fts) VALUES ('integrity-check')")
+    assert {hit.span_id for hit in search(db, "lookup").hits} >= {"00000000000000c7", "00000000000000d7"}
+
+
+def test_a_batch_read_before_its_status_changed_is_read_again(tmp_path: Path) -> None:
+    """The indexer reads a batch, the server's spans are imported (finalizing changes a status
+    message of that batch), then the indexer commits: the batch is refused and read again."""
+    client_file, server_file = _client_and_server_files(tmp_path)
+    db_path = tmp_path / "store.db"
+    import_file(db_path, client_file)
+    index = IndexWriter(db_path, lambda: False)
+    try:
+        index.ensure(RANK_SQL)
+        last, _, spans = index.pending(BATCH_SPANS)
+        rows = [(s.id, *span_texts(s.name, s.status_message, s.doc, s.logs, s.parent)) for s in spans]
+        import_file(db_path, server_file)
+        assert not index.add(last, spans, rows, [], [])
+    finally:
+        index.close()
+    build_index(db_path)
+    assert {hit.span_id for hit in search(connect(db_path), "tool call failed").hits} == {"00000000000000c7"}

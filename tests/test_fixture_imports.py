@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from raw_models import raw_model
 from spanscope.cli import main
 
 BASES = {
@@ -60,12 +61,12 @@ def expected_usage(spans: list[dict[str, Any]], convention: str) -> dict[str, tu
         if convention == "openinference":
             if a.get("openinference.span.kind") not in ("LLM", "EMBEDDING"):
                 continue
-            model = a.get("llm.model_name") or a.get("embedding.model_name")
+            model = raw_model(a)
             used = (a.get("llm.token_count.prompt"), a.get("llm.token_count.completion"))
         elif convention == "genai":
             if "gen_ai.request.model" not in a and "gen_ai.response.model" not in a:
                 continue
-            model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model")
+            model = raw_model(a)
             used = (a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.output_tokens"))
         else:
             if a.get("langfuse.observation.type") not in ("generation", "embedding"):

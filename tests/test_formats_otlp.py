@@ -22,6 +22,7 @@ from spanscope.core import conventions
 from spanscope.core.formats import FormatError, Source, detect, otlp_console, otlp_json
 from spanscope.core.formats.ids import normalize_id
 from spanscope.core.formats.json_objects import split_objects
+from spanscope.core.formats.registry import registry
 from spanscope.core.model import Span, Status
 
 JSON_ENCODINGS = (".otlp.jsonl", ".otlp.json", ".otlp-b64ids.json")
@@ -561,10 +562,18 @@ def test_bad_span_is_skipped_and_its_neighbours_kept(
     assert problems[0].startswith("line 2: span 2:") and reason in problems[0]
 
 
-def test_garbage_file_names_the_formats_tried(tmp_path: Path) -> None:
+def test_garbage_file_is_named_short_and_with_what_it_begins_with(tmp_path: Path) -> None:
+    """Where to read the formats, not a 1,000-character list of them."""
     with pytest.raises(FormatError) as err:
         detect(Source(write(tmp_path, b"\x00\x01garbage, not a trace {]\n" * 50)))
-    assert otlp_json.SPEC.name in str(err.value) and otlp_console.SPEC.name in str(err.value)
+    message = str(err.value)
+    assert f"({len(registry())} tried, listed by `spanscope import --help`)" in message
+    assert message.endswith("begins with the bytes 00 01 67 61 72 62 61 67 65 2c 20 6e (binary, not text)")
+    assert otlp_json.SPEC.description not in message and len(message) < 250
+    with pytest.raises(FormatError) as err:
+        detect(Source(write(tmp_path, b'{"resourceMetrics": [{"resource": {}}]}\n' * 50)))
+    metrics = '{"resourceMetrics": [{"resource": {}}]}'
+    assert str(err.value).endswith(f"""it begins with '{metrics} {metrics[:20]}…'""")
 
 
 def test_empty_file_is_a_format_error(tmp_path: Path) -> None:

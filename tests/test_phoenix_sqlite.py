@@ -43,7 +43,8 @@ def test_the_real_store_reads_with_the_figures_sql_gives(phoenix_db):
         phoenix_db,
         "SELECT s.span_id, s.parent_id, s.span_kind, s.status_code, t.trace_id, p.name, "
         "coalesce(json_extract(s.attributes, '$.llm.model_name'), "
-        "json_extract(s.attributes, '$.embedding.model_name')), "
+        "json_extract(s.attributes, '$.embedding.model_name'), "
+        "json_extract(json_extract(s.attributes, '$.llm.invocation_parameters'), '$.model')), "
         "json_extract(s.attributes, '$.llm.token_count.prompt'), "
         "json_extract(s.attributes, '$.llm.token_count.completion') "
         "FROM spans s JOIN traces t ON t.id = s.trace_rowid JOIN projects p ON p.id = t.project_rowid",

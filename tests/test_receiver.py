@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import http.client
 import socket
+import threading
+import time
 
 import orjson
 import pytest
@@ -16,7 +18,7 @@ from spanscope.core.model import Span
 from spanscope.core.receiver import OtlpReceiver
 from spanscope.core.store import connect
 from spanscope.core.store import live as live_module
-from spanscope.core.store.live import SpanSink
+from spanscope.core.store.live import Receipt, SpanSink, StoreUnavailable
 from spanscope.core.store.queries import list_traces
 
 ROOT, CALL = "00000000000000a1", "00000000000000a2"
@@ -59,7 +61,6 @@ def test_json_spans_are_stored_once_with_their_parents(served, store):
     receiver, sink = served
     assert post(receiver, two_spans())[::2] == (200, b"{}")
     assert post(receiver, two_spans())[0] == 200  # an exporter's retry of the same spans
-    assert sink.flush()
     assert stored(store) == {ROOT: None, CALL: ROOT}
     (trace,) = list_traces(connect(store, readonly=True))
     assert (trace.trace_id, trace.input_tokens, trace.models) == (TRACE, 10, ("gpt-4o",))
@@ -67,20 +68,20 @@ def test_json_spans_are_stored_once_with_their_parents(served, store):
 
 
 def test_gzip_bodies_are_accepted(served, store):
-    receiver, sink = served
+    receiver, _ = served
     assert post(receiver, gzip.compress(two_spans()), **{"Content-Encoding": "gzip"})[0] == 200
-    assert sink.flush() and len(stored(store)) == 2
+    assert len(stored(store)) == 2
 
 
 def test_a_span_that_cannot_be_used_is_rejected_and_counted_the_rest_stored(served, store):
-    receiver, sink = served
+    receiver, _ = served
     bad = span("00000000000000b1", name="no start")
     del bad["startTimeUnixNano"]
     status, _, body = post(receiver, orjson.dumps(request(span(ROOT), bad)))
     assert status == 200
     partial = orjson.loads(body)["partialSuccess"]
     assert partial["rejectedSpans"] == "1" and "startTimeUnixNano missing" in partial["errorMessage"]
-    assert sink.flush() and set(stored(store)) == {ROOT}
+    assert set(stored(store)) == {ROOT}
 
 
 def test_an_empty_request_is_valid(served):
@@ -123,7 +124,7 @@ def test_a_gzip_body_inflating_over_the_limit_gets_413(served, monkeypatch):
 
 
 def test_a_client_hanging_up_mid_body_leaves_the_receiver_serving(served, store):
-    receiver, sink = served
+    receiver, _ = served
     with socket.create_connection(("127.0.0.1", receiver.port)) as raw:
         raw.sendall(
             b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -132,13 +133,7 @@ def test_a_client_hanging_up_mid_body_leaves_the_receiver_serving(served, store)
         raw.shutdown(socket.SHUT_WR)
         assert raw.recv(100) == b""  # closed without an answer: there was no whole request
     assert post(receiver, two_spans())[0] == 200
-    assert sink.flush() and len(stored(store)) == 2
-
-
-def test_a_full_buffer_asks_the_sender_to_retry(served, monkeypatch):
-    monkeypatch.setattr(live_module, "MAX_PENDING_SPANS", 1)
-    status, headers, data = post(served[0], two_spans())
-    assert status == 503 and headers["Retry-After"] == "1" and orjson.loads(data)["code"] == 14
+    assert len(stored(store)) == 2
 
 
 def test_other_paths_and_methods_are_refused(served):
@@ -153,28 +148,55 @@ def test_other_paths_and_methods_are_refused(served):
     conn.close()
 
 
-def test_spans_wait_while_another_import_holds_the_store(served, store):
+def test_spans_wait_while_another_import_holds_the_store_briefly(served, store):
     receiver, sink = served
     blocker = connect(store).conn
     blocker.execute("BEGIN IMMEDIATE")
-    try:
-        assert post(receiver, two_spans())[0] == 200
-        assert not sink.flush(timeout=1.0)
-        assert "busy" in (sink.stats().last_error or "")
-    finally:
-        blocker.execute("ROLLBACK")
-    assert sink.flush() and len(stored(store)) == 2
-    assert sink.stats().last_error is None
+    release = threading.Timer(0.5, blocker.execute, ("ROLLBACK",))
+    release.start()
+    began = time.monotonic()
+    assert post(receiver, two_spans())[0] == 200  # answered once stored, after the lock was let go
+    assert time.monotonic() - began >= 0.4
+    assert len(stored(store)) == 2 and sink.stats().last_error is None
 
 
-def test_closing_gives_up_on_a_store_that_stays_busy_and_says_so(store):
-    sink = SpanSink(store, "otlp-http://test")
+def test_a_store_locked_past_the_deadline_gets_503_and_stores_nothing(served, store, monkeypatch):
+    receiver, _ = served
+    monkeypatch.setattr(live_module, "STORE_DEADLINE_S", 0.5)
     blocker = connect(store).conn
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        sink.submit([Span(TRACE, ROOT, None, "root", 1, 2)])
-        sink.close(timeout=0.5)
+        status, headers, data = post(receiver, two_spans())
     finally:
         blocker.execute("ROLLBACK")
-    stats = sink.stats()
-    assert (stats.spans_failed, stats.pending) == (1, 0) and "stayed busy" in stats.last_error
+    assert status == 503 and headers["Retry-After"] == "1"
+    message = orjson.loads(data)
+    assert message["code"] == 14 and "locked by another writer for 0.5 s" in message["message"]
+    assert stored(store) == {}  # withdrawn: a sender told to retry finds none of its spans half-stored
+    assert post(receiver, two_spans())[0] == 200 and len(stored(store)) == 2
+    assert receiver.stats().refused == 1
+
+
+def test_closing_answers_callers_the_locked_store_never_took(store):
+    sink = SpanSink(store, "otlp-http://test")
+    blocker = connect(store).conn
+    blocker.execute("BEGIN IMMEDIATE")
+    outcome: list[BaseException | Receipt] = []
+
+    def store_one() -> None:
+        try:
+            outcome.append(sink.store([Span(TRACE, ROOT, None, "root", 1, 2)], deadline_s=60))
+        except StoreUnavailable as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=store_one)
+    caller.start()
+    try:
+        time.sleep(0.2)
+        sink.close(timeout=0.5)
+        caller.join(5)
+    finally:
+        blocker.execute("ROLLBACK")
+    (answer,) = outcome
+    assert isinstance(answer, StoreUnavailable) and "stopped" in str(answer)
+    assert stored(store) == {}

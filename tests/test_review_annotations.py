@@ -269,7 +269,11 @@ def test_the_annotations_command_writes_jsonl_or_csv(store, tmp_path, capsys):
     assert list(csv.DictReader(target.open())) == rows
 
 
-def test_the_annotations_command_on_trace_files_finds_none(tmp_path, capsys):
-    assert main(["annotations", str(trace_file(tmp_path / "run.jsonl"))]) == 0
+def test_the_annotations_command_on_a_trace_file_says_reviews_are_in_a_store(tmp_path, capsys):
+    path = trace_file(tmp_path / "run.jsonl")
+    assert main(["annotations", str(path)]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and "0 reviews" in err
+    assert (
+        out == ""
+        and err == f"spanscope: {path}: not a store; reviews are kept in the store they were given in\n"
+    )

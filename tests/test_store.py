@@ -143,12 +143,12 @@ def test_malformed_line_is_skipped_with_its_line_number(tmp_path, store):
     assert str(path) in str(problem)
 
 
-def test_unknown_format_fails_naming_the_formats_tried(tmp_path, store):
+def test_unknown_format_fails_saying_what_the_file_begins_with(tmp_path, store):
     path = tmp_path / "notes.txt"
     path.write_text("just some notes\n")
     result = import_file(store, path)
     assert result.outcome is Outcome.FAILED
-    assert "otlp-json" in result.error and "notes.txt" in result.error
+    assert "notes.txt" in result.error and result.error.endswith("it begins with 'just some notes'")
 
 
 def test_cancelled_import_leaves_the_store_as_it_was(tmp_path, store):

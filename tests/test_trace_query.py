@@ -9,10 +9,13 @@ import pytest
 from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import TRACE_COLUMNS, TraceRow, list_traces
+from spanscope.core.store.schema import MIGRATIONS, VERSION, _add_service_index
 from spanscope.core.store.trace_query import (
     SORT_COLUMNS,
     TraceFilter,
+    distinct_values,
     fetch_rows,
+    filled_columns,
     models_in_store,
     rowid_of,
     sorted_trace_ids,
@@ -80,6 +83,7 @@ def random_rows(count: int, seed: int = 3) -> list[dict]:
             models=maybe(",".join(rng.sample(["gpt-4o", "gpt-4o-mini", "claude"], rng.randrange(1, 3)))),
             session_id=maybe(rng.choice(["s1", "s2"])),
             user_id=maybe(rng.choice(["u1", "u2", "U3"])),
+            service=maybe(rng.choice(["rag-app", "agent-app", "Agent-app"])),
         )
         for i in range(1, 301)
     ]
@@ -247,6 +251,7 @@ def test_models_and_time_bounds(db, demo_db):
         "gemini-2.5-flash",
         "gpt-4.1-2025-04-14",
         "gpt-4.1-mini-2025-04-14",
+        "gpt-4o",  # a failed call: the model it asked for (llm.invocation_parameters)
         "gpt-4o-2024-08-06",
         "gpt-4o-mini-2024-07-18",
         "text-embedding-3-small",
@@ -266,3 +271,36 @@ def test_unfiltered_sorts_walk_an_index(db, order_by):
     )
     assert "TEMP B-TREE" not in plan
     assert f"idx_traces_{order_by}" in plan
+
+
+def test_a_project_filter_keeps_exactly_that_projects_traces(db):
+    rows = random_rows(300)
+    insert(db, rows)
+    assert distinct_values(db, "service") == sorted({r["service"] for r in rows if r["service"]})
+    for project in ("rag-app", "Agent-app"):
+        got = sorted_trace_ids(db, TraceFilter(service=project, errors_only=True), "start_ns", True)
+        kept = python_order(
+            db, rows, "start_ns", True, lambda r, p=project: r["service"] == p and r["error_count"]
+        )
+        assert list(got) == kept and kept
+
+
+def test_filled_columns_says_which_columns_some_trace_has_a_value_in(db):
+    insert(db, [trace(1, session_id="s1", user_id=""), trace(2, scores=None)])
+    assert filled_columns(db, ["session_id", "user_id", "scores", "service"]) == {"session_id", "service"}
+    with pytest.raises(ValueError):
+        filled_columns(db, ["trace_id; DROP TABLE traces"])
+
+
+def test_a_store_from_before_schema_9_gets_its_project_index(tmp_path):
+    store = tmp_path / "old.db"
+    old = connect(store)
+    insert(old, [trace(1, service="rag-app"), trace(2, service="agent-app")])
+    old.execute("DROP INDEX idx_traces_service")
+    old.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_service_index)}")
+    old.conn.close()
+    db = connect(store)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
+    assert distinct_values(db, "service") == ["agent-app", "rag-app"]
+    plan = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT rowid FROM traces ORDER BY service"))
+    assert "idx_traces_service" in plan

@@ -174,16 +174,3 @@ def test_tabs_render_a_real_fixture(qtbot, fixtures_dir, tmp_path):
     compare.show()
     qtbot.waitUntil(lambda: compare.models.count() > 0, timeout=WAIT_MS)
     context.close_store()
-
-
-def test_money_is_never_rounded_to_nothing():
-    from spanscope.ui.dashboard.dashboard_tab import money
-
-    assert [money(v) for v in (0, 1.95e-5, 0.0142, 0.5, 0.9999, 12529.5)] == [
-        "$0.00",
-        "$0.0000195",
-        "$0.0142",
-        "$0.50",
-        "$1.00",
-        "$12,529.50",
-    ]

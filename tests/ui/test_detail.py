@@ -10,11 +10,13 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QTextDocument
 from qt_images import png
+from rich_links import follow_link
 
 from spanscope.core.model import Event, Kind, Score, Span, Status, message
 from spanscope.core.presentation.content import PREVIEW_CHARS, attribute_rows
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.detail.panel import EVENTS_TAB, SCORES_TAB
+from spanscope.ui.style import ERROR_COLOR
 
 RAG = "62f746b484e61ceb95bd447e7184d454"
 RAG_LLM, RETRIEVER = "d2ab5d67c074a644", "1b2ba06b6ae12c97"
@@ -65,10 +67,12 @@ def test_llm_span_shows_its_messages_as_a_conversation(qtbot, panel):
 def test_tool_calls_show_name_and_arguments_and_results_link_to_their_call(qtbot, panel):
     select(qtbot, panel, TRAVEL, TRAVEL_THIRD_CHAT)
     shown_input = panel.input.view.rich.text()
-    assert "calls get_weather" in shown_input
-    assert '"location": "Lisbon, Portugal"' in shown_input
-    assert "TOOL · result of get_weather toolu_01qreS5dro8MdIihbakaH2O5" in shown_input
-    assert '"precip_prob": 65' in shown_input  # the JSON tool result is indented
+    assert 'calls get_weather(location="Lisbon, Portugal", start_date="2026-11-27"' in shown_input
+    assert "TOOL · result of get_weather:" in shown_input
+    assert '"location": "Lisbon, PT"' in shown_input and '"precip_prob": 65' not in shown_input  # folded
+    assert "calls search_flights" in shown_input and '"max_stops": 0' in shown_input  # too long for a line
+    follow_link(panel.input.view.rich.browser, "Show all")
+    assert '"precip_prob": 65' in panel.input.view.rich.text()  # the JSON tool result is indented
     html = panel.input.view.rich.browser.toHtml()
     assert 'name="call-0"' in html and 'href="#call-0"' in html
     shown_output = panel.output.view.rich.text()
@@ -219,7 +223,7 @@ def test_json_attribute_values_are_indented_when_shown(qtbot, panel):
 def test_failed_tool_shows_exception_and_draws_attention(qtbot, panel):
     select(qtbot, panel, TRAVEL, FAILED_TOOL)
     assert panel.tabs.tabText(EVENTS_TAB) == "Events (1)"
-    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor("#d63031")
+    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor(ERROR_COLOR)
     assert not panel.tabs.tabIcon(EVENTS_TAB).isNull()
     assert "ERROR" in panel.header.title.text()
     assert "Rate FLEX-DBL-BB" in panel.header.message.text()
@@ -248,7 +252,7 @@ def test_events_of_a_healthy_span(qtbot, panel):
 def test_a_failed_span_without_exception_event_says_why(qtbot, panel):
     panel.set_span(synthetic(status=Status.ERROR, status_message="upstream timed out"))
     assert "Span failed" in panel.events.text() and "upstream timed out" in panel.events.text()
-    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor("#d63031")
+    assert panel.tabs.tabBar().tabTextColor(EVENTS_TAB) == QColor(ERROR_COLOR)
 
 
 # --- Usage ---------------------------------------------------------------------------------------
@@ -261,7 +265,7 @@ def test_usage_shows_tokens_cost_source_timing_and_ids(qtbot, panel):
     assert values["of which cached (read)"] == "1,024"
     assert values["Output tokens"] == "129"
     assert values["Total tokens"] == "1,549"
-    assert values["Cost"].startswith("$0.0002 (computed with ")
+    assert values["Cost"].startswith("~$0.000214 (computed with ")
     assert "gpt-4o-mini" in values["Cost"] and "genai-prices" in values["Cost"]
     assert values["Latency"] == "1.36 s"
     assert values["Time to first token"] == "not recorded"

@@ -18,7 +18,7 @@ def select(qtbot, panel, trace_id, span_id):
 
 def test_grounding_tab_shows_sentences_passages_and_the_caveat(qtbot, panel):
     select(qtbot, panel, RAG, RAG_LLM)
-    assert panel.tabs.isTabEnabled(GROUNDING_TAB)
+    assert panel.tabs.isTabVisible(GROUNDING_TAB)
     panel.tabs.setCurrentIndex(GROUNDING_TAB)
     text = panel.grounding.text()
     assert text.startswith("Lexical evidence, not proof.")
@@ -31,7 +31,7 @@ def test_grounding_tab_shows_sentences_passages_and_the_caveat(qtbot, panel):
 
 def test_grounding_tab_is_disabled_without_documents(qtbot, panel):
     select(qtbot, panel, RAG, RETRIEVER)
-    assert not panel.tabs.isTabEnabled(GROUNDING_TAB)
+    assert not panel.tabs.isTabVisible(GROUNDING_TAB)
     select(qtbot, panel, TRAVEL, TRAVEL_CHAT)
-    assert not panel.tabs.isTabEnabled(GROUNDING_TAB)
+    assert not panel.tabs.isTabVisible(GROUNDING_TAB)
     assert panel.grounding.text() == ""

@@ -71,8 +71,13 @@ def test_listen_shows_traces_as_they_arrive_and_grows_the_open_one_in_place(qtbo
     cursor = window.stepping.cursor
     assert len(cursor) == 101 and cursor.step == selected  # stepping follows too
 
-    window.listener.action.trigger()
-    assert not window.listener.listening and window.listen_label.isHidden()
+    window.listener.action.trigger()  # stops on a worker: the window does not wait for it
+    assert not window.listener.listening and not window.listener.action.isEnabled()
+    qtbot.waitUntil(lambda: window.listener.action.isEnabled(), timeout=10_000)
+    assert window.listen_label.isHidden()
+    window.listener.action.trigger()  # and Listen starts again
+    assert window.listener.listening
+    window.listener.stop()
 
 
 def test_a_port_in_use_is_reported_and_listening_stays_off(qtbot, window):

@@ -254,7 +254,7 @@ def test_f5_runs_to_an_error_breakpoint_and_every_panel_shows_it(qtbot, window, 
     assert "ERROR" in window.detail.header.title.text() or window.detail.span.status == "error"
 
 
-def test_the_window_is_built_from_its_panel_table(window):
+def test_the_window_is_built_from_its_panel_table(qtbot, window):
     tabs = [p.place.title for p in PANELS if isinstance(p.place, Tab)]
     assert tabs == ["Traces", "Dashboard", "Compare models", "Review", "Search"]
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == tabs
@@ -262,7 +262,13 @@ def test_the_window_is_built_from_its_panel_table(window):
     assert docks == ["Timeline", "Breakpoints", "Conversation changes", "Problems"]
     view_menu = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
     assert [a.text() for a in view_menu.actions() if a.isCheckable()] == docks
+    window.show()
+    window.problems_dock.show()  # a hidden dock keeps its place but is no tab until shown
+    window.changes_dock.show()
+    window.breakpoints_dock.show()
+    qtbot.waitExposed(window)
     assert window.tabifiedDockWidgets(window.problems_dock) == [window.timeline_dock]
+    assert window.tabifiedDockWidgets(window.changes_dock) == [window.breakpoints_dock]
 
 
 def test_views_asked_for_through_the_context_come_forward(qtbot, window, demo_store):
@@ -308,3 +314,98 @@ def test_open_folder_from_the_file_menu(qtbot, window, tmp_path, fixtures_dir, m
     action.trigger()
     wait_for_imports(qtbot, window)
     assert {t.trace_id for t in list_traces(window.context.db)} == raw_trace_ids(folder)
+
+
+def test_picking_a_trace_selects_its_root_and_the_detail_shows_its_input_and_output(
+    qtbot, window, tmp_path, fixtures_dir
+):
+    """No blank detail: the app opens on the first trace's first error span (else its root), and
+    clicking another trace in the list selects that trace's root with its input and output shown."""
+    from spanscope.core.store.queries import trace_rows
+    from spanscope.core.store.span_io import span_io
+
+    store = tmp_path / "store.db"
+    connect(store).conn.close()
+    window.open_store(store)
+    window.show()
+    with qtbot.waitSignal(window.imports.idle, timeout=20_000):
+        window.import_files([fixtures_dir / "openinference-openai" / "chain-and-session.otlp.jsonl"])
+    db = connect(store, readonly=True)
+    first = window.trace_list.model.trace_id_at(0)
+    rows = trace_rows(db, first)
+    errors = [r["span_id"] for r in rows if r["status"] == "error"]
+    opened_on = errors[0] if errors else next(r["span_id"] for r in rows if r["parent_id"] is None)
+    qtbot.waitUntil(lambda: window.detail.span is not None and window.detail.span.span_id == opened_on)
+    assert window.span_tree.current_span_id() == opened_on
+
+    other = window.trace_list.model.trace_id_at(1)
+    rect = window.trace_list.view.visualRect(window.trace_list.model.index(1, 1))
+    qtbot.mouseClick(window.trace_list.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    root = next(r["span_id"] for r in trace_rows(db, other) if r["parent_id"] is None)
+    qtbot.waitUntil(lambda: window.detail.span is not None and window.detail.span.span_id == root)
+    assert window.span_tree.current_span_id() == root
+    assert window.stepping.cursor.step == root
+    shown_input, shown_output = span_io(db, other, root)
+    assert isinstance(shown_input, str) and isinstance(shown_output, str)
+    for section, value in ((window.detail.input, shown_input), (window.detail.output, shown_output)):
+        page = section.view.currentWidget()
+        assert page is not section.view.empty
+        assert value[:40] in page.text()
+
+
+def test_at_1280x720_with_every_dock_open_columns_keep_their_least_and_the_selected_trace_shows_whole(
+    qtbot, window, demo_store
+):
+    window.setWindowState(Qt.WindowState.WindowNoState)  # not maximized on the offscreen screen
+    window.resize(1280, 720)
+    window.open_store(demo_store)
+    window.show()
+    qtbot.waitExposed(window)
+    for dock in (window.timeline_dock, window.breakpoints_dock, window.changes_dock, window.problems_dock):
+        dock.show()
+    listed = window.trace_list.model
+    last = listed.rowCount() - 1
+    window.context.select_trace(listed.trace_id_at(last))
+    qtbot.waitUntil(lambda: window.context.span_id is not None)
+    window.span_tree.expand_all()
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == (1280, 720)
+    for panel in (window.trace_list, window.span_tree):
+        header, least = panel.view.horizontalHeader(), panel.fitter.least
+        for section in range(header.count()):
+            if not header.isSectionHidden(section):
+                assert header.sectionSize(section) >= least[section] > 0, (type(panel).__name__, section)
+    view = window.trace_list.view
+    row = view.visualRect(listed.index(last, 0))
+    assert row.isValid() and view.viewport().rect().contains(row), (row, view.viewport().rect())
+    tree = window.span_tree
+    shown = tree.view.visualRect(tree.model.index_of(window.context.span_id))
+    assert tree.view.viewport().rect().contains(shown)
+
+
+def test_compare_selected_opens_the_diff_on_the_two_selected_traces(qtbot, window, demo_store):
+    from spanscope.ui.trace_diff import QtTraceDiffWindow
+
+    window.open_store(demo_store)
+    window.show()
+    panel = window.trace_list
+    assert not panel.compare_button.isEnabled()
+    view = panel.view
+    for row, modifier in ((1, Qt.KeyboardModifier.NoModifier), (4, Qt.KeyboardModifier.ControlModifier)):
+        rect = view.visualRect(panel.model.index(row, 1))
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    assert panel.compare_button.isEnabled() and panel.compare_action.isEnabled()
+    # Newest first: row 4 started before row 1, so it is the "before" trace.
+    before, after = panel.model.trace_id_at(4), panel.model.trace_id_at(1)
+    with qtbot.waitSignal(panel.compare_requested) as asked:
+        qtbot.mouseClick(panel.compare_button, Qt.MouseButton.LeftButton)
+    assert asked.args == [before, after]
+    [diff] = window.findChildren(QtTraceDiffWindow)
+    db = window.context.db
+    assert (diff.pick_a.trace_id(db), diff.pick_b.trace_id(db)) == (before, after)
+    diff.close()
+    rect = view.visualRect(panel.model.index(2, 1))
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, rect.center()
+    )
+    assert not panel.compare_button.isEnabled(), "three rows selected"

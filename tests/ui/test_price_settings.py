@@ -7,6 +7,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
+from spanscope.core.presentation import display
 from spanscope.core.store.queries import list_traces
 from spanscope.ui.costs import prices
 from spanscope.ui.price_settings import QtPriceSettingsDialog, apply_prices
@@ -116,7 +117,7 @@ def test_saving_applies_the_prices_to_the_trace_list_and_the_span_tree(qtbot, co
     with qtbot.waitSignal(prices().changed, timeout=10_000):
         apply_prices(context, lambda _text: None)
     tokens = trace.input_tokens + trace.output_tokens
-    expected = f"~${tokens * 1000 / 1e6:.4f}" if tokens * 1000 / 1e6 < 1 else f"~${tokens * 1000 / 1e6:,.2f}"
+    expected = f"~{display.cost(tokens * 1000 / 1e6)}"
     assert model.index(row, cost_column).data() == expected != before
     assert tree.index(0, COST).data() == f"Σ {expected}"
     assert strip.label.text().endswith(f"cost {expected}")

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from tooltips import shown_text
 
 from spanscope.core.review.annotations import (
     COMMENT,
@@ -27,6 +28,7 @@ from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_tra
 from spanscope.ui.main_window import QtMainWindow
 from spanscope.ui.review.annotate_dialog import QtAnnotateDialog
 from spanscope.ui.review.label_sets_dialog import QtLabelSetsDialog
+from spanscope.ui.trace_list import COLUMNS
 
 AUTHOR = "tester"
 
@@ -106,7 +108,7 @@ def test_the_trace_list_catches_up_when_review_mode_is_left(qtbot, window, demo_
     )
     qtbot.waitUntil(lambda: model.index(row, scores_column).data() == "rating 5")
     tooltip = model.index(row, scores_column).data(Qt.ItemDataRole.ToolTipRole)
-    assert tooltip == f"rating 5 — {AUTHOR} (local review)"
+    assert shown_text(tooltip) == f"rating 5 — {AUTHOR} (local review)"
 
 
 def test_label_and_comment_keys(qtbot, window, demo_store):
@@ -143,7 +145,8 @@ def test_label_and_comment_keys(qtbot, window, demo_store):
 
 def test_review_mode_walks_the_filtered_list_in_its_order(qtbot, window, demo_store):
     window.trace_list.errors_only.setChecked(True)
-    window.trace_list.view.sortByColumn(6, Qt.SortOrder.DescendingOrder)  # by cost
+    by_cost = next(i for i, c in enumerate(COLUMNS) if c.key == "cost_usd")
+    window.trace_list.view.sortByColumn(by_cost, Qt.SortOrder.DescendingOrder)
     expected = listed(demo_store, TraceFilter(errors_only=True), "cost_usd", True)
     tab = start_review(qtbot, window)
     seen = [tab.trace.trace_id]

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
 import genai_prices
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QStyleOptionViewItem
+from tooltips import shown_text
 
 from otlp import request, span, write_jsonl
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.presentation import display
 from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import Outcome, import_file
+from spanscope.ui.context import QtTraceContext
 from spanscope.ui.span_tree import INDENT, QtSpanTreePanel, QtStatusDelegate
-from spanscope.ui.span_tree_model import COST, LATENCY, NAME, STATUS, TOKENS, QtSpanTreeModel
+from spanscope.ui.span_tree_model import COST, LATENCY, NAME, SCORES_ROLE, STATUS, TOKENS, QtSpanTreeModel
 
 BIG = "85786481e3f06890be8c04d490a4078a"
 AGENT = "214119cf6d84cc7956364be9b85993a7"
@@ -284,3 +288,67 @@ def test_spans_arriving_for_the_shown_trace_reload_it(panel, context, demo_store
     orphan = tree.index["00000000000000ff"]
     assert len(tree.roots) == 2 and orphan in tree.roots, "the new span's parent is missing: an orphan root"
     assert panel.model.index_for(orphan).isValid()
+
+
+def raw_phoenix_annotations(path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per trace id: the names of its span and document annotations by span id, and of its trace
+    annotations, read from Phoenix's own tables."""
+    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    on_spans: dict[str, set[str]] = {}
+    for table in ("span_annotations", "document_annotations"):
+        for trace_id, span_id, name in raw.execute(
+            f"SELECT t.trace_id, s.span_id, a.name FROM {table} a JOIN spans s ON s.id = a.span_rowid "
+            "JOIN traces t ON t.id = s.trace_rowid"
+        ):
+            on_spans.setdefault(f"{trace_id} {span_id}", set()).add(name)
+    on_traces: dict[str, set[str]] = {}
+    for trace_id, name in raw.execute(
+        "SELECT t.trace_id, a.name FROM trace_annotations a JOIN traces t ON t.id = a.trace_rowid"
+    ):
+        on_traces.setdefault(trace_id, set()).add(name)
+    raw.close()
+    return on_spans, on_traces
+
+
+def test_the_header_lists_a_traces_scores_and_the_tree_marks_the_spans_that_carry_them(
+    qtbot, tmp_path, fixtures_dir
+):
+    phoenix = fixtures_dir / "phoenix-sqlite" / "phoenix.db"
+    on_spans, on_traces = raw_phoenix_annotations(phoenix)
+    trace_id = next(key.split()[0] for key in on_spans)
+    store = tmp_path / "store.db"
+    assert import_file(store, phoenix).outcome is Outcome.IMPORTED
+    context = QtTraceContext()
+    context.open_store(store)
+    panel = QtSpanTreePanel(context)
+    qtbot.addWidget(panel)
+    panel.resize(900, 500)
+    panel.show()
+    context.select_trace(trace_id)
+    panel.expand_all()
+    model = panel.model
+    scored = {
+        model.span_id(model.index(r, NAME)): model.index(r, NAME).data(SCORES_ROLE)
+        for r in range(model.rowCount())
+    }
+    marked = {span_id: scores for span_id, scores in scored.items() if scores}
+    wanted = {key.split()[1]: names for key, names in on_spans.items() if key.startswith(trace_id)}
+    assert set(marked) == set(wanted)
+    for span_id, (count, line) in marked.items():
+        assert (
+            count == len(wanted[span_id])
+            and {part.split()[0] for part in line.split(", ")} == wanted[span_id]
+        )
+        assert line in shown_text(model.index_of(span_id).data(Qt.ItemDataRole.ToolTipRole))
+    header = panel.header
+    assert header.isVisible()
+    shown = QTextDocument()
+    shown.setHtml(header.scores.text())
+    for name in set().union(*wanted.values(), on_traces.get(trace_id, set())):
+        assert name in shown.toPlainText()
+    span_id = next(iter(wanted))
+    with qtbot.waitSignal(context.span_changed):
+        header.scores.linkActivated.emit("#0")
+    assert context.span_id == span_id == panel.current_span_id()
+    context.unregister(panel)
+    context.close_store()

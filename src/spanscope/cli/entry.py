@@ -10,19 +10,25 @@ from pathlib import Path
 from spanscope import __version__
 from spanscope.cli.commands import command_modules
 from spanscope.cli.errors import run_reporting_errors
+from spanscope.cli.usage import TOP_USAGE, usage_line
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
-    """The parser of every command module, each run by its module's `run`, and the commands' names."""
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser of every command module, each run by its module's `run`, and the commands' parsers
+    by name, each with its usage line (the README's)."""
     parser = argparse.ArgumentParser(
         prog="spanscope",
-        description="Inspect LLM application traces offline. With no command, opens the desktop app.",
+        usage=TOP_USAGE,
+        description="Inspect LLM application traces offline. With trace files or stores (or nothing), "
+        "opens the desktop app on them (on the demo traces); with a command, runs it.",
     )
     parser.add_argument("--version", action="version", version=f"spanscope {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="spanscope")
     for module in command_modules():
-        module.add_parser(sub).set_defaults(run=module.run)
-    return parser, list(sub.choices)
+        command = module.add_parser(sub)
+        command.set_defaults(run=module.run)
+        command.usage = usage_line(command)
+    return parser, dict(sub.choices)
 
 
 def open_app(args: argparse.Namespace) -> int:
@@ -33,7 +39,9 @@ def open_app(args: argparse.Namespace) -> int:
 
 
 def _app_arguments(argv: list[str]) -> argparse.Namespace:
-    app = argparse.ArgumentParser(prog="spanscope", description="Open trace files or stores in the app.")
+    app = argparse.ArgumentParser(
+        prog="spanscope", usage=TOP_USAGE, description="Open trace files or stores in the app."
+    )
     app.add_argument("sources", nargs="*", metavar="FILE_OR_STORE")
     app.set_defaults(run=open_app)
     return app.parse_args(argv)

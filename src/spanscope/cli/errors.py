@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from spanscope.core.presentation import display
 from spanscope.core.store import StoreError
 from spanscope.core.store.queries import NotFound
 from spanscope.core.store.schema import SchemaError
@@ -19,8 +20,9 @@ class UsageError(Exception):
 
 
 def report(message: str) -> None:
-    """Tell the user on standard error, named as spanscope's so it stands out among a pipeline's output."""
-    print(f"spanscope: {message}", file=sys.stderr)
+    """Tell the user on standard error, named as spanscope's so it stands out among a pipeline's
+    output; what it quotes of a file (a name, a bad value) is shown, never obeyed by the terminal."""
+    print(f"spanscope: {display.printable(message, lines=True)}", file=sys.stderr)
 
 
 def run_reporting_errors(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

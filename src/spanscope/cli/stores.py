@@ -13,6 +13,7 @@ from typing import TextIO, TypeAlias
 from spanscope.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError
 from spanscope.cli.output import MAX_PROBLEMS_SHOWN
 from spanscope.core.formats.folders import expand_folders
+from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import FileResult, ImportState, Outcome, default_store_path, import_files, is_store
 from spanscope.core.store.finalize import prepare_store
@@ -48,7 +49,12 @@ def import_sources(db: Path, paths: Sequence[Path], state: ImportState | None = 
 
 
 def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
-    """Print one line per file and its skipped records; return the import exit code."""
+    """Print one line per file and its skipped records; return the import exit code. What a line
+    quotes of a file (a bad value, a name) has its control characters escaped."""
+
+    def say(line: str) -> None:
+        out.write(display.printable(line) + "\n")
+
     imported = 0
     partial = False
     for r in results:
@@ -60,30 +66,30 @@ def report_imports(results: Sequence[FileResult], out: TextIO) -> int:
                 else (f"{r.spans_read:,} spans", r.spans_added)
             )
             if r.logs_only:
-                print(f"{r.path}: {r.logs_read:,} log records [{r.format}]", file=out)
+                say(f"{r.path}: {r.logs_read:,} log records [{r.format}]")
             else:
-                print(f"{r.path}: {read} ({added:,} new) in {r.traces:,} traces [{r.format}]", file=out)
+                say(f"{r.path}: {read} ({added:,} new) in {r.traces:,} traces [{r.format}]")
             if r.logs_read:
-                print(
+                say(
                     f"{r.path}: {r.logs_added:,} new log records kept, {r.logs_waiting:,} of them waiting "
-                    "for their spans",
-                    file=out,
+                    "for their spans"
                 )
         elif r.outcome is Outcome.ALREADY:
             imported += 1
-            print(f"{r.path}: already imported, nothing to add", file=out)
+            say(f"{r.path}: already imported, nothing to add")
         elif r.outcome is Outcome.SKIPPED:
-            print(f"{r.path}: skipped: {r.error}", file=out)
+            say(f"{r.path}: skipped: {r.error}")
         else:
             partial = True
-            print(f"{r.path}: {r.outcome}: {r.error or 'nothing imported'}", file=out)
+            why = (r.error or "nothing imported").removeprefix(f"{r.path}: ")
+            say(f"{r.path}: {r.outcome}: {why}")
         if r.problems:
             partial = True
-            print(f"{r.path}: skipped {len(r.problems):,} records:", file=out)
+            say(f"{r.path}: skipped {len(r.problems):,} records:")
             for problem in r.problems[:MAX_PROBLEMS_SHOWN]:
-                print(f"  {problem}", file=out)
+                say(f"  {problem}")
             if len(r.problems) > MAX_PROBLEMS_SHOWN:
-                print(f"  ... and {len(r.problems) - MAX_PROBLEMS_SHOWN:,} more", file=out)
+                say(f"  ... and {len(r.problems) - MAX_PROBLEMS_SHOWN:,} more")
     if imported == 0:
         return EXIT_FAILED
     return EXIT_PARTIAL if partial else EXIT_OK

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from spanscope import __version__
 from spanscope.core.licenses import Library, bundled_libraries
+from spanscope.ui.screen_fit import fit_to_screen
 from spanscope.ui.style import app_icon
 
 ICON_SIZE = 64
@@ -34,7 +35,7 @@ class QtAboutDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, libraries: list[Library] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Spanscope")
-        self.resize(640, 560)
+        fit_to_screen(self, 640, 560)
         self.libraries = bundled_libraries() if libraries is None else libraries
 
         icon = QLabel()

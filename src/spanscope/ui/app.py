@@ -8,21 +8,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from spanscope import __version__
 from spanscope.core.resources import APP_ID, demo_traces
 from spanscope.core.store import connect, default_store_path, is_store
-from spanscope.ui.style import app_icon
+from spanscope.ui.style import ColorScheme, app_icon, apply_color_scheme, chosen_color_scheme
 
 
-def application() -> QApplication:
+def application(scheme: ColorScheme | None = None) -> QApplication:
+    """The QApplication, showing `scheme` (by default the one the user chose)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Spanscope")
     app.setOrganizationName("Spanscope")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the .desktop entry and its icon
     app.setWindowIcon(app_icon())
+    apply_color_scheme(app, scheme or chosen_color_scheme(QSettings("Spanscope", "Spanscope")))
     collect_garbage_on_gui_thread()
     return app
 

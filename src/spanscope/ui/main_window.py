@@ -9,13 +9,23 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -49,6 +59,7 @@ from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
 from spanscope.ui.review import QtReview
 from spanscope.ui.review.review_tab import QtReviewTab
+from spanscope.ui.screen_fit import fit_to_screen, fits
 from spanscope.ui.search import QtSearchPanel
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.stepping import (
@@ -58,6 +69,7 @@ from spanscope.ui.stepping import (
     QtStepController,
     QtSteppingToolbar,
 )
+from spanscope.ui.style import APPEARANCE_KEY, ColorScheme, apply_color_scheme, chosen_color_scheme
 from spanscope.ui.timeline import QtTimelinePanel
 from spanscope.ui.trace_diff import QtTraceDiffWindow
 from spanscope.ui.trace_list import QtTraceListPanel
@@ -67,8 +79,27 @@ MAX_RECENT = 10
 #: Import progress is shown at most this often; more would only flood the event loop.
 PROGRESS_INTERVAL_S = 0.1
 PROBLEMS_HEIGHT = 130
-#: The Timeline's share of the window height when it first shows, and its least height.
-TIMELINE_SHARE, TIMELINE_MIN_HEIGHT = 0.2, 120
+#: The Timeline's share of the window height when it first shows (less on a window lower than
+#: TALL_WINDOW, where the trace list and step detail need the height more), and its least height.
+TIMELINE_SHARE, SMALL_TIMELINE_SHARE, TALL_WINDOW, TIMELINE_MIN_HEIGHT = 0.2, 0.15, 900, 100
+#: The window's size on a screen that has room for it; a smaller screen gets the window maximized.
+PREFERRED_SIZE = QSize(1600, 1000)
+#: Trace rows the trace list is laid out to show (on a window 720 pixels high and up) and the least it
+#: can be made to show, and its share of the Traces tab when there is room for more.
+TRACE_ROWS, TRACE_MIN_ROWS, TRACE_LIST_SHARE = 8, 4, 0.3
+#: The least widths of the span tree and the step detail: no dock or splitter squeezes them further.
+SPAN_TREE_MIN_WIDTH, DETAIL_MIN_WIDTH = 380, 320
+#: The span tree's share of the width it shares with the step detail.
+SPAN_TREE_SHARE = 0.58
+#: A side dock's share of the window width when it first opens, between these bounds.
+SIDE_DOCK_SHARE, SIDE_DOCK_WIDTHS = 0.22, (240, 420)
+#: Bumped when the window's docks or toolbars change, so an older saved layout is not restored.
+WINDOW_STATE_VERSION = 1
+APPEARANCES = (
+    (ColorScheme.SYSTEM, "As the &System"),
+    (ColorScheme.LIGHT, "&Light"),
+    (ColorScheme.DARK, "&Dark"),
+)
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
 
 
@@ -142,9 +173,9 @@ BOTTOM, RIGHT = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightD
 
 #: Every panel of the window, in the order its tabs, docks and menu entries appear.
 PANELS: tuple[Panel, ...] = (
-    Panel("trace_list", lambda w: QtTraceListPanel(w.context), Area("top")),
+    Panel("trace_list", lambda w: QtTraceListPanel(w.context, settings=w.settings), Area("top")),
     Panel("span_tree", lambda w: QtSpanTreePanel(w.context), Area("lower left")),
-    Panel("detail", lambda w: QtDetailPanel(w.context), Area("lower right")),
+    Panel("detail", lambda w: QtDetailPanel(w.context, settings=w.settings), Area("lower right")),
     Panel("traces", lambda w: w.traces_tab(), Tab("Traces", View.TRACES)),
     Panel("dashboard", lambda w: QtDashboardTab(w.context), Tab("Dashboard", View.DASHBOARD)),
     Panel("compare", lambda w: QtCompareTab(w.context), Tab("Compare models", View.COMPARE)),
@@ -163,7 +194,7 @@ PANELS: tuple[Panel, ...] = (
     Panel(
         "changes",
         lambda w: QtConversationDiffView(w.stepping),
-        Dock("Conversation changes", RIGHT, shown=False, on_toolbar=True),
+        Dock("Conversation changes", RIGHT, shown=False, on_toolbar=True, tabbed_with="breakpoints"),
     ),
     Panel(
         "problems",
@@ -171,6 +202,22 @@ PANELS: tuple[Panel, ...] = (
         Dock("Problems", BOTTOM, shown=False, tabbed_with="timeline"),
     ),
 )
+
+
+def trace_list_height(panel: QtTraceListPanel, rows: int) -> int:
+    """The height the trace list panel needs to show `rows` whole rows under its header and
+    filter bar, with room for a horizontal scroll bar."""
+    view = panel.view
+    chrome = panel.sizeHint().height() - view.sizeHint().height()
+    header = view.horizontalHeader().sizeHint().height()
+    scroll_bar = view.horizontalScrollBar().sizeHint().height()
+    return (
+        chrome
+        + header
+        + rows * view.verticalHeader().defaultSectionSize()
+        + scroll_bar
+        + 2 * view.frameWidth()
+    )
 
 
 class QtMainWindow(QMainWindow):
@@ -202,7 +249,6 @@ class QtMainWindow(QMainWindow):
         self.listener = QtListener(self.context, self)
         self.setWindowTitle("Spanscope")
         self.setAcceptDrops(True)
-        self.resize(1600, 1000)
         self.stepping = QtStepController(self.context, self)
         self.stepping_toolbar = QtSteppingToolbar(self.stepping)
         self.review = QtReview(self.context, self.settings, self)
@@ -210,7 +256,10 @@ class QtMainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self._views: dict[View, QWidget] = {}
         self._set_aside: list[QDockWidget] = []
-        self._docks_sized = False
+        #: Whether the layout was laid out already (or restored from the settings): then the first
+        #: show leaves it alone.
+        self._laid_out = False
+        self._side_docks_sized: set[QDockWidget] = set()
         self._add_panels()
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.detail.annotate_requested.connect(self.review.annotate)
@@ -225,6 +274,8 @@ class QtMainWindow(QMainWindow):
         worker_errors().raised.connect(self._show_worker_error)
         self.listener.status.connect(self._show_listening)
         self.context.store_loaded.connect(self._select_first_trace)
+        self.trace_list.compare_requested.connect(self.compare_traces)
+        self._restore_layout()
 
     # --- building -------------------------------------------------------------------------------
 
@@ -249,33 +300,47 @@ class QtMainWindow(QMainWindow):
         self.addToolBar(self.stepping_toolbar)
         for place, dock in docks:
             self.addDockWidget(place.area, dock)
+        for place, dock in docks:  # hidden before tabbing: else Qt 6 leaves a stray tab bar drawn
+            if not place.shown:
+                dock.hide()
         for place, dock in docks:
             if place.tabbed_with is not None:
                 beside = getattr(self, f"{place.tabbed_with}_dock")
                 self.tabifyDockWidget(beside, dock)
                 beside.raise_()
-        for place, dock in docks:
-            if not place.shown:
-                dock.hide()
         self.stepping_toolbar.addSeparator()
-        for place, dock in docks:
-            if place.on_toolbar:
-                self.stepping_toolbar.addAction(dock.toggleViewAction())
+        toggles = [dock.toggleViewAction() for place, dock in docks if place.on_toolbar]
+        self.stepping_toolbar.add_group("Panels", toggles, fold_rank=2)
         self.stepping_toolbar.addAction(self.review.menu.start_action)
         self._docks = [dock for _place, dock in docks]
         self._bottom_docks = [dock for place, dock in docks if place.area == BOTTOM]
+        for dock in (d for place, d in docks if place.area == RIGHT):
+            dock.visibilityChanged.connect(partial(self._size_side_dock, dock))
 
     def traces_tab(self) -> QSplitter:
-        """The Traces tab: its Area panels, the trace list above the span tree and step detail."""
+        """The Traces tab: its Area panels, the trace list above the span tree and step detail.
+
+        No pane collapses: the trace list keeps room for TRACE_MIN_ROWS rows (and is laid out with
+        TRACE_ROWS), the tree and the detail keep their least widths; a taller window gives its extra
+        height to the tree and detail."""
         at = {p.place.where: getattr(self, p.name) for p in PANELS if isinstance(p.place, Area)}
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(at["lower left"])
-        lower.addWidget(at["lower right"])
-        lower.setSizes([1000, 600])
+        at["lower left"].setMinimumWidth(SPAN_TREE_MIN_WIDTH)
+        at["lower right"].setMinimumWidth(DETAIL_MIN_WIDTH)
+        at["top"].setMinimumHeight(trace_list_height(self.trace_list, TRACE_MIN_ROWS))
+        self.lower_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.lower_splitter.setObjectName("lower_splitter")
+        self.lower_splitter.addWidget(at["lower left"])
+        self.lower_splitter.addWidget(at["lower right"])
+        self.lower_splitter.setStretchFactor(0, 3)
+        self.lower_splitter.setStretchFactor(1, 2)
         main = QSplitter(Qt.Orientation.Vertical)
+        main.setObjectName("traces_splitter")
         main.addWidget(at["top"])
-        main.addWidget(lower)
-        main.setSizes([300, 700])
+        main.addWidget(self.lower_splitter)
+        main.setStretchFactor(0, 0)
+        main.setStretchFactor(1, 1)
+        for splitter in (main, self.lower_splitter):
+            splitter.setChildrenCollapsible(False)
         return main
 
     def _on_view_requested(self, view: View) -> None:
@@ -334,9 +399,10 @@ class QtMainWindow(QMainWindow):
         for dock in self._docks:
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        self._action(view_menu, "&Compare Traces…", self.compare_traces, "Ctrl+Shift+D")
+        self._action(view_menu, "&Compare Traces…", lambda: self.compare_traces(), "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
+        self._build_appearance_menu(settings_menu.addMenu("&Appearance"))
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():
             step_menu.addAction(action)
@@ -344,6 +410,22 @@ class QtMainWindow(QMainWindow):
         self.review.menu.addAction(attach_action(self.context, self.settings, self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
+
+    def _build_appearance_menu(self, menu: QMenu) -> None:
+        """Follow the system's light or dark palette, or keep one whatever the system says."""
+        group = QActionGroup(menu)
+        chosen = chosen_color_scheme(self.settings)
+        for scheme, text in APPEARANCES:
+            action = menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(scheme is chosen)
+            action.triggered.connect(partial(self.set_color_scheme, scheme))
+            group.addAction(action)
+
+    def set_color_scheme(self, scheme: ColorScheme) -> None:
+        """Show `scheme` and remember it; text coloured for the other scheme follows when redrawn."""
+        self.settings.setValue(APPEARANCE_KEY, scheme.value)
+        apply_color_scheme(QApplication.instance(), scheme)
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -455,19 +537,23 @@ class QtMainWindow(QMainWindow):
             self._show_problems()
 
     def _select_first_trace(self) -> None:
-        """Show something at once: with nothing selected yet, the first trace of the list."""
+        """Show something at once: with nothing selected yet, the first trace of the list, on its
+        first error span (else its root)."""
         if self.context.trace_id is None and self.trace_list.model.rowCount():
             self.context.select_trace(self.trace_list.model.trace_id_at(0))
+            self.span_tree.select_first_error()
 
     def _show_listening(self, text: str) -> None:
         self.listen_label.setText(text)
         self.listen_label.setVisible(bool(text))
 
     def _show_problems(self) -> None:
-        """Open the Problems panel at a modest height, so the traces stay in view."""
+        """Open the Problems panel at a modest height, so the traces stay in view (beside the
+        Timeline, as a tab, it takes the Timeline's height)."""
         if not self.problems_dock.isVisible():
             self.problems_dock.show()
-            self.resizeDocks([self.problems_dock], [PROBLEMS_HEIGHT], Qt.Orientation.Vertical)
+            if not self.timeline_dock.isVisible():
+                self.resizeDocks([self.problems_dock], [PROBLEMS_HEIGHT], Qt.Orientation.Vertical)
 
     def _on_imports_idle(self) -> None:
         self._show_progress(False)
@@ -521,12 +607,13 @@ class QtMainWindow(QMainWindow):
         self._show_problems()
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
-    def compare_traces(self) -> QtTraceDiffWindow:
-        """Open the trace diff on the current trace and the next run of the same chain."""
+    def compare_traces(self, trace_a: str | None = None, trace_b: str | None = None) -> QtTraceDiffWindow:
+        """Open the trace diff on two traces: by default the current one and another run of the same
+        sample or input."""
         window = QtTraceDiffWindow(self.context, self)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.span_opened.connect(self._open_span)
-        window.open_traces(self.context.trace_id)
+        window.open_traces(trace_a or self.context.trace_id, trace_b)
         window.show()
         return window
 
@@ -545,15 +632,65 @@ class QtMainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
+    # --- layout ---------------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        """The window as the user left it; the first time, as large as the screen allows (maximized
+        on a screen smaller than PREFERRED_SIZE)."""
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None and state is not None and self.restoreState(state, WINDOW_STATE_VERSION):
+            self._laid_out = self.restoreGeometry(geometry)
+            for splitter in (self.traces, self.lower_splitter):
+                saved = self.settings.value(f"window/{splitter.objectName()}")
+                if saved is not None:
+                    splitter.restoreState(saved)
+            self._side_docks_sized = set(self._docks) if self._laid_out else set()
+            if self._laid_out:
+                return
+        fit_to_screen(self, PREFERRED_SIZE.width(), PREFERRED_SIZE.height())
+        if not fits(PREFERRED_SIZE, self):
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
+    def _save_layout(self) -> None:
+        for dock in self._set_aside:  # saved as shown: they are hidden only while another tab shows
+            dock.show()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(WINDOW_STATE_VERSION))
+        for splitter in (self.traces, self.lower_splitter):
+            self.settings.setValue(f"window/{splitter.objectName()}", splitter.saveState())
+
+    def _lay_out(self) -> None:
+        """Share the window out for its current size: the Timeline its share of the height (at least
+        TIMELINE_MIN_HEIGHT), the trace list TRACE_LIST_SHARE of the Traces tab (at least its
+        TRACE_ROWS rows), the span tree SPAN_TREE_SHARE of the width below it."""
+        share = TIMELINE_SHARE if self.height() >= TALL_WINDOW else SMALL_TIMELINE_SHARE
+        height = max(TIMELINE_MIN_HEIGHT, int(self.height() * share))
+        self.resizeDocks([self.timeline_dock], [height], Qt.Orientation.Vertical)
+        tab = self.traces.height()
+        top = max(trace_list_height(self.trace_list, TRACE_ROWS), int(tab * TRACE_LIST_SHARE))
+        self.traces.setSizes([top, max(0, tab - top)])
+        width = self.lower_splitter.width()
+        self.lower_splitter.setSizes([int(width * SPAN_TREE_SHARE), width - int(width * SPAN_TREE_SHARE)])
+
+    def _size_side_dock(self, dock: QDockWidget, visible: bool) -> None:
+        """A side dock opens at a share of the window's width, the first time it opens."""
+        if visible and dock not in self._side_docks_sized:
+            self._side_docks_sized.update([*self.tabifiedDockWidgets(dock), dock])
+            low, high = SIDE_DOCK_WIDTHS
+            width = min(high, max(low, int(self.width() * SIDE_DOCK_SHARE)))
+            self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+
     def showEvent(self, event: QShowEvent) -> None:
-        """Size the Timeline for the window's first real size, so a small screen keeps the traces."""
+        """Lay the window out for its first real size, unless it was restored as the user left it."""
         super().showEvent(event)
-        if not self._docks_sized:
-            self._docks_sized = True
-            height = max(TIMELINE_MIN_HEIGHT, int(self.height() * TIMELINE_SHARE))
-            self.resizeDocks([self.timeline_dock], [height], Qt.Orientation.Vertical)
+        if not self._laid_out:
+            self._laid_out = True
+            self.layout().activate()
+            self._lay_out()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_layout()
         self.listener.stop()
         self.search.stop()
         self.imports.cancel()

@@ -38,6 +38,7 @@ from spanscope.core.pricing.prices import PriceFileError
 from spanscope.core.store.finalize import reprice_store
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.screen_fit import fit_to_screen
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 from spanscope.ui.workers import QtWorker
 
@@ -96,7 +97,7 @@ class QtPriceSettingsDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(self.file_label)
         layout.addWidget(self.buttons)
-        self.resize(860, 420)
+        fit_to_screen(self, 860, 420)
         self._load()
 
     def _load(self) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from spanscope.core.store import FileResult, Outcome
+from spanscope.ui.style import ERROR_COLOR, ink
 
 #: Skipped records listed per file; the rest are summarized in one row.
 MAX_ROWS_PER_FILE = 500
@@ -52,7 +53,7 @@ class QtProblemsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(result.path) if column == 0 else text)
                 if column == 2 and result.outcome is Outcome.FAILED:
-                    item.setForeground(Qt.GlobalColor.darkRed)
+                    item.setForeground(QColor(ink(ERROR_COLOR)))
                 self.table.setItem(row, column, item)
         return len(rows)
 

@@ -37,15 +37,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spanscope.core.presentation.trace_summary import score_text
+from spanscope.core.presentation.tree_text import depth_note, drawn_depth
+from spanscope.core.store.queries import get_trace, trace_scores
+from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
+    COLUMNS,
     COST,
     HIDDEN_ERRORS_ROLE,
     LATENCY,
     MODEL,
     NAME,
+    SCORES_ROLE,
     STATUS,
     TOKENS,
     WATERFALL_ROLE,
@@ -53,12 +59,22 @@ from spanscope.ui.span_tree_model import (
     QtSpanTreeModel,
     errors_below_text,
 )
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink
+from spanscope.ui.trace_header import QtTraceHeader
 
-#: Widths of every column but Name, which takes the rest, so narrow windows clip nothing but names.
-COLUMN_WIDTHS = {LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
+#: Each column's width (Name takes what the others leave), and the least it gives up to in a narrow
+#: panel; narrower still, the tree scrolls sideways rather than cut a column to nothing.
+COLUMN_WIDTHS = {NAME: 220, LATENCY: 160, TOKENS: 100, COST: 112, MODEL: 125, STATUS: 90}
+COLUMN_LEAST = {NAME: 150, LATENCY: 110, TOKENS: 76, COST: 72, MODEL: 72, STATUS: 56}
+#: The score badge's colour (legible on light and dark rows) and its largest share of the Name cell.
+SCORE_COLOR = "#c27c0e"
+BADGE_SHARE = 0.45
 #: Pixels per tree level, and the width of the expand arrow.
 INDENT = 14
+#: Pixels of the Name cell kept for the icon and name however deep the row, and the levels of
+#: indentation drawn however narrow the cell.
+NAME_ROOM = 160
+MIN_DRAWN_LEVELS = 4
 SEARCH_DELAY_MS = 200
 
 
@@ -108,14 +124,21 @@ class QtStatusDelegate(QStyledItemDelegate):
         option.palette.setColor(QPalette.ColorRole.Text, QColor(ERROR_COLOR))
 
 
+def indent_levels(cell: QRect, depth: int) -> int:
+    """The levels a row is indented by in its Name cell (tree_text.drawn_depth): a deep row keeps
+    NAME_ROOM pixels for its name and, drawn shallower than it is, names its depth after it."""
+    return drawn_depth(depth, max(MIN_DRAWN_LEVELS, (cell.width() - NAME_ROOM) // INDENT - 1))
+
+
 def arrow_rect(cell: QRect, depth: int) -> QRect:
-    """Where a row's expand arrow sits in its Name cell: one INDENT per level in."""
-    return QRect(cell.left() + depth * INDENT, cell.top(), INDENT, cell.height())
+    """Where a row's expand arrow sits in its Name cell: one INDENT per drawn level in."""
+    return QRect(cell.left() + indent_levels(cell, depth) * INDENT, cell.top(), INDENT, cell.height())
 
 
 class QtNameDelegate(QStyledItemDelegate):
     """What a tree view draws left of a name, drawn in the cell: the indentation, the expand arrow
-    (the style's own branch indicator), then the stock icon and text."""
+    (the style's own branch indicator), then the stock icon and text; on a span that carries
+    scores, a ★ badge with them at the right end, which the name gives way to."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         depth, branch = index.data(BRANCH_ROLE)
@@ -126,8 +149,30 @@ class QtNameDelegate(QStyledItemDelegate):
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, item, painter, widget)
         if branch != Branch.LEAF:
             self._draw_arrow(style, item, painter, depth, branch)
-        item.rect = option.rect.adjusted((depth + 1) * INDENT, 0, 0, 0)
+        levels = indent_levels(option.rect, depth)
+        item.rect = option.rect.adjusted((levels + 1) * INDENT, 0, 0, 0)
+        if levels < depth:
+            item.text = f"{item.text}  {depth_note(depth)}"
+        scores = index.data(SCORES_ROLE)
+        if scores:
+            item.rect.setRight(item.rect.right() - self._draw_badge(painter, item, scores))
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+
+    def _draw_badge(self, painter: QPainter, item: QStyleOptionViewItem, scores: tuple[int, str]) -> int:
+        """Draw "★ relevance 0.8, …" right-aligned in the cell if it fits in a share of it, else
+        "★ 3" (how many; the tooltip lists them); its width."""
+        metrics = item.fontMetrics
+        count, line = scores
+        text = f"★ {line}"
+        if metrics.horizontalAdvance(text) + 8 > item.rect.width() * BADGE_SHARE:
+            text = f"★ {count}"
+        width = metrics.horizontalAdvance(text) + 8
+        rect = QRect(item.rect.right() - width, item.rect.top(), width, item.rect.height())
+        painter.save()
+        painter.setPen(QColor(ink(SCORE_COLOR)))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+        painter.restore()
+        return width
 
     @staticmethod
     def _draw_arrow(
@@ -231,9 +276,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
             QKeySequence.StandardKey.Find, self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
         )
         find.activated.connect(self.search.setFocus)
+        self.header = QtTraceHeader(self)
+        self.header.span_clicked.connect(context.select_span)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self.header)
         layout.addLayout(self._make_toolbar())
         layout.addWidget(self.view)
         prices().changed.connect(self._reload)
@@ -247,12 +295,11 @@ class QtSpanTreePanel(QWidget, QtObserver):
         header = view.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setStretchLastSection(False)
         header.setMinimumSectionSize(40)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for column, width in COLUMN_WIDTHS.items():
-            header.resizeSection(column, width)
+        self.fitter = QtColumnFitter(view, NAME)
+        self.fitter.set_widths(
+            [COLUMN_WIDTHS[c] for c in range(len(COLUMNS))], [COLUMN_LEAST[c] for c in range(len(COLUMNS))]
+        )
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         return view
 
@@ -281,10 +328,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
         """Spans of the shown trace arrived (an import: a trace can span files; or live capture):
         show them, keeping open spans open and the same span at the top of the view."""
         if not context.trace_grew(self._trace_id, self.model.full_span_count):
+            self._show_scores()  # a file of scores only adds no span
             return
         scroll = self.view.verticalScrollBar()
         top = self.model.span_id(self.model.index(scroll.value(), NAME))
         self.model.grow(context.trace_tree(self._trace_id))
+        self._show_scores()
         self._after_reset()
         self.view.updateGeometries()
         if top is not None and (at := self.model.index_of(top)).isValid():
@@ -294,7 +343,12 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._show(None)
 
     def on_trace_changed(self, trace_id: str | None) -> None:
+        """Show the trace and, unless a span of it was asked for, select its root, so its input and
+        output show at once (the context keeps only the newest request: `open_span` still wins)."""
         self._show(trace_id)
+        tree = self._context.trace_tree(trace_id)
+        if trace_id is not None and self._context.span_id is None and tree.roots:
+            self._context.select_span(tree.rows.columns["span_id"][tree.roots[0]])
 
     def on_span_changed(self, trace_id: str | None, span_id: str | None) -> None:
         if trace_id == self._trace_id:
@@ -322,13 +376,19 @@ class QtSpanTreePanel(QWidget, QtObserver):
         finally:
             self._syncing = False
 
+    def select_first_error(self) -> None:
+        """Select the shown trace's first error span, if it has one (what the app opens on)."""
+        tree = self._context.trace_tree(self._trace_id)
+        if tree.error_rows:
+            self._context.select_span(tree.rows.columns["span_id"][tree.error_rows[0]])
+
     def expand_all(self) -> None:
         self.model.expand_all()
 
     def expand_to_errors(self) -> None:
         """Expand exactly the ancestors of each shown error span, collapsing the rest."""
         tree = self.model.tree
-        self.model.expand_only({a for i in tree.error_rows for a in tree.path(i)[:-1]})
+        self.model.expand_only(tree.ancestors(tree.error_rows))
         if tree.error_rows:
             self.view.scrollTo(self.model.index_for(tree.error_rows[0]))
 
@@ -343,7 +403,24 @@ class QtSpanTreePanel(QWidget, QtObserver):
     def _show(self, trace_id: str | None) -> None:
         self._trace_id = trace_id
         self.model.set_tree(self._context.trace_tree(trace_id), self.search.text())
+        self._show_scores()
         self._after_reset()
+
+    def _show_scores(self) -> None:
+        """The trace in the header with its scores; a badge on each span that carries some."""
+        db, trace_id = self._context.db, self._trace_id
+        if db is None or trace_id is None:
+            self.header.set_trace(None, [], {})
+            return
+        scores = trace_scores(db, trace_id)
+        by_span: dict[str, list[str]] = {}
+        for span_id, score in scores:
+            if span_id:
+                by_span.setdefault(span_id, []).append(score_text(score))
+        self.model.set_scores(by_span)
+        tree = self._context.trace_tree(trace_id)
+        names = {s: tree.rows.columns["name"][tree.index[s]] for s in by_span if s in tree.index}
+        self.header.set_trace(get_trace(db, trace_id), scores, names)
 
     def _reload(self) -> None:
         """The store was priced again: read the shown trace's costs afresh."""

@@ -8,7 +8,7 @@ of times slower at this size). The view and panel are in span_tree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -28,6 +28,7 @@ from spanscope.core.model import MODEL_KINDS
 from spanscope.core.presentation import display
 from spanscope.ui.context import EMPTY_TREE
 from spanscope.ui.costs import prices
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_color, kind_icon
 
 COLUMNS = ("Name", "Latency", "Tokens", "Cost", "Model", "Status")
@@ -48,6 +49,8 @@ WATERFALL_ROLE = Qt.ItemDataRole.UserRole.value + 1
 HIDDEN_ERRORS_ROLE = Qt.ItemDataRole.UserRole.value + 2
 #: (depth, Branch): what the Name delegate draws left of the icon.
 BRANCH_ROLE = Qt.ItemDataRole.UserRole.value + 3
+#: The scores given to a span: (how many, one line: "relevance 0.8, correctness 1"); None for none.
+SCORES_ROLE = Qt.ItemDataRole.UserRole.value + 4
 #: Traces below this size open with two levels expanded; larger ones show just the roots' children.
 SMALL_TRACE = 2000
 
@@ -78,6 +81,8 @@ class QtSpanTreeModel(QAbstractTableModel):
         self._bold = QFont()
         self._bold.setBold(True)
         self._bar_colors: dict[tuple[str, bool, bool], QColor] = {}
+        #: Scores by TraceTree row, for the few spans that have any.
+        self._scores: dict[int, tuple[int, str]] = {}
         self._roles: dict[int, Callable[[int, int], Any]] = {
             Qt.ItemDataRole.DisplayRole.value: self._display,
             Qt.ItemDataRole.DecorationRole.value: self._decoration,
@@ -87,6 +92,7 @@ class QtSpanTreeModel(QAbstractTableModel):
             Qt.ItemDataRole.TextAlignmentRole.value: self._alignment,
             WATERFALL_ROLE: self._waterfall,
             HIDDEN_ERRORS_ROLE: self._hidden_errors,
+            SCORES_ROLE: self._score_line,
         }
 
     @property
@@ -105,15 +111,29 @@ class QtSpanTreeModel(QAbstractTableModel):
         return self._matched
 
     def set_tree(self, tree: TraceTree, query: str = "") -> None:
-        """Show another trace, filtered by `query` when it is not blank."""
+        """Show another trace, filtered by `query` when it is not blank (and, until `set_scores`,
+        without scores)."""
         self._full, self._columns = tree, tree.rows.columns
+        self._scores = {}
         self.set_filter(query)
+
+    def set_scores(self, scores: Mapping[str, Sequence[str]]) -> None:
+        """Mark the spans that carry scores: {span id: its scores, each as text}."""
+        index = self._full.index
+        self._scores = {
+            index[span_id]: (len(texts), ", ".join(texts))
+            for span_id, texts in scores.items()
+            if span_id in index
+        }
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, NAME), self.index(self.rowCount() - 1, NAME))
 
     def grow(self, tree: TraceTree) -> None:
         """Show the same trace after more of it arrived, keeping what was open open (a search is
-        simply run again)."""
+        simply run again; scores, whose rows moved, wait for `set_scores`)."""
         old = self._visible
         self._full, self._columns = tree, tree.rows.columns
+        self._scores = {}
         if self._matched is not None:
             self.set_filter(self._query)
         else:
@@ -148,9 +168,13 @@ class QtSpanTreeModel(QAbstractTableModel):
         return self.index(self._visible.find(row), column)
 
     def reveal(self, row: int, column: int = NAME) -> QModelIndex:
-        """Expand the ancestors of `row`, then its index."""
-        for up in self.tree.path(row)[:-1]:
-            self.expand(up)
+        """Expand the ancestors of `row`, then its index. Collapsed ancestors below the topmost one
+        are only marked open, so the whole path shows as one block of rows: expanding level by level
+        would search the rows once per level, quadratic down a 100,000-deep chain."""
+        closed = [up for up in self.tree.path(row)[:-1] if not self.is_expanded(up)]
+        if closed:
+            self._visible.expanded.update(closed[1:])
+            self.expand(closed[0])
         return self.index_for(row, column)
 
     # Expansion; `row` is a TraceTree row.
@@ -266,6 +290,9 @@ class QtSpanTreeModel(QAbstractTableModel):
             return visible.depths[pos], Branch.LEAF
         return visible.depths[pos], Branch.EXPANDED if visible.is_expanded(row) else Branch.COLLAPSED
 
+    def _score_line(self, i: int, column: int) -> tuple[int, str] | None:
+        return self._scores.get(i) if column == NAME else None
+
     def _hidden_errors(self, i: int, column: int) -> int:
         return 0 if self._visible.is_expanded(i) else self._full.errors_below(i)
 
@@ -358,7 +385,7 @@ class QtSpanTreeModel(QAbstractTableModel):
             STATUS: self._status_tip,
         }
         tip = tips.get(column)
-        return tip(i) if tip else None
+        return plain_tooltip(tip(i)) if tip else None
 
     def _name_tip(self, i: int) -> str:
         row = self._full.rows[i]
@@ -367,6 +394,8 @@ class QtSpanTreeModel(QAbstractTableModel):
             lines.append(f"Orphan: its parent {row['parent_id']} is not in this trace.")
         if row["clock_skew"]:
             lines.append("Clock skew: starts before its parent.")
+        if i in self._scores:
+            lines.append(f"Scores: {self._scores[i][1]}")
         return "\n".join(lines)
 
     def _latency_tip(self, i: int) -> str:
@@ -390,7 +419,8 @@ class QtSpanTreeModel(QAbstractTableModel):
         if cost is None:
             own = "none (not a model call)"
         else:
-            own = cost.detail if cost.usd is None else f"{display.cost(cost.usd)}, {cost.detail}"
+            shown = display.cost(cost.usd, computed=cost.source == "computed")
+            own = cost.detail if cost.usd is None else f"{shown}, {cost.detail}"
         lines = [f"This span: {own}"]
         if self._is_parent(i):
             below = self.costs.subtree(i)
@@ -418,9 +448,7 @@ def _own_cost_text(costs: TreeCosts, i: int) -> str:
     source = costs.source(i)
     if source is None:
         return ""
-    if source == "unknown":
-        return "?"
-    return ("~" if source == "computed" else "") + display.cost(costs.usd[i])
+    return display.cost(costs.usd[i], computed=source == "computed", unknown=source == "unknown")
 
 
 def _status_text(status: str, message: str | None) -> str:

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QTextBrowser,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -38,11 +37,13 @@ from spanscope.core.presentation import display
 from spanscope.core.store.span_io import span_io
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.folding_toolbar import QtFoldingToolBar
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink, tint
 
 ADDED_COLOR = "#27ae60"
 ADDED_BACKGROUND = "#e6f6ea"
 REMOVED_BACKGROUND = "#fbe7e7"
+EDITED_BACKGROUND = "#fff8e1"
 #: Play speeds offered by the toolbar, in steps per second.
 PLAY_SPEEDS = (2, 5, 10)
 
@@ -236,40 +237,63 @@ class QtStepController(QObject, QtObserver):
             self.stop()
 
 
-class QtSteppingToolbar(QToolBar):
-    """Step, jump, continue and play actions; their shortcuts work anywhere in the window."""
+#: The toolbar's groups: title (its menu button's when folded), the rank it folds in (lowest first),
+#: and its actions as (name, text, shortcut, controller method).
+STEP_GROUPS: tuple[tuple[str, int, tuple[tuple[str, str, str, str], ...]], ...] = (
+    (
+        "Go",
+        4,
+        (
+            ("to_start", "Start", "Ctrl+Home", "to_start"),
+            ("previous", "Prev", "Alt+Left", "step_previous"),
+            ("next", "Next", "Alt+Right", "step_next"),
+            ("to_end", "End", "Ctrl+End", "to_end"),
+        ),
+    ),
+    (
+        "Step",
+        3,
+        (
+            ("step_over", "Over", "F10", "step_over"),
+            ("step_into", "Into", "F11", "step_into"),
+            ("step_out", "Out", "Shift+F11", "step_out"),
+            ("continue_backward", "◀ Continue", "Shift+F5", "continue_backward"),
+            ("continue", "Continue ▶", "F5", "continue_forward"),
+        ),
+    ),
+    (
+        "Jump to",
+        1,
+        (
+            ("previous_error", "◀ Error", "Shift+F8", "previous_error"),
+            ("next_error", "Error ▶", "F8", "next_error"),
+            ("previous_llm", "◀ LLM", "Ctrl+Shift+L", "previous_llm"),
+            ("next_llm", "LLM ▶", "Ctrl+L", "next_llm"),
+            ("previous_tool", "◀ Tool", "Ctrl+Shift+T", "previous_tool"),
+            ("next_tool", "Tool ▶", "Ctrl+T", "next_tool"),
+        ),
+    ),
+)
+
+
+class QtSteppingToolbar(QtFoldingToolBar):
+    """Step, jump, continue and play actions; their shortcuts work anywhere in the window. On a
+    narrow window the jumps fold into a menu first, then the steps (see QtFoldingToolBar)."""
 
     def __init__(self, controller: QtStepController, parent: QWidget | None = None) -> None:
         super().__init__("Stepping", parent)
         self.controller = controller
         self.setObjectName("stepping_toolbar")
-        c = controller
         self.actions_by_name: dict[str, QAction] = {}
-        for name, text, keys, slot in (
-            ("to_start", "Start", "Ctrl+Home", c.to_start),
-            ("previous", "Prev", "Alt+Left", c.step_previous),
-            ("next", "Next", "Alt+Right", c.step_next),
-            ("to_end", "End", "Ctrl+End", c.to_end),
-            (None, "", "", None),
-            ("step_over", "Over", "F10", c.step_over),
-            ("step_into", "Into", "F11", c.step_into),
-            ("step_out", "Out", "Shift+F11", c.step_out),
-            ("continue_backward", "◀ Continue", "Shift+F5", c.continue_backward),
-            ("continue", "Continue ▶", "F5", c.continue_forward),
-            (None, "", "", None),
-            ("previous_error", "◀ Error", "Shift+F8", c.previous_error),
-            ("next_error", "Error ▶", "F8", c.next_error),
-            ("previous_llm", "◀ LLM", "Ctrl+Shift+L", c.previous_llm),
-            ("next_llm", "LLM ▶", "Ctrl+L", c.next_llm),
-            ("previous_tool", "◀ Tool", "Ctrl+Shift+T", c.previous_tool),
-            ("next_tool", "Tool ▶", "Ctrl+T", c.next_tool),
-            (None, "", "", None),
-        ):
-            if name is None:
-                self.addSeparator()
-                continue
-            self._add(name, text, keys, slot)
-        self.play_action = self._add("play", "Play", "F6", self._toggle_play)
+        for title, rank, entries in STEP_GROUPS:
+            actions = [
+                self._make(name, text, keys, getattr(controller, method))
+                for name, text, keys, method in entries
+            ]
+            self.add_group(title, actions, rank)
+            self.addSeparator()
+        self.play_action = self._make("play", "Play", "F6", self._toggle_play)
+        self.addAction(self.play_action)
         self.speed = QComboBox(self)
         for speed in PLAY_SPEEDS:
             self.speed.addItem(f"{speed} steps/s", speed)
@@ -279,13 +303,12 @@ class QtSteppingToolbar(QToolBar):
         controller.state_changed.connect(self._enable)
         self._enable(controller.state)
 
-    def _add(self, name: str, text: str, keys: str, slot: Callable[[], object]) -> QAction:
+    def _make(self, name: str, text: str, keys: str, slot: Callable[[], object]) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(keys))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.setToolTip(f"{_TIPS[name]} ({keys})")
         action.triggered.connect(lambda: slot())
-        self.addAction(action)
         self.actions_by_name[name] = action
         return action
 
@@ -506,12 +529,13 @@ def _change_html(kind: str, before: dict[str, Any] | None, after: dict[str, Any]
         body = "".join(
             _run_html(tag, text) for tag, text in word_diff(message_text(before), message_text(after))
         )
-        sign, background = "~", "#fff8e1"
+        sign, background = "~", EDITED_BACKGROUND
     else:
         body = html.escape(message_text(message))
         sign, background = ("+", ADDED_BACKGROUND) if kind == "added" else ("−", REMOVED_BACKGROUND)
+    table = f"<table width='100%' cellpadding='4' style='background:{tint(background)}; margin-bottom:4px'>"
     return (
-        f"<table width='100%' cellpadding='4' style='background:{background}; margin-bottom:4px'><tr><td>"
+        f"{table}<tr><td>"
         f"<b>{sign} {role}</b><pre style='white-space:pre-wrap; margin:0'>{body}</pre></td></tr></table>"
     )
 
@@ -519,7 +543,9 @@ def _change_html(kind: str, before: dict[str, Any] | None, after: dict[str, Any]
 def _run_html(tag: str, text: str) -> str:
     escaped = html.escape(text)
     if tag == "added":
-        return f"<span style='background:{ADDED_BACKGROUND}; color:{ADDED_COLOR}'>{escaped}</span>"
+        colors = f"background:{tint(ADDED_BACKGROUND)}; color:{ink(ADDED_COLOR)}"
+        return f"<span style='{colors}'>{escaped}</span>"
     if tag == "removed":
-        return f"<span style='background:{REMOVED_BACKGROUND}; color:{ERROR_COLOR}'><s>{escaped}</s></span>"
+        colors = f"background:{tint(REMOVED_BACKGROUND)}; color:{ink(ERROR_COLOR)}"
+        return f"<span style='{colors}'><s>{escaped}</s></span>"
     return escaped

@@ -7,6 +7,7 @@ its figures and a word-level diff of input and output.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
@@ -32,16 +33,18 @@ from spanscope.core.diff.trace_diff import (
     TraceDiff,
     TraceTotals,
     collapse,
-    cost_text,
     diff_traces,
 )
 from spanscope.core.presentation import display
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.store.lookups import suggest_partner
 from spanscope.core.store.queries import NotFound, list_traces, resolve_trace_id
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.detail.rich_view import QtSafeBrowser
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon
+from spanscope.ui.plain_tooltip import plain_tooltip
+from spanscope.ui.screen_fit import fit_to_screen
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink, kind_icon, tint
 from spanscope.ui.workers import Policy, QtWorker
 
 #: Traces offered in each picker (newest first); any other can be typed as an id or prefix.
@@ -59,8 +62,12 @@ CHANGE_COLORS = {
 ABSENT_COLOR = "#f1f2f2"
 MARKS = {"same": "", "changed": "~", "moved": "↕", "added": "+", "removed": "−"}
 MARK_COLORS = {"changed": "#b7791f", "moved": "#2e86de", "added": "#1e8449", "removed": ERROR_COLOR}
-ADDED_STYLE = "background: #c8f0d0; color: #14532d"
-REMOVED_STYLE = "background: #fbd0cb; color: #7b241c; text-decoration: line-through"
+#: Words of a diff: (background, text colour, extra CSS) of added and removed runs, through
+#: style.tint and style.ink when written, so they read on a dark palette too.
+WORD_COLORS = {
+    "added": ("#c8f0d0", "#14532d", ""),
+    "removed": ("#fbd0cb", "#7b241c", "; text-decoration: line-through"),
+}
 FIELDS = ("step", "latency", "tokens", "cost")
 COLUMNS = (
     "",
@@ -70,9 +77,12 @@ COLUMNS = (
 
 
 def _signed(a: float | None, b: float | None, show: Any) -> str:
+    """` (+1.2 s)`, ` (−3)`; a computed cost's mark stays in front: ` (~−$0.00102)`."""
     if a is None or b is None or a == b:
         return ""
-    return f" ({'+' if b > a else '−'}{show(abs(b - a))})"
+    text = show(abs(b - a))
+    mark = "~" if text.startswith("~") else ""
+    return f" ({mark}{'+' if b > a else '−'}{text[len(mark) :]})"
 
 
 def _tokens(step: Step) -> str:
@@ -119,7 +129,7 @@ class QtTraceDiffModel(QAbstractTableModel):
         step = row.a if side == 0 else row.b
         if role == Qt.ItemDataRole.BackgroundRole:
             color = ABSENT_COLOR if step is None else CHANGE_COLORS[row.change]
-            return None if color is None else QBrush(QColor(color))
+            return None if color is None else QBrush(QColor(tint(color)))
         if step is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -127,11 +137,13 @@ class QtTraceDiffModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and field == "step":
             return kind_icon(step.kind)
         if role == Qt.ItemDataRole.ForegroundRole and field == "step" and step.status == "error":
-            return QBrush(QColor(ERROR_COLOR))
+            return QBrush(QColor(ink(ERROR_COLOR)))
         if role == Qt.ItemDataRole.ToolTipRole and field == "step":
             differs = f"\ndiffers in: {', '.join(row.differs)}" if row.differs else ""
             model = step.model or "—"
-            return f"{step.kind} {step.name} #{step.span_id}\nmodel: {model}\nstatus: {step.status}{differs}"
+            return plain_tooltip(
+                f"{step.kind} {step.name} #{step.span_id}\nmodel: {model}\nstatus: {step.status}{differs}"
+            )
         if role == Qt.ItemDataRole.TextAlignmentRole and field != "step":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -140,9 +152,9 @@ class QtTraceDiffModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return MARKS[row.change]
         if role == Qt.ItemDataRole.ForegroundRole and row.change in MARK_COLORS:
-            return QBrush(QColor(MARK_COLORS[row.change]))
+            return QBrush(QColor(ink(MARK_COLORS[row.change])))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.change
+            return plain_tooltip(row.change)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
@@ -153,29 +165,40 @@ class QtTraceDiffModel(QAbstractTableModel):
         if field == "step":
             model = f"  ·  {step.model}" if step.model else ""
             error = "  ·  error" if step.status == "error" else ""
-            return "    " * row.depth + step.name + model + error
+            return indent(row.depth, "    ") + step.name + model + error
         if field == "latency":
             text = display.duration(step.latency_ns)
             return text + (_signed(other.latency_ns, step.latency_ns, display.duration) if other else "")
         if field == "tokens":
             return _tokens(step)
-        text = cost_text(step.cost_usd, step.cost_computed)
-        return text + (_signed(other.cost_usd, step.cost_usd, display.cost) if other else "")
+        text = display.cost(step.cost_usd, computed=step.cost_computed)
+        if other is None:
+            return text
+        change = partial(display.cost, computed=step.cost_computed or other.cost_computed)
+        return text + _signed(other.cost_usd, step.cost_usd, change)
 
 
 # --- HTML ---------------------------------------------------------------------------------------
 
 
 def word_diff_html(runs: list[tuple[str, str]]) -> str:
-    styles = {"added": ADDED_STYLE, "removed": REMOVED_STYLE}
+    styles = {
+        op: f"background: {tint(back)}; color: {ink(text)}{more}"
+        for op, (back, text, more) in WORD_COLORS.items()
+    }
     parts = [
         esc(text) if op == "same" else f'<span style="{styles[op]}">{esc(text)}</span>' for op, text in runs
     ]
     return f'<p style="white-space: pre-wrap; margin: 2px 0 8px 0">{"".join(parts)}</p>'
 
 
+def _count_html(change: str, count: int) -> str:
+    color = ink(MARK_COLORS.get(change, MUTED_COLOR))
+    return f'<span style="color: {color}">{MARKS[change] or "="} {count} {change}</span>'
+
+
 def _figure(label: str, a: Any, b: Any) -> str:
-    style = "" if a == b else ' style="background: #fff3cd"'
+    style = "" if a == b else f' style="background: {tint(CHANGE_COLORS["changed"])}"'
     a, b = ("—" if v is None else str(v) for v in (a, b))
     return f"<tr{style}><td>{muted(label)}</td><td>{esc(a)}</td><td>{esc(b)}</td></tr>"
 
@@ -201,8 +224,8 @@ def pair_html(row: DiffRow, full: bool) -> str:
     table += _figure("tokens in / out", _tokens(a) if a else "", _tokens(b) if b else "")
     table += _figure(
         "cost",
-        cost_text(a.cost_usd, a.cost_computed) if a else "",
-        cost_text(b.cost_usd, b.cost_computed) if b else "",
+        display.cost(a.cost_usd, computed=a.cost_computed) if a else "",
+        display.cost(b.cost_usd, computed=b.cost_computed) if b else "",
     )
     html = (
         f'<p style="margin: 2px 0 6px 0"><b>{esc(title)}</b></p>'
@@ -219,7 +242,7 @@ def pair_html(row: DiffRow, full: bool) -> str:
 
 def totals_html(diff: TraceDiff) -> str:
     def side(label: str, t: TraceTotals) -> str:
-        cost = cost_text(t.cost_usd, t.computed > 0) or "?"
+        cost = display.cost(t.cost_usd, computed=t.computed > 0) or "?"
         if t.unpriced:
             cost += f" (+{t.unpriced} unpriced)"
         return (
@@ -235,18 +258,16 @@ def totals_html(diff: TraceDiff) -> str:
     def delta(x: float | None, y: float | None, show: Any) -> str:
         return _signed(x, y, show).strip(" ()")
 
+    change_cost = partial(display.cost, computed=a.computed + b.computed > 0)
     deltas = (
         f"<td></td><td></td><td></td><td>{delta(a.duration_ns, b.duration_ns, display.duration)}</td>"
         f"<td>{delta(a.spans, b.spans, str)}</td><td>{delta(a.errors, b.errors, str)}</td>"
         f"<td>{delta(a.input_tokens, b.input_tokens, display.count)} / "
         f"{delta(a.output_tokens, b.output_tokens, display.count)}</td>"
-        f"<td>{delta(a.cost_usd, b.cost_usd, display.cost)}</td><td></td>"
+        f"<td>{delta(a.cost_usd, b.cost_usd, change_cost)}</td><td></td>"
     )
     counts = diff.counts()
-    summary = " &nbsp; ".join(
-        f'<span style="color: {MARK_COLORS.get(c, "#2d3436")}">{MARKS[c] or "="} {counts[c]} {c}</span>'
-        for c in CHANGES
-    )
+    summary = " &nbsp; ".join(_count_html(c, counts[c]) for c in CHANGES)
     return (
         f'<table cellspacing="0" cellpadding="3">{side("A", a)}{side("B", b)}'
         f'<tr style="color: {MUTED_COLOR}"><td>B − A</td>{deltas}</tr></table>'
@@ -261,6 +282,17 @@ def _tokens_total(t: TraceTotals) -> str:
 # --- the window ---------------------------------------------------------------------------------
 
 
+#: The diff table's column widths: the change mark, then for A and for B the step (0: a share of the
+#: window's width, at least STEP_MIN_WIDTH), latency, tokens and cost (B's with the change from A).
+FIGURE_WIDTHS = (28, 0, 80, 100, 80, 0, 150, 100, 150)
+STEP_MIN_WIDTH = 200
+#: The window's margins and the table's frame and scroll bar, beside its columns.
+TABLE_CHROME = 48
+#: The least width of a trace picker, in characters: two side by side fit a small screen; each
+#: widens with the window to show a whole trace's name, model, start and id.
+PICKER_MIN_CHARS = 24
+
+
 class QtTracePicker(QComboBox):
     """The newest traces to choose from; any trace can be typed as an id or unique prefix."""
 
@@ -268,7 +300,7 @@ class QtTracePicker(QComboBox):
         super().__init__(parent)
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.setMinimumContentsLength(48)
+        self.setMinimumContentsLength(PICKER_MIN_CHARS)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
 
     def fill(self, db: Any, keep: list[str]) -> None:
@@ -310,7 +342,7 @@ class QtTraceDiffWindow(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.context = context
         self.setWindowTitle("Compare traces")
-        self.resize(1400, 900)
+        fit_to_screen(self, 1400, 900)
         self.diff: TraceDiff | None = None
         self.job = QtWorker("Compare traces", self, Policy.LATEST)
         self.job.finished.connect(self._on_finished)
@@ -331,8 +363,10 @@ class QtTraceDiffWindow(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((28, 330, 80, 100, 80, 330, 150, 100, 150)):
-            header.resizeSection(column, width)
+        # the two step columns share what the figures leave of the window's width
+        step = max(STEP_MIN_WIDTH, (self.width() - sum(FIGURE_WIDTHS) - TABLE_CHROME) // 2)
+        for column, width in enumerate(FIGURE_WIDTHS):
+            header.resizeSection(column, width or step)
         header.setStretchLastSection(True)
         self.full_text = QCheckBox("Full text")
         self.full_text.setToolTip(

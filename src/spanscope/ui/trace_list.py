@@ -11,8 +11,17 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,25 +31,30 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from spanscope.core.debugging.tree_costs import CostSum
-from spanscope.core.model import Score
 from spanscope.core.presentation import display
+from spanscope.core.presentation.trace_summary import score_lines, trace_cost
 from spanscope.core.store.db import Database
-from spanscope.core.store.queries import TraceRow, count_traces, trace_cost_sources, trace_scores
+from spanscope.core.store.queries import TraceRow, count_traces, get_trace, trace_cost_sources, trace_scores
 from spanscope.core.store.trace_query import (
     TraceFilter,
+    distinct_values,
     fetch_rows,
+    filled_columns,
     models_in_store,
     rowid_of,
     sorted_trace_ids,
     time_bounds,
 )
+from spanscope.ui.column_choice import QtColumnChoice
+from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 
 #: data() role giving a row's full trace id.
@@ -61,6 +75,9 @@ _ERROR = QColor(ERROR_COLOR)
 _MUTED = QColor(MUTED_COLOR)
 
 
+PROJECT_TIP = "Phoenix or LangSmith project, MLflow experiment, Inspect task, else the OTel service.name"
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One table column: its header, the traces column it sorts by, and how a cell reads."""
@@ -68,31 +85,82 @@ class Column:
     title: str
     key: str
     text: Callable[[TraceRow], str]
-    #: The text the column is sized for (at least its header fits, sort arrow included).
-    sample: str
+    #: The column is sized for its content up to this text's width, and never narrower than this
+    #: one's (nor than its header, sort arrow included).
+    widest: str
+    narrowest: str = ""
     numeric: bool = False
+    #: Hidden while no trace in the store has a value in it.
+    optional: bool = False
+    #: The header's tooltip.
+    tip: str = ""
 
 
 COLUMNS = (
-    Column("Start (UTC)", "start_ns", lambda t: display.timestamp(t.start_ns), "2026-11-27 04:51:14.047"),
-    Column("Name", "root_name", lambda t: t.root_name or "", "invoke_agent travel"),
-    Column("Latency", "duration_ns", lambda t: display.duration(t.duration_ns), "59 min 59 s", True),
-    Column("Spans", "span_count", lambda t: display.count(t.span_count), "12,345", True),
-    Column("Tokens in", "input_tokens", lambda t: display.count(t.input_tokens), "1,234,567", True),
-    Column("Tokens out", "output_tokens", lambda t: display.count(t.output_tokens), "123,456", True),
-    Column("Cost", "cost_usd", lambda t: trace_cost(t).text, "~$1,234.56 +?", True),
-    Column("Errors", "error_count", lambda t: display.count(t.error_count), "1,234", True),
-    Column("Models", "models", lambda t: ", ".join(t.models), "gpt-4o-mini-2024-07"),
-    Column("Session", "session_id", lambda t: t.session_id or "", "sess-demo-1234"),
-    Column("User", "user_id", lambda t: t.user_id or "", "user-12345"),
-    Column("Scores", "scores", lambda t: t.scores or "", "correctness 0.75, helpful yes"),
+    Column(
+        "Start (UTC)",
+        "start_ns",
+        lambda t: display.timestamp(t.start_ns),
+        "2026-11-27 04:51:14.047",
+        "2026-11-27 04:51:14.047",
+    ),
+    Column(
+        "Name",
+        "root_name",
+        lambda t: t.root_name or "",
+        "invoke_agent travel_planner with tools",
+        "invoke_agent",
+    ),
+    Column(
+        "Project",
+        "service",
+        lambda t: t.service or "",
+        "fixture-langchain-agent",
+        "rag-app",
+        optional=True,
+        tip=PROJECT_TIP,
+    ),
+    Column("Latency", "duration_ns", lambda t: display.duration(t.duration_ns), "59 min 59 s", numeric=True),
+    Column("Spans", "span_count", lambda t: display.count(t.span_count), "12,345", numeric=True),
+    Column("Tokens in", "input_tokens", lambda t: display.count(t.input_tokens), "1,234,567", numeric=True),
+    Column("Tokens out", "output_tokens", lambda t: display.count(t.output_tokens), "123,456", numeric=True),
+    Column("Cost", "cost_usd", lambda t: trace_cost(t).text, "~$1,234.56 +?", "~$0.0123", numeric=True),
+    Column("Errors", "error_count", lambda t: display.count(t.error_count), "1,234", numeric=True),
+    Column(
+        "Models",
+        "models",
+        lambda t: ", ".join(t.models),
+        "gpt-4o-mini-2024-07-18, gpt-4o",
+        "gpt-4o-mini",
+        optional=True,
+    ),
+    Column(
+        "Session",
+        "session_id",
+        lambda t: t.session_id or "",
+        "sess-demo-1234-5678",
+        "sess-demo",
+        optional=True,
+    ),
+    Column("User", "user_id", lambda t: t.user_id or "", "user-12345-abcd", "user-123", optional=True),
+    Column(
+        "Scores",
+        "scores",
+        lambda t: t.scores or "",
+        "correctness 0.75, helpful yes, relevance 0.8",
+        "relevance 0.8",
+        optional=True,
+    ),
 )
+#: The column that takes the width the others leave.
+_NAME = next(i for i, c in enumerate(COLUMNS) if c.key == "root_name")
+#: Where the columns the user showed or hid (the header's context menu) are remembered.
+COLUMNS_KEY = "trace_list/columns"
+#: Rows measured to size the columns: about the first screenful, however large the store.
+MEASURED_ROWS = 100
+#: A cell's padding beside its text.
+CELL_PADDING = 16
 _ERRORS = next(i for i, c in enumerate(COLUMNS) if c.key == "error_count")
-
-
-def trace_cost(trace: TraceRow) -> CostSum:
-    """The trace's cost as stored: reported plus computed, and how many calls were unpriced."""
-    return CostSum(trace.cost_usd, trace.cost_computed or 0, trace.cost_unknown or 0)
 
 
 #: Time-range choices, as seconds back from the newest trace (the store is offline: wall-clock
@@ -213,6 +281,8 @@ class QtTraceListModel(QAbstractTableModel):
             return column.title
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if column.numeric else _LEFT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return column.tip or None
         if role == Qt.ItemDataRole.InitialSortOrderRole:
             # A first click on a number or the start time shows the largest (or newest) first.
             descending = column.numeric or column.key == "start_ns"
@@ -235,8 +305,8 @@ class QtTraceListModel(QAbstractTableModel):
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key == "scores" and trace.scores and self._db is not None:
-                return _scores_tooltip(trace_scores(self._db, trace.trace_id))
-            return self._tooltip(column, trace)
+                return plain_tooltip(score_lines(trace_scores(self._db, trace.trace_id)))
+            return plain_tooltip(self._tooltip(column, trace))
         return trace.trace_id
 
     def _tooltip(self, column: Column, trace: TraceRow) -> str | None:
@@ -259,20 +329,23 @@ def _cell_tip(column: Column, trace: TraceRow) -> str | None:
     return None
 
 
-#: At most this many scores are listed in a Scores cell's tooltip.
-TOOLTIP_SCORES = 25
+ALL_PROJECTS, ALL_MODELS = "All projects", "All models"
+#: Whole rows the list keeps in sight, however small its share of the window.
+MIN_ROWS = 4
 
 
-def _scores_tooltip(scores: list[tuple[str, Score]]) -> str:
-    """Every score of the trace with who or what gave it, and whether it rates one of its spans."""
-    lines = [
-        f"{s.name} {s.display_value()} — {s.given_by or 'source unknown'}"
-        + ("" if span_id == "" else " (on a span)")
-        for span_id, s in scores[:TOOLTIP_SCORES]
-    ]
-    if len(scores) > TOOLTIP_SCORES:
-        lines.append(f"… and {len(scores) - TOOLTIP_SCORES:,} more")
-    return "\n".join(lines)
+def _refill(choice: QComboBox, everything: str, values: list[str]) -> None:
+    """Offer `everything` then `values`, keeping the chosen value when it is still offered."""
+    chosen = choice.currentData()
+    choice.blockSignals(True)
+    try:
+        choice.clear()
+        choice.addItem(everything, None)
+        for value in values:
+            choice.addItem(value, value)
+        choice.setCurrentIndex(max(0, choice.findData(chosen)) if chosen is not None else 0)
+    finally:
+        choice.blockSignals(False)
 
 
 class QtTraceTable(QTableView):
@@ -289,13 +362,20 @@ class QtTraceTable(QTableView):
 
 
 class QtTraceListPanel(QWidget, QtObserver):
-    """Filter bar, trace count and the table; selecting a row makes its trace current."""
+    """Filter bar, trace count and the table; selecting a row makes its trace current, and with two
+    rows selected "Compare selected" asks for them to be compared (earlier trace first)."""
 
     TEXT_DELAY_MS = 250
+    #: Two traces to compare: (the earlier, the later).
+    compare_requested = Signal(str, str)
 
-    def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: QtTraceContext, parent: QWidget | None = None, settings: QSettings | None = None
+    ) -> None:
+        """With `settings`, the columns the user shows or hides are remembered."""
         super().__init__(parent)
         self._context = context
+        self._settings = settings
         self._syncing = False
         self._newest_ns: int | None = None
         self.model = QtTraceListModel(self)
@@ -312,11 +392,18 @@ class QtTraceListPanel(QWidget, QtObserver):
         context.register(self)
 
     def _build_filter_bar(self) -> None:
-        self.search = QLineEdit(placeholderText="Filter traces: name, id, model, session, user")
+        self.search = QLineEdit(placeholderText="Filter traces: name, id, project, model, session, user")
         self.search.setClearButtonEnabled(True)
         self.errors_only = QCheckBox("Errors only")
+        self.project_choice = QComboBox(toolTip=PROJECT_TIP)
+        self.project_choice.addItem(ALL_PROJECTS, None)
+        self.project_choice.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.project_choice.setMinimumContentsLength(14)
+        self.project_choice.hide()
         self.model_choice = QComboBox()
-        self.model_choice.addItem("All models", None)
+        self.model_choice.addItem(ALL_MODELS, None)
         # Wide enough for most model names, but a long one must not squeeze the search field.
         self.model_choice.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -326,17 +413,31 @@ class QtTraceListPanel(QWidget, QtObserver):
         for label, seconds in TIME_RANGES:
             self.time_choice.addItem(label, seconds)
         self.count_label = QLabel()
+        self.compare_button = QToolButton(text="Compare selected", autoRaise=True, enabled=False)
+        self.compare_button.setToolTip(
+            "Compare the two selected traces step by step (Ctrl+click a second row)"
+        )
         self._filter_bar = QHBoxLayout()
         self._filter_bar.setContentsMargins(4, 4, 4, 0)
         self._filter_bar.addWidget(self.search, 1)
-        for widget in (self.errors_only, self.model_choice, self.time_choice, self.count_label):
+        for widget in (
+            self.errors_only,
+            self.project_choice,
+            self.model_choice,
+            self.time_choice,
+            self.count_label,
+            self.compare_button,
+        ):
             self._filter_bar.addWidget(widget)
 
     def _build_view(self) -> None:
         view = self.view = QtTraceTable()
         view.setModel(self.model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.compare_action = QAction("Compare Selected Traces", view, enabled=False)
+        view.addAction(self.compare_action)
         # Per-item scrolling makes the scroll bar's value the top row, which refresh() restores.
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         view.setAlternatingRowColors(True)
@@ -350,25 +451,71 @@ class QtTraceListPanel(QWidget, QtObserver):
         rows.setMinimumSectionSize(1)
         rows.setDefaultSectionSize(metrics.height() + 6)
         header = view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         header.setHighlightSections(False)
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         view.setSortingEnabled(True)
+        self.fitter = QtColumnFitter(view, _NAME)
+        self.columns = QtColumnChoice(
+            header,
+            [c.key for c in COLUMNS],
+            [c.title for c in COLUMNS],
+            self.fitter.set_hidden,
+            self._settings,
+            COLUMNS_KEY,
+            fixed=frozenset({_NAME}),
+            automatic_note="Hidden while no trace has a value in it",
+        )
+        # However the window is split, a few whole rows stay in sight below the header.
+        view.setMinimumHeight(
+            header.sizeHint().height()
+            + MIN_ROWS * rows.defaultSectionSize()
+            + view.horizontalScrollBar().sizeHint().height()
+            + 2 * view.frameWidth()
+        )
+        self._wanted: list[int] = []
+
+    def _fit_columns(self) -> None:
+        """Size each column for the first rows' content, between its narrowest and widest widths;
+        widths only grow while the store stays the same, so sorting and filtering never jiggle them."""
+        metrics = QFontMetrics(self.view.font())
+        header = self.view.horizontalHeader()
+        traces = [self.model.trace_at(row) for row in range(min(MEASURED_ROWS, self.model.rowCount()))]
+        wanted, least = [], []
         for section, column in enumerate(COLUMNS):
-            # The header's hint keeps room for the sort arrow, so titles are never cut when sorted.
-            text = metrics.horizontalAdvance(column.sample) + 16
-            header.resizeSection(section, max(text, header.sectionSizeHint(section)))
+            floor = max(
+                header.sectionSizeHint(section), metrics.horizontalAdvance(column.narrowest) + CELL_PADDING
+            )
+            cap = max(floor, metrics.horizontalAdvance(column.widest) + CELL_PADDING)
+            texts = (column.text(t) for t in traces if t is not None)
+            content = max(map(metrics.horizontalAdvance, texts), default=0) + CELL_PADDING
+            wanted.append(min(cap, max(floor, content)))
+            # Figures are short and cut ones mislead: only text columns give up width.
+            least.append(wanted[-1] if column.numeric else floor)
+        if len(self._wanted) == len(wanted):
+            wanted = list(map(max, wanted, self._wanted))
+        self._wanted = wanted
+        self.fitter.set_widths(wanted, least)
+
+    def _hide_empty_columns(self, db: Database) -> None:
+        """Columns no trace has a value in (no sessions, no scores) leave their room to the others,
+        unless the user chose to see them (the header's context menu)."""
+        filled = filled_columns(db, [c.key for c in COLUMNS if c.optional])
+        self.columns.set_automatic({i for i, c in enumerate(COLUMNS) if c.optional and c.key not in filled})
 
     def _connect(self) -> None:
         self.search.textChanged.connect(self._text_timer.start)
         self.search.returnPressed.connect(self._apply_filter)
         self.errors_only.toggled.connect(self._apply_filter)
+        self.project_choice.currentIndexChanged.connect(self._apply_filter)
         self.model_choice.currentIndexChanged.connect(self._apply_filter)
         self.time_choice.currentIndexChanged.connect(self._apply_filter)
         self.model.modelReset.connect(self._after_reset)
         self.view.typed.connect(self._type_into_search)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.view.selectionModel().selectionChanged.connect(self._update_compare)
+        self.model.modelReset.connect(self._update_compare)
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.compare_action.triggered.connect(self.compare_selected)
 
     def current_filter(self) -> TraceFilter:
         """The filter the bar's widgets describe now."""
@@ -380,6 +527,7 @@ class QtTraceListPanel(QWidget, QtObserver):
             text=self.search.text().strip(),
             errors_only=self.errors_only.isChecked(),
             model=self.model_choice.currentData(),
+            service=self.project_choice.currentData(),
             start_ns=start_ns,
         )
 
@@ -393,7 +541,8 @@ class QtTraceListPanel(QWidget, QtObserver):
         self._update_count()
 
     def _after_reset(self) -> None:
-        """After a sort or filter: keep the current trace selected and in sight."""
+        """After a sort or filter: columns sized for what shows, the current trace selected and in sight."""
+        self._fit_columns()
         row = self._select(self._context.trace_id)
         if row is None:
             self.view.scrollToTop()
@@ -422,7 +571,47 @@ class QtTraceListPanel(QWidget, QtObserver):
             return
         trace_id = self.model.trace_id_at(current.row())
         if trace_id is not None:
-            self._context.select_trace(trace_id)
+            # The context's echo must leave the selection to the view: a Ctrl+click is still adding
+            # this row to it.
+            self._syncing = True
+            try:
+                self._context.select_trace(trace_id)
+            finally:
+                self._syncing = False
+
+    def selected_trace_ids(self) -> list[str | None] | None:
+        """The traces of the selected rows, in display order, when exactly two are selected (read
+        from the selection's ranges: a shift-click over a million rows lists none of them)."""
+        # A row is one range per run of shown columns: merge the ranges' row spans first.
+        spans = sorted((r.top(), r.bottom()) for r in self.view.selectionModel().selection())
+        merged: list[list[int]] = []
+        for top, bottom in spans:
+            if merged and top <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], bottom)
+            else:
+                merged.append([top, bottom])
+        if sum(bottom - top + 1 for top, bottom in merged) != 2:
+            return None
+        rows = [row for top, bottom in merged for row in range(top, bottom + 1)]
+        ids = [self.model.trace_id_at(row) for row in rows]
+        return None if None in ids else ids
+
+    def _update_compare(self) -> None:
+        ids = self.selected_trace_ids()
+        enabled = ids is not None and len(ids) == 2
+        self.compare_button.setEnabled(enabled)
+        self.compare_action.setEnabled(enabled)
+
+    def compare_selected(self) -> None:
+        """Ask for the two selected traces to be compared, the one that started first as the before."""
+        ids = self.selected_trace_ids()
+        if ids is None or len(ids) != 2 or self.model.db is None:
+            return
+        traces = [get_trace(self.model.db, trace_id) for trace_id in ids]
+        if None in traces:
+            return
+        first, second = sorted(traces, key=lambda t: (t.start_ns, t.trace_id))
+        self.compare_requested.emit(first.trace_id, second.trace_id)
 
     def _update_count(self) -> None:
         db = self.model.db
@@ -437,26 +626,23 @@ class QtTraceListPanel(QWidget, QtObserver):
             self.count_label.setText(f"{display.count(shown)} of {display.count(total)} {noun}")
 
     def _update_choices(self, db: Database) -> None:
-        """Models for the model filter, and the newest start the time ranges count back from."""
+        """Projects and models to filter on, and the newest start the time ranges count back from."""
         bounds = time_bounds(db)
         self._newest_ns = None if bounds is None else bounds[1]
-        chosen = self.model_choice.currentData()
-        self.model_choice.blockSignals(True)
-        try:
-            self.model_choice.clear()
-            self.model_choice.addItem("All models", None)
-            for name in models_in_store(db):
-                self.model_choice.addItem(name, name)
-            self.model_choice.setCurrentIndex(max(0, self.model_choice.findData(chosen)) if chosen else 0)
-        finally:
-            self.model_choice.blockSignals(False)
+        projects = distinct_values(db, "service")
+        _refill(self.project_choice, ALL_PROJECTS, projects)
+        self.project_choice.setVisible(len(projects) > 1 or self.project_choice.currentIndex() > 0)
+        _refill(self.model_choice, ALL_MODELS, models_in_store(db))
 
     def on_store_loaded(self, context: QtTraceContext) -> None:
         """A new store starts at the top; new traces in the same store never move what is on screen."""
         if context.db is None:
             return
         self._update_choices(context.db)
+        self._hide_empty_columns(context.db)
         if context.db is not self.model.db:
+            self._wanted = []
+            self.fitter.forget_chosen()
             self.model.set_db(context.db, self.current_filter())
         else:
             self._refresh_in_place()
@@ -487,7 +673,7 @@ class QtTraceListPanel(QWidget, QtObserver):
         return self.model.trace_id_at(current.row())
 
     def on_trace_changed(self, trace_id: str | None) -> None:
-        if self.current_trace_id() == trace_id:
+        if self._syncing or self.current_trace_id() == trace_id:
             return
         row = self._select(trace_id)
         if row is not None:

@@ -6,25 +6,28 @@ import argparse
 import sys
 from pathlib import Path
 
-from spanscope.cli.errors import EXIT_OK
+from spanscope.cli.errors import EXIT_OK, UsageError
 from spanscope.cli.output import open_output
-from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
+from spanscope.cli.stores import Subparsers, command_parser, store_for
 from spanscope.core.review.export import FORMATS, export_file, write_csv, write_jsonl
-from spanscope.core.store import connect
+from spanscope.core.store import connect, is_store
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
         subparsers, "annotations", "write the reviews given in the app (scores, labels, comments)"
     )
-    add_sources(p, "a store (default: the user's store)")
+    p.add_argument("store", nargs="?", metavar="STORE", help="a store (default: --db, else the user's store)")
     p.add_argument("--format", choices=list(FORMATS), default="jsonl", help="jsonl (default) or csv")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    with store_for(args.sources, args.db) as path:
+    """Reviews live in the store they were given in: trace files have none to write."""
+    if args.store is not None and Path(args.store).exists() and not is_store(Path(args.store)):
+        raise UsageError(f"{args.store}: not a store; reviews are kept in the store they were given in")
+    with store_for([] if args.store is None else [args.store], args.db) as path:
         db = connect(path, readonly=True)
         if args.output not in (None, "-"):
             count = export_file(db, Path(args.output), args.format)

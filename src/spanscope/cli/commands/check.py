@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -12,6 +13,7 @@ from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_
 from spanscope.core.debugging.breakpoints import ExpressionError
 from spanscope.core.evaluation.assertions import SCOPE_ALL, CheckReport, check, parse_rule
 from spanscope.core.evaluation.junit_report import junit_xml
+from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.store import connect
 
@@ -81,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_check(report: CheckReport, out: TextIO) -> None:
+    out.writelines(display.printable(line) + "\n" for line in _check_lines(report))
+
+
+def _check_lines(report: CheckReport) -> Iterator[str]:
+    """One line per rule, then the reasons of each trace that fails it."""
     failed_rules = 0
     for number, rule in enumerate(report.rules, 1):
         verdicts = report.of(rule)
@@ -88,15 +95,13 @@ def _print_check(report: CheckReport, out: TextIO) -> None:
         failed_rules += bool(failures)
         each = "over all" if rule.scope == SCOPE_ALL else "on each of"
         scope = f"{each} {report.traces:,} traces"
-        out.write(f"{'FAIL' if failures else 'ok  '} rule {number}: {rule.text}  ({scope})\n")
+        yield f"{'FAIL' if failures else 'ok  '} rule {number}: {rule.text}  ({scope})"
         for verdict in failures:
-            out.write(f"  {verdict.label}: {verdict.reason}\n")
+            yield f"  {verdict.label}: {verdict.reason}"
             for line in verdict.lines():
                 if line.startswith(" "):
-                    out.write(f"  {line}\n")
+                    yield f"  {line}"
         if failures and rule.scope != SCOPE_ALL:
-            out.write(f"  {len(failures):,} of {len(verdicts):,} traces fail\n")
+            yield f"  {len(failures):,} of {len(verdicts):,} traces fail"
     held = len(report.rules) - failed_rules
-    out.write(
-        f"{len(report.rules):,} rules on {report.traces:,} traces: {held:,} hold, {failed_rules:,} fail\n"
-    )
+    yield f"{len(report.rules):,} rules on {report.traces:,} traces: {held:,} hold, {failed_rules:,} fail"

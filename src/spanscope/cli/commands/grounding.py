@@ -8,6 +8,7 @@ import sys
 import orjson
 
 from spanscope.cli.errors import EXIT_OK, UsageError
+from spanscope.cli.output import write_lines
 from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
 from spanscope.core.evaluation import grounding
 from spanscope.core.store import connect
@@ -42,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(orjson.dumps({"span_id": span.span_id, **found.to_json()}).decode() + "\n")
         else:
-            sys.stdout.writelines(line + "\n" for line in grounding.report_lines(found))
+            write_lines(grounding.report_lines(found), sys.stdout)
     return EXIT_OK

@@ -10,18 +10,30 @@ from pathlib import Path
 from typing import TextIO
 
 from spanscope.cli.stores import Subparsers, command_parser, import_sources, report_imports
+from spanscope.core.formats.registry import registry
+from spanscope.core.presentation import display
 from spanscope.core.store import FileResult, ImportProgress, ImportState, Outcome, default_store_path
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
-    p = command_parser(subparsers, "import", "import trace files into a store")
+    p = command_parser(subparsers, "import", "import trace files into a store", _description())
     p.add_argument(
         "files",
         nargs="+",
-        metavar="FILE",
+        metavar="FILE_OR_FOLDER",
         help="trace files, or folders: every file in them (and their subfolders) that is a trace file",
     )
     return p
+
+
+def _description() -> str:
+    """The help's text: what import does, and the formats it reads (each file's is found by its
+    content, in this order)."""
+    formats = "\n".join(f"  {spec.name:<16} {spec.description}" for spec in registry())
+    return (
+        "Import trace files (or the trace files in folders) into a store: the format of each is\n"
+        f"found from its content. The formats, in the order they are tried:\n{formats}"
+    )
 
 
 class _ProgressLine:
@@ -38,9 +50,8 @@ class _ProgressLine:
         if now - self.shown_at < self.PROGRESS_EVERY_S:
             return
         self.shown_at = now
-        self.out.write(
-            f"\r{p.path.name}: {p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB, {p.spans:,} spans "
-        )
+        done = f"{p.bytes_done / 1e6:,.0f} of {p.bytes_total / 1e6:,.0f} MB, {p.spans:,} spans "
+        self.out.write(f"\r{display.printable(p.path.name)}: {done}")
         self.out.flush()
 
     def clear(self) -> None:

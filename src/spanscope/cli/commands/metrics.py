@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     with store_for(args.sources, args.db) as path:
         report = reference_metrics(connect(path, readonly=True), entries)
     if report.unmatched:
-        origins = ", ".join(e.reference.origin for e in report.unmatched[:MAX_PROBLEMS_SHOWN])
+        shown = report.unmatched[:MAX_PROBLEMS_SHOWN]
+        origins = display.printable(", ".join(e.reference.origin for e in shown))
         more = len(report.unmatched) - MAX_PROBLEMS_SHOWN
         print(f"{len(report.unmatched):,} references matched no span: {origins}", file=sys.stderr)
         if more > 0:

@@ -23,7 +23,7 @@ def _size(text: str) -> tuple[int, int]:
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(subparsers, "screenshot", "render the main window offscreen to a PNG")
     add_sources(p)
-    p.add_argument("out", metavar="OUT.png")
+    p.add_argument("out", metavar="OUT.png", help="the PNG file to write")
     p.add_argument("--trace", metavar="ID", help="the trace to show (default: the first with an error)")
     p.add_argument("--span", metavar="ID", help="the span to select (default: its first error, or root)")
     p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (1600x1000)")

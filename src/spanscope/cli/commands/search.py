@@ -9,6 +9,7 @@ import orjson
 
 from spanscope.cli.errors import EXIT_OK, UsageError, report
 from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
+from spanscope.core.presentation.display import printable
 from spanscope.core.search.find import Hit, search
 from spanscope.core.search.index import IndexState, IndexStatus, build_index
 from spanscope.core.search.query import SYNTAX_HELP, QuerySyntaxError
@@ -21,19 +22,20 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     add_sources(p)
     p.add_argument("query", metavar="QUERY", help=SYNTAX_HELP)
-    p.add_argument("--limit", type=int, default=20, help="show at most this many spans (default 20)")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="show at most N spans (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     return p
 
 
 def _marked(hit: Hit, bold: bool) -> str:
-    """The snippet with its matches in bold on a terminal, in [brackets] otherwise."""
+    """The snippet with its matches in bold on a terminal, in [brackets] otherwise (the snippet's
+    own control characters escaped, piece by piece, so the marks stay where they belong)."""
     opening, closing = ("\033[1m", "\033[0m") if bold else ("[", "]")
     text, at = [], 0
     for start, end in hit.marks:
-        text += [hit.snippet[at:start], opening, hit.snippet[start:end], closing]
+        text += [printable(hit.snippet[at:start]), opening, printable(hit.snippet[start:end]), closing]
         at = end
-    return "".join([*text, hit.snippet[at:]])
+    return "".join([*text, printable(hit.snippet[at:])])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_OK
         bold = out.isatty()
         for h in result.hits:
-            out.write(f"{h.trace_id}  {h.span_id}  {h.kind}  {h.trace_name or ''} › {h.span_name or ''}\n")
-            out.write(f"    {h.field or '-'}: {_marked(h, bold)}\n")
+            where = f"{h.trace_id}  {h.span_id}  {h.kind}  {h.trace_name or ''} › {h.span_name or ''}"
+            out.write(f"{printable(where)}\n    {printable(h.field or '-')}: {_marked(h, bold)}\n")
         more = "+" if result.more else ""
         print(f"{result.count:,}{more} matching spans, {len(result.hits):,} shown", file=sys.stderr)
     return EXIT_OK

@@ -46,7 +46,8 @@ def _ms(values: dict[str, float | None]) -> str:
 
 def _stats_row(g: GroupStats) -> tuple[str, ...]:
     unknown = g.cost_source["unknown"]
-    cost = display.cost(g.cost_usd) + (f" (+{unknown:,} unpriced)" if unknown else "")
+    cost = display.cost(g.cost_usd, computed=g.cost_source["computed"] > 0, unknown=unknown > 0)
+    cost += f" ({unknown:,} unpriced)" if unknown else ""
     return (
         "(none)" if g.group is None else g.group,
         display.count(g.calls),

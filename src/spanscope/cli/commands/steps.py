@@ -20,7 +20,11 @@ from spanscope.core.store.span_io import span_io
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p = command_parser(
-        subparsers, "steps", "print a trace's spans in execution order, or where breakpoints stop"
+        subparsers,
+        "steps",
+        "print a trace's spans in execution order, or where breakpoints stop",
+        "Print a trace's spans in execution order, numbered from 1 as the app's stepping counts them\n"
+        "(step 1 of 27), or, with --break, only the steps where a breakpoint would stop.",
     )
     add_sources(p)
     p.add_argument("--trace", required=True, metavar="ID", help="the trace (id or unique prefix)")
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             if row["input_tokens"] is not None or row["output_tokens"] is not None:
                 used_in, used_out = display.count(row["input_tokens"]), display.count(row["output_tokens"])
                 tokens = f"in {used_in or '?'} out {used_out or '?'}"
-            return (str(step), row["span_id"], row["kind"], row["name"], latency, tokens)
+            return (str(step + 1), row["span_id"], row["kind"], row["name"], latency, tokens)
 
         cursor.load(tree, functools.partial(span_io, db, trace_id))
         steps = [s for s in range(len(cursor)) if not breakpoints or cursor.hits(s, breakpoints)]

@@ -8,12 +8,13 @@ bulk like analytics.group_stats: one price lookup per (provider, model, UTC day)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from spanscope.core.analysis.analytics import usd
 from spanscope.core.analysis.chart_csv import Table
+from spanscope.core.analysis.model_groups import members, ordered_keys
 from spanscope.core.pricing.prices import PriceBook
 from spanscope.core.store.db import Database
 from spanscope.core.store.usage import ALL, HOUR_NS, UsageFilter, latency_rows, usage_rows
@@ -90,10 +91,37 @@ class UsageSeries:
     unpriced: list[int]
     cost: dict[str | None, list[float | None]]
     totals: dict[str | None, ModelTotals]
+    #: Per model key, the models merged under it (see `merged`); empty for a series of plain models.
+    members: dict[str | None, list[str | None]] = field(default_factory=dict)
 
     @property
     def models(self) -> list[str | None]:
         return list(self.totals)
+
+    def merged(self, keys: Mapping[str | None, str | None]) -> UsageSeries:
+        """The series with each model's cost and totals added into its key's (model_groups.shown_as);
+        keys in model_groups.ordered_keys order."""
+        totals: dict[str | None, ModelTotals] = {}
+        cost: dict[str | None, list[float | None]] = {}
+        for model, mine in self.totals.items():
+            key = keys.get(model, model)
+            total = totals.setdefault(key, ModelTotals())
+            total.calls += mine.calls
+            total.errors += mine.errors
+            total.cost_usd += mine.cost_usd
+            total.priced_calls += mine.priced_calls
+            total.unpriced_calls += mine.unpriced_calls
+            column = cost.setdefault(key, [None] * len(self.requests))
+            for i, value in enumerate(self.cost[model]):
+                if value is not None:
+                    column[i] = (column[i] or 0.0) + value
+        order = ordered_keys({key: t.calls for key, t in totals.items()})
+        return replace(
+            self,
+            totals={key: totals[key] for key in order},
+            cost={key: cost[key] for key in order},
+            members=members({m: keys.get(m, m) for m in self.totals}),
+        )
 
     def bucket_starts_ns(self) -> list[int]:
         return [self.first_bucket_ns + i * self.width_ns for i in range(len(self.requests))]
@@ -149,6 +177,32 @@ class LatencyStats:
     bins: dict[str | None, dict[int, int]]
     output_tokens: dict[str | None, int]
     output_ns: dict[str | None, int]
+
+    def merged(self, keys: Mapping[str | None, str | None]) -> LatencyStats:
+        """The stats with each model's bins and output added into its key's (model_groups.shown_as)."""
+        out = LatencyStats({}, {}, {})
+        for model, by_bin in self.bins.items():
+            key = keys.get(model, model)
+            mine = out.bins.setdefault(key, {})
+            for b, n in by_bin.items():
+                mine[b] = mine.get(b, 0) + n
+            out.output_tokens[key] = out.output_tokens.get(key, 0) + self.output_tokens.get(model, 0)
+            out.output_ns[key] = out.output_ns.get(key, 0) + self.output_ns.get(model, 0)
+        return out
+
+    def median_ms(self, model: str | None) -> float | None:
+        """The middle of the coarse bin holding the model's median call (geometric, as the axis is
+        logarithmic): the tick the latency chart marks."""
+        by_bin = self.coarse().get(model)
+        if not by_bin:
+            return None
+        half, seen = sum(by_bin.values()) / 2, 0
+        for b in sorted(by_bin):
+            seen += by_bin[b]
+            if seen >= half:
+                break
+        low, high = coarse_edges_ms(b)
+        return (low * high) ** 0.5
 
     def tokens_per_s(self, model: str | None) -> float | None:
         ns = self.output_ns.get(model)

@@ -75,6 +75,9 @@ class Convention(NamedTuple):
     name: str
     kinds: tuple[KindSource, ...] = ()
     model: tuple[str, ...] = ()
+    #: Where the model asked for is when no `model` key names one (a request's parameters): a failed
+    #: call has no response, and its cost and stats belong to the model it asked for.
+    requested_model: tuple[Source, ...] = ()
     provider: tuple[str, ...] = ()
     session: tuple[str, ...] = ()
     user: tuple[str, ...] = ()

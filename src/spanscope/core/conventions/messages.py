@@ -55,7 +55,15 @@ def tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
 
 
 def _image_url(part: dict[str, Any]) -> str | None:
+    """The image's address: OpenAI's `image_url` (text or {url}), GenAI's `uri`, or Anthropic's
+    `source` ({type: base64, media_type, data} as a data URL, or {type: url, url})."""
     url = part.get("url") or part.get("image_url") or part.get("uri")
+    source = part.get("source")
+    if url is None and isinstance(source, dict):
+        data, media_type = source.get("data"), source.get("media_type")
+        if source.get("type") == "base64" and type(data) is str:
+            return f"data:{media_type if type(media_type) is str else 'image'};base64,{data}"
+        url = source.get("url")
     if isinstance(url, dict):
         url = url.get("url")
     return url if type(url) is str else None

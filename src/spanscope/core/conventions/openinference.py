@@ -188,10 +188,25 @@ def _cost(get: Getter) -> float | None:
 
 _ALL_KEYS = _INPUT_KEYS + _OUTPUT_KEYS
 
+
+def _parameter_model(key: str) -> Source:
+    """The `model` of an invocation-parameters JSON object: the only model a failed call records."""
+
+    def read(attrs: dict[str, Any], get: Getter, found: int) -> str | None:
+        parameters = loads(get(key))
+        return as_text(parameters.get("model")) if isinstance(parameters, dict) else None
+
+    return Source((key,), read)
+
+
 CONVENTION = Convention(
     name="OpenInference",
     kinds=(("openinference.span.kind", kind_table({kind.value: kind for kind in Kind})),),
     model=("llm.model_name", "embedding.model_name"),
+    requested_model=(
+        _parameter_model("llm.invocation_parameters"),
+        _parameter_model("embedding.invocation_parameters"),
+    ),
     provider=("llm.provider", "llm.system"),
     session=("session.id",),
     user=("user.id",),

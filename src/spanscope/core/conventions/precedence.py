@@ -67,7 +67,7 @@ CONVENTIONS: tuple[Convention, ...] = (
 #: The version of `derived_io`: raise it whenever a change here or in a convention module changes
 #: the input or output derived for any span; stored documents record it and the search index is
 #: rebuilt when it differs.
-DERIVATION = 3
+DERIVATION = 4
 #: Distinct attribute-key layouts remembered by `_present` before the memo starts over.
 _MAX_SHAPES = 4096
 _SHAPES: dict[tuple[str, ...], int] = {}
@@ -84,6 +84,7 @@ def _readers(field: str) -> tuple[Reader, ...]:
 
 
 _MODEL_KEYS = _joined("model")
+_REQUESTED_MODEL = _readers("requested_model")
 _PROVIDER_KEYS = _joined("provider")
 _SESSION_KEYS = _joined("session")
 _USER_KEYS = _joined("user")
@@ -120,6 +121,7 @@ def _routes() -> dict[str, int]:
     """Map every key a field can come from to that field's bit (a key may feed several)."""
     groups: list[tuple[int, tuple[str, ...]]] = [
         (MODEL, _MODEL_KEYS),
+        (MODEL, tuple(key for c in CONVENTIONS for source in c.requested_model for key in source.keys)),
         (PROVIDER, _PROVIDER_KEYS),
         (SESSION, _SESSION_KEYS),
         (USER, _USER_KEYS),
@@ -341,6 +343,15 @@ def _ttft(span: Span, get: Getter, found: int) -> int | None:
     return None
 
 
+def without_provider(model: str, provider: str) -> str:
+    """`openai/gpt-4o-mini` from provider `openai` is `gpt-4o-mini`: LiteLLM (Google ADK's route to
+    other providers) names a failed call's model with its provider in front, while the response of a
+    successful one names it bare, so the same model would be counted as two. A prefix naming another
+    provider (a router's `openai/…` from `openrouter`) is part of the name and stays."""
+    head, slash, rest = model.partition("/")
+    return rest if slash and rest and head.lower() == provider.lower() else model
+
+
 def _has_usage(span: Span) -> bool:
     return span.input_tokens is not None or span.output_tokens is not None
 
@@ -353,9 +364,11 @@ def apply_fields(span: Span) -> int:
     get = attrs.get
     found = _present(attrs)
     if found & MODEL:
-        span.model = first_text(get, _MODEL_KEYS) or span.model
+        span.model = first_text(get, _MODEL_KEYS) or span.model or _first(_REQUESTED_MODEL, attrs, get, found)
     if found & PROVIDER:
         span.provider = _provider(get) or span.provider
+    if span.model is not None and span.provider is not None:
+        span.model = without_provider(span.model, span.provider)
     if found & _ANY_TOKENS:
         _apply_tokens(span, get, found)
     if found & COST:

@@ -62,6 +62,9 @@ _SYMBOLS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "~", "!", "(", ")")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
+#: How deep `not`s and parentheses may nest: parsing and matching recurse once per level, and Python
+#: stops at 1,000 (a RecursionError traceback, not a message).
+MAX_NESTING = 100
 
 
 class ExpressionError(ValueError):
@@ -254,6 +257,7 @@ class ConditionParser:
         self.tokens = tokenize(text, start)
         self.start = start
         self.at = 0
+        self.depth = 0
 
     @property
     def token(self) -> Token:
@@ -290,15 +294,28 @@ class ConditionParser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def _not(self) -> Condition:
-        if self._take("not", "!"):
-            return Not(self._not())
+        negation = self._take("not", "!")
+        if negation:
+            return Not(self._nested(negation, self._not))
         opening = self._take("(")
         if opening:
-            inner = self._or()
+            inner = self._nested(opening, self._or)
             if not self._take(")"):
                 raise ExpressionError("expected ) to close the ( here", opening.position)
             return inner
         return self._atom()
+
+    def _nested(self, token: Token, rule: Callable[[], Condition]) -> Condition:
+        """`rule` parsed one level deeper than `token`; refused past MAX_NESTING levels."""
+        if self.depth == MAX_NESTING:
+            raise ExpressionError(
+                f"nested more than {MAX_NESTING} levels deep (not and parentheses)", token.position
+            )
+        self.depth += 1
+        try:
+            return rule()
+        finally:
+            self.depth -= 1
 
     def _atom(self) -> Condition:
         return self._comparison()

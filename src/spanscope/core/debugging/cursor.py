@@ -71,6 +71,8 @@ class StepCursor:
         self.order: list[int] = []
         self.current = -1
         self._step_of: list[int] = []
+        #: Running usage per step (see _running_usage), summed when first asked for.
+        self._usage: tuple[list[int], list[int], list[float | None]] | None = None
         self._fetch: PayloadFetcher | None = None
         self._observers: list[StepObserver] = []
 
@@ -78,7 +80,7 @@ class StepCursor:
 
     def load(self, tree: TraceTree, fetch: PayloadFetcher | None = None) -> None:
         """Open `tree` at its first step; `fetch` supplies payloads for input/output conditions."""
-        self.tree, self._fetch = tree, fetch
+        self.tree, self._fetch, self._usage = tree, fetch, None
         pre_order = [0] * len(tree.rows)
         for place, (row, _) in enumerate(tree.walk()):
             pre_order[row] = place
@@ -92,7 +94,7 @@ class StepCursor:
             self._tell(observer)
 
     def close(self) -> None:
-        self.tree, self._fetch = None, None
+        self.tree, self._fetch, self._usage = None, None, None
         self.order, self._step_of, self.current = [], [], -1
         for observer in list(self._observers):
             observer.on_trace_closed()
@@ -249,17 +251,40 @@ class StepCursor:
     def state_at(self, step: int) -> StepState:
         """Elapsed time at the step's start, and usage of counted model calls up to and including it."""
         assert self.tree is not None
-        columns = self.tree.rows.columns
-        done = [i for i in self.order[: step + 1] if columns["counted"][i]]
-        costs = [columns["cost_usd"][i] for i in done if columns["cost_usd"][i] is not None]
+        if self._usage is None:
+            self._usage = self._running_usage()
+        tokens_in, tokens_out, costs = self._usage
         return StepState(
             index=step,
             count=len(self),
-            elapsed_ns=columns["start_ns"][self.order[step]] - self.tree.start_ns,
-            input_tokens=sum(columns["input_tokens"][i] or 0 for i in done),
-            output_tokens=sum(columns["output_tokens"][i] or 0 for i in done),
-            cost_usd=sum(costs) if costs else None,
+            elapsed_ns=self.tree.rows.columns["start_ns"][self.order[step]] - self.tree.start_ns,
+            input_tokens=tokens_in[step],
+            output_tokens=tokens_out[step],
+            cost_usd=costs[step],
         )
+
+    def _running_usage(self) -> tuple[list[int], list[int], list[float | None]]:
+        """Input tokens, output tokens and cost of the counted model calls up to each step, summed
+        once per trace: adding up every step before the current one on each move made stepping
+        through a 100,000-span trace quadratic."""
+        assert self.tree is not None
+        columns = self.tree.rows.columns
+        counted, used_in, used_out, reported = (
+            columns[c] for c in ("counted", "input_tokens", "output_tokens", "cost_usd")
+        )
+        tokens_in = tokens_out = 0
+        cost: float | None = None
+        running: tuple[list[int], list[int], list[float | None]] = ([], [], [])
+        for row in self.order:
+            if counted[row]:
+                tokens_in += used_in[row] or 0
+                tokens_out += used_out[row] or 0
+                if reported[row] is not None:
+                    cost = reported[row] if cost is None else cost + reported[row]
+            running[0].append(tokens_in)
+            running[1].append(tokens_out)
+            running[2].append(cost)
+        return running
 
 
 #: Breakpoint fields read straight from a tree column of the same name.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from operator import add
@@ -132,13 +132,21 @@ class TraceTree:
             found = [i for i, text in zip(found, texts, strict=True) if needle in text]
         return frozenset(found)
 
-    def filtered(self, keep: Iterable[int]) -> TraceTree:
+    def ancestors(self, rows: Iterable[int]) -> set[int]:
+        """Every row above any of `rows`: what to expand to show them all. Each walk up stops at a row
+        already found, so a 100,000-deep chain of error spans costs one walk, not one per error."""
+        found: set[int] = set()
+        for i in rows:
+            up = self.parent[i]
+            while up >= 0 and up not in found:
+                found.add(up)
+                up = self.parent[up]
+        return found
+
+    def filtered(self, keep: Collection[int]) -> TraceTree:
         """A view showing the rows in `keep` plus all their ancestors, so every match keeps its context."""
-        shown = set()
-        for i in keep:
-            while i >= 0 and i not in shown:
-                shown.add(i)
-                i = self.parent[i]
+        shown = self.ancestors(keep)
+        shown.update(keep)
         children: list[Sequence[int]] = [()] * len(self.rows)
         for i in shown:
             children[i] = [c for c in self.children[i] if c in shown]

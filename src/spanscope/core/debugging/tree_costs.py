@@ -37,10 +37,7 @@ class CostSum:
     def text(self) -> str:
         """`$0.0123`, `~$0.0123` when some of it is computed, a trailing `+?` (or just `?`) when some
         calls could not be priced; "" when there is no cost at all."""
-        if self.usd is None:
-            return "?" if self.unknown else ""
-        text = ("~" if self.computed else "") + display.cost(self.usd)
-        return text + " +?" if self.unknown else text
+        return display.cost(self.usd, computed=self.computed > 0, unknown=self.unknown > 0)
 
 
 @dataclass

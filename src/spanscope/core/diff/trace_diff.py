@@ -9,9 +9,11 @@ whose parent is paired with its parent (the parent constraint), then relaxed for
    with another kind 1, same kind with another name 0.5 (a call on another model, a different tool at
    the same place) and never pairing different kinds with different names. A stretch of more than
    DP_MAX_CELLS cells is paired greedily instead (linear time), by equal keys only.
-2. Moves. Steps still unpaired below a pair (descending through unpaired steps only) are paired by
-   equal (kind, name), first come first served in pre-order: a reordered step, or one wrapped in a
-   new chain or unwrapped, is shown as moved instead of removed and added.
+2. Moves. Steps still unpaired below a pair (descending through unpaired steps only, at most
+   MOVE_DEPTH levels) are paired by equal (kind, name), first come first served in pre-order: a
+   reordered step, or one wrapped in a new chain or unwrapped, is shown as moved instead of removed
+   and added. The depth bound keeps the alignment linear: each new pair looks for moves below it
+   again, so unbounded, a deep chain of steps that differ at every other level was quadratic.
 3. Every new pair is aligned the same way, down to the leaves.
 
 Two traces with one root each always pair their roots: they are the two runs being compared.
@@ -23,6 +25,7 @@ output are equal are "same", otherwise "changed"; latency, tokens and cost are c
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,9 +34,10 @@ from typing import Any, Literal
 
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.diff.conversation_diff import message_text, word_diff
-from spanscope.core.model import is_messages
+from spanscope.core.model import MODEL_KINDS, is_messages
 from spanscope.core.presentation import display
 from spanscope.core.presentation.content import pretty
+from spanscope.core.presentation.tree_text import indent
 from spanscope.core.store.db import Database
 from spanscope.core.store.queries import trace_rows
 from spanscope.core.store.span_io import trace_io
@@ -44,6 +48,8 @@ CHANGES: tuple[Change, ...] = ("same", "changed", "moved", "added", "removed")
 #: greedily, each step with the next of the same kind and name at most GREEDY_WINDOW places ahead.
 DP_MAX_CELLS = 40_000
 GREEDY_WINDOW = 50
+#: Levels below a pair's unpaired children that its moves are looked for in.
+MOVE_DEPTH = 32
 SAME_KEY, SAME_NAME, SAME_KIND = 3.0, 1.0, 0.5
 #: How much unchanged text a collapsed word diff keeps on each side of a change.
 CONTEXT_CHARS = 80
@@ -185,13 +191,14 @@ class _Aligner:
         pending.append((i, j))
 
     def _unpaired(self, side: int, start: Iterable[int]) -> Iterable[int]:
-        """Unpaired rows in pre-order, from `start` down through unpaired rows only."""
-        stack = list(reversed(list(start)))
+        """Unpaired rows in pre-order, from `start` down through unpaired rows only, MOVE_DEPTH levels."""
+        stack = [(row, 0) for row in reversed(list(start))]
         while stack:
-            row = stack.pop()
+            row, depth = stack.pop()
             if self.partner[side][row] < 0:
                 yield row
-                stack.extend(reversed(self.kids(side, row)))
+                if depth < MOVE_DEPTH:
+                    stack.extend((kid, depth + 1) for kid in reversed(self.kids(side, row)))
 
     def _pair_moves(self, a: int, b: int, ops: list[Op], pending: list[tuple[int, int]]) -> None:
         lonely_a = [i for i, j in ops if j is None]
@@ -199,24 +206,30 @@ class _Aligner:
         if not lonely_a or not lonely_b:
             return
         waiting: dict[Key, deque[int]] = defaultdict(deque)
+        free = set()
         for i in self._unpaired(0, lonely_a):
             waiting[self.keys[0][i]].append(i)
+            free.add(i)
         for j in self._unpaired(1, lonely_b):
             queue = waiting.get(self.keys[1][j])
-            while queue and not self._free_up_to(queue[0], a):
+            while queue and queue[0] not in free:
                 queue.popleft()
             if queue:
-                self._pair(queue.popleft(), j, pending)
+                i = queue.popleft()
+                self._take(i, free)
+                self._pair(i, j, pending)
                 self.moved_b.add(j)
 
-    def _free_up_to(self, i: int, top: int) -> bool:
-        """Whether `i` and its ancestors below `top` in A are all still unpaired."""
-        parent = self.trees[0].parent
-        while i >= 0 and i != top:
-            if self.partner[0][i] >= 0:
-                return False
-            i = parent[i]
-        return True
+    def _take(self, i: int, free: set[int]) -> None:
+        """Drop `i` and its descendants from the rows of A still `free` to move (unpaired, as are
+        their ancestors below the pair being aligned): each row leaves once, so a whole deep chain of
+        candidates costs linear time, where walking up from each one would be quadratic."""
+        stack = [i]
+        while stack:
+            row = stack.pop()
+            if row in free:
+                free.discard(row)
+                stack.extend(self.kids(0, row))
 
     def rows(self) -> list[AlignedRow]:
         out: list[AlignedRow] = []
@@ -488,27 +501,54 @@ def marked(runs: list[tuple[str, str]]) -> str:
     return "".join(wrap[op].format(text) for op, text in runs)
 
 
-def _delta(a: float | None, b: float | None, show: Callable[[Any], str]) -> str:
+def _delta(
+    a: float | None,
+    b: float | None,
+    show: Callable[[Any], str],
+    show_b: Callable[[Any], str] | None = None,
+    show_change: Callable[[Any], str] | None = None,
+) -> str:
+    """`A -> B (+change)`; `show_b` and `show_change` (default: `show`) mark B's figure and the
+    change as their own, e.g. a cost computed on one side only."""
+    show_b, show_change = show_b or show, show_change or show
     if a is None and b is None:
         return ""
     if a is None or b is None:
-        return f"{show(a) or '?'} -> {show(b) or '?'}"
+        return f"{show(a) or '?'} -> {show_b(b) or '?'}"
     sign = "+" if b >= a else "-"
-    return f"{show(a)} -> {show(b)} ({sign}{show(abs(b - a)) or 0})"
+    return f"{show(a)} -> {show_b(b)} ({sign}{show_change(abs(b - a)) or 0})"
 
 
-def cost_text(usd: float | None, computed: bool) -> str:
-    """A cost as the other views show it: `~` marks one computed from prices, not reported."""
-    return ("~" if computed and usd is not None else "") + display.cost(usd)
+def _money(computed: bool) -> Callable[[float | None], str]:
+    """Costs as every view shows them: `~` marks one computed from prices, not reported."""
+    return functools.partial(display.cost, computed=computed)
 
 
-def _compared(row: DiffRow, field: str, show: Callable[[Any], str]) -> str:
-    """A figure of both sides with the difference, or of the one side a step has."""
+def _cost_delta(a: float | None, a_computed: bool, b: float | None, b_computed: bool) -> str:
+    return _delta(a, b, _money(a_computed), _money(b_computed), _money(a_computed or b_computed))
+
+
+def _step_cost(step: Step) -> str:
+    """A step's own cost as the span tree shows it: `?` for a model call that could not be priced."""
+    unknown = step.cost_usd is None and step.kind in MODEL_KINDS
+    return display.cost(step.cost_usd, computed=step.cost_computed, unknown=unknown)
+
+
+def _compared_cost(row: DiffRow) -> str:
+    """Both steps' costs with the difference when both are known, or the cost of the one step there is."""
     if row.a is None or row.b is None:
-        step = row.a or row.b
-        value = getattr(step, field)
-        return "" if value is None and field == "cost_usd" else show(value)
-    return _delta(getattr(row.a, field), getattr(row.b, field), show)
+        return _step_cost(row.a or row.b)
+    if row.a.cost_usd is None or row.b.cost_usd is None:
+        shown = (_step_cost(row.a) or "none", _step_cost(row.b) or "none")
+        return "" if shown == ("none", "none") else " -> ".join(shown)
+    return _cost_delta(row.a.cost_usd, row.a.cost_computed, row.b.cost_usd, row.b.cost_computed)
+
+
+def _compared_latency(row: DiffRow) -> str:
+    """Both steps' latencies with the difference, or the latency of the one step there is."""
+    if row.a is None or row.b is None:
+        return display.duration((row.a or row.b).latency_ns)
+    return _delta(row.a.latency_ns, row.b.latency_ns, display.duration)
 
 
 def _tokens(step: Step | None) -> str:
@@ -522,24 +562,26 @@ def _cell(step: Step | None, depth: int) -> str:
         return ""
     error = " ERROR" if step.status == "error" else ""
     model = f" ({step.model})" if step.model else ""
-    return "  " * depth + f"{step.name}{model}{error}"
+    return indent(depth) + f"{step.name}{model}{error}"
 
 
 def report_lines(diff: TraceDiff) -> Iterator[str]:
     """The diff as text: totals, the aligned steps, then each changed pair's word diffs."""
     for side, t in (("A", diff.a), ("B", diff.b)):
-        cost = cost_text(t.cost_usd, t.computed > 0) + (f" (+{t.unpriced} unpriced)" if t.unpriced else "")
-        yield (
+        cost = display.cost(t.cost_usd, computed=t.computed > 0, unknown=t.unpriced > 0) or "cost ?"
+        cost += f" ({t.unpriced} unpriced)" if t.unpriced else ""
+        yield display.printable(
             f"{side}  {t.trace_id}  {t.root_name or ''}  {display.duration(t.duration_ns)}  {t.spans} spans  "
             f"{t.errors} errors  tokens {display.count(t.input_tokens) or '?'}/"
-            f"{display.count(t.output_tokens) or '?'}  {cost or 'cost ?'}  {', '.join(t.models)}"
+            f"{display.count(t.output_tokens) or '?'}  {cost}  {', '.join(t.models)}"
         )
     a, b = diff.a, diff.b
     yield (
         f"B vs A: latency {_delta(a.duration_ns, b.duration_ns, display.duration)}, "
         f"input tokens {_delta(a.input_tokens, b.input_tokens, display.count)}, "
         f"output tokens {_delta(a.output_tokens, b.output_tokens, display.count)}, "
-        f"cost {_delta(a.cost_usd, b.cost_usd, display.cost)}, errors {a.errors} -> {b.errors}"
+        f"cost {_cost_delta(a.cost_usd, a.computed > 0, b.cost_usd, b.computed > 0) or '?'}, "
+        f"errors {a.errors} -> {b.errors}"
     )
     yield "steps: " + ", ".join(f"{n} {change}" for change, n in diff.counts().items())
     yield ""
@@ -550,23 +592,24 @@ def report_lines(diff: TraceDiff) -> Iterator[str]:
                 MARKS[row.change],
                 _cell(row.a, row.depth),
                 _cell(row.b, row.depth),
-                _compared(row, "latency_ns", display.duration),
+                _compared_latency(row),
                 " -> ".join(filter(None, (_tokens(row.a), _tokens(row.b)))),
-                _compared(row, "cost_usd", display.cost),
+                _compared_cost(row),
             )
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for r in table:
-        yield "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+    yield from display.table_lines(table)
     for row in diff.rows:
         if row.a is None or row.b is None or row.change == "same":
             continue
         yield ""
         name = row.a.name if row.a.name == row.b.name else f"{row.a.name} -> {row.b.name}"
-        yield f"{MARKS[row.change]} {name} (#{row.a.span_id} -> #{row.b.span_id}): {', '.join(row.differs)}"
+        yield display.printable(
+            f"{MARKS[row.change]} {name} (#{row.a.span_id} -> #{row.b.span_id}): {', '.join(row.differs)}"
+        )
         for field in ("model", "status"):
             if field in row.differs:
-                yield f"    {field}: {getattr(row.a, field)} -> {getattr(row.b, field)}"
+                yield display.printable(f"    {field}: {getattr(row.a, field)} -> {getattr(row.b, field)}")
         for field, runs in (("input", row.input_diff), ("output", row.output_diff)):
             if field in row.differs:
-                yield f"    {field}: " + marked(collapse(runs())).replace("\n", "\n      ")
+                text = display.printable(marked(collapse(runs())), lines=True)
+                yield f"    {field}: " + text.replace("\n", "\n      ")

@@ -202,28 +202,46 @@ def _document_rows(tree: TraceTree) -> list[int]:
     return _last_rows[1]
 
 
+#: What `_meeting_depth` gives for a row below the LLM span itself (never its chain's documents).
+_BELOW = -2
+
+
 def retriever_rows(tree: TraceTree, row: int) -> list[int]:
     """Rows of the retriever and reranker spans of the nearest chain around `row` that ran before it:
     of those that started before `row` (and are not below it), the ones sharing the deepest ancestor
-    with it, nearest last. A walk up from each retriever of the trace: cheap even on a 100,000-span
-    trace, where walking a chain's subtree would not be."""
+    with it, nearest last. A walk up from each retriever of the trace, each row on the way remembered:
+    linear even on a 100,000-span trace, where walking a chain's subtree (or up a deep chain from
+    every retriever) would not be."""
     columns = tree.rows.columns
     start = columns["start_ns"][row]
-    depth_of = {ancestor: depth for depth, ancestor in enumerate(tree.path(row)[:-1])}
+    meets = {ancestor: depth for depth, ancestor in enumerate(tree.path(row)[:-1])}
+    meets[row] = _BELOW
     found: list[tuple[int, int]] = []
     for i in _document_rows(tree):
         if i == row or columns["start_ns"][i] > start:
             continue
-        above = tree.parent[i]
-        while above >= 0 and above not in depth_of and above != row:
-            above = tree.parent[above]
-        if above != row:
-            found.append((depth_of.get(above, -1), i))
+        depth = _meeting_depth(tree.parent, i, meets)
+        if depth != _BELOW:
+            found.append((depth, i))
     if not found:
         return []
     nearest = max(depth for depth, _ in found)
     rows = sorted((i for depth, i in found if depth == nearest), key=lambda i: (columns["start_ns"][i], i))
     return rows[-MAX_RETRIEVERS:]
+
+
+def _meeting_depth(parent: Sequence[int], i: int, meets: dict[int, int]) -> int:
+    """The depth of the deepest ancestor `i` shares with the LLM span (-1: none, another root's
+    tree; _BELOW: `i` is below the span), given `meets` holding it for the span's ancestors, the span
+    and every row already walked, to which the rows walked now are added."""
+    walked = []
+    above = parent[i]
+    while above >= 0 and above not in meets:
+        walked.append(above)
+        above = parent[above]
+    depth = meets.get(above, -1)
+    meets.update(dict.fromkeys(walked, depth))
+    return depth
 
 
 @dataclass(frozen=True, slots=True)

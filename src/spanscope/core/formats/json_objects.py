@@ -312,11 +312,23 @@ def _decode_each(
 
 class _Content:
     """The decompressed content. An uncompressed file is memory-mapped, so each line is decoded
-    where it lies instead of being copied out first (a large share of the time for JSON Lines)."""
+    where it lies instead of being copied out first (a large share of the time for JSON Lines).
+
+    The pages read are released as the reading moves on (they stay in the OS's file cache), so the
+    import's memory stays flat however large the file: mapped pages once read count in its resident
+    memory otherwise, 3.3 GB for a 3.2 GB file."""
 
     def __init__(self, source: Source, stream: BinaryIO, progress: Progress) -> None:
         self._source, self._stream, self._progress = source, stream, progress
         self._map = memory_map(stream)
+        self._released = 0
+
+    def _release(self, upto: int) -> None:
+        """Drop the mapped pages before `upto` from memory; a line still held reads them back."""
+        end = upto - upto % mmap.PAGESIZE
+        if self._map is not None and end > self._released:
+            self._map.madvise(mmap.MADV_DONTNEED, self._released, end - self._released)
+            self._released = end
 
     def lines(self) -> Iterator[tuple[int, Buffer]]:
         """(line number, line) pairs, reporting progress about every CHUNK bytes; a line longer than
@@ -331,7 +343,9 @@ class _Content:
 
     def read(self, size: int) -> bytes:
         chunk = (self._stream if self._map is None else self._map).read(size)
-        self._progress(self._position())
+        position = self._position()
+        self._release(position)
+        self._progress(position)
         return chunk
 
     def close(self) -> None:
@@ -368,6 +382,7 @@ class _Content:
                 yield number, view[pos:end]
                 pos = end + 1
                 if pos >= report:
+                    self._release(pos)
                     self._progress(min(pos, size))
                     report = pos + CHUNK
             mapped.seek(size)

@@ -70,7 +70,9 @@ def claiming(source: Source) -> FormatSpec | None:
 
 
 def detect(source: Source) -> FormatSpec:
-    """The format of `source`, judged by content; FormatError naming every format tried if none fits."""
+    """The format of `source`, judged by content; FormatError saying what the file begins with if no
+    format claims it (a line, not the list of every format: `spanscope import --help` and the
+    README have that)."""
     head = source.head()
     if not head.strip():
         if source.compressed and source.size:
@@ -80,9 +82,26 @@ def detect(source: Source) -> FormatSpec:
         raise FormatError(f"{source.path}: the file is empty")
     spec = _first_claiming(source, head)
     if spec is None:
-        tried = ", ".join(f"{spec.name} ({spec.description})" for spec in registry())
-        raise FormatError(f"{source.path}: not a trace file in any known format; tried: {tried}")
+        raise FormatError(
+            f"{source.path}: not a trace file in any known format ({len(registry())} tried, listed by "
+            f"`spanscope import --help`); it begins {_beginning(head)}"
+        )
     return spec
+
+
+#: How much of a file an unclaimed file's message quotes.
+QUOTED_CHARS = 60
+
+
+def _beginning(head: bytes) -> str:
+    """What a file starts with, for a message: its first characters (whitespace runs as one space,
+    control characters escaped), or its first bytes in hex when it is not text."""
+    text = head[:1024].decode("utf-8", errors="replace")
+    if "\x00" in text or text.count("\ufffd") > 2:
+        return "with the bytes " + head[:12].hex(" ") + " (binary, not text)"
+    flat = " ".join(text.split())
+    quoted = flat[:QUOTED_CHARS] + ("…" if len(flat) > QUOTED_CHARS else "")
+    return "with " + repr(quoted)
 
 
 def _first_claiming(source: Source, head: bytes) -> FormatSpec | None:

@@ -6,6 +6,7 @@ The desktop app's detail panel renders with these; keeping them here lets them b
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -123,8 +124,7 @@ def pretty(value: Any) -> str:
             return value
         value = parsed
     if isinstance(value, dict | list):
-        option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-        return orjson.dumps(value, option=option, default=str).decode()
+        return _json(value, indent=True)
     return compact(value)
 
 
@@ -132,7 +132,48 @@ def compact(value: Any) -> str:
     """A one-value rendering: text as is, JSON for everything else."""
     if isinstance(value, str):
         return value
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    return _json(value, indent=False)
+
+
+def _json(value: Any, *, indent: bool) -> str:
+    """JSON by orjson; a value orjson refuses (nested past its 255 levels, which parsing allows up to
+    1,024, or an integer past 64 bits) by _json_by_stack instead of an exception."""
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if indent else 0)
+    try:
+        return orjson.dumps(value, option=option, default=str).decode()
+    except orjson.JSONEncodeError:
+        return _json_by_stack(value, indent)
+
+
+class _Written(str):
+    """Text already rendered, waiting on _json_by_stack's stack."""
+
+
+def _json_by_stack(value: Any, indent: bool) -> str:
+    """JSON written from an explicit stack, as orjson would (two-space indentation when `indent`),
+    at any depth; integers of any size as their digits."""
+    out: list[str] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, _Written):
+            out.append(item)
+        elif isinstance(item, dict | list) and item:
+            pairs = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            inner = "\n" + "  " * (level + 1) if indent else ""
+            todo: list[tuple[Any, int]] = []
+            for n, (key, child) in enumerate(pairs):
+                name = "" if key is None else orjson.dumps(str(key)).decode() + (": " if indent else ":")
+                todo += [(_Written(("," if n else "") + inner + name), 0), (child, level + 1)]
+            brackets = "{}" if isinstance(item, dict) else "[]"
+            todo.append((_Written(("\n" + "  " * level if indent else "") + brackets[1]), 0))
+            out.append(brackets[0])
+            stack += reversed(todo)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            out.append(str(item))
+        else:
+            out.append(orjson.dumps(item, default=str).decode())
+    return "".join(out)
 
 
 def preview(text: str, limit: int = 300) -> str:
@@ -171,15 +212,17 @@ def shape(value: Any) -> tuple[PayloadKind, Any]:
 
 
 def flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """Nested maps and lists as dotted keys (`a.b.0`), leaves as they are; empty ones kept."""
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            yield from flatten(item, f"{prefix}.{key}")
-    elif isinstance(value, list) and value and any(isinstance(item, dict | list) for item in value):
-        for index, item in enumerate(value):
-            yield from flatten(item, f"{prefix}.{index}")
-    else:
-        yield prefix, value
+    """Nested maps and lists as dotted keys (`a.b.0`), leaves as they are; empty ones kept. From an
+    explicit stack, so a value nested past Python's recursion limit flattens too."""
+    stack = [(prefix, value)]
+    while stack:
+        key, item = stack.pop()
+        if isinstance(item, dict) and item:
+            stack += reversed([(f"{key}.{k}", v) for k, v in item.items()])
+        elif isinstance(item, list) and item and any(isinstance(v, dict | list) for v in item):
+            stack += reversed([(f"{key}.{n}", v) for n, v in enumerate(item)])
+        else:
+            yield key, item
 
 
 def attribute_rows(span: Span) -> list[tuple[str, Any]]:
@@ -284,6 +327,36 @@ def tool_names(messages: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+#: A tool call or a JSON value fits on one line up to this many characters.
+ONE_LINE_CHARS = 120
+
+
+def one_line(value: Any, limit: int = ONE_LINE_CHARS) -> str | None:
+    """A flat JSON object or array (no nested containers) on one line, spaced for reading, when it
+    fits in `limit` characters; else None."""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if items is None or any(isinstance(item, dict | list) for item in items):
+        return None
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else None
+
+
+def call_signature(name: str, arguments: Any, limit: int = ONE_LINE_CHARS) -> str | None:
+    """A tool call as `name(key="value", n=2)` when its arguments are a flat object (or JSON text of
+    one, or none) that fits in `limit` characters; else None."""
+    if isinstance(arguments, str):
+        arguments = parse_json(arguments) if arguments.strip() else None
+    if arguments is None or arguments == {}:
+        return f"{name}()"
+    if not isinstance(arguments, dict) or one_line(arguments, limit) is None:
+        return None
+    listed = ", ".join(
+        f"{key}={json.dumps(item, ensure_ascii=False, default=str)}" for key, item in arguments.items()
+    )
+    text = f"{name}({listed})"
+    return text if len(text) <= limit else None
+
+
 def is_web_url(url: str | None) -> bool:
     return bool(url) and url.lower().startswith(("http://", "https://"))
 
@@ -305,4 +378,5 @@ def cost_text(span: Span, book: PriceBook) -> str:
     if span.cost_usd is None and not span.is_model_call:
         return "none of its own (not a model call)"
     cost = book.cost(span)
-    return cost.detail if cost.usd is None else f"{display.cost(cost.usd)} ({cost.detail})"
+    shown = display.cost(cost.usd, computed=cost.source == "computed")
+    return cost.detail if cost.usd is None else f"{shown} ({cost.detail})"

@@ -5,7 +5,8 @@ spans with an id above a stored watermark are read in id order, their payload ch
 one chunk at a time, and their text added in short transactions of their own, so an import waiting
 for the write lock waits a fraction of a second at most, and the indexer simply retries while an
 import holds it. Spans already indexed whose log records came later are indexed again (`refresh`),
-as are spans that were running, or whose input may be their parent's and whose parent came later.
+as are spans that were running, whose input may be their parent's and whose parent came later, or
+whose status message finalizing changed (`restatus`).
 The index is derived: `drop_index` forgets it and the next build starts over, as it does when the
 derivation of input and output changed (store/search_index.py holds the SQL).
 """
@@ -84,6 +85,7 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
                 if stale:
                     index.replace(stale, [_texts(s) for s in stale], table)
             index.refresh(span_texts)
+            index.restatus(span_texts)
             status = index.status()
             if state.on_progress is not None:
                 state.on_progress(status)
@@ -96,7 +98,7 @@ def build_index(db_path: Path, state: IndexState | None = None) -> IndexStatus:
                 waiting = [
                     row for row, span in zip(rows, spans, strict=True) if span.waiting and not span.running
                 ]
-                if index.add(last, rows, running, waiting) and state.on_progress is not None:
+                if index.add(last, spans, rows, running, waiting) and state.on_progress is not None:
                     done = indexed + len(rows)
                     state.on_progress(IndexStatus(done, max(done, status.total)))
             return index.status()

@@ -20,24 +20,23 @@ from spanscope.core.store.documents import shown_io
 def _leaves(value: Any, out: list[str]) -> list[str]:
     """Append the text in a JSON value to `out`: its strings and numbers, never its keys, nor a chat
     message's role (every model call would match "user"). A list, not a generator: the indexer calls
-    this for every value of every span, and generators cost twice as much."""
-    if isinstance(value, str):
-        _text(value, out)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, str):
-                if key != "role":
-                    _text(item, out)
-            elif key != "role":
-                _leaves(item, out)
-    elif isinstance(value, list):
-        for item in value:
+    this for every value of every span. A stack of iterators, not recursion: a value may nest a
+    thousand levels deep (as deep as JSON parsing goes), past Python's recursion limit."""
+    stack = [iter((value,))]
+    while stack:
+        for item in stack[-1]:
             if isinstance(item, str):
                 _text(item, out)
-            else:
-                _leaves(item, out)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        out.append(str(value))
+            elif isinstance(item, dict):
+                stack.append(iter([v for k, v in item.items() if k != "role"]))
+                break
+            elif isinstance(item, list):
+                stack.append(iter(item))
+                break
+            elif isinstance(item, int | float) and not isinstance(item, bool):
+                out.append(str(item))
+        else:
+            stack.pop()
     return out
 
 

@@ -19,7 +19,8 @@ from spanscope.core.pricing.prices import PriceBook, SpanPricer
 from spanscope.core.span_rows import TOKEN_COLUMNS
 from spanscope.core.store.db import connect
 from spanscope.core.store.documents import ChunkReader
-from spanscope.core.store.schema import PENDING_PRICING_TABLE, TRACE_COLUMNS
+from spanscope.core.store.schema import PENDING_PRICING_TABLE, TRACE_COLUMNS, TRACE_SERVICE_SQL
+from spanscope.core.store.search_index import note_status_changes
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
 
@@ -61,7 +62,8 @@ WHERE counted = 1 AND id IN (
 # Tool calls without a status with a failed tool call just under them: among them, MCP client calls
 # whose server span failed (their documents tell: _fail_mcp_client_calls).
 _UNSET_TOOLS_OVER_FAILED_TOOLS = f"""
-SELECT p.id, p.payload_chunk, p.payload_index, c.payload_chunk, c.payload_index, c.name, c.status_message
+SELECT p.id, p.status_message, p.payload_chunk, p.payload_index,
+    c.payload_chunk, c.payload_index, c.name, c.status_message
 FROM tree t JOIN spans c ON c.id = t.id JOIN spans p ON p.id = t.parent
 WHERE c.status = '{Status.ERROR}' AND c.kind = '{Kind.TOOL}' AND p.kind = '{Kind.TOOL}'
     AND p.status = '{Status.UNSET}'
@@ -82,10 +84,22 @@ def _fail_mcp_client_calls(conn: sqlite3.Connection) -> None:
         return
     chunks = ChunkReader(conn)
     failed = []
-    for client_id, client_at, client_index, server_at, server_index, server_name, message in rows:
+    said_before = []
+    for (
+        client_id,
+        client_said,
+        client_at,
+        client_index,
+        server_at,
+        server_index,
+        server_name,
+        message,
+    ) in rows:
         client, server = chunks.document(client_at, client_index), chunks.document(server_at, server_index)
         if client and server and _call_and_its_server_span(client, server):
             failed.append((_server_failure(server_name, message, server), client_id))
+            said_before.append((client_id, client_said))
+    note_status_changes(conn, said_before)
     conn.executemany(f"UPDATE spans SET status = '{Status.ERROR}', status_message = ? WHERE id = ?", failed)
 
 
@@ -122,7 +136,7 @@ SELECT g.trace_id,
     sum(status = 'error'), {_TOKENS},
     sum(coalesce(cost_usd, price_usd)) FILTER (WHERE counted),
     group_concat(DISTINCT model) FILTER (WHERE kind IN {_MODEL_KINDS_SQL} AND model IS NOT NULL),
-    max(session_id), max(user_id), max(service),
+    max(session_id), max(user_id), {TRACE_SERVICE_SQL},
     count(*) FILTER (WHERE counted AND cost_usd IS NOT NULL),
     count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NOT NULL),
     count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NULL)

@@ -60,6 +60,14 @@ def trace_row(row: tuple) -> TraceRow:
     return TraceRow(*values)
 
 
+def get_trace(db: sqlite_utils.Database, trace_id: str) -> TraceRow | None:
+    """One trace's roll-up (None: no such trace)."""
+    row = db.execute(
+        f"SELECT {', '.join(TRACE_COLUMNS)} FROM traces WHERE trace_id = ?", (trace_id,)
+    ).fetchone()
+    return None if row is None else trace_row(row)
+
+
 def count_traces(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT count(*) FROM traces").fetchone()[0]
 
@@ -260,6 +268,7 @@ def _span(
 
 
 _SPAN_SQL = f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)} FROM spans s"
+_PRICED_SPAN_SQL = f"SELECT {', '.join('s.' + c for c in TREE_COLUMNS)}, s.price_usd FROM spans s"
 
 
 def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
@@ -272,13 +281,24 @@ def get_span(db: sqlite_utils.Database, trace_id: str, span_id: str) -> Span:
 
 def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterator[Span]:
     """Full spans (payload decoded), trace by trace in trace start order, spans in start order."""
+    for span, _ in iter_priced_spans(db, trace_id):
+        yield span
+
+
+def iter_priced_spans(
+    db: sqlite_utils.Database, trace_id: str | None = None
+) -> Iterator[tuple[Span, float | None]]:
+    """`iter_spans`, each with its cost computed from a price when it was stored (`price_usd`, kept
+    up to date with the user's prices; None for a reported cost, an unknown one, or no model call):
+    with `cost_usd`, the cost every view shows."""
+    sql = _PRICED_SPAN_SQL
     if trace_id is not None:
         scores = _scores_by_span(db, "trace_id = ?", (trace_id,))
-        cur = db.execute(f"{_SPAN_SQL} WHERE s.trace_id = ? ORDER BY s.start_ns, s.id", (trace_id,))
+        cur = db.execute(f"{sql} WHERE s.trace_id = ? ORDER BY s.start_ns, s.id", (trace_id,))
     else:
         scores = _scores_by_span(db, "true", ())
         cur = db.execute(
-            f"{_SPAN_SQL} JOIN traces t ON t.trace_id = s.trace_id "
+            f"{sql} JOIN traces t ON t.trace_id = s.trace_id "
             "ORDER BY t.start_ns, t.trace_id, s.start_ns, s.id"
         )
     chunks = ChunkReader(db)
@@ -289,7 +309,7 @@ def iter_spans(db: sqlite_utils.Database, trace_id: str | None = None) -> Iterat
         if read_logs and row[trace_at] != logs_of:  # rows come trace by trace: records read once each
             logs_of = row[trace_at]
             logs = trace_logs(db, logs_of)
-        yield _span(row, chunks, scores, logs.get(row[span_at], []))
+        yield _span(row[:-1], chunks, scores, logs.get(row[span_at], [])), row[-1]
 
 
 _COST_SOURCE_SQL = f"""

@@ -66,7 +66,7 @@ _V1_SORTED_TRACE_COLUMNS = (
     "user_id",
 )
 #: Columns the trace list sorts by; each has an index, so a sort over 10^6 traces is an index walk.
-SORTED_TRACE_COLUMNS = (*_V1_SORTED_TRACE_COLUMNS, "scores")
+SORTED_TRACE_COLUMNS = (*_V1_SORTED_TRACE_COLUMNS, "scores", "service")
 
 
 class SchemaError(Exception):
@@ -270,6 +270,31 @@ def _add_ttft(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE spans ADD COLUMN ttft_ns INTEGER")
 
 
+def _add_service_index(db: sqlite_utils.Database) -> None:
+    """The trace list's Project column (a Phoenix or LangSmith project, an MLflow experiment, an
+    Inspect task, else OTel `service.name`: what every reader puts in the service since schema 1):
+    an index to sort by it, filter on one project, and list the projects by skipping through it."""
+    db["traces"].create_index(["service"], if_not_exists=True)
+
+
+#: A trace's service, aggregated over its spans `g`: its earliest root's (as its name is), else the one
+#: most of its spans name. A client's trace with a server's spans under it is the client's, whichever
+#: name sorts first.
+TRACE_SERVICE_SQL = """coalesce(
+        nullif(substr(min(iif(g.parent_id IS NULL OR g.orphan,
+                              printf('%020d', g.start_ns) || coalesce(g.service, ''), NULL)), 21), ''),
+        (SELECT s.service FROM spans s WHERE s.trace_id = g.trace_id AND s.service IS NOT NULL
+         GROUP BY s.service ORDER BY count(*) DESC, s.service LIMIT 1))"""
+
+
+def _root_service(db: sqlite_utils.Database) -> None:
+    """Traces rolled up before took the highest-sorting service among their spans: their root's now."""
+    db.execute(
+        f"UPDATE traces SET service = coalesce("
+        f"(SELECT {TRACE_SERVICE_SQL} FROM spans g WHERE g.trace_id = traces.trace_id), service)"
+    )
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -280,6 +305,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_search_index,
     _add_logs,
     _add_ttft,
+    _add_service_index,
+    _root_service,
 ]
 VERSION = len(MIGRATIONS)
 

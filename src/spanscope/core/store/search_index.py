@@ -16,6 +16,11 @@ A span whose input may be its parent's (`documents.needs_parent`: Mastra's model
 and indexed, before its parent (live, a call ends and is exported before its step). Such a span is
 kept with the text it was indexed with (table search_waiting) and indexed again by the first build
 after its parent is stored (`found_parents`).
+
+A span's status message is indexed too, and finalizing a trace may change it after the span was
+indexed (an MCP client call marked failed once its server's span arrives). The store records the
+message such a span was indexed with (table search_restatus, `note_status_changes`) and `restatus`
+indexes it again; a batch whose statuses changed while its text was read is read again (`add`).
 """
 
 from __future__ import annotations
@@ -66,7 +71,17 @@ _WAITING_SQL = (
     "CREATE TABLE IF NOT EXISTS search_waiting "
     "(id INTEGER PRIMARY KEY, name TEXT, input TEXT, output TEXT, attributes TEXT)"
 )
-_TABLES = ("search_fts", "search_state", "search_running", "search_version", "search_logs", "search_waiting")
+#: Indexed spans whose status message changed since, with the message they were indexed with.
+_RESTATUS_SQL = "CREATE TABLE IF NOT EXISTS search_restatus (id INTEGER PRIMARY KEY, status_message TEXT)"
+_TABLES = (
+    "search_fts",
+    "search_state",
+    "search_running",
+    "search_version",
+    "search_logs",
+    "search_waiting",
+    "search_restatus",
+)
 #: Indexed spans whose text may have changed, from a table of texts indexed (`{table}`) and a
 #: `{condition}` on the span `s`.
 _STALE_SQL = (
@@ -80,11 +95,18 @@ _PENDING_SQL = (
     "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id, parent_id "
     "FROM spans WHERE id > ? ORDER BY id LIMIT ?"
 )
+_REINDEXED_COLUMNS = (
+    "s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, s.span_id, s.parent_id"
+)
 #: Indexed spans with log records stored after the index's log watermark (up to a new one).
 _LOGGED_SQL = (
-    "SELECT DISTINCT s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, "
-    "s.span_id, s.parent_id FROM logs l JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
+    f"SELECT DISTINCT {_REINDEXED_COLUMNS}, s.status_message FROM logs l "
+    "JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
     "WHERE l.id > ? AND l.id <= ? AND s.id <= ?"
+)
+#: Indexed spans whose status message changed, with the message they were indexed with.
+_RESTATUSED_SQL = (
+    f"SELECT {_REINDEXED_COLUMNS}, r.status_message FROM search_restatus r JOIN spans s ON s.id = r.id"
 )
 #: (name, status_message, document, log records, parent's document) -> the texts indexed for a span
 #: (core/search/texts).
@@ -137,6 +159,18 @@ def index_status(db: sqlite_utils.Database) -> IndexStatus:
     last, indexed = row if row else (0, 0)
     pending = db.execute("SELECT count(*) FROM spans WHERE id > ?", (last,)).fetchone()[0]
     return IndexStatus(indexed, indexed + pending)
+
+
+def note_status_changes(conn: sqlite3.Connection, changes: list[tuple[int, str | None]]) -> None:
+    """Record that spans (id, the status message they had) are about to get another status message,
+    so an index that holds them indexes them again; call it in the transaction that changes them."""
+    if not changes or "search_restatus" not in _tables(conn):
+        return
+    last = conn.execute("SELECT last_span FROM search_state").fetchone()
+    conn.executemany(
+        "INSERT OR IGNORE INTO search_restatus (id, status_message) VALUES (?, ?)",
+        [change for change in changes if last and change[0] <= last[0]],
+    )
 
 
 def _drop(db: sqlite_utils.Database | sqlite3.Connection) -> None:
@@ -230,7 +264,7 @@ class IndexWriter:
         def work() -> bool:
             if not _current(conn):
                 _drop(conn)
-                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL, _LOGS_SQL, _WAITING_SQL):
+                for sql in (*SEARCH_TABLES_SQL, _VERSION_SQL, _LOGS_SQL, _WAITING_SQL, _RESTATUS_SQL):
                     conn.execute(sql)
                 conn.execute(
                     "INSERT INTO search_version (id, derivation) VALUES (1, ?)", (conventions.DERIVATION,)
@@ -296,34 +330,52 @@ class IndexWriter:
             if newest <= last_log:
                 return True
             last_span = conn.execute("SELECT last_span FROM search_state").fetchone()[0]
-            kept = {
-                table: {r[0]: tuple(r[1:]) for r in conn.execute(f"SELECT * FROM {table}")}
-                for table in ("search_running", "search_waiting")
-            }
-            for id_, name, status, chunk, index, trace_id, span_id, parent_id in conn.execute(
-                _LOGGED_SQL, (last_log, newest, last_span)
-            ).fetchall():
-                doc = self.chunks.document(chunk, index)
-                parent = self.chunks.parent(doc, trace_id, parent_id)
-                old = (
-                    kept["search_running"].get(id_)
-                    or kept["search_waiting"].get(id_)
-                    or texts(name, status, doc, self._logs(trace_id, span_id, last_log), parent)
-                )
-                new = texts(name, status, doc, self._logs(trace_id, span_id, newest), parent)
-                conn.execute(
-                    "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
-                    "VALUES ('delete', ?, ?, ?, ?, ?)",
-                    (id_, *old),
-                )
-                conn.execute(_INSERT_FTS, (id_, *new))
-                for table, indexed in kept.items():
-                    if id_ in indexed:
-                        conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", (id_, *new))
+            rows = conn.execute(_LOGGED_SQL, (last_log, newest, last_span)).fetchall()
+            self._reindex(texts, rows, last_log, newest)
             conn.execute("UPDATE search_logs SET last_log = ?", (newest,))
             return True
 
         self._write(work)
+
+    def restatus(self, texts: Texts) -> None:
+        """Index again the indexed spans whose status message changed since (`note_status_changes`)."""
+        conn = self.conn
+
+        def work() -> bool:
+            last_log = self._last_log()
+            self._reindex(texts, conn.execute(_RESTATUSED_SQL).fetchall(), last_log, last_log)
+            conn.execute("DELETE FROM search_restatus")
+            return True
+
+        self._write(work)
+
+    def _reindex(self, texts: Texts, rows: list[tuple], last_log: int, newest: int) -> None:
+        """Replace the indexed text of spans (`_REINDEXED_COLUMNS` and the status message they were
+        indexed with) read with log records up to `last_log` by their text with records up to `newest`;
+        spans kept with their text (running, waiting for a parent) keep the new one."""
+        conn = self.conn
+        kept = {
+            table: {r[0]: tuple(r[1:]) for r in conn.execute(f"SELECT * FROM {table}")}
+            for table in ("search_running", "search_waiting")
+        }
+        for id_, name, status, chunk, index, trace_id, span_id, parent_id, indexed_status in rows:
+            doc = self.chunks.document(chunk, index)
+            parent = self.chunks.parent(doc, trace_id, parent_id)
+            old = (
+                kept["search_running"].get(id_)
+                or kept["search_waiting"].get(id_)
+                or texts(name, indexed_status, doc, self._logs(trace_id, span_id, last_log), parent)
+            )
+            new = texts(name, status, doc, self._logs(trace_id, span_id, newest), parent)
+            conn.execute(
+                "INSERT INTO search_fts (search_fts, rowid, name, input, output, attributes) "
+                "VALUES ('delete', ?, ?, ?, ?, ?)",
+                (id_, *old),
+            )
+            conn.execute(_INSERT_FTS, (id_, *new))
+            for table, indexed in kept.items():
+                if id_ in indexed:
+                    conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", (id_, *new))
 
     def replace(self, stale: list[StaleSpan], texts: list[tuple[str, ...]], table: str) -> None:
         """Index stale spans (from `completed`: table search_running, or `found_parents`:
@@ -365,10 +417,17 @@ class IndexWriter:
         self._pending_log = last_log
         return last, indexed, spans
 
-    def add(self, last: int, rows: list[tuple], running: list[tuple], waiting: list[tuple]) -> bool:
-        """Index `rows` (id, name, input, output, attributes) read after watermark `last`, keeping the
-        text of the `running` ones and of those `waiting` for their parent; False if another build
-        moved the watermark first or cancelled."""
+    def add(
+        self,
+        last: int,
+        spans: list[PendingSpan],
+        rows: list[tuple],
+        running: list[tuple],
+        waiting: list[tuple],
+    ) -> bool:
+        """Index `rows` (id, name, input, output, attributes) of `spans` read after watermark `last`,
+        keeping the text of the `running` ones and of those `waiting` for their parent; False if another
+        build moved the watermark first, a status message changed since it was read, or cancelled."""
         conn = self.conn
 
         def work() -> bool:
@@ -376,6 +435,12 @@ class IndexWriter:
                 return False  # another build got there first; read again from its watermark
             if self._last_log() != self._pending_log:
                 return False  # the log watermark moved: the texts read may lack records
+            if any(
+                conn.execute("SELECT status_message FROM spans WHERE id = ?", (span.id,)).fetchone()[0]
+                != span.status_message
+                for span in spans
+            ):
+                return False  # finalizing changed a status message: read the batch again
             conn.executemany(_INSERT_FTS, rows)
             conn.executemany("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", running)
             conn.executemany("INSERT OR REPLACE INTO search_waiting VALUES (?, ?, ?, ?, ?)", waiting)

@@ -8,6 +8,7 @@ LIMIT/OFFSET paging would cost time in proportion to how far down the page is.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -33,6 +34,8 @@ class TraceFilter:
     text: str = ""
     errors_only: bool = False
     model: str | None = None
+    #: The project (the traces' service) a trace must belong to.
+    service: str | None = None
     start_ns: int | None = None
     end_ns: int | None = None
 
@@ -65,6 +68,9 @@ def where_clause(trace_filter: TraceFilter) -> tuple[str, list[object]]:
         # `models` is a comma-joined set of names: match a whole name, not a part of one.
         clauses.append("instr(',' || models || ',', ',' || ? || ',') > 0")
         params.append(trace_filter.model)
+    if trace_filter.service is not None:
+        clauses.append("service = ?")
+        params.append(trace_filter.service)
     if trace_filter.start_ns is not None:
         clauses.append("start_ns >= ?")
         params.append(trace_filter.start_ns)
@@ -123,24 +129,47 @@ def rowid_of(db: sqlite_utils.Database, trace_id: str) -> int | None:
     return None if row is None else row[0]
 
 
-def models_in_store(db: sqlite_utils.Database) -> list[str]:
-    """Every model name used by some trace, sorted.
+#: Columns `distinct_values` may list: each has an index to skip through.
+_DISTINCT_COLUMNS = frozenset({"models", "service", "session_id", "user_id", "scores"})
 
-    Skips from one distinct `models` value to the next through its index, so the cost follows the
-    number of model combinations, not the number of traces.
+
+def distinct_values(db: sqlite_utils.Database, column: str) -> list[str]:
+    """The distinct non-empty values of a traces column, sorted.
+
+    Skips from one distinct value to the next through the column's index, so the cost follows the
+    number of distinct values, not the number of traces.
     """
-    combos = db.execute(
-        """
-        WITH RECURSIVE combo(models) AS (
-            SELECT min(models) FROM traces
+    if column not in _DISTINCT_COLUMNS:
+        raise ValueError(f"no index to list the values of {column!r}")
+    values = db.execute(
+        f"""
+        WITH RECURSIVE v(value) AS (
+            SELECT min({column}) FROM traces
             UNION ALL
-            SELECT (SELECT min(t.models) FROM traces t WHERE t.models > combo.models) FROM combo
-            WHERE combo.models IS NOT NULL
+            SELECT (SELECT min(t.{column}) FROM traces t WHERE t.{column} > v.value) FROM v
+            WHERE v.value IS NOT NULL
         )
-        SELECT models FROM combo WHERE models IS NOT NULL
+        SELECT value FROM v WHERE value IS NOT NULL AND value != ''
         """
     )
-    return sorted({name for (joined,) in combos for name in joined.split(",") if name})
+    return [value for (value,) in values]
+
+
+def models_in_store(db: sqlite_utils.Database) -> list[str]:
+    """Every model name used by some trace, sorted (`models` holds comma-joined combinations)."""
+    return sorted({name for joined in distinct_values(db, "models") for name in joined.split(",") if name})
+
+
+def filled_columns(db: sqlite_utils.Database, columns: Iterable[str]) -> set[str]:
+    """Which of `columns` (text columns `distinct_values` may list) some trace has a value in: one
+    index seek each."""
+    filled = set()
+    for column in columns:
+        if column not in _DISTINCT_COLUMNS:
+            raise ValueError(f"no index to look for values of {column!r}")
+        if db.execute(f"SELECT EXISTS (SELECT 1 FROM traces WHERE {column} > '')").fetchone()[0]:
+            filled.add(column)
+    return filled
 
 
 def time_bounds(db: sqlite_utils.Database) -> tuple[int, int] | None:

@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -40,18 +40,26 @@ from spanscope.core.analysis.model_comparison import (
 )
 from spanscope.core.evaluation.model_references import ReferenceMeans, reference_means
 from spanscope.core.evaluation.reference_metrics import ModelMeans, metric_texts
+from spanscope.core.presentation import display
 from spanscope.core.store.usage import UsageFilter, models_by_calls
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
-from spanscope.ui.dashboard.dashboard_tab import load_book, money
+from spanscope.ui.dashboard.chart import QtChart, draw_bars, model_colors, model_label
+from spanscope.ui.dashboard.dashboard_tab import load_book
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.reference_answers import reference_answers
 from spanscope.ui.workers import Policy, QtWorker
 
 DEFAULT_CHOSEN = 2
+#: Widest a model's column of the table grows to fit its name.
+MAX_COLUMN_PX = 220
+#: Room around a cell's text: margins and the header's sort indicator space.
+CELL_PADDING_PX = 24
 POINT_SIZE = 5
 #: A click further than this from every point (in pixels) selects nothing.
 CLICK_RADIUS_PX = 8
+#: At most this share of the width beside the scatter goes to the table of figures.
+TABLE_SHARE = 0.7
 REFERENCE_TIP = (
     "Automatic metric of the outputs against reference answers (Inspect targets, MLflow "
     "expectations, an attached file), averaged over the model's spans that have one: not a human score"
@@ -62,7 +70,7 @@ def format_value(key: str, value: float | None) -> str:
     if value is None:
         return "unknown"
     if key.startswith("cost"):
-        return money(value)
+        return display.cost(value)
     if key == "error_rate":
         return f"{value:.1f}%"
     if key == "calls":
@@ -101,8 +109,13 @@ class QtCompareTab(QWidget, QtObserver):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Columns as wide as their figures and model names (up to MAX_COLUMN_PX, then the name is
+        # elided in the middle, whole in its tooltip); more models scroll sideways, never squeezed.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.scatter = QtChart("Cost vs latency, one point per call")
         self.scatter.plot.setLabel("bottom", "latency (ms)")
         self.scatter.plot.setLabel("left", "cost (USD)")
@@ -111,8 +124,11 @@ class QtCompareTab(QWidget, QtObserver):
         self.bars = {m.key: QtChart(m.label + (f" ({m.unit})" if m.unit else "")) for m in METRICS}
         for chart in self.bars.values():
             chart.view_box.setMouseEnabled(x=False, y=False)
-            chart.plot.setMinimumHeight(120)
         self._build_layout()
+        self._restyle = QTimer(self, singleShot=True, interval=0)
+        self._restyle.timeout.connect(self._draw_charts)
+        for chart in self.charts():
+            chart.restyled.connect(self._restyle.start)
         self.job = QtWorker("Compare models", self, Policy.LATEST, threads=2)
         self.job.finished.connect(self._draw)
         self.job.failed.connect(lambda message: self.status.setText(f"Could not compare: {message}"))
@@ -131,10 +147,10 @@ class QtCompareTab(QWidget, QtObserver):
         left_layout.setContentsMargins(6, 0, 0, 6)
         left_layout.addWidget(QLabel("<b>Models</b> (calls)"))
         left_layout.addWidget(self.models)
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.table)
         top.addWidget(self.scatter)
-        top.setSizes([560, 700])
+        top.setSizes([700, 560])
         grid_host = QWidget()
         grid = QGridLayout(grid_host)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -172,7 +188,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.job.cancel()
         self.models_job.cancel()
         self.references_job.cancel()
-        self._rows, self._references = [], None
+        self._rows, self._points, self._references = [], CallPoints(), None
         self.models.clear()
         self.table.clear()
         for chart in self.charts():
@@ -235,6 +251,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.models.clear()
         for model, calls in found:
             item = QListWidgetItem(f"{model_label(model)}  ({calls:,})")
+            item.setToolTip(plain_tooltip(model_label(model)))
             item.setData(Qt.ItemDataRole.UserRole, model)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if model in keep else Qt.CheckState.Unchecked)
@@ -262,16 +279,22 @@ class QtCompareTab(QWidget, QtObserver):
     # Drawing
 
     def _draw(self, results: dict) -> None:
-        rows: list[ModelRow] = results["rows"]
-        self._rows = rows
+        self._rows = results["rows"]
         self._points = results["points"]
-        colors = {row.model: color(i) for i, row in enumerate(rows)}
-        self._fill_table(rows)
-        self._draw_bars(rows, colors)
-        self._draw_scatter(colors)
+        self._fill_table(self._rows)
+        self._draw_charts()
         self._show_status()
         self.draw_count += 1
         self.drawn.emit()
+
+    def _draw_charts(self) -> None:
+        """The bars and the scatter of the figures read; again on a palette change (dark mode), as
+        their labels took the palette's colours. The points are read apart from the rows, so calls of a
+        model stored in between (live) have a colour too."""
+        charted = [row.model for row in self._rows]
+        colors = model_colors(charted + [m for m in self._points.latency_ms if m not in charted])
+        self._draw_bars(self._rows, colors)
+        self._draw_scatter(colors)
 
     def _references_read(self, results: dict) -> None:
         self._references = results["means"]
@@ -305,6 +328,18 @@ class QtCompareTab(QWidget, QtObserver):
             )
         return parts
 
+    def _widen_table(self) -> None:
+        """Give the table the width its columns need, up to TABLE_SHARE of the room beside the
+        scatter, so two or three models read side by side on a laptop screen."""
+        sizes = self.top.sizes()
+        room = sum(sizes)
+        chrome = self.table.frameWidth() * 2 + self.table.verticalScrollBar().sizeHint().width()
+        needed = self.table.verticalHeader().sizeHint().width() + chrome
+        needed += sum(self.table.columnWidth(c) for c in range(self.table.columnCount()))
+        wanted = min(needed, int(room * TABLE_SHARE))
+        if room and wanted > sizes[0]:
+            self.top.setSizes([wanted, room - wanted])
+
     def _fill_table(self, rows: list[ModelRow]) -> None:
         """Models side by side; a row per figure, then one per score name when calls carry scores."""
         names = score_names(rows)
@@ -333,6 +368,17 @@ class QtCompareTab(QWidget, QtObserver):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, column, item)
+            header = self.table.horizontalHeaderItem(column)
+            header.setToolTip(plain_tooltip(header.text()))
+            self.table.setColumnWidth(column, self._column_width(header.text(), cells))
+        QTimer.singleShot(0, self._widen_table)  # once laid out: the splitter knows its room then
+
+    def _column_width(self, name: str, cells: list[str]) -> int:
+        """Wide enough for every figure and, up to MAX_COLUMN_PX, the model's name."""
+        metrics = self.table.fontMetrics()
+        figures = max((metrics.horizontalAdvance(text) for text in cells), default=0)
+        title = min(metrics.horizontalAdvance(name), MAX_COLUMN_PX)
+        return max(figures, title) + CELL_PADDING_PX
 
     def _draw_bars(self, rows: list[ModelRow], colors: dict) -> None:
         names = [model_label(r.model) for r in rows]

@@ -2,7 +2,9 @@
 
 All charts follow the tab's filter bar and share one time axis. Their data comes from
 core.usage_series in two parts computed in parallel off the GUI thread; when it arrives every
-chart is replaced whole.
+chart is replaced whole. Models are charted as core.analysis.model_groups says (snapshots under their
+family unless "Split snapshots" is checked; past the busiest, one "other"), so 2 models and 40 read
+alike; the toggle and a palette change redraw from the data already read.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QShowEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spanscope.core.analysis.analytics import CHAIN_KINDS, TOOL_KINDS
 from spanscope.core.analysis.chart_csv import Table
+from spanscope.core.analysis.model_groups import ModelView, shown_as
 from spanscope.core.analysis.usage_series import (
     LatencyStats,
     UsageSeries,
@@ -26,13 +38,21 @@ from spanscope.core.analysis.usage_series import (
     latency_stats,
     usage_series,
 )
+from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import PriceBook, PriceFileError
 from spanscope.core.store.db import Database
 from spanscope.core.store.trace_query import time_bounds
 from spanscope.core.store.usage import UsageFilter, store_services, top_names
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.dashboard.chart import QtChart, color, draw_bars, model_label
+from spanscope.ui.dashboard.chart import (
+    QtChart,
+    draw_bars,
+    elided,
+    model_colors,
+    model_label,
+)
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
+from spanscope.ui.detail.html import coloured
 from spanscope.ui.workers import Policy, QtWorker
 
 INPUT_COLOR, OUTPUT_COLOR = "#4e79a7", "#f28e2b"
@@ -61,14 +81,6 @@ def width_label(width_ns: int) -> str:
     return "daily" if days == 1 else f"{days}-day"
 
 
-def money(usd: float) -> str:
-    """Dollars and cents, or three significant figures written out under a dollar."""
-    if usd >= 1 or usd <= 0:
-        return f"${usd:,.2f}"
-    whole, _, cents = f"{usd:.{2 - math.floor(math.log10(usd))}f}".partition(".")
-    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
-
-
 class QtDashboardTab(QWidget, QtObserver):
     """Usage charts of the open store under the tab's filter."""
 
@@ -89,6 +101,16 @@ class QtDashboardTab(QWidget, QtObserver):
         self.summary = QLabel("No store open")
         self.summary.setWordWrap(True)
         self.summary.setContentsMargins(8, 2, 8, 4)
+        self.split_snapshots = QCheckBox("Split snapshots")
+        self.split_snapshots.setToolTip(
+            "Chart dated snapshots (gpt-4o-2024-08-06) apart rather than under their model (gpt-4o)"
+        )
+        self.split_snapshots.toggled.connect(self._redraw)
+        #: The last data read (series, latency), redrawn on the toggle or a palette change.
+        self._read: tuple[UsageSeries, LatencyStats] | None = None
+        self._restyle = QTimer(self, singleShot=True, interval=0)
+        self._restyle.timeout.connect(self._restyled)
+        self._lists: dict | None = None
         self.cost = QtChart("Cost over time, by model", time_axis=True)
         self.tokens = QtChart("Tokens over time", time_axis=True, counts=True)
         self.requests = QtChart("Requests over time", time_axis=True, counts=True)
@@ -99,12 +121,11 @@ class QtDashboardTab(QWidget, QtObserver):
         self.tools = QtChart("Most frequent tools")
         for chart in (self.tokens, self.requests):
             chart.plot.setXLink(self.cost.plot)
-        self.latency.plot.setLabel("bottom", "latency (log scale)")
+        self.latency.plot.setLabel("bottom", "latency (log scale) · tick: median")
         for chart, unit in (
             (self.cost, "USD"),
             (self.tokens, "tokens"),
             (self.requests, "calls"),
-            (self.latency, "% of calls"),
         ):
             chart.plot.setLabel("left", unit)
         for chart, unit in (
@@ -124,11 +145,17 @@ class QtDashboardTab(QWidget, QtObserver):
             grid.addWidget(chart, i // 2, i % 2)
         for row in range(4):
             grid.setRowStretch(row, 1)
+        for chart in self.charts():
+            chart.restyled.connect(self._restyle.start)
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 8, 0)
+        header.addWidget(self.summary, 1)
+        header.addWidget(self.split_snapshots)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.filter_bar)
-        layout.addWidget(self.summary)
+        layout.addLayout(header)
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         scroll.setWidget(charts)
         layout.addWidget(scroll, 1)
@@ -166,6 +193,7 @@ class QtDashboardTab(QWidget, QtObserver):
         self.job.cancel()
         self.lists_job.cancel()
         self.facts_job.cancel()
+        self._read = self._lists = None
         for chart in self.charts():
             chart.clear()
         self.summary.setText("No store open")
@@ -208,23 +236,12 @@ class QtDashboardTab(QWidget, QtObserver):
 
     # Drawing
 
+    def model_view(self) -> ModelView:
+        return ModelView(families=not self.split_snapshots.isChecked())
+
     def _draw(self, results: dict) -> None:
-        series: UsageSeries = results["series"]
-        latency: LatencyStats = results["latency"]
-        colors = {model: color(i) for i, model in enumerate(series.models)}
-        for model in latency.bins:
-            colors.setdefault(model, color(len(colors)))
-        self._summarize(series, self._where)
-        self._draw_cost(series, colors)
-        self._draw_tokens(series)
-        self._draw_requests(series)
-        self._draw_latency(latency, colors)
-        self._draw_per_model(self.errors, series, latency, colors)
-        self._draw_per_model(self.speed, series, latency, colors)
-        starts = series.first_bucket_ns / 1e9
-        self.cost.plot.setXRange(starts, starts + len(series.requests) * series.width_ns / 1e9, padding=0.01)
-        self.draw_count += 1
-        self.drawn.emit()
+        self._read = results["series"], results["latency"]
+        self._redraw()
         if self._context.store_path is not None:
             where = self._where
             self.lists_job.start_reads(
@@ -235,19 +252,42 @@ class QtDashboardTab(QWidget, QtObserver):
                 },
             )
 
+    def _redraw(self, *_args: object) -> None:
+        """Draw the usage charts from the data read, models keyed as the toggle says."""
+        if self._read is None:
+            return
+        raw, raw_latency = self._read
+        calls = {m: t.calls for m, t in raw.totals.items()} | {
+            m: 0 for m in raw_latency.bins if m not in raw.totals
+        }
+        keys = shown_as(calls, self.model_view())
+        series, latency = raw.merged(keys), raw_latency.merged(keys)
+        colors = model_colors(series.models)
+        self._summarize(series, self._where)
+        self._draw_cost(series, colors)
+        self._draw_tokens(series)
+        self._draw_requests(series)
+        self._draw_latency(series, latency, colors)
+        self._draw_per_model(self.errors, series, latency, colors)
+        self._draw_per_model(self.speed, series, latency, colors)
+        starts = series.first_bucket_ns / 1e9
+        self.cost.plot.setXRange(starts, starts + len(series.requests) * series.width_ns / 1e9, padding=0.01)
+        self.draw_count += 1
+        self.drawn.emit()
+
     def _summarize(self, series: UsageSeries, where: UsageFilter) -> None:
         calls = sum(series.requests)
         errors = sum(series.errors)
         cost = sum(t.cost_usd for t in series.totals.values())
         unpriced = sum(series.unpriced)
-        parts = [f"<b>{_plural(calls, 'model call')}</b>", f"<b>{money(cost)}</b> known cost"]
+        parts = [f"<b>{_plural(calls, 'model call')}</b>", f"<b>{display.cost(cost)}</b> known cost"]
         if unpriced:
             parts.append(f"<b>{_plural(unpriced, 'call')}</b> of unknown cost")
         parts.append(f"{100 * errors / calls:.1f}% errors" if calls else "no errors")
         parts.append(f"{width_label(series.width_ns)} buckets")
         text = " · ".join(parts) + f" — {describe(where)}"
         if self._book_problem:
-            text += f"<br><span style='color:#e15759'>{self._book_problem}</span>"
+            text += f"<br>{coloured(self._book_problem, ERROR_COLOR, bold=False)}"
         self.summary.setText(text)
 
     def _bucket_edges(self, series: UsageSeries) -> tuple[np.ndarray, np.ndarray]:
@@ -273,11 +313,13 @@ class QtDashboardTab(QWidget, QtObserver):
                 continue
             bars = pg.BarGraphItem(x0=x0, x1=x1, y0=below, y1=below + height, brush=colors[model], pen=None)
             chart.plot.addItem(bars)
-            key.append((model_label(model), colors[model]))
+            key.append((model_label(model, series.members), colors[model]))
             below = below + height
         unpriced = {m: t.unpriced_calls for m, t in series.totals.items() if t.unpriced_calls}
         if unpriced:
-            listed = ", ".join(f"{model_label(m)}: {_plural(n, 'call')}" for m, n in unpriced.items())
+            listed = ", ".join(
+                f"{model_label(m, series.members)}: {_plural(n, 'call')}" for m, n in unpriced.items()
+            )
             chart.set_note(f"Not in the bars, cost unknown (no price or no token counts): {listed}")
         chart.set_legend(key)
         chart.table = series.cost_table()
@@ -287,7 +329,10 @@ class QtDashboardTab(QWidget, QtObserver):
             if i is None:
                 return None
             known = [(m, v[i]) for m, v in series.cost.items() if v[i]]
-            text = ", ".join(f"{model_label(m)} {money(v)}" for m, v in known) or "no known cost"
+            text = (
+                ", ".join(f"{model_label(m, series.members)} {display.cost(v)}" for m, v in known)
+                or "no known cost"
+            )
             extra = f" ({series.unpriced[i]:,} calls unpriced)" if series.unpriced[i] else ""
             return f"{_bucket_name(series, i)}: {text}{extra}"
 
@@ -358,10 +403,11 @@ class QtDashboardTab(QWidget, QtObserver):
 
         chart.hover = hover
 
-    def _draw_latency(self, latency: LatencyStats, colors: dict) -> None:
+    def _draw_latency(self, series: UsageSeries, latency: LatencyStats, colors: dict) -> None:
+        """A row per model on a log latency axis: each 1-2-5 bin shaded by the share of the model's
+        calls in it, a tick at the median. Rows never overlap, however many models (curves did)."""
         chart = self.latency
         chart.clear()
-        key = []
         chart.table = latency.latency_table()
         bins = latency.coarse()
         used = sorted({b for by_bin in bins.values() for b in by_bin})
@@ -371,25 +417,45 @@ class QtDashboardTab(QWidget, QtObserver):
         edges = np.array([coarse_edges_ms(b)[0] for b in steps] + [coarse_edges_ms(steps[-1])[1]])
         log_edges = np.log10(edges)
         chart.plot.getAxis("bottom").setTicks(_log_ticks(edges[0], edges[-1]))
+        models = [m for m in series.models if m in bins] + [m for m in bins if m not in series.totals]
+        names = [model_label(m, series.members) for m in models]
+        chart.set_category_axis([elided(name) for name in names])
+        chart.fit_rows(len(models))
         shares: dict = {}
-        for model in (m for m in colors if m in bins):  # the other charts' order
-            by_bin = bins[model]
-            total = sum(by_bin.values())
-            shares[model] = np.array([100 * by_bin.get(b, 0) / total for b in steps])
-            curve = pg.PlotDataItem(
-                log_edges, shares[model], stepMode="center", pen=pg.mkPen(colors[model], width=2)
+        ink = chart.ink()
+        for row, model in enumerate(models):
+            total = sum(bins[model].values())
+            shares[model] = np.array([100 * bins[model].get(b, 0) / total for b in steps])
+            hue = colors[model]
+            # The busiest bin at full strength, the others in proportion, an empty one not at all.
+            strength = shares[model] / shares[model].max()
+            brushes = [
+                QColor(hue.red(), hue.green(), hue.blue(), int(40 + 215 * a) if a else 0) for a in strength
+            ]
+            y = len(models) - 1 - row
+            chart.plot.addItem(
+                pg.BarGraphItem(
+                    x0=log_edges[:-1], x1=log_edges[1:], y=y, height=0.8, brushes=brushes, pen=None
+                )
             )
-            chart.plot.addItem(curve)
-            key.append((model_label(model), colors[model]))
-        chart.set_legend(key)
+            median = latency.median_ms(model)
+            if median is not None:
+                chart.plot.addItem(
+                    pg.PlotDataItem([math.log10(median)] * 2, [y - 0.4, y + 0.4], pen=pg.mkPen(ink, width=2))
+                )
+        chart.plot.setYRange(-0.6, len(models) - 0.4, padding=0)
+        chart.plot.setXRange(log_edges[0], log_edges[-1], padding=0.02)
 
-        def hover(x: float, _y: float) -> str | None:
+        def hover(x: float, y: float) -> str | None:
             k = int(np.searchsorted(log_edges, x, side="right")) - 1
-            if not 0 <= k < len(steps):
+            row = len(models) - 1 - round(y)
+            if not 0 <= k < len(steps) or not 0 <= row < len(models):
                 return None
+            model = models[row]
             low, high = coarse_edges_ms(steps[k])
-            text = ", ".join(f"{model_label(m)} {s[k]:.1f}%" for m, s in shares.items() if s[k])
-            return f"{_ms(low)}–{_ms(high)}: {text or 'no calls'}"
+            median = latency.median_ms(model)
+            share = f"{shares[model][k]:.1f}% of calls took {_ms(low)}–{_ms(high)}"
+            return f"{names[row]}: {share}; median ~{_ms(median)}" if median else f"{names[row]}: {share}"
 
         chart.hover = hover
 
@@ -407,10 +473,18 @@ class QtDashboardTab(QWidget, QtObserver):
             values = [latency.tokens_per_s(m) for m in models]
             labels = ["no timed output" if v is None else f"{v:,.0f} tokens/s" for v in values]
             table = latency.speed_table()
-        draw_bars(chart, [model_label(m) for m in models], values, labels, [colors[m] for m in models])
+        names = [model_label(m, series.members) for m in models]
+        draw_bars(chart, names, values, labels, [colors[m] for m in models])
         chart.table = table
 
+    def _restyled(self) -> None:
+        """The palette changed: draw again what was drawn, in the new colours."""
+        self._redraw()
+        if self._lists is not None:
+            self._draw_lists(self._lists)
+
     def _draw_lists(self, results: dict) -> None:
+        self._lists = results
         for chart, key, hue in ((self.chains, "chains", CHAIN_COLOR), (self.tools, "tools", TOOL_COLOR)):
             found: list[tuple[str | None, int, int]] = results[key]
             labels = [f"{n:,}" + (f" ({errors:,} failed)" if errors else "") for _name, n, errors in found]
@@ -428,9 +502,13 @@ def _read_store_facts(db: Database) -> tuple[list[str], tuple[int, int] | None]:
 
 
 def _log_ticks(low_ms: float, high_ms: float) -> list[list[tuple[float, str]]]:
-    """Ticks at 1, 2 and 5 of each decade for an axis of log10(ms), all labelled."""
+    """Ticks at each decade of an axis of log10(ms), and at 2 and 5 of it as a second level, whose
+    labels the axis shows only where they fit."""
     decades = range(math.floor(math.log10(low_ms)), math.ceil(math.log10(high_ms)) + 1)
-    return [[(math.log10(m * 10.0**e), _ms(m * 10.0**e)) for e in decades for m in (1, 2, 5)], []]
+    return [
+        [(math.log10(m * 10.0**e), _ms(m * 10.0**e)) for e in decades for m in levels]
+        for levels in ((1,), (2, 5))
+    ]
 
 
 def _contiguous_bins(first: int, last: int) -> list[int]:

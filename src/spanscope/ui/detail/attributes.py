@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableV
 from spanscope.core.presentation.content import compact
 from spanscope.core.presentation.media import cell_text, cell_tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
-from spanscope.ui.detail.html import tooltip_html
+from spanscope.ui.plain_tooltip import plain_tooltip
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -64,7 +64,7 @@ class QtAttributesModel(QAbstractTableModel):
         if role == VALUE_ROLE:
             return self._values[row]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip_html(self._keys[row] if key_column else cell_tooltip(self._texts[row]))
+            return plain_tooltip(self._keys[row] if key_column else cell_tooltip(self._texts[row]))
         return None
 
 

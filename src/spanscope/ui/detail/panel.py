@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QHBoxLayout,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spanscope.core.evaluation.grounding import Grounding, ground_span
 from spanscope.core.model import Kind, Span, Status
@@ -19,6 +27,7 @@ from spanscope.ui.detail.grounding import grounding_html
 from spanscope.ui.detail.header import QtSpanHeader
 from spanscope.ui.detail.logs import QtLogsView
 from spanscope.ui.detail.payload import QtPayloadSection
+from spanscope.ui.detail.reading import markdown_choice
 from spanscope.ui.detail.rich_view import QtRichView
 from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.detail.usage import QtUsageView
@@ -26,6 +35,13 @@ from spanscope.ui.reference_answers import QtReferenceAnswers, reference_answers
 from spanscope.ui.style import ERROR_COLOR
 
 IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB, LOGS_TAB = range(7)
+#: Where the input/output split the reader last set is remembered.
+SPLIT_KEY = "detail/io_split"
+#: Until the reader moves it, the input (usually the longer) takes this share of the height.
+INPUT_SHARE = 0.6
+#: The least height, in text lines, of a scrolling view on a tab other than I/O: what keeps the
+#: panel's least height low, so on a 720p screen the trace list above keeps its rows.
+PAGE_VIEW_MIN_LINES = 2
 
 
 def _dot(color: str, size: int = 10) -> QIcon:
@@ -45,22 +61,38 @@ def _counted(title: str, n: int) -> str:
 
 
 class QtDetailPanel(QWidget, QtObserver):
-    """Shows the context's current span; `set_span` shows any span directly (None clears)."""
+    """Shows the context's current span; `set_span` shows any span directly (None clears).
+
+    With `settings`, the input/output split and the choice of markdown or raw text are remembered."""
 
     #: The user asked to annotate this span, or (span id '') the whole trace.
     annotate_requested = Signal(str, str)
 
-    def __init__(self, context: QtTraceContext | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        context: QtTraceContext | None = None,
+        parent: QWidget | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
         QWidget.__init__(self, parent)
         self.context = context
+        self.settings = settings
         self.span: Span | None = None
         self.references: QtReferenceAnswers | None = None
         self.header = QtSpanHeader()
-        self.input = QtPayloadSection("Input")
-        self.output = QtPayloadSection("Output")
-        self.io = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        self.markdown = markdown_choice(settings, self)
+        self.input = QtPayloadSection("Input", self.markdown, expandable=True)
+        self.output = QtPayloadSection("Output", self.markdown, expandable=True)
+        self._shared_sizes: list[int] | None = None
+        for section in (self.input, self.output):
+            section.expand_requested.connect(partial(self._expand, section))
+        self.io = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False, handleWidth=6)
         self.io.addWidget(self.input)
         self.io.addWidget(self.output)
+        self.io.setStretchFactor(0, 3)
+        self.io.setStretchFactor(1, 2)
+        self._split_restored = settings is not None and self.io.restoreState(settings.value(SPLIT_KEY, b""))
+        self.io.splitterMoved.connect(self._remember_split)
         self.attributes = QtAttributesView()
         self.events = QtRichView()
         self.usage = QtUsageView()
@@ -68,9 +100,11 @@ class QtDetailPanel(QWidget, QtObserver):
         self.grounding = QtRichView()
         self.logs = QtLogsView()
         self.usage.trees = lambda trace_id: self.context.trace_tree(trace_id) if self.context else None
-        self.tabs = QTabWidget(documentMode=True)
+        self.tabs = QTabWidget(
+            documentMode=True, usesScrollButtons=False, elideMode=Qt.TextElideMode.ElideRight
+        )
         for page, title in (
-            (self.io, "Input / Output"),
+            (self.io, "I/O"),
             (self.attributes, "Attributes"),
             (self.events, "Events"),
             (self.usage, "Usage"),
@@ -79,6 +113,9 @@ class QtDetailPanel(QWidget, QtObserver):
             (self.logs, "Logs"),
         ):
             self.tabs.addTab(page, title)
+            if page is not self.io:
+                self._let_views_shrink(page)
+        self.tabs.setTabToolTip(IO_TAB, "The span's input and output")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -89,6 +126,32 @@ class QtDetailPanel(QWidget, QtObserver):
             self.references = reference_answers(context)
             self.references.changed.connect(lambda: self._show_scores(self.span))
             context.register(self)
+
+    def _remember_split(self) -> None:
+        if self.settings is not None:
+            self.settings.setValue(SPLIT_KEY, self.io.saveState())
+
+    def _expand(self, section: QtPayloadSection) -> None:
+        """Give `section` all the height but the other's title line, or, when it has it, share again."""
+        sizes = self.io.sizes()
+        other = 1 - self.io.indexOf(section)
+        floor = self.io.widget(other).minimumSizeHint().height()
+        if sizes[other] <= floor + 2 and self._shared_sizes is not None:
+            self.io.setSizes(self._shared_sizes)
+            self._shared_sizes = None
+            return
+        self._shared_sizes = sizes
+        expanded = [sum(sizes) - floor] * 2
+        expanded[other] = floor
+        self.io.setSizes(expanded)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first time it is laid out, the split gets its default share unless one was restored."""
+        super().showEvent(event)
+        if not self._split_restored:
+            self._split_restored = True
+            total = sum(self.io.sizes())
+            self.io.setSizes([round(total * INPUT_SHARE), total - round(total * INPUT_SHARE)])
 
     def _scores_page(self) -> QWidget:
         """The scores, under buttons to annotate the span or its trace."""
@@ -105,6 +168,13 @@ class QtDetailPanel(QWidget, QtObserver):
         layout.addLayout(buttons)
         layout.addWidget(self.scores, 1)
         return page
+
+    def _let_views_shrink(self, page: QWidget) -> None:
+        """Let `page`'s scrolling views shrink to PAGE_VIEW_MIN_LINES lines (Qt's least is about
+        four): no tab then asks much more height than the I/O tab's two title lines."""
+        lines = PAGE_VIEW_MIN_LINES * self.fontMetrics().lineSpacing()
+        for view in page.findChildren(QAbstractScrollArea):
+            view.setMinimumHeight(min(view.minimumSizeHint().height(), lines + 2 * view.frameWidth()))
 
     def _annotate(self, whole_trace: bool) -> None:
         if self.span is not None:
@@ -171,13 +241,9 @@ class QtDetailPanel(QWidget, QtObserver):
         self.tabs.setEnabled(span is not None)
         found = self._grounding(span)
         self.grounding.set_renderer(None if found is None else partial(grounding_html, found))
-        self.tabs.setTabEnabled(GROUNDING_TAB, found is not None)
+        self.tabs.setTabVisible(GROUNDING_TAB, found is not None)
         self.tabs.setTabToolTip(
-            GROUNDING_TAB,
-            "Which retrieved passages share the words of each sentence of the answer"
-            if found is not None
-            else "Only for LLM calls with retrieved documents (a retriever before it in its chain, "
-            "or passages marked in its prompt)",
+            GROUNDING_TAB, "Which retrieved passages share the words of each sentence of the answer"
         )
 
     def _grounding(self, span: Span | None) -> Grounding | None:

@@ -143,7 +143,7 @@ def _sum_text(cost: CostSum) -> str:
     """`$0.0123`, with `~` when computed, and the calls without a price spelled out."""
     if cost.usd is None:
         return f"unknown ({cost.unknown:,} without a price)"
-    text = ("~" if cost.computed else "") + display.cost(cost.usd)
+    text = display.cost(cost.usd, computed=cost.computed > 0)
     return text + (f" (+ {cost.unknown:,} calls without a price)" if cost.unknown else "")
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
 from spanscope.core.review.annotations import COMMENT, RATING, RATINGS, THUMBS, THUMBS_DOWN, THUMBS_UP, Given
 from spanscope.core.review.label_sets import LabelSet
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.review.choices import QtChoiceButtons
 from spanscope.ui.style import MUTED_COLOR
 
@@ -84,11 +85,14 @@ class QtReviewForm(QWidget):
         row = self._layout.getWidgetPosition(self.no_labels)[0]
         for offset, label_set in enumerate(sets):
             buttons = QtChoiceButtons()
-            buttons.set_choices([(label, label, f"{label_set.name}: {label}") for label in label_set.labels])
+            buttons.set_choices(
+                [(label, label, plain_tooltip(f"{label_set.name}: {label}")) for label in label_set.labels]
+            )
             buttons.chosen.connect(
                 lambda v, name=label_set.name: self.edited.emit(name, None if v is None else Given(label=v))
             )
-            self._layout.insertRow(row + offset, label_set.name, buttons)
+            name = QLabel(label_set.name, textFormat=Qt.TextFormat.PlainText)
+            self._layout.insertRow(row + offset, name, buttons)
             self.labels[label_set.name] = buttons
         self._layout.setRowVisible(self.no_labels, not sets)
         self.load(self._loaded)
@@ -105,7 +109,7 @@ class QtReviewForm(QWidget):
                 buttons.set_choices(
                     [
                         *((b.text(), b.text(), b.toolTip()) for b in buttons.buttons),
-                        (label, label, f"{name}: {label} (no longer in the set)"),
+                        (label, label, plain_tooltip(f"{name}: {label} (no longer in the set)")),
                     ]
                 )
             buttons.set_value(label)

@@ -43,6 +43,7 @@ from spanscope.core.store.trace_query import TraceFilter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.detail.html import coloured, esc, muted
 from spanscope.ui.detail.payload import QtPayloadSection
+from spanscope.ui.detail.reading import markdown_choice
 from spanscope.ui.review.annotate_dialog import others_html
 from spanscope.ui.review.form import QtReviewForm
 from spanscope.ui.review.label_menu import QtLabelMenu
@@ -128,8 +129,9 @@ class QtReviewTab(QWidget, QtObserver):
         header.addLayout(heading, 1)
         header.addWidget(open_button, 0, Qt.AlignmentFlag.AlignTop)
 
-        self.input = QtPayloadSection("Input")
-        self.output = QtPayloadSection("Final output")
+        markdown = markdown_choice(self.reviewer.settings, self)
+        self.input = QtPayloadSection("Input", markdown)
+        self.output = QtPayloadSection("Final output", markdown)
         io = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
         io.addWidget(self.input)
         io.addWidget(self.output)
@@ -299,7 +301,7 @@ class QtReviewTab(QWidget, QtObserver):
         scores = [s for span_id, s in trace_scores(db, trace.trace_id) if span_id == WHOLE_TRACE]
         self.others.setText(others_html(scores, self.reviewer.author))
         badge = (
-            f'&nbsp;&nbsp;<span style="color: {REVIEWED_COLOR}">✓ reviewed</span>'
+            f"&nbsp;&nbsp;{coloured('✓ reviewed', REVIEWED_COLOR, bold=False)}"
             if self.walk.is_reviewed()
             else f"&nbsp;&nbsp;{muted('not reviewed yet')}"
         )
@@ -384,7 +386,7 @@ def _details(trace: TraceRow) -> str:
         display.timestamp(trace.start_ns),
         display.duration(trace.duration_ns),
         f"{display.count(trace.span_count)} spans",
-        display.cost(trace.cost_usd),
+        display.cost(trace.cost_usd, computed=bool(trace.cost_computed), unknown=bool(trace.cost_unknown)),
         ", ".join(trace.models),
     )
     parts = [esc(p) for p in plain if p]

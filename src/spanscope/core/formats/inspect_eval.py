@@ -23,8 +23,17 @@ from typing import Any
 import msgspec
 import orjson
 
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.inspect_spans import EvalInfo, sample_spans, sample_where
+from spanscope.core.formats.json_objects import repairing
 from spanscope.core.formats.zip_members import ZIP_MAGIC, Member, ZipMembers, decompress, first_local_header
 from spanscope.core.model import Span
 
@@ -35,11 +44,12 @@ _CHUNKED = re.compile(
     r"samples/(.+_epoch_\d+)/(sample|metadata|skeleton|(messages|events|calls|attachments)/(\d+|stats|uuids))\.json"
 )
 _SEQUENCES = ("messages", "events", "calls", "attachments")
+# Keys, not their values: one bad value (a version that is not a number) must not hide the format.
 _JSON_SNIFF = (
-    re.compile(rb'(?<!\\)"version"\s*:\s*\d'),
-    re.compile(rb'(?<!\\)"status"\s*:\s*"'),
+    re.compile(rb'(?<!\\)"version"\s*:'),
+    re.compile(rb'(?<!\\)"status"\s*:'),
     re.compile(rb'(?<!\\)"eval"\s*:\s*\{'),
-    re.compile(rb'(?<!\\)"(?:task_id|eval_id|run_id)"\s*:\s*"'),
+    re.compile(rb'(?<!\\)"(?:task_id|eval_id|run_id)"\s*:'),
 )
 
 
@@ -64,7 +74,7 @@ def _sniff_zip(head: bytes) -> bool:
     if len(data) < local.compressed_size:
         return True  # a member that large is not read here; its name is Inspect's
     try:
-        log = orjson.loads(decompress(local, data))
+        log = repairing(orjson.loads)(decompress(local, data))
     except (ValueError, orjson.JSONDecodeError):
         return False
     return isinstance(log, dict) and isinstance(log.get("eval"), dict)
@@ -205,7 +215,7 @@ def _parse(raw: bytes | None, where: str, source: Source, expect: type = dict) -
     if raw is None:
         return None
     try:
-        value = orjson.loads(raw)
+        value = repairing(orjson.loads)(raw)
     except orjson.JSONDecodeError as exc:
         source.skip(where, f"not valid JSON: {exc}")
         return None
@@ -236,11 +246,9 @@ _JSON_LOG = msgspec.json.Decoder(_JsonLog)
 
 
 def _read_json(source: Source, progress: Progress) -> Iterator[Span]:
-    with source.open() as f:
-        data = f.read()
-        progress(source.position())
+    data = source.read_all(progress)
     try:
-        log = _JSON_LOG.decode(data)
+        log = repairing(_JSON_LOG.decode)(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise FormatError(f"{source.path}: not a readable Inspect eval log: {exc}") from exc
     header = {"status": log.status, "eval": log.eval, "results": log.results}
@@ -265,8 +273,8 @@ def _read_json(source: Source, progress: Progress) -> Iterator[Span]:
 def _spans(sample: dict[str, Any], info: EvalInfo, source: Source, *, has_refs: bool) -> list[Span]:
     try:
         return sample_spans(sample, info, source.skip, has_refs=has_refs)
-    except ValueError as exc:
-        source.skip(sample_where(sample), str(exc))
+    except RECORD_ERRORS as exc:
+        source.skip(sample_where(sample), record_error(exc))
         return []
 
 

@@ -144,3 +144,18 @@ def test_a_log_record_beyond_int64_is_kept_without_its_time(tmp_path: Path, fixt
     found = problems(result)
     assert any(f"its time_ns {1 << 63} is beyond 64 bits" in p and records[0]["spanId"] in p for p in found)
     assert any(str(1 << 70) in p and "kept as text" in p for p in found)
+
+
+def test_a_value_nested_thousands_of_levels_deep_skips_its_line_alone(tmp_path: Path) -> None:
+    """The JSON decoders give up on deep nesting with a RecursionError; that record is skipped with
+    its line and reason, the next line's span is stored."""
+    nested = '{"kvlistValue": {"values": [{"key": "k", "value": ' * 3000
+    nested += '{"stringValue": "leaf"}' + "}]}}" * 3000
+    deep = json.dumps(request(span("1" * 16, attrs={"placeholder": "x"})))
+    deep = deep.replace('{"stringValue": "x"}', nested)
+    path = tmp_path / "deep.jsonl"
+    path.write_text(deep + "\n" + json.dumps(request(span("2" * 16))) + "\n")
+    result = import_file(tmp_path / "store.db", path)
+    assert result.outcome is Outcome.IMPORTED
+    assert list(stored_spans(tmp_path / "store.db")) == ["2" * 16]
+    assert problems(result) == [f"{path}:line 1: nested too deeply to read (thousands of levels)"]

@@ -64,12 +64,19 @@ def without_lone_surrogates(data: Buffer) -> bytes | None:
     return fixed if found else None
 
 
+class NestedTooDeep(ValueError):
+    """A JSON value nested deeper than the decoder's recursion allows: a bad record, not a bad file."""
+
+
 def repairing(decode: Callable[[Buffer], T]) -> Callable[[Buffer], T]:
-    """`decode`, tried once more with lone surrogates replaced when the JSON does not decode."""
+    """`decode`, tried once more with lone surrogates replaced when the JSON does not decode; a
+    value nested too deep to decode is a ValueError like any other undecodable record."""
 
     def decoded(data: Buffer) -> T:
         try:
             return decode(data)
+        except RecursionError:
+            raise NestedTooDeep("nested too deeply to read (thousands of levels)") from None
         except ValueError:  # msgspec's and orjson's decode errors are ValueErrors
             fixed = without_lone_surrogates(data)
             if fixed is None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import zstandard
 
 from otlp import request, span
-from spanscope.core.formats import Source, otlp_json
+from spanscope.core.formats import FormatError, Source, otlp_json
 from spanscope.core.formats.registry import detect
 
 
@@ -55,3 +56,12 @@ def test_corrupt_frame_keeps_what_came_before(tmp_path: Path) -> None:
     ids, problems, _ = read(path)
     assert ids[:9] == [f"{n:016x}" for n in range(1, 10)]
     assert "end of file: the compressed file is corrupt; what came before was read" in problems
+
+
+def test_a_compressed_file_corrupt_from_its_start_is_named_so_not_empty(tmp_path: Path) -> None:
+    data = bytearray(zstandard.ZstdCompressor().compress(lines(1, 20)))
+    data[6:40] = bytes(34)
+    path = tmp_path / "traces.jsonl.zst"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="corrupt or cut short before any content"):
+        detect(Source(path))

@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from spanscope.core.formats.compression import GZIP_MAGIC, ZSTD_MAGIC, decompressed
+from spanscope.core.formats.limits import RecordTooLarge, read_at_most
 from spanscope.core.model import LogRecord, ScoreFor, Span
 
 HEAD_BYTES = 64 * 1024
+#: What reading one malformed record can raise in a reader's own code (a value of a type or shape it
+#: did not expect: a list where a name was, an object as a dict key): caught where each record is
+#: read, so such a value costs that record, never the file.
+RECORD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError)
 
 #: Called with the number of bytes of the file (as stored on disk) consumed so far.
 Progress = Callable[[int], None]
@@ -74,6 +79,17 @@ class Source:
         A compressed file that is cut short reads up to where it ends, with one problem reported."""
         return self._open_stream(report_truncation=True)
 
+    def read_all(self, progress: Progress) -> bytes:
+        """The whole decompressed content, for formats whose file is one document; FormatError when
+        it is larger than one record may be (limits.py), so a bomb is never inflated into memory."""
+        with self.open() as stream:
+            try:
+                data = read_at_most(stream, "the file's (decompressed) content")
+            except RecordTooLarge as exc:
+                raise FormatError(f"{self.path}: {exc}") from exc
+            progress(self.position())
+        return data
+
     def position(self) -> int:
         return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
 
@@ -85,6 +101,13 @@ class Source:
         raw = self.path.open("rb")
         self._raw = raw
         return decompressed(raw, self.skip if report_truncation else None)
+
+
+def record_error(exc: Exception) -> str:
+    """Why a record was skipped, from one of RECORD_ERRORS."""
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return f"a value of an unexpected type or shape ({type(exc).__name__}: {exc})"
 
 
 def nothing_read(source: Source, what: str = "span") -> str:

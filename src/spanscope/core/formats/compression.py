@@ -2,6 +2,10 @@
 
 A file cut short (a copy interrupted, a writer killed) still yields what came before the cut; the
 cut is reported once through `report(where, reason)`, as a skipped record would be.
+
+Memory stays bounded whatever the file: zstd input is fed a little at a time (a few kilobytes can
+inflate to a hundred megabytes), gzip inflates as much as is asked for, and a file that inflates past
+limits.max_decompressed_bytes() ends there, reported like a cut.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ from typing import BinaryIO
 
 import zstandard
 
+from spanscope.core.formats.limits import decompressed_too_large, max_decompressed_bytes
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 #: What compressed trace files are named with (after the format's own extension).
 EXTENSIONS = (".gz", ".zst")
 _ZSTD_CHUNK = 1 << 20
+#: Compressed bytes given to the zstd decoder at a time: at zstd's largest ratio (about 32,000 to
+#: one, runs of one byte) they inflate to 64 MB; ordinary traces decode no slower in such pieces.
+_ZSTD_PIECE = 2048
 
 #: Reports the cut: (where, reason).
 Report = Callable[[str, str], None]
@@ -40,6 +49,7 @@ class _GzipUntilTruncation(gzip.GzipFile):
     def __init__(self, raw: BinaryIO, report: Report | None) -> None:
         super().__init__(fileobj=raw, mode="rb")
         self._report = report
+        self._budget = max_decompressed_bytes()
 
     def read(self, size: int | None = -1) -> bytes:
         """Up to `size` bytes (all when negative), gathered step by step so a cut keeps the rest."""
@@ -58,16 +68,35 @@ class _GzipUntilTruncation(gzip.GzipFile):
                 remaining -= len(part)
         return b"".join(parts)
 
+    def read1(self, size: int = -1) -> bytes:
+        if self._budget <= 0:
+            self._over_budget()
+            return b""
+        part = super().read1(size)
+        self._budget -= len(part)
+        return part
+
     def readline(self, size: int | None = -1) -> bytes:
+        if self._budget <= 0:
+            self._over_budget()
+            return b""
         try:
-            return super().readline(size)
+            line = super().readline(size)
         except EOFError:
             self._cut_short()
             return b""
+        self._budget -= len(line)
+        return line
 
     def _cut_short(self) -> None:
+        self._tell("the compressed file is cut short; what came before was read")
+
+    def _over_budget(self) -> None:
+        self._tell(decompressed_too_large())
+
+    def _tell(self, reason: str) -> None:
         if self._report is not None:
-            self._report("end of file", "the compressed file is cut short; what came before was read")
+            self._report("end of file", reason)
             self._report = None
 
 
@@ -80,25 +109,34 @@ class _ZstdUntilTruncation(io.RawIOBase):
         self._decoder = zstandard.ZstdDecompressor().decompressobj()
         self._in_frame = self._corrupt = self._ended = False
         self._out = memoryview(b"")
+        self._pending = memoryview(b"")
+        self._budget = max_decompressed_bytes()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._out:
-            chunk = b"" if self._corrupt or self._ended else self._raw.read(_ZSTD_CHUNK)
-            if not chunk:
-                if not self._ended and (self._corrupt or self._in_frame):
-                    self._cut_short("corrupt" if self._corrupt else "cut short")
+            if self._budget <= 0 and not self._ended:
+                self._tell(decompressed_too_large())
                 self._ended = True
-                return 0
-            self._out = memoryview(self._decode(chunk))
+            if not self._pending:
+                chunk = b"" if self._corrupt or self._ended else self._raw.read(_ZSTD_CHUNK)
+                if not chunk:
+                    if not self._ended and (self._corrupt or self._in_frame):
+                        self._cut_short("corrupt" if self._corrupt else "cut short")
+                    self._ended = True
+                    return 0
+                self._pending = memoryview(chunk)
+            piece, self._pending = self._pending[:_ZSTD_PIECE], self._pending[_ZSTD_PIECE:]
+            self._out = memoryview(self._decode(piece))
+            self._budget -= len(self._out)
         n = min(len(buffer), len(self._out))
         buffer[:n] = self._out[:n]
         self._out = self._out[n:]
         return n
 
-    def _decode(self, chunk: bytes) -> bytes:
+    def _decode(self, chunk: bytes | memoryview) -> bytes:
         """What the chunk completes, across frames; corrupt data ends the stream after what preceded."""
         parts = []
         try:
@@ -112,11 +150,15 @@ class _ZstdUntilTruncation(io.RawIOBase):
                 self._in_frame = False
         except zstandard.ZstdError:
             self._corrupt = True
+            self._pending = memoryview(b"")
         return b"".join(parts)
 
     def _cut_short(self, how: str) -> None:
+        self._tell(f"the compressed file is {how}; what came before was read")
+
+    def _tell(self, reason: str) -> None:
         if self._report is not None:
-            self._report("end of file", f"the compressed file is {how}; what came before was read")
+            self._report("end of file", reason)
             self._report = None
 
     def close(self) -> None:

@@ -23,8 +23,17 @@ from typing import Any
 import msgspec
 import orjson
 
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.inspect_spans import EvalInfo, sample_spans, sample_where
+from spanscope.core.formats.json_objects import repairing
 from spanscope.core.formats.zip_members import ZIP_MAGIC, Member, ZipMembers, decompress, first_local_header
 from spanscope.core.model import Span
 
@@ -236,11 +245,9 @@ _JSON_LOG = msgspec.json.Decoder(_JsonLog)
 
 
 def _read_json(source: Source, progress: Progress) -> Iterator[Span]:
-    with source.open() as f:
-        data = f.read()
-        progress(source.position())
+    data = source.read_all(progress)
     try:
-        log = _JSON_LOG.decode(data)
+        log = repairing(_JSON_LOG.decode)(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise FormatError(f"{source.path}: not a readable Inspect eval log: {exc}") from exc
     header = {"status": log.status, "eval": log.eval, "results": log.results}
@@ -265,8 +272,8 @@ def _read_json(source: Source, progress: Progress) -> Iterator[Span]:
 def _spans(sample: dict[str, Any], info: EvalInfo, source: Source, *, has_refs: bool) -> list[Span]:
     try:
         return sample_spans(sample, info, source.skip, has_refs=has_refs)
-    except ValueError as exc:
-        source.skip(sample_where(sample), str(exc))
+    except RECORD_ERRORS as exc:
+        source.skip(sample_where(sample), record_error(exc))
         return []
 
 

@@ -23,7 +23,15 @@ from typing import Any
 import msgspec
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import padded_hex_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.model import Event, Span, Status
@@ -67,7 +75,8 @@ class JaegerSpan(msgspec.Struct, gc=False):
 
 class Trace(msgspec.Struct, gc=False):
     spans: list[msgspec.Raw] = []
-    processes: dict[str, Process] | None = None
+    #: Decoded one by one when first used: a bad process loses its spans their service, not the trace.
+    processes: dict[str, msgspec.Raw] | None = None
 
 
 class Document(msgspec.Struct, gc=False):
@@ -75,9 +84,10 @@ class Document(msgspec.Struct, gc=False):
 
     data: list[Trace] | None = None
     spans: list[msgspec.Raw] | None = None
-    processes: dict[str, Process] | None = None
+    processes: dict[str, msgspec.Raw] | None = None
 
 
+_PROCESS = msgspec.json.Decoder(Process, strict=False)
 _DOCUMENT = msgspec.json.Decoder(Document, strict=False)
 _SPAN = msgspec.json.Decoder(JaegerSpan, strict=False)
 _SPANS = msgspec.json.Decoder(list[JaegerSpan], strict=False)
@@ -132,13 +142,13 @@ def _trace_spans(trace: Trace, where: str, source: Source) -> Iterator[Span]:
     for number, item in enumerate(spans, 1):
         try:
             span = _span(item if type(item) is JaegerSpan else _SPAN.decode(item), processes, resources)
-        except ValueError as exc:
-            source.skip(f"{where}, span {number}", str(exc))
+        except RECORD_ERRORS as exc:
+            source.skip(f"{where}, span {number}", record_error(exc))
             continue
         yield span
 
 
-def _span(s: JaegerSpan, processes: dict[str, Process], resources: dict[str, dict[str, Any]]) -> Span:
+def _span(s: JaegerSpan, processes: dict[str, msgspec.Raw], resources: dict[str, dict[str, Any]]) -> Span:
     """Build a normalized span; ValueError says why the span cannot be used."""
     if s.start_time is None:
         raise ValueError("startTime missing")
@@ -209,16 +219,21 @@ def _event(log: Log) -> Event:
 
 
 def _resource(
-    s: JaegerSpan, processes: dict[str, Process], resources: dict[str, dict[str, Any]]
+    s: JaegerSpan, processes: dict[str, msgspec.Raw], resources: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """The span's process as resource attributes; one dict per process id, shared by its spans."""
+    """The span's process as resource attributes; one dict per process id, shared by its spans. A
+    process that does not decode gives its spans no resource rather than costing them."""
     key = s.process_id
-    process = processes.get(key) if key else None
-    if process is None:
+    raw = processes.get(key) if key else None
+    if raw is None:
         return _process_resource(s.process) if s.process is not None else {}
     resource = resources.get(key)  # type: ignore[arg-type]
     if resource is None:
-        resource = resources[key] = _process_resource(process)  # type: ignore[index]
+        try:
+            resource = _process_resource(_PROCESS.decode(raw))
+        except msgspec.ValidationError:
+            resource = {}
+        resources[key] = resource  # type: ignore[index]
     return resource
 
 

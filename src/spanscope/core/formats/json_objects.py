@@ -19,6 +19,7 @@ from typing import BinaryIO, TypeVar
 import msgspec
 
 from spanscope.core.formats.base import Progress, Source
+from spanscope.core.formats.limits import max_record_bytes, record_too_large
 
 T = TypeVar("T")
 Buffer = bytes | bytearray | memoryview
@@ -38,6 +39,44 @@ _BEFORE_NEXT = re.compile(rb"\}[ \t\r\n]*+(?=\{)")
 #: The next byte that is neither JSON whitespace nor part of a UTF-8 byte order mark.
 _CONTENT = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
 _OPEN = ord("{")
+# An escaped backslash (so the parity of backslashes is kept), an escaped surrogate pair, or an
+# escaped surrogate on its own, which no JSON decoder here accepts.
+_ESCAPES = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+_LONE = len(rb"\ud800")
+_REPLACEMENT = rb"\ufffd"
+
+
+def without_lone_surrogates(data: Buffer) -> bytes | None:
+    """`data` with each escaped lone surrogate (`\\ud800` with no pair) as U+FFFD; None when it has
+    none. Python's own JSON writes such escapes from broken text; the rest of the value is kept."""
+    found = False
+
+    def replaced(match: re.Match[bytes]) -> bytes:
+        nonlocal found
+        if len(match.group()) != _LONE:
+            return match.group()
+        found = True
+        return _REPLACEMENT
+
+    fixed = _ESCAPES.sub(replaced, bytes(data))
+    return fixed if found else None
+
+
+def repairing(decode: Callable[[Buffer], T]) -> Callable[[Buffer], T]:
+    """`decode`, tried once more with lone surrogates replaced when the JSON does not decode."""
+
+    def decoded(data: Buffer) -> T:
+        try:
+            return decode(data)
+        except msgspec.DecodeError:
+            fixed = without_lone_surrogates(data)
+            if fixed is None:
+                raise
+            return decode(fixed)
+
+    return decoded
 
 
 def one_object_per_line(head: bytes) -> bool:
@@ -75,15 +114,20 @@ class _Splitter:
         self.line, self.counted = line, 0  # the line number of buf[counted]
         self.want = CHUNK
         self.eof = False
+        self.limit = max_record_bytes()
 
     def objects(self) -> Iterator[tuple[int, bytearray]]:
         while True:
             if self.start < 0 and not self._next_start():
                 return
-            end = self._guessed_end()
-            if end < 0 or not _is_json(self.buf, self.start, end):
-                self.pos = self.start
-                end = self._scanned_end()
+            try:
+                end = self._guessed_end()
+                if end < 0 or not _is_json(self.buf, self.start, end):
+                    self.pos = self.start
+                    end = self._scanned_end()
+            except _TooLarge:
+                self._skip_large()
+                continue
             if end < 0:
                 self._unclosed()
                 continue
@@ -158,6 +202,18 @@ class _Splitter:
         self.pos = self.counted = 0
         return buf
 
+    def _skip_large(self) -> None:
+        """Report the open object, too large to hold, and go on at the next line starting with `{`
+        after it, reading on without keeping what is passed over."""
+        self.skip(self.line, record_too_large("this JSON object"))
+        self.start = -1
+        while (nxt := self.buf.find(b"\n{", self.pos)) < 0:
+            self.pos = max(len(self.buf) - 1, 0)
+            if not self._refill():
+                self.pos = len(self.buf)
+                return
+        self.pos = nxt + 1
+
     def _unclosed(self) -> None:
         self.skip(self.line, "JSON object not closed before the end of the input")
         nxt = self.buf.find(b"\n{", self.start)
@@ -179,6 +235,8 @@ class _Splitter:
         self.counted = 0
         if self.start >= 0:
             self.start = 0
+            if len(self.buf) > self.limit:
+                raise _TooLarge
         chunk = self.read(self.want)
         self.want = min(self.want * 2, MAX_CHUNK) if grow else CHUNK
         if not chunk:
@@ -186,6 +244,10 @@ class _Splitter:
             return False
         self.buf += chunk
         return True
+
+
+class _TooLarge(Exception):
+    """The open object has grown past max_record_bytes()."""
 
 
 def _is_json(buf: bytearray, start: int, end: int) -> bool:
@@ -208,6 +270,7 @@ def read_objects(
     a line that is not one whole object is split, so objects run together on a line are still read.
     """
     per_line = one_object_per_line(source.head())
+    decode = repairing(decode)
     with source.open() as stream:
         content = _Content(source, stream, progress)
         try:
@@ -268,8 +331,15 @@ class _Content:
             self._released = end
 
     def lines(self) -> Iterator[tuple[int, Buffer]]:
-        """(line number, line) pairs, reporting progress about every CHUNK bytes."""
-        return self._stream_lines() if self._map is None else self._mapped_lines(self._map)
+        """(line number, line) pairs, reporting progress about every CHUNK bytes; a line longer than
+        max_record_bytes() is reported and skipped, never held whole."""
+        limit = max_record_bytes()
+        lines = self._stream_lines(limit) if self._map is None else self._mapped_lines(self._map)
+        for number, line in lines:
+            if len(line) > limit:
+                self._source.skip(number, record_too_large("this line"))
+            else:
+                yield number, line
 
     def read(self, size: int) -> bytes:
         chunk = (self._stream if self._map is None else self._map).read(size)
@@ -287,9 +357,14 @@ class _Content:
     def _position(self) -> int:
         return self._source.position() if self._map is None else self._map.tell()
 
-    def _stream_lines(self) -> Iterator[tuple[int, Buffer]]:
-        done, report = 0, CHUNK
-        for number, line in enumerate(self._stream, 1):
+    def _stream_lines(self, limit: int) -> Iterator[tuple[int, Buffer]]:
+        """Lines of at most `limit` + 1 bytes: the rest of a longer line is read past, not kept."""
+        done, report, number = 0, CHUNK, 0
+        while line := self._stream.readline(limit + 1):
+            number += 1
+            if len(line) > limit and not line.endswith(b"\n"):
+                while (rest := self._stream.readline(CHUNK)) and not rest.endswith(b"\n"):
+                    done += len(rest)
             yield number, line
             done += len(line)
             if done >= report:

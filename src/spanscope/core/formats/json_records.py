@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from spanscope.core.formats.base import FormatError, Progress, Source
-from spanscope.core.formats.json_objects import read_objects
+from spanscope.core.formats.json_objects import read_objects, repairing
 
 _BLANK = b" \t\r\n\xef\xbb\xbf"
 # A JSON string or one structural character: enough to follow nesting without parsing values.
@@ -33,11 +33,9 @@ def records(source: Source, progress: Progress) -> Iterator[tuple[str, Any]]:
 
 
 def _array_items(source: Source, progress: Progress) -> Iterator[tuple[str, Any]]:
-    with source.open() as stream:
-        data = stream.read()
-        progress(source.position())
+    data = source.read_all(progress)
     try:
-        items = msgspec.json.decode(data)
+        items = repairing(msgspec.json.decode)(data)
     except msgspec.DecodeError as exc:
         raise FormatError(f"{source.path}: not valid JSON: {exc}") from exc
     for number, item in enumerate(items, start=1):

@@ -27,7 +27,15 @@ import orjson
 
 from spanscope.core import conventions
 from spanscope.core.conventions.parse import epoch_ns
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, records, text_or_none
 from spanscope.core.model import Score, ScoreFor, Span
@@ -187,8 +195,12 @@ def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
         if start is None:
             source.skip(where, f"observation {data['id']}: startTime missing or not a time")
             continue
-        span = _span(data, start, collected.traces.get(str(data["traceId"]), {}))
-        conventions.apply_fields(span)
+        try:
+            span = _span(data, start, collected.traces.get(str(data["traceId"]), {}))
+            conventions.apply_fields(span)
+        except RECORD_ERRORS as exc:
+            source.skip(where, f"observation {data['id']}: {record_error(exc)}")
+            continue
         spans[span.span_id] = span
     return spans
 

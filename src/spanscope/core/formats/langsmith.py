@@ -28,9 +28,18 @@ from typing import Any
 import msgspec
 
 from spanscope.core.conventions.parse import epoch_ns
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.compression import ZSTD_MAGIC
+from spanscope.core.formats.json_objects import repairing
 from spanscope.core.formats.json_records import first_keys, records, text_or_none
 from spanscope.core.model import Event, Kind, Score, ScoreFor, Span, Status
 
@@ -171,9 +180,7 @@ def _record(value: Any, where: str, source: Source, collected: _Collected) -> No
 
 def _multipart(source: Source, progress: Progress, collected: _Collected) -> None:
     """A multipart/form-data body as the SDK posts it; the boundary is the body's first line."""
-    with source.open() as stream:
-        body = stream.read()
-        progress(source.position())
+    body = source.read_all(progress)
     body = body.lstrip(b" \t\r\n")
     delimiter = body.split(b"\n", 1)[0].rstrip(b"\r")
     if not delimiter.startswith(b"--"):
@@ -210,7 +217,7 @@ def _part(number: int, chunk: bytes, source: Source, collected: _Collected) -> N
         source.skip(where, "not a LangSmith run part (post.<id>, patch.<id>, feedback.<id>)")
         return
     try:
-        value = msgspec.json.decode(content)
+        value = repairing(msgspec.json.decode)(content)
     except msgspec.DecodeError as exc:
         source.skip(where, f"not JSON: {exc}")
         return
@@ -252,8 +259,8 @@ def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
             )
         try:
             spans[run_id] = _span(run_id, run)
-        except ValueError as exc:
-            source.skip((post or patch).where, f"run {run_id}: {exc}")  # type: ignore[union-attr]
+        except RECORD_ERRORS as exc:
+            source.skip((post or patch).where, f"run {run_id}: {record_error(exc)}")  # type: ignore[union-attr]
     return spans
 
 

@@ -45,8 +45,17 @@ from urllib.parse import unquote, urlparse
 import orjson
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import normalize_id
+from spanscope.core.formats.limits import read_at_most
 from spanscope.core.formats.sqlite_store import (
     damaged,
     is_sqlite,
@@ -244,12 +253,12 @@ def _table_spans(conn: sqlite3.Connection, trace: _Trace, source: Source) -> lis
         try:
             spans.append(_span(_content(row[7]), trace))
             continue
-        except ValueError as exc:
-            problem = str(exc)
+        except RECORD_ERRORS as exc:
+            problem = record_error(exc)
         try:
             spans.append(_span(_from_columns(row), trace))
-        except ValueError as exc:
-            source.skip(where, f"content cannot be read ({problem}), nor its columns ({exc})")
+        except RECORD_ERRORS as exc:
+            source.skip(where, f"content cannot be read ({problem}), nor its columns ({record_error(exc)})")
         else:
             source.skip(where, f"content cannot be read ({problem}); the span is kept from its columns only")
     return spans
@@ -293,7 +302,8 @@ def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list
         source.skip(where, f"its spans are in artifact files at {uri}, which are not on this machine")
         return []
     try:
-        document = orjson.loads(found.read_bytes())
+        with found.open("rb") as artifact:
+            document = orjson.loads(read_at_most(artifact, f"{found.name}"))
         items = document["spans"]
         if not isinstance(items, list):
             raise ValueError("'spans' is not a list")
@@ -306,8 +316,8 @@ def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             spans.append(_span(data, trace))
-        except ValueError as exc:
-            source.skip(f"{where} span {number} in {found.name}", str(exc))
+        except RECORD_ERRORS as exc:
+            source.skip(f"{where} span {number} in {found.name}", record_error(exc))
     return spans
 
 

@@ -31,7 +31,15 @@ from typing import Any
 import orjson
 
 from spanscope.core.conventions.parse import epoch_ns
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, records
 from spanscope.core.model import Kind, Span, Status, message
@@ -164,8 +172,8 @@ class _Reader:
     def span(self, where: str, item: dict[str, Any]) -> Iterator[Span]:
         try:
             span, data = _span(item)
-        except ValueError as exc:
-            self.source.skip(where, f"span {item.get('id')!r}: {exc}")
+        except RECORD_ERRORS as exc:
+            self.source.skip(where, f"span {item.get('id')!r}: {record_error(exc)}")
             return
         self.count += 1
         trace = self.traces.get(span.trace_id)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 from spanscope.core import conventions
+from spanscope.core.formats.base import RECORD_ERRORS, record_error
 from spanscope.core.formats.ids import NO_PARENT
 from spanscope.core.model import Event, LogRecord, Span, Status
 
@@ -124,8 +125,8 @@ def request_items(
             number += 1
             try:
                 found = item_of(item, resource, scope)
-            except ValueError as exc:
-                skip(f"{what} {number}: {exc}")
+            except RECORD_ERRORS as exc:
+                skip(f"{what} {number}: {record_error(exc)}")
                 continue
             count += 1
             yield found

@@ -18,7 +18,15 @@ import msgspec
 
 from spanscope.core import conventions
 from spanscope.core.conventions.parse import epoch_ns
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import NO_PARENT, remember_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.model import Event, Span, Status
@@ -86,11 +94,11 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
             ids.clear()
         try:
             span = _span(record, resource, ids)
-        except ValueError as exc:
-            source.skip(line, str(exc))
+            apply(span)
+        except RECORD_ERRORS as exc:
+            source.skip(line, record_error(exc))
             continue
         resource = span.resource  # equal resources of consecutive spans share one dict
-        apply(span)
         count += 1
         yield span
     if not count:

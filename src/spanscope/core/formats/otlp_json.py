@@ -7,7 +7,9 @@ base64 (the generic protobuf JSON mapping); int64 values strings or numbers; enu
 
 Speed matters most for JSON Lines: each object is decoded straight into typed msgspec structs.
 When one span does not fit them, the object is decoded again with its spans left raw, and each
-span is decoded on its own, so only the bad span is skipped.
+span is decoded on its own, so only the bad span is skipped. Resources and scopes are decoded on
+their own too: one that does not fit keeps what fits and the rest as the file has it, and never
+costs the spans under it.
 """
 
 from __future__ import annotations
@@ -91,9 +93,13 @@ class Scope(msgspec.Struct, gc=False):
     attributes: list[KeyValue] = []
 
 
+#: A resource or scope the file does not have (msgspec.Raw takes no None).
+ABSENT = msgspec.Raw(b"null")
+
+
 class ScopeSpans(msgspec.Struct, Generic[S], rename="camel", gc=False):
-    scope: Scope | None = None
-    instrumentation_library: Scope | None = None
+    scope: msgspec.Raw = ABSENT
+    instrumentation_library: msgspec.Raw = ABSENT
     spans: list[S] = []
 
 
@@ -102,7 +108,7 @@ class Resource(msgspec.Struct, gc=False):
 
 
 class ResourceSpans(msgspec.Struct, Generic[S], rename="camel", gc=False):
-    resource: Resource | None = None
+    resource: msgspec.Raw = ABSENT
     scope_spans: list[ScopeSpans[S]] | None = None
     instrumentation_library_spans: list[ScopeSpans[S]] | None = None
 
@@ -118,6 +124,8 @@ class Request(msgspec.Struct, Generic[S], rename="camel", gc=False):
 _TYPED = msgspec.json.Decoder(Request[OtlpSpan], strict=False)
 _RAW_SPANS = msgspec.json.Decoder(Request[msgspec.Raw], strict=False)
 _SPAN = msgspec.json.Decoder(OtlpSpan, strict=False)
+_RESOURCE = msgspec.json.Decoder(Resource, strict=False)
+_SCOPE = msgspec.json.Decoder(Scope, strict=False)
 
 
 _SNIFF = re.compile(rb'(?<!\\)"(?:resourceSpans|instrumentationLibrarySpans)"\s*:\s*\[')
@@ -193,14 +201,57 @@ def spans(request: Request[Any], skip: Callable[[str], None]) -> Generator[Span,
 
 def _groups(request: Request[Any]) -> Iterator[Group]:
     for resource_spans in request.resource_spans or request.batches or ():
-        resource = flatten(resource_spans.resource.attributes) if resource_spans.resource else {}
+        resource = resource_of(resource_spans.resource)
         for scope_spans in resource_spans.scope_spans or resource_spans.instrumentation_library_spans or ():
-            scope = scope_of(scope_spans.scope or scope_spans.instrumentation_library)
+            old_scope = scope_spans.instrumentation_library
+            scope = scope_of(old_scope if scope_spans.scope is ABSENT else scope_spans.scope)
             yield resource, scope, scope_spans.spans
 
 
-def scope_of(scope: Scope | None) -> dict[str, Any]:
-    return {} if scope is None else scope_dict(scope.name, scope.version, flatten(scope.attributes))
+def resource_of(raw: msgspec.Raw) -> dict[str, Any]:
+    """A resource's attributes; if it does not fit OTLP, what fits and the rest as the file has it."""
+    if raw is ABSENT:
+        return {}
+    try:
+        return flatten(_RESOURCE.decode(raw).attributes)
+    except msgspec.ValidationError:
+        value = msgspec.json.decode(raw)
+        return salvaged(value.get("attributes") if isinstance(value, dict) else None)
+
+
+def scope_of(raw: msgspec.Raw) -> dict[str, Any]:
+    """An instrumentation scope; if it does not fit OTLP, its name and version as text and its
+    attributes as `salvaged` keeps them."""
+    if raw is ABSENT:
+        return {}
+    try:
+        scope = _SCOPE.decode(raw)
+    except msgspec.ValidationError:
+        value = msgspec.json.decode(raw)
+        if not isinstance(value, dict):
+            return {}
+        name, version = (_text(value.get(key)) for key in ("name", "version"))
+        return scope_dict(name, version, salvaged(value.get("attributes")))
+    return scope_dict(scope.name, scope.version, flatten(scope.attributes))
+
+
+def salvaged(items: Any) -> dict[str, Any]:
+    """A key/value list that does not fit OTLP as attributes: the pairs that fit as usual, the
+    others under their key as text with their value as the file has it."""
+    found: dict[str, Any] = {}
+    for item in items if isinstance(items, list) else ():
+        try:
+            pair = msgspec.convert(item, KeyValue, strict=False)
+        except msgspec.ValidationError:
+            if isinstance(item, dict):
+                found[_text(item.get("key")) or ""] = item.get("value")
+            continue
+        found[pair.key] = native(pair.value)
+    return found
+
+
+def _text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 def flatten(attributes: list[KeyValue]) -> dict[str, Any]:

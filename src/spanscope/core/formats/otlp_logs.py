@@ -19,7 +19,15 @@ from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Sourc
 from spanscope.core.formats.ids import remember_id
 from spanscope.core.formats.json_objects import Buffer, read_objects
 from spanscope.core.formats.otlp_common import Group, otlp_log, request_items
-from spanscope.core.formats.otlp_json import AnyValue, KeyValue, Resource, Scope, flatten, native, scope_of
+from spanscope.core.formats.otlp_json import (
+    ABSENT,
+    AnyValue,
+    KeyValue,
+    flatten,
+    native,
+    resource_of,
+    scope_of,
+)
 from spanscope.core.model import LogRecord
 
 
@@ -36,12 +44,12 @@ class OtlpLogRecord(msgspec.Struct, rename="camel", gc=False):
 
 
 class ScopeLogs(msgspec.Struct, rename="camel", gc=False):
-    scope: Scope | None = None
+    scope: msgspec.Raw = ABSENT
     log_records: list[msgspec.Raw] = []
 
 
 class ResourceLogs(msgspec.Struct, rename="camel", gc=False):
-    resource: Resource | None = None
+    resource: msgspec.Raw = ABSENT
     scope_logs: list[ScopeLogs] = []
 
 
@@ -106,7 +114,7 @@ def records(request: LogsRequest, skip: Callable[[str], None]) -> Generator[LogR
 
 def _groups(request: LogsRequest) -> Iterator[Group]:
     for resource_logs in request.resource_logs or ():
-        resource = flatten(resource_logs.resource.attributes) if resource_logs.resource else {}
+        resource = resource_of(resource_logs.resource)
         for scope_logs in resource_logs.scope_logs:
             yield resource, scope_of(scope_logs.scope), scope_logs.log_records
 

@@ -31,8 +31,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[LogRecord]:
-    with source.open() as stream:
-        data = stream.read()
+    data = source.read_all(progress)
     kind = layout(data[:HEAD_BYTES], _REQUEST, otlp_logs.sniff)
     if kind is None:
         raise FormatError(f"{source.path}: not OTLP logs protobuf")

@@ -158,10 +158,12 @@ def reaches_a_leaf(data: bytes, complete: bool, request: Descriptor) -> bool:
 def _walk(data: bytes, pos: int, end: int, message: Descriptor, complete: bool, found: list[bool]) -> bool:
     """Check the fields of data[pos:end] against `message`, descending into message fields until a
     span has been checked (then `found` holds True). `end` may lie past the data when the message
-    is cut off by the end of the head."""
+    is cut off by the end of the head. A span whose ids or fields are not a span's (one bad value)
+    is passed over if it is well-formed, and the next one checked instead."""
     fields = message.fields_by_number
     leaf = LEAVES.get(message)
     is_leaf = leaf is not None
+    odd_id = False
     seen: set[int] = set()
     limit = min(end, len(data))
     while pos < limit and not found:
@@ -179,7 +181,7 @@ def _walk(data: bytes, pos: int, end: int, message: Descriptor, complete: bool, 
             if stop > end and (complete or end <= len(data)):
                 return False
             if is_leaf and length not in leaf.id_sizes.get(number, (length,)):
-                return False
+                odd_id = True
             descend = field is not None and field.type == FieldDescriptor.TYPE_MESSAGE and not is_leaf
             if descend and not _walk(data, pos, stop, field.message_type, complete, found):
                 return False
@@ -188,9 +190,7 @@ def _walk(data: bytes, pos: int, end: int, message: Descriptor, complete: bool, 
             _, pos = _varint(data, pos)
         else:
             pos += 8 if wire == 1 else 4
-    if is_leaf:
-        if not leaf.whole(seen):
-            return False
+    if is_leaf and not odd_id and leaf.whole(seen):
         found.append(True)
     return bool(found) or pos == end or (pos >= len(data) and not complete)
 
@@ -217,7 +217,7 @@ def read(source: Source, progress: Progress) -> Iterator[Span]:
     never sits in memory decoded all at once; a compressed file is decompressed whole first."""
     with source.open() as stream:
         mapped = memory_map(stream)
-        data = stream.read() if mapped is None else mapped
+    data = source.read_all(lambda _: None) if mapped is None else mapped
     try:
         kind = layout(bytes(data[:HEAD_BYTES]))
         if kind is None:

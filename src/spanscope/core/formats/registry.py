@@ -75,6 +75,10 @@ def detect(source: Source) -> FormatSpec:
     README have that)."""
     head = source.head()
     if not head.strip():
+        if source.compressed and source.size:
+            raise FormatError(
+                f"{source.path}: the compressed file is corrupt or cut short before any content"
+            )
         raise FormatError(f"{source.path}: the file is empty")
     spec = _first_claiming(source, head)
     if spec is None:

@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from spanscope.core.formats.limits import max_record_bytes, record_too_large
+
 ZIP_MAGIC = b"PK\x03\x04"
 STORED, DEFLATED, ZSTD = 0, 8, 93
 _METHODS = {STORED: "stored", DEFLATED: "deflate", ZSTD: "zstd"}
@@ -70,22 +72,37 @@ def first_local_header(data: bytes) -> LocalHeader | None:
 
 
 def decompress(member: LocalHeader | Member, data: bytes) -> bytes:
-    """The member's content; ValueError says why it cannot be had."""
+    """The member's content; ValueError says why it cannot be had, including content that inflates
+    past limits.max_record_bytes() (whatever size the zip records: that may lie)."""
+    limit = max_record_bytes()
     if member.method == STORED:
-        return data
-    if member.method == DEFLATED:
+        content = data
+    elif member.method == DEFLATED:
         inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
-            return inflate.decompress(data) + inflate.flush()
+            content = inflate.decompress(data, limit + 1)
         except zlib.error as exc:
             raise ValueError(f"deflate data is corrupt: {exc}") from exc
-    if member.method == ZSTD:
+    elif member.method == ZSTD:
         try:
-            return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+                content = _read_up_to(reader, limit + 1)
         except zstandard.ZstdError as exc:
             raise ValueError(f"zstd data is corrupt: {exc}") from exc
-    known = ", ".join(f"{name} ({code})" for code, name in _METHODS.items())
-    raise ValueError(f"compression method {member.method} is not supported (only {known})")
+    else:
+        known = ", ".join(f"{name} ({code})" for code, name in _METHODS.items())
+        raise ValueError(f"compression method {member.method} is not supported (only {known})")
+    if len(content) > limit:
+        raise ValueError(record_too_large("its content"))
+    return content
+
+
+def _read_up_to(reader: BinaryIO, size: int) -> bytes:
+    parts, left = [], size
+    while left > 0 and (part := reader.read(min(left, 1 << 24))):
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 class ZipMembers:
@@ -111,6 +128,9 @@ class ZipMembers:
 
     def read(self, member: Member) -> bytes | None:
         """The member's decompressed bytes, or None after reporting why not."""
+        if max(member.size, member.compressed_size) > max_record_bytes():
+            self._skip(member.where, record_too_large(f"its content ({member.size:,} bytes)"))
+            return None
         f = self._file
         f.seek(member.header_offset)
         local = first_local_header(f.read(_LOCAL.size + 1024 + len(member.name.encode())))

@@ -31,8 +31,17 @@ from typing import Any
 import msgspec
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.ids import padded_hex_id
+from spanscope.core.formats.json_objects import without_lone_surrogates
 from spanscope.core.model import Event, Span, Status
 
 
@@ -104,9 +113,7 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    with source.open() as stream:
-        data = stream.read()
-    progress(source.size)
+    data = source.read_all(progress)
     records = _records(_decode(data, source), source)
     apply = conventions.apply_fields
     count = 0
@@ -127,7 +134,8 @@ def _decode(data: bytes, source: Source) -> list[tuple[int, ZipkinSpan]]:
     except msgspec.ValidationError:
         pass
     except msgspec.DecodeError:
-        return _decode_prefix(data, source)
+        fixed = without_lone_surrogates(data)
+        return _decode_prefix(data, source) if fixed is None else _decode(fixed, source)
     try:
         raws = _RAW.decode(data)
     except msgspec.ValidationError as exc:
@@ -187,8 +195,8 @@ def _records(spans: list[tuple[int, ZipkinSpan]], source: Source) -> list[_Recor
     for number, span in spans:
         try:
             record = _Record(number, span)
-        except ValueError as exc:
-            source.skip(f"span {number}", str(exc))
+        except RECORD_ERRORS as exc:
+            source.skip(f"span {number}", record_error(exc))
             continue
         key = (record.trace_id, record.span_id, record.side, record.service)
         if key in merged:

@@ -3,6 +3,9 @@ write path that file imports (ingest.py) and the live receiver's sink (live.py) 
 
 A batch's payload chunks are packed here and compressed by the caller (off Python's lock), then
 `store_batch` inserts chunks, spans, scores and log records in the caller's transaction.
+
+A value the store cannot hold never fails a batch (storable.py): the span is stored without it or
+skipped alone, and the batch's `problems` say which and why.
 """
 
 from __future__ import annotations
@@ -18,11 +21,24 @@ from spanscope.core.store import payload
 from spanscope.core.store.documents import document
 from spanscope.core.store.logs import log_row, stored_rows
 from spanscope.core.store.schema import LOG_COLUMNS, SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
+from spanscope.core.store.storable import (
+    UnstorableSpan,
+    fit_log,
+    fit_span,
+    note_problems,
+    packable,
+    storable_row,
+    summarized,
+)
 
 #: Rows (spans, scores, log records) gathered before a batch is handed on.
 BATCH_SPANS = 2000
 #: What readers yield (formats/base.py).
 Record = Span | ScoreFor | LogRecord
+#: A record stored changed or not stored: (where, reason), e.g. ("span 5fe1…", "kept: …").
+Problem = tuple[str, str]
+#: The bind errors of a value SQLite cannot hold (an integer beyond int64, a lone surrogate, a type).
+_UNBINDABLE = (OverflowError, UnicodeEncodeError, sqlite3.ProgrammingError)
 
 _INSERT_SPANS = f"INSERT INTO spans ({', '.join(WRITTEN_SPAN_COLUMNS)}) VALUES"
 _ON_CONFLICT_SPANS = (
@@ -95,11 +111,20 @@ def score_rows(span: Span, source_id: int) -> list[tuple]:
     return [score_row(span.trace_id, span.span_id, score, source_id) for score in span.scores]
 
 
-def _insert_rows(conn: sqlite3.Connection, head: str, tail: str, rows: list[tuple]) -> None:
+def _insert_rows(
+    conn: sqlite3.Connection,
+    head: str,
+    tail: str,
+    rows: list[tuple],
+    problems: list[Problem] | None = None,
+    kind: RowKind | None = None,
+) -> None:
     """Insert many rows with few multi-row statements rather than executemany.
 
     executemany releases Python's lock for every row, and while the parser holds it each row then
     waits for a thread switch: 20,000 rows took 7.5 s instead of 0.01 s beside a busy thread.
+    A statement whose values cannot be bound (nothing of it is written then) is run again with them
+    made storable, each change added to `problems` naming the row as its `kind` says.
     """
     if not rows:
         return
@@ -107,7 +132,35 @@ def _insert_rows(conn: sqlite3.Connection, head: str, tail: str, rows: list[tupl
     per_statement = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
-        conn.execute(_multi_row_sql(head, tail, width, len(part)), list(chain.from_iterable(part)))
+        sql = _multi_row_sql(head, tail, width, len(part))
+        try:
+            conn.execute(sql, list(chain.from_iterable(part)))
+        except _UNBINDABLE:
+            if problems is None or kind is None:
+                raise
+            conn.execute(sql, list(chain.from_iterable(_storable(part, problems, kind))))
+
+
+@dataclass(frozen=True, slots=True)
+class RowKind:
+    """How a problem names a row: "`what` <second column>", and its columns by name."""
+
+    what: str
+    columns: tuple[str, ...]
+
+
+_SPAN_ROWS = RowKind("span", WRITTEN_SPAN_COLUMNS)
+_SCORE_ROWS = RowKind("score of span", SCORE_COLUMNS)
+_LOG_ROWS = RowKind("log record of span", LOG_COLUMNS)
+
+
+def _storable(rows: list[tuple], problems: list[Problem], kind: RowKind) -> list[tuple]:
+    fixed = []
+    for row in rows:
+        row, notes = storable_row(row, kind.columns)
+        problems += [(f"{kind.what} {row[1]}", f"kept: {note}") for note in summarized(notes)]
+        fixed.append(row)
+    return fixed
 
 
 @functools.lru_cache(maxsize=16)
@@ -119,8 +172,9 @@ def _multi_row_sql(head: str, tail: str, width: int, count: int) -> str:
 @dataclass(slots=True)
 class Batch:
     """Consecutive spans ready to store: rows, their packed (not yet compressed) chunks from id
-    `first_chunk` on, and their scores; `unplaced` are score rows that name only their span
-    (trace_id None), placed by `store_batch`; `logs` are log record rows (store/logs.py)."""
+        `first_chunk` on, and their scores; `unplaced` are score rows that name only their span
+        (trace_id None), placed by `store_batch`; `logs` are log record rows (store/logs.py); `problems`
+    are the records stored changed or not stored, with why."""
 
     rows: list[tuple]
     first_chunk: int
@@ -128,6 +182,8 @@ class Batch:
     scores: list[tuple]
     unplaced: list[tuple]
     logs: list[tuple] = field(default_factory=list)
+    #: Records stored changed or skipped, found while building or storing the batch.
+    problems: list[Problem] = field(default_factory=list)
 
 
 class BatchBuilder:
@@ -148,6 +204,7 @@ class BatchBuilder:
         self.scores: list[tuple] = []
         self.unplaced: list[tuple] = []
         self.logs: list[tuple] = []
+        self.problems: list[Problem] = []
         self.first_chunk = self.next_chunk
 
     def add(self, record: Record) -> None:
@@ -155,17 +212,34 @@ class BatchBuilder:
             self._add_score_for(record)
             return
         if isinstance(record, LogRecord):
-            self.logs.append(log_row(record, self.source_id))
+            self.logs.append(self._log_row(record))
             return
         span = record
+        try:
+            notes = fit_span(span)
+        except UnstorableSpan as exc:
+            self.problems.append((_where(span), f"skipped: {exc}"))
+            return
         self.rows.append(
             span_row(span, self.source_id, self.next_chunk, len(self.documents), self.price(span))
         )
         if span.scores:
             self.scores += score_rows(span, self.source_id)
-        self.documents.append(document(span))
+        doc = document(span)
+        if notes:
+            doc["attributes"] = note_problems(doc["attributes"], notes)
+            self.problems += [(_where(span), f"kept: {note}") for note in notes]
+        self.documents.append(doc)
         if len(self.documents) == payload.CHUNK_SPANS:
             self._close_chunk()
+
+    def _log_row(self, record: LogRecord) -> tuple:
+        try:
+            return log_row(record, self.source_id)
+        except TypeError:  # orjson cannot write a value of it
+            notes = summarized(fit_log(record))
+            self.problems += [(f"log record of span {record.span_id}", f"kept: {n}") for n in notes]
+            return log_row(record, self.source_id)
 
     def _add_score_for(self, record: ScoreFor) -> None:
         if record.trace_id is None:
@@ -186,28 +260,52 @@ class BatchBuilder:
         """The spans added since the last take, as one batch (a partly filled chunk is closed)."""
         if self.documents:
             self._close_chunk()
-        batch = Batch(self.rows, self.first_chunk, self.chunks, self.scores, self.unplaced, self.logs)
+        batch = Batch(
+            self.rows, self.first_chunk, self.chunks, self.scores, self.unplaced, self.logs, self.problems
+        )
         self._start()
         return batch
 
     def _close_chunk(self) -> None:
-        self.chunks.append(payload.pack(self.documents))
+        try:
+            packed = payload.pack(self.documents)
+        except TypeError:  # orjson cannot write a value of some document
+            spans = self.rows[len(self.rows) - len(self.documents) :]
+            packed = payload.pack(
+                [self._packable(doc, row) for doc, row in zip(self.documents, spans, strict=True)]
+            )
+        self.chunks.append(packed)
         self.documents = []
         self.next_chunk += 1
+
+    def _packable(self, doc: dict, row: tuple) -> dict:
+        """The document with what orjson cannot write kept as text, and a note of each in it."""
+        notes: list[str] = []
+        fixed = {key: packable(value, key, notes) for key, value in doc.items()}
+        if notes:
+            notes = summarized(notes)
+            fixed["attributes"] = note_problems(fixed.get("attributes") or {}, notes)
+            self.problems += [(f"span {row[1]} ({str(row[3])[:80]!r})", f"kept: {note}") for note in notes]
+        return fixed
+
+
+def _where(span: Span) -> str:
+    return f"span {span.span_id} ({str(span.name)[:80]!r})"
 
 
 def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes]) -> list[tuple]:
     """Insert one batch (its chunks already compressed) in the caller's transaction. Its unplaced
-    scores join `batch.scores` once their span is found; returns those whose span is not stored."""
+    scores join `batch.scores` once their span is found; returns those whose span is not stored.
+    Values SQLite cannot bind are made storable, each change added to `batch.problems`."""
     chunk_rows = list(
         zip(range(batch.first_chunk, batch.first_chunk + len(compressed)), compressed, strict=True)
     )
     _insert_rows(conn, _INSERT_CHUNKS, "", chunk_rows)
-    _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, batch.rows)
+    _insert_rows(conn, _INSERT_SPANS, _ON_CONFLICT_SPANS, batch.rows, batch.problems, _SPAN_ROWS)
     placed, missing = _place(conn, batch.unplaced)
     batch.scores += placed
-    _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores)
-    _insert_rows(conn, _INSERT_LOGS, _SCORE_SEEN, stored_rows(batch.logs))
+    _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores, batch.problems, _SCORE_ROWS)
+    _insert_rows(conn, _INSERT_LOGS, _SCORE_SEEN, stored_rows(batch.logs), batch.problems, _LOG_ROWS)
     return missing
 
 

@@ -30,7 +30,7 @@ from spanscope.core.model import LogRecord, ScoreFor
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
 from spanscope.core.store.batches import BatchBuilder, Record, store_batch
-from spanscope.core.store.db import connect
+from spanscope.core.store.db import connect, store_errors
 from spanscope.core.store.finalize import finalize_traces
 from spanscope.core.store.logs import log_counts
 
@@ -147,6 +147,8 @@ class _Writer(threading.Thread):
         self.traces = 0
         #: Score rows whose span is in neither the file nor the store.
         self.unplaced: list[tuple] = []
+        #: Records stored changed or skipped for a value the store cannot hold: (where, reason).
+        self.problems: list[tuple[str, str]] = []
         self._got_last_message = False
 
     def run(self) -> None:
@@ -189,6 +191,7 @@ class _Writer(threading.Thread):
                 raise _Cancelled
             batch, compressed = message
             self.unplaced += store_batch(conn, batch, compressed.result())
+            self.problems += batch.problems
             in_batch = {r[0] for r in batch.rows} | {r[0] for r in batch.scores}
             if settled := pending - in_batch:
                 finalize_traces(conn, settled)
@@ -224,19 +227,23 @@ class _Writer(threading.Thread):
 
 
 def _already_imported(db_path: Path, key: dict) -> bool:
+    """Whether the file is in the store; StoreError naming the store when it cannot be read (a
+    damaged file), which no file imported into it could change."""
     db = connect(db_path)
     try:
-        row = db.execute(
-            "SELECT 1 FROM sources WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (key["path"], key["size"], key["mtime_ns"]),
-        ).fetchone()
+        with store_errors(db_path):
+            row = db.execute(
+                "SELECT 1 FROM sources WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (key["path"], key["size"], key["mtime_ns"]),
+            ).fetchone()
     finally:
         db.conn.close()
     return row is not None
 
 
 def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> FileResult:
-    """Import one file into the store at `db_path`; never raises for bad input."""
+    """Import one file into the store at `db_path`; never raises for bad input. StoreError when the
+    store itself cannot be opened or read (not a store, damaged)."""
     state = state or ImportState()
     state.spans_read = 0
     path = Path(path)
@@ -283,6 +290,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
         writer.batches.put(done if ok else writer.CANCEL)
         writer.join()
         compressor.shutdown(cancel_futures=True)
+    result.problems += [Problem(str(path), where, reason) for where, reason in writer.problems]
     result.problems += [_unplaced_problem(source, row) for row in writer.unplaced]
     if isinstance(writer.error, _NothingPlaced):
         result.outcome, result.error = Outcome.FAILED, _nothing_placed(path, writer.unplaced)

@@ -193,7 +193,6 @@ class _Writer(threading.Thread):
             conn = db.conn
             lock = self._begin(conn)
             try:
-                conn.execute("BEGIN IMMEDIATE")
                 self._write_all(conn)
                 finish_importing(conn, self.source_id)
                 lock.release()
@@ -250,10 +249,20 @@ class _Writer(threading.Thread):
         pending: set[str] = set()
         touched: set[str] = set()
         committed_at = None
-        while not isinstance(message := self.batches.get(), _Done):
+        while True:
+            try:
+                # Never hold the write lock idle: a parser that pauses lets others write meanwhile.
+                message = self.batches.get(timeout=COMMIT_INTERVAL_S if conn.in_transaction else None)
+            except queue.Empty:
+                committed_at = self._commit(conn, pending)
+                continue
+            if isinstance(message, _Done):
+                break
             if message is self.CANCEL:
                 self._got_last_message = True
                 raise _Cancelled
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
             batch, compressed = message
             self._claim_chunks(conn, batch)
             self.unplaced += store_batch(conn, batch, compressed.result())
@@ -265,11 +274,10 @@ class _Writer(threading.Thread):
             pending = in_batch
             touched |= in_batch
             if committed_at is None or time.monotonic() - committed_at >= COMMIT_INTERVAL_S:
-                finalize_traces(conn, pending)
-                pending = set()
-                self._commit(conn)
-                committed_at = time.monotonic()
+                committed_at = self._commit(conn, pending)
         self._got_last_message = True
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
         if self.unplaced and not touched:
             raise _NothingPlaced
         added = conn.execute(
@@ -293,11 +301,14 @@ class _Writer(threading.Thread):
             (message.spans_read or message.logs_read, message.skipped, self.source_id),
         )
 
-    def _commit(self, conn: sqlite3.Connection) -> None:
-        """Let views see what is stored so far (and another writer, such as the receiver, write)."""
+    def _commit(self, conn: sqlite3.Connection, pending: set[str]) -> float:
+        """Finalize the `pending` traces (emptied) and commit, so views show what is stored so far
+        and another writer, such as the receiver, may write until the next batch; returns when."""
+        finalize_traces(conn, pending)
+        pending.clear()
         conn.execute("COMMIT")
         self.state.stored(self._stored)
-        conn.execute("BEGIN IMMEDIATE")
+        return time.monotonic()
 
     def _claim_chunks(self, conn: sqlite3.Connection, batch: Batch) -> None:
         """Number the batch's chunks past any another writer stored between this import's commits

@@ -132,7 +132,8 @@ def undo_import(conn: sqlite3.Connection, source_id: int) -> None:
     # Finalizing writes a score summary only where scores remain, and rolls up only traces with spans.
     conn.execute(
         "UPDATE traces SET scores = NULL WHERE scores IS NOT NULL "
-        "AND trace_id IN (SELECT trace_id FROM undone) AND NOT EXISTS (SELECT 1 FROM all_scores a WHERE a.trace_id = traces.trace_id)"
+        "AND trace_id IN (SELECT trace_id FROM undone) "
+        "AND NOT EXISTS (SELECT 1 FROM all_scores a WHERE a.trace_id = traces.trace_id)"
     )
     conn.execute(
         "DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM undone) "

@@ -104,18 +104,23 @@ def test_a_protobuf_span_ending_at_2_64_minus_1_is_stored_with_the_rest(
 
 
 def test_the_live_sink_stores_a_batch_holding_unstorable_values(tmp_path: Path) -> None:
-    """The receiver's write path (live.py) shares batches.py: one bad span never costs its batch."""
+    """The receiver's write path (live.py) shares batches.py: a span with values the store cannot
+    hold is stored with them as text or unset, and one with no storable start is refused alone."""
     store = tmp_path / "live.db"
     sink = SpanSink(store, "otlp-http://test")
     good = [Span("1" * 32, f"{n:016x}", None, f"good {n}", 1_700_000_000_000_000_000) for n in range(1, 300)]
     bad = Span("1" * 32, "b" * 16, None, "bad", 1_700_000_000_000_000_000, end_ns=U64_MAX)
     bad.input_tokens = 1 << 70
     bad.attributes = {"nested": {"value": 1 << 80}, "text": "lone \ud800 surrogate"}
+    unplaceable = Span("1" * 32, "c" * 16, None, "no start", U64_MAX)
     try:
-        assert sink.submit([*good[:150], bad, *good[150:]])
-        assert sink.flush()
+        receipt = sink.store([*good[:150], bad, unplaceable, *good[150:]])
     finally:
         sink.close()
+    assert receipt.stored == len(good) + 1
+    assert (
+        len(receipt.rejected) == 1 and "c" * 16 in receipt.rejected[0] and str(U64_MAX) in receipt.rejected[0]
+    )
     spans = stored_spans(store)
     assert len(spans) == len(good) + 1
     kept = spans["b" * 16]

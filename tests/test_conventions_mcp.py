@@ -6,12 +6,14 @@ shown failed when the server's span of it failed (also when client and server co
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import otlp
+from old_stores import before_root_service
 from raw_models import raw_model
 from raw_otlp import Capture, RawSpan, captured, check_figures, tokens
 from spanscope.core import conventions
@@ -181,6 +183,62 @@ def test_client_call_fails_whichever_side_comes_first(tmp_path: Path, server_fir
     )
     assert spans["00000000000000c8"].status == Status.UNSET
     assert [t.error_count for t in list_traces(db)] == [2]
+
+
+def _service_names(path: Path) -> list[str | None]:
+    """The service.name of each span of an OTLP JSON lines file, in order: read from the raw file."""
+    names = []
+    for line in path.read_text().splitlines():
+        for resource in json.loads(line)["resourceSpans"]:
+            attributes = {a["key"]: a["value"] for a in resource["resource"]["attributes"]}
+            name = attributes.get("service.name", {}).get("stringValue")
+            names += [name for scope in resource["scopeSpans"] for _ in scope["spans"]]
+    return names
+
+
+@pytest.mark.parametrize("server_first", [False, True])
+def test_the_trace_is_its_root_service(tmp_path: Path, server_first: bool) -> None:
+    """A client's trace with the server's spans under it is the client's project, though the
+    server's service sorts after it, and whichever file comes first."""
+    client_file, server_file = _client_and_server_files(tmp_path)
+    client, server = _service_names(client_file)[0], _service_names(server_file)[0]
+    assert server > client
+    db_path = tmp_path / "store.db"
+    for path in (server_file, client_file) if server_first else (client_file, server_file):
+        import_file(db_path, path)
+    assert [t.service for t in list_traces(connect(db_path))] == [client]
+
+
+def test_a_root_without_service_takes_the_most_common(tmp_path: Path) -> None:
+    """A root naming no service: the trace is the service most of its spans name."""
+    root = otlp.request(otlp.span("00000000000000a1", name="agent"))
+    root["resourceSpans"][0]["resource"]["attributes"] = []
+    path = otlp.write_jsonl(
+        tmp_path / "mixed.otlp.jsonl",
+        root,
+        otlp.request(otlp.span("00000000000000b1", "00000000000000a1"), service="zeta"),
+        otlp.request(
+            otlp.span("00000000000000b2", "00000000000000a1"),
+            otlp.span("00000000000000b3", "00000000000000a1"),
+            service="alpha",
+        ),
+    )
+    names = _service_names(path)
+    assert names[0] is None
+    common = max(set(names) - {None}, key=names.count)
+    assert common != max(set(names) - {None})
+    import_file(tmp_path / "store.db", path)
+    assert [t.service for t in list_traces(connect(tmp_path / "store.db"))] == [common]
+
+
+def test_an_older_store_takes_its_root_service(tmp_path: Path) -> None:
+    """Traces rolled up by an older Spanscope (the highest-sorting service) are the root's once opened."""
+    db_path = tmp_path / "store.db"
+    for path in _client_and_server_files(tmp_path):
+        import_file(db_path, path)
+    before_root_service(db_path)
+    assert sqlite3.connect(db_path).execute("SELECT service FROM traces").fetchall() == [("server",)]
+    assert [t.service for t in list_traces(connect(db_path))] == ["client"]
 
 
 @pytest.mark.parametrize("status", [{"code": 1}, {"code": 2, "message": "client gave up"}])

@@ -9,7 +9,7 @@ import pytest
 from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import TRACE_COLUMNS, TraceRow, list_traces
-from spanscope.core.store.schema import VERSION
+from spanscope.core.store.schema import MIGRATIONS, VERSION, _add_service_index
 from spanscope.core.store.trace_query import (
     SORT_COLUMNS,
     TraceFilter,
@@ -297,7 +297,7 @@ def test_a_store_from_before_schema_9_gets_its_project_index(tmp_path):
     old = connect(store)
     insert(old, [trace(1, service="rag-app"), trace(2, service="agent-app")])
     old.execute("DROP INDEX idx_traces_service")
-    old.execute(f"PRAGMA user_version = {VERSION - 1}")
+    old.execute(f"PRAGMA user_version = {MIGRATIONS.index(_add_service_index)}")
     old.conn.close()
     db = connect(store)
     assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION

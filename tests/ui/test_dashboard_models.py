@@ -142,3 +142,19 @@ def test_calls_of_a_model_stored_between_the_two_reads_are_charted(qtbot, many):
     points.cost_usd["arrived-later"] = [0.001]
     points.spans["arrived-later"] = [("t", "s")]
     tab._draw_charts()
+
+
+def test_two_models_read_side_by_side_at_1280(qtbot, context):
+    """The table takes the width its columns need (up to its share beside the scatter): the demo's
+    two longest model names."""
+    tab = QtCompareTab(context)
+    qtbot.addWidget(tab)
+    tab.resize(1280, 720)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.models.count() > 1, timeout=WAIT_MS)
+    models = [tab.models.item(i).data(Qt.ItemDataRole.UserRole) for i in range(tab.models.count())]
+    longest = sorted(models, key=lambda m: len(m or ""))[-2:]  # the widest columns
+    with qtbot.waitSignal(tab.drawn, timeout=WAIT_MS):
+        tab.set_chosen(longest)
+    qtbot.wait(50)
+    assert tab.table.columnCount() == 2 and tab.table.horizontalScrollBar().maximum() == 0

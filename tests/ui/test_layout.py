@@ -3,18 +3,23 @@ the screen, and the layout is remembered; light and dark palettes."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QSplitter, QTabBar, QToolButton
+from PySide6.QtWidgets import QApplication, QScrollArea, QSplitter, QTabBar, QToolButton
 
 from otlp import llm, request, span, write_jsonl
 from spanscope.core.resources import demo_traces
 from spanscope.core.store import Outcome, import_file
 from spanscope.ui.context import View
+from spanscope.ui.detail.header import MESSAGE_LINES
 from spanscope.ui.main_window import TRACE_ROWS, QtMainWindow
 from spanscope.ui.screen_fit import FRAME_ALLOWANCE
+from spanscope.ui.span_tree import COLUMN_LEAST
+from spanscope.ui.span_tree_model import NAME
 from spanscope.ui.style import ERROR_COLOR, ColorScheme, apply_color_scheme, ink, is_dark, tint
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"
@@ -102,6 +107,53 @@ def test_at_1280x720_with_every_dock_open_the_selected_trace_shows_whole_and_no_
     assert window.tabifiedDockWidgets(window.breakpoints_dock) == [window.changes_dock]
 
 
+@pytest.fixture(params=[9, 11], ids=["9 pt", "11 pt"])
+def desktop_font(request, qapp):
+    """The offscreen default font, and GNOME's (a desktop's font makes every row and title taller)."""
+    font = QApplication.font()
+    larger = QApplication.font()
+    larger.setPointSize(request.param)
+    QApplication.setFont(larger)
+    yield request.param
+    QApplication.setFont(font)
+
+
+#: A maximized window on a 1280x720 screen, less the title bar and the desktop's panel.
+MAXIMIZED_720P = (1280, 656)
+
+
+def test_a_maximized_720p_window_shows_eight_trace_rows_and_folds_a_long_error(
+    qtbot, settings, many_traces_template, desktop_font
+):
+    window = shown_window(qtbot, settings, many_traces_template, *MAXIMIZED_720P)
+    window.context.select_trace(AGENT_TRACE)
+    window.context.select_span(FAILED_TOOL)  # a message of several lines under the step's name
+    qtbot.wait(50)
+    view = window.trace_list.view
+    assert view.viewport().height() >= TRACE_ROWS * view.verticalHeader().defaultSectionSize()
+    assert window.lower_splitter.height() >= window.detail.minimumSizeHint().height()
+    message = window.detail.header.message
+    full = window.detail.span.status_message
+    assert message.text().endswith("…</span>") and full.split()[-1] not in message.text()
+    assert message.height() <= MESSAGE_LINES * message.fontMetrics().lineSpacing() + 4
+    assert full.split("\n")[0] in message.toolTip()
+
+
+@pytest.mark.parametrize("docks_first", [False, True], ids=["docks opened later", "docks open at first show"])
+def test_at_1366x768_with_the_side_docks_open_the_span_tree_keeps_its_least_widths(
+    qtbot, settings, many_traces_template, desktop_font, docks_first
+):
+    window = shown_window(qtbot, settings, many_traces_template, 1366, 768, docks_first)
+    open_every_dock(qtbot, window)
+    window.context.select_trace(AGENT_TRACE)
+    qtbot.wait(50)
+    tree = window.span_tree.view
+    widths = [tree.columnWidth(c) for c in range(len(COLUMN_LEAST))]
+    assert widths[NAME] >= COLUMN_LEAST[NAME] + 40  # room above its least for the nesting's indent
+    assert all(widths[c] >= least for c, least in COLUMN_LEAST.items())
+    assert sum(widths) <= tree.viewport().width()  # no sideways scrolling
+
+
 def test_no_stray_dock_tab_bar_is_drawn_over_another_tab(qtbot, settings, demo_store):
     window = shown_window(qtbot, settings, demo_store, 1280, 720)
     window.context.show_view(View.REVIEW)  # the Timeline steps aside; nothing of it stays drawn
@@ -154,6 +206,53 @@ def test_the_diff_window_and_dialogs_fit_the_screen_they_open_on(qtbot, settings
         qtbot.addWidget(dialog)
         assert dialog.width() <= room.width() and dialog.height() <= room.height()
         assert dialog.minimumHeight() <= room.height()
+
+
+def within(qtbot, dialog, room) -> None:
+    """`dialog`, shown, fits `room` and no layout of it asks for more."""
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.wait(20)
+    assert dialog.width() <= room.width() and dialog.height() <= room.height(), dialog
+    assert dialog.minimumWidth() <= room.width() and dialog.minimumHeight() <= room.height(), dialog
+    dialog.close()
+
+
+def test_every_dialog_fits_the_screen_however_much_it_holds(qtbot, tmp_path, demo_store):
+    """A long value, a large image, many label sets and many scores given by others: each dialog
+    stays within the (small) test screen, its content scrolling."""
+    from qt_images import png
+
+    from spanscope.core.presentation.media import Blob
+    from spanscope.core.review.annotations import WHOLE_TRACE, Given
+    from spanscope.core.review.label_sets import LabelSet, save_label_set
+    from spanscope.ui.detail.media_view import QtImageDialog
+    from spanscope.ui.detail.value_dialog import QtValueDialog
+    from spanscope.ui.review.annotate_dialog import QtAnnotateDialog
+    from spanscope.ui.review.label_sets_dialog import QtLabelSetsDialog
+
+    for n in range(6):
+        save_label_set(demo_store, LabelSet(f"set {n}", tuple(f"label {n}.{k}" for k in range(6))))
+    settings = QSettings(str(tmp_path / "review.ini"), QSettings.Format.IniFormat)
+    settings.setValue("review/author", "tester")
+    window = shown_window(qtbot, settings, demo_store, 760, 560)
+    room = window.screen().availableGeometry().size() - FRAME_ALLOWANCE
+    reviewer = window.review.reviewer
+    for n in range(40):  # scores by others: what another reviewer's store holds
+        reviewer.set_author(f"reviewer {n}")
+        assert reviewer.give(AGENT_TRACE, WHOLE_TRACE, {"set 0": Given(label="label 0.1")}) is None
+    reviewer.set_author("tester")
+
+    annotate = QtAnnotateDialog(reviewer, window.context.db, AGENT_TRACE, WHOLE_TRACE, window)
+    within(qtbot, annotate, room)
+    assert annotate.findChild(QScrollArea).verticalScrollBar().maximum() > 0  # more than fits: it scrolls
+    within(qtbot, QtLabelSetsDialog(reviewer, window), room)
+    within(qtbot, QtValueDialog("value", {"text": "word " * 20_000, "lines": list(range(500))}, window), room)
+    image = base64.b64encode(png(2000, 1500)).decode()
+    dialog = QtImageDialog("image", window)
+    dialog.show_blob(Blob("image/png", image, 0, len(image)))
+    within(qtbot, dialog, room)
 
 
 def test_the_window_opens_as_it_was_left(qtbot, settings, demo_store):

@@ -7,16 +7,17 @@ import sqlite3
 from collections import Counter
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from tooltips import shown_text
 
 from spanscope.core.store import Outcome, connect, import_file
 from spanscope.core.store.queries import TRACE_COLUMNS, list_traces
+from spanscope.ui.column_choice import AUTOMATIC_TEXT
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR
-from spanscope.ui.trace_list import COLUMNS, TRACE_ID_ROLE, QtTraceListModel, QtTraceListPanel
+from spanscope.ui.trace_list import COLUMNS, COLUMNS_KEY, TRACE_ID_ROLE, QtTraceListModel, QtTraceListPanel
 
 _INSERT = (
     f"INSERT OR REPLACE INTO traces ({', '.join(TRACE_COLUMNS)}) "
@@ -314,3 +315,77 @@ def test_columns_fit_the_view_and_never_go_below_their_least(panel):
             assert sum(sizes.values()) <= panel.view.viewport().width()
         if width >= 1280:
             assert sizes[name] > needed, "the demo's names show whole"
+
+
+def automatically_hidden(db) -> set[int]:
+    """The optional columns no trace of `db` fills, read from the traces themselves."""
+    traces = list_traces(db)
+    return {i for i, c in enumerate(COLUMNS) if c.optional and not any(getattr(t, c.key) for t in traces)}
+
+
+def column_panel(qtbot, context, settings) -> QtTraceListPanel:
+    widget = QtTraceListPanel(context, settings=settings)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 400)
+    widget.show()
+    return widget
+
+
+def menu_actions(panel) -> dict:
+    """The header menu's column checkboxes by title, and its way back to automatic."""
+    return {a.text(): a for a in panel.columns.menu().actions() if a.text()}
+
+
+def test_the_header_menu_shows_a_hidden_column_and_hides_another_remembered(qtbot, context, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    panel = column_panel(qtbot, context, settings)
+    view, empty = panel.view, automatically_hidden(context.db)
+    assert empty, "the demo leaves a column empty"
+    assert {i for i in range(len(COLUMNS)) if view.isColumnHidden(i)} == empty
+    popups = []
+
+    def look_and_close() -> None:
+        popups.append(QApplication.activePopupWidget())
+        popups[-1].close()
+
+    QTimer.singleShot(0, look_and_close)  # right-click on the header: its menu opens there
+    view.horizontalHeader().customContextMenuRequested.emit(QPoint(5, 5))
+    assert [a.text() for a in popups[0].actions() if a.isCheckable()] == [
+        c.title for c in COLUMNS if c.key != "root_name"
+    ]
+    actions = menu_actions(panel)
+    assert "Name" not in actions  # the column that takes the spare width stays
+    assert not actions[AUTOMATIC_TEXT].isEnabled()
+    assert {t for t, a in actions.items() if a.isCheckable() and not a.isChecked()} == {
+        COLUMNS[i].title for i in empty
+    }
+    brought_back, session = min(empty), column("session_id")
+    actions[COLUMNS[brought_back].title].setChecked(True)
+    menu_actions(panel)["Session"].setChecked(False)
+    assert not view.isColumnHidden(brought_back) and view.columnWidth(brought_back) > 0
+    assert view.isColumnHidden(session)
+    context.unregister(panel)
+
+    again = column_panel(qtbot, context, settings)  # as the app opens next time
+    assert not again.view.isColumnHidden(brought_back) and again.view.isColumnHidden(session)
+    actions = menu_actions(again)
+    assert actions[COLUMNS[brought_back].title].isChecked() and not actions["Session"].isChecked()
+    actions[AUTOMATIC_TEXT].trigger()
+    assert {i for i in range(len(COLUMNS)) if again.view.isColumnHidden(i)} == empty
+    context.unregister(again)
+    settings.sync()
+    assert json.loads(QSettings(settings.fileName(), QSettings.Format.IniFormat).value(COLUMNS_KEY)) == {}
+
+
+#: Remembered columns a hand or an older version could leave: cut short, unknown values and keys, a list.
+UNREADABLE = ['{"session_id": "hidden"', '{"session_id": "sideways", "x": "hidden"}', "[1]"]
+
+
+@pytest.mark.parametrize("saved", UNREADABLE)
+def test_unreadable_remembered_columns_count_as_no_choice(qtbot, context, tmp_path, saved):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue(COLUMNS_KEY, saved)
+    panel = column_panel(qtbot, context, settings)
+    hidden = {i for i in range(len(COLUMNS)) if panel.view.isColumnHidden(i)}
+    assert hidden == automatically_hidden(context.db)
+    context.unregister(panel)

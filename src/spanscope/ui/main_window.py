@@ -177,7 +177,7 @@ BOTTOM, RIGHT = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightD
 
 #: Every panel of the window, in the order its tabs, docks and menu entries appear.
 PANELS: tuple[Panel, ...] = (
-    Panel("trace_list", lambda w: QtTraceListPanel(w.context), Area("top")),
+    Panel("trace_list", lambda w: QtTraceListPanel(w.context, settings=w.settings), Area("top")),
     Panel("span_tree", lambda w: QtSpanTreePanel(w.context), Area("lower left")),
     Panel("detail", lambda w: QtDetailPanel(w.context, settings=w.settings), Area("lower right")),
     Panel("traces", lambda w: w.traces_tab(), Tab("Traces", View.TRACES)),

@@ -24,6 +24,11 @@ def fitted(preferred: QSize, available: QSize) -> QSize:
     return QSize(max(1, min(preferred.width(), room.width())), max(1, min(preferred.height(), room.height())))
 
 
+def room(widget: QWidget) -> QSize:
+    """The largest window `widget` may be on the screen it opens on."""
+    return fitted(QSize(1 << 24, 1 << 24), available_geometry(widget).size())
+
+
 def fits(preferred: QSize, widget: QWidget) -> bool:
     """Whether a window of `preferred` size fits on the screen `widget` opens on."""
     return fitted(preferred, available_geometry(widget).size()) == preferred

@@ -52,7 +52,7 @@ from spanscope.core.search.find import COUNT_CAP, Hit, SearchResult, search
 from spanscope.core.search.index import IndexState, IndexStatus, build_index, index_started
 from spanscope.core.search.query import SYNTAX_HELP, QuerySyntaxError
 from spanscope.ui.context import QtObserver, QtTraceContext
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, kind_icon, tint
 from spanscope.ui.workers import Policy, QtWorker, TaskState
 
 #: Spans listed per search; the count says how many more match.
@@ -61,7 +61,8 @@ RESULT_LIMIT = 200
 TYPING_PAUSE_MS = 300
 #: The trace column fits its names within these bounds (pixels).
 TRACE_WIDTH = (140, 260)
-MARK_STYLE = "background-color:#ffe066;color:#000;"
+#: Behind a match in a snippet (style.tint: dark on a dark palette, under the palette's text).
+MARK_BACKGROUND = "#ffe066"
 
 
 def _index(path: Path, state: TaskState) -> IndexStatus:
@@ -115,9 +116,9 @@ class QtSearchResults(QAbstractTableModel):
 
 def snippet_html(hit: Hit) -> str:
     """The snippet as rich text, each match marked."""
-    parts, at = [], 0
+    parts, at, mark = [], 0, f'<span style="background-color:{tint(MARK_BACKGROUND)}">'
     for start, end in hit.marks:
-        parts += [html.escape(hit.snippet[at:start]), f'<span style="{MARK_STYLE}">']
+        parts += [html.escape(hit.snippet[at:start]), mark]
         parts += [html.escape(hit.snippet[start:end]), "</span>"]
         at = end
     return "".join([*parts, html.escape(hit.snippet[at:])])

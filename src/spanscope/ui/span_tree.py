@@ -59,7 +59,7 @@ from spanscope.ui.span_tree_model import (
     QtSpanTreeModel,
     errors_below_text,
 )
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink
 from spanscope.ui.trace_header import QtTraceHeader
 
 #: Each column's width (Name takes what the others leave), and the least it gives up to in a narrow
@@ -140,10 +140,6 @@ class QtNameDelegate(QStyledItemDelegate):
     (the style's own branch indicator), then the stock icon and text; on a span that carries
     scores, a ★ badge with them at the right end, which the name gives way to."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._score_color = QColor(SCORE_COLOR)
-
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         depth, branch = index.data(BRANCH_ROLE)
         item = QStyleOptionViewItem(option)
@@ -173,7 +169,7 @@ class QtNameDelegate(QStyledItemDelegate):
         width = metrics.horizontalAdvance(text) + 8
         rect = QRect(item.rect.right() - width, item.rect.top(), width, item.rect.height())
         painter.save()
-        painter.setPen(self._score_color)
+        painter.setPen(QColor(ink(SCORE_COLOR)))
         painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
         painter.restore()
         return width

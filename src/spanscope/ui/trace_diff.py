@@ -62,8 +62,12 @@ CHANGE_COLORS = {
 ABSENT_COLOR = "#f1f2f2"
 MARKS = {"same": "", "changed": "~", "moved": "↕", "added": "+", "removed": "−"}
 MARK_COLORS = {"changed": "#b7791f", "moved": "#2e86de", "added": "#1e8449", "removed": ERROR_COLOR}
-ADDED_STYLE = "background: #c8f0d0; color: #14532d"
-REMOVED_STYLE = "background: #fbd0cb; color: #7b241c; text-decoration: line-through"
+#: Words of a diff: (background, text colour, extra CSS) of added and removed runs, through
+#: style.tint and style.ink when written, so they read on a dark palette too.
+WORD_COLORS = {
+    "added": ("#c8f0d0", "#14532d", ""),
+    "removed": ("#fbd0cb", "#7b241c", "; text-decoration: line-through"),
+}
 FIELDS = ("step", "latency", "tokens", "cost")
 COLUMNS = (
     "",
@@ -178,7 +182,10 @@ class QtTraceDiffModel(QAbstractTableModel):
 
 
 def word_diff_html(runs: list[tuple[str, str]]) -> str:
-    styles = {"added": ADDED_STYLE, "removed": REMOVED_STYLE}
+    styles = {
+        op: f"background: {tint(back)}; color: {ink(text)}{more}"
+        for op, (back, text, more) in WORD_COLORS.items()
+    }
     parts = [
         esc(text) if op == "same" else f'<span style="{styles[op]}">{esc(text)}</span>' for op, text in runs
     ]

@@ -11,7 +11,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,6 +50,7 @@ from spanscope.core.store.trace_query import (
     sorted_trace_ids,
     time_bounds,
 )
+from spanscope.ui.column_choice import QtColumnChoice
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
@@ -144,6 +154,8 @@ COLUMNS = (
 )
 #: The column that takes the width the others leave.
 _NAME = next(i for i, c in enumerate(COLUMNS) if c.key == "root_name")
+#: Where the columns the user showed or hid (the header's context menu) are remembered.
+COLUMNS_KEY = "trace_list/columns"
 #: Rows measured to size the columns: about the first screenful, however large the store.
 MEASURED_ROWS = 100
 #: A cell's padding beside its text.
@@ -357,9 +369,13 @@ class QtTraceListPanel(QWidget, QtObserver):
     #: Two traces to compare: (the earlier, the later).
     compare_requested = Signal(str, str)
 
-    def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: QtTraceContext, parent: QWidget | None = None, settings: QSettings | None = None
+    ) -> None:
+        """With `settings`, the columns the user shows or hides are remembered."""
         super().__init__(parent)
         self._context = context
+        self._settings = settings
         self._syncing = False
         self._newest_ns: int | None = None
         self.model = QtTraceListModel(self)
@@ -439,6 +455,16 @@ class QtTraceListPanel(QWidget, QtObserver):
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         view.setSortingEnabled(True)
         self.fitter = QtColumnFitter(view, _NAME)
+        self.columns = QtColumnChoice(
+            header,
+            [c.key for c in COLUMNS],
+            [c.title for c in COLUMNS],
+            self.fitter.set_hidden,
+            self._settings,
+            COLUMNS_KEY,
+            fixed=frozenset({_NAME}),
+            automatic_note="Hidden while no trace has a value in it",
+        )
         # However the window is split, a few whole rows stay in sight below the header.
         view.setMinimumHeight(
             header.sizeHint().height()
@@ -471,9 +497,10 @@ class QtTraceListPanel(QWidget, QtObserver):
         self.fitter.set_widths(wanted, least)
 
     def _hide_empty_columns(self, db: Database) -> None:
-        """Columns no trace has a value in (no sessions, no scores) leave their room to the others."""
+        """Columns no trace has a value in (no sessions, no scores) leave their room to the others,
+        unless the user chose to see them (the header's context menu)."""
         filled = filled_columns(db, [c.key for c in COLUMNS if c.optional])
-        self.fitter.set_hidden({i for i, c in enumerate(COLUMNS) if c.optional and c.key not in filled})
+        self.columns.set_automatic({i for i, c in enumerate(COLUMNS) if c.optional and c.key not in filled})
 
     def _connect(self) -> None:
         self.search.textChanged.connect(self._text_timer.start)

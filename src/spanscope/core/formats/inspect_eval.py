@@ -44,11 +44,12 @@ _CHUNKED = re.compile(
     r"samples/(.+_epoch_\d+)/(sample|metadata|skeleton|(messages|events|calls|attachments)/(\d+|stats|uuids))\.json"
 )
 _SEQUENCES = ("messages", "events", "calls", "attachments")
+# Keys, not their values: one bad value (a version that is not a number) must not hide the format.
 _JSON_SNIFF = (
-    re.compile(rb'(?<!\\)"version"\s*:\s*\d'),
-    re.compile(rb'(?<!\\)"status"\s*:\s*"'),
+    re.compile(rb'(?<!\\)"version"\s*:'),
+    re.compile(rb'(?<!\\)"status"\s*:'),
     re.compile(rb'(?<!\\)"eval"\s*:\s*\{'),
-    re.compile(rb'(?<!\\)"(?:task_id|eval_id|run_id)"\s*:\s*"'),
+    re.compile(rb'(?<!\\)"(?:task_id|eval_id|run_id)"\s*:'),
 )
 
 
@@ -73,7 +74,7 @@ def _sniff_zip(head: bytes) -> bool:
     if len(data) < local.compressed_size:
         return True  # a member that large is not read here; its name is Inspect's
     try:
-        log = orjson.loads(decompress(local, data))
+        log = repairing(orjson.loads)(decompress(local, data))
     except (ValueError, orjson.JSONDecodeError):
         return False
     return isinstance(log, dict) and isinstance(log.get("eval"), dict)
@@ -214,7 +215,7 @@ def _parse(raw: bytes | None, where: str, source: Source, expect: type = dict) -
     if raw is None:
         return None
     try:
-        value = orjson.loads(raw)
+        value = repairing(orjson.loads)(raw)
     except orjson.JSONDecodeError as exc:
         source.skip(where, f"not valid JSON: {exc}")
         return None

@@ -270,13 +270,13 @@ class _Builder:
 
     def _events(self, events: list[dict[str, Any]], default_parent: str) -> None:
         begins = {e["id"]: e for e in events if e.get("event") == "span_begin" and type(e.get("id")) is str}
-        ends = {e.get("id"): e for e in events if e.get("event") == "span_end"}
+        ends = {e["id"]: e for e in events if e.get("event") == "span_end" and type(e.get("id")) is str}
         self.known.update(begins)
         pairing = _pair_tools(events, begins)
         plain: list[dict[str, Any]] = []
         for index, event in enumerate(events):
-            kind = event.get("event")
-            if kind == "span_begin" and event.get("id") in begins:
+            kind = _text(event.get("event"))
+            if kind == "span_begin" and _text(event.get("id")) in begins:
                 self._span(
                     event, ends.get(event["id"]), pairing.event_of_span.get(event["id"]), default_parent
                 )
@@ -291,7 +291,7 @@ class _Builder:
             self._plain(event, default_parent)
 
     def _parent(self, span_id: Any, default: str) -> str:
-        return span_id if span_id in self.known else default
+        return span_id if type(span_id) is str and span_id in self.known else default
 
     def _new_id(self, event: dict[str, Any]) -> str:
         uuid = _text(event.get("uuid"))
@@ -475,15 +475,16 @@ def _pair_tools(events: list[dict[str, Any]], begins: dict[str, dict[str, Any]])
     beside: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
     for begin in begins.values():
         if begin.get("type") in (None, "tool"):
-            beside[begin.get("parent_id"), begin.get("name")].append(begin)
+            beside[_text(begin.get("parent_id")), _text(begin.get("name"))].append(begin)
     for index, event in enumerate(events):
         if event.get("event") != "tool":
             continue
-        function, inside = event.get("function"), begins.get(event.get("span_id"))
+        function, span_id = _text(event.get("function")), _text(event.get("span_id"))
+        inside = begins.get(span_id) if span_id else None
         if inside is not None and inside.get("type") == "tool" and inside.get("name") == function:
             match: dict[str, Any] | None = inside
         else:
-            match = _opened_during(event, beside[event.get("span_id"), function], pairing)
+            match = _opened_during(event, beside[span_id, function], pairing)
         if match is not None and match["id"] not in pairing.event_of_span:
             pairing.span_of_event[index] = match
             pairing.event_of_span[match["id"]] = event

@@ -137,7 +137,7 @@ def _trace_spans(trace: Trace, where: str, source: Source) -> Iterator[Span]:
     raw = trace.spans
     try:
         spans: list[Any] = _SPANS.decode(b"[" + b",".join(raw) + b"]")
-    except msgspec.ValidationError:
+    except msgspec.DecodeError:  # a span that does not fit, or is not even UTF-8: each on its own
         spans = raw
     for number, item in enumerate(spans, 1):
         try:

@@ -70,7 +70,7 @@ def repairing(decode: Callable[[Buffer], T]) -> Callable[[Buffer], T]:
     def decoded(data: Buffer) -> T:
         try:
             return decode(data)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec's and orjson's decode errors are ValueErrors
             fixed = without_lone_surrogates(data)
             if fixed is None:
                 raise

@@ -34,7 +34,15 @@ from typing import Any, NamedTuple
 import orjson
 
 from spanscope.core import conventions
-from spanscope.core.formats.base import FormatError, FormatSpec, Progress, Source, nothing_read
+from spanscope.core.formats.base import (
+    RECORD_ERRORS,
+    FormatError,
+    FormatSpec,
+    Progress,
+    Source,
+    nothing_read,
+    record_error,
+)
 from spanscope.core.formats.nested import flatten
 from spanscope.core.formats.sqlite_store import (
     damaged,
@@ -122,6 +130,9 @@ def _read(
         except sqlite3.Error as exc:
             source.skip(f"trace {trace_id}", f"cannot be read: {exc}")
             continue
+        except RECORD_ERRORS as exc:  # a value of its scores or costs of an unexpected type
+            source.skip(f"trace {trace_id}", f"cannot be read: {record_error(exc)}")
+            continue
         count += len(spans)
         yield from spans
         progress(size * number // len(traces))
@@ -153,7 +164,11 @@ def _trace_spans(
             continue
         span.attributes.update(costs.get(row[0], ()))
         span.scores.extend(scores.get(row[0], ()))
-        conventions.apply_fields(span)
+        try:
+            conventions.apply_fields(span)
+        except RECORD_ERRORS as exc:
+            source.skip(f"span {row[1]}", record_error(exc))
+            continue
         spans.append(span)
     if spans and "trace_annotations" in optional:
         _root(spans).scores.extend(_trace_scores(conn, rowid))

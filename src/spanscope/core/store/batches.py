@@ -22,7 +22,6 @@ from spanscope.core.store.documents import document
 from spanscope.core.store.logs import log_row, stored_rows
 from spanscope.core.store.schema import LOG_COLUMNS, SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
 from spanscope.core.store.storable import (
-    UnstorableSpan,
     fit_log,
     fit_span,
     note_problems,
@@ -208,18 +207,15 @@ class BatchBuilder:
         self.first_chunk = self.next_chunk
 
     def add(self, record: Record) -> None:
+        """Add one record; UnstorableSpan (nothing added) for a span the store cannot hold at all,
+        which the caller reports as its own skipped or refused record."""
         if isinstance(record, ScoreFor):
             self._add_score_for(record)
             return
         if isinstance(record, LogRecord):
             self.logs.append(self._log_row(record))
             return
-        span = record
-        try:
-            notes = fit_span(span)
-        except UnstorableSpan as exc:
-            self.problems.append((_where(span), f"skipped: {exc}"))
-            return
+        span, notes = fit_span(record)
         self.rows.append(
             span_row(span, self.source_id, self.next_chunk, len(self.documents), self.price(span))
         )
@@ -228,7 +224,7 @@ class BatchBuilder:
         doc = document(span)
         if notes:
             doc["attributes"] = note_problems(doc["attributes"], notes)
-            self.problems += [(_where(span), f"kept: {note}") for note in notes]
+            self.problems += [(where(span), f"kept: {note}") for note in notes]
         self.documents.append(doc)
         if len(self.documents) == payload.CHUNK_SPANS:
             self._close_chunk()
@@ -237,8 +233,9 @@ class BatchBuilder:
         try:
             return log_row(record, self.source_id)
         except TypeError:  # orjson cannot write a value of it
-            notes = summarized(fit_log(record))
-            self.problems += [(f"log record of span {record.span_id}", f"kept: {n}") for n in notes]
+            record, notes = fit_log(record)
+            where = f"log record of span {record.span_id}"
+            self.problems += [(where, f"kept: {note}") for note in summarized(notes)]
             return log_row(record, self.source_id)
 
     def _add_score_for(self, record: ScoreFor) -> None:
@@ -289,7 +286,8 @@ class BatchBuilder:
         return fixed
 
 
-def _where(span: Span) -> str:
+def where(span: Span) -> str:
+    """A span as a problem names it: its id and (the start of) its name."""
     return f"span {span.span_id} ({str(span.name)[:80]!r})"
 
 

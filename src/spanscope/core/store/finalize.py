@@ -19,7 +19,7 @@ from spanscope.core.pricing.prices import PriceBook, SpanPricer
 from spanscope.core.span_rows import TOKEN_COLUMNS
 from spanscope.core.store.db import connect
 from spanscope.core.store.documents import ChunkReader
-from spanscope.core.store.schema import PENDING_PRICING_TABLE, TRACE_COLUMNS
+from spanscope.core.store.schema import PENDING_PRICING_TABLE, TRACE_COLUMNS, TRACE_SERVICE_SQL
 from spanscope.core.store.search_index import note_status_changes
 
 _MODEL_KINDS_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(MODEL_KINDS)) + ")"
@@ -136,7 +136,7 @@ SELECT g.trace_id,
     sum(status = 'error'), {_TOKENS},
     sum(coalesce(cost_usd, price_usd)) FILTER (WHERE counted),
     group_concat(DISTINCT model) FILTER (WHERE kind IN {_MODEL_KINDS_SQL} AND model IS NOT NULL),
-    max(session_id), max(user_id), max(service),
+    max(session_id), max(user_id), {TRACE_SERVICE_SQL},
     count(*) FILTER (WHERE counted AND cost_usd IS NOT NULL),
     count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NOT NULL),
     count(*) FILTER (WHERE counted AND cost_usd IS NULL AND price_usd IS NULL)

@@ -33,6 +33,7 @@ from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import LogRecord, ScoreFor
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
+<<<<<<< HEAD
 from spanscope.core.store.batches import Batch, BatchBuilder, Record, store_batch
 from spanscope.core.store.db import connect, store_errors
 from spanscope.core.store.finalize import finalize_traces
@@ -45,6 +46,13 @@ from spanscope.core.store.undo import (
     undo_abandoned,
     undo_import,
 )
+=======
+from spanscope.core.store.batches import BatchBuilder, Record, store_batch, where
+from spanscope.core.store.db import connect, store_errors
+from spanscope.core.store.finalize import finalize_traces
+from spanscope.core.store.logs import log_counts
+from spanscope.core.store.storable import UnstorableSpan
+>>>>>>> i18-badvalues
 
 QUEUE_BATCHES = 4
 #: Seconds between the writer's commits after the first batch's, which it commits at once.
@@ -375,7 +383,8 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     try:
         spans = fmt.read(source, lambda done: state.report(path, done, stat.st_size))
         with _parsing_mode():
-            result.spans_read, result.scores_read, result.logs_read = _feed(writer, compressor, spans, state)
+            counts = _feed(writer, compressor, spans, state, source.skip)
+            result.spans_read, result.scores_read, result.logs_read = counts
         read_all = True
     except FormatError as exc:
         result.outcome, result.error = Outcome.FAILED, str(exc)
@@ -447,10 +456,15 @@ def _parsing_mode() -> Iterator[None]:
 
 
 def _feed(
-    writer: _Writer, compressor: ThreadPoolExecutor, records: Iterable[Record], state: ImportState
+    writer: _Writer,
+    compressor: ThreadPoolExecutor,
+    records: Iterable[Record],
+    state: ImportState,
+    skip: Callable[[str, str], None],
 ) -> tuple[int, int, int]:
     """Turn spans, scores and log records into batches for the writer, each compressed on the way;
-    returns the spans, the ScoreFor records and the log records read."""
+    returns the spans, the ScoreFor records and the log records read (a span the store cannot hold
+    is passed to `skip` instead)."""
     builder = BatchBuilder(writer.source_id, writer.first_chunk, SpanPricer(user_price_book()))
     count = scores = logs = 0
 
@@ -465,7 +479,11 @@ def _feed(
         state.spans_read = count
 
     for record in records:
-        builder.add(record)
+        try:
+            builder.add(record)
+        except UnstorableSpan as exc:
+            skip(where(record), str(exc))  # type: ignore[arg-type]
+            continue
         if isinstance(record, ScoreFor):
             scores += 1
         elif isinstance(record, LogRecord):

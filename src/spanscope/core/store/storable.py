@@ -11,6 +11,7 @@ which the detail's attribute table shows, and reported as (where, reason) for th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from spanscope.core.model import LogRecord, Span
@@ -35,39 +36,51 @@ class UnstorableSpan(ValueError):
     """The span cannot be stored at all (it has no start time the store can hold)."""
 
 
-def fit_span(span: Span) -> list[str]:
-    """Unset the span's times and token counts the store cannot hold, returning a note for each;
-    UnstorableSpan when its start time is one of them (a span is placed by its start)."""
+def fit_span(span: Span) -> tuple[Span, list[str]]:
+    """The span with its times and token counts the store cannot hold unset (a copy: a caller may
+    store the span it was given again), and a note for each; UnstorableSpan when its start time is
+    one of them (a span is placed by its start)."""
     start = span.start_ns
     if type(start) is not int or not INT64_MIN <= start <= INT64_MAX:
         raise UnstorableSpan(f"its start time {start!r} is not {_TIME_RANGE}")
+    unset: dict[str, None] = {}
     notes = []
     for name, label in _TIMES.items():
         value = getattr(span, name)
         if value is not None and (type(value) is not int or not INT64_MIN <= value <= INT64_MAX):
-            setattr(span, name, None)
+            unset[name] = None
             notes.append(f"its {label} {value!r} is not {_TIME_RANGE}; not stored")
     for name in TOKEN_COLUMNS:
         value = getattr(span, name)
         if value is not None and (type(value) is not int or not -MAX_TOKENS <= value <= MAX_TOKENS):
-            setattr(span, name, None)
-            label = name.replace("_", " ")
-            notes.append(f"its {label} {value!r} is not a token count (at most 2^40); not stored")
-    return notes
+            unset[name] = None
+            notes.append(
+                f"its {name.replace('_', ' ')} {value!r} is not a token count (at most 2^40); not stored"
+            )
+    return (replace(span, **unset) if unset else span), notes
 
 
-def fit_log(record: LogRecord) -> list[str]:
-    """Make the log record's time and document storable (see `packable`), returning a note for each
-    change; its time is left unset when beyond int64."""
+def fit_log(record: LogRecord) -> tuple[LogRecord, list[str]]:
+    """The log record with its time and document made storable (see `packable`; a copy), and a
+    note for each change; its time is left unset when beyond int64."""
     notes: list[str] = []
-    if record.time_ns is not None and (
-        type(record.time_ns) is not int or not INT64_MIN <= record.time_ns <= INT64_MAX
-    ):
-        notes.append(f"its time {record.time_ns!r} is not {_TIME_RANGE}; not stored")
-        record.time_ns = None
-    for name in ("severity_number", "severity_text", "event_name", "body", "attributes", "resource", "scope"):
-        setattr(record, name, packable(getattr(record, name), name, notes))
-    return notes
+    time_ns = record.time_ns
+    if time_ns is not None and (type(time_ns) is not int or not INT64_MIN <= time_ns <= INT64_MAX):
+        notes.append(f"its time {time_ns!r} is not {_TIME_RANGE}; not stored")
+        time_ns = None
+    fixed = {
+        name: packable(getattr(record, name), name, notes)
+        for name in (
+            "severity_number",
+            "severity_text",
+            "event_name",
+            "body",
+            "attributes",
+            "resource",
+            "scope",
+        )
+    }
+    return replace(record, time_ns=time_ns, **fixed), notes
 
 
 def note_problems(attributes: dict[str, Any], notes: list[str]) -> dict[str, Any]:

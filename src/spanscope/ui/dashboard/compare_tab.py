@@ -8,7 +8,6 @@ model's mean reference metrics, read by a job of their own so the other figures 
 
 from __future__ import annotations
 
-import html
 from functools import partial
 
 import numpy as np
@@ -47,6 +46,7 @@ from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.dashboard.chart import QtChart, draw_bars, model_colors, model_label
 from spanscope.ui.dashboard.dashboard_tab import load_book
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar
+from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.reference_answers import reference_answers
 from spanscope.ui.workers import Policy, QtWorker
 
@@ -58,6 +58,8 @@ CELL_PADDING_PX = 24
 POINT_SIZE = 5
 #: A click further than this from every point (in pixels) selects nothing.
 CLICK_RADIUS_PX = 8
+#: At most this share of the width beside the scatter goes to the table of figures.
+TABLE_SHARE = 0.7
 REFERENCE_TIP = (
     "Automatic metric of the outputs against reference answers (Inspect targets, MLflow "
     "expectations, an attached file), averaged over the model's spans that have one: not a human score"
@@ -145,7 +147,7 @@ class QtCompareTab(QWidget, QtObserver):
         left_layout.setContentsMargins(6, 0, 0, 6)
         left_layout.addWidget(QLabel("<b>Models</b> (calls)"))
         left_layout.addWidget(self.models)
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.table)
         top.addWidget(self.scatter)
         top.setSizes([700, 560])
@@ -186,7 +188,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.job.cancel()
         self.models_job.cancel()
         self.references_job.cancel()
-        self._rows, self._references = [], None
+        self._rows, self._points, self._references = [], CallPoints(), None
         self.models.clear()
         self.table.clear()
         for chart in self.charts():
@@ -249,7 +251,7 @@ class QtCompareTab(QWidget, QtObserver):
         self.models.clear()
         for model, calls in found:
             item = QListWidgetItem(f"{model_label(model)}  ({calls:,})")
-            item.setToolTip(html.escape(model_label(model)))
+            item.setToolTip(plain_tooltip(model_label(model)))
             item.setData(Qt.ItemDataRole.UserRole, model)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if model in keep else Qt.CheckState.Unchecked)
@@ -326,6 +328,18 @@ class QtCompareTab(QWidget, QtObserver):
             )
         return parts
 
+    def _widen_table(self) -> None:
+        """Give the table the width its columns need, up to TABLE_SHARE of the room beside the
+        scatter, so two or three models read side by side on a laptop screen."""
+        sizes = self.top.sizes()
+        room = sum(sizes)
+        chrome = self.table.frameWidth() * 2 + self.table.verticalScrollBar().sizeHint().width()
+        needed = self.table.verticalHeader().sizeHint().width() + chrome
+        needed += sum(self.table.columnWidth(c) for c in range(self.table.columnCount()))
+        wanted = min(needed, int(room * TABLE_SHARE))
+        if room and wanted > sizes[0]:
+            self.top.setSizes([wanted, room - wanted])
+
     def _fill_table(self, rows: list[ModelRow]) -> None:
         """Models side by side; a row per figure, then one per score name when calls carry scores."""
         names = score_names(rows)
@@ -355,8 +369,9 @@ class QtCompareTab(QWidget, QtObserver):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, column, item)
             header = self.table.horizontalHeaderItem(column)
-            header.setToolTip(html.escape(header.text()))
+            header.setToolTip(plain_tooltip(header.text()))
             self.table.setColumnWidth(column, self._column_width(header.text(), cells))
+        QTimer.singleShot(0, self._widen_table)  # once laid out: the splitter knows its room then
 
     def _column_width(self, name: str, cells: list[str]) -> int:
         """Wide enough for every figure and, up to MAX_COLUMN_PX, the model's name."""

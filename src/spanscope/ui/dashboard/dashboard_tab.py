@@ -52,6 +52,7 @@ from spanscope.ui.dashboard.chart import (
     model_label,
 )
 from spanscope.ui.dashboard.filter_bar import QtUsageFilterBar, describe
+from spanscope.ui.detail.html import coloured
 from spanscope.ui.workers import Policy, QtWorker
 
 INPUT_COLOR, OUTPUT_COLOR = "#4e79a7", "#f28e2b"
@@ -286,7 +287,7 @@ class QtDashboardTab(QWidget, QtObserver):
         parts.append(f"{width_label(series.width_ns)} buckets")
         text = " · ".join(parts) + f" — {describe(where)}"
         if self._book_problem:
-            text += f"<br><span style='color:#e15759'>{self._book_problem}</span>"
+            text += f"<br>{coloured(self._book_problem, ERROR_COLOR, bold=False)}"
         self.summary.setText(text)
 
     def _bucket_edges(self, series: UsageSeries) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,11 @@ from spanscope.core.model import Kind
 from spanscope.core.presentation.content import TextBudget, compact, document, preview
 from spanscope.ui.detail.html import Reading, Rendered, card, coloured, esc, muted, within_budget
 from spanscope.ui.detail.prose import Prose
-from spanscope.ui.style import KIND_COLORS
+from spanscope.ui.style import KIND_COLORS, tint
 
 SCORE_BAR_CELLS = 10
-BAR_BACKGROUND = "#dfe6e9"
+#: The bar's empty cells: a track behind the filled ones (style.tint: dark on a dark palette).
+BAR_TRACK = "#dfe6e9"
 
 
 def _score(score: float | None) -> str:
@@ -24,7 +25,8 @@ def _score(score: float | None) -> str:
         return text
     filled = round(score * SCORE_BAR_CELLS)
     bar = coloured("█" * filled, KIND_COLORS[Kind.RETRIEVER], bold=False)
-    return f"{text}&nbsp; {bar}{coloured('█' * (SCORE_BAR_CELLS - filled), BAR_BACKGROUND, bold=False)}"
+    track = f'<span style="color: {tint(BAR_TRACK)}">{"█" * (SCORE_BAR_CELLS - filled)}</span>'
+    return f"{text}&nbsp; {bar}{track}"
 
 
 def _document(position: int, item: dict[str, Any], prose: Prose, foldable: bool) -> str:

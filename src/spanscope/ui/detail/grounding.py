@@ -12,7 +12,7 @@ from spanscope.core.evaluation.grounding import (
 )
 from spanscope.core.presentation.content import TextBudget
 from spanscope.ui.detail.html import Rendered, card, coloured, esc, muted, within_budget
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink, tint
 
 VERDICT_COLORS = {
     Verdict.SUPPORTED: "#27ae60",
@@ -20,8 +20,10 @@ VERDICT_COLORS = {
     Verdict.NOT_FOUND: ERROR_COLOR,
     Verdict.NOT_JUDGED: MUTED_COLOR,
 }
+#: Pale highlights behind words, and behind the note (each through style.tint, so dark on a dark palette).
 SHARED_BACKGROUND = "#fff1a8"
 MATCHED_BACKGROUND = "#d5f5e3"
+NOTE_BACKGROUND = "#f4f6f7"
 
 NOTE = (
     "<b>Lexical evidence, not proof.</b> Each sentence is matched to document passages by the words "
@@ -49,23 +51,20 @@ def _sentence(found: Grounding, position: int, s: SentenceGrounding, budget: Tex
     title = f"<b>{position}.</b> {coloured(score + s.verdict.value, color)}"
     budget.take(s.text)
     ranges = sorted(
-        [(a, b, f"background: {MATCHED_BACKGROUND}") for a, b in s.matched]
+        [(a, b, f"background: {tint(MATCHED_BACKGROUND)}") for a, b in s.matched]
         + (
             []
             if s.verdict is Verdict.NOT_JUDGED
-            else [(a, b, f"color: {ERROR_COLOR}") for a, b in s.unmatched]
+            else [(a, b, f"color: {ink(ERROR_COLOR)}") for a, b in s.unmatched]
         )
     )
     html = f'<p style="margin: 2px 0">{marked(found.answer, s.start, s.end, ranges)}</p>'
     for sup in s.supports:
         doc = found.documents.items[sup.document]
-        shared = [(a, b, f"background: {SHARED_BACKGROUND}") for a, b in sup.overlap]
+        shared = [(a, b, f"background: {tint(SHARED_BACKGROUND)}") for a, b in sup.overlap]
         passage = marked(doc.text, sup.start, sup.end, shared)
         budget.take(doc.text[sup.start : sup.end])
-        html += (
-            f'<p style="margin: 4px 0 0 12px">{muted(f"{sup.score:.2f} · {doc.label}")}<br>'
-            f'<span style="color: #2d3436">{passage}</span></p>'
-        )
+        html += f'<p style="margin: 4px 0 0 12px">{muted(f"{sup.score:.2f} · {doc.label}")}<br>{passage}</p>'
     if not s.supports and s.verdict is not Verdict.NOT_JUDGED:
         why = muted(f"No passage shares {MIN_SHARED} of its words.")
         html += f'<p style="margin: 4px 0 0 12px">{why}</p>'
@@ -75,12 +74,13 @@ def _sentence(found: Grounding, position: int, s: SentenceGrounding, budget: Tex
 def grounding_html(found: Grounding, budget: TextBudget) -> Rendered:
     counts = ", ".join(f"{n} {verdict}" for verdict, n in found.counts().items() if n)
     legend = (
-        f'<span style="background: {MATCHED_BACKGROUND}">words found</span> and '
-        f'<span style="color: {ERROR_COLOR}">words not found</span> in the sentence\'s supporting passages; '
-        f'<span style="background: {SHARED_BACKGROUND}">shared words</span> in each passage.'
+        f'<span style="background: {tint(MATCHED_BACKGROUND)}">words found</span> and '
+        f'<span style="color: {ink(ERROR_COLOR)}">words not found</span> in the sentence\'s '
+        "supporting passages; "
+        f'<span style="background: {tint(SHARED_BACKGROUND)}">shared words</span> in each passage.'
     )
     head = (
-        f'<p style="margin: 4px 0; padding: 4px; background: #f4f6f7">{NOTE}<br>{legend}</p>'
+        f'<p style="margin: 4px 0; padding: 4px; background: {tint(NOTE_BACKGROUND)}">{NOTE}<br>{legend}</p>'
         f'<p style="margin: 6px 0">{len(found.documents.items)} documents, '
         f"{esc(found.documents.origin)}. {esc(counts)}.</p>"
     )

@@ -1,9 +1,11 @@
 """The line above the tabs naming the span: kind icon, name, status, latency, time to first token,
-model and graph node, and a failed span's message underneath."""
+model and graph node, and a failed span's message underneath, folded to MESSAGE_LINES lines (the
+Events tab and the message's tooltip have all of it), so a long error leaves the tabs their room."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QTextLayout
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from spanscope.core.model import Span, Status
@@ -15,6 +17,24 @@ from spanscope.ui.style import ERROR_COLOR, kind_icon
 
 ICON_SIZE = 18
 OK_COLOR = "#27ae60"
+#: The most lines a failed span's message takes in the header.
+MESSAGE_LINES = 2
+
+
+def folded(text: str, font: QFont, width: int, lines: int) -> str:
+    """`text` as it wraps at `width` px in `font`, cut to its first `lines` lines, the last of them
+    ending in "…" when there was more."""
+    layout = QTextLayout(text, font)
+    layout.beginLayout()
+    starts = []
+    while len(starts) <= lines and (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        starts.append(line.textStart())
+    layout.endLayout()
+    if len(starts) <= lines:
+        return text
+    last = starts[lines - 1]
+    return text[:last] + QFontMetrics(font).elidedText(text[last:], Qt.TextElideMode.ElideRight, width)
 
 
 class QtSpanHeader(QWidget):
@@ -27,6 +47,7 @@ class QtSpanHeader(QWidget):
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel(textFormat=Qt.TextFormat.RichText, wordWrap=True)
+        self._message_text = ""
         layout = QGridLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setHorizontalSpacing(6)
@@ -54,9 +75,26 @@ class QtSpanHeader(QWidget):
             parts.append(muted(step))
         self.title.setText(" &nbsp;·&nbsp; ".join(p for p in parts if p))
         if span.status is Status.ERROR and span.status_message:
-            self.message.setText(coloured(preview(span.status_message, 300), ERROR_COLOR, bold=False))
+            self._message_text = preview(span.status_message, 300)
+            self._fold_message()
             self.message.setToolTip(plain_tooltip(span.status_message[:5000]))
             self.message.show()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.message.isVisibleTo(self):
+            self._fold_message()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The message's colour is written for the palette: written again when that changes."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.message.isVisibleTo(self):
+            self._fold_message()
+
+    def _fold_message(self) -> None:
+        width = max(1, self.message.contentsRect().width() or self.width() - ICON_SIZE - 14)
+        text = folded(self._message_text, self.message.font(), width, MESSAGE_LINES)
+        self.message.setText(coloured(text, ERROR_COLOR, bold=False))
 
     @staticmethod
     def _status(span: Span) -> str:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from spanscope.core.presentation.content import TextBudget
 from spanscope.core.presentation.media import Audio, Blob
-from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
+from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR, ink
 
 #: Link and resource names of a rendering's media: an image (its thumbnail, and a click shows it in
 #: full), a remote image to load on request, an audio clip to save or to play.
@@ -110,8 +110,9 @@ def small(text: str) -> str:
 
 
 def coloured(text: str, color: str, *, bold: bool = True) -> str:
+    """`text` in `color`, lightened on a dark palette (style.ink)."""
     weight = "font-weight: 600; " if bold else ""
-    return f'<span style="{weight}color: {color}">{esc(text)}</span>'
+    return f'<span style="{weight}color: {ink(color)}">{esc(text)}</span>'
 
 
 def error(text: str) -> str:
@@ -123,7 +124,7 @@ def card(title: str, body: str, color: str, *, hanging: bool = False) -> str:
     title (one that holds the whole message) wraps under its text, not under its marker.
 
     No tables: Qt lays out a table cell holding megabytes of text a hundred times slower."""
-    marker = f'<span style="color: {color}">▍</span>'
+    marker = f'<span style="color: {ink(color)}">▍</span>'
     indent = "margin-left: 12px; text-indent: -12px; " if hanging else ""
     heading = f'<p style="{indent}margin-top: 8px; margin-bottom: 2px">{marker}{title}</p>'
     return heading + f'<div style="margin-left: 12px; margin-bottom: 6px">{body}</div>' if body else heading

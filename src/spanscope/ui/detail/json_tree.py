@@ -15,7 +15,7 @@ from spanscope.core.presentation.content import compact, container_summary
 from spanscope.core.presentation.media import cell_text, cell_tooltip
 from spanscope.ui.detail.copying import FULL_TEXT_ROLE, KEY_COLUMN, VALUE_ROLE, QtCopySupport
 from spanscope.ui.plain_tooltip import plain_tooltip
-from spanscope.ui.style import MUTED_COLOR
+from spanscope.ui.style import MUTED_COLOR, ink
 
 FETCH_BATCH = 500
 #: Open the top level when it has at most this many entries (each open entry fetches a batch).
@@ -130,7 +130,7 @@ class QtJsonModel(QAbstractItemModel):
         if role == VALUE_ROLE:
             return value
         if role == Qt.ItemDataRole.ForegroundRole:
-            return QColor(_value_color(value))
+            return QColor(ink(_value_color(value)))
         if role == Qt.ItemDataRole.ToolTipRole and not isinstance(value, dict | list):
             return plain_tooltip(cell_tooltip(compact(value)))
         return None

@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QCloseEvent,
     QColor,
     QDesktopServices,
-    QGuiApplication,
     QImage,
     QImageReader,
     QPainter,
@@ -37,7 +36,8 @@ from PySide6.QtWidgets import (
 
 from spanscope.core.presentation.content import is_web_url
 from spanscope.core.presentation.media import IMAGE_LIMIT, Audio, Blob, TooLarge, size_text
-from spanscope.ui.style import MUTED_COLOR
+from spanscope.ui.screen_fit import fit_to_screen, room
+from spanscope.ui.style import MUTED_COLOR, tint
 from spanscope.ui.workers import Policy, QtWorker, TaskState
 
 THUMBNAIL = QSize(240, 160)
@@ -50,6 +50,8 @@ FETCH_TIMEOUT_S = 15.0
 FETCH_DEADLINE_S = 60.0
 _CHUNK = 1 << 16
 _ORIGINAL = "spanscope-original-size"
+#: Behind what a placeholder says (style.tint: dark on a dark palette).
+PLACEHOLDER_BACKGROUND = "#dfe6e9"
 
 
 def read_image(data: bytes, bound: QSize) -> QImage | str:
@@ -84,7 +86,7 @@ def read_blob(blob: Blob, bound: QSize) -> QImage | str:
 def placeholder(text: str, width: int = THUMBNAIL.width()) -> QImage:
     """A grey box saying what could not be shown."""
     image = QImage(width, 40, QImage.Format.Format_ARGB32)
-    image.fill(QColor("#dfe6e9"))
+    image.fill(QColor(tint(PLACEHOLDER_BACKGROUND)))
     painter = QPainter(image)
     painter.setPen(QColor(MUTED_COLOR))
     painter.drawText(image.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
@@ -128,10 +130,8 @@ def _fetched(url: str, state: TaskState) -> bytes | str:
         return f"could not load the image: {exc}"
 
 
-def _screen_bound(widget: QWidget | None) -> QSize:
-    screen = widget.screen() if widget is not None else QGuiApplication.primaryScreen()
-    available = screen.availableGeometry().size() if screen is not None else QSize(1280, 720)
-    return QSize(available.width() * 9 // 10, available.height() * 8 // 10)
+#: What the image dialog holds besides the image: its margins, the caption and the Close button.
+IMAGE_DIALOG_CHROME = QSize(40, 110)
 
 
 class QtImageDialog(QDialog):
@@ -157,7 +157,7 @@ class QtImageDialog(QDialog):
         layout.addWidget(buttons)
 
     def show_blob(self, blob: Blob) -> None:
-        self._show(read_blob(blob, _screen_bound(self.parentWidget())))
+        self._show(read_blob(blob, self._bound()))
 
     def load(self, url: str) -> None:
         """Fetch `url` (only now, because the user asked) and show it."""
@@ -168,7 +168,11 @@ class QtImageDialog(QDialog):
         self.worker.start(lambda state: _fetched(url, state))
 
     def _loaded(self, result: bytes | str) -> None:
-        self._show(result if isinstance(result, str) else read_image(result, _screen_bound(self)))
+        self._show(result if isinstance(result, str) else read_image(result, self._bound()))
+
+    def _bound(self) -> QSize:
+        """The largest image shown whole: what the screen has room for, less the dialog's chrome."""
+        return (room(self) - IMAGE_DIALOG_CHROME).expandedTo(THUMBNAIL)
 
     def _show(self, image: QImage | str) -> None:
         if isinstance(image, str):
@@ -182,7 +186,8 @@ class QtImageDialog(QDialog):
         if factor > 1:
             image = image.scaled(image.size() * factor, mode=Qt.TransformationMode.FastTransformation)
         self.label.setPixmap(QPixmap.fromImage(image))
-        self.resize(image.width() + 40, image.height() + 110)
+        chrome = IMAGE_DIALOG_CHROME
+        fit_to_screen(self, image.width() + chrome.width(), image.height() + chrome.height())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.worker is not None:

@@ -6,7 +6,15 @@ from functools import partial
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QHBoxLayout,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spanscope.core.evaluation.grounding import Grounding, ground_span
 from spanscope.core.model import Kind, Span, Status
@@ -31,6 +39,9 @@ IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB, LOGS_T
 SPLIT_KEY = "detail/io_split"
 #: Until the reader moves it, the input (usually the longer) takes this share of the height.
 INPUT_SHARE = 0.6
+#: The least height, in text lines, of a scrolling view on a tab other than I/O: what keeps the
+#: panel's least height low, so on a 720p screen the trace list above keeps its rows.
+PAGE_VIEW_MIN_LINES = 2
 
 
 def _dot(color: str, size: int = 10) -> QIcon:
@@ -102,6 +113,8 @@ class QtDetailPanel(QWidget, QtObserver):
             (self.logs, "Logs"),
         ):
             self.tabs.addTab(page, title)
+            if page is not self.io:
+                self._let_views_shrink(page)
         self.tabs.setTabToolTip(IO_TAB, "The span's input and output")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -155,6 +168,13 @@ class QtDetailPanel(QWidget, QtObserver):
         layout.addLayout(buttons)
         layout.addWidget(self.scores, 1)
         return page
+
+    def _let_views_shrink(self, page: QWidget) -> None:
+        """Let `page`'s scrolling views shrink to PAGE_VIEW_MIN_LINES lines (Qt's least is about
+        four): no tab then asks much more height than the I/O tab's two title lines."""
+        lines = PAGE_VIEW_MIN_LINES * self.fontMetrics().lineSpacing()
+        for view in page.findChildren(QAbstractScrollArea):
+            view.setMinimumHeight(min(view.minimumSizeHint().height(), lines + 2 * view.frameWidth()))
 
     def _annotate(self, whole_trace: bool) -> None:
         if self.span is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QEvent, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument, QTextOption
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
@@ -101,6 +101,13 @@ class QtRichView(QWidget):
     def toggle_fold(self, key: str) -> None:
         self.reading.unfolded.symmetric_difference_update({key})
         self.rerender()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """On a palette change (light to dark), render again: the colours written into the HTML
+        were chosen for the palette it was rendered under (style.ink, style.tint)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._render is not None:
+            self.rerender()
 
     def clear_content(self) -> None:
         self.set_renderer(None)

@@ -11,13 +11,16 @@ from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QVBoxLayout,
 from spanscope.core.presentation.content import pretty
 from spanscope.core.presentation.media import shorten
 from spanscope.ui.detail.text_view import QtLargeTextView
+from spanscope.ui.screen_fit import fit_to_screen
+
+#: A long value is read best in a wide, tall window; a small screen gets what it has.
+PREFERRED_SIZE = (960, 720)
 
 
 class QtValueDialog(QDialog):
     def __init__(self, title: str, value: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(720, 520)
         text = pretty(value)
         short = shorten(text)
         self.view = QtLargeTextView(monospace=True)
@@ -31,3 +34,4 @@ class QtValueDialog(QDialog):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.show_data)
         layout.addWidget(buttons)
+        fit_to_screen(self, *PREFERRED_SIZE)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spanscope.core.model import Score
 from spanscope.core.presentation.content import preview
@@ -14,7 +23,10 @@ from spanscope.core.store.queries import NotFound, get_span, trace_scores
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.review.form import QtReviewForm
 from spanscope.ui.review.reviewer import QtReviewer
+from spanscope.ui.screen_fit import fit_to_screen
 
+#: The dialog's least preferred width: room for a label set's choices and a comment.
+PREFERRED_WIDTH = 560
 #: How much of a comment is shown beside the scores (the Scores tab shows all of it).
 COMMENT_PREVIEW = 200
 
@@ -73,13 +85,26 @@ class QtAnnotateDialog(QDialog):
         )
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
+        body = QWidget()
+        content = QVBoxLayout(body)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.addWidget(heading)
+        content.addWidget(self.form)
+        content.addWidget(QLabel("<b>Other scores</b>", textFormat=Qt.TextFormat.RichText))
+        content.addWidget(others)
+        content.addStretch(1)
+        # Many label sets or scores scroll: the dialog never grows past the screen to show them.
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
-        layout.addWidget(self.form)
-        layout.addWidget(QLabel("<b>Other scores</b>", textFormat=Qt.TextFormat.RichText))
-        layout.addWidget(others)
+        layout.addWidget(scroll, 1)
         layout.addWidget(buttons)
-        self.resize(max(self.sizeHint().width(), 560), self.sizeHint().height())
+        wanted = body.sizeHint() + QSize(scroll.verticalScrollBar().sizeHint().width(), 0)
+        chrome = self.sizeHint() - scroll.sizeHint()
+        fit_to_screen(
+            self, max(wanted.width(), PREFERRED_WIDTH) + chrome.width(), wanted.height() + chrome.height()
+        )
 
     def save(self) -> None:
         """Store what changed; on failure say why and stay open, so nothing typed is lost."""

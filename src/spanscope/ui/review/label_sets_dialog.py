@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from spanscope.core.review.label_sets import LabelSet, delete_label_set, save_label_set
 from spanscope.core.store.review import ReviewError
 from spanscope.ui.review.reviewer import QtReviewer
+from spanscope.ui.screen_fit import fit_to_screen
 from spanscope.ui.style import MUTED_COLOR
 
 EXAMPLE = LabelSet("verdict", ("correct", "partly correct", "wrong", "refused"))
@@ -72,7 +73,7 @@ class QtLabelSetsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(body)
         layout.addWidget(close)
-        self.resize(640, 360)
+        fit_to_screen(self, 640, 360)
         self._reload()
 
     def _reload(self, select: str | None = None) -> None:

@@ -301,7 +301,7 @@ class QtReviewTab(QWidget, QtObserver):
         scores = [s for span_id, s in trace_scores(db, trace.trace_id) if span_id == WHOLE_TRACE]
         self.others.setText(others_html(scores, self.reviewer.author))
         badge = (
-            f'&nbsp;&nbsp;<span style="color: {REVIEWED_COLOR}">✓ reviewed</span>'
+            f"&nbsp;&nbsp;{coloured('✓ reviewed', REVIEWED_COLOR, bold=False)}"
             if self.walk.is_reviewed()
             else f"&nbsp;&nbsp;{muted('not reviewed yet')}"
         )

@@ -33,12 +33,12 @@ from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import LogRecord, ScoreFor
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
-<<<<<<< HEAD
-from spanscope.core.store.batches import Batch, BatchBuilder, Record, store_batch
+from spanscope.core.store.batches import Batch, BatchBuilder, Record, store_batch, where
 from spanscope.core.store.db import connect, store_errors
 from spanscope.core.store.finalize import finalize_traces
 from spanscope.core.store.logs import log_counts
 from spanscope.core.store.schema import WRITTEN_SPAN_COLUMNS
+from spanscope.core.store.storable import UnstorableSpan
 from spanscope.core.store.undo import (
     ImportLock,
     finish_importing,
@@ -46,13 +46,6 @@ from spanscope.core.store.undo import (
     undo_abandoned,
     undo_import,
 )
-=======
-from spanscope.core.store.batches import BatchBuilder, Record, store_batch, where
-from spanscope.core.store.db import connect, store_errors
-from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.logs import log_counts
-from spanscope.core.store.storable import UnstorableSpan
->>>>>>> i18-badvalues
 
 QUEUE_BATCHES = 4
 #: Seconds between the writer's commits after the first batch's, which it commits at once.

@@ -277,7 +277,24 @@ def _add_service_index(db: sqlite_utils.Database) -> None:
     db["traces"].create_index(["service"], if_not_exists=True)
 
 
-<<<<<<< HEAD
+#: A trace's service, aggregated over its spans `g`: its earliest root's (as its name is), else the one
+#: most of its spans name. A client's trace with a server's spans under it is the client's, whichever
+#: name sorts first.
+TRACE_SERVICE_SQL = """coalesce(
+        nullif(substr(min(iif(g.parent_id IS NULL OR g.orphan,
+                              printf('%020d', g.start_ns) || coalesce(g.service, ''), NULL)), 21), ''),
+        (SELECT s.service FROM spans s WHERE s.trace_id = g.trace_id AND s.service IS NOT NULL
+         GROUP BY s.service ORDER BY count(*) DESC, s.service LIMIT 1))"""
+
+
+def _root_service(db: sqlite_utils.Database) -> None:
+    """Traces rolled up before took the highest-sorting service among their spans: their root's now."""
+    db.execute(
+        f"UPDATE traces SET service = coalesce("
+        f"(SELECT {TRACE_SERVICE_SQL} FROM spans g WHERE g.trace_id = traces.trace_id), service)"
+    )
+
+
 #: The table that marks a source whose import is still running (a row per such source), with the
 #: first span, chunk and log record ids it may have written: views see its spans as they are
 #: committed, the search index waits below them, and an import that ends without finishing is undone.
@@ -297,24 +314,6 @@ def _add_progressive_imports(db: sqlite_utils.Database) -> None:
     )
     db.execute(f"CREATE TABLE IF NOT EXISTS {UNDO_TABLE} AS SELECT 0 AS undo_source, * FROM spans WHERE 0")
     db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {UNDO_TABLE}_span ON {UNDO_TABLE} (undo_source, id)")
-=======
-#: A trace's service, aggregated over its spans `g`: its earliest root's (as its name is), else the one
-#: most of its spans name. A client's trace with a server's spans under it is the client's, whichever
-#: name sorts first.
-TRACE_SERVICE_SQL = """coalesce(
-        nullif(substr(min(iif(g.parent_id IS NULL OR g.orphan,
-                              printf('%020d', g.start_ns) || coalesce(g.service, ''), NULL)), 21), ''),
-        (SELECT s.service FROM spans s WHERE s.trace_id = g.trace_id AND s.service IS NOT NULL
-         GROUP BY s.service ORDER BY count(*) DESC, s.service LIMIT 1))"""
-
-
-def _root_service(db: sqlite_utils.Database) -> None:
-    """Traces rolled up before took the highest-sorting service among their spans: their root's now."""
-    db.execute(
-        f"UPDATE traces SET service = coalesce("
-        f"(SELECT {TRACE_SERVICE_SQL} FROM spans g WHERE g.trace_id = traces.trace_id), service)"
-    )
->>>>>>> i18-badvalues
 
 
 #: MIGRATIONS[i] takes the store from version i to i + 1.
@@ -328,11 +327,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_logs,
     _add_ttft,
     _add_service_index,
-<<<<<<< HEAD
-    _add_progressive_imports,
-=======
     _root_service,
->>>>>>> i18-badvalues
+    _add_progressive_imports,
 ]
 VERSION = len(MIGRATIONS)
 

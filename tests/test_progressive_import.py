@@ -192,7 +192,7 @@ def test_a_live_import_is_not_undone_by_another_open(store, big_file, monkeypatc
     state = ImportState()
     state.on_progress = lambda p: p.stored and not recovered and recovered.append(recover_imports(store))
     result = import_file(store, big_file, state)
-    assert recovered == [0]
+    assert recovered and not any(recovered)  # (progress comes from two threads)
     assert (result.outcome, result.spans_added) == (Outcome.IMPORTED, spans_in(big_file) - 1)
     assert count(store, "SELECT count(*) FROM imports_running") == 0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import otlp
 from spanscope.core.search.index import build_index
 from spanscope.core.store import ImportState, Outcome, import_file, ingest
 from spanscope.core.store.undo import ImportLock, recover_imports
@@ -219,4 +220,36 @@ def test_a_killed_import_is_undone_when_the_store_is_opened_again(store, big_fil
         child.wait()
     assert count(store, "SELECT count(*) FROM imports_running") == 1
     assert recover_imports(store) == 1
+    assert snapshot(store) == before
+
+
+def test_an_mcp_client_call_failed_by_a_cancelled_import_is_unset_again(tmp_path, big_file, monkeypatch):
+    """The client's call, stored first, is marked failed when its server's failed span arrives (from
+    the import's first commit on); undoing the import unmarks it."""
+    monkeypatch.setattr(ingest, "COMMIT_INTERVAL_S", 0.05)
+    mcp = {"mcp.method.name": "tools/call", "jsonrpc.request.id": "7"}
+    client_call = otlp.span("00000000000000c7", "00000000000000a1", name="MCP send tools/call", attrs=mcp)
+    server_call = otlp.span("00000000000000d7", "00000000000000c7", name="tools/call", attrs=mcp, error="no")
+    client_call["kind"], server_call["kind"] = 3, 2  # CLIENT, SERVER
+    store = tmp_path / "store.db"
+    client = otlp.write_jsonl(
+        tmp_path / "client.otlp.jsonl", otlp.request(otlp.span("00000000000000a1", name="agent"), client_call)
+    )
+    assert import_file(store, client).outcome is Outcome.IMPORTED
+    build_index(store)
+    server = tmp_path / "server-then-more.otlp.jsonl"
+    server.write_bytes(json.dumps(otlp.request(server_call)).encode() + b"\n" + big_file.read_bytes())
+    before = snapshot(store)
+    failed = "SELECT count(*) FROM spans WHERE span_id = '00000000000000c7' AND status = 'error'"
+    seen: list[int] = []
+
+    def client_failed_then_cancel(p) -> None:
+        if p.stored and not seen:
+            seen.append(count(store, failed))
+            state.cancel()
+
+    state = ImportState(on_progress=client_failed_then_cancel)
+    assert import_file(store, server, state).outcome is Outcome.CANCELLED
+    assert seen == [1]
+    assert count(store, failed) == 0
     assert snapshot(store) == before

@@ -171,9 +171,11 @@ def undo_abandoned(conn: sqlite3.Connection, db_path: Path) -> int:
             lock = ImportLock(db_path, source_id)
             marked = conn.execute(f"SELECT 1 FROM {IMPORTING_TABLE} WHERE source_id = ?", (source_id,))
             if marked.fetchone() and lock.acquire(wait=False):
-                undo_import(conn, source_id)
-                lock.release()
-                undone += 1
+                try:
+                    undo_import(conn, source_id)
+                    undone += 1
+                finally:
+                    lock.release()
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -171,7 +171,8 @@ class _Writer(threading.Thread):
         self.state = state
         self.batches: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
         self.source_id: int | None = None
-        self.first_chunk = 0
+        #: The first span and chunk ids this import may write (undo.mark_importing).
+        self.first_span = self.first_chunk = 0
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.spans_added = 0
@@ -214,6 +215,7 @@ class _Writer(threading.Thread):
     def _begin(self, conn: sqlite3.Connection) -> ImportLock:
         """Add the source, marked as importing and locked by this process, in a commit of its own."""
         conn.execute("BEGIN IMMEDIATE")
+        lock = None
         try:
             cur = conn.execute(
                 "INSERT INTO sources (path, format, size, mtime_ns, imported_at, span_count, skipped) "
@@ -227,6 +229,8 @@ class _Writer(threading.Thread):
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
+            if lock is not None:
+                lock.release()
             raise
         self.ready.set()
         return lock

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 
 import otlp
+from spanscope.core.model import Span
 from spanscope.core.search.index import build_index
-from spanscope.core.store import ImportState, Outcome, import_file, ingest
+from spanscope.core.store import ImportState, Outcome, connect, import_file, ingest
+from spanscope.core.store.live import SpanSink
+from spanscope.core.store.queries import get_span
 from spanscope.core.store.undo import ImportLock, recover_imports
 
 MAKE_TRACES = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_traces.py"
@@ -253,3 +256,45 @@ def test_an_mcp_client_call_failed_by_a_cancelled_import_is_unset_again(tmp_path
     assert seen == [1]
     assert count(store, failed) == 0
     assert snapshot(store) == before
+
+
+def test_spans_received_between_an_imports_commits_keep_their_own_payloads(store, big_file, monkeypatch):
+    """The receiver writes between the import's commits: its chunks take ids the import had numbered
+    its own from, which then move past them."""
+    monkeypatch.setattr(ingest, "COMMIT_INTERVAL_S", 0.05)
+    sink = SpanSink(store, "otlp-http://127.0.0.1:4318")
+    received = []
+    state = ImportState()
+
+    def receive_after_each_commit(p) -> None:
+        with receiving:
+            if p.stored and len(received) < 3 and (not received or received[-1][0] != p.stored):
+                live = Span(
+                    f"{len(received) + 1:032x}",
+                    "00000000000000f1",
+                    None,
+                    "live",
+                    1,
+                    2,
+                    attributes={"n": p.stored},
+                )
+                received.append((p.stored, live))
+                sink.store([live])
+
+    receiving = threading.Lock()
+    state.on_progress = receive_after_each_commit
+    try:
+        result = import_file(store, big_file, state)
+    finally:
+        sink.close()
+    assert (result.outcome, result.spans_added) == (Outcome.IMPORTED, spans_in(big_file) - 1)
+    db = connect(store, readonly=True)
+    try:
+        for stored, live in received:
+            assert get_span(db, live.trace_id, live.span_id).attributes["n"] == stored
+        first = first_span(big_file)
+        attributes = get_span(db, first["traceId"], first["spanId"]).attributes
+        assert {a["key"] for a in first["attributes"]} <= set(attributes)
+    finally:
+        db.conn.close()
+    assert len(received) == 3

@@ -6,6 +6,8 @@ Writes a realistic OTLP/JSON file with ../shared/bench/make_traces.py (unless --
 then alternates, in one run: a bare `orjson.loads` of each line of the file, and a full
 `spanscope` import of it into a fresh store (in a child process, so its peak RSS is its own).
 Reports the best of each and their ratio; the machine is shared, so only the ratio is meaningful.
+Each round also imports in one transaction (the periodic commits that let views show an import
+while it runs switched off), for the ratio of the import's time with and without them.
 
 --stages also imports with stages of the import switched off, one more each time (attribute
 conventions, pricing, trace roll-ups, payload storage), to show what each costs and what the rest
@@ -19,6 +21,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +34,9 @@ MAKE_TRACES = REPO.parent / "shared" / "bench" / "make_traces.py"
 STAGES = ("conventions", "pricing", "roll-ups", "payload")
 #: Not a stage: the child only reads the spans, and stores nothing.
 READ_ONLY = "store"
+#: Not a stage: the writer commits after its first batch and at the end only, as before imports
+#: committed as they went.
+ONE_TRANSACTION = "commits"
 
 
 def switch_off(stages: set[str]) -> None:
@@ -47,6 +53,8 @@ def switch_off(stages: set[str]) -> None:
         ingest.finalize_traces = lambda conn, trace_ids: None
     if "payload" in stages:
         payload.pack = lambda documents: b"[]"
+    if ONE_TRANSACTION in stages:
+        ingest.COMMIT_INTERVAL_S = threading.TIMEOUT_MAX
 
 
 def read_only(path: Path) -> float:
@@ -131,7 +139,7 @@ def main() -> None:
             )
         size_mb = path.stat().st_size / 1e6
         variants = [STAGES[:n] for n in range(1, len(STAGES) + 1)] if args.stages else []
-        parses, imports = [], []
+        parses, imports, at_once = [], [], []
         without: dict[tuple[str, ...], list[float]] = {v: [] for v in variants}
         reads: list[float] = []
         for round_no in range(args.rounds):
@@ -139,6 +147,7 @@ def main() -> None:
             if args.stages:
                 reads.append(import_once(path, workdir, round_no, (READ_ONLY,))["seconds"])
             imports.append(import_once(path, workdir, round_no))
+            at_once.append(import_once(path, workdir, round_no, (ONE_TRANSACTION,))["seconds"])
             for off in variants:
                 without[off].append(import_once(path, workdir, round_no, off)["seconds"])
         best_parse = min(parses)
@@ -149,6 +158,9 @@ def main() -> None:
         rounds = ", ".join(f"{r['seconds']:.3f}" for r in imports)
         print(f"spanscope import:           {best['seconds']:.3f} s (rounds: {rounds})")
         print(f"ratio import / parse: {best['seconds'] / best_parse:.2f}x (target <= 2.0x)")
+        once = ", ".join(f"{s:.3f}" for s in at_once)
+        print(f"in one transaction:         {min(at_once):.3f} s (rounds: {once})")
+        print(f"ratio committing as it goes / one transaction: {best['seconds'] / min(at_once):.3f}x")
         print(f"import peak RSS: {max(r['peak_mb'] for r in imports):.0f} MB (target < 600 MB)")
         print(f"store size: {best['store_mb']:.0f} MB ({best['store_mb'] / size_mb:.2f}x the file)")
         for off, seconds in without.items():

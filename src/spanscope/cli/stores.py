@@ -17,6 +17,7 @@ from spanscope.core.presentation import display
 from spanscope.core.pricing.prices import user_price_book
 from spanscope.core.store import FileResult, ImportState, Outcome, default_store_path, import_files, is_store
 from spanscope.core.store.finalize import prepare_store
+from spanscope.core.store.undo import recover_imports
 
 #: What `add_parser` of a command module is given: the subcommands of `spanscope`.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -118,13 +119,14 @@ def _existing_store(stores: list[Path], db: str | None, files: list[Path]) -> Pa
 @contextlib.contextmanager
 def store_for(sources: Sequence[str], db: str | None, *, strict: bool = False) -> Iterator[Path]:
     """The store to read: --db, a store given as a source, or a temporary store of the given files.
-    An existing store is first brought up to date (schema, and prices for what an upgrade left
-    unpriced, with the user's price book). `strict`: a file that cannot be imported at all is an
-    error, not just reported."""
+    An existing store is first brought up to date (imports whose process died undone, schema,
+    prices for what an upgrade left unpriced, with the user's price book). `strict`: a file that
+    cannot be imported at all is an error, not just reported."""
     stores = [Path(s) for s in sources if is_store(Path(s))]
     files = [Path(s) for s in sources if not is_store(Path(s))]
     path = _existing_store(stores, db, files)
     if path is not None:
+        recover_imports(path)
         prepare_store(path, user_price_book())
         yield path
         return

@@ -3,6 +3,7 @@ Dashboard, Compare models and Review tabs beside the traces."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -47,6 +48,7 @@ from spanscope.core.store import (
 )
 from spanscope.core.store.finalize import prepare_store
 from spanscope.core.store.schema import SchemaError
+from spanscope.core.store.undo import recover_imports
 from spanscope.ui.about import QtAboutDialog
 from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.costs import prices
@@ -78,6 +80,8 @@ from spanscope.ui.workers import Policy, QtWorker, TaskState, worker_errors
 MAX_RECENT = 10
 #: Import progress is shown at most this often; more would only flood the event loop.
 PROGRESS_INTERVAL_S = 0.1
+#: The views refresh for an import's newly committed spans at most this often (as for Listen's).
+STORED_REFRESH_S = 0.5
 PROBLEMS_HEIGHT = 130
 #: The Timeline's share of the window height when it first shows (less on a window lower than
 #: TALL_WINDOW, where the trace list and step detail need the height more), and its least height.
@@ -246,6 +250,8 @@ class QtMainWindow(QMainWindow):
         self.context = QtTraceContext(self)
         #: One file at a time: the store has a single writer.
         self.imports = QtWorker("Import", self, Policy.QUEUE, progress_interval_s=PROGRESS_INTERVAL_S)
+        #: The running import's spans the views were last refreshed for, and when.
+        self._stored_shown, self._shown_at = 0, 0.0
         self.listener = QtListener(self.context, self)
         self.setWindowTitle("Spanscope")
         self.setAcceptDrops(True)
@@ -442,6 +448,7 @@ class QtMainWindow(QMainWindow):
         listening = self.listener.listening
         self.listener.stop()
         try:
+            recover_imports(Path(path))
             prepare_store(Path(path), prices().book)
             self.context.open_store(Path(path))
         except (StoreError, SchemaError, OSError) as exc:
@@ -510,6 +517,10 @@ class QtMainWindow(QMainWindow):
     # --- imports --------------------------------------------------------------------------------
 
     def _on_progress(self, p: ImportProgress) -> None:
+        if p.stored != self._stored_shown and time.monotonic() - self._shown_at >= STORED_REFRESH_S:
+            # The import committed more of its spans: the views show them, as Listen's do live.
+            self._stored_shown, self._shown_at = p.stored, time.monotonic()
+            self.context.refresh()
         done, total = p.bytes_done, p.bytes_total
         self.progress.setMaximum(1000)
         self.progress.setValue(int(1000 * done / total) if total else 0)
@@ -520,6 +531,9 @@ class QtMainWindow(QMainWindow):
         if isinstance(result, FolderListed):
             self._import_listed(result)
             return
+        self._stored_shown = 0
+        if result.outcome in (Outcome.CANCELLED, Outcome.FAILED):
+            self.context.refresh()  # what the views showed of it is gone
         if result.outcome is Outcome.IMPORTED:
             if result.logs_only:
                 added = (

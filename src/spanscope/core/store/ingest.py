@@ -6,7 +6,10 @@ finalizes traces, so all three overlap. Compression and SQLite run without Pytho
 two helpers use whatever CPU the parser leaves. Every call that releases the lock must wait for the
 parser to hand it back, so both make few, large calls: one compression call and a few multi-row
 statements per batch.
-A failed or cancelled import rolls back and leaves the store exactly as it was.
+The writer commits its first batch at once and then every COMMIT_INTERVAL_S, so views (reading
+through connections of their own) show the file's traces while it is read. Until the end the source
+is marked as importing; an import that is cancelled, fails or whose process dies is undone
+(store/undo.py), which leaves the store exactly as it was.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import queue
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,13 +33,24 @@ from spanscope.core.interpreter import paused_gc
 from spanscope.core.model import LogRecord, ScoreFor
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
-from spanscope.core.store.batches import BatchBuilder, Record, store_batch, where
+from spanscope.core.store.batches import Batch, BatchBuilder, Record, store_batch, where
 from spanscope.core.store.db import connect, store_errors
 from spanscope.core.store.finalize import finalize_traces
 from spanscope.core.store.logs import log_counts
+from spanscope.core.store.schema import WRITTEN_SPAN_COLUMNS
 from spanscope.core.store.storable import UnstorableSpan
+from spanscope.core.store.undo import (
+    ImportLock,
+    finish_importing,
+    mark_importing,
+    undo_abandoned,
+    undo_import,
+)
 
 QUEUE_BATCHES = 4
+#: Seconds between the writer's commits after the first batch's, which it commits at once.
+COMMIT_INTERVAL_S = 1.5
+_CHUNK_COLUMN = WRITTEN_SPAN_COLUMNS.index("payload_chunk")
 
 
 class Outcome(StrEnum):
@@ -53,6 +68,8 @@ class ImportProgress:
     bytes_done: int
     bytes_total: int
     spans: int
+    #: Spans committed so far (views show them); 0 until the first commit.
+    stored: int = 0
 
 
 @dataclass
@@ -64,13 +81,25 @@ class ImportState:
 
     #: Spans read so far by the running import.
     spans_read: int = 0
+    #: Spans of the running import committed so far: what views of the store can show of it.
+    spans_stored: int = 0
+    _last: tuple[Path, int, int] | None = None
 
     def cancel(self) -> None:
         self.cancel_event.set()
 
     def report(self, path: Path, bytes_done: int, bytes_total: int) -> None:
+        self._last = (path, bytes_done, bytes_total)
         if self.on_progress is not None:
-            self.on_progress(ImportProgress(path, bytes_done, bytes_total, self.spans_read))
+            self.on_progress(
+                ImportProgress(path, bytes_done, bytes_total, self.spans_read, self.spans_stored)
+            )
+
+    def stored(self, spans: int) -> None:
+        """The writer committed: `spans` of the import's spans are in the store, visible to views."""
+        self.spans_stored = spans
+        if self._last is not None:
+            self.report(*self._last)
 
     @property
     def cancelled(self) -> bool:
@@ -129,17 +158,21 @@ class _Done:
 
 
 class _Writer(threading.Thread):
-    """Owns the write connection for one import; batches arrive on a bounded queue."""
+    """Owns the write connection for one import; batches arrive on a bounded queue. Commits as it
+    goes (COMMIT_INTERVAL_S), saving what it changes of the spans stored before it, and undoes the
+    import unless it ends with the parser's last message."""
 
     CANCEL = object()
 
-    def __init__(self, db_path: Path, source: dict) -> None:
+    def __init__(self, db_path: Path, source: dict, state: ImportState) -> None:
         super().__init__(name="spanscope-import-writer", daemon=True)
         self.db_path = db_path
         self.source = source
+        self.state = state
         self.batches: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
         self.source_id: int | None = None
-        self.first_chunk = 0
+        #: The first span and chunk ids this import may write (undo.mark_importing).
+        self.first_span = self.first_chunk = 0
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.spans_added = 0
@@ -151,57 +184,110 @@ class _Writer(threading.Thread):
         #: Records stored changed or skipped for a value the store cannot hold: (where, reason).
         self.problems: list[tuple[str, str]] = []
         self._got_last_message = False
+        #: Added to the chunk ids the parser gave, once another writer took some of them.
+        self._chunk_shift = 0
+        self._stored = 0
 
     def run(self) -> None:
-        db = None
+        db = lock = None
         try:
             db = connect(self.db_path)
             conn = db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            lock = self._begin(conn)
             try:
                 self._write_all(conn)
+                finish_importing(conn, self.source_id)
+                lock.release()
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._undo(conn, lock)
                 raise
         except BaseException as exc:  # reported to the parsing thread, never lost
             self.error = exc
             self.ready.set()
             self._drain()
         finally:
+            if lock is not None:
+                lock.release()
             if db is not None:
                 db.conn.close()
 
-    def _write_all(self, conn: sqlite3.Connection) -> None:
-        cur = conn.execute(
-            "INSERT INTO sources (path, format, size, mtime_ns, imported_at, span_count, skipped) "
-            "VALUES (:path, :format, :size, :mtime_ns, :imported_at, 0, 0)",
-            self.source,
-        )
-        self.source_id = cur.lastrowid
-        self.first_chunk = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
+    def _begin(self, conn: sqlite3.Connection) -> ImportLock:
+        """Add the source, marked as importing and locked by this process, in a commit of its own."""
+        conn.execute("BEGIN IMMEDIATE")
+        lock = None
+        try:
+            cur = conn.execute(
+                "INSERT INTO sources (path, format, size, mtime_ns, imported_at, span_count, skipped) "
+                "VALUES (:path, :format, :size, :mtime_ns, :imported_at, 0, 0)",
+                self.source,
+            )
+            self.source_id = cur.lastrowid
+            lock = ImportLock(self.db_path, self.source_id)
+            lock.acquire(wait=True)
+            self.first_span, self.first_chunk, _ = mark_importing(conn, self.source_id)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            if lock is not None:
+                lock.release()
+            raise
         self.ready.set()
-        first_new = (conn.execute("SELECT max(id) FROM spans").fetchone()[0] or 0) + 1
+        return lock
+
+    def _undo(self, conn: sqlite3.Connection, lock: ImportLock) -> None:
+        """Roll back what is not committed, then undo what is, in one transaction."""
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            undo_import(conn, self.source_id)
+            lock.release()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _write_all(self, conn: sqlite3.Connection) -> None:
         # A trace is finalized once a batch arrives without it, so the work overlaps with parsing;
         # one seen again later is simply finalized again.
         pending: set[str] = set()
         touched: set[str] = set()
-        while not isinstance(message := self.batches.get(), _Done):
+        committed_at = None
+        while True:
+            try:
+                # Never hold the write lock idle: a parser that pauses lets others write meanwhile.
+                message = self.batches.get(timeout=COMMIT_INTERVAL_S if conn.in_transaction else None)
+            except queue.Empty:
+                committed_at = self._commit(conn, pending)
+                continue
+            if isinstance(message, _Done):
+                break
             if message is self.CANCEL:
                 self._got_last_message = True
                 raise _Cancelled
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
             batch, compressed = message
+            self._claim_chunks(conn, batch)
             self.unplaced += store_batch(conn, batch, compressed.result())
             self.problems += batch.problems
+            self._stored += len(batch.rows)
             in_batch = {r[0] for r in batch.rows} | {r[0] for r in batch.scores}
             if settled := pending - in_batch:
                 finalize_traces(conn, settled)
             pending = in_batch
             touched |= in_batch
+            if committed_at is None or time.monotonic() - committed_at >= COMMIT_INTERVAL_S:
+                committed_at = self._commit(conn, pending)
         self._got_last_message = True
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
         if self.unplaced and not touched:
             raise _NothingPlaced
-        added = conn.execute("SELECT count(*) FROM spans WHERE id >= ?", (first_new,))
+        added = conn.execute(
+            "SELECT count(*) FROM spans WHERE id >= ? AND source_id = ?", (self.first_span, self.source_id)
+        )
         self.spans_added = added.fetchone()[0]
         scored = conn.execute("SELECT count(*) FROM scores WHERE source_id = ?", (self.source_id,))
         self.scores_added = scored.fetchone()[0]
@@ -220,6 +306,25 @@ class _Writer(threading.Thread):
             (message.spans_read or message.logs_read, message.skipped, self.source_id),
         )
 
+    def _commit(self, conn: sqlite3.Connection, pending: set[str]) -> float:
+        """Finalize the `pending` traces (emptied) and commit, so views show what is stored so far
+        and another writer, such as the receiver, may write until the next batch; returns when."""
+        finalize_traces(conn, pending)
+        pending.clear()
+        conn.execute("COMMIT")
+        self.state.stored(self._stored)
+        return time.monotonic()
+
+    def _claim_chunks(self, conn: sqlite3.Connection, batch: Batch) -> None:
+        """Number the batch's chunks past any another writer stored between this import's commits
+        (the parser numbered them from the first free id when the import began)."""
+        first_free = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
+        self._chunk_shift = max(self._chunk_shift, first_free - batch.first_chunk)
+        if self._chunk_shift:
+            shift, at = self._chunk_shift, _CHUNK_COLUMN
+            batch.first_chunk += shift
+            batch.rows = [(*r[:at], r[at] + shift, *r[at + 1 :]) for r in batch.rows]
+
     def _drain(self) -> None:
         """Keep taking batches until the parser's last message, so it never blocks on a full queue."""
         while not self._got_last_message:
@@ -228,11 +333,12 @@ class _Writer(threading.Thread):
 
 
 def _already_imported(db_path: Path, key: dict) -> bool:
-    """Whether the file is in the store; StoreError naming the store when it cannot be read (a
-    damaged file), which no file imported into it could change."""
+    """Whether the file is in the store (imports whose process died undone first); StoreError naming
+    the store when it cannot be read (a damaged file), which no file imported into it could change."""
     db = connect(db_path)
     try:
         with store_errors(db_path):
+            undo_abandoned(db.conn, db_path)
             row = db.execute(
                 "SELECT 1 FROM sources WHERE path = ? AND size = ? AND mtime_ns = ?",
                 (key["path"], key["size"], key["mtime_ns"]),
@@ -246,7 +352,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     """Import one file into the store at `db_path`; never raises for bad input. StoreError when the
     store itself cannot be opened or read (not a store, damaged)."""
     state = state or ImportState()
-    state.spans_read = 0
+    state.spans_read = state.spans_stored = 0
     path = Path(path)
     source = Source(path)
     try:
@@ -266,7 +372,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     if _already_imported(db_path, key):
         result.outcome = Outcome.ALREADY
         return result
-    writer = _Writer(db_path, key)
+    writer = _Writer(db_path, key, state)
     writer.start()
     writer.ready.wait()
     read_all = False
@@ -286,7 +392,7 @@ def import_file(db_path: Path, path: Path, state: ImportState | None = None) -> 
     except Exception as exc:  # a reader bug must not take the app down; the store stays as it was
         result.outcome, result.error = Outcome.FAILED, f"{path}: internal error while reading: {exc!r}"
     finally:
-        # Only a file read to its end commits; anything else, Ctrl+C included, rolls back.
+        # Only a file read to its end stays; anything else, Ctrl+C included, is undone.
         ok = read_all and result.outcome is Outcome.IMPORTED
         done = _Done(result.spans_read, len(source.problems), result.logs_read)
         writer.batches.put(done if ok else writer.CANCEL)

@@ -295,6 +295,27 @@ def _root_service(db: sqlite_utils.Database) -> None:
     )
 
 
+#: The table that marks a source whose import is still running (a row per such source), with the
+#: first span, chunk and log record ids it may have written: views see its spans as they are
+#: committed, the search index waits below them, and an import that ends without finishing is undone.
+IMPORTING_TABLE = "imports_running"
+#: Spans stored before an import and changed by it (a running span it completed, a flag or status
+#: finalizing changed), as they were: `undo_source` the import, then every column of spans.
+UNDO_TABLE = "import_undo"
+
+
+def _add_progressive_imports(db: sqlite_utils.Database) -> None:
+    """Imports commit as they go (store/undo.py): the running ones are marked, and what they changed
+    of the spans already stored is kept until they finish. A later migration that adds a column to
+    spans adds it to UNDO_TABLE too."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {IMPORTING_TABLE} (source_id INTEGER PRIMARY KEY, "
+        "first_span INTEGER NOT NULL, first_chunk INTEGER NOT NULL, first_log INTEGER NOT NULL)"
+    )
+    db.execute(f"CREATE TABLE IF NOT EXISTS {UNDO_TABLE} AS SELECT 0 AS undo_source, * FROM spans WHERE 0")
+    db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {UNDO_TABLE}_span ON {UNDO_TABLE} (undo_source, id)")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -307,6 +328,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_ttft,
     _add_service_index,
     _root_service,
+    _add_progressive_imports,
 ]
 VERSION = len(MIGRATIONS)
 

@@ -40,7 +40,7 @@ from spanscope.core.store.db import connect
 from spanscope.core.store.documents import ChunkReader, needs_parent
 from spanscope.core.store.logs import span_logs
 from spanscope.core.store.queries import resolve_trace_id
-from spanscope.core.store.schema import SEARCH_TABLES_SQL
+from spanscope.core.store.schema import IMPORTING_TABLE, SEARCH_TABLES_SQL
 
 __all__ = [
     "HitRow",
@@ -89,11 +89,24 @@ _STALE_SQL = (
     "s.payload_chunk, s.payload_index, s.trace_id, s.span_id, s.parent_id FROM {table} r "
     "JOIN spans s ON s.id = r.id WHERE {condition}"
 )
-_PARENT_STORED = "EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_id)"
+#: Spans of imports still running are not indexed (an undo would leave their rows behind), nor does
+#: the text of a span indexed already change for them (undoing would not change it back).
+_NOT_IMPORTING = f"NOT IN (SELECT source_id FROM {IMPORTING_TABLE})"
+_PARENT_STORED = (
+    "EXISTS (SELECT 1 FROM spans p WHERE p.trace_id = s.trace_id AND p.span_id = s.parent_id "
+    f"AND p.source_id {_NOT_IMPORTING})"
+)
+#: The first span id of the imports still running: the watermark stays below it.
+_FIRST_IMPORTING_SPAN = f"(SELECT coalesce(min(first_span), 1 << 62) FROM {IMPORTING_TABLE})"
+#: The newest log record the index may reflect: below the first of the imports still running.
+_NEWEST_LOG = (
+    "SELECT min(coalesce(max(id), 0), "
+    f"(SELECT coalesce(min(first_log), 1 << 62) - 1 FROM {IMPORTING_TABLE})) FROM logs"
+)
 _INSERT_FTS = "INSERT INTO search_fts (rowid, name, input, output, attributes) VALUES (?, ?, ?, ?, ?)"
 _PENDING_SQL = (
     "SELECT id, name, status_message, end_ns, payload_chunk, payload_index, trace_id, span_id, parent_id "
-    "FROM spans WHERE id > ? ORDER BY id LIMIT ?"
+    f"FROM spans WHERE id > ? AND id < {_FIRST_IMPORTING_SPAN} ORDER BY id LIMIT ?"
 )
 _REINDEXED_COLUMNS = (
     "s.id, s.name, s.status_message, s.payload_chunk, s.payload_index, s.trace_id, s.span_id, s.parent_id"
@@ -170,6 +183,18 @@ def note_status_changes(conn: sqlite3.Connection, changes: list[tuple[int, str |
     conn.executemany(
         "INSERT OR IGNORE INTO search_restatus (id, status_message) VALUES (?, ?)",
         [change for change in changes if last and change[0] <= last[0]],
+    )
+
+
+def forget_unchanged_statuses(conn: sqlite3.Connection, span_ids: list[int]) -> None:
+    """Forget the noted status changes of spans whose status message is again the one indexed (an
+    undone import restored it): indexing them again would change nothing."""
+    if not span_ids or "search_restatus" not in _tables(conn):
+        return
+    conn.executemany(
+        "DELETE FROM search_restatus WHERE id = ?1 AND status_message IS "
+        "(SELECT status_message FROM spans WHERE id = ?1)",
+        [(span_id,) for span_id in span_ids],
     )
 
 
@@ -286,7 +311,7 @@ class IndexWriter:
     def completed(self) -> list[StaleSpan]:
         """Spans indexed while running that have completed since (their new payload replaced the old
         one in the store)."""
-        return self._stale("search_running", "s.end_ns IS NOT NULL")
+        return self._stale("search_running", f"s.end_ns IS NOT NULL AND s.source_id {_NOT_IMPORTING}")
 
     def found_parents(self) -> list[StaleSpan]:
         """Spans indexed before the parent their input may come from, whose parent is stored now."""
@@ -326,7 +351,7 @@ class IndexWriter:
 
         def work() -> bool:
             last_log = self._last_log()
-            newest = conn.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+            newest = conn.execute(_NEWEST_LOG).fetchone()[0]
             if newest <= last_log:
                 return True
             last_span = conn.execute("SELECT last_span FROM search_state").fetchone()[0]

@@ -253,7 +253,7 @@ def test_an_mcp_client_call_failed_by_a_cancelled_import_is_unset_again(tmp_path
 
     state = ImportState(on_progress=client_failed_then_cancel)
     assert import_file(store, server, state).outcome is Outcome.CANCELLED
-    assert seen == [1]
+    assert seen and set(seen) == {1}  # progress may be reported again before the cancel is seen
     assert count(store, failed) == 0
     assert snapshot(store) == before
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import otlp
+from generated_traces import generated_file
 from spanscope.core.model import Span
 from spanscope.core.search.index import build_index
 from spanscope.core.store import ImportState, Outcome, connect, import_file, ingest
@@ -24,7 +25,6 @@ from spanscope.core.store.live import SpanSink
 from spanscope.core.store.queries import get_span
 from spanscope.core.store.undo import ImportLock, recover_imports
 
-MAKE_TRACES = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_traces.py"
 BIG_SPANS = 150_000
 CLI = "import sys; from spanscope.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -32,15 +32,7 @@ CLI = "import sys; from spanscope.cli import main; sys.exit(main(sys.argv[1:]))"
 @pytest.fixture(scope="session")
 def big_file(tmp_path_factory) -> Path:
     """A generated OTLP/JSON file big enough for its import to take several commits."""
-    if not MAKE_TRACES.exists():
-        pytest.skip("../shared/bench/make_traces.py not found")
-    path = tmp_path_factory.mktemp("big") / "big.otlp.jsonl"
-    subprocess.run(
-        [sys.executable, str(MAKE_TRACES), str(path), "--spans", str(BIG_SPANS), "--input-bytes", "400"],
-        check=True,
-        capture_output=True,
-    )
-    return path
+    return generated_file(tmp_path_factory, BIG_SPANS)
 
 
 def spans_in(path: Path) -> int:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
 
+from generated_traces import generated_file
 from spanscope.core.store import Outcome, connect
 from spanscope.ui.main_window import QtMainWindow
 
-MAKE_TRACES = Path(__file__).resolve().parents[3] / "shared" / "bench" / "make_traces.py"
 BIG_SPANS = 200_000
 
 
 @pytest.fixture(scope="session")
 def big_file(tmp_path_factory) -> Path:
-    if not MAKE_TRACES.exists():
-        pytest.skip("../shared/bench/make_traces.py not found")
-    path = tmp_path_factory.mktemp("big") / "big.otlp.jsonl"
-    subprocess.run(
-        [sys.executable, str(MAKE_TRACES), str(path), "--spans", str(BIG_SPANS), "--input-bytes", "400"],
-        check=True,
-        capture_output=True,
-    )
-    return path
+    return generated_file(tmp_path_factory, BIG_SPANS)
 
 
 @pytest.fixture

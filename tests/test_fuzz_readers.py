@@ -188,3 +188,12 @@ def test_a_file_cut_short_or_with_a_byte_changed_never_raises(scale: int) -> Non
             check(relative, target, one_value=False, what=f"{relative} cut at {fraction:.3f} / byte {byte}")
 
     run()
+
+
+def test_a_foreign_store_with_a_byte_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    """Found by the soak: a Phoenix store whose schema text holds a byte 0x80 raised
+    UnicodeDecodeError while sniffing; text of other tools' stores is decoded with replacement."""
+    source = FIXTURES / "phoenix-sqlite" / "phoenix.db"
+    target = tmp_path / "phoenix.db"
+    m.write_byte_flip(source, target, int(0.18408960471353944 * source.stat().st_size), 0x80)
+    check("phoenix-sqlite/phoenix.db", target, one_value=False, what="phoenix.db with a byte 0x80")

@@ -160,7 +160,7 @@ def _read(
             f"SELECT request_id, experiment_id, {session_column} FROM trace_info "
             "ORDER BY timestamp_ms, request_id"
         ).fetchall()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # SQLite's message may quote damaged text
         raise damaged(path, exc) from exc
     size, count = source.size, 0
     for number, (request_id, experiment_id, session) in enumerate(traces, 1):

@@ -120,7 +120,7 @@ def _read(
         traces = conn.execute(
             f"SELECT id, project_rowid, trace_id, {session_column} FROM traces ORDER BY {order}"
         ).fetchall()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # SQLite's message may quote damaged text
         raise damaged(path, exc) from exc
     size, count = source.size, 0
     for number, (rowid, project_id, trace_id, session_rowid) in enumerate(traces, 1):

@@ -31,7 +31,7 @@ def is_sqlite(head: bytes) -> bool:
     return head.startswith(SQLITE_MAGIC)
 
 
-def damaged(path: Path, exc: sqlite3.Error) -> FormatError:
+def damaged(path: Path, exc: sqlite3.Error | UnicodeDecodeError) -> FormatError:
     """The message for a SQLite file that cannot be read: one left in the middle of a write (a hot
     journal, which only a writer may roll back), else a truncated or damaged one."""
     journal = Path(f"{path}-journal")
@@ -60,9 +60,17 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
                 f"`sqlite3 {path.name} 'PRAGMA wal_checkpoint'`) and import again"
             )
     try:
-        return sqlite3.connect(uri, uri=True)
+        conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
         raise damaged(path, exc) from exc
+    conn.text_factory = _text
+    return conn
+
+
+def _text(data: bytes) -> str:
+    """TEXT as str, a byte that is not UTF-8 (a damaged page, a tool's bug) as U+FFFD: a bad value
+    in one row or table name, never a UnicodeDecodeError for the whole store."""
+    return data.decode("utf-8", "replace")
 
 
 def schema(conn: sqlite3.Connection, path: Path) -> dict[str, set[str]]:
@@ -70,7 +78,7 @@ def schema(conn: sqlite3.Connection, path: Path) -> dict[str, set[str]]:
     try:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {name: {r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')} for name in names}
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # SQLite's message may quote a damaged name
         raise damaged(path, exc) from exc
 
 

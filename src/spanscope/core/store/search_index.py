@@ -117,6 +117,8 @@ _LOGGED_SQL = (
     "JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id "
     "WHERE l.id > ? AND l.id <= ? AND s.id <= ?"
 )
+#: The status messages of a batch read by `pending` (ids in order), as they are now.
+_STATUS_SQL = "SELECT id, status_message FROM spans WHERE id BETWEEN ? AND ?"
 #: Indexed spans whose status message changed, with the message they were indexed with.
 _RESTATUSED_SQL = (
     f"SELECT {_REINDEXED_COLUMNS}, r.status_message FROM search_restatus r JOIN spans s ON s.id = r.id"
@@ -460,11 +462,8 @@ class IndexWriter:
                 return False  # another build got there first; read again from its watermark
             if self._last_log() != self._pending_log:
                 return False  # the log watermark moved: the texts read may lack records
-            if any(
-                conn.execute("SELECT status_message FROM spans WHERE id = ?", (span.id,)).fetchone()[0]
-                != span.status_message
-                for span in spans
-            ):
+            now = dict(conn.execute(_STATUS_SQL, (spans[0].id, spans[-1].id)).fetchall())
+            if any(now.get(span.id) != span.status_message for span in spans):
                 return False  # finalizing changed a status message: read the batch again
             conn.executemany(_INSERT_FTS, rows)
             conn.executemany("INSERT OR REPLACE INTO search_running VALUES (?, ?, ?, ?, ?)", running)

@@ -10,7 +10,7 @@ from spanscope.cli import main
 from spanscope.core.presentation import display
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.span_tree_model import COST, QtSpanTreeModel
-from spanscope.ui.trace_list import COLUMNS, QtTraceListModel
+from spanscope.ui.trace_list_model import COLUMNS, QtTraceListModel
 
 TRACE = "f" * 32
 #: gpt-4o-mini on the trace's day: $0.15 in, $0.60 out per million tokens; 12 in and 5 out.

@@ -14,7 +14,7 @@ from spanscope.ui.price_settings import QtPriceSettingsDialog, apply_prices
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.span_tree_model import COST
 from spanscope.ui.stepping import QtStateStrip, QtStepController
-from spanscope.ui.trace_list import COLUMNS, QtTraceListModel
+from spanscope.ui.trace_list_model import COLUMNS, QtTraceListModel
 
 
 @pytest.fixture(autouse=True)

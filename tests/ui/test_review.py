@@ -28,7 +28,7 @@ from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_tra
 from spanscope.ui.main_window import QtMainWindow
 from spanscope.ui.review.annotate_dialog import QtAnnotateDialog
 from spanscope.ui.review.label_sets_dialog import QtLabelSetsDialog
-from spanscope.ui.trace_list import COLUMNS
+from spanscope.ui.trace_list_model import COLUMNS
 
 AUTHOR = "tester"
 

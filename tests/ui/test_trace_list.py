@@ -17,7 +17,8 @@ from spanscope.ui.column_choice import AUTOMATIC_TEXT
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.style import ERROR_COLOR
-from spanscope.ui.trace_list import COLUMNS, COLUMNS_KEY, TRACE_ID_ROLE, QtTraceListModel, QtTraceListPanel
+from spanscope.ui.trace_list import COLUMNS_KEY, QtTraceListPanel
+from spanscope.ui.trace_list_model import COLUMNS, TRACE_ID_ROLE, QtTraceListModel
 
 _INSERT = (
     f"INSERT OR REPLACE INTO traces ({', '.join(TRACE_COLUMNS)}) "

@@ -49,7 +49,7 @@ from spanscope.ui.review.form import QtReviewForm
 from spanscope.ui.review.label_menu import QtLabelMenu
 from spanscope.ui.review.reviewer import QtReviewer
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
-from spanscope.ui.trace_list import COLUMNS
+from spanscope.ui.trace_list_model import COLUMNS
 
 #: What the list shows: its filter, sort column, descending, the trace selected in it, and the
 #: rowids of the traces it lists, in its order.

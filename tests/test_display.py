@@ -57,3 +57,8 @@ def test_the_marks_are_the_same_for_one_call_and_for_sums():
     assert CostSum(0.000018, computed=1, unknown=0).text == "~$0.000018"
     assert CostSum(None, computed=0, unknown=2).text == "?"
     assert CostSum(0.0123, computed=0, unknown=1).text == "$0.0123 +?"
+
+
+def test_a_change_of_cost_has_its_sign_after_the_mark():
+    assert display.cost(0.00102, computed=True, sign="−") == "~−$0.00102"
+    assert display.cost(0.5, sign="+") == "+$0.50"

@@ -7,7 +7,7 @@ its figures and a word-level diff of input and output.
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
@@ -77,12 +77,23 @@ COLUMNS = (
 
 
 def _signed(a: float | None, b: float | None, show: Any) -> str:
-    """` (+1.2 s)`, ` (−3)`; a computed cost's mark stays in front: ` (~−$0.00102)`."""
+    """` (+1.2 s)`, ` (−3)`: the change from a to b, `show(size, sign)` writing it."""
     if a is None or b is None or a == b:
         return ""
-    text = show(abs(b - a))
-    mark = "~" if text.startswith("~") else ""
-    return f" ({mark}{'+' if b > a else '−'}{text[len(mark) :]})"
+    return f" ({show(abs(b - a), '+' if b > a else '−')})"
+
+
+def _sign_first(show: Callable[[Any], str]) -> Callable[[Any, str], str]:
+    """A change shown as its sign then its size: `+1.2 s`."""
+    return lambda size, sign: sign + show(size)
+
+
+def _cost_change(computed: bool) -> Callable[[float, str], str]:
+    """A change of cost, its mark before its sign: `~−$0.00102`."""
+    return lambda size, sign: display.cost(size, computed=computed, sign=sign)
+
+
+_LATENCY_CHANGE = _sign_first(display.duration)
 
 
 def _tokens(step: Step) -> str:
@@ -168,13 +179,13 @@ class QtTraceDiffModel(QAbstractTableModel):
             return indent(row.depth, "    ") + step.name + model + error
         if field == "latency":
             text = display.duration(step.latency_ns)
-            return text + (_signed(other.latency_ns, step.latency_ns, display.duration) if other else "")
+            return text + (_signed(other.latency_ns, step.latency_ns, _LATENCY_CHANGE) if other else "")
         if field == "tokens":
             return _tokens(step)
         text = display.cost(step.cost_usd, computed=step.cost_computed)
         if other is None:
             return text
-        change = partial(display.cost, computed=step.cost_computed or other.cost_computed)
+        change = _cost_change(step.cost_computed or other.cost_computed)
         return text + _signed(other.cost_usd, step.cost_usd, change)
 
 
@@ -258,12 +269,14 @@ def totals_html(diff: TraceDiff) -> str:
     def delta(x: float | None, y: float | None, show: Any) -> str:
         return _signed(x, y, show).strip(" ()")
 
-    change_cost = partial(display.cost, computed=a.computed + b.computed > 0)
+    change_cost = _cost_change(a.computed + b.computed > 0)
+    counted = _sign_first(str)
+    tokens = _sign_first(display.count)
     deltas = (
-        f"<td></td><td></td><td></td><td>{delta(a.duration_ns, b.duration_ns, display.duration)}</td>"
-        f"<td>{delta(a.spans, b.spans, str)}</td><td>{delta(a.errors, b.errors, str)}</td>"
-        f"<td>{delta(a.input_tokens, b.input_tokens, display.count)} / "
-        f"{delta(a.output_tokens, b.output_tokens, display.count)}</td>"
+        f"<td></td><td></td><td></td><td>{delta(a.duration_ns, b.duration_ns, _LATENCY_CHANGE)}</td>"
+        f"<td>{delta(a.spans, b.spans, counted)}</td><td>{delta(a.errors, b.errors, counted)}</td>"
+        f"<td>{delta(a.input_tokens, b.input_tokens, tokens)} / "
+        f"{delta(a.output_tokens, b.output_tokens, tokens)}</td>"
         f"<td>{delta(a.cost_usd, b.cost_usd, change_cost)}</td><td></td>"
     )
     counts = diff.counts()

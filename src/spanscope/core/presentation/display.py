@@ -29,13 +29,14 @@ def count(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def cost(usd: float | None, *, computed: bool = False, unknown: bool = False) -> str:
+def cost(usd: float | None, *, computed: bool = False, unknown: bool = False, sign: str = "") -> str:
     """Money as every view and command shows it: `$0.0123` reported, `~$0.0123` when (some of) it
     was computed from token counts and prices, `?` unknown, a trailing `+?` when some calls of a sum
-    have no price; "" when there is no cost at all (not a model call). Never a silent zero."""
+    have no price; "" when there is no cost at all (not a model call). Never a silent zero. A change
+    of cost has its `sign` after the mark: `~−$0.00102`."""
     if usd is None or not math.isfinite(usd):
         return "?" if unknown or usd is not None else ""
-    text = ("~" if computed else "") + _dollars(usd)
+    text = ("~" if computed else "") + sign + _dollars(usd)
     return f"{text} +?" if unknown else text
 
 

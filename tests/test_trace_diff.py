@@ -9,7 +9,8 @@ from otlp import llm, request, span, write_jsonl
 from spanscope.cli import main
 from spanscope.core.debugging.tree import TraceTree
 from spanscope.core.diff.conversation_diff import word_diff
-from spanscope.core.diff.trace_diff import align, align_siblings, collapse, diff_traces, marked, readable
+from spanscope.core.diff.text_report import marked
+from spanscope.core.diff.trace_diff import align, align_siblings, collapse, diff_traces, readable
 from spanscope.core.span_rows import SpanRows
 from spanscope.core.store import Outcome, connect, import_file
 

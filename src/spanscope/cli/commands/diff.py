@@ -11,7 +11,7 @@ from spanscope.cli.errors import EXIT_FAILED, EXIT_OK, report
 from spanscope.cli.listing import print_choices, split_trace_ids
 from spanscope.cli.output import write_lines
 from spanscope.cli.stores import Subparsers, command_parser, store_for
-from spanscope.core.diff import trace_diff
+from spanscope.core.diff import text_report, trace_diff
 from spanscope.core.store import connect
 from spanscope.core.store.queries import resolve_trace_id
 
@@ -48,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(orjson.dumps(diff.to_json()).decode() + "\n")
         else:
-            write_lines(trace_diff.report_lines(diff), sys.stdout)
+            write_lines(text_report.report_lines(diff), sys.stdout)
     return EXIT_OK

@@ -18,7 +18,8 @@ from spanscope.core.store.queries import list_traces
 from spanscope.ui.app import prepare_window
 from spanscope.ui.context import View
 from spanscope.ui.costs import prices
-from spanscope.ui.main_window import PANELS, Dock, QtMainWindow, Tab
+from spanscope.ui.main_window import QtMainWindow
+from spanscope.ui.panels import PANELS, Dock, Tab
 from spanscope.ui.workers import QtWorker, worker_errors
 
 AGENT_TRACE = "214119cf6d84cc7956364be9b85993a7"

@@ -4,11 +4,8 @@ Dashboard, Compare models and Review tabs beside the traces."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
 
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import (
@@ -35,15 +32,12 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.formats import Problem, dialog_filter
-from spanscope.core.formats.folders import Sources, expand_folders
 from spanscope.core.store import (
     FileResult,
     ImportProgress,
-    ImportState,
     Outcome,
     StoreError,
     connect,
-    import_file,
     is_store,
 )
 from spanscope.core.store.finalize import prepare_store
@@ -55,7 +49,9 @@ from spanscope.ui.costs import prices
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
+from spanscope.ui.import_tasks import FolderListed, import_one, list_folder
 from spanscope.ui.listen import QtListener
+from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
@@ -75,7 +71,7 @@ from spanscope.ui.style import APPEARANCE_KEY, ColorScheme, apply_color_scheme, 
 from spanscope.ui.timeline import QtTimelinePanel
 from spanscope.ui.trace_diff import QtTraceDiffWindow
 from spanscope.ui.trace_list import QtTraceListPanel
-from spanscope.ui.workers import Policy, QtWorker, TaskState, worker_errors
+from spanscope.ui.workers import Policy, QtWorker, worker_errors
 
 MAX_RECENT = 10
 #: Import progress is shown at most this often; more would only flood the event loop.
@@ -105,107 +101,6 @@ APPEARANCES = (
     (ColorScheme.DARK, "&Dark"),
 )
 STORE_FILE_FILTER = "Spanscope stores (*.db *.sqlite *.sqlite3);;All files (*)"
-
-
-def import_one(store: Path, path: Path, state: TaskState) -> FileResult:
-    """Import one file on the import worker; a file whose turn comes after Cancel is not read."""
-    if state.cancelled:
-        return FileResult(path, Outcome.CANCELLED)
-
-    def report(p: ImportProgress) -> None:
-        state.report(p, final=p.bytes_done >= p.bytes_total)
-
-    return import_file(store, path, ImportState(on_progress=report, cancel_event=state.cancel_event))
-
-
-@dataclass(frozen=True)
-class FolderListed:
-    """A folder's trace files, listed on the import worker, to be imported into `store`."""
-
-    folder: Path
-    store: Path
-    sources: Sources
-
-
-def list_folder(store: Path, folder: Path, state: TaskState) -> FolderListed | FileResult:
-    """List a folder's trace files on the import worker: sniffing each file may take a while."""
-    sources = expand_folders([folder])
-    return FileResult(folder, Outcome.CANCELLED) if state.cancelled else FolderListed(folder, store, sources)
-
-
-@dataclass(frozen=True)
-class Area:
-    """A part of the Traces tab: the trace list on top, the span tree and step detail below."""
-
-    where: Literal["top", "lower left", "lower right"]
-
-
-@dataclass(frozen=True)
-class Tab:
-    """A tab of the window, brought forward by `view`; `action` and `shortcut` put it in the View
-    menu, which brings it forward with the keyboard focus."""
-
-    title: str
-    view: View
-    action: str | None = None
-    shortcut: str | None = None
-
-
-@dataclass(frozen=True)
-class Dock:
-    """A dock: where it starts, whether it shows at first, whether the stepping toolbar toggles
-    it, and the dock it shares its place with (as a tab)."""
-
-    title: str
-    area: Qt.DockWidgetArea
-    shown: bool = True
-    on_toolbar: bool = False
-    tabbed_with: str | None = None
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One entry of the window's table: the attribute holding the panel, how it is made (panels
-    register with the context themselves), where it goes."""
-
-    name: str
-    make: Callable[[QtMainWindow], QWidget]
-    place: Area | Tab | Dock
-
-
-BOTTOM, RIGHT = Qt.DockWidgetArea.BottomDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-
-#: Every panel of the window, in the order its tabs, docks and menu entries appear.
-PANELS: tuple[Panel, ...] = (
-    Panel("trace_list", lambda w: QtTraceListPanel(w.context, settings=w.settings), Area("top")),
-    Panel("span_tree", lambda w: QtSpanTreePanel(w.context), Area("lower left")),
-    Panel("detail", lambda w: QtDetailPanel(w.context, settings=w.settings), Area("lower right")),
-    Panel("traces", lambda w: w.traces_tab(), Tab("Traces", View.TRACES)),
-    Panel("dashboard", lambda w: QtDashboardTab(w.context), Tab("Dashboard", View.DASHBOARD)),
-    Panel("compare", lambda w: QtCompareTab(w.context), Tab("Compare models", View.COMPARE)),
-    Panel("review_tab", lambda w: w.review.make_tab(w.trace_list), Tab("Review", View.REVIEW)),
-    Panel(
-        "search",
-        lambda w: QtSearchPanel(w.context),
-        Tab("Search", View.SEARCH, "&Search All Spans…", "Ctrl+Shift+F"),
-    ),
-    Panel("timeline", lambda w: QtTimelinePanel(w.context), Dock("Timeline", BOTTOM)),
-    Panel(
-        "breakpoints",
-        lambda w: QtBreakpointsPanel(w.stepping),
-        Dock("Breakpoints", RIGHT, shown=False, on_toolbar=True),
-    ),
-    Panel(
-        "changes",
-        lambda w: QtConversationDiffView(w.stepping),
-        Dock("Conversation changes", RIGHT, shown=False, on_toolbar=True, tabbed_with="breakpoints"),
-    ),
-    Panel(
-        "problems",
-        lambda w: QtProblemsPanel(),
-        Dock("Problems", BOTTOM, shown=False, tabbed_with="timeline"),
-    ),
-)
 
 
 def trace_list_height(panel: QtTraceListPanel, rows: int) -> int:

@@ -1,0 +1,1 @@
+"""Replaying recorded model calls against another OpenAI-compatible model, and storing the result."""

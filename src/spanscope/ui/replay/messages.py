@@ -145,7 +145,7 @@ class QtImageChip(QFrame):
         self.part = part
         url = part.get("url") if isinstance(part.get("url"), str) else ""
         blob = data_url(url)
-        picture = QLabel()
+        self.picture = picture = QLabel()
         if blob is not None:
             read = read_blob(blob, THUMB)
             image = placeholder(read, THUMB.width()) if isinstance(read, str) else read

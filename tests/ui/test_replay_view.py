@@ -139,7 +139,7 @@ def test_replay_streams_the_edited_message_and_stores_a_linked_trace(qtbot, cont
         (window.trace_id, window.span_id, "replay")
     ]
     assert [r.trace_id for r in replays_of(context.db, window.trace_id, window.span_id)] == [trace_id]
-    assert window.replays_label.isVisible() and "Replays: 1" in window.replays_label.text()
+    assert window.replays.count.isVisible() and "Replays: 1" in window.replays.count.text()
     figures = window.result.figures.text()
     assert MODELS[0] in figures and ">11<" in figures and ">7<" in figures  # the server's usage
     assert window.result.replay_figures.latency and window.result.replay_figures.ttft
@@ -332,3 +332,63 @@ def test_images_are_thumbnails_and_can_be_removed(qtbot, image_template, tmp_pat
         assert len([p for p in sent if p.get("type") == "image_url"]) == kept
     finally:
         context.close_store()
+
+
+def test_the_main_window_opens_replay_from_the_tree_the_detail_and_stepping(
+    qtbot, openai_template, tmp_path, server
+):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMenu
+
+    from spanscope.ui.main_window import QtMainWindow
+    from spanscope.ui.replay.window import QtReplayWindow
+
+    main = QtMainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(main)
+    store = tmp_path / "store.db"
+    shutil.copy(openai_template, store)
+    assert main.open_store(store)
+    trace_id, span_id = llm_spans(main.context)[0]
+    main.context.open_span(trace_id, span_id)
+    qtbot.waitUntil(lambda: main.context.span_id == span_id)
+    opened: list[tuple[str, str]] = []
+    assert main.findChildren(QtReplayWindow) == []
+    for signal in (
+        main.span_tree.replay_requested,
+        main.detail.replay_corner.replay_requested,
+        main.stepping.replay_requested,
+    ):
+        signal.connect(lambda t, s: opened.append((t, s)))
+
+    corner = main.detail.replay_corner
+    assert not corner.isHidden() and corner.count.isHidden()
+    corner.button.click()
+    assert main.stepping_toolbar.replay_action.isEnabled()
+    main.stepping_toolbar.replay_action.trigger()
+    row = main.span_tree.model.index_of(span_id)
+    point = main.span_tree.view.visualRect(row).center()
+    main.span_tree._context_menu(point)
+    menu = main.span_tree.findChildren(QMenu)[-1]
+    assert [a.text() for a in menu.actions()] == ["Replay…"]
+    menu.actions()[0].trigger()
+    assert opened == [(trace_id, span_id)] * 3
+    windows = main.findChildren(QtReplayWindow)
+    assert len(windows) == 3 and all(w.span_id == span_id for w in windows)
+
+    # a replay stored from one of them is counted on the span's detail, and its link opens it
+    replay = windows[0]
+    replay.picker.endpoint_box.setEditText(server.base_url)
+    replay.picker.set_model(MODELS[1])
+    run_and_wait(qtbot, replay)
+    qtbot.waitUntil(lambda: not corner.count.isHidden())
+    assert "Replays: 1" in corner.count.text()
+    corner.count.linkActivated.emit("newest")
+    qtbot.waitUntil(lambda: main.context.trace_id == replay.stored[0])
+    # a span that is no model call has no way in
+    root = main.context.trace_tree(trace_id).rows.columns["span_id"][0]
+    main.context.open_span(trace_id, root)
+    qtbot.waitUntil(lambda: main.context.span_id == root)
+    assert corner.isHidden() and not main.stepping_toolbar.replay_action.isEnabled()
+    for window in windows:
+        window.close()
+    main.close()

@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
     QTimer,
+    Signal,
 )
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOption,
@@ -258,6 +260,9 @@ class QtSpanTreePanel(QWidget, QtObserver):
     """Search box, expand buttons and the span tree of the current trace; registers with `context`
     and keeps the tree's selection and the context's current span in step."""
 
+    #: "Replay…" was chosen on an LLM span: (trace id, span id).
+    replay_requested = Signal(str, str)
+
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
@@ -301,7 +306,19 @@ class QtSpanTreePanel(QWidget, QtObserver):
             [COLUMN_WIDTHS[c] for c in range(len(COLUMNS))], [COLUMN_LEAST[c] for c in range(len(COLUMNS))]
         )
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
         return view
+
+    def _context_menu(self, point: QPoint) -> None:
+        """On an LLM span: Replay…, which opens the Replay window on it."""
+        row = self.model.row_of(self.view.indexAt(point))
+        if row < 0 or self._trace_id is None or self.model.tree.rows.columns["kind"][row] != "LLM":
+            return
+        span_id = self.model.tree.rows.columns["span_id"][row]
+        menu = QMenu(self)
+        menu.addAction("Replay…", lambda: self.replay_requested.emit(self._trace_id, span_id))
+        menu.popup(self.view.viewport().mapToGlobal(point))
 
     def _make_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()

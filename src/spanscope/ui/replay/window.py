@@ -18,11 +18,11 @@ from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.model import Span
 from spanscope.core.replay.recorded import RecordedCall, recorded_call
 from spanscope.core.store.queries import NotFound, get_span
-from spanscope.core.store.replays import replays_of
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.detail.html import esc, muted
 from spanscope.ui.replay.compare_html import Figures, completion_answer, recorded_answer
+from spanscope.ui.replay.corner import QtReplayCorner
 from spanscope.ui.replay.endpoint_picker import NoEndpoint, QtEndpointPicker, offered_endpoints
 from spanscope.ui.replay.messages import InvalidMessage
 from spanscope.ui.replay.request_editor import QtRequestEditor
@@ -37,7 +37,6 @@ from spanscope.ui.workers import Policy, QtWorker
 STREAM_INTERVAL_S = 0.05
 #: The request's share of the window's width.
 REQUEST_SHARE = 0.45
-REPLAY_LINK = "spanscope-replay"
 #: The model of a request whose span names none, until the user names one.
 NO_MODEL = ""
 
@@ -84,9 +83,8 @@ class QtReplayWindow(QWidget):
         self.notes.setToolTip("What of the recorded call the request could not carry over")
         self.notes.hide()
         self._cancelling = False
-        self.replays_label = QLabel(textFormat=Qt.TextFormat.RichText)
-        self.replays_label.setToolTip("Replays of this call stored so far: open the newest")
-        self.replays_label.linkActivated.connect(self._open_newest_replay)
+        self.replays = QtReplayCorner(context)
+        self.replays.button.hide()
         self.editor = QtRequestEditor()
         self.picker = QtEndpointPicker(endpoints)
         self.run_button = QPushButton("Run")
@@ -115,7 +113,7 @@ class QtReplayWindow(QWidget):
     def _build_layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
-        top.addWidget(self.replays_label)
+        top.addWidget(self.replays)
         actions = QHBoxLayout()
         actions.addWidget(self.picker.status, 1)
         actions.addWidget(self.cancel_button)
@@ -170,18 +168,7 @@ class QtReplayWindow(QWidget):
         self.notes.setText("\n".join(call.notes))
         self.notes.setVisible(bool(call.notes))
         self.result.set_original(recorded_answer(span.output), Figures.of(span, prices().book))
-        self._show_replays()
-
-    def _show_replays(self) -> None:
-        db = self.context.db
-        rows = (
-            []
-            if db is None
-            else [r for r in replays_of(db, self.trace_id, self.span_id) if r.purpose == "replay"]
-        )
-        self._replays = rows
-        self.replays_label.setText(f'<a href="{REPLAY_LINK}:newest">Replays: {len(rows)}</a>' if rows else "")
-        self.replays_label.setVisible(bool(rows))
+        self.replays.set_span(span)
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -237,7 +224,7 @@ class QtReplayWindow(QWidget):
             self.stored_label.setText(f"Stored as trace {span.trace_id[:12]}")
             self.open_button.setEnabled(True)
             self.context.refresh()
-            self._show_replays()
+            self.replays.set_span(self.span)
 
     def _on_crash(self, text: str) -> None:
         """An unexpected failure (also in the status bar): the window is usable again."""
@@ -251,11 +238,6 @@ class QtReplayWindow(QWidget):
     def open_replay(self) -> None:
         if self.stored is not None:
             self._open(*self.stored)
-
-    def _open_newest_replay(self, _link: str) -> None:
-        if self._replays:
-            newest = self._replays[-1]
-            self._open(newest.trace_id, newest.span_id)
 
     def _open(self, trace_id: str, span_id: str) -> None:
         self.context.open_span(trace_id, span_id)

@@ -48,12 +48,12 @@ class InvalidMessage(ValueError):
 
 
 def _lines_high(editor: QPlainTextEdit, lines: int) -> int:
-    margins = editor.contentsMargins()
+    """The editor's height showing `lines` lines: theirs, the document's margins and the frame."""
     return (
         editor.fontMetrics().lineSpacing() * lines
         + int(2 * editor.document().documentMargin())
-        + margins.top()
-        + margins.bottom()
+        + 2 * editor.frameWidth()
+        + 2
     )
 
 
@@ -100,6 +100,7 @@ class QtToolCallEditor(QFrame):
         self.name = QLineEdit(str(call.get("name") or ""), placeholderText="tool name")
         self.call_id = QLineEdit(str(call.get("id") or ""), placeholderText="call id")
         self.call_id.setMaximumWidth(180)
+        self.call_id.setCursorPosition(0)
         arguments = call.get("arguments")
         if isinstance(arguments, str):
             with suppress(ValueError):  # not JSON: shown as recorded, and Run says why it cannot go

@@ -119,11 +119,13 @@ class QtDetailPanel(QWidget, QtObserver):
         self.tabs.setTabToolTip(IO_TAB, "The span's input and output")
         #: "Replay…" on an LLM span, and its replays (main window: replay_corner.replay_requested).
         self.replay_corner = QtReplayCorner(context)
-        self.tabs.setCornerWidget(self.replay_corner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.header)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.replay_corner, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
         self.set_span(None)
         if context is not None:

@@ -392,3 +392,43 @@ def test_the_main_window_opens_replay_from_the_tree_the_detail_and_stepping(
     for window in windows:
         window.close()
     main.close()
+
+
+def test_ctrl_enter_runs(qtbot, context, server):
+    from PySide6.QtCore import Qt
+
+    window = open_window(qtbot, context, server)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    editor = last_user(window).text
+    editor.setFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.job.busy
+    qtbot.waitUntil(lambda: window.stored is not None, timeout=WAIT_MS)
+    assert "\n" not in editor.toPlainText()
+
+
+def test_a_replay_goes_into_the_store_of_its_call(qtbot, context, server, openai_template, tmp_path):
+    window = open_window(qtbot, context, server)
+    first = context.store_path
+    other = tmp_path / "other.db"
+    shutil.copy(openai_template, other)
+    context.open_store(other)
+    run_and_wait(qtbot, window)
+    assert trace_count(other) == trace_count(openai_template)
+    db = connect(first, readonly=True)
+    try:
+        assert [r.trace_id for r in replays_of(db, window.trace_id, window.span_id)] == [window.stored[0]]
+    finally:
+        db.conn.close()
+    window.open_replay()
+    assert str(first) in window.result.banner.text() and context.trace_id != window.stored[0]
+
+
+def test_a_span_that_is_no_model_call_cannot_be_replayed(qtbot, context, server):
+    trace_id = llm_spans(context)[0][0]
+    root = context.trace_tree(trace_id).rows.columns["span_id"][0]
+    window = open_window(qtbot, context, server, span=(trace_id, root))
+    assert "not a model call" in window.header.text() and not window.run_button.isEnabled()
+    window.run()
+    assert server.requests == []

@@ -614,6 +614,8 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout()
+        for replay in self.findChildren(QtReplayWindow):
+            replay.close()  # its call is cancelled
         self.listener.stop()
         self.search.stop()
         self.imports.cancel()

@@ -15,7 +15,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from spanscope.core.endpoints.config import Endpoint
-from spanscope.core.model import Span
+from spanscope.core.model import Kind, Span
 from spanscope.core.replay.recorded import RecordedCall, recorded_call
 from spanscope.core.store.queries import NotFound, get_span
 from spanscope.ui.context import QtTraceContext
@@ -66,6 +66,8 @@ class QtReplayWindow(QWidget):
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.context, self.trace_id, self.span_id = context, trace_id, span_id
+        #: The store the call is in, which its replays go into (whatever store the app opens later).
+        self.store_path = context.store_path
         self.span: Span | None = None
         #: The last replay stored from this window (its trace and span ids).
         self.stored: tuple[str, str] | None = None
@@ -150,6 +152,8 @@ class QtReplayWindow(QWidget):
             if db is None:
                 raise NotFound("no store is open")
             span = get_span(db, self.trace_id, self.span_id)
+            if span.kind is not Kind.LLM:
+                raise NotFound(f"it is a {span.kind.value} span, not a model call")
         except NotFound as exc:
             self.setWindowTitle("Replay")
             self.header.setText(muted(f"Cannot replay span {self.span_id}: {exc}"))
@@ -176,7 +180,7 @@ class QtReplayWindow(QWidget):
         """Send the request as edited (nothing happens while a call runs)."""
         if self.job.busy or self.span is None:
             return
-        store = self.context.store_path
+        store = self.store_path
         try:
             if store is None:
                 raise NoEndpoint("No store is open to keep the replay in")
@@ -223,8 +227,9 @@ class QtReplayWindow(QWidget):
             self.stored = (span.trace_id, span.span_id)
             self.stored_label.setText(f"Stored as trace {span.trace_id[:12]}")
             self.open_button.setEnabled(True)
-            self.context.refresh()
-            self.replays.set_span(self.span)
+            if self._store_shown():
+                self.context.refresh()
+                self.replays.set_span(self.span)
 
     def _on_crash(self, text: str) -> None:
         """An unexpected failure (also in the status bar): the window is usable again."""
@@ -235,9 +240,17 @@ class QtReplayWindow(QWidget):
 
     # --- navigating -------------------------------------------------------------------------------
 
+    def _store_shown(self) -> bool:
+        """The app still shows the store the call came from."""
+        return self.context.store_path == self.store_path
+
     def open_replay(self) -> None:
-        if self.stored is not None:
-            self._open(*self.stored)
+        if self.stored is None:
+            return
+        if not self._store_shown():
+            self.result.show_banner(f"The replay is in {self.store_path}: open that store to see it")
+            return
+        self._open(*self.stored)
 
     def _open(self, trace_id: str, span_id: str) -> None:
         self.context.open_span(trace_id, span_id)

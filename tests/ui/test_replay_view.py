@@ -100,7 +100,7 @@ def last_user(window):
 
 
 def run_and_wait(qtbot, window) -> None:
-    window.run()
+    window.run_button.click()
     assert window.job.busy
     qtbot.waitUntil(lambda: not window.job.busy, timeout=WAIT_MS)
 
@@ -110,6 +110,7 @@ def test_opening_sends_nothing(qtbot, context, server):
     qtbot.wait(100)
     assert server.requests == [] and server.headers == []
     assert not window.picker.job.busy and window.picker.model_box.count() == 0
+    assert window.run_button.isEnabled() and not window.cancel_button.isEnabled()
     assert [e.role.currentText() for e in window.editor.messages.editors()] == ["system", "user"]
 
 

@@ -106,9 +106,9 @@ class QtReplayWindow(QWidget):
         self.open_button.clicked.connect(self.open_replay)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.run)
-        self._set_running(False)
         self.open_button.setEnabled(False)
         self._load()
+        self._set_running(False)
         if problem:
             self.picker._say(problem, error=True)
 
@@ -157,7 +157,6 @@ class QtReplayWindow(QWidget):
         except NotFound as exc:
             self.setWindowTitle("Replay")
             self.header.setText(muted(f"Cannot replay span {self.span_id}: {exc}"))
-            self.run_button.setEnabled(False)
             return
         self.span = span
         self.setWindowTitle(f"Replay — {span.name}")

@@ -148,11 +148,10 @@ class QtDatasetExportDialog(QDialog):
     def _count(self) -> None:
         self.count_label.setText("Counting spans…")
         if self.store is not None:
-            selection = self.choice.selection
-            self.counter.start_reads(self.store, {"count": lambda db: _counted(db, selection)})
+            store, selection = self.store, self.choice.selection
+            self.counter.start(lambda state: _counted(store, selection, state))
 
-    def _on_counted(self, values: dict) -> None:
-        found = values["count"]
+    def _on_counted(self, found: int | str) -> None:
         if isinstance(found, str):
             self.count_label.setText(found)
         else:
@@ -200,7 +199,8 @@ class QtDatasetExportDialog(QDialog):
         if summary.cancelled:
             self._say("Cancelled: the file was not written.")
         elif summary.records == 0:
-            self._say(f"No records: {summary.text()}. The file holds none.", error=True)
+            why = summary.text() if summary.spans else "the choice holds no span"
+            self._say(f"No records: {why}. The file was not written.", error=True)
         else:
             self._say(f"{summary.text()}, written to {target}.")
 
@@ -224,10 +224,14 @@ class QtDatasetExportDialog(QDialog):
         super().done(result)
 
 
-def _counted(db, selection: Selection) -> int | str:
-    """The selection's span count, or why it cannot be read (a bad query, an unbuilt index)."""
+def _counted(store: Path, selection: Selection, state: TaskState) -> int | str:
+    """The selection's span count (the search index brought up to date first if its filter searches
+    text), or why it cannot be counted (a bad query)."""
     try:
-        return count(db, selection)
+        prepare(store, selection, IndexState(cancel_event=state.cancel_event))
+        db = thread_db(store)
+        with state.interrupting(db):
+            return count(db, selection)
     except SelectionError as exc:
         return str(exc)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import stat
+import threading
 from pathlib import Path
 
 import orjson
@@ -307,3 +310,17 @@ def test_write_dataset_reports_progress_per_record(store):
     )
     assert summary.records == 5 and seen == [1, 2, 3, 4, 5]
     assert len(out.getvalue().splitlines()) == 5
+
+
+def test_a_path_that_is_no_regular_file_is_written_to_not_replaced(store, tmp_path):
+    """-o /dev/null or a pipe: written through, never swapped for a regular file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    db = connect(store, readonly=True)
+    summary = export_to_file(db, Request(Selection(), "jsonl", Link(None, ()), limit=2), fifo)
+    reader.join(10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert summary.records == 2 and len(received[0].splitlines()) == 2

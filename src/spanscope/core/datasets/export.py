@@ -104,8 +104,13 @@ def write_dataset(
 @contextlib.contextmanager
 def replacing(path: Path) -> Iterator[BinaryIO]:
     """A file to write that takes `path`'s place only when the block ends without an error; the
-    partial file is removed otherwise."""
+    partial file is removed otherwise. A path that is no regular file (/dev/null, a pipe, a
+    terminal) is written to as it is: it is never replaced."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as f:
+            yield f
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -254,6 +254,8 @@ def test_a_filter_matching_nothing_is_a_clear_failure_and_writes_no_file(store, 
     assert not out.exists()
     code, _, err = run(capsys, "--db", str(store), "--filter", '"unclosed')
     assert code == 2 and "bad filter: a quote is not closed" in err
+    code, _, err = run(capsys, "--db", str(store), "--filter", "trace:ab trace:cd")
+    assert code == 2 and "give one trace:ID in the filter" in err
     code, _, err = run(capsys, "--db", str(store), "--kind", "nope")
     assert code == 2 and "'nope' is not a span kind" in err
 
@@ -266,6 +268,9 @@ def test_a_span_named_twice_is_written_once_and_the_limit_holds(store, capsys):
     assert len(ids) == len(set(ids)) and f"{link['trace_id']}:{link['span_id']}" in ids
     _, records, err = run(capsys, "--db", str(store), "--limit", "2")
     assert len(records) == 2 and err.startswith("2 records")
+    _, in_filter, _ = run(capsys, "--db", str(store), "--filter", f"trace:{link['trace_id']}")
+    _, by_option, _ = run(capsys, "--db", str(store), "--trace", link["trace_id"])
+    assert in_filter == by_option and f"{link['trace_id']}:{link['span_id']}" in [r["id"] for r in by_option]
 
 
 def test_a_cancelled_or_failed_export_leaves_the_file_as_it_was(store, tmp_path):

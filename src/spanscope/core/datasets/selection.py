@@ -5,6 +5,9 @@ A trace or filter chooses spans of one kind, model calls (LLM) unless told other
 spans whose input and output make an evaluation sample. A filter that names a kind (`kind:tool`)
 keeps its own, and a span named by its id is taken whatever its kind. A span chosen twice is written
 once.
+
+What is held meanwhile: the store ids of the matching spans (one list, some 40 MB for a million)
+and one page of full spans; the named spans are read trace by trace.
 """
 
 from __future__ import annotations
@@ -81,8 +84,9 @@ def _query(selection: Selection) -> Query:
             query = parse(selection.filter)
         except QuerySyntaxError as exc:
             raise SelectionError(f"bad filter: {exc}") from None
-        if "trace" in query.filters:
-            raise SelectionError("give traces with --trace, not trace: in the filter")
+        traces = query.filters.get("trace", ())
+        if len(traces) > 1 or (traces and selection.traces):
+            raise SelectionError("give one trace:ID in the filter, or the traces apart from it (--trace)")
     else:
         query = Query()
     if selection.kind is not None and "kind" not in query.filters:

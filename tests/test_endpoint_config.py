@@ -10,17 +10,25 @@ import keyring.core
 import pytest
 
 from spanscope.core.endpoints import secrets
+from spanscope.core.endpoints.chat import EndpointError
 from spanscope.core.endpoints.config import (
     PRESETS,
     Endpoint,
-    EndpointFileError,
+    EndpointConfigError,
     endpoints_path,
     find_endpoint,
     problems,
     read_endpoints,
     save_endpoints,
 )
-from spanscope.core.endpoints.secrets import KeyringUnavailable, delete_key, get_key, keyring_problem, set_key
+from spanscope.core.endpoints.secrets import (
+    KeyringUnavailable,
+    api_key,
+    delete_key,
+    get_key,
+    keyring_problem,
+    set_key,
+)
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -135,7 +143,7 @@ def test_a_key_pasted_as_the_variable_name_is_refused_without_being_repeated():
 def test_a_damaged_file_is_named_with_what_is_wrong(user_config_dir, content, reason):
     user_config_dir.mkdir(parents=True)
     (user_config_dir / "endpoints.json").write_bytes(content)
-    with pytest.raises(EndpointFileError) as raised:
+    with pytest.raises(EndpointConfigError) as raised:
         read_endpoints()
     message = str(raised.value)
     assert message.startswith(str(user_config_dir / "endpoints.json"))
@@ -144,7 +152,7 @@ def test_a_damaged_file_is_named_with_what_is_wrong(user_config_dir, content, re
 
 def test_an_unreadable_file_is_named(user_config_dir):
     (user_config_dir / "endpoints.json").mkdir(parents=True)
-    with pytest.raises(EndpointFileError, match=r"Cannot read .*endpoints\.json: \S"):
+    with pytest.raises(EndpointConfigError, match=r"Cannot read .*endpoints\.json: \S"):
         read_endpoints()
 
 
@@ -164,7 +172,20 @@ def test_keys_live_in_the_keyring_under_the_endpoint_name_and_never_in_the_file(
     delete_key("Büro GPU")  # nothing stored: nothing to do
 
 
+def test_a_call_takes_its_key_from_the_variable_or_the_keyring(file_keyring, monkeypatch):
+    monkeypatch.setenv("HOSTED_KEY", KEY)
+    set_key("gpu", KEY + "-keyring")
+    assert api_key(Endpoint("hosted", "https://example.com/v1", key_env="HOSTED_KEY")) == KEY
+    assert api_key(Endpoint("gpu", "http://h/v1", key_in_keyring=True)) == KEY + "-keyring"
+    assert api_key(Endpoint("unset", "http://h/v1", key_env="SPANSCOPE_TEST_UNSET")) is None
+    assert api_key(Endpoint("nothing stored", "http://h/v1", key_in_keyring=True)) is None
+    assert api_key(Endpoint("local", "http://h/v1")) is None
+
+
 def test_no_usable_keyring_is_said_plainly(no_keyring):
+    with pytest.raises(EndpointError, match="No system keyring is available"):
+        api_key(Endpoint("gpu", "http://h/v1", key_in_keyring=True))
+
     assert keyring_problem() == secrets.NO_KEYRING
     assert "environment variable" in secrets.NO_KEYRING
     for call in (lambda: get_key("e"), lambda: set_key("e", KEY), lambda: delete_key("e")):
@@ -185,7 +206,7 @@ def test_the_file_is_plain_json_a_person_can_read(user_config_dir):
                 "api": "chat",
                 "key_env": None,
                 "key_in_keyring": False,
-                "timeout_s": 60.0,
+                "timeout_s": 120.0,
                 "max_retries": 2,
             }
         ]

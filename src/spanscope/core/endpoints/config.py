@@ -20,13 +20,15 @@ from urllib.parse import urlsplit
 from spanscope.core.pricing.overrides import config_dir
 
 ENDPOINTS_FILE = "endpoints.json"
-#: The protocols an endpoint may speak, with the names a form shows.
-APIS = {"chat": "Chat Completions", "responses": "Responses"}
+#: The Chat Completions API (every OpenAI-compatible server) or the Responses API (OpenAI's newer one).
+APIS = ("chat", "responses")
+#: What a form calls them.
+API_NAMES = {"chat": "Chat Completions", "responses": "Responses"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """An OpenAI-compatible server. `key_env` names the environment variable holding its key;
     `key_in_keyring` says the key is in the system keyring; neither: it takes no key."""
@@ -36,7 +38,7 @@ class Endpoint:
     api: str = "chat"
     key_env: str | None = None
     key_in_keyring: bool = False
-    timeout_s: float = 60.0
+    timeout_s: float = 120.0
     max_retries: int = 2
 
 
@@ -54,7 +56,7 @@ PRESETS: tuple[Endpoint, ...] = (
 )
 
 
-class EndpointFileError(ValueError):
+class EndpointConfigError(ValueError):
     """endpoints.json cannot be used; the message names the file and what is wrong with it."""
 
 
@@ -102,7 +104,7 @@ def problems(endpoints: Sequence[Endpoint]) -> list[str]:
 
 
 def read_endpoints(folder: Path | None = None) -> list[Endpoint]:
-    """The saved endpoints (none when there is no file); EndpointFileError naming the file and the
+    """The saved endpoints (none when there is no file); EndpointConfigError naming the file and the
     problem when it cannot be used."""
     path = endpoints_path(folder)
     try:
@@ -110,18 +112,18 @@ def read_endpoints(folder: Path | None = None) -> list[Endpoint]:
     except FileNotFoundError:
         return []
     except UnicodeDecodeError:
-        raise EndpointFileError(f"{path}: not UTF-8 text") from None
+        raise EndpointConfigError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
-        raise EndpointFileError(f"Cannot read {path}: {exc.strerror or exc}") from None
+        raise EndpointConfigError(f"Cannot read {path}: {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise EndpointFileError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        raise EndpointConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list):
-        raise EndpointFileError(f'{path}: expected an object with an "endpoints" list')
+        raise EndpointConfigError(f'{path}: expected an object with an "endpoints" list')
     endpoints = [_endpoint(path, number, entry) for number, entry in enumerate(data["endpoints"], 1)]
     if found := problems(endpoints):
-        raise EndpointFileError(f"{path}: " + "; ".join(found))
+        raise EndpointConfigError(f"{path}: " + "; ".join(found))
     return endpoints
 
 
@@ -165,21 +167,21 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _endpoint(path: Path, number: int, entry: object) -> Endpoint:
-    """One entry of the file as an Endpoint, or EndpointFileError saying which field is wrong."""
+    """One entry of the file as an Endpoint, or EndpointConfigError saying which field is wrong."""
     where = f"{path}: endpoint {number}"
     if not isinstance(entry, dict):
-        raise EndpointFileError(f"{where}: expected an object")
+        raise EndpointConfigError(f"{where}: expected an object")
     if isinstance(entry.get("name"), str):
         where += f" ({entry['name']})"
     if unknown := sorted(set(entry) - set(_FIELDS)):
-        raise EndpointFileError(f"{where}: unknown field {', '.join(map(repr, unknown))}")
+        raise EndpointConfigError(f"{where}: unknown field {', '.join(map(repr, unknown))}")
     for name in ("name", "base_url"):
         if name not in entry:
-            raise EndpointFileError(f"{where}: {name!r} is missing")
+            raise EndpointConfigError(f"{where}: {name!r} is missing")
     for name, value in entry.items():
         wrong_bool = isinstance(value, bool) and bool not in _TYPES[name]
         if wrong_bool or not isinstance(value, _TYPES[name]):
-            raise EndpointFileError(f"{where}: {name!r} must be {_kind(_TYPES[name])}")
+            raise EndpointConfigError(f"{where}: {name!r} must be {_kind(_TYPES[name])}")
     return Endpoint(**entry)
 
 

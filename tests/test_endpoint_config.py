@@ -185,7 +185,6 @@ def test_a_call_takes_its_key_from_the_variable_or_the_keyring(file_keyring, mon
 def test_no_usable_keyring_is_said_plainly(no_keyring):
     with pytest.raises(EndpointError, match="No system keyring is available"):
         api_key(Endpoint("gpu", "http://h/v1", key_in_keyring=True))
-
     assert keyring_problem() == secrets.NO_KEYRING
     assert "environment variable" in secrets.NO_KEYRING
     for call in (lambda: get_key("e"), lambda: set_key("e", KEY), lambda: delete_key("e")):

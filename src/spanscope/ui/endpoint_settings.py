@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.endpoints.chat import EndpointError
-from spanscope.core.endpoints.client import ModelClient
 from spanscope.core.endpoints.config import (
     API_NAMES,
     PRESETS,
@@ -51,6 +50,8 @@ from spanscope.ui.screen_fit import fit_to_screen
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 from spanscope.ui.workers import Policy, QtWorker
 
+#: The longest Test connection waits for an answer (seconds).
+TEST_TIMEOUT_S = 15.0
 #: The key sources the editor offers, in its combo box's order.
 NO_KEY, ENV_KEY, KEYRING_KEY = range(3)
 INTRO = (
@@ -76,6 +77,8 @@ def _key_source(endpoint: Endpoint) -> int:
 
 def _test_models(endpoint: Endpoint, key: str | None, stored_as: str | None) -> tuple[list[str], str]:
     """On a worker thread: the endpoint's models, or the message saying why they cannot be listed."""
+    from spanscope.core.endpoints.client import ModelClient  # on use: openai takes 0.5 s to import
+
     try:
         if key is None and endpoint.key_in_keyring and stored_as is not None:
             key = get_key(stored_as)
@@ -349,7 +352,10 @@ class QtEndpointSettingsDialog(QDialog):
             self._show_test(f"Cannot test: {'; '.join(found)}", ERROR_COLOR)
             return
         self._show_test(f"Asking {draft.endpoint.base_url} for its models…", MUTED_COLOR)
-        endpoint, key, stored_as = draft.endpoint, draft.new_key or None, draft.stored_as
+        # A quick question: no retries, and no waiting past TEST_TIMEOUT_S for a server that stalls.
+        timeout = min(draft.endpoint.timeout_s, TEST_TIMEOUT_S)
+        endpoint = replace(draft.endpoint, timeout_s=timeout, max_retries=0)
+        key, stored_as = draft.new_key or None, draft.stored_as
         self.worker.start(lambda _state: _test_models(endpoint, key, stored_as))
 
     def _tested(self, result: tuple[list[str], str]) -> None:

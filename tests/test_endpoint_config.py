@@ -106,6 +106,7 @@ def test_presets_are_valid_and_local_ones_take_no_key():
         (Endpoint("e", "http://h/v1", timeout_s=float("nan")), "the timeout must be"),
         (Endpoint("e", "http://h/v1", max_retries=-1), "the retries must be"),
         (Endpoint("e", "http://h/v1", key_env="A", key_in_keyring=True), "not both"),
+        (Endpoint("e", "http://h/v1", key_env=""), "name the environment variable"),
     ],
 )
 def test_problems_name_the_endpoint_and_say_why(endpoint, problem):

@@ -74,7 +74,9 @@ def endpoint_problems(endpoint: Endpoint) -> list[str]:
     found += _url_problems(endpoint.base_url)
     if endpoint.api not in APIS:
         found.append(f"the API must be one of {', '.join(APIS)}")
-    if endpoint.key_env is not None and not _ENV_NAME.match(endpoint.key_env):
+    if endpoint.key_env == "":
+        found.append("name the environment variable that holds the key")
+    elif endpoint.key_env is not None and not _ENV_NAME.match(endpoint.key_env):
         found.append(
             "the environment variable's name may hold only letters, digits and _ and not start with "
             "a digit (the key itself goes in the keyring, never here)"

@@ -436,5 +436,8 @@ def _label(color: str | None) -> QLabel:
 
 
 def edit_endpoints(parent: QWidget) -> None:
-    """Settings > Model Endpoints."""
-    QtEndpointSettingsDialog(parent).exec()
+    """Settings > Model Endpoints (the dialog goes once closed; a test still running is dropped)."""
+    dialog = QtEndpointSettingsDialog(parent)
+    dialog.exec()
+    dialog.worker.cancel()
+    dialog.deleteLater()

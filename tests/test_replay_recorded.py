@@ -387,3 +387,118 @@ def test_model_choice_and_refusals():
         recorded_request(Span("t", "s", None, "tool", 1, kind=Kind.TOOL))
     with pytest.raises(ValueError, match="no model"):
         recorded_request(Span("t", "s", None, "call", 1, kind=Kind.LLM, input="x"))
+
+
+# --- tools recorded elsewhere than on the call -----------------------------------------------------
+
+
+def _by_trace(db: Any) -> dict[str, list[Span]]:
+    traces: dict[str, list[Span]] = {}
+    for span in iter_spans(db):
+        traces.setdefault(span.trace_id, []).append(span)
+    return traces
+
+
+def test_strands_tools_are_rebuilt_from_the_trace_tool_spans(fixtures_dir, tmp_path):
+    """Strands names its tools on the agent span and defines each on the span that ran it."""
+    path = fixtures_dir / "strands-agents" / "travel-agent-latest.otlp.json"
+    raw = raw_spans(path)
+    schemas = {
+        s.attrs["gen_ai.tool.name"]: (
+            s.attrs["gen_ai.tool.description"],
+            json.loads(s.attrs["gen_ai.tool.json_schema"]),
+        )
+        for s in raw
+        if "gen_ai.tool.json_schema" in s.attrs
+    }
+    agent_tools = {
+        s.trace_id: json.loads(s.attrs["gen_ai.agent.tools"]) for s in raw if "gen_ai.agent.tools" in s.attrs
+    }
+    traces = _by_trace(_stored(tmp_path, path))
+    rebuilt = 0
+    for trace_id, spans in traces.items():
+        for span in (s for s in spans if s.kind == Kind.LLM):
+            alone = recorded_call(span)
+            assert alone.request.tools == []
+            call = recorded_call(span, trace=spans)
+            names = [n for n in agent_tools.get(trace_id, []) if n in schemas]
+            executed = {s.attributes.get("gen_ai.tool.name") for s in spans}
+            expected = [_function(n, *schemas[n]) for n in names if n in executed]
+            assert call.request.tools == expected
+            rebuilt += bool(expected)
+    assert rebuilt >= 3
+
+
+def test_google_adk_tool_schemas_recorded_as_null_are_said(fixtures_dir, tmp_path):
+    path = fixtures_dir / "google-adk" / "travel-agent-v2-default.otlp.json"
+    raw = {s.span_id: s for s in raw_spans(path)}
+    db = _stored(tmp_path, path)
+    checked = 0
+    for span in iter_spans(db):
+        definitions = json.loads(raw[span.span_id].attrs.get("gen_ai.tool.definitions", "[]"))
+        if span.kind != Kind.LLM or not definitions:
+            continue
+        call = recorded_call(span)
+        assert [t["function"]["name"] for t in call.request.tools] == [d["name"] for d in definitions]
+        assert all(
+            t["function"]["parameters"] == {"type": "object", "properties": {}} for t in call.request.tools
+        )
+        assert any(n.startswith("the parameters of " + definitions[0]["name"]) for n in call.notes)
+        checked += 1
+    assert checked == 4
+
+
+def test_inspect_model_calls_take_the_request_as_sent(fixtures_dir, tmp_path):
+    path = fixtures_dir / "inspect-eval" / "2026-11-27T04-30-04-00-00_fixture-qa_6TRE8QQmdqaAmyCnqo4jPc.json"
+    events = {
+        event["uuid"]: event
+        for sample in json.loads(path.read_text())["samples"]
+        for event in sample["events"]
+        if event.get("event") == "model"
+    }
+    db = _stored(tmp_path, path)
+    checked = 0
+    for span in iter_spans(db):
+        if span.kind != Kind.LLM:
+            continue
+        sent = events[span.span_id]["call"]["request"]
+        request = recorded_request(span)
+        assert request.tools == sent["tools"]
+        assert request.params["tool_choice"] == sent["tool_choice"]
+        assert (
+            request.messages
+        )  # the log keeps them apart (events_data), checked by the Inspect reader's tests
+        checked += 1
+    assert checked == len(events)
+
+
+def test_openai_agents_generation_tools(fixtures_dir, tmp_path):
+    path = fixtures_dir / "openai-agents" / "travel-desk-native.traces-ingest.json"
+    generations = {
+        item["id"]: item["span_data"]
+        for item in json.loads(path.read_text())["data"]
+        if item.get("object") == "trace.span" and item["span_data"]["type"] == "generation"
+    }
+    db = _stored(tmp_path, path)
+    spans = [s for s in iter_spans(db) if s.span_id in generations]
+    assert spans
+    for span in spans:
+        data = generations[span.span_id]
+        request = recorded_request(span)
+        assert request.tools == data.get("tools", [])
+        assert [m["role"] for m in request.messages] == [m["role"] for m in data["input"]]
+        assert request.params == {
+            k: v for k, v in data["model_config"].items() if v is not None and k != "base_url"
+        }
+
+
+def test_a_completion_prompt_is_one_user_message(fixtures_dir, tmp_path):
+    """LlamaIndex's complete(): OpenInference records the prompt in llm.prompts."""
+    path = fixtures_dir / "llamaindex" / "rag-agent-openinference.otlp.json"
+    raw = next(s for s in raw_spans(path) if s.name == "OpenAI.complete")
+    span = get_span(_stored(tmp_path, path), raw.trace_id, raw.span_id)
+    call = recorded_call(span)
+    assert call.request.messages == [
+        {"role": "user", "content": raw.attrs["llm.prompts"][0], "tool_calls": [], "tool_call_id": None}
+    ]
+    assert call.notes == []

@@ -247,19 +247,20 @@ def test_langsmith_langchain_invocation_params_give_the_tools(fixtures_dir, tmp_
     assert checked == 2
 
 
-def test_langsmith_wrapped_openai_calls_say_their_tools_are_lost(fixtures_dir, tmp_path):
-    """wrap_openai sends the request (tools included) as the run's inputs; the store keeps its
-    messages only, so the tools are missing and the notes say so."""
-    path = fixtures_dir / "langsmith-runs" / "capture-batch" / "runs.jsonl"
+def test_langsmith_wrapped_openai_calls_keep_their_request(fixtures_dir, tmp_path):
+    """wrap_openai sends the request as the run's inputs: its messages are the input, its tools (and
+    any sampling parameter) are kept beside them."""
+    path = fixtures_dir / "langsmith-runs" / "capture-multipart" / "runs.jsonl"
     db = _stored(tmp_path, path)
     runs = {r["id"]: r for r in map(json.loads, path.read_text().splitlines())}
     wrapped = [s for s in iter_spans(db) if s.kind == Kind.LLM and "tools" in runs[s.span_id]["inputs"]]
-    assert wrapped
+    assert len(wrapped) == 6
     for span in wrapped:
+        sent = runs[span.span_id]["inputs"]
         call = recorded_call(span)
-        given = runs[span.span_id]["inputs"]["messages"]
-        assert [m["role"] for m in call.request.messages] == [m["role"] for m in given]
-        assert any("definitions were not recorded" in note for note in call.notes)
+        assert [m["role"] for m in call.request.messages] == [m["role"] for m in sent["messages"]]
+        assert call.request.tools == sent["tools"]
+        assert call.notes == []
 
 
 def _langfuse_generations(path: Path) -> list[dict[str, Any]]:

@@ -350,6 +350,7 @@ def _tool_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
         pydantic_tools,
         attrs.get("openai_agents.tools"),
         attrs.get("inspect.tools"),
+        _key(attrs.get("langsmith.request"), "tools"),  # a wrapped client's request
         _key(attrs.get("langsmith.invocation_params"), "tools"),
         _key(attrs.get("langsmith.metadata"), "ls_invocation_params", "tools"),
         attrs.get("tools"),  # MLflow keeps the request's own keys
@@ -525,6 +526,7 @@ def _param_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
     return [
         attrs.get("inspect.call.request"),  # the request body as sent
         attrs.get("llm.invocation_parameters"),  # OpenInference: the request's own keys
+        attrs.get("langsmith.request"),
         attrs.get("langsmith.invocation_params"),
         _key(metadata, "ls_invocation_params"),
         _prefixed(metadata, "ls_") if isinstance(metadata, dict) else None,

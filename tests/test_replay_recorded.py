@@ -382,12 +382,35 @@ def test_parameters_of_the_wrong_type_are_left_out():
     }
 
 
+@pytest.mark.parametrize(
+    ("recorded", "sent"),
+    [
+        (
+            '{"type":"tool","toolName":"get_weather"}',
+            {"type": "function", "function": {"name": "get_weather"}},
+        ),
+        ({"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}),
+        ('{"type":"required"}', "required"),
+        ("none", "none"),
+        ("sometimes", None),
+    ],
+)
+def test_tool_choice_forms(recorded, sent):
+    tools = json.dumps([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}])
+    attributes = {"ai.prompt.tools": [tools[1:-1]], "ai.prompt.toolChoice": recorded}
+    assert recorded_request(_span(input="x", attributes=attributes)).params.get("tool_choice") == sent
+
+
 def test_model_choice_and_refusals():
     assert recorded_request(_span(input="x"), model="llama3").model == "llama3"
     with pytest.raises(ValueError, match="not a model call"):
         recorded_request(Span("t", "s", None, "tool", 1, kind=Kind.TOOL))
     with pytest.raises(ValueError, match="no model"):
         recorded_request(Span("t", "s", None, "call", 1, kind=Kind.LLM, input="x"))
+    with pytest.raises(ValueError, match="neither its input nor its model"):
+        recorded_request(Span("t", "s", None, "call", 1, kind=Kind.LLM))
+    call = recorded_call(Span("t", "s", None, "call", 1, kind=Kind.LLM), model="m")
+    assert call.request.messages == [] and "no input was recorded" in call.notes[0]
 
 
 # --- tools recorded elsewhere than on the call -----------------------------------------------------

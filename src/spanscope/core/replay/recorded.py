@@ -67,16 +67,21 @@ def recorded_call(span: Span, model: str | None = None, *, trace: Sequence[Span]
     messages = _messages(_prompt(span) or span.input, notes, listed_tools)
     _drop_recorded_answer(messages, span.output, notes)
     unknown: list[str] = []
-    tools = _tools(span, unknown) or listed_tools or _trace_tools(span, trace, notes)
+    tools = _tools(span, unknown) or listed_tools
     if unknown:
         notes.append(f"the parameters of {', '.join(unknown)} were not recorded: sent with none")
-    if not tools and not any(n.startswith("tools recorded by name only") for n in notes):
-        _note_missing_tools(messages, span.output, notes)
+    if not tools:
+        said = len(notes)
+        tools = _trace_tools(span, trace, notes)
+        if len(notes) == said:
+            _note_missing_tools(messages, span.output, notes)
     params = _params(span, attribute_sets)
     # "auto" and "none" without tools are what the call did anyway (Vercel writes "auto" always).
     if "tool_choice" in params and not tools and params.pop("tool_choice") not in ("auto", "none"):
         notes.append("tool_choice left out: the call's tools were not recorded")
     chosen = model or span.model or _requested_model(attribute_sets)
+    if not chosen and span.input is None:
+        raise ValueError(f"span {span.span_id} records neither its input nor its model: nothing to replay")
     if not chosen:
         raise ValueError(f"span {span.span_id} records no model: name the model to replay it with")
     return RecordedCall(ChatRequest(chosen, messages, tools, params), notes)
@@ -155,8 +160,7 @@ def _response_items(items: list[Any]) -> list[Message] | None:
             text = split_parts(body)[0] if isinstance(body, list) else body
             out.append(message(str(item["role"]), text))
         elif kind == "function_call":
-            call = {"id": as_text(item.get("call_id")), "name": as_text(item.get("name")),
-                    "arguments": loads(item.get("arguments"))}  # fmt: skip
+            call = _call({**item, "id": item.get("call_id"), "arguments": loads(item.get("arguments"))})
             last = out[-1] if out else None
             if (
                 last is not None
@@ -189,8 +193,8 @@ def _message(item: Message, notes: list[str], listed_tools: list[Tool]) -> Messa
             return None
     content = _content(body, notes)
     if role == "tool":
-        return message("tool", content if type(content) is str else json_text(content),
-                       None, as_text(item.get("tool_call_id")))  # fmt: skip
+        text = content if type(content) is str else json_text(content)
+        return message("tool", text, None, as_text(item.get("tool_call_id")))
     calls = (
         [_call(c) for c in item.get("tool_calls") or () if isinstance(c, dict)] if role == "assistant" else []
     )
@@ -288,7 +292,11 @@ def _tool_list(value: Any, unknown: list[str] | None = None) -> list[Tool]:
     tools: list[Tool] = []
     for item in items:
         item = loads(item)
-        declarations = item.get("function_declarations") if isinstance(item, dict) else None
+        declarations = (
+            item.get("function_declarations") or item.get("functionDeclarations")
+            if isinstance(item, dict)
+            else None
+        )
         if isinstance(declarations, list):
             tools += _tool_list(declarations, unknown)
             continue
@@ -404,7 +412,7 @@ def _trace_tools(span: Span, trace: Sequence[Span], notes: list[str]) -> list[To
         attrs = other.attributes
         name = attrs.get("gen_ai.tool.name")
         schema = loads(attrs.get("gen_ai.tool.json_schema"))
-        if name in names and name not in defined and isinstance(schema, dict):
+        if type(name) is str and name in names and name not in defined and isinstance(schema, dict):
             tool = _tool(
                 {"name": name, "description": attrs.get("gen_ai.tool.description"), "parameters": schema}
             )
@@ -477,8 +485,9 @@ def _stop(value: Any) -> str | list[str] | None:
 
 
 def _tool_choice(value: Any) -> Any:
-    """ "auto" | "none" | "required" | {type: function, function: {name}}; Vercel's {type: auto |
-    tool, toolName} and Anthropic's {type: any | tool, name} mapped to them."""
+    """The tool choice as Chat Completions takes it - auto, none, required or {type: function,
+    function: {name}} - from its own forms, Vercel's ({type: auto | tool, toolName}) and Anthropic's
+    ({type: any | tool, name})."""
     value = loads(value)
     if isinstance(value, dict):
         kind = value.get("type")

@@ -1,1 +1,1 @@
-"""Replaying recorded model calls against another OpenAI-compatible model, and storing the result."""
+"""Replaying recorded model calls on another endpoint or model, and storing what came back."""

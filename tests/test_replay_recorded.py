@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from openai_server import OpenAICompatibleServer
 from raw_otlp import RawSpan, raw_spans
+from spanscope.core.endpoints.client import ModelClient
+from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.model import Kind, Span
 from spanscope.core.replay.recorded import recorded_call, recorded_request
 from spanscope.core.store import connect, import_file
@@ -526,3 +529,35 @@ def test_a_completion_prompt_is_one_user_message(fixtures_dir, tmp_path):
         {"role": "user", "content": raw.attrs["llm.prompts"][0], "tool_calls": [], "tool_call_id": None}
     ]
     assert call.notes == []
+
+
+# --- end to end ------------------------------------------------------------------------------------
+
+
+def test_recorded_calls_replay_through_the_client(fixtures_dir, tmp_path):
+    """A tool round trip with an image, as recorded, sent by the official client to a local server:
+    the server gets the recorded tool call, its result by id, the image, the tools and parameters."""
+    path = fixtures_dir / "multimodal" / "image-audio-openinference.otlp.json"
+    raw, span = next(
+        (r, s)
+        for r, s in _llm_spans(tmp_path, path)
+        if "llm.input_messages.3.message.tool_call_id" in r.attrs
+    )
+    request = recorded_request(span, model="local-small")
+    with OpenAICompatibleServer() as server:
+        for api in ("chat", "responses"):
+            ModelClient(Endpoint("test", server.base_url, api=api, max_retries=0), "k").complete(request)
+    chat, responses = server.requests
+    assert chat["model"] == "local-small"
+    assert chat["tools"] == [json.loads(t) for t in _indexed(raw.attrs, "llm.tools", "tool.json_schema")]
+    call_id = raw.attrs["llm.input_messages.2.message.tool_calls.0.tool_call.id"]
+    assert [c["id"] for c in chat["messages"][2]["tool_calls"]] == [call_id]
+    assert chat["messages"][3] == {
+        "role": "tool",
+        "tool_call_id": raw.attrs["llm.input_messages.3.message.tool_call_id"],
+        "content": raw.attrs["llm.input_messages.3.message.content"],
+    }
+    image = raw.attrs["llm.input_messages.1.message.contents.1.message_content.image.image.url"]
+    assert {"type": "image_url", "image_url": {"url": image}} in chat["messages"][1]["content"]
+    outputs = [i for i in responses["input"] if i.get("type") == "function_call_output"]
+    assert [o["call_id"] for o in outputs] == [raw.attrs["llm.input_messages.3.message.tool_call_id"]]

@@ -5,6 +5,8 @@ tools and parameters compared with figures read from the raw file with the stand
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +268,26 @@ def test_langsmith_wrapped_openai_calls_keep_their_request(fixtures_dir, tmp_pat
         assert call.notes == []
 
 
+def test_mlflow_autologged_calls_keep_the_request_keys(fixtures_dir, tmp_path):
+    """MLflow's autolog keeps the request's own keys (tools, temperature) as span attributes."""
+    path = fixtures_dir / "mlflow-sqlite" / "mlflow.db"
+    with closing(sqlite3.connect(path)) as raw_db:
+        rows = raw_db.execute("SELECT span_id, content FROM spans WHERE type = 'CHAT_MODEL'").fetchall()
+    inputs = {
+        span_id: json.loads(json.loads(content)["attributes"]["mlflow.spanInputs"])
+        for span_id, content in rows
+    }
+    db = _stored(tmp_path, path)
+    spans = [s for s in iter_spans(db) if s.span_id in inputs]
+    assert len(spans) == len(inputs) == 8
+    for span in spans:
+        sent = inputs[span.span_id]
+        request = recorded_request(span)
+        assert request.tools == sent.get("tools", [])
+        assert request.params == ({"temperature": sent["temperature"]} if "temperature" in sent else {})
+        assert [m["role"] for m in request.messages] == [m["role"] for m in sent["messages"]]
+
+
 def _langfuse_generations(path: Path) -> list[dict[str, Any]]:
     return [o for o in json.loads(path.read_text())["observations"] if o["type"] == "GENERATION"]
 
@@ -297,11 +319,12 @@ def test_langfuse_export_responses_items_round_trip(fixtures_dir, tmp_path):
     items = json.loads(generation["input"]) if isinstance(generation["input"], str) else generation["input"]
     call = next(i for i in items if i.get("type") == "function_call")
     result = next(i for i in items if i.get("type") == "function_call_output")
-    assert [m["role"] for m in request.messages] == ["user", "assistant", "tool"]
-    assert request.messages[1]["tool_calls"] == [
+    assert [m["role"] for m in request.messages] == ["system", "user", "assistant", "tool"]
+    assert request.messages[0]["content"] == generation["modelParameters"]["instructions"]
+    assert request.messages[2]["tool_calls"] == [
         {"id": call["call_id"], "name": call["name"], "arguments": json.loads(call["arguments"])}
     ]
-    assert request.messages[2] == {
+    assert request.messages[3] == {
         "role": "tool", "content": result["output"], "tool_calls": [], "tool_call_id": call["call_id"]
     }  # fmt: skip
     assert [t["function"]["name"] for t in request.tools] == [call["name"]]

@@ -66,6 +66,9 @@ def recorded_call(span: Span, model: str | None = None, *, trace: Sequence[Span]
     listed_tools: list[Tool] = []
     messages = _messages(_prompt(span) or span.input, notes, listed_tools)
     _drop_recorded_answer(messages, span.output, notes)
+    instructions = _instructions(span, attribute_sets)
+    if instructions and not any(m["role"] == "system" for m in messages):
+        messages.insert(0, message("system", instructions))
     unknown: list[str] = []
     tools = _tools(span, unknown) or listed_tools
     if unknown:
@@ -105,6 +108,18 @@ def _prompt(span: Span) -> str | None:
     prompts = loads(span.attributes.get("llm.prompts"))
     if isinstance(prompts, list) and len(prompts) == 1 and type(prompts[0]) is str:
         return None if _transcript(span.input) else prompts[0]
+    return None
+
+
+def _instructions(span: Span, attribute_sets: list[dict[str, Any]]) -> str | None:
+    """A Responses API call's `instructions`, its system prompt kept apart from its input items."""
+    response = span.output if _key(span.output, "object") == "response" else None
+    candidates = [
+        _key(attrs.get("langfuse.observation.model.parameters"), "instructions") for attrs in attribute_sets
+    ]
+    for value in (_key(span.input, "instructions"), *candidates, _key(response, "instructions")):
+        if type(value) is str and value:
+            return value
     return None
 
 

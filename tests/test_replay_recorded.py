@@ -376,6 +376,56 @@ def test_anthropic_request_with_an_image_block_and_tools():
     assert request.params == {"max_tokens": 256, "tool_choice": "required"}
 
 
+_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {  # OpenLLMetry before gen_ai.tool.definitions
+            "llm.request.functions.0.name": "weather",
+            "llm.request.functions.0.description": "Weather now",
+            "llm.request.functions.0.parameters": json.dumps(_SCHEMA),
+        },
+        {  # Bedrock Converse (Strands)
+            "gen_ai.tool.definitions": json.dumps(
+                [
+                    {
+                        "toolSpec": {
+                            "name": "weather",
+                            "description": "Weather now",
+                            "inputSchema": {"json": _SCHEMA},
+                        }
+                    }
+                ]
+            )
+        },
+        {  # Gemini (Google ADK)
+            "gcp.vertex.agent.llm_request": json.dumps(
+                {
+                    "config": {
+                        "tools": [
+                            {
+                                "function_declarations": [
+                                    {
+                                        "name": "weather",
+                                        "description": "Weather now",
+                                        "parameters_json_schema": _SCHEMA,
+                                    }
+                                ]
+                            }
+                        ]
+                    }
+                }
+            )
+        },
+    ],
+)
+def test_tool_shapes_of_other_sources(attributes):
+    request = recorded_request(_span(input="x", attributes=attributes))
+    assert request.tools == [_function("weather", "Weather now", _SCHEMA)]
+
+
 def test_a_recorded_answer_at_the_end_of_the_input_is_left_out():
     answer = {"role": "assistant", "content": "Paris.", "tool_calls": [], "tool_call_id": None}
     question = {"role": "user", "content": "Capital of France?", "tool_calls": [], "tool_call_id": None}

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -43,6 +43,7 @@ from spanscope.core.store.queries import get_trace, trace_scores
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.dataset_export import open_dataset_export, span_choices
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
     COLUMNS,
@@ -265,6 +266,9 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._syncing = False
         self.model = QtSpanTreeModel(self)
         self.view = self._make_view()
+        export = QAction("Export as Dataset…", self.view, triggered=self._export_dataset)
+        self.view.addAction(export)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.search = QLineEdit(self, placeholderText="Search spans: name, model, kind:llm, status:error")
         self.search.setClearButtonEnabled(True)
         self.matches_label = QLabel(self)
@@ -360,6 +364,13 @@ class QtSpanTreePanel(QWidget, QtObserver):
         """The span of the selected row."""
         rows = self.view.selectionModel().selectedRows()
         return self.model.span_id(rows[0]) if rows else None
+
+    def _export_dataset(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        if self._trace_id is not None and rows:
+            name = self.model.tree.rows.columns["name"][self.model.row_of(rows[0])]
+            choices = span_choices(self._trace_id, self.model.span_id(rows[0]), name)
+            open_dataset_export(self, self._context, choices)
 
     def select_span(self, span_id: str | None) -> None:
         """Select, reveal and scroll to `span_id` without telling the context (it told us)."""

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from spanscope.core.presentation.trace_summary import score_text
 from spanscope.core.presentation.tree_text import depth_note, drawn_depth
 from spanscope.core.store.queries import get_trace, trace_scores
+from spanscope.core.store.replays import replay_origin, replays_of
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
@@ -282,6 +283,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
         find.activated.connect(self.search.setFocus)
         self.header = QtTraceHeader(self)
         self.header.span_clicked.connect(context.select_span)
+        self.header.open_requested.connect(context.open_span)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -432,6 +434,10 @@ class QtSpanTreePanel(QWidget, QtObserver):
         tree = self._context.trace_tree(trace_id)
         names = {s: tree.rows.columns["name"][tree.index[s]] for s in by_span if s in tree.index}
         self.header.set_trace(get_trace(db, trace_id), scores, names)
+        origin = replay_origin(db, trace_id)
+        recorded = {row.of_trace_id: get_trace(db, row.of_trace_id) for row in origin[:1]}
+        named = {trace: row.root_name for trace, row in recorded.items() if row is not None and row.root_name}
+        self.header.set_links(origin, named, replays_of(db, trace_id))
 
     def _reload(self) -> None:
         """The store was priced again: read the shown trace's costs afresh."""

@@ -48,7 +48,9 @@ from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.costs import prices
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
+from spanscope.ui.dataset_export import open_dataset_export, window_choices
 from spanscope.ui.detail import QtDetailPanel
+from spanscope.ui.endpoint_settings import edit_endpoints
 from spanscope.ui.import_tasks import FolderListed, import_one, list_folder
 from spanscope.ui.listen import QtListener
 from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
@@ -297,6 +299,8 @@ class QtMainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
         file_menu.addSeparator()
+        self._action(file_menu, "Export &Dataset…", self._export_dataset)
+        file_menu.addSeparator()
         file_menu.addAction(self.listener.action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -310,6 +314,7 @@ class QtMainWindow(QMainWindow):
         self._action(view_menu, "&Compare Traces…", lambda: self.compare_traces(), "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
+        self._action(settings_menu, "Model &Endpoints…", lambda: edit_endpoints(self))
         self._build_appearance_menu(settings_menu.addMenu("&Appearance"))
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():
@@ -318,6 +323,10 @@ class QtMainWindow(QMainWindow):
         self.review.menu.addAction(attach_action(self.context, self.settings, self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
+
+    def _export_dataset(self) -> None:
+        choices = window_choices(self.context.trace_id, self.search.query.text())
+        open_dataset_export(self, self.context, choices)
 
     def _build_appearance_menu(self, menu: QMenu) -> None:
         """Follow the system's light or dark palette, or keep one whatever the system says."""

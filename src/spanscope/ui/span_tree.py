@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -42,9 +42,11 @@ from PySide6.QtWidgets import (
 from spanscope.core.presentation.trace_summary import score_text
 from spanscope.core.presentation.tree_text import depth_note, drawn_depth
 from spanscope.core.store.queries import get_trace, trace_scores
+from spanscope.core.store.replays import replay_origin, replays_of
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.dataset_export import open_dataset_export, span_choices
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
     COLUMNS,
@@ -270,6 +272,9 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._syncing = False
         self.model = QtSpanTreeModel(self)
         self.view = self._make_view()
+        export = QAction("Export as Dataset…", self.view, triggered=self._export_dataset)
+        self.view.addAction(export)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.search = QLineEdit(self, placeholderText="Search spans: name, model, kind:llm, status:error")
         self.search.setClearButtonEnabled(True)
         self.matches_label = QLabel(self)
@@ -283,6 +288,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
         find.activated.connect(self.search.setFocus)
         self.header = QtTraceHeader(self)
         self.header.span_clicked.connect(context.select_span)
+        self.header.open_requested.connect(context.open_span)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -378,6 +384,13 @@ class QtSpanTreePanel(QWidget, QtObserver):
         rows = self.view.selectionModel().selectedRows()
         return self.model.span_id(rows[0]) if rows else None
 
+    def _export_dataset(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        if self._trace_id is not None and rows:
+            name = self.model.tree.rows.columns["name"][self.model.row_of(rows[0])]
+            choices = span_choices(self._trace_id, self.model.span_id(rows[0]), name)
+            open_dataset_export(self, self._context, choices)
+
     def select_span(self, span_id: str | None) -> None:
         """Select, reveal and scroll to `span_id` without telling the context (it told us)."""
         index = self.model.index_of(span_id)
@@ -438,6 +451,10 @@ class QtSpanTreePanel(QWidget, QtObserver):
         tree = self._context.trace_tree(trace_id)
         names = {s: tree.rows.columns["name"][tree.index[s]] for s in by_span if s in tree.index}
         self.header.set_trace(get_trace(db, trace_id), scores, names)
+        origin = replay_origin(db, trace_id)
+        recorded = {row.of_trace_id: get_trace(db, row.of_trace_id) for row in origin[:1]}
+        named = {trace: row.root_name for trace, row in recorded.items() if row is not None and row.root_name}
+        self.header.set_links(origin, named, replays_of(db, trace_id))
 
     def _reload(self) -> None:
         """The store was priced again: read the shown trace's costs afresh."""

@@ -338,7 +338,7 @@ def test_images_are_thumbnails_and_can_be_removed(qtbot, image_template, tmp_pat
 def test_the_main_window_opens_replay_from_the_tree_the_detail_and_stepping(
     qtbot, openai_template, tmp_path, server
 ):
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QMenu
 
     from spanscope.ui.main_window import QtMainWindow
@@ -368,9 +368,11 @@ def test_the_main_window_opens_replay_from_the_tree_the_detail_and_stepping(
     main.stepping_toolbar.replay_action.trigger()
     row = main.span_tree.model.index_of(span_id)
     point = main.span_tree.view.visualRect(row).center()
-    main.span_tree._context_menu(point)
+    view = main.span_tree.view
+    assert view.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu
+    view.customContextMenuRequested.emit(point)
     menu = main.span_tree.findChildren(QMenu)[-1]
-    assert [a.text() for a in menu.actions()] == ["Replay…"]
+    assert [a.text() for a in menu.actions()] == ["Replay…", "", "Export as Dataset…"]
     menu.actions()[0].trigger()
     assert opened == [(trace_id, span_id)] * 3
     windows = main.findChildren(QtReplayWindow)

@@ -274,7 +274,6 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self.view = self._make_view()
         export = QAction("Export as Dataset…", self.view, triggered=self._export_dataset)
         self.view.addAction(export)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.search = QLineEdit(self, placeholderText="Search spans: name, model, kind:llm, status:error")
         self.search.setClearButtonEnabled(True)
         self.matches_label = QLabel(self)
@@ -316,15 +315,17 @@ class QtSpanTreePanel(QWidget, QtObserver):
         view.customContextMenuRequested.connect(self._context_menu)
         return view
 
-    def _context_menu(self, point: QPoint) -> None:
-        """On an LLM span: Replay…, which opens the Replay window on it."""
-        row = self.model.row_of(self.view.indexAt(point))
-        if row < 0 or self._trace_id is None or self.model.tree.rows.columns["kind"][row] != "LLM":
-            return
-        span_id = self.model.tree.rows.columns["span_id"][row]
+    def _context_menu(self, point: QPoint) -> QMenu:
+        """The view's actions (Export as Dataset…), after Replay… on an LLM span."""
         menu = QMenu(self)
-        menu.addAction("Replay…", lambda: self.replay_requested.emit(self._trace_id, span_id))
+        row = self.model.row_of(self.view.indexAt(point))
+        if row >= 0 and self._trace_id is not None and self.model.tree.rows.columns["kind"][row] == "LLM":
+            trace_id, span_id = self._trace_id, self.model.tree.rows.columns["span_id"][row]
+            menu.addAction("Replay…", lambda: self.replay_requested.emit(trace_id, span_id))
+            menu.addSeparator()
+        menu.addActions(self.view.actions())
         menu.popup(self.view.viewport().mapToGlobal(point))
+        return menu
 
     def _make_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()

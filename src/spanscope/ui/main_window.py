@@ -57,6 +57,7 @@ from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
+from spanscope.ui.replay.window import QtReplayWindow
 from spanscope.ui.review import QtReview
 from spanscope.ui.review.review_tab import QtReviewTab
 from spanscope.ui.screen_fit import fit_to_screen, fits
@@ -178,6 +179,12 @@ class QtMainWindow(QMainWindow):
         self.listener.status.connect(self._show_listening)
         self.context.store_loaded.connect(self._select_first_trace)
         self.trace_list.compare_requested.connect(self.compare_traces)
+        for replay_requested in (
+            self.span_tree.replay_requested,
+            self.detail.replay_corner.replay_requested,
+            self.stepping.replay_requested,
+        ):
+            replay_requested.connect(self.replay_span)
         self._restore_layout()
 
     # --- building -------------------------------------------------------------------------------
@@ -535,6 +542,13 @@ class QtMainWindow(QMainWindow):
         window.show()
         return window
 
+    def replay_span(self, trace_id: str, span_id: str) -> QtReplayWindow:
+        """Open the Replay window on an LLM span; a replay goes into the store open when it is run."""
+        window = QtReplayWindow(self.context, trace_id, span_id, parent=self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        return window
+
     def _open_span(self, trace_id: str, span_id: str) -> None:
         self.context.open_span(trace_id, span_id)
         self.activateWindow()
@@ -609,6 +623,8 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout()
+        for replay in self.findChildren(QtReplayWindow):
+            replay.close()  # its call is cancelled
         self.listener.stop()
         self.search.stop()
         self.imports.cancel()

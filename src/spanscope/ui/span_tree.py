@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
     QTimer,
+    Signal,
 )
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOption,
@@ -260,6 +262,9 @@ class QtSpanTreePanel(QWidget, QtObserver):
     """Search box, expand buttons and the span tree of the current trace; registers with `context`
     and keeps the tree's selection and the context's current span in step."""
 
+    #: "Replay…" was chosen on an LLM span: (trace id, span id).
+    replay_requested = Signal(str, str)
+
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
@@ -269,7 +274,6 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self.view = self._make_view()
         export = QAction("Export as Dataset…", self.view, triggered=self._export_dataset)
         self.view.addAction(export)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.search = QLineEdit(self, placeholderText="Search spans: name, model, kind:llm, status:error")
         self.search.setClearButtonEnabled(True)
         self.matches_label = QLabel(self)
@@ -307,7 +311,21 @@ class QtSpanTreePanel(QWidget, QtObserver):
             [COLUMN_WIDTHS[c] for c in range(len(COLUMNS))], [COLUMN_LEAST[c] for c in range(len(COLUMNS))]
         )
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
         return view
+
+    def _context_menu(self, point: QPoint) -> QMenu:
+        """The view's actions (Export as Dataset…), after Replay… on an LLM span."""
+        menu = QMenu(self)
+        row = self.model.row_of(self.view.indexAt(point))
+        if row >= 0 and self._trace_id is not None and self.model.tree.rows.columns["kind"][row] == "LLM":
+            trace_id, span_id = self._trace_id, self.model.tree.rows.columns["span_id"][row]
+            menu.addAction("Replay…", lambda: self.replay_requested.emit(trace_id, span_id))
+            menu.addSeparator()
+        menu.addActions(self.view.actions())
+        menu.popup(self.view.viewport().mapToGlobal(point))
+        return menu
 
     def _make_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()

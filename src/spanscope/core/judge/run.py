@@ -87,6 +87,7 @@ class Progress:
 class JudgeRun:
     evaluator: Evaluator
     model: str
+    #: In the order of the targets.
     judgements: list[Judgement] = field(default_factory=list)
     #: Stopped by the user before every span was judged.
     cancelled: bool = False
@@ -248,6 +249,8 @@ def run(args: JudgeArgs, state: RunState) -> JudgeRun:
                 _finish(judge, running.pop(future), future, result)
             report()
         tasks.close()
+    order = {target: n for n, target in enumerate(args.targets)}
+    result.judgements.sort(key=lambda j: order[(j.trace_id, j.span_id)])
     if state.cancelled and len(result.judgements) < total and not result.stopped:
         result.cancelled = True
     report(final=True)

@@ -126,7 +126,7 @@ def test_each_fault_is_one_line_and_a_failing_exit_code(capsys, store, saved_end
         args = [str(store), "--evaluator", "helpfulness", "--trace", TRACES[1]]
         code, out, err = judge(capsys, server, *args, endpoint=name)
     assert code == 2
-    assert out == "helpfulness by judge-model: 0 spans judged; 1 failures\n"
+    assert out == "helpfulness by judge-model: 0 spans judged; 1 failure\n"
     (line,) = err.splitlines()
     prefix = f"spanscope: span {'c' * 15}1 (chat) of trace {TRACES[1]}: "
     assert line.startswith(prefix + message.format(url=server.base_url))
@@ -152,7 +152,7 @@ def test_some_spans_failing_exit_1_with_the_rest_judged(capsys, store):
         server.answers.extend(answer(4) for _ in range(5))
         code, out, err = judge(capsys, server, str(store), "--evaluator", "helpfulness", "--concurrency", "1")
     assert code == 1
-    assert out.splitlines()[-1] == "helpfulness by judge-model: 5 spans judged; mean 4; 1 failures"
+    assert out.splitlines()[-1] == "helpfulness by judge-model: 5 spans judged; mean 4; 1 failure"
     assert err == (
         f"spanscope: span {'c' * 15}5 (chat) of trace {TRACES[5]}: the judge's reply holds no JSON object: "
         "'no idea'\n"

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -43,6 +43,7 @@ from spanscope.core.store.queries import get_trace, trace_scores
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.judge_dialog import judge_launcher
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
     COLUMNS,
@@ -301,6 +302,10 @@ class QtSpanTreePanel(QWidget, QtObserver):
             [COLUMN_WIDTHS[c] for c in range(len(COLUMNS))], [COLUMN_LEAST[c] for c in range(len(COLUMNS))]
         )
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.judge_action = QAction("Judge…", view, toolTip="Score this span with an LLM judge")
+        self.judge_action.triggered.connect(lambda: judge_launcher(self._context).open_current(self.window()))
+        view.addAction(self.judge_action)
         return view
 
     def _make_toolbar(self) -> QHBoxLayout:

@@ -180,15 +180,7 @@ def _print(result: JudgeRun, out: TextIO) -> None:
         print_table(rows, out)
     for j in result.failures:
         report(f"span {j.span_id} ({j.span_name}) of trace {j.trace_id}: {j.problem}")
-    mean = result.mean()
-    parts = [f"{result.evaluator.name} by {result.model}: {len(result.scored):,} spans judged"]
-    if mean is not None:
-        parts.append(f"mean {mean:.3g}")
-    counts = result.label_counts()
-    if counts:
-        parts.append(", ".join(f"{label} {n:,}" for label, n in sorted(counts.items(), key=lambda c: -c[1])))
-    parts.append(f"{len(result.failures):,} failures")
-    print("; ".join(parts), file=out)
+    print(result.summary(), file=out)
     if result.cancelled:
         report("cancelled: the spans judged so far are stored")
     if result.stopped:

@@ -107,12 +107,28 @@ class JudgeRun:
         values = [j.score.value for j in self.scored if j.score is not None and j.score.value is not None]
         return fmean(values) if values else None
 
+    def summary(self) -> str:
+        """One line: how many judged, their mean and labels, how many failed."""
+        parts = [f"{self.evaluator.name} by {self.model}: {_count(len(self.scored), 'span')} judged"]
+        mean = self.mean()
+        if mean is not None:
+            parts.append(f"mean {mean:.3g}")
+        counts = sorted(self.label_counts().items(), key=lambda c: -c[1])
+        if counts:
+            parts.append(", ".join(f"{label} {n:,}" for label, n in counts))
+        parts.append(_count(len(self.failures), "failure"))
+        return "; ".join(parts)
+
     def label_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for j in self.scored:
             if j.score is not None and j.score.label is not None:
                 counts[j.score.label] = counts.get(j.score.label, 0) + 1
         return counts
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 class _Stop(Exception):

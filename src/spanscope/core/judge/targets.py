@@ -49,3 +49,25 @@ def select_spans(
         if len(kept) >= limit or every_hit or asked >= COUNT_CAP:
             return Selection(kept[:limit], len(kept) > limit or (not every_hit and len(kept) >= limit))
         asked = min(COUNT_CAP, asked * 4)
+
+
+def select_in_traces(
+    db: Database,
+    is_judge_trace: Callable[[str], bool],
+    trace_ids: list[str],
+    *,
+    filter_text: str | None = None,
+    limit: int = 100,
+) -> Selection:
+    """`select_spans` over several traces (the search takes one trace at a time), in their order."""
+    found: list[tuple[str, str]] = []
+    for trace_id in trace_ids:
+        if len(found) >= limit:
+            return Selection(found, True)
+        chosen = select_spans(
+            db, is_judge_trace, filter_text=filter_text, trace_id=trace_id, limit=limit - len(found)
+        )
+        found += chosen.targets
+        if chosen.more:
+            return Selection(found, True)
+    return Selection(found, False)

@@ -24,7 +24,7 @@ from spanscope.core.judge.evaluator import (
     load_evaluator,
 )
 from spanscope.core.judge.run import JudgeArgs, JudgeRun, Progress, is_judge_trace, run
-from spanscope.core.judge.targets import select_spans
+from spanscope.core.judge.targets import Selection, select_in_traces, select_spans
 from spanscope.core.store import connect, import_files
 from spanscope.core.store.queries import get_span, list_traces
 from spanscope.core.store.replays import replay_origin, replays_of
@@ -272,6 +272,26 @@ def test_scores_are_stored_as_scripted_with_their_judge_traces_linked(store):
     ]
     # a judge's own call is never judged
     assert sorted(targets(store)) == sorted(("%032x" % (n + 1), "c" * 15 + str(n)) for n in range(6))
+
+
+def test_a_selection_passes_over_the_judges_own_calls_and_keeps_to_its_limit(store):
+    with OpenAICompatibleServer() as server:
+        server.answers.extend(answer(3) for _ in range(6))
+        judge(store, server)
+    db = connect(store, readonly=True)
+    judged = lambda trace_id: is_judge_trace(db, trace_id)  # noqa: E731
+    # the six judge calls are the newest model calls: the search is asked again for more
+    newest = select_spans(db, judged, limit=2)
+    assert newest == Selection([(TRACES[5], "c" * 15 + "5"), (TRACES[4], "c" * 15 + "4")], True)
+    in_traces = select_in_traces(db, judged, [TRACES[0], TRACES[1], TRACES[2]], limit=2)
+    assert in_traces == Selection([(TRACES[0], "c" * 15 + "0"), (TRACES[1], "c" * 15 + "1")], True)
+    assert select_in_traces(db, judged, [TRACES[2]], filter_text="kind:tool").targets == []
+    assert select_in_traces(db, judged, [TRACES[2]], filter_text="kind:span").targets == [
+        (TRACES[2], "a" * 15 + "2")
+    ]
+    assert select_spans(db, judged, filter_text="kind:span", limit=10).targets == [
+        (t, "a" * 15 + str(n)) for n, t in reversed(list(enumerate(TRACES)))
+    ]
 
 
 def test_judged_scores_show_in_the_scores_tab_the_trace_list_and_compare_models(store):

@@ -13,9 +13,11 @@ from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QWidget
 
 from openai_server import MODELS, Answer, Fault, OpenAICompatibleServer
+from spanscope.core.presentation.content import TextBudget
 from spanscope.core.store import connect, import_files
 from spanscope.core.store.queries import get_span, list_traces
 from spanscope.ui.context import QtTraceContext
+from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.judge_dialog import SEARCH, SPANS, TRACES, JudgeScope, QtJudgeDialog, judge_launcher
 from spanscope.ui.span_tree import QtSpanTreePanel
 from spanscope.ui.style import ColorScheme, apply_color_scheme
@@ -78,8 +80,11 @@ def test_a_run_on_the_selected_span_stores_its_score_and_links_both_ways(qtbot, 
     assert "Nothing missing." in table.item(0, 3).toolTip()
     assert dialog.status.text() == "helpfulness by judge-model: 1 span judged; mean 4; 0 failures"
     assert dialog.progress.value() == dialog.progress.maximum() == 1
-    (score,) = get_span(context.db, TRACE_IDS[3], CALL + "3").scores
+    judged = get_span(context.db, TRACE_IDS[3], CALL + "3")
+    (score,) = judged.scores
     assert (score.value, score.source) == (4.0, "LLM judge judge-model")
+    shown = scores_html(judged, TextBudget()).html  # the Scores tab
+    assert "<b>helpfulness</b>" in shown and "LLM judge judge-model" in shown and "Nothing missing." in shown
     assert {t.trace_id: t.scores for t in list_traces(context.db)}[TRACE_IDS[3]] == "helpfulness 4"
     table.selectRow(0)
     dialog.open_span.click()

@@ -32,16 +32,26 @@ from spanscope.core.store.usage import UsageFilter
 
 TRACES = [f"{n:032x}" for n in range(1, 7)]
 ANSWERED_MODEL = "gpt-4o-mini"
+ADD_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "add",
+        "description": "Add two numbers",
+        "parameters": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}},
+    },
+}
 
 
 def recorded_calls(path: Path, traces: list[str] = TRACES) -> Path:
     """An OTLP file: per trace, an agent span over one model call with a question and its answer;
-    the first trace's call also holds an Inspect target (a reference answer)."""
+    the first trace's call also holds an Inspect target (a reference answer), the second's a tool."""
     lines = []
     for n, trace in enumerate(traces):
         attrs = {"input.value": f"What is {n} + {n}?", "output.value": f"It is {2 * n}."}
         if n == 0:
             attrs["inspect.target"] = "0"
+        if n == 1:
+            attrs["llm.tools.0.tool.json_schema"] = json.dumps(ADD_TOOL)
         lines.append(
             request(
                 span("a" * 15 + str(n), trace=trace, name="agent", start=n * 10_000, end=n * 10_000 + 5_000),
@@ -319,6 +329,19 @@ def test_a_reference_goes_into_the_prompt_and_spans_without_one_are_not_sent(sto
     assert {j.problem for j in result.failures} == {
         "no reference answer for this span (the evaluator compares with one)"
     }
+
+
+def test_the_tools_a_call_could_call_go_into_the_prompt(store):
+    with OpenAICompatibleServer() as server:
+        server.answers.extend(
+            Answer(text=json.dumps({"reasoning": "r", "label": "missing_tool"})) for _ in range(2)
+        )
+        chosen = [(TRACES[1], "c" * 15 + "1"), (TRACES[2], "c" * 15 + "2")]
+        result = judge(store, server, "tool-use", targets=chosen, concurrency=1)
+        prompts = [r["messages"][1]["content"] for r in server.requests]
+    assert [(j.score.label, j.score.value) for j in result.scored] == [("missing_tool", 0.0)] * 2
+    assert '<tools>\n- add: Add two numbers\n  parameters: {"type":"object","properties":{"a":' in prompts[0]
+    assert "<tools>\n(none recorded)\n</tools>" in prompts[1]
 
 
 def test_concurrency_is_held_to_its_word(store):

@@ -33,7 +33,7 @@ judge's own call stored as a trace linked to the span.
 
 An evaluator is a built-in one by name ({builtins}) or a TOML file:
   name = "helpfulness"
-  prompt = '''... {{{{input}}}} ... {{{{output}}}} ... {{{{reference}}}} ...'''
+  prompt = '''... {{{{input}}}} ... {{{{output}}}} ... {{{{reference}}}} ... {{{{tools}}}} ...'''
   [score]
   type = "scale"          # boolean (pass/fail), scale (min, max; default 1 to 5), labels
   min = 1

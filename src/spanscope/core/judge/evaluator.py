@@ -13,9 +13,10 @@ An evaluator is a TOML file:
     # labels = ["right_tool", "wrong_tool"]     labels only
     # values = { right_tool = 1, wrong_tool = 0 }  labels only, optional
 
-The prompt may use {{input}}, {{output}} and {{reference}}; a prompt that uses {{reference}} judges
-only spans that have a reference answer. Every mistake is an EvaluatorError naming the file, the line
-and what to change, so a typo is found before any call is paid for.
+The prompt may use {{input}}, {{output}}, {{reference}} and {{tools}} (the tools a model call could
+call, as recorded); a prompt that uses {{reference}} judges only spans that have a reference answer.
+Every mistake is an EvaluatorError naming the file, the line and what to change, so a typo is found
+before any call is paid for.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any, Literal
 
 from spanscope.core.resources import resource_dir
 
-PLACEHOLDERS = ("input", "output", "reference")
+PLACEHOLDERS = ("input", "output", "reference", "tools")
 KINDS = ("boolean", "scale", "labels")
 ScoreKind = Literal["boolean", "scale", "labels"]
 #: The widest scale: a judge's answer is one of its whole numbers.
@@ -121,10 +122,10 @@ class Evaluator:
     def needs_reference(self) -> bool:
         return "reference" in self.placeholders
 
-    def render(self, input_text: str, output_text: str, reference: str | None) -> str:
+    def render(self, input_text: str, output_text: str, reference: str | None, tools: str = "") -> str:
         """The prompt with the span's texts in place (every placeholder in one pass, so a span's
         text that itself holds "{{output}}" stays as written)."""
-        values = {"input": input_text, "output": output_text, "reference": reference or ""}
+        values = {"input": input_text, "output": output_text, "reference": reference or "", "tools": tools}
         return _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.prompt)
 
 
@@ -183,7 +184,7 @@ class _Reader:
             if name not in PLACEHOLDERS:
                 raise self.fail(
                     f'unknown placeholder "{{{{{name}}}}}" in the prompt (use {{{{input}}}}, '
-                    "{{output}} or {{reference}})",
+                    "{{output}}, {{reference}} or {{tools}})",
                     r"\{\{\s*" + re.escape(name) + r"\s*\}\}",
                 )
         if "input" not in used and "output" not in used:

@@ -10,8 +10,9 @@ from spanscope.core.diff.conversation_diff import message_text
 from spanscope.core.endpoints.chat import ChatRequest
 from spanscope.core.evaluation.reference_metrics import Reference
 from spanscope.core.judge.evaluator import Evaluator
-from spanscope.core.model import is_messages
+from spanscope.core.model import Kind, Span, is_messages
 from spanscope.core.presentation.content import compact
+from spanscope.core.replay.recorded import recorded_call
 
 SYSTEM = "You are an impartial evaluator of an AI system's work. Judge only what you are shown."
 
@@ -28,6 +29,23 @@ def payload_as_text(value: Any) -> str:
     return compact(value)
 
 
+def tools_text(span: Span) -> str:
+    """The tools a model call could call, as recorded (core/replay/recorded.py reads every
+    convention's shape): a `- name: description` line each with its parameters' schema."""
+    if span.kind != Kind.LLM:
+        return ""
+    try:
+        tools = recorded_call(span, span.model or "recorded").request.tools
+    except ValueError:
+        return ""
+    lines = []
+    for tool in tools:
+        function = tool["function"]
+        about = f": {function['description']}" if function.get("description") else ""
+        lines.append(f"- {function['name']}{about}\n  parameters: {compact(function.get('parameters'))}")
+    return "\n".join(lines) or "(none recorded)"
+
+
 def reference_text(reference: Reference | None) -> str | None:
     if reference is None:
         return None
@@ -37,17 +55,12 @@ def reference_text(reference: Reference | None) -> str | None:
 
 
 def judge_request(
-    evaluator: Evaluator,
-    model: str,
-    span_input: Any,
-    span_output: Any,
-    reference: Reference | None,
-    *,
-    schema: bool = True,
+    evaluator: Evaluator, model: str, span: Span, reference: Reference | None, *, schema: bool = True
 ) -> ChatRequest:
     """The call judging one span; `schema`: ask for the answer by response_format json_schema too."""
+    tools = tools_text(span) if "tools" in evaluator.placeholders else ""
     prompt = evaluator.render(
-        payload_as_text(span_input), payload_as_text(span_output), reference_text(reference)
+        payload_as_text(span.input), payload_as_text(span.output), reference_text(reference), tools
     )
     params: dict[str, Any] = {"temperature": 0}
     if schema:

@@ -158,9 +158,7 @@ class _Judge:
         while True:
             with self._lock:
                 schema = self._schema
-            request = judge_request(
-                evaluator, self.args.model, span.input, span.output, task.reference, schema=schema
-            )
+            request = judge_request(evaluator, self.args.model, span, task.reference, schema=schema)
             try:
                 completion = self.client.complete(request, cancelled=lambda: self.state.cancelled)
             except EndpointError as exc:

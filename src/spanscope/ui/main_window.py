@@ -52,6 +52,7 @@ from spanscope.ui.dataset_export import open_dataset_export, window_choices
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.endpoint_settings import edit_endpoints
 from spanscope.ui.import_tasks import FolderListed, import_one, list_folder
+from spanscope.ui.judge_dialog import judge_launcher
 from spanscope.ui.listen import QtListener
 from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
 from spanscope.ui.price_settings import edit_prices
@@ -321,6 +322,7 @@ class QtMainWindow(QMainWindow):
             step_menu.addAction(action)
         self.menuBar().addMenu(self.review.menu)
         self.review.menu.addAction(attach_action(self.context, self.settings, self))
+        self.review.menu.addAction(judge_launcher(self.context, self.settings).action(self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
 

@@ -47,6 +47,7 @@ from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.dataset_export import open_dataset_export, span_choices
+from spanscope.ui.judge_dialog import judge_launcher
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
     COLUMNS,
@@ -313,6 +314,9 @@ class QtSpanTreePanel(QWidget, QtObserver):
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._context_menu)
+        self.judge_action = QAction("Judge…", view, toolTip="Score this span with an LLM judge")
+        self.judge_action.triggered.connect(lambda: judge_launcher(self._context).open_current(self.window()))
+        view.addAction(self.judge_action)
         return view
 
     def _context_menu(self, point: QPoint) -> QMenu:

@@ -20,7 +20,13 @@ from spanscope.core.pricing.prices import SpanPricer
 from spanscope.core.store import payload
 from spanscope.core.store.documents import document
 from spanscope.core.store.logs import log_row, stored_rows
-from spanscope.core.store.schema import LOG_COLUMNS, SCORE_COLUMNS, WRITTEN_SPAN_COLUMNS
+from spanscope.core.store.schema import (
+    LOG_COLUMNS,
+    REPLAY_COLUMNS,
+    REPLAYS_TABLE,
+    SCORE_COLUMNS,
+    WRITTEN_SPAN_COLUMNS,
+)
 from spanscope.core.store.storable import (
     fit_log,
     fit_span,
@@ -50,6 +56,9 @@ _INSERT_CHUNKS = "INSERT INTO chunks (id, data) VALUES"
 _INSERT_SCORES = f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) VALUES"
 _SCORE_SEEN = "ON CONFLICT DO NOTHING"
 _INSERT_LOGS = f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES"
+_INSERT_REPLAYS = f"INSERT OR REPLACE INTO {REPLAYS_TABLE} ({', '.join(REPLAY_COLUMNS)}) VALUES"
+#: The attributes of a replayed or judged call that name the recorded call (core/replay/spans.py).
+REPLAY_OF = "spanscope.replay.of_trace_id", "spanscope.replay.of_span_id"
 
 #: Enum members as plain text: sqlite3 binds a str subclass only after looking for an adapter for
 #: its type, ~320 ns a value against ~60 ns for a str (Python's lock held, on the writer thread).
@@ -101,6 +110,28 @@ def score_row(trace_id: str, span_id: str, score: Score, source_id: int) -> tupl
         score.comment,
         score.source,
         score.key,
+        source_id,
+    )
+
+
+def replay_row(span: Span, source_id: int) -> tuple | None:
+    """The span's link to the call it replays or judges (REPLAY_COLUMNS), None when it has none;
+    a link whose ids are not text is no link."""
+    of_trace, of_span = (span.attributes.get(key) for key in REPLAY_OF)
+    if type(of_trace) is not str or type(of_span) is not str:
+        return None
+    purpose, run = (
+        span.attributes.get("spanscope.replay.purpose"),
+        span.attributes.get("spanscope.replay.run"),
+    )
+    return (
+        span.trace_id,
+        span.span_id,
+        of_trace,
+        of_span,
+        purpose if type(purpose) is str else "replay",
+        run if type(run) is str else None,
+        span.model,
         source_id,
     )
 
@@ -181,6 +212,8 @@ class Batch:
     scores: list[tuple]
     unplaced: list[tuple]
     logs: list[tuple] = field(default_factory=list)
+    #: Replayed and judged calls' links to their recorded calls (schema REPLAY_COLUMNS).
+    replays: list[tuple] = field(default_factory=list)
     #: Records stored changed or skipped, found while building or storing the batch.
     problems: list[Problem] = field(default_factory=list)
 
@@ -203,6 +236,7 @@ class BatchBuilder:
         self.scores: list[tuple] = []
         self.unplaced: list[tuple] = []
         self.logs: list[tuple] = []
+        self.replays: list[tuple] = []
         self.problems: list[Problem] = []
         self.first_chunk = self.next_chunk
 
@@ -221,6 +255,9 @@ class BatchBuilder:
         )
         if span.scores:
             self.scores += score_rows(span, self.source_id)
+        link = replay_row(span, self.source_id)
+        if link is not None:
+            self.replays.append(link)
         doc = document(span)
         if notes:
             doc["attributes"] = note_problems(doc["attributes"], notes)
@@ -258,7 +295,14 @@ class BatchBuilder:
         if self.documents:
             self._close_chunk()
         batch = Batch(
-            self.rows, self.first_chunk, self.chunks, self.scores, self.unplaced, self.logs, self.problems
+            self.rows,
+            self.first_chunk,
+            self.chunks,
+            self.scores,
+            self.unplaced,
+            self.logs,
+            self.replays,
+            self.problems,
         )
         self._start()
         return batch
@@ -304,6 +348,7 @@ def store_batch(conn: sqlite3.Connection, batch: Batch, compressed: list[bytes])
     batch.scores += placed
     _insert_rows(conn, _INSERT_SCORES, _SCORE_SEEN, batch.scores, batch.problems, _SCORE_ROWS)
     _insert_rows(conn, _INSERT_LOGS, _SCORE_SEEN, stored_rows(batch.logs), batch.problems, _LOG_ROWS)
+    _insert_rows(conn, _INSERT_REPLAYS, "", batch.replays)
     return missing
 
 

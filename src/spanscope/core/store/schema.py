@@ -316,6 +316,23 @@ def _add_progressive_imports(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {UNDO_TABLE}_span ON {UNDO_TABLE} (undo_source, id)")
 
 
+#: A replayed or judged model call's span and the recorded span it replays or judges (core/replay):
+#: filled from the span's `spanscope.replay.*` attributes as it is stored, so a replay exported and
+#: imported again keeps its link; `source_id` lets an undone import take its rows with it.
+REPLAYS_TABLE = "replays"
+REPLAY_COLUMNS = ("trace_id", "span_id", "of_trace_id", "of_span_id", "purpose", "run", "model", "source_id")
+
+
+def _add_replays(db: sqlite_utils.Database) -> None:
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {REPLAYS_TABLE} (trace_id TEXT NOT NULL, span_id TEXT NOT NULL, "
+        "of_trace_id TEXT NOT NULL, of_span_id TEXT NOT NULL, purpose TEXT NOT NULL, run TEXT, model TEXT, "
+        "source_id INTEGER NOT NULL, PRIMARY KEY (trace_id, span_id))"
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS {REPLAYS_TABLE}_of ON {REPLAYS_TABLE} (of_trace_id, of_span_id)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS {REPLAYS_TABLE}_run ON {REPLAYS_TABLE} (run)")
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -329,6 +346,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_service_index,
     _root_service,
     _add_progressive_imports,
+    _add_replays,
 ]
 VERSION = len(MIGRATIONS)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from spanscope.core.store.db import connect
 from spanscope.core.store.finalize import finalize_traces
-from spanscope.core.store.schema import IMPORTING_TABLE, UNDO_TABLE
+from spanscope.core.store.schema import IMPORTING_TABLE, REPLAYS_TABLE, UNDO_TABLE
 from spanscope.core.store.search_index import forget_unchanged_statuses, note_status_changes
 
 _TRIGGER = "spanscope_import_undo"
@@ -128,6 +128,7 @@ def undo_import(conn: sqlite3.Connection, source_id: int) -> None:
     )
     conn.execute("DELETE FROM scores WHERE source_id = ?", (source_id,))
     conn.execute("DELETE FROM logs WHERE source_id = ?", (source_id,))
+    conn.execute(f"DELETE FROM {REPLAYS_TABLE} WHERE source_id = ?", (source_id,))
     finalize_traces(conn, [t for (t,) in conn.execute("SELECT trace_id FROM undone")])
     # Finalizing writes a score summary only where scores remain, and rolls up only traces with spans.
     conn.execute(

@@ -5,6 +5,7 @@ window on an original and its replay."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,10 +139,8 @@ class QtReplayBatchDialog(QDialog):
         (self.use_selected if self.selected else self.use_listed).setChecked(True)
         self.endpoint = QComboBox(editable=True)
         self.endpoint.lineEdit().setPlaceholderText("http://localhost:11434/v1 or a saved endpoint's name")
-        try:
+        with contextlib.suppress(EndpointConfigError):  # said when Run resolves the endpoint
             self.endpoint.addItems([e.name for e in read_endpoints()])
-        except EndpointConfigError:
-            pass  # told when Run resolves the endpoint
         self.model = QComboBox(editable=True)
         self.model.lineEdit().setPlaceholderText("the model to run the calls on")
         self.concurrency = QSpinBox(minimum=1, maximum=MAX_CONCURRENCY, value=DEFAULT_CONCURRENCY)

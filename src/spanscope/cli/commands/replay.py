@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from spanscope.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError
+from spanscope.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError, report
 from spanscope.cli.output import print_table
 from spanscope.cli.stores import (
     Subparsers,
@@ -33,6 +33,9 @@ from spanscope.core.search.query import SYNTAX_HELP
 from spanscope.core.store import Outcome as ImportOutcome
 from spanscope.core.store import connect, default_store_path, is_store
 from spanscope.core.store.queries import list_traces
+
+#: Replayed traces, notes and failures listed at most in the summary.
+LISTED = 20
 
 DESCRIPTION = """\
 Send every LLM call's recorded input (messages, tools, parameters) of the chosen traces to another
@@ -64,9 +67,14 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--trace", action="append", default=[], metavar="ID", help="a trace to replay (id or unique prefix)"
     )
-    p.add_argument("--filter", metavar="EXPR", help="replay the LLM calls this search matches: " + SYNTAX_HELP)
+    p.add_argument(
+        "--filter", metavar="EXPR", help="replay the LLM calls this search matches: " + SYNTAX_HELP
+    )
     p.add_argument("--concurrency", type=int, default=4, metavar="N", help="calls at a time (default 4)")
-    p.add_argument("--run", metavar="ID", help="name the run (to resume it, or to run a selection again)")
+    # dest: `run` is the command's own function (entry.py's set_defaults)
+    p.add_argument(
+        "--run", dest="run_id", metavar="ID", help="name the run (to resume it, or to run a selection again)"
+    )
     p.add_argument("--limit", type=int, metavar="N", help="replay at most N traces this time")
     return p
 
@@ -159,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
         _import(store, files)
         print(f"store: {store}", file=sys.stderr)
     elif not traces and args.filter is None:
-        raise UsageError("say which traces to replay: --trace ID or --filter EXPR (spanscope traces lists them)")
+        raise UsageError(
+            "say which traces to replay: --trace ID or --filter EXPR (spanscope traces lists them)"
+        )
     progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     state = ReplayState(on_progress=progress)
     with store_for([], str(store)) as path:
@@ -170,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
             traces=tuple(traces),
             search=args.filter,
             concurrency=args.concurrency,
-            run=args.run,
+            run=args.run_id,
             limit=args.limit,
         )
         try:
@@ -182,6 +192,11 @@ def run(args: argparse.Namespace) -> int:
             if progress is not None:
                 progress.clear()
         _summary(path, endpoint.base_url, outcome, sys.stdout)
+    if outcome.stopped is not None:
+        report(f"stopped: {outcome.stopped}")
+    elif outcome.failures:
+        failed = len({f.trace_id for f in outcome.failures})
+        report(f"{failed:,} traces not replayed (listed above); run the same command again to retry them")
     if outcome.cancelled:
         return EXIT_INTERRUPTED
     if outcome.stopped is not None or (outcome.failures and not outcome.replayed):
@@ -189,23 +204,27 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if outcome.failures else EXIT_OK
 
 
+def _calls(n: int) -> str:
+    return f"{n:,} call" if n == 1 else f"{n:,} calls"
+
+
 def _summary(store: Path, url: str, outcome: Outcome, out: TextIO) -> None:
     def say(line: str = "") -> None:
         out.write(display.printable(line) + "\n")
 
     say(f"run {outcome.run}: {outcome.model} at {url}")
-    said = [f"replayed {len(outcome.replayed):,} traces ({outcome.calls:,} calls)"]
+    said = [f"replayed {len(outcome.replayed):,} traces ({_calls(outcome.calls)})"]
     if outcome.already:
         said.append(f"{len(outcome.already):,} replayed before in this run")
     if outcome.failures:
         said.append(f"{len({f.trace_id for f in outcome.failures}):,} failed")
     if outcome.left:
-        said.append(f"{outcome.left:,} not started")
+        said.append(f"{outcome.left:,} not done (run the same command again to go on)")
     say(", ".join(said))
     if outcome.cancelled:
         say("cancelled: the traces whose calls all answered are stored, the others are not")
-    if outcome.stopped is not None:
-        say(f"stopped: {outcome.stopped}")
+    if not outcome.replayed and not outcome.failures and outcome.already and not outcome.left:
+        say("nothing left to replay in this run (--run NAME starts another)")
     for trace_id, why in outcome.skipped:
         say(f"skipped {trace_id}: {why}")
     if outcome.replayed:
@@ -227,13 +246,23 @@ def _summary(store: Path, url: str, outcome: Outcome, out: TextIO) -> None:
             )
         )
         print_table(table, out)
-        for r in outcome.replayed:
-            say(f"  {r.original} -> {r.replay}  ({r.calls:,} calls)")
+        for r in outcome.replayed[:LISTED]:
+            say(f"  {r.original} -> {r.replay}  ({_calls(r.calls)})")
+        if len(outcome.replayed) > LISTED:
+            say(f"  ... and {len(outcome.replayed) - LISTED:,} more")
+    if outcome.notes:
+        say(f"{len(outcome.notes):,} notes on what the replayed calls could not carry of the recorded ones:")
+        for note in outcome.notes[:LISTED]:
+            say(f"  {note.trace_id} span {note.span_id}: {note.text}")
+        if len(outcome.notes) > LISTED:
+            say(f"  ... and {len(outcome.notes) - LISTED:,} more")
     if outcome.failures:
         say("failed (not stored; run the same command again to retry them):")
-        for f in outcome.failures:
+        for f in outcome.failures[:LISTED]:
             where = f"{f.trace_id} span {f.span_id}" if f.span_id else f.trace_id
             say(f"  {where}: {f.message}")
+        if len(outcome.failures) > LISTED:
+            say(f"  ... and {len(outcome.failures) - LISTED:,} more")
     if outcome.replayed:
         first = outcome.replayed[0]
         db_arg = "" if store == default_store_path() else f" --db {shlex.quote(str(store))}"

@@ -27,7 +27,7 @@ from spanscope.core.endpoints.client import ModelClient
 from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.model import Kind, Span
 from spanscope.core.replay.mirror import mirror_trace
-from spanscope.core.replay.recorded import recorded_request
+from spanscope.core.replay.recorded import recorded_call
 from spanscope.core.search.index import build_index
 from spanscope.core.search.query import QuerySyntaxError, parse
 from spanscope.core.store import StoreError, connect
@@ -115,6 +115,15 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Where a replayed call differs from the recorded one (what its request could not carry)."""
+
+    trace_id: str
+    span_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Replayed:
     original: str
     replay: str
@@ -133,6 +142,8 @@ class Outcome:
     #: Selected traces that are not replayed: (trace id, why), e.g. a replay itself.
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    #: What the stored replays' requests could not carry of the recorded calls.
+    notes: list[Note] = field(default_factory=list)
     calls: int = 0
     #: Traces selected but not started (cancel, a stop, the limit).
     left: int = 0
@@ -149,6 +160,7 @@ class _Trace:
     spans: list[Span] = field(default_factory=list)
     requests: dict[str, ChatRequest] = field(default_factory=dict)
     answers: dict[str, tuple[ChatRequest, Completion]] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
     waiting: int = 0
     failed: bool = False
     stored: bool = False
@@ -184,7 +196,9 @@ def _filtered(db: Database, store: Path, text: str) -> list[tuple[str, list[str]
     if query.fts() is not None:
         build_index(store)
     try:
-        ids, count, more = matching_ids(db, query.fts(), query.filters, MAX_FILTERED_CALLS, MAX_FILTERED_CALLS)
+        ids, _count, more = matching_ids(
+            db, query.fts(), query.filters, MAX_FILTERED_CALLS, MAX_FILTERED_CALLS
+        )
     except (NotFound, SearchError) as exc:
         raise ReplayError(f"bad filter: {exc}") from None
     if more:
@@ -207,14 +221,18 @@ def selection(db: Database, args: ReplayArgs) -> tuple[str, list[tuple[str, list
     return "traces " + ",".join(sorted(t for t, _ in chosen)), chosen
 
 
-def _plan(db: Database, args: ReplayArgs, outcome: Outcome, chosen: list[tuple[str, list[str]]]) -> list[_Trace]:
+def _plan(
+    db: Database, args: ReplayArgs, outcome: Outcome, chosen: list[tuple[str, list[str]]]
+) -> list[_Trace]:
     """The traces to replay now: not replays themselves, with model calls, not done in this run."""
     done = {trace_id for trace_id, _ in done_in_run(db, outcome.run)}
     todo = []
     for trace_id, span_ids in chosen:
         origin = replay_origin(db, trace_id)
-        if origin is not None:
-            outcome.skipped.append((trace_id, f"it is a {origin.purpose} of trace {origin.of_trace_id}"))
+        if origin:
+            outcome.skipped.append(
+                (trace_id, f"it is a {origin[0].purpose} of trace {origin[0].of_trace_id}")
+            )
         elif not span_ids:
             outcome.skipped.append((trace_id, "it has no LLM calls"))
         elif trace_id in done:
@@ -269,7 +287,8 @@ class _Runner:
             finally:
                 self.stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
-        unfinished = [t for t in self.started if not t.stored and not t.failed]
+        failed = {f.trace_id for f in self.outcome.failures}
+        unfinished = [t for t in self.started if not t.stored and t.trace_id not in failed]
         self.outcome.left += len(unfinished) + sum(1 for _ in self.todo)
 
     def _submit(self, pool: ThreadPoolExecutor, trace: _Trace) -> None:
@@ -280,19 +299,26 @@ class _Runner:
             if span.span_id not in wanted:
                 continue
             try:
-                trace.requests[span.span_id] = recorded_request(span, model=self.args.model)
+                call = recorded_call(span, self.args.model)
             except ValueError as exc:
                 self.settled += len(trace.span_ids)
                 self._fail(trace, span.span_id, f"its recorded call cannot be sent: {exc}")
                 return
+            trace.requests[span.span_id] = call.request
+            trace.notes += [Note(trace.trace_id, span.span_id, note) for note in call.notes]
         trace.waiting = len(trace.requests)
 
         def cancelled(trace: _Trace = trace) -> bool:
             return self.stop.is_set() or trace.failed
 
         for span_id, request in trace.requests.items():
-            future = pool.submit(self.client.complete, request, stream=True, cancelled=cancelled)
-            self.pending[future] = (trace, span_id)
+            self.pending[pool.submit(self._complete, request, cancelled)] = (trace, span_id)
+
+    def _complete(self, request: ChatRequest, cancelled: Callable[[], bool]) -> Completion:
+        """On a pool thread: the call, unless its trace failed or the run stopped while it waited."""
+        if cancelled():
+            raise Cancelled()
+        return self.client.complete(request, stream=True, cancelled=cancelled)
 
     def _finished(self, future: Future[Completion]) -> None:
         trace, span_id = self.pending.pop(future)
@@ -304,11 +330,14 @@ class _Runner:
             self._report()
             return
         except EndpointError as exc:
-            if not trace.failed:
-                self._fail(trace, span_id, str(exc))
-            if _fatal(exc, self.outcome.calls) and not self.stop.is_set():
-                self.outcome.stopped = str(exc)
+            if _fatal(exc, self.outcome.calls):
+                # Said once, as why the run stopped; its trace is left for the next run like the rest.
+                trace.failed = True
+                self.outcome.stopped = self.outcome.stopped or str(exc)
                 self.stop.set()
+            elif not trace.failed:
+                self._fail(trace, span_id, str(exc))
+            self._report()
             return
         self.outcome.calls += 1
         trace.answers[span_id] = (trace.requests[span_id], completion)
@@ -331,6 +360,7 @@ class _Runner:
             self.stop.set()
             return
         trace.stored = True
+        self.outcome.notes += trace.notes
         self.outcome.replayed.append(Replayed(trace.trace_id, spans[0].trace_id, len(trace.span_ids)))
         trace.spans, trace.requests, trace.answers = [], {}, {}
 

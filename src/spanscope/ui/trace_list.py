@@ -105,6 +105,8 @@ class QtTraceListPanel(QWidget, QtObserver):
     TEXT_DELAY_MS = 250
     #: Two traces to compare: (the earlier, the later).
     compare_requested = Signal(str, str)
+    #: "Replay with Another Model…" chosen for the selected traces.
+    replay_requested = Signal()
 
     def __init__(
         self, context: QtTraceContext, parent: QWidget | None = None, settings: QSettings | None = None
@@ -175,6 +177,8 @@ class QtTraceListPanel(QWidget, QtObserver):
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.compare_action = QAction("Compare Selected Traces", view, enabled=False)
         view.addAction(self.compare_action)
+        self.replay_action = QAction("Replay with Another Model…", view)
+        view.addAction(self.replay_action)
         # Per-item scrolling makes the scroll bar's value the top row, which refresh() restores.
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         view.setAlternatingRowColors(True)
@@ -253,6 +257,7 @@ class QtTraceListPanel(QWidget, QtObserver):
         self.model.modelReset.connect(self._update_compare)
         self.compare_button.clicked.connect(self.compare_selected)
         self.compare_action.triggered.connect(self.compare_selected)
+        self.replay_action.triggered.connect(self.replay_requested)
 
     def current_filter(self) -> TraceFilter:
         """The filter the bar's widgets describe now."""

@@ -56,7 +56,7 @@ class State(Protocol):
     @property
     def cancelled(self) -> bool: ...
 
-    def report(self, value: object) -> None: ...
+    def report(self, value: object, final: bool = False) -> None: ...
 
 
 @dataclass
@@ -73,7 +73,7 @@ class ReplayState:
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    def report(self, value: object) -> None:
+    def report(self, value: object, final: bool = False) -> None:
         if self.on_progress is not None and isinstance(value, Progress):
             self.on_progress(value)
 
@@ -364,7 +364,8 @@ class _Runner:
         self.outcome.replayed.append(Replayed(trace.trace_id, spans[0].trace_id, len(trace.span_ids)))
         trace.spans, trace.requests, trace.answers = [], {}, {}
 
-    def _report(self) -> None:
+    def _report(self, final: bool = False) -> None:
+        """Progress so far; `final`: the last word, which a throttled reporter must not drop."""
         self.state.report(
             Progress(
                 self.settled,
@@ -372,7 +373,8 @@ class _Runner:
                 len(self.outcome.replayed),
                 len(self.outcome.failures),
                 self.traces_total,
-            )
+            ),
+            final,
         )
 
 
@@ -391,6 +393,7 @@ def run(args: ReplayArgs, state: State) -> Outcome:
         runner = _Runner(args, state, db, outcome, todo)
         runner._report()
         runner()
+        runner._report(final=True)
         return outcome
     finally:
         db.conn.close()

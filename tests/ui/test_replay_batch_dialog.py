@@ -78,7 +78,7 @@ def test_the_selected_traces_are_replayed_then_compared_by_model_and_step_by_ste
     _run(qtbot, dialog, server.base_url)
     assert dialog.status.text().splitlines()[0].endswith(": 2 traces replayed (6 calls)")
     assert dialog.bar.value() == dialog.bar.maximum() == 6
-    assert dialog.pairs.count() == 2 and dialog.failures.isHidden()
+    assert dialog.pairs.count() == 2 and not dialog.failures.isVisible()
     assert dialog.compare_button.isEnabled() and dialog.diff_button.isEnabled()
     assert count_traces(window.context.db) == 7  # the list shows them: the context was refreshed
     assert window.trace_list.model.rowCount() == 7
@@ -116,7 +116,7 @@ def test_failures_are_listed_as_plain_text_and_run_again_retries_them(qtbot, win
     dialog.run_button.click()
     qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=20_000)
     assert "1 traces replayed (2 calls), 1 replayed before in this run" in dialog.status.text()
-    assert dialog.failures.isHidden()
+    assert not dialog.failures.isVisible()
 
 
 def test_cancel_stores_no_half_trace(qtbot, window, server, store):
@@ -130,7 +130,7 @@ def test_cancel_stores_no_half_trace(qtbot, window, server, store):
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=10_000)
     assert "Cancelled: the traces whose calls all answered are stored" in dialog.status.text()
-    assert count_traces(connect(store, readonly=True)) == 5 and dialog.pairs.isHidden()
+    assert count_traces(connect(store, readonly=True)) == 5 and not dialog.pairs.isVisible()
 
 
 def test_all_traces_the_list_shows_and_a_refused_key(qtbot, window, monkeypatch):

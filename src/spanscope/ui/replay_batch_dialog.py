@@ -96,6 +96,17 @@ def _replay_task(args: ReplayArgs, trace_filter: TraceFilter | None) -> Callable
     return task
 
 
+def _titled(title: str, widget: QWidget) -> QWidget:
+    """`widget` under a heading, hidden until there is something to show."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(QLabel(title))
+    layout.addWidget(widget, 1)
+    box.hide()
+    return box
+
+
 def _side(t: Totals) -> str:
     cost = display.cost(t.cost_usd, computed=t.computed, unknown=t.unknown)
     return f"{display.count(t.input_tokens)} in, {display.count(t.output_tokens)} out, {cost}"
@@ -162,10 +173,9 @@ class QtReplayBatchDialog(QDialog):
         self.bar.hide()
         self.status = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.failures = QPlainTextEdit(readOnly=True)
-        self.failures.setPlaceholderText("Failures are listed here.")
-        self.failures.hide()
+        self.failures_box = _titled("Failed, not stored (Run again retries them):", self.failures)
         self.pairs = QListWidget()
-        self.pairs.hide()
+        self.pairs_box = _titled("Replayed (double-click one to compare it with its original):", self.pairs)
         self.run_button = QPushButton("Run", default=True)
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.compare_button = QPushButton("Compare models", enabled=False)
@@ -188,8 +198,8 @@ class QtReplayBatchDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
-        layout.addWidget(self.pairs, 1)
-        layout.addWidget(self.failures, 1)
+        layout.addWidget(self.pairs_box, 1)
+        layout.addWidget(self.failures_box, 1)
         layout.addStretch(0)
         layout.addLayout(buttons)
 
@@ -225,9 +235,9 @@ class QtReplayBatchDialog(QDialog):
         self.status.setStyleSheet("")
         self.status.setText("Starting…")
         self.failures.clear()
-        self.failures.hide()
+        self.failures_box.hide()
         self.pairs.clear()
-        self.pairs.hide()
+        self.pairs_box.hide()
         self.bar.setRange(0, 0)
         self.bar.show()
         self._set_running(True)
@@ -302,7 +312,7 @@ class QtReplayBatchDialog(QDialog):
             where = f"trace {f.trace_id}" + (f", span {f.span_id}" if f.span_id else "")
             lines.append(f"{where}: {f.message}")
         self.failures.setPlainText("\n".join(lines))
-        self.failures.show()
+        self.failures_box.show()
 
     def _list_pairs(self, done: _Done) -> None:
         outcome = done.outcome
@@ -311,7 +321,8 @@ class QtReplayBatchDialog(QDialog):
         current = None
         for r in outcome.replayed:
             name = names.get(r.original) or ""
-            text = f"{name}  {r.original[:12]} → {r.replay[:12]}  ({r.calls:,} calls)".strip()
+            calls = "1 call" if r.calls == 1 else f"{r.calls:,} calls"
+            text = f"{name}  {r.original[:12]} → {r.replay[:12]}  ({calls})".strip()
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, (r.original, r.replay))
             self.pairs.addItem(item)
@@ -319,7 +330,7 @@ class QtReplayBatchDialog(QDialog):
                 current = item
         if outcome.replayed:
             self.pairs.setCurrentItem(current or self.pairs.item(0))
-            self.pairs.show()
+            self.pairs_box.show()
 
     def compare_models(self) -> None:
         self.compare_requested.emit(self._models)

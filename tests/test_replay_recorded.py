@@ -5,12 +5,17 @@ tools and parameters compared with figures read from the raw file with the stand
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openai_server import OpenAICompatibleServer
 from raw_otlp import RawSpan, raw_spans
+from spanscope.core.endpoints.client import ModelClient
+from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.model import Kind, Span
 from spanscope.core.replay.recorded import recorded_call, recorded_request
 from spanscope.core.store import connect, import_file
@@ -247,19 +252,40 @@ def test_langsmith_langchain_invocation_params_give_the_tools(fixtures_dir, tmp_
     assert checked == 2
 
 
-def test_langsmith_wrapped_openai_calls_say_their_tools_are_lost(fixtures_dir, tmp_path):
-    """wrap_openai sends the request (tools included) as the run's inputs; the store keeps its
-    messages only, so the tools are missing and the notes say so."""
-    path = fixtures_dir / "langsmith-runs" / "capture-batch" / "runs.jsonl"
+def test_langsmith_wrapped_openai_calls_keep_their_request(fixtures_dir, tmp_path):
+    """wrap_openai sends the request as the run's inputs: its messages are the input, its tools (and
+    any sampling parameter) are kept beside them."""
+    path = fixtures_dir / "langsmith-runs" / "capture-multipart" / "runs.jsonl"
     db = _stored(tmp_path, path)
     runs = {r["id"]: r for r in map(json.loads, path.read_text().splitlines())}
     wrapped = [s for s in iter_spans(db) if s.kind == Kind.LLM and "tools" in runs[s.span_id]["inputs"]]
-    assert wrapped
+    assert len(wrapped) == 6
     for span in wrapped:
+        sent = runs[span.span_id]["inputs"]
         call = recorded_call(span)
-        given = runs[span.span_id]["inputs"]["messages"]
-        assert [m["role"] for m in call.request.messages] == [m["role"] for m in given]
-        assert any("definitions were not recorded" in note for note in call.notes)
+        assert [m["role"] for m in call.request.messages] == [m["role"] for m in sent["messages"]]
+        assert call.request.tools == sent["tools"]
+        assert call.notes == []
+
+
+def test_mlflow_autologged_calls_keep_the_request_keys(fixtures_dir, tmp_path):
+    """MLflow's autolog keeps the request's own keys (tools, temperature) as span attributes."""
+    path = fixtures_dir / "mlflow-sqlite" / "mlflow.db"
+    with closing(sqlite3.connect(path)) as raw_db:
+        rows = raw_db.execute("SELECT span_id, content FROM spans WHERE type = 'CHAT_MODEL'").fetchall()
+    inputs = {
+        span_id: json.loads(json.loads(content)["attributes"]["mlflow.spanInputs"])
+        for span_id, content in rows
+    }
+    db = _stored(tmp_path, path)
+    spans = [s for s in iter_spans(db) if s.span_id in inputs]
+    assert len(spans) == len(inputs) == 8
+    for span in spans:
+        sent = inputs[span.span_id]
+        request = recorded_request(span)
+        assert request.tools == sent.get("tools", [])
+        assert request.params == ({"temperature": sent["temperature"]} if "temperature" in sent else {})
+        assert [m["role"] for m in request.messages] == [m["role"] for m in sent["messages"]]
 
 
 def _langfuse_generations(path: Path) -> list[dict[str, Any]]:
@@ -293,11 +319,12 @@ def test_langfuse_export_responses_items_round_trip(fixtures_dir, tmp_path):
     items = json.loads(generation["input"]) if isinstance(generation["input"], str) else generation["input"]
     call = next(i for i in items if i.get("type") == "function_call")
     result = next(i for i in items if i.get("type") == "function_call_output")
-    assert [m["role"] for m in request.messages] == ["user", "assistant", "tool"]
-    assert request.messages[1]["tool_calls"] == [
+    assert [m["role"] for m in request.messages] == ["system", "user", "assistant", "tool"]
+    assert request.messages[0]["content"] == generation["modelParameters"]["instructions"]
+    assert request.messages[2]["tool_calls"] == [
         {"id": call["call_id"], "name": call["name"], "arguments": json.loads(call["arguments"])}
     ]
-    assert request.messages[2] == {
+    assert request.messages[3] == {
         "role": "tool", "content": result["output"], "tool_calls": [], "tool_call_id": call["call_id"]
     }  # fmt: skip
     assert [t["function"]["name"] for t in request.tools] == [call["name"]]
@@ -349,6 +376,56 @@ def test_anthropic_request_with_an_image_block_and_tools():
     assert request.params == {"max_tokens": 256, "tool_choice": "required"}
 
 
+_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {  # OpenLLMetry before gen_ai.tool.definitions
+            "llm.request.functions.0.name": "weather",
+            "llm.request.functions.0.description": "Weather now",
+            "llm.request.functions.0.parameters": json.dumps(_SCHEMA),
+        },
+        {  # Bedrock Converse (Strands)
+            "gen_ai.tool.definitions": json.dumps(
+                [
+                    {
+                        "toolSpec": {
+                            "name": "weather",
+                            "description": "Weather now",
+                            "inputSchema": {"json": _SCHEMA},
+                        }
+                    }
+                ]
+            )
+        },
+        {  # Gemini (Google ADK)
+            "gcp.vertex.agent.llm_request": json.dumps(
+                {
+                    "config": {
+                        "tools": [
+                            {
+                                "function_declarations": [
+                                    {
+                                        "name": "weather",
+                                        "description": "Weather now",
+                                        "parameters_json_schema": _SCHEMA,
+                                    }
+                                ]
+                            }
+                        ]
+                    }
+                }
+            )
+        },
+    ],
+)
+def test_tool_shapes_of_other_sources(attributes):
+    request = recorded_request(_span(input="x", attributes=attributes))
+    assert request.tools == [_function("weather", "Weather now", _SCHEMA)]
+
+
 def test_a_recorded_answer_at_the_end_of_the_input_is_left_out():
     answer = {"role": "assistant", "content": "Paris.", "tool_calls": [], "tool_call_id": None}
     question = {"role": "user", "content": "Capital of France?", "tool_calls": [], "tool_call_id": None}
@@ -381,9 +458,179 @@ def test_parameters_of_the_wrong_type_are_left_out():
     }
 
 
+@pytest.mark.parametrize(
+    ("recorded", "sent"),
+    [
+        (
+            '{"type":"tool","toolName":"get_weather"}',
+            {"type": "function", "function": {"name": "get_weather"}},
+        ),
+        ({"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}),
+        ('{"type":"required"}', "required"),
+        ("none", "none"),
+        ("sometimes", None),
+    ],
+)
+def test_tool_choice_forms(recorded, sent):
+    tools = json.dumps([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}])
+    attributes = {"ai.prompt.tools": [tools[1:-1]], "ai.prompt.toolChoice": recorded}
+    assert recorded_request(_span(input="x", attributes=attributes)).params.get("tool_choice") == sent
+
+
 def test_model_choice_and_refusals():
     assert recorded_request(_span(input="x"), model="llama3").model == "llama3"
     with pytest.raises(ValueError, match="not a model call"):
         recorded_request(Span("t", "s", None, "tool", 1, kind=Kind.TOOL))
     with pytest.raises(ValueError, match="no model"):
         recorded_request(Span("t", "s", None, "call", 1, kind=Kind.LLM, input="x"))
+    with pytest.raises(ValueError, match="neither its input nor its model"):
+        recorded_request(Span("t", "s", None, "call", 1, kind=Kind.LLM))
+    call = recorded_call(Span("t", "s", None, "call", 1, kind=Kind.LLM), model="m")
+    assert call.request.messages == [] and "no input was recorded" in call.notes[0]
+
+
+# --- tools recorded elsewhere than on the call -----------------------------------------------------
+
+
+def _by_trace(db: Any) -> dict[str, list[Span]]:
+    traces: dict[str, list[Span]] = {}
+    for span in iter_spans(db):
+        traces.setdefault(span.trace_id, []).append(span)
+    return traces
+
+
+def test_strands_tools_are_rebuilt_from_the_trace_tool_spans(fixtures_dir, tmp_path):
+    """Strands names its tools on the agent span and defines each on the span that ran it."""
+    path = fixtures_dir / "strands-agents" / "travel-agent-latest.otlp.json"
+    raw = raw_spans(path)
+    schemas = {
+        s.attrs["gen_ai.tool.name"]: (
+            s.attrs["gen_ai.tool.description"],
+            json.loads(s.attrs["gen_ai.tool.json_schema"]),
+        )
+        for s in raw
+        if "gen_ai.tool.json_schema" in s.attrs
+    }
+    agent_tools = {
+        s.trace_id: json.loads(s.attrs["gen_ai.agent.tools"]) for s in raw if "gen_ai.agent.tools" in s.attrs
+    }
+    traces = _by_trace(_stored(tmp_path, path))
+    rebuilt = 0
+    for trace_id, spans in traces.items():
+        for span in (s for s in spans if s.kind == Kind.LLM):
+            alone = recorded_call(span)
+            assert alone.request.tools == []
+            call = recorded_call(span, trace=spans)
+            names = [n for n in agent_tools.get(trace_id, []) if n in schemas]
+            executed = {s.attributes.get("gen_ai.tool.name") for s in spans}
+            expected = [_function(n, *schemas[n]) for n in names if n in executed]
+            assert call.request.tools == expected
+            rebuilt += bool(expected)
+    assert rebuilt >= 3
+
+
+def test_google_adk_tool_schemas_recorded_as_null_are_said(fixtures_dir, tmp_path):
+    path = fixtures_dir / "google-adk" / "travel-agent-v2-default.otlp.json"
+    raw = {s.span_id: s for s in raw_spans(path)}
+    db = _stored(tmp_path, path)
+    checked = 0
+    for span in iter_spans(db):
+        definitions = json.loads(raw[span.span_id].attrs.get("gen_ai.tool.definitions", "[]"))
+        if span.kind != Kind.LLM or not definitions:
+            continue
+        call = recorded_call(span)
+        assert [t["function"]["name"] for t in call.request.tools] == [d["name"] for d in definitions]
+        assert all(
+            t["function"]["parameters"] == {"type": "object", "properties": {}} for t in call.request.tools
+        )
+        assert any(n.startswith("the parameters of " + definitions[0]["name"]) for n in call.notes)
+        checked += 1
+    assert checked == 4
+
+
+def test_inspect_model_calls_take_the_request_as_sent(fixtures_dir, tmp_path):
+    path = fixtures_dir / "inspect-eval" / "2026-11-27T04-30-04-00-00_fixture-qa_6TRE8QQmdqaAmyCnqo4jPc.json"
+    events = {
+        event["uuid"]: event
+        for sample in json.loads(path.read_text())["samples"]
+        for event in sample["events"]
+        if event.get("event") == "model"
+    }
+    db = _stored(tmp_path, path)
+    checked = 0
+    for span in iter_spans(db):
+        if span.kind != Kind.LLM:
+            continue
+        sent = events[span.span_id]["call"]["request"]
+        request = recorded_request(span)
+        assert request.tools == sent["tools"]
+        assert request.params["tool_choice"] == sent["tool_choice"]
+        assert (
+            request.messages
+        )  # the log keeps them apart (events_data), checked by the Inspect reader's tests
+        checked += 1
+    assert checked == len(events)
+
+
+def test_openai_agents_generation_tools(fixtures_dir, tmp_path):
+    path = fixtures_dir / "openai-agents" / "travel-desk-native.traces-ingest.json"
+    generations = {
+        item["id"]: item["span_data"]
+        for item in json.loads(path.read_text())["data"]
+        if item.get("object") == "trace.span" and item["span_data"]["type"] == "generation"
+    }
+    db = _stored(tmp_path, path)
+    spans = [s for s in iter_spans(db) if s.span_id in generations]
+    assert spans
+    for span in spans:
+        data = generations[span.span_id]
+        request = recorded_request(span)
+        assert request.tools == data.get("tools", [])
+        assert [m["role"] for m in request.messages] == [m["role"] for m in data["input"]]
+        assert request.params == {
+            k: v for k, v in data["model_config"].items() if v is not None and k != "base_url"
+        }
+
+
+def test_a_completion_prompt_is_one_user_message(fixtures_dir, tmp_path):
+    """LlamaIndex's complete(): OpenInference records the prompt in llm.prompts."""
+    path = fixtures_dir / "llamaindex" / "rag-agent-openinference.otlp.json"
+    raw = next(s for s in raw_spans(path) if s.name == "OpenAI.complete")
+    span = get_span(_stored(tmp_path, path), raw.trace_id, raw.span_id)
+    call = recorded_call(span)
+    assert call.request.messages == [
+        {"role": "user", "content": raw.attrs["llm.prompts"][0], "tool_calls": [], "tool_call_id": None}
+    ]
+    assert call.notes == []
+
+
+# --- end to end ------------------------------------------------------------------------------------
+
+
+def test_recorded_calls_replay_through_the_client(fixtures_dir, tmp_path):
+    """A tool round trip with an image, as recorded, sent by the official client to a local server:
+    the server gets the recorded tool call, its result by id, the image, the tools and parameters."""
+    path = fixtures_dir / "multimodal" / "image-audio-openinference.otlp.json"
+    raw, span = next(
+        (r, s)
+        for r, s in _llm_spans(tmp_path, path)
+        if "llm.input_messages.3.message.tool_call_id" in r.attrs
+    )
+    request = recorded_request(span, model="local-small")
+    with OpenAICompatibleServer() as server:
+        for api in ("chat", "responses"):
+            ModelClient(Endpoint("test", server.base_url, api=api, max_retries=0), "k").complete(request)
+    chat, responses = server.requests
+    assert chat["model"] == "local-small"
+    assert chat["tools"] == [json.loads(t) for t in _indexed(raw.attrs, "llm.tools", "tool.json_schema")]
+    call_id = raw.attrs["llm.input_messages.2.message.tool_calls.0.tool_call.id"]
+    assert [c["id"] for c in chat["messages"][2]["tool_calls"]] == [call_id]
+    assert chat["messages"][3] == {
+        "role": "tool",
+        "tool_call_id": raw.attrs["llm.input_messages.3.message.tool_call_id"],
+        "content": raw.attrs["llm.input_messages.3.message.content"],
+    }
+    image = raw.attrs["llm.input_messages.1.message.contents.1.message_content.image.image.url"]
+    assert {"type": "image_url", "image_url": {"url": image}} in chat["messages"][1]["content"]
+    outputs = [i for i in responses["input"] if i.get("type") == "function_call_output"]
+    assert [o["call_id"] for o in outputs] == [raw.attrs["llm.input_messages.3.message.tool_call_id"]]

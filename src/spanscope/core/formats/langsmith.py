@@ -314,6 +314,13 @@ def _attributes(run: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key in ("metadata", "invocation_params", "runtime"):
         if extra.get(key):
             attributes[f"langsmith.{key}"] = extra[key]
+    inputs = run.get("inputs")
+    if isinstance(inputs, dict) and isinstance(inputs.get("messages"), list):
+        # A wrapped client's request: its messages become the input; its tools and sampling
+        # parameters stay here, so the call can be replayed as it was made.
+        request = {k: v for k, v in inputs.items() if k != "messages"}
+        if request:
+            attributes["langsmith.request"] = request
     return attributes
 
 

@@ -8,6 +8,7 @@ said in `RecordedCall.notes`, so the user knows where the replay differs from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -45,14 +46,17 @@ class RecordedCall:
     notes: list[str] = field(default_factory=list)
 
 
-def recorded_request(span: Span, model: str | None = None) -> ChatRequest:
+def recorded_request(span: Span, model: str | None = None, *, trace: Sequence[Span] = ()) -> ChatRequest:
     """The call `span` made, as a request to `model` (None: the span's own model)."""
-    return recorded_call(span, model).request
+    return recorded_call(span, model, trace=trace).request
 
 
-def recorded_call(span: Span, model: str | None = None) -> RecordedCall:
+def recorded_call(span: Span, model: str | None = None, *, trace: Sequence[Span] = ()) -> RecordedCall:
     """The call `span` made, as a request to `model` (None: the span's own model), with notes on what
-    could not be carried over. ValueError when the span is no model call or no model is known."""
+    could not be carried over. ValueError when the span is no model call or no model is known.
+
+    `trace`: the other spans of its trace, when the caller has them; some frameworks record a call's
+    tools only on the agent span above it, or define them only on the tool spans (Strands)."""
     if span.kind != Kind.LLM:
         raise ValueError(
             f"span {span.span_id} is a {span.kind.value} span, not a model call: nothing to replay"
@@ -60,16 +64,27 @@ def recorded_call(span: Span, model: str | None = None) -> RecordedCall:
     notes: list[str] = []
     attribute_sets = _attribute_sets(span)
     listed_tools: list[Tool] = []
-    messages = _messages(span.input, notes, listed_tools)
+    messages = _messages(_prompt(span) or span.input, notes, listed_tools)
     _drop_recorded_answer(messages, span.output, notes)
-    tools = _tools(span, attribute_sets) or listed_tools
+    instructions = _instructions(span, attribute_sets)
+    if instructions and not any(m["role"] == "system" for m in messages):
+        messages.insert(0, message("system", instructions))
+    unknown: list[str] = []
+    tools = _tools(span, unknown) or listed_tools
+    if unknown:
+        notes.append(f"the parameters of {', '.join(unknown)} were not recorded: sent with none")
     if not tools:
-        _note_missing_tools(messages, span.output, attribute_sets, notes)
+        said = len(notes)
+        tools = _trace_tools(span, trace, notes)
+        if len(notes) == said:
+            _note_missing_tools(messages, span.output, notes)
     params = _params(span, attribute_sets)
     # "auto" and "none" without tools are what the call did anyway (Vercel writes "auto" always).
     if "tool_choice" in params and not tools and params.pop("tool_choice") not in ("auto", "none"):
         notes.append("tool_choice left out: the call's tools were not recorded")
     chosen = model or span.model or _requested_model(attribute_sets)
+    if not chosen and span.input is None:
+        raise ValueError(f"span {span.span_id} records neither its input nor its model: nothing to replay")
     if not chosen:
         raise ValueError(f"span {span.span_id} records no model: name the model to replay it with")
     return RecordedCall(ChatRequest(chosen, messages, tools, params), notes)
@@ -86,6 +101,26 @@ def _attribute_sets(span: Span) -> list[dict[str, Any]]:
 
 
 # --- messages ----------------------------------------------------------------------------------
+
+
+def _prompt(span: Span) -> str | None:
+    """A completion call's one prompt (OpenInference llm.prompts) when its input is no transcript."""
+    prompts = loads(span.attributes.get("llm.prompts"))
+    if isinstance(prompts, list) and len(prompts) == 1 and type(prompts[0]) is str:
+        return None if _transcript(span.input) else prompts[0]
+    return None
+
+
+def _instructions(span: Span, attribute_sets: list[dict[str, Any]]) -> str | None:
+    """A Responses API call's `instructions`, its system prompt kept apart from its input items."""
+    response = span.output if _key(span.output, "object") == "response" else None
+    candidates = [
+        _key(attrs.get("langfuse.observation.model.parameters"), "instructions") for attrs in attribute_sets
+    ]
+    for value in (_key(span.input, "instructions"), *candidates, _key(response, "instructions")):
+        if type(value) is str and value:
+            return value
+    return None
 
 
 def _messages(value: Any, notes: list[str], listed_tools: list[Tool]) -> list[Message]:
@@ -140,8 +175,7 @@ def _response_items(items: list[Any]) -> list[Message] | None:
             text = split_parts(body)[0] if isinstance(body, list) else body
             out.append(message(str(item["role"]), text))
         elif kind == "function_call":
-            call = {"id": as_text(item.get("call_id")), "name": as_text(item.get("name")),
-                    "arguments": loads(item.get("arguments"))}  # fmt: skip
+            call = _call({**item, "id": item.get("call_id"), "arguments": loads(item.get("arguments"))})
             last = out[-1] if out else None
             if (
                 last is not None
@@ -174,8 +208,8 @@ def _message(item: Message, notes: list[str], listed_tools: list[Tool]) -> Messa
             return None
     content = _content(body, notes)
     if role == "tool":
-        return message("tool", content if type(content) is str else json_text(content),
-                       None, as_text(item.get("tool_call_id")))  # fmt: skip
+        text = content if type(content) is str else json_text(content)
+        return message("tool", text, None, as_text(item.get("tool_call_id")))
     calls = (
         [_call(c) for c in item.get("tool_calls") or () if isinstance(c, dict)] if role == "assistant" else []
     )
@@ -231,23 +265,28 @@ def _drop_recorded_answer(messages: list[Message], output: Any, notes: list[str]
 # --- tools -------------------------------------------------------------------------------------
 
 
-def _tool(value: Any) -> Tool | None:
+def _tool(value: Any, unknown: list[str] | None = None) -> Tool | None:
     """One tool definition as an OpenAI function tool: Chat Completions ({function: {...}}),
     Responses, GenAI and Vercel ({name, parameters | inputSchema}), Anthropic (input_schema),
-    Bedrock (toolSpec, inputSchema.json), Pydantic AI (parameters_json_schema)."""
+    Bedrock (toolSpec, inputSchema.json), Pydantic AI (parameters_json_schema). A schema written as
+    null (Google ADK without content) is sent empty and its tool's name added to `unknown`."""
     value = loads(value)
     if not isinstance(value, dict):
         return None
     inner = value.get("function") or value.get("toolSpec") or value
     if not isinstance(inner, dict) or type(inner.get("name")) is not str or not inner["name"]:
         return None
-    parameters: Any = {"type": "object", "properties": {}}
-    for key in ("parameters", "parameters_json_schema", "input_schema", "inputSchema", "json_schema"):
+    parameters: Any = None
+    for key in _SCHEMA_KEYS:
         schema = loads(inner.get(key))
         if isinstance(schema, dict):
             json_schema = schema.get("json")
             parameters = json_schema if len(schema) == 1 and isinstance(json_schema, dict) else schema
             break
+    if parameters is None:
+        parameters = {"type": "object", "properties": {}}
+        if unknown is not None and any(key in inner for key in _SCHEMA_KEYS):
+            unknown.append(inner["name"])
     function: dict[str, Any] = {"name": inner["name"]}
     if type(inner.get("description")) is str:
         function["description"] = inner["description"]
@@ -258,18 +297,25 @@ def _tool(value: Any) -> Tool | None:
     return {"type": "function", "function": function}
 
 
-def _tool_list(value: Any) -> list[Tool]:
+_SCHEMA_KEYS = ("parameters", "parameters_json_schema", "input_schema", "inputSchema", "json_schema")
+
+
+def _tool_list(value: Any, unknown: list[str] | None = None) -> list[Tool]:
     """Tool definitions from a list (its items may be JSON text) or a Gemini tool of declarations."""
     value = loads(value)
     items = value if isinstance(value, list) else [value]
     tools: list[Tool] = []
     for item in items:
         item = loads(item)
-        declarations = item.get("function_declarations") if isinstance(item, dict) else None
+        declarations = (
+            item.get("function_declarations") or item.get("functionDeclarations")
+            if isinstance(item, dict)
+            else None
+        )
         if isinstance(declarations, list):
-            tools += _tool_list(declarations)
+            tools += _tool_list(declarations, unknown)
             continue
-        tool = _tool(item)
+        tool = _tool(item, unknown)
         if tool is not None:
             tools.append(tool)
     return tools
@@ -317,6 +363,7 @@ def _tool_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
         else None
     )
     return [
+        _key(attrs.get("inspect.call.request"), "tools"),  # the request body as sent
         _indexed(attrs, "llm.tools", "tool.json_schema"),  # OpenInference
         _key(attrs.get("llm.invocation_parameters"), "tools"),
         _key(attrs.get("llm.invocation_parameters"), "functions"),
@@ -324,6 +371,9 @@ def _tool_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
         _openllmetry_functions(attrs),
         attrs.get("ai.prompt.tools"),  # Vercel AI SDK
         pydantic_tools,
+        attrs.get("openai_agents.tools"),
+        attrs.get("inspect.tools"),
+        _key(attrs.get("langsmith.request"), "tools"),  # a wrapped client's request
         _key(attrs.get("langsmith.invocation_params"), "tools"),
         _key(attrs.get("langsmith.metadata"), "ls_invocation_params", "tools"),
         attrs.get("tools"),  # MLflow keeps the request's own keys
@@ -335,26 +385,65 @@ def _tool_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _tools(span: Span, attribute_sets: list[dict[str, Any]]) -> list[Tool]:
-    for attrs in attribute_sets:
+def _tools(span: Span, unknown: list[str] | None = None) -> list[Tool]:
+    """The tools `span` records itself (schemas recorded as null named in `unknown`)."""
+    for attrs in _attribute_sets(span):
         for source in _tool_sources(span, attrs):
             if source:
-                tools = _tool_list(source)
+                tools = _tool_list(source, unknown)
                 if tools:
                     return tools
     return []
 
 
-def _note_missing_tools(
-    messages: list[Message], output: Any, attribute_sets: list[dict[str, Any]], notes: list[str]
-) -> None:
-    """Say so when the call had tools that were not recorded (named only, or used but not listed)."""
-    for attrs in attribute_sets:
-        for key in ("gen_ai.tool.definitions", "gen_ai.agent.tools"):
-            names = loads(attrs.get(key))
-            if isinstance(names, list) and names and all(type(n) is str for n in names):
-                notes.append(f"tools recorded by name only ({', '.join(names)}): sent without tools")
-                return
+def _tool_names(span: Span) -> list[str]:
+    """Tools an agent span names without defining them (GenAI, Mastra, OpenAI Agents, Strands)."""
+    for key in ("gen_ai.agent.tools", "gen_ai.tool.definitions", "openai_agents.tools"):
+        names = loads(span.attributes.get(key))
+        if isinstance(names, list) and names and all(type(n) is str for n in names):
+            return names
+    return []
+
+
+def _trace_tools(span: Span, trace: Sequence[Span], notes: list[str]) -> list[Tool]:
+    """Tools the call's trace records for it: on the nearest span above it that defines them, else
+    those it names there, defined by the trace's tool spans (GenAI gen_ai.tool.json_schema)."""
+    by_id = {s.span_id: s for s in trace}
+    seen = {span.span_id}
+    names = _tool_names(span)
+    above = by_id.get(span.parent_id) if span.parent_id else None
+    while above is not None and above.span_id not in seen:
+        seen.add(above.span_id)
+        tools = _tools(above)
+        if tools:
+            notes.append(f"tools taken from the span above the call, {above.name!r}")
+            return tools
+        names = names or _tool_names(above)
+        above = by_id.get(above.parent_id) if above.parent_id else None
+    if not names:
+        return []
+    defined: dict[str, Tool] = {}
+    for other in trace:
+        attrs = other.attributes
+        name = attrs.get("gen_ai.tool.name")
+        schema = loads(attrs.get("gen_ai.tool.json_schema"))
+        if type(name) is str and name in names and name not in defined and isinstance(schema, dict):
+            tool = _tool(
+                {"name": name, "description": attrs.get("gen_ai.tool.description"), "parameters": schema}
+            )
+            if tool is not None:
+                defined[name] = tool
+    tools = [defined[name] for name in names if name in defined]
+    missing = [name for name in names if name not in defined]
+    if tools:
+        notes.append(f"tools rebuilt from the trace's tool spans ({', '.join(defined)})")
+    if missing:
+        notes.append(f"tools recorded by name only ({', '.join(missing)}): sent without them")
+    return tools
+
+
+def _note_missing_tools(messages: list[Message], output: Any, notes: list[str]) -> None:
+    """Say so when the call used tools whose definitions were recorded nowhere."""
     answers = output if is_messages(output) else []
     if any(m["tool_calls"] or m["role"] == "tool" for m in messages) or any(
         m.get("tool_calls") for m in answers
@@ -411,8 +500,9 @@ def _stop(value: Any) -> str | list[str] | None:
 
 
 def _tool_choice(value: Any) -> Any:
-    """ "auto" | "none" | "required" | {type: function, function: {name}}; Vercel's {type: auto |
-    tool, toolName} and Anthropic's {type: any | tool, name} mapped to them."""
+    """The tool choice as Chat Completions takes it - auto, none, required or {type: function,
+    function: {name}} - from its own forms, Vercel's ({type: auto | tool, toolName}) and Anthropic's
+    ({type: any | tool, name})."""
     value = loads(value)
     if isinstance(value, dict):
         kind = value.get("type")
@@ -458,7 +548,9 @@ def _param_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
     """Where each convention records the parameters of a call, most exact first."""
     metadata = loads(attrs.get("langsmith.metadata"))
     return [
+        attrs.get("inspect.call.request"),  # the request body as sent
         attrs.get("llm.invocation_parameters"),  # OpenInference: the request's own keys
+        attrs.get("langsmith.request"),
         attrs.get("langsmith.invocation_params"),
         _key(metadata, "ls_invocation_params"),
         _prefixed(metadata, "ls_") if isinstance(metadata, dict) else None,
@@ -467,6 +559,9 @@ def _param_sources(span: Span, attrs: dict[str, Any]) -> list[Any]:
         _prefixed(attrs, "llm."),
         _prefixed(attrs, "ai.settings."),  # Vercel AI SDK
         {"toolChoice": attrs.get("ai.prompt.toolChoice")},
+        attrs.get("openai_agents.model_config"),
+        {"tool_choice": attrs.get("inspect.tool_choice")},
+        attrs.get("inspect.config"),
         attrs.get("langfuse.observation.model.parameters"),
         _key(attrs.get("gcp.vertex.agent.llm_request"), "config"),
         attrs if "mlflow.spanType" in attrs or "mlflow.spanInputs" in attrs else None,

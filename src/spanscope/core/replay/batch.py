@@ -299,7 +299,7 @@ class _Runner:
             if span.span_id not in wanted:
                 continue
             try:
-                call = recorded_call(span, self.args.model)
+                call = recorded_call(span, self.args.model, trace=trace.spans)
             except ValueError as exc:
                 self.settled += len(trace.span_ids)
                 self._fail(trace, span.span_id, f"its recorded call cannot be sent: {exc}")

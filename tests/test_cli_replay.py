@@ -61,10 +61,17 @@ def test_a_capture_is_replayed_into_the_store_and_the_next_commands_work_on_it(
         "local-small",
     )
     code, out, err = run(capsys, *argv)
-    assert code == 0, err
+    assert code == 1, err  # one call of the capture recorded no input: its trace is listed, not sent
     lines = out.splitlines()
     assert re.fullmatch(f"run [0-9a-f]{{10}}: local-small at {re.escape(server.base_url)}", lines[0])
-    assert lines[1] == "replayed 4 traces (8 calls)"
+    assert lines[1] == "replayed 3 traces (7 calls), 1 failed"
+    assert (
+        "  c5185e5641b503f46c95ac26e18c43c8 span cb11cdcb8d987344: no input was recorded for this call: "
+        "nothing to send" in lines
+    )
+    assert err.endswith(
+        "spanscope: 1 traces not replayed (listed above); run the same command again to retry them\n"
+    )
     assert "skipped 3833042a3c89c41e4bf9fb309a7e9201: it has no LLM calls" in lines
     assert (
         lines[lines.index("next:") + 2]
@@ -75,16 +82,16 @@ def test_a_capture_is_replayed_into_the_store_and_the_next_commands_work_on_it(
     code, diffed, _ = run(capsys, *diff[1:])
     assert code == 0 and "steps: 14 same, 4 changed, 0 moved, 0 added, 0 removed" in diffed
     code, _, found = run(capsys, "search", "--db", db, "kind:llm model:local-small")
-    assert code == 0 and found.startswith("8 matching spans")
-    code, checked, _ = run(capsys, "check", "--db", db, "--rule", 'all: count(model == "local-small") == 8')
+    assert code == 0 and found.startswith("7 matching spans")
+    code, checked, _ = run(capsys, "check", "--db", db, "--rule", 'all: count(model == "local-small") == 7')
     assert code == 0, checked
     code, stats, _ = run(capsys, "stats", "--db", db, "--by", "model", "--json")
     calls = {row["group"]: row["calls"] for row in map(orjson.loads, stats.splitlines())}
-    assert calls["local-small"] == 8 and calls["gpt-4o-2024-08-06"] == 3
-    # The same command again: the run is the same, and it has nothing left to do.
+    assert calls["local-small"] == 7 and calls["gpt-4o-2024-08-06"] == 3
+    # The same command again: the same run, with only the trace it could not send left.
     code, again, _ = run(capsys, *argv)
-    assert code == 0 and "nothing left to replay in this run (--run NAME starts another)" in again
-    assert len(server.requests) == 8
+    assert code == 2 and "replayed 0 traces (0 calls), 3 replayed before in this run, 1 failed" in again
+    assert len(server.requests) == 7
 
 
 def test_a_store_needs_a_selection_and_bad_options_are_named(store, server, capsys):

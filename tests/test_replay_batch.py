@@ -17,7 +17,7 @@ from spanscope.core.diff.trace_diff import diff_traces
 from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.endpoints.wire import chat_messages
 from spanscope.core.model import Kind
-from spanscope.core.replay.batch import Progress, ReplayArgs, ReplayError, ReplayState, run
+from spanscope.core.replay.batch import Failure, Progress, ReplayArgs, ReplayError, ReplayState, run
 from spanscope.core.replay.recorded import recorded_request
 from spanscope.core.search.find import search
 from spanscope.core.search.index import build_index
@@ -27,9 +27,9 @@ from spanscope.core.store.replays import replay_origin, replays_of
 
 AGENTS = "openai-agents/travel-desk-openinference.otlp.json"
 #: The capture's traces with model calls: travel_desk (4 calls: gpt-4o-mini then 3 gpt-4o), its
-#: support_chat (2 calls), and two more of one call each.
+#: support_chat (2 calls), another of 1 call, and one whose only call recorded no input.
 TRAVEL, SUPPORT = "6644f435383191517b5da4846b6f71d4", "6461179094c7bb691a7bacd3e71e8f45"
-ONE_CALL = ("ccd4ff7ad23a8991370e499be02d26c3", "c5185e5641b503f46c95ac26e18c43c8")
+ONE_CALL, NO_INPUT = "ccd4ff7ad23a8991370e499be02d26c3", "c5185e5641b503f46c95ac26e18c43c8"
 MODEL = "local-small"
 
 
@@ -94,14 +94,13 @@ def test_a_trace_is_replayed_as_one_trace_of_the_same_shape_linked_call_by_call(
 
 def test_concurrency_is_held_to_its_word_and_shortens_the_run(store, server):
     server.delay_s = 0.3
-    traces = (TRAVEL, SUPPORT, *ONE_CALL)
     started = time.monotonic()
-    outcome = run(_args(store, server, *traces, concurrency=2), ReplayState())
+    outcome = run(_args(store, server, TRAVEL, SUPPORT, ONE_CALL, concurrency=2), ReplayState())
     elapsed = time.monotonic() - started
-    assert (outcome.calls, len(outcome.replayed)) == (8, 4)
+    assert (outcome.calls, len(outcome.replayed)) == (7, 3)
     assert server.max_concurrent == 2
-    # Eight calls of 0.3 s two at a time: four rounds, not eight.
-    assert 4 * 0.3 <= elapsed < 8 * 0.3
+    # Seven calls of 0.3 s two at a time: four rounds, not seven.
+    assert 4 * 0.3 <= elapsed < 7 * 0.3
 
 
 def test_a_failed_call_leaves_its_trace_unstored_and_the_same_run_replays_only_it(store, server):
@@ -173,3 +172,11 @@ def test_a_replay_is_not_replayed_again_and_an_unknown_trace_is_named(store, ser
     assert outcome.skipped == [(replay, f"it is a replay of trace {SUPPORT}")]
     with pytest.raises(ReplayError, match="ffff"):
         run(_args(store, server, "ffff"), ReplayState())
+
+
+def test_a_call_that_recorded_no_input_fails_its_trace_without_being_sent(store, server):
+    outcome = run(_args(store, server, NO_INPUT), ReplayState())
+    assert outcome.failures == [
+        Failure(NO_INPUT, "cb11cdcb8d987344", "no input was recorded for this call: nothing to send")
+    ]
+    assert server.requests == [] and outcome.replayed == []

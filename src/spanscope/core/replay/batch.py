@@ -27,7 +27,7 @@ from spanscope.core.endpoints.client import ModelClient
 from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.model import Kind, Span
 from spanscope.core.replay.mirror import mirror_trace
-from spanscope.core.replay.recorded import recorded_call
+from spanscope.core.replay.recorded import RecordedCall, recorded_call
 from spanscope.core.search.index import build_index
 from spanscope.core.search.query import QuerySyntaxError, parse
 from spanscope.core.store import StoreError, connect
@@ -245,6 +245,17 @@ def _plan(
     return todo
 
 
+def _recorded(span: Span, model: str, trace: Sequence[Span]) -> RecordedCall:
+    """The call to send for `span`; ValueError, said for a person, when there is none to send."""
+    try:
+        call = recorded_call(span, model, trace=trace)
+    except ValueError as exc:
+        raise ValueError(f"its recorded call cannot be sent: {exc}") from None
+    if not call.request.messages:
+        raise ValueError("no input was recorded for this call: nothing to send")
+    return call
+
+
 def _fatal(error: EndpointError, answered: int) -> bool:
     """No later call can succeed: the key or the model refused, or the endpoint never answered."""
     return error.status in FATAL_STATUSES or (error.status is None and answered == 0)
@@ -299,10 +310,10 @@ class _Runner:
             if span.span_id not in wanted:
                 continue
             try:
-                call = recorded_call(span, self.args.model, trace=trace.spans)
+                call = _recorded(span, self.args.model, trace.spans)
             except ValueError as exc:
                 self.settled += len(trace.span_ids)
-                self._fail(trace, span.span_id, f"its recorded call cannot be sent: {exc}")
+                self._fail(trace, span.span_id, str(exc))
                 return
             trace.requests[span.span_id] = call.request
             trace.notes += [Note(trace.trace_id, span.span_id, note) for note in call.notes]

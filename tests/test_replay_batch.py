@@ -180,3 +180,17 @@ def test_a_call_that_recorded_no_input_fails_its_trace_without_being_sent(store,
         Failure(NO_INPUT, "cb11cdcb8d987344", "no input was recorded for this call: nothing to send")
     ]
     assert server.requests == [] and outcome.replayed == []
+
+
+def test_the_key_is_nowhere_in_the_store(store, tmp_path):
+    key = "sk-replay-5e9d01"
+    with OpenAICompatibleServer(api_key=key) as server:
+        outcome = run(_args(store, server, TRAVEL, key=key), ReplayState())
+    assert len(outcome.replayed) == 1
+    db = connect(store, readonly=True)
+    for span in iter_spans(db, outcome.replayed[0].replay):  # documents are stored compressed
+        shown = json.dumps([span.attributes, span.resource, span.input, span.output, span.links])
+        assert key not in shown
+    db.conn.close()
+    for path in tmp_path.glob("store.db*"):  # and every column that is not
+        assert key.encode() not in path.read_bytes(), path

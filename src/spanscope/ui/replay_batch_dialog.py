@@ -6,6 +6,7 @@ window on an original and its replay."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ def _replay_task(args: ReplayArgs, trace_filter: TraceFilter | None) -> Callable
                 db.conn.close()
             if not chosen:
                 return _Done(error="The trace list shows no traces.")
-            run_args = ReplayArgs(**{**args.__dict__, "traces": tuple(chosen)})
+            run_args = dataclasses.replace(args, traces=tuple(chosen))
         else:
             run_args = args
         try:

@@ -70,7 +70,7 @@ def test_a_capture_is_replayed_into_the_store_and_the_next_commands_work_on_it(
         "nothing to send" in lines
     )
     assert err.endswith(
-        "spanscope: 1 traces not replayed (listed above); run the same command again to retry them\n"
+        "spanscope: 1 trace not replayed (listed above); run the same command again to retry them\n"
     )
     assert "skipped 3833042a3c89c41e4bf9fb309a7e9201: it has no LLM calls" in lines
     assert (
@@ -129,16 +129,16 @@ def test_a_rate_limit_past_the_retries_fails_the_trace_and_says_to_run_again(sto
     argv = ("replay", store, "--endpoint", server.base_url, "--model", "m", "--concurrency", "1")
     code, out, err = run(capsys, *argv, "--trace", TRAVEL, "--trace", "6461179094c7")
     assert code == 1, err
-    assert "replayed 1 traces (2 calls), 1 failed" in out
+    assert "replayed 1 trace (2 calls), 1 failed" in out
     assert (
         f"  {TRAVEL} span 83a8a64eafa5493f: 429 rate limited by {server.base_url} after 2 retries; "
         "it asks to wait 1 s: Rate limit reached for requests." in out.splitlines()
     )
     assert err.endswith(
-        "spanscope: 1 traces not replayed (listed above); run the same command again to retry them\n"
+        "spanscope: 1 trace not replayed (listed above); run the same command again to retry them\n"
     )
     code, out, _ = run(capsys, *argv, "--trace", TRAVEL, "--trace", "6461179094c7")
-    assert code == 0 and "replayed 1 traces (4 calls), 1 replayed before in this run" in out
+    assert code == 0 and "replayed 1 trace (4 calls), 1 replayed before in this run" in out
 
 
 def test_a_server_error_and_a_silent_endpoint_are_named(store, server, capsys, user_config_dir):
@@ -200,3 +200,13 @@ def test_ctrl_c_stops_the_run_and_stores_no_half_trace(store, server):
     assert b"cancelled: the traces whose calls all answered are stored, the others are not" in out
     db = connect(store, readonly=True)
     assert count_traces(db) == 5 and replays_of(db, TRAVEL) == []
+
+
+def test_progress_on_a_terminal_rewrites_one_line_and_clears_it(store, server, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run(
+        capsys, "replay", store, "--endpoint", server.base_url, "--model", "m", "--trace", TRAVEL
+    )
+    assert code == 0 and "replayed 1 trace (4 calls)" in out
+    assert "\r\033[Kreplaying… 4 of 4 calls, 1 of 1 traces stored" in err
+    assert err.endswith("\r\033[K")

@@ -108,14 +108,14 @@ def test_failures_are_listed_as_plain_text_and_run_again_retries_them(qtbot, win
     assert dialog.endpoint.itemText(0) == "local <b>test</b>"
     _run(qtbot, dialog, "local <b>test</b>", concurrency=1)
     # The list shows the newest first, and one call at a time the first call is support_chat's.
-    assert "1 traces replayed (4 calls), 1 failed" in dialog.status.text()
+    assert "1 trace replayed (4 calls), 1 failed" in dialog.status.text()
     assert dialog.failures.toPlainText().startswith(
         f"trace {SUPPORT}, span f806605cd6292c39: 500 server error from {server.base_url}"
     )
     assert dialog.run_button.text() == "Run again"
     dialog.run_button.click()
     qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=20_000)
-    assert "1 traces replayed (2 calls), 1 replayed before in this run" in dialog.status.text()
+    assert "1 trace replayed (2 calls), 1 replayed before in this run" in dialog.status.text()
     assert not dialog.failures.isVisible()
 
 

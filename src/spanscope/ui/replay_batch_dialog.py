@@ -97,6 +97,10 @@ def _replay_task(args: ReplayArgs, trace_filter: TraceFilter | None) -> Callable
     return task
 
 
+def _many(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _titled(title: str, widget: QWidget) -> QWidget:
     """`widget` under a heading, hidden until there is something to show."""
     box = QWidget()
@@ -290,7 +294,8 @@ class QtReplayBatchDialog(QDialog):
     def _summary(self, done: _Done) -> str:
         outcome = done.outcome
         assert outcome is not None
-        lines = [f"Run {outcome.run}: {len(outcome.replayed):,} traces replayed ({outcome.calls:,} calls)"]
+        replayed = _many(len(outcome.replayed), "trace")
+        lines = [f"Run {outcome.run}: {replayed} replayed ({_many(outcome.calls, 'call')})"]
         if outcome.already:
             lines[0] += f", {len(outcome.already):,} replayed before in this run"
         if outcome.failures:
@@ -322,8 +327,7 @@ class QtReplayBatchDialog(QDialog):
         current = None
         for r in outcome.replayed:
             name = names.get(r.original) or ""
-            calls = "1 call" if r.calls == 1 else f"{r.calls:,} calls"
-            text = f"{name}  {r.original[:12]} → {r.replay[:12]}  ({calls})".strip()
+            text = f"{name}  {r.original[:12]} → {r.replay[:12]}  ({_many(r.calls, 'call')})".strip()
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, (r.original, r.replay))
             self.pairs.addItem(item)

@@ -196,7 +196,9 @@ def run(args: argparse.Namespace) -> int:
         report(f"stopped: {outcome.stopped}")
     elif outcome.failures:
         failed = len({f.trace_id for f in outcome.failures})
-        report(f"{failed:,} traces not replayed (listed above); run the same command again to retry them")
+        report(
+            f"{_many(failed, 'trace')} not replayed (listed above); run the same command again to retry them"
+        )
     if outcome.cancelled:
         return EXIT_INTERRUPTED
     if outcome.stopped is not None or (outcome.failures and not outcome.replayed):
@@ -204,8 +206,8 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if outcome.failures else EXIT_OK
 
 
-def _calls(n: int) -> str:
-    return f"{n:,} call" if n == 1 else f"{n:,} calls"
+def _many(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _summary(store: Path, url: str, outcome: Outcome, out: TextIO) -> None:
@@ -213,7 +215,7 @@ def _summary(store: Path, url: str, outcome: Outcome, out: TextIO) -> None:
         out.write(display.printable(line) + "\n")
 
     say(f"run {outcome.run}: {outcome.model} at {url}")
-    said = [f"replayed {len(outcome.replayed):,} traces ({_calls(outcome.calls)})"]
+    said = [f"replayed {_many(len(outcome.replayed), 'trace')} ({_many(outcome.calls, 'call')})"]
     if outcome.already:
         said.append(f"{len(outcome.already):,} replayed before in this run")
     if outcome.failures:
@@ -247,7 +249,7 @@ def _summary(store: Path, url: str, outcome: Outcome, out: TextIO) -> None:
         )
         print_table(table, out)
         for r in outcome.replayed[:LISTED]:
-            say(f"  {r.original} -> {r.replay}  ({_calls(r.calls)})")
+            say(f"  {r.original} -> {r.replay}  ({_many(r.calls, 'call')})")
         if len(outcome.replayed) > LISTED:
             say(f"  ... and {len(outcome.replayed) - LISTED:,} more")
     if outcome.notes:

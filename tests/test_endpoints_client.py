@@ -157,3 +157,10 @@ def test_endpoint_for_a_name_or_a_url(monkeypatch):
     assert endpoint_for("http://host:8000/v1/", saved).base_url == "http://host:8000/v1"
     with pytest.raises(EndpointError, match="no endpoint named 'other' \\(mine\\)"):
         endpoint_for("other", saved)
+
+
+def test_a_damaged_endpoints_file_is_an_endpoint_error(user_config_dir):
+    user_config_dir.mkdir(parents=True, exist_ok=True)
+    (user_config_dir / "endpoints.json").write_text("{not json")
+    with pytest.raises(EndpointError, match=r"endpoints\.json"):
+        endpoint_for("mine")

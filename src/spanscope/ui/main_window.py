@@ -49,6 +49,7 @@ from spanscope.ui.costs import prices
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
 from spanscope.ui.detail import QtDetailPanel
+from spanscope.ui.endpoint_settings import edit_endpoints
 from spanscope.ui.import_tasks import FolderListed, import_one, list_folder
 from spanscope.ui.listen import QtListener
 from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
@@ -306,6 +307,7 @@ class QtMainWindow(QMainWindow):
         self._action(view_menu, "&Replay Traces with Another Model…", lambda: open_replay_batch(self))
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
+        self._action(settings_menu, "Model &Endpoints…", lambda: edit_endpoints(self))
         self._build_appearance_menu(settings_menu.addMenu("&Appearance"))
         step_menu = self.menuBar().addMenu("&Step")
         for action in self.stepping_toolbar.actions_by_name.values():

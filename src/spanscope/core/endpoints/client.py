@@ -17,7 +17,7 @@ from typing import Any
 import openai
 
 from spanscope.core.endpoints.chat import Cancelled, ChatRequest, Completion, EndpointError
-from spanscope.core.endpoints.config import Endpoint, read_endpoints
+from spanscope.core.endpoints.config import Endpoint, EndpointConfigError, read_endpoints
 from spanscope.core.endpoints.secrets import AD_HOC_KEY_ENV, api_key
 from spanscope.core.endpoints.wire import chat_messages, chat_params, responses_request
 
@@ -29,8 +29,11 @@ NO_KEY = "no-key"
 
 def endpoint_for(spec: str, saved: Sequence[Endpoint] | None = None) -> Endpoint:
     """The endpoint a command names: a saved endpoint's name, or a base URL (its key, if any, from
-    $SPANSCOPE_API_KEY). EndpointError when it is neither."""
-    endpoints = read_endpoints() if saved is None else saved
+    $SPANSCOPE_API_KEY). EndpointError when it is neither, or the saved endpoints cannot be read."""
+    try:
+        endpoints = read_endpoints() if saved is None else saved
+    except EndpointConfigError as exc:
+        raise EndpointError(str(exc)) from None
     for endpoint in endpoints:
         if endpoint.name == spec:
             return endpoint

@@ -18,6 +18,7 @@ import pytest
 
 from openai_server import Fault, OpenAICompatibleServer
 from spanscope.cli import main
+from spanscope.core.endpoints.config import Endpoint, save_endpoints
 from spanscope.core.store import connect, import_files
 from spanscope.core.store.queries import count_traces
 from spanscope.core.store.replays import replays_of
@@ -141,10 +142,8 @@ def test_a_rate_limit_past_the_retries_fails_the_trace_and_says_to_run_again(sto
     assert code == 0 and "replayed 1 trace (4 calls), 1 replayed before in this run" in out
 
 
-def test_a_server_error_and_a_silent_endpoint_are_named(store, server, capsys, user_config_dir):
-    user_config_dir.mkdir(parents=True, exist_ok=True)
-    saved = {"name": "impatient", "base_url": server.base_url, "timeout_s": 0.5, "max_retries": 0}
-    (user_config_dir / "endpoints.json").write_bytes(orjson.dumps({"endpoints": [saved]}))
+def test_a_server_error_and_a_silent_endpoint_are_named(store, server, capsys):
+    save_endpoints([Endpoint("impatient", server.base_url, timeout_s=0.5, max_retries=0)])
     argv = (
         "replay",
         store,

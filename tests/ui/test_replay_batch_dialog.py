@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QSettings
 
 from openai_server import Fault, OpenAICompatibleServer
+from spanscope.core.endpoints.config import Endpoint, save_endpoints
 from spanscope.core.store import connect, import_files
 from spanscope.core.store.queries import count_traces
 from spanscope.ui.main_window import QtMainWindow
@@ -98,10 +98,8 @@ def test_the_selected_traces_are_replayed_then_compared_by_model_and_step_by_ste
     diff_window.close()
 
 
-def test_failures_are_listed_as_plain_text_and_run_again_retries_them(qtbot, window, server, user_config_dir):
-    user_config_dir.mkdir(parents=True, exist_ok=True)
-    saved = {"name": "local <b>test</b>", "base_url": server.base_url, "max_retries": 0}
-    (user_config_dir / "endpoints.json").write_bytes(orjson.dumps({"endpoints": [saved]}))
+def test_failures_are_listed_as_plain_text_and_run_again_retries_them(qtbot, window, server):
+    save_endpoints([Endpoint("local <b>test</b>", server.base_url, max_retries=0)])
     server.faults.append(Fault.SERVER_ERROR)
     _select(window, TRAVEL, SUPPORT)
     dialog = _dialog(qtbot, window)

@@ -146,3 +146,17 @@ def test_all_traces_the_list_shows_and_a_refused_key(qtbot, window, monkeypatch)
     with OpenAICompatibleServer() as server:
         _run(qtbot, dialog, server.base_url)
     assert dialog.status.text().splitlines()[0].endswith(": 2 traces replayed (3 calls)")
+
+
+def test_list_models_fills_the_model_choice_or_says_why_it_cannot(qtbot, window, server):
+    _select(window, TRAVEL)
+    dialog = _dialog(qtbot, window)
+    dialog.endpoint.setCurrentText(server.base_url)
+    dialog.list_button.click()
+    qtbot.waitUntil(lambda: dialog.model.count() == 3, timeout=10_000)
+    assert [dialog.model.itemText(i) for i in range(3)] == ["judge-model", "local-large", "local-small"]
+    assert dialog.model.currentText() == "judge-model" and dialog.status.text() == "3 models offered"
+    dialog.endpoint.setCurrentText("http://127.0.0.1:9/v1")
+    dialog.list_button.click()
+    qtbot.waitUntil(lambda: dialog.list_button.isEnabled(), timeout=20_000)
+    assert dialog.status.text().startswith("cannot reach http://127.0.0.1:9/v1 while listing its models")

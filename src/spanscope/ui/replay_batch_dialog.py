@@ -32,8 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from spanscope.core.endpoints.chat import EndpointError
-from spanscope.core.endpoints.client import endpoint_for
-from spanscope.core.endpoints.config import EndpointConfigError, read_endpoints
+from spanscope.core.endpoints.config import Endpoint, EndpointConfigError, read_endpoints
 from spanscope.core.presentation import display
 from spanscope.core.replay.batch import Outcome, Progress, ReplayArgs, ReplayError, Totals, totals
 from spanscope.core.replay.batch import run as replay
@@ -97,6 +96,16 @@ def _replay_task(args: ReplayArgs, trace_filter: TraceFilter | None) -> Callable
     return task
 
 
+def _offered_models(endpoint: Endpoint) -> tuple[list[str], str | None]:
+    """On a worker: the endpoint's models, or why they could not be listed."""
+    from spanscope.core.endpoints.client import ModelClient  # on use: openai takes 0.5 s to import
+
+    try:
+        return ModelClient(endpoint).models(), None
+    except EndpointError as exc:
+        return [], str(exc)
+
+
 def _many(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
@@ -143,6 +152,8 @@ class QtReplayBatchDialog(QDialog):
         self.worker.progress.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.models_worker = QtWorker("Cannot list the endpoint's models", self, Policy.LATEST)
+        self.models_worker.finished.connect(self._models_listed)
         self._build()
         fit_to_screen(self, 720, 560)
 
@@ -159,13 +170,19 @@ class QtReplayBatchDialog(QDialog):
             self.endpoint.addItems([e.name for e in read_endpoints()])
         self.model = QComboBox(editable=True)
         self.model.lineEdit().setPlaceholderText("the model to run the calls on")
+        self.list_button = QPushButton("List models")
+        self.list_button.setToolTip("Ask the endpoint which models it offers")
+        self.list_button.clicked.connect(self.list_models)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.list_button)
         self.concurrency = QSpinBox(minimum=1, maximum=MAX_CONCURRENCY, value=DEFAULT_CONCURRENCY)
         self.concurrency.setToolTip("How many calls run at the same time")
         form = QFormLayout()
         form.addRow("Traces", self.use_selected)
         form.addRow("", self.use_listed)
         form.addRow("Endpoint", self.endpoint)
-        form.addRow("Model", self.model)
+        form.addRow("Model", model_row)
         form.addRow("Calls at a time", self.concurrency)
         note = QLabel(
             "Each LLM call's recorded input is sent to the model; each trace's replay is stored as a new "
@@ -212,20 +229,53 @@ class QtReplayBatchDialog(QDialog):
         self.status.setStyleSheet(f"color: {ERROR_COLOR};")
         self.status.setText(text)
 
+    def _endpoint(self) -> Endpoint | None:
+        """The endpoint typed or chosen; None (and why shown) when there is none such."""
+        spec = self.endpoint.currentText().strip()
+        if not spec:
+            self._show_error("Give an endpoint: a base URL or a saved endpoint's name.")
+            return None
+        from spanscope.core.endpoints.client import endpoint_for  # on use: openai takes 0.5 s to import
+
+        try:
+            return endpoint_for(spec)
+        except EndpointError as exc:
+            self._show_error(str(exc))
+            return None
+
+    def list_models(self) -> None:
+        """Ask the endpoint for its models (the one call made before Run, and only when asked)."""
+        endpoint = self._endpoint()
+        if endpoint is None:
+            return
+        self.status.setStyleSheet("")
+        self.status.setText(f"Asking {endpoint.base_url} for its models…")
+        self.list_button.setEnabled(False)
+        self.models_worker.start(lambda _state: _offered_models(endpoint))
+
+    def _models_listed(self, found: tuple[list[str], str | None]) -> None:
+        self.list_button.setEnabled(True)
+        models, error = found
+        if error is not None:
+            self._show_error(error)
+            return
+        typed = self.model.currentText()
+        self.model.clear()
+        self.model.addItems(models)
+        self.model.setCurrentText(typed or (models[0] if models else ""))
+        self.status.setText(f"{_many(len(models), 'model')} offered")
+
     def _args(self) -> ReplayArgs | None:
         store: Path | None = self.context.store_path
         if store is None:
             self._show_error("Open a store first.")
             return None
         model = self.model.currentText().strip()
-        spec = self.endpoint.currentText().strip()
-        if not spec or not model:
-            self._show_error("Give an endpoint (a base URL or a saved endpoint's name) and a model.")
+        if not model:
+            self._show_error("Give the model to run the calls on.")
             return None
-        try:
-            endpoint = endpoint_for(spec)
-        except (EndpointError, EndpointConfigError) as exc:
-            self._show_error(str(exc))
+        endpoint = self._endpoint()
+        if endpoint is None:
             return None
         traces = tuple(self.selected) if self.use_selected.isChecked() else ()
         return ReplayArgs(store, endpoint, model, traces=traces, concurrency=self.concurrency.value())
@@ -249,8 +299,9 @@ class QtReplayBatchDialog(QDialog):
         self.worker.start(_replay_task(args, trace_filter))
 
     def _set_running(self, running: bool) -> None:
-        for widget in (self.use_selected, self.use_listed, self.endpoint, self.model, self.concurrency):
+        for widget in (self.use_selected, self.use_listed, self.endpoint, self.model, self.list_button):
             widget.setEnabled(not running)
+        self.concurrency.setEnabled(not running)
         if not running:
             self.use_selected.setEnabled(bool(self.selected))
             self.use_listed.setEnabled(self.listed is not None and self.listed[1] > 0)
@@ -350,7 +401,9 @@ class QtReplayBatchDialog(QDialog):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.worker.cancel()
+        self.models_worker.cancel()
         self.worker.wait(5000)
+        self.models_worker.wait(5000)
         super().closeEvent(event)
 
 

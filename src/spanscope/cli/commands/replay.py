@@ -24,7 +24,6 @@ from spanscope.cli.stores import (
     store_for,
 )
 from spanscope.core.endpoints.chat import EndpointError
-from spanscope.core.endpoints.client import endpoint_for
 from spanscope.core.endpoints.config import EndpointConfigError
 from spanscope.core.presentation import display
 from spanscope.core.replay.batch import Outcome, Progress, ReplayArgs, ReplayError, ReplayState, totals
@@ -155,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     if args.trace and args.filter is not None:
         raise UsageError("give --trace or --filter, not both")
+    from spanscope.core.endpoints.client import endpoint_for  # on use: every command imports this module
+
     try:
         endpoint = endpoint_for(args.endpoint)
     except (EndpointError, EndpointConfigError) as exc:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Protocol
 
 from spanscope.core.endpoints.chat import Cancelled, ChatRequest, Completion, EndpointError
-from spanscope.core.endpoints.client import ModelClient
 from spanscope.core.endpoints.config import Endpoint
 from spanscope.core.model import Kind, Span
 from spanscope.core.replay.mirror import mirror_trace
@@ -270,6 +269,8 @@ class _Runner:
         self.todo: Iterator[_Trace] = iter(todo)
         self.total_calls = sum(len(t.span_ids) for t in todo)
         self.traces_total = len(todo)
+        from spanscope.core.endpoints.client import ModelClient  # on use: openai takes 0.5 s to import
+
         self.client = ModelClient(args.endpoint, args.key)
         self.stop = threading.Event()
         self.pending: dict[Future[Completion], tuple[_Trace, str]] = {}

@@ -99,8 +99,8 @@ def test_a_store_needs_a_selection_and_bad_options_are_named(store, server, caps
     base = ("replay", store, "--endpoint", server.base_url, "--model", "m")
     code, _, err = run(capsys, *base)
     assert code == 2 and "say which traces to replay: --trace ID or --filter EXPR" in err
-    code, _, err = run(capsys, *base, "--trace", TRAVEL, "--filter", "kind:llm")
-    assert (code, err) == (2, "spanscope: give --trace or --filter, not both\n")
+    code, _, err = run(capsys, *base, "--trace", "6461179094c7", "--filter", "model:gpt-4o-2024*")
+    assert (code, err) == (2, "spanscope: the filter matches no LLM calls of those traces\n")
     code, _, err = run(capsys, *base, "--trace", TRAVEL, "--concurrency", "0")
     assert (code, err) == (2, "spanscope: --concurrency must be at least 1\n")
     code, _, err = run(capsys, "replay", store, "--endpoint", "ollama", "--model", "m", "--trace", TRAVEL)

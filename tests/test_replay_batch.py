@@ -160,6 +160,9 @@ def test_a_filter_replays_the_calls_it_matches_and_copies_the_rest(store, server
     db = connect(store, readonly=True)
     models = sorted(s.model for s in iter_spans(db, outcome.replayed[0].replay) if s.kind is Kind.LLM)
     assert models == ["gpt-4o-mini", MODEL, MODEL, MODEL]
+    within = run(_args(store, server, SUPPORT, TRAVEL, search="model:gpt-4o-mini"), ReplayState())
+    assert sorted((r.original, r.calls) for r in within.replayed) == [(SUPPORT, 2), (TRAVEL, 1)]
+    assert within.run != outcome.run
     with pytest.raises(ReplayError, match="only LLM calls are replayed"):
         run(_args(store, server, search="kind:tool"), ReplayState())
     with pytest.raises(ReplayError, match="bad filter"):

@@ -42,8 +42,9 @@ endpoint and model, a few calls at a time, and store each trace's replay as a ne
 same shape, linked to its original: compare them with `spanscope diff`, and the models with
 `spanscope stats --by model` or the app's Compare models.
 
-Trace files given are imported into the store first (--db, else yours) and, without --trace or
---filter, all their traces are replayed. A trace with a failed call is not stored; it is listed,
+Trace files given are imported into the store first (--db, else yours), and their traces are the
+ones replayed (unless --trace says which); --filter keeps the LLM calls it matches (of the traces
+given, or of the whole store). A trace with a failed call is not stored; it is listed,
 and running the same command again replays only what is missing (the run id is made from the
 endpoint, model and selection; --run names it). Ctrl+C stops: what finished stays."""
 
@@ -152,8 +153,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    if args.trace and args.filter is not None:
-        raise UsageError("give --trace or --filter, not both")
     from spanscope.core.endpoints.client import endpoint_for  # on use: every command imports this module
 
     try:
@@ -163,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     store, files = _target(args.sources, args.db)
     traces = list(args.trace)
     if files:
-        if not traces and args.filter is None:
+        if not traces:
             traces = _files_traces(files)
         _import(store, files)
         print(f"store: {store}", file=sys.stderr)

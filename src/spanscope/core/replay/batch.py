@@ -79,10 +79,11 @@ class ReplayState:
 
 @dataclass(frozen=True)
 class ReplayArgs:
-    """What to replay and where. `traces` (ids or unique prefixes) or `search` (the search language;
-    the LLM spans among its matches) choose the calls; `run` names the run (default: derived from the
-    endpoint, model and selection, so running the same command again resumes it); `limit` caps the
-    traces replayed this time; `key` overrides the endpoint's own key source."""
+    """What to replay and where. `traces` (ids or unique prefixes) and/or `search` (the search
+    language; the LLM spans among its matches, within `traces` when both are given) choose the
+    calls; `run` names the run (default: derived from the endpoint, model and selection, so running
+    the same command again resumes it); `limit` caps the traces replayed this time; `key` overrides
+    the endpoint's own key source."""
 
     store: Path
     endpoint: Endpoint
@@ -211,13 +212,21 @@ def _filtered(db: Database, store: Path, text: str) -> list[tuple[str, list[str]
 
 
 def selection(db: Database, args: ReplayArgs) -> tuple[str, list[tuple[str, list[str]]]]:
-    """The run's selection as text (for its id) and the traces with the LLM spans to replay in each."""
-    if args.search is not None:
-        return f"filter {args.search.strip()}", _filtered(db, args.store, args.search)
-    if not args.traces:
+    """The run's selection as text (for its id) and the traces with the LLM spans to replay in each:
+    the traces' calls, the filter's matches, or with both the matches among those traces."""
+    if args.search is None and not args.traces:
         raise ReplayError("no traces chosen: give trace ids or a filter")
     chosen = _by_trace(db, args.traces)
-    return "traces " + ",".join(sorted(t for t, _ in chosen)), chosen
+    text = "traces " + ",".join(sorted(t for t, _ in chosen))
+    if args.search is None:
+        return text, chosen
+    matched = _filtered(db, args.store, args.search)
+    if args.traces:
+        within = {t for t, _ in chosen}
+        matched = [(t, spans) for t, spans in matched if t in within]
+    else:
+        text = ""
+    return f"filter {args.search.strip()} {text}".strip(), matched
 
 
 def _plan(
@@ -399,7 +408,7 @@ def run(args: ReplayArgs, state: State) -> Outcome:
     try:
         text, chosen = selection(db, args)
         if not chosen:
-            raise ReplayError("the filter matches no LLM calls")
+            raise ReplayError("the filter matches no LLM calls" + (" of those traces" if args.traces else ""))
         outcome = Outcome(args.run or run_id(args.endpoint, args.model, text), args.model)
         todo = _plan(db, args, outcome, chosen)
         runner = _Runner(args, state, db, outcome, todo)

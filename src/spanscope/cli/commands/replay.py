@@ -44,9 +44,9 @@ same shape, linked to its original: compare them with `spanscope diff`, and the 
 
 Trace files given are imported into the store first (--db, else yours), and their traces are the
 ones replayed (unless --trace says which); --filter keeps the LLM calls it matches (of the traces
-given, or of the whole store). A trace with a failed call is not stored; it is listed,
-and running the same command again replays only what is missing (the run id is made from the
-endpoint, model and selection; --run names it). Ctrl+C stops: what finished stays."""
+given, or of the whole store). A trace with a failed call is not stored; it is listed, and running
+the same command again replays only what is missing (the run id is made from the endpoint, model
+and selection; --run names it). Ctrl+C stops: what finished stays."""
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:

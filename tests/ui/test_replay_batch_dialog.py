@@ -145,7 +145,12 @@ def test_all_traces_the_list_shows_and_a_refused_key(qtbot, window, monkeypatch)
     assert not dialog.compare_button.isEnabled()
     with OpenAICompatibleServer() as server:
         _run(qtbot, dialog, server.base_url)
-    assert dialog.status.text().splitlines()[0].endswith(": 2 traces replayed (3 calls)")
+        assert dialog.status.text().splitlines()[0].endswith(": 2 traces replayed (3 calls)")
+        assert window.trace_list.model.rowCount() == 4  # the replays are support_chat traces too
+        dialog.run_button.click()  # the same run: its replays are left out, its traces are done
+        qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=20_000)
+        assert ": 0 traces replayed (0 calls), 2 replayed before in this run" in dialog.status.text()
+        assert len(server.requests) == 3
 
 
 def test_list_models_fills_the_model_choice_or_says_why_it_cannot(qtbot, window, server):

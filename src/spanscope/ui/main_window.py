@@ -303,8 +303,8 @@ class QtMainWindow(QMainWindow):
         for dock in self._docks:
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        self._action(view_menu, "&Compare Traces…", lambda: self.compare_traces(), "Ctrl+Shift+D")
         self._action(view_menu, "&Replay Traces with Another Model…", lambda: open_replay_batch(self))
+        self._action(view_menu, "&Compare Traces…", lambda: self.compare_traces(), "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))
         self._action(settings_menu, "Model &Endpoints…", lambda: edit_endpoints(self))

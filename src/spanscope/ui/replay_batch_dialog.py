@@ -34,7 +34,15 @@ from PySide6.QtWidgets import (
 from spanscope.core.endpoints.chat import EndpointError
 from spanscope.core.endpoints.config import Endpoint, EndpointConfigError, read_endpoints
 from spanscope.core.presentation import display
-from spanscope.core.replay.batch import Outcome, Progress, ReplayArgs, ReplayError, Totals, totals
+from spanscope.core.replay.batch import (
+    Outcome,
+    Progress,
+    ReplayArgs,
+    ReplayError,
+    Totals,
+    run_id,
+    totals,
+)
 from spanscope.core.replay.batch import run as replay
 from spanscope.core.store import connect
 from spanscope.core.store.db import Database
@@ -77,7 +85,9 @@ def _replay_task(args: ReplayArgs, trace_filter: TraceFilter | None) -> Callable
                 db.conn.close()
             if not chosen:
                 return _Done(error="The trace list shows no traces.")
-            run_args = dataclasses.replace(args, traces=tuple(chosen))
+            # The run is the list's filter's, so Run again goes on with it whatever the list came to hold.
+            run = run_id(args.endpoint, args.model, f"trace list {trace_filter!r}")
+            run_args = dataclasses.replace(args, traces=tuple(chosen), run=run)
         else:
             run_args = args
         try:

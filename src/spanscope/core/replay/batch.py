@@ -36,6 +36,8 @@ from spanscope.core.store.queries import NotFound, get_trace, iter_spans, resolv
 from spanscope.core.store.replays import done_in_run, replay_origin, store_spans
 from spanscope.core.store.search_index import SearchError, hit_rows, matching_ids
 
+#: Traces chosen, each with the ids of its LLM spans to replay.
+Chosen = list[tuple[str, list[str]]]
 #: The most model calls a filter may select: past it, narrowing the filter is the better answer.
 MAX_FILTERED_CALLS = 100_000
 #: Statuses after which no call of the run can succeed (the key refused, no such model or route).
@@ -172,7 +174,7 @@ def run_id(endpoint: Endpoint, model: str, selection: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _by_trace(db: Database, ids: Sequence[str]) -> list[tuple[str, list[str]]]:
+def _by_trace(db: Database, ids: Sequence[str]) -> Chosen:
     traces: dict[str, list[str]] = {}
     for text in ids:
         try:
@@ -183,7 +185,7 @@ def _by_trace(db: Database, ids: Sequence[str]) -> list[tuple[str, list[str]]]:
     return list(traces.items())
 
 
-def _filtered(db: Database, store: Path, text: str) -> list[tuple[str, list[str]]]:
+def _filtered(db: Database, store: Path, text: str) -> Chosen:
     """The LLM spans the search `text` matches, grouped by trace, best match first."""
     try:
         query = parse(text)
@@ -211,37 +213,46 @@ def _filtered(db: Database, store: Path, text: str) -> list[tuple[str, list[str]
     return list(traces.items())
 
 
-def selection(db: Database, args: ReplayArgs) -> tuple[str, list[tuple[str, list[str]]]]:
-    """The run's selection as text (for its id) and the traces with the LLM spans to replay in each:
-    the traces' calls, the filter's matches, or with both the matches among those traces."""
-    if args.search is None and not args.traces:
-        raise ReplayError("no traces chosen: give trace ids or a filter")
-    chosen = _by_trace(db, args.traces)
-    text = "traces " + ",".join(sorted(t for t, _ in chosen))
-    if args.search is None:
-        return text, chosen
-    matched = _filtered(db, args.store, args.search)
-    if args.traces:
-        within = {t for t, _ in chosen}
-        matched = [(t, spans) for t, spans in matched if t in within]
-    else:
-        text = ""
-    return f"filter {args.search.strip()} {text}".strip(), matched
-
-
-def _plan(
-    db: Database, args: ReplayArgs, outcome: Outcome, chosen: list[tuple[str, list[str]]]
-) -> list[_Trace]:
-    """The traces to replay now: not replays themselves, with model calls, not done in this run."""
-    done = {trace_id for trace_id, _ in done_in_run(db, outcome.run)}
-    todo = []
+def _originals(db: Database, chosen: Chosen) -> tuple[Chosen, list[tuple[str, str]]]:
+    """`chosen` less the traces Spanscope made (replays, judges' calls), and those apart, with why."""
+    kept, made = [], []
     for trace_id, span_ids in chosen:
         origin = replay_origin(db, trace_id)
         if origin:
-            outcome.skipped.append(
-                (trace_id, f"it is a {origin[0].purpose} of trace {origin[0].of_trace_id}")
-            )
-        elif not span_ids:
+            made.append((trace_id, f"it is a {origin[0].purpose} of trace {origin[0].of_trace_id}"))
+        else:
+            kept.append((trace_id, span_ids))
+    return kept, made
+
+
+def selection(db: Database, args: ReplayArgs) -> tuple[str, Chosen, list[tuple[str, str]]]:
+    """The run's selection as text (for its id), the traces with the LLM spans to replay in each (the
+    traces' calls, the filter's matches, or with both the matches among those traces), and the chosen
+    traces that are replays themselves, with why they are left out. The text leaves the replays out,
+    so a selection that has come to hold replays of its own traces is the same run."""
+    if args.search is None and not args.traces:
+        raise ReplayError("no traces chosen: give trace ids or a filter")
+    named, skipped = _originals(db, _by_trace(db, args.traces))
+    text = "traces " + ",".join(sorted(t for t, _ in named)) if args.traces else ""
+    if args.search is None:
+        return text, named, skipped
+    matched, made = _originals(db, _filtered(db, args.store, args.search))
+    if args.traces:
+        within = {t for t, _ in named}
+        matched = [(t, spans) for t, spans in matched if t in within]
+    else:
+        skipped = made
+    if not matched and not skipped:
+        raise ReplayError("the filter matches no LLM calls" + (" of those traces" if args.traces else ""))
+    return f"filter {args.search.strip()} {text}".strip(), matched, skipped
+
+
+def _plan(db: Database, args: ReplayArgs, outcome: Outcome, chosen: Chosen) -> list[_Trace]:
+    """The traces to replay now: those with model calls not replayed in this run yet."""
+    done = {trace_id for trace_id, _ in done_in_run(db, outcome.run)}
+    todo = []
+    for trace_id, span_ids in chosen:
+        if not span_ids:
             outcome.skipped.append((trace_id, "it has no LLM calls"))
         elif trace_id in done:
             outcome.already.append(trace_id)
@@ -406,10 +417,8 @@ def run(args: ReplayArgs, state: State) -> Outcome:
         raise ReplayError("the concurrency must be at least 1")
     db = connect(args.store, readonly=True)
     try:
-        text, chosen = selection(db, args)
-        if not chosen:
-            raise ReplayError("the filter matches no LLM calls" + (" of those traces" if args.traces else ""))
-        outcome = Outcome(args.run or run_id(args.endpoint, args.model, text), args.model)
+        text, chosen, skipped = selection(db, args)
+        outcome = Outcome(args.run or run_id(args.endpoint, args.model, text), args.model, skipped=skipped)
         todo = _plan(db, args, outcome, chosen)
         runner = _Runner(args, state, db, outcome, todo)
         runner._report()

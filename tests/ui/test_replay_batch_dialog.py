@@ -79,6 +79,11 @@ def test_the_selected_traces_are_replayed_then_compared_by_model_and_step_by_ste
     assert dialog.status.text().splitlines()[0].endswith(": 2 traces replayed (6 calls)")
     assert dialog.bar.value() == dialog.bar.maximum() == 6
     assert dialog.pairs.count() == 2 and not dialog.failures.isVisible()
+    assert dialog.notes.toPlainText().splitlines() == [
+        f"trace {SUPPORT}, span {span}: the call used tools but their definitions were not recorded: "
+        "sent without tools"
+        for span in ("f806605cd6292c39", "111be7657de26862")
+    ]
     assert dialog.compare_button.isEnabled() and dialog.diff_button.isEnabled()
     assert count_traces(window.context.db) == 7  # the list shows them: the context was refreshed
     assert window.trace_list.model.rowCount() == 7

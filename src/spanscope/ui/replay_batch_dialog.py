@@ -165,7 +165,7 @@ class QtReplayBatchDialog(QDialog):
         self.models_worker = QtWorker("Cannot list the endpoint's models", self, Policy.LATEST)
         self.models_worker.finished.connect(self._models_listed)
         self._build()
-        fit_to_screen(self, 720, 560)
+        fit_to_screen(self, 760, 640)
 
     def _build(self) -> None:
         self.use_selected = QRadioButton(f"The selected traces ({len(self.selected):,})")
@@ -206,6 +206,8 @@ class QtReplayBatchDialog(QDialog):
         self.status = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.failures = QPlainTextEdit(readOnly=True)
         self.failures_box = _titled("Failed, not stored (Run again retries them):", self.failures)
+        self.notes = QPlainTextEdit(readOnly=True)
+        self.notes_box = _titled("Sent otherwise than recorded (what a request could not carry):", self.notes)
         self.pairs = QListWidget()
         self.pairs_box = _titled("Replayed (double-click one to compare it with its original):", self.pairs)
         self.run_button = QPushButton("Run", default=True)
@@ -232,6 +234,7 @@ class QtReplayBatchDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.pairs_box, 1)
         layout.addWidget(self.failures_box, 1)
+        layout.addWidget(self.notes_box, 1)
         layout.addStretch(0)
         layout.addLayout(buttons)
 
@@ -301,6 +304,8 @@ class QtReplayBatchDialog(QDialog):
         self.status.setText("Starting…")
         self.failures.clear()
         self.failures_box.hide()
+        self.notes.clear()
+        self.notes_box.hide()
         self.pairs.clear()
         self.pairs_box.hide()
         self.bar.setRange(0, 0)
@@ -372,14 +377,17 @@ class QtReplayBatchDialog(QDialog):
         return "\n".join(lines)
 
     def _list_failures(self, outcome: Outcome) -> None:
-        if not outcome.failures:
-            return
-        lines = []
-        for f in outcome.failures:
-            where = f"trace {f.trace_id}" + (f", span {f.span_id}" if f.span_id else "")
-            lines.append(f"{where}: {f.message}")
-        self.failures.setPlainText("\n".join(lines))
-        self.failures_box.show()
+        if outcome.failures:
+            lines = []
+            for f in outcome.failures:
+                where = f"trace {f.trace_id}" + (f", span {f.span_id}" if f.span_id else "")
+                lines.append(f"{where}: {f.message}")
+            self.failures.setPlainText("\n".join(lines))
+            self.failures_box.show()
+        if outcome.notes:
+            lines = [f"trace {n.trace_id}, span {n.span_id}: {n.text}" for n in outcome.notes]
+            self.notes.setPlainText("\n".join(lines))
+            self.notes_box.show()
 
     def _list_pairs(self, done: _Done) -> None:
         outcome = done.outcome

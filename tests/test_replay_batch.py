@@ -197,3 +197,16 @@ def test_the_key_is_nowhere_in_the_store(store, tmp_path):
     db.conn.close()
     for path in tmp_path.glob("store.db*"):  # and every column that is not
         assert key.encode() not in path.read_bytes(), path
+
+
+def test_a_limit_replays_that_many_traces_at_a_time_of_one_run(store, server):
+    args = _args(store, server, TRAVEL, SUPPORT, limit=1)
+    first = run(args, ReplayState())
+    assert ([r.original for r in first.replayed], first.left) == ([TRAVEL], 1)
+    second = run(args, ReplayState())
+    assert (second.run, second.already, [r.original for r in second.replayed]) == (
+        first.run,
+        [TRAVEL],
+        [SUPPORT],
+    )
+    assert second.left == 0

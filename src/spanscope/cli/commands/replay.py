@@ -24,7 +24,6 @@ from spanscope.cli.stores import (
     store_for,
 )
 from spanscope.core.endpoints.chat import EndpointError
-from spanscope.core.endpoints.config import EndpointConfigError
 from spanscope.core.presentation import display
 from spanscope.core.replay.batch import Outcome, Progress, ReplayArgs, ReplayError, ReplayState, totals
 from spanscope.core.replay.batch import run as replay
@@ -157,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         endpoint = endpoint_for(args.endpoint)
-    except (EndpointError, EndpointConfigError) as exc:
+    except EndpointError as exc:
         raise UsageError(str(exc)) from None
     store, files = _target(args.sources, args.db)
     traces = list(args.trace)

@@ -92,11 +92,14 @@ def test_a_conversation_with_tool_results_and_images_is_sent_in_the_protocol(ser
 
 def test_the_responses_api(server):
     server.answers.append(Answer(text="Paris.", tool_calls=[{"id": "c2", "name": "f", "arguments": "{}"}]))
-    completion = _client(server, api="responses").complete(REQUEST)
+    choice = {"type": "function", "function": {"name": "f"}}
+    request = ChatRequest(REQUEST.model, REQUEST.messages, params={**REQUEST.params, "tool_choice": choice})
+    completion = _client(server, api="responses").complete(request)
     assert completion.text == "Paris." and completion.tool_calls[0]["name"] == "f"
     assert completion.input_tokens == 11 and completion.output_tokens == 7
     sent = server.requests[-1]
     assert sent["max_output_tokens"] == 50 and sent["input"][1]["content"][0]["type"] == "input_text"
+    assert sent["tool_choice"] == {"type": "function", "name": "f"}
 
 
 @pytest.mark.parametrize(

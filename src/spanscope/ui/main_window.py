@@ -48,14 +48,17 @@ from spanscope.ui.context import QtTraceContext, View
 from spanscope.ui.costs import prices
 from spanscope.ui.dashboard.compare_tab import QtCompareTab
 from spanscope.ui.dashboard.dashboard_tab import QtDashboardTab
+from spanscope.ui.dataset_export import open_dataset_export, window_choices
 from spanscope.ui.detail import QtDetailPanel
 from spanscope.ui.endpoint_settings import edit_endpoints
 from spanscope.ui.import_tasks import FolderListed, import_one, list_folder
+from spanscope.ui.judge_dialog import judge_launcher
 from spanscope.ui.listen import QtListener
 from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
+from spanscope.ui.replay.window import QtReplayWindow
 from spanscope.ui.replay_batch_dialog import open_replay_batch
 from spanscope.ui.review import QtReview
 from spanscope.ui.review.review_tab import QtReviewTab
@@ -179,6 +182,12 @@ class QtMainWindow(QMainWindow):
         self.context.store_loaded.connect(self._select_first_trace)
         self.trace_list.compare_requested.connect(self.compare_traces)
         self.trace_list.replay_requested.connect(lambda: open_replay_batch(self))
+        for replay_requested in (
+            self.span_tree.replay_requested,
+            self.detail.replay_corner.replay_requested,
+            self.stepping.replay_requested,
+        ):
+            replay_requested.connect(self.replay_span)
         self._restore_layout()
 
     # --- building -------------------------------------------------------------------------------
@@ -293,6 +302,8 @@ class QtMainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
         file_menu.addSeparator()
+        self._action(file_menu, "Export &Dataset…", self._export_dataset)
+        file_menu.addSeparator()
         file_menu.addAction(self.listener.action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -314,8 +325,13 @@ class QtMainWindow(QMainWindow):
             step_menu.addAction(action)
         self.menuBar().addMenu(self.review.menu)
         self.review.menu.addAction(attach_action(self.context, self.settings, self))
+        self.review.menu.addAction(judge_launcher(self.context, self.settings).action(self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Spanscope", self._about)
+
+    def _export_dataset(self) -> None:
+        choices = window_choices(self.context.trace_id, self.search.query.text())
+        open_dataset_export(self, self.context, choices)
 
     def _build_appearance_menu(self, menu: QMenu) -> None:
         """Follow the system's light or dark palette, or keep one whatever the system says."""
@@ -531,6 +547,13 @@ class QtMainWindow(QMainWindow):
         window.show()
         return window
 
+    def replay_span(self, trace_id: str, span_id: str) -> QtReplayWindow:
+        """Open the Replay window on an LLM span; a replay goes into the store open when it is run."""
+        window = QtReplayWindow(self.context, trace_id, span_id, parent=self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        return window
+
     def _open_span(self, trace_id: str, span_id: str) -> None:
         self.context.open_span(trace_id, span_id)
         self.activateWindow()
@@ -605,6 +628,8 @@ class QtMainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_layout()
+        for replay in self.findChildren(QtReplayWindow):
+            replay.close()  # its call is cancelled
         self.listener.stop()
         self.search.stop()
         self.imports.cancel()

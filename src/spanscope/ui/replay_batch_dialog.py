@@ -49,6 +49,7 @@ from spanscope.core.store.db import Database
 from spanscope.core.store.lookups import root_name
 from spanscope.core.store.trace_query import TraceFilter, fetch_rows, sorted_trace_ids
 from spanscope.ui.context import QtTraceContext, View
+from spanscope.ui.judge_dialog import selected_traces
 from spanscope.ui.screen_fit import fit_to_screen
 from spanscope.ui.style import ERROR_COLOR, MUTED_COLOR
 from spanscope.ui.workers import Policy, QtWorker, TaskState
@@ -425,20 +426,13 @@ class QtReplayBatchDialog(QDialog):
         super().closeEvent(event)
 
 
-def _selected_traces(panel: Any) -> list[str]:
-    """The trace list's selected traces, read from the selection's row ranges."""
-    rows = sorted(
-        {row for r in panel.view.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)}
-    )
-    return [t for t in map(panel.model.trace_id_at, rows) if t is not None]
-
-
 def open_replay_batch(window: Any) -> QtReplayBatchDialog:
     """The dialog for the main window's trace list (its selected traces, or all it shows): Compare
     models opens with the replayed models checked, Open diff opens the Compare Traces window."""
     panel = window.trace_list
     listed = (panel.current_filter(), panel.model.rowCount())
-    dialog = QtReplayBatchDialog(window.context, _selected_traces(panel), listed, window)
+    selected = selected_traces(panel.view, panel.model.trace_id_at)
+    dialog = QtReplayBatchDialog(window.context, selected, listed, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.compare_requested.connect(window.compare.set_chosen)
     dialog.diff_requested.connect(window.compare_traces)

@@ -19,14 +19,16 @@ from PySide6.QtCore import (
     QRectF,
     Qt,
     QTimer,
+    Signal,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOption,
@@ -40,9 +42,12 @@ from PySide6.QtWidgets import (
 from spanscope.core.presentation.trace_summary import score_text
 from spanscope.core.presentation.tree_text import depth_note, drawn_depth
 from spanscope.core.store.queries import get_trace, trace_scores
+from spanscope.core.store.replays import replay_origin, replays_of
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
 from spanscope.ui.costs import prices
+from spanscope.ui.dataset_export import open_dataset_export, span_choices
+from spanscope.ui.judge_dialog import judge_launcher
 from spanscope.ui.span_tree_model import (
     BRANCH_ROLE,
     COLUMNS,
@@ -258,6 +263,9 @@ class QtSpanTreePanel(QWidget, QtObserver):
     """Search box, expand buttons and the span tree of the current trace; registers with `context`
     and keeps the tree's selection and the context's current span in step."""
 
+    #: "Replay…" was chosen on an LLM span: (trace id, span id).
+    replay_requested = Signal(str, str)
+
     def __init__(self, context: QtTraceContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
@@ -265,6 +273,8 @@ class QtSpanTreePanel(QWidget, QtObserver):
         self._syncing = False
         self.model = QtSpanTreeModel(self)
         self.view = self._make_view()
+        export = QAction("Export as Dataset…", self.view, triggered=self._export_dataset)
+        self.view.addAction(export)
         self.search = QLineEdit(self, placeholderText="Search spans: name, model, kind:llm, status:error")
         self.search.setClearButtonEnabled(True)
         self.matches_label = QLabel(self)
@@ -278,6 +288,7 @@ class QtSpanTreePanel(QWidget, QtObserver):
         find.activated.connect(self.search.setFocus)
         self.header = QtTraceHeader(self)
         self.header.span_clicked.connect(context.select_span)
+        self.header.open_requested.connect(context.open_span)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -301,7 +312,24 @@ class QtSpanTreePanel(QWidget, QtObserver):
             [COLUMN_WIDTHS[c] for c in range(len(COLUMNS))], [COLUMN_LEAST[c] for c in range(len(COLUMNS))]
         )
         view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
+        self.judge_action = QAction("Judge…", view, toolTip="Score this span with an LLM judge")
+        self.judge_action.triggered.connect(lambda: judge_launcher(self._context).open_current(self.window()))
+        view.addAction(self.judge_action)
         return view
+
+    def _context_menu(self, point: QPoint) -> QMenu:
+        """The view's actions (Export as Dataset…), after Replay… on an LLM span."""
+        menu = QMenu(self)
+        row = self.model.row_of(self.view.indexAt(point))
+        if row >= 0 and self._trace_id is not None and self.model.tree.rows.columns["kind"][row] == "LLM":
+            trace_id, span_id = self._trace_id, self.model.tree.rows.columns["span_id"][row]
+            menu.addAction("Replay…", lambda: self.replay_requested.emit(trace_id, span_id))
+            menu.addSeparator()
+        menu.addActions(self.view.actions())
+        menu.popup(self.view.viewport().mapToGlobal(point))
+        return menu
 
     def _make_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -360,6 +388,13 @@ class QtSpanTreePanel(QWidget, QtObserver):
         """The span of the selected row."""
         rows = self.view.selectionModel().selectedRows()
         return self.model.span_id(rows[0]) if rows else None
+
+    def _export_dataset(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        if self._trace_id is not None and rows:
+            name = self.model.tree.rows.columns["name"][self.model.row_of(rows[0])]
+            choices = span_choices(self._trace_id, self.model.span_id(rows[0]), name)
+            open_dataset_export(self, self._context, choices)
 
     def select_span(self, span_id: str | None) -> None:
         """Select, reveal and scroll to `span_id` without telling the context (it told us)."""
@@ -421,6 +456,10 @@ class QtSpanTreePanel(QWidget, QtObserver):
         tree = self._context.trace_tree(trace_id)
         names = {s: tree.rows.columns["name"][tree.index[s]] for s in by_span if s in tree.index}
         self.header.set_trace(get_trace(db, trace_id), scores, names)
+        origin = replay_origin(db, trace_id)
+        recorded = {row.of_trace_id: get_trace(db, row.of_trace_id) for row in origin[:1]}
+        named = {trace: row.root_name for trace, row in recorded.items() if row is not None and row.root_name}
+        self.header.set_links(origin, named, replays_of(db, trace_id))
 
     def _reload(self) -> None:
         """The store was priced again: read the shown trace's costs afresh."""

@@ -57,6 +57,8 @@ class QtStepController(QObject, QtObserver):
     state_changed = Signal(object)
     breakpoints_changed = Signal()
     playing_changed = Signal(bool)
+    #: Replay the current step, an LLM call: (trace id, span id).
+    replay_requested = Signal(str, str)
 
     def __init__(self, context: QtTraceContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -134,6 +136,16 @@ class QtStepController(QObject, QtObserver):
     @property
     def state(self) -> StepState | None:
         return None if self.cursor.current < 0 else self.cursor.state_at(self.cursor.current)
+
+    @property
+    def on_llm_call(self) -> bool:
+        """The current step is an LLM call (one the Replay window can send again)."""
+        tree, at = self.cursor.tree, self.cursor.current
+        return tree is not None and at >= 0 and tree.rows.columns["kind"][self.cursor.order[at]] == "LLM"
+
+    def replay(self) -> None:
+        if self.on_llm_call and self._trace_id is not None:
+            self.replay_requested.emit(self._trace_id, self.cursor.step)
 
     def payload(self, span_id: str) -> tuple[Any, Any]:
         """The span's (input, output), read through the GUI connection."""
@@ -299,6 +311,8 @@ class QtSteppingToolbar(QtFoldingToolBar):
             self.speed.addItem(f"{speed} steps/s", speed)
         self.speed.setToolTip("Play speed")
         self.addWidget(self.speed)
+        self.replay_action = self._make("replay", "Replay…", "Ctrl+Shift+R", controller.replay)
+        self.addAction(self.replay_action)
         controller.playing_changed.connect(self._show_playing)
         controller.state_changed.connect(self._enable)
         self._enable(controller.state)
@@ -324,6 +338,7 @@ class QtSteppingToolbar(QtFoldingToolBar):
     def _enable(self, state: StepState | None) -> None:
         for action in self.actions_by_name.values():
             action.setEnabled(state is not None)
+        self.replay_action.setEnabled(self.controller.on_llm_call)
 
 
 _TIPS = {
@@ -343,6 +358,7 @@ _TIPS = {
     "previous_tool": "Previous tool call",
     "next_tool": "Next tool call",
     "play": "Play: advance automatically until the end or a breakpoint; again to stop",
+    "replay": "Replay this LLM call: edit its request, send it to a model, compare the answers",
 }
 
 

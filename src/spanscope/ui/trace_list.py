@@ -43,6 +43,7 @@ from spanscope.core.store.trace_query import (
 from spanscope.ui.column_choice import QtColumnChoice
 from spanscope.ui.column_fit import QtColumnFitter
 from spanscope.ui.context import QtObserver, QtTraceContext
+from spanscope.ui.judge_dialog import JudgeScope, judge_launcher, selected_traces
 from spanscope.ui.trace_list_model import (
     COLUMNS,
     NAME_COLUMN,
@@ -179,6 +180,10 @@ class QtTraceListPanel(QWidget, QtObserver):
         view.addAction(self.compare_action)
         self.replay_action = QAction("Replay with Another Model…", view)
         view.addAction(self.replay_action)
+        self.judge_action = QAction(
+            "Judge…", view, toolTip="Score the selected traces' model calls with an LLM judge"
+        )
+        view.addAction(self.judge_action)
         # Per-item scrolling makes the scroll bar's value the top row, which refresh() restores.
         view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         view.setAlternatingRowColors(True)
@@ -258,6 +263,11 @@ class QtTraceListPanel(QWidget, QtObserver):
         self.compare_button.clicked.connect(self.compare_selected)
         self.compare_action.triggered.connect(self.compare_selected)
         self.replay_action.triggered.connect(self.replay_requested)
+        self.judge_action.triggered.connect(
+            lambda: judge_launcher(self._context).open(
+                JudgeScope((), tuple(selected_traces(self.view, self.model.trace_id_at))), self.window()
+            )
+        )
 
     def current_filter(self) -> TraceFilter:
         """The filter the bar's widgets describe now."""

@@ -125,6 +125,13 @@ def _responses_tool(tool: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _responses_tool_choice(choice: Any) -> Any:
+    """Chat Completions' `{type: function, function: {name}}` is `{type: function, name}` there."""
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return {"type": "function", "name": choice["function"].get("name", "")}
+    return choice
+
+
 def responses_request(request: ChatRequest) -> dict[str, Any]:
     """The request for the Responses API: messages as input items (tool calls and results as
     function_call / function_call_output items), its own names for tools and max tokens."""
@@ -160,9 +167,11 @@ def responses_request(request: ChatRequest) -> dict[str, Any]:
             )
     params = chat_params(request.params)
     body: dict[str, Any] = {"model": request.model, "input": items}
-    for key in ("temperature", "top_p", "parallel_tool_calls", "tool_choice"):
+    for key in ("temperature", "top_p", "parallel_tool_calls"):
         if key in params:
             body[key] = params[key]
+    if "tool_choice" in params:
+        body["tool_choice"] = _responses_tool_choice(params["tool_choice"])
     most = params.get("max_completion_tokens", params.get("max_tokens"))
     if most is not None:
         body["max_output_tokens"] = most

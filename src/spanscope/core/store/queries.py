@@ -312,6 +312,22 @@ def iter_priced_spans(
         yield _span(row[:-1], chunks, scores, logs.get(row[span_at], [])), row[-1]
 
 
+def priced_spans(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[Span, float | None]]:
+    """`iter_priced_spans` for a page of store rowids (as a search's `matching_ids` gives them), in
+    rowid order; an id no longer stored is left out. Reading a long selection page by page keeps
+    its memory bounded."""
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(f"{_PRICED_SPAN_SQL} WHERE s.id IN ({marks}) ORDER BY s.id", ids).fetchall()
+    trace_at, span_at = TREE_COLUMNS.index("trace_id"), TREE_COLUMNS.index("span_id")
+    traces = sorted({r[trace_at] for r in rows})
+    scores = _scores_by_span(db, f"trace_id IN ({','.join('?' * len(traces))})", tuple(traces))
+    chunks, read_logs = ChunkReader(db), has_logs(db)
+    return [
+        (_span(r[:-1], chunks, scores, span_logs(db, r[trace_at], r[span_at]) if read_logs else []), r[-1])
+        for r in rows
+    ]
+
+
 _COST_SOURCE_SQL = f"""
 SELECT cost_usd IS NOT NULL AS reported, provider, model, start_ns / {DAY_NS} AS day,
     input_tokens IS NOT NULL OR output_tokens IS NOT NULL AS has_tokens, count(*)

@@ -32,6 +32,7 @@ from spanscope.ui.detail.rich_view import QtRichView
 from spanscope.ui.detail.scores import scores_html
 from spanscope.ui.detail.usage import QtUsageView
 from spanscope.ui.reference_answers import QtReferenceAnswers, reference_answers
+from spanscope.ui.replay.corner import QtReplayCorner
 from spanscope.ui.style import ERROR_COLOR
 
 IO_TAB, ATTRIBUTES_TAB, EVENTS_TAB, USAGE_TAB, SCORES_TAB, GROUNDING_TAB, LOGS_TAB = range(7)
@@ -116,10 +117,15 @@ class QtDetailPanel(QWidget, QtObserver):
             if page is not self.io:
                 self._let_views_shrink(page)
         self.tabs.setTabToolTip(IO_TAB, "The span's input and output")
+        #: "Replay…" on an LLM span, and its replays (main window: replay_corner.replay_requested).
+        self.replay_corner = QtReplayCorner(context)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.header)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.replay_corner, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
         self.set_span(None)
         if context is not None:
@@ -186,6 +192,7 @@ class QtDetailPanel(QWidget, QtObserver):
         """The store changed: a review may have been given, so the span's scores are read again."""
         self.context = context
         span = self.span
+        self.replay_corner.set_span(span)
         if span is None or context.db is None:
             return
         scores = span_scores(context.db, span.trace_id, span.span_id, root=span.parent_id is None)
@@ -214,6 +221,7 @@ class QtDetailPanel(QWidget, QtObserver):
     def set_span(self, span: Span | None) -> None:
         self.span = span
         self.header.set_span(span)
+        self.replay_corner.set_span(span)
         failed = span is not None and span.status is Status.ERROR
         if span is None:
             self.input.set_value(None, "")

@@ -372,7 +372,7 @@ def test_the_main_window_opens_replay_from_the_tree_the_detail_and_stepping(
     assert view.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu
     view.customContextMenuRequested.emit(point)
     menu = main.span_tree.findChildren(QMenu)[-1]
-    assert [a.text() for a in menu.actions()] == ["Replay…", "", "Export as Dataset…"]
+    assert [a.text() for a in menu.actions()] == ["Replay…", "", "Judge…", "Export as Dataset…"]
     menu.actions()[0].trigger()
     assert opened == [(trace_id, span_id)] * 3
     windows = main.findChildren(QtReplayWindow)

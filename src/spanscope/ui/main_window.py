@@ -59,6 +59,7 @@ from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
 from spanscope.ui.replay.window import QtReplayWindow
+from spanscope.ui.replay_batch_dialog import open_replay_batch
 from spanscope.ui.review import QtReview
 from spanscope.ui.review.review_tab import QtReviewTab
 from spanscope.ui.screen_fit import fit_to_screen, fits
@@ -180,6 +181,7 @@ class QtMainWindow(QMainWindow):
         self.listener.status.connect(self._show_listening)
         self.context.store_loaded.connect(self._select_first_trace)
         self.trace_list.compare_requested.connect(self.compare_traces)
+        self.trace_list.replay_requested.connect(lambda: open_replay_batch(self))
         for replay_requested in (
             self.span_tree.replay_requested,
             self.detail.replay_corner.replay_requested,
@@ -312,6 +314,7 @@ class QtMainWindow(QMainWindow):
         for dock in self._docks:
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        self._action(view_menu, "&Replay Traces with Another Model…", lambda: open_replay_batch(self))
         self._action(view_menu, "&Compare Traces…", lambda: self.compare_traces(), "Ctrl+Shift+D")
         settings_menu = self.menuBar().addMenu("Se&ttings")
         self._action(settings_menu, "Model &Prices…", lambda: edit_prices(self, self.context, self._status))

@@ -106,6 +106,8 @@ class QtTraceListPanel(QWidget, QtObserver):
     TEXT_DELAY_MS = 250
     #: Two traces to compare: (the earlier, the later).
     compare_requested = Signal(str, str)
+    #: "Replay with Another Model…" chosen for the selected traces.
+    replay_requested = Signal()
 
     def __init__(
         self, context: QtTraceContext, parent: QWidget | None = None, settings: QSettings | None = None
@@ -176,6 +178,8 @@ class QtTraceListPanel(QWidget, QtObserver):
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.compare_action = QAction("Compare Selected Traces", view, enabled=False)
         view.addAction(self.compare_action)
+        self.replay_action = QAction("Replay with Another Model…", view)
+        view.addAction(self.replay_action)
         self.judge_action = QAction(
             "Judge…", view, toolTip="Score the selected traces' model calls with an LLM judge"
         )
@@ -258,6 +262,7 @@ class QtTraceListPanel(QWidget, QtObserver):
         self.model.modelReset.connect(self._update_compare)
         self.compare_button.clicked.connect(self.compare_selected)
         self.compare_action.triggered.connect(self.compare_selected)
+        self.replay_action.triggered.connect(self.replay_requested)
         self.judge_action.triggered.connect(
             lambda: judge_launcher(self._context).open(
                 JudgeScope((), tuple(selected_traces(self.view, self.model.trace_id_at))), self.window()

@@ -212,7 +212,9 @@ class QtCompareTab(QWidget, QtObserver):
             wanted = item.data(Qt.ItemDataRole.UserRole) in models
             item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
         self.models.blockSignals(False)
-        self._choice_changed()
+        # Kept as asked: a model the list does not show yet (calls just stored) is checked once it does.
+        self._chosen = list(models)
+        self._compare()
 
     def _choice_changed(self, *_args: object) -> None:
         self._chosen = self.chosen()

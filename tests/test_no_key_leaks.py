@@ -29,7 +29,17 @@ def test_the_key_is_sent_to_the_endpoint_and_written_nowhere(tmp_path, capsys, m
     printed = []
     with OpenAICompatibleServer(api_key=KEY) as server:
         commands = [
-            ["replay", "--db", str(store), "--endpoint", server.base_url, "--model", "local-small"],
+            [
+                "replay",
+                "--db",
+                str(store),
+                "--filter",
+                "kind:llm",
+                "--endpoint",
+                server.base_url,
+                "--model",
+                "local-small",
+            ],
             [
                 "judge",
                 "--db",
@@ -47,7 +57,9 @@ def test_the_key_is_sent_to_the_endpoint_and_written_nowhere(tmp_path, capsys, m
         for command in commands:
             main(command)
             printed += capsys.readouterr()
-        assert all(h.get("Authorization") == f"Bearer {KEY}" for h in server.headers)
+        assert {{k.lower(): v for k, v in h.items()}.get("authorization") for h in server.headers} == {
+            f"Bearer {KEY}"
+        }, printed
         assert len(server.headers) >= 4
     outputs = tmp_path / "out"
     outputs.mkdir()

@@ -12,14 +12,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from spanscope.core.endpoints.chat import Cancelled, ChatRequest, Completion, EndpointError
 from spanscope.core.endpoints.config import Endpoint, EndpointConfigError, read_endpoints
 from spanscope.core.endpoints.secrets import AD_HOC_KEY_ENV, api_key
 from spanscope.core.endpoints.wire import chat_messages, chat_params, responses_request
+
+if TYPE_CHECKING:
+    import openai
 
 #: How often the cancel watcher asks `cancelled()`.
 CANCEL_POLL_S = 0.05
@@ -51,6 +52,8 @@ class ModelClient:
     def __init__(self, endpoint: Endpoint, key: str | None = None) -> None:
         self.endpoint = endpoint
         self._key = key if key is not None else api_key(endpoint)
+        import openai  # on first use: it takes half a second to import, which the app's start need not pay
+
         self._client = openai.OpenAI(
             base_url=endpoint.base_url,
             api_key=self._key or NO_KEY,
@@ -330,6 +333,8 @@ def _key_hint(endpoint: Endpoint) -> str:
 
 
 def _described(exc: Exception, where: str, doing: str, endpoint: Endpoint) -> EndpointError:
+    import openai
+
     if isinstance(exc, EndpointError):
         return exc
     if isinstance(exc, openai.APITimeoutError):

@@ -49,7 +49,6 @@ PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
 MAX_PAGE = 500
 #: 429 and 503 answers are tried again this many times, waiting what Retry-After asks (at most 30 s).
 RETRIES = 3
-_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _EXPERIMENT_PAGE = 1000
 
@@ -57,7 +56,9 @@ _EXPERIMENT_PAGE = 1000
 class MlflowClient:
     """One MLflow tracking server; every failure is a RemoteError naming it."""
 
-    def __init__(self, url: ServerURL, credentials: dict[str, str | None]) -> None:
+    def __init__(
+        self, url: ServerURL, credentials: dict[str, str | None], *, timeout_s: float = 120.0
+    ) -> None:
         self.url = url
         headers = {"Accept": "application/json"}
         auth: httpx.BasicAuth | None = None
@@ -66,7 +67,12 @@ class MlflowClient:
         elif credentials.get(USERNAME_ENV) or credentials.get(PASSWORD_ENV):
             auth = httpx.BasicAuth(credentials.get(USERNAME_ENV) or "", credentials.get(PASSWORD_ENV) or "")
         self._with_credentials = bool(token or auth)
-        self._http = httpx.Client(base_url=url.base_url, headers=headers, auth=auth, timeout=_TIMEOUT)
+        self._http = httpx.Client(
+            base_url=url.base_url,
+            headers=headers,
+            auth=auth,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+        )
         self._experiment_names: dict[str, str] = {}
 
     # --- the contract ----------------------------------------------------------------------------
@@ -254,7 +260,8 @@ class MlflowClient:
             except httpx.HTTPError as exc:
                 raise RemoteError(f"cannot reach {self._name}: {exc}", retryable=True) from None
             if response.status_code in (429, 503) and attempt < RETRIES:
-                time.sleep(min(_retry_after(response) or 2.0**attempt, 30.0))
+                asked = _retry_after(response)
+                time.sleep(min(2.0**attempt if asked is None else asked, 30.0))
                 attempt += 1
                 continue
             return self._answer(response, what, missing)

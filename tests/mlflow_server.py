@@ -53,12 +53,11 @@ def ensure_venv() -> float:
 
 
 def run_script(script: str, tracking_uri: str, *args: str, timeout: float = 600) -> str:
-    """Runs `script` with the venv's Python (MLflow's client, pointed at `tracking_uri`, traces written
-    before it exits); its standard output, or RuntimeError with its error output."""
+    """Runs `script` with the venv's Python (MLflow's client, pointed at `tracking_uri`); its standard
+    output, or RuntimeError with its error output."""
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
-        "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING": "false",
         "PYTHONPATH": "",
     }
     done = subprocess.run(

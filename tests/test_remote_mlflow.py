@@ -28,8 +28,8 @@ NO_CREDENTIALS = {
 BIG_STEPS = 700  # three spans a step under one root: 2,101 spans
 PAGED = 25
 
-# Run with the MLflow venv's Python: feeds the server through MLflow's fluent tracing API and prints
-# the ids the tests need.
+# Run with the MLflow venv's Python: feeds the server through MLflow's fluent tracing API (spans sent in
+# the background as they end, flushed before a trace is assessed or read) and prints the ids the tests need.
 FEED = f"""
 import json
 import mlflow
@@ -56,6 +56,7 @@ def big():
     return "done"
 
 big()
+mlflow.flush_trace_async_logging()  # spans are sent as they end, in the background
 out["big"] = mlflow.get_last_active_trace_id()
 
 @mlflow.trace(name="answer", span_type=SpanType.AGENT)
@@ -70,6 +71,7 @@ def answer(question):
     return "42"
 
 answer("what?")
+mlflow.flush_trace_async_logging()
 small = out["small"] = mlflow.get_last_active_trace_id()
 mlflow.log_feedback(trace_id=small, name="relevance", value=0.75, rationale="on topic",
     source=AssessmentSource(source_type="HUMAN", source_id="alice"), span_id=out["llm_span"])
@@ -95,6 +97,7 @@ mlflow.set_experiment("spanscope-b")
 for i in range({PAGED}):
     with mlflow.start_span(name=f"tiny {{i}}") as tiny:
         tiny.set_inputs(i)
+mlflow.flush_trace_async_logging()
 print(json.dumps(out))
 """
 
@@ -154,7 +157,7 @@ def mlflow_fed(request) -> Iterator[tuple[str, dict, dict]]:
 
     installed_s = ensure_venv()
     with PostgresServer() if request.param == "postgresql" else nullcontext() as pg:
-        backend = pg.url("mlflow") if pg else None
+        backend = pg.url("mlflow", driver="postgresql+psycopg2") if pg else None
         with MlflowServer(backend) as server:
             started = time.perf_counter()
             fed = json.loads(server.run(FEED).strip().splitlines()[-1])

@@ -385,7 +385,7 @@ def _assessment_rows(items: Any) -> list[tuple]:
 
 def _conditions(query: TraceQuery) -> str | None:
     """The query's filter and its time range and error switch, in MLflow's filter syntax."""
-    parts = [f"({query.filter})" if query.filter and query.filter.strip() else None]
+    parts = [query.filter.strip() if query.filter else None]  # MLflow has AND only, no parentheses
     if query.since_ns is not None:
         parts.append(f"trace.timestamp_ms >= {query.since_ns // 1_000_000}")
     if query.until_ns is not None:

@@ -1,0 +1,183 @@
+"""The local cache of remote traces: a fetched trace stored whole or not at all, a refresh replacing
+it in one transaction, least recently opened traces evicted under the size limit, and the search
+index left exactly as if deleted traces had never been stored (its term statistics compared with an
+index rebuilt from scratch)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from spanscope.core.model import Kind, LogRecord, Score, Span
+from spanscope.core.remote.base import ServerURL
+from spanscope.core.remote.cache import (
+    DEFAULT_LIMIT_BYTES,
+    CacheConfigError,
+    CacheStore,
+    cache_path,
+    parse_size,
+    read_cache_limit,
+    write_cache_limit,
+)
+from spanscope.core.search.find import search
+from spanscope.core.search.index import build_index, drop_index
+from spanscope.core.store import connect
+from spanscope.core.store.queries import count_traces, get_trace
+from spanscope.core.store.remote_cache import remote_trace
+
+SERVER = ServerURL("jaeger", "http://127.0.0.1:16686")
+
+
+def trace_records(n: int, word: str, spans: int = 3, running: bool = False) -> list:
+    """Trace number `n`: a root and `spans - 1` LLM calls saying `word`, a score, and a log record of
+    the first call saying `word`-log; its last call still running when `running`."""
+    trace_id = f"{n:032x}"
+    start = 1_700_000_000_000_000_000 + n * 10**9
+    root = Span(trace_id, f"{n:08x}00000000", None, f"agent {word}", start, start + 10**8, kind=Kind.AGENT)
+    root.scores.append(Score("quality", value=0.5))
+    records: list = [root]
+    for i in range(1, spans):
+        end = None if running and i == spans - 1 else start + 10**7 * (i + 1)
+        records.append(
+            Span(
+                trace_id,
+                f"{n:08x}{i:08x}",
+                root.span_id,
+                "chat",
+                start + 10**7 * i,
+                end,
+                kind=Kind.LLM,
+                model="gpt-4o",
+                input=f"question {word} {i}",
+                output=f"answer {word} {i}",
+                input_tokens=10,
+                output_tokens=5,
+            )
+        )
+    records.append(
+        LogRecord(trace_id, f"{n:08x}{1:08x}", start, event_name="gen_ai.choice", body=f"{word}log")
+    )
+    return records
+
+
+@pytest.fixture
+def cache(tmp_path) -> CacheStore:
+    return CacheStore(tmp_path / "cache.db", SERVER, limit_bytes=None)
+
+
+def hits(store, word: str) -> set[str]:
+    build_index(store)
+    db = connect(store, readonly=True)
+    try:
+        return {hit.trace_id for hit in search(db, word).hits}
+    finally:
+        db.conn.close()
+
+
+def vocabulary(store) -> list[tuple]:
+    """Every term of the index with the spans and times it occurs in: equal for two indexes of the same
+    spans, whichever way they were built."""
+    build_index(store)
+    conn = sqlite3.connect(store)
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, search_fts, row)")
+        return conn.execute("SELECT term, doc, cnt FROM temp.vocab ORDER BY term").fetchall()
+    finally:
+        conn.close()
+
+
+def assert_index_as_rebuilt(store) -> None:
+    incremental = vocabulary(store)
+    db = connect(store, readonly=True)
+    indexed = db.execute("SELECT indexed FROM search_state").fetchone()[0]
+    total = db.execute("SELECT count(*) FROM spans").fetchone()[0]
+    db.conn.close()
+    drop_index(store)
+    assert incremental == vocabulary(store)
+    assert indexed == total
+
+
+def test_a_fetched_trace_is_stored_whole_and_recorded_as_remote(cache):
+    stored = cache.store(f"{1:032x}", trace_records(1, "alpha"))
+    assert (stored.spans, stored.running, stored.problems) == (3, False, [])
+    db = connect(cache.path, readonly=True)
+    trace = get_trace(db, f"{1:032x}")
+    row = remote_trace(db, f"{1:032x}")
+    assert trace.span_count == 3 and trace.scores
+    assert row.server == "jaeger+http://127.0.0.1:16686" and row.stored_bytes == stored.stored_bytes > 0
+    assert cache.local([f"{1:032x}", f"{2:032x}"]) == {f"{1:032x}"}
+    assert cache.size() == stored.stored_bytes
+
+
+def test_a_refresh_replaces_the_trace_and_its_index_rows(cache):
+    trace_id = f"{1:032x}"
+    cache.store(trace_id, trace_records(1, "alpha", running=True))
+    cache.store(f"{2:032x}", trace_records(2, "gamma"))
+    assert cache.running(trace_id)
+    assert hits(cache.path, "alpha") == {trace_id}
+    assert hits(cache.path, "alphalog") == {trace_id}
+
+    stored = cache.store(trace_id, trace_records(1, "beta", spans=5))
+    assert (stored.spans, stored.running) == (5, False)
+    assert hits(cache.path, "alpha") == set() and hits(cache.path, "alphalog") == set()
+    assert hits(cache.path, "beta") == {trace_id} and hits(cache.path, "gamma") == {f"{2:032x}"}
+    db = connect(cache.path, readonly=True)
+    assert get_trace(db, trace_id).span_count == 5 and count_traces(db) == 2
+    assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM logs").fetchone()[0] == 2
+    db.conn.close()
+    assert_index_as_rebuilt(cache.path)
+
+
+def test_eviction_takes_the_least_recently_opened_never_the_kept(cache):
+    ids = [f"{n:032x}" for n in range(1, 6)]
+    for n, trace_id in enumerate(ids, 1):
+        cache.store(trace_id, trace_records(n, f"word{n}"))
+    assert hits(cache.path, "word3") == {ids[2]}
+    for trace_id in (ids[2], ids[0], ids[4], ids[1], ids[3]):  # opened in this order: 3 is the oldest
+        cache.opened(trace_id)
+    sizes = {row.trace_id: row.stored_bytes for row in cache.traces()}
+    cache.limit_bytes = sum(sizes.values()) - sizes[ids[2]] - 1  # two must go
+    assert cache.evict(keep={ids[2]}) == [ids[0], ids[4]]  # 3 is kept although least recently opened
+    assert cache.local(ids) == {ids[1], ids[2], ids[3]}
+    assert hits(cache.path, "word1") == set() and hits(cache.path, "word5") == set()
+    assert hits(cache.path, "word4") == {ids[3]}
+    assert cache.size() == sum(sizes[t] for t in (ids[1], ids[2], ids[3]))
+    assert_index_as_rebuilt(cache.path)
+
+
+def test_traces_stored_after_an_eviction_are_indexed_though_their_ids_are_reused(cache):
+    """Deleting the newest trace frees the highest span ids, which SQLite gives the next spans: the
+    index must take them as new, not as indexed already."""
+    cache.store(f"{1:032x}", trace_records(1, "first"))
+    cache.store(f"{2:032x}", trace_records(2, "second"))
+    assert hits(cache.path, "second") == {f"{2:032x}"}
+    cache.opened(f"{1:032x}")
+    cache.limit_bytes = cache.size() // 2
+    assert cache.evict() == [f"{2:032x}"]
+    cache.store(f"{3:032x}", trace_records(3, "third"))
+    assert hits(cache.path, "third") == {f"{3:032x}"} and hits(cache.path, "second") == set()
+    assert_index_as_rebuilt(cache.path)
+
+
+def test_nothing_is_evicted_without_a_limit(cache):
+    cache.store(f"{1:032x}", trace_records(1, "alpha"))
+    assert cache.evict() == [] and cache.has(f"{1:032x}")
+
+
+def test_the_cache_of_a_server_is_named_after_it(tmp_path):
+    path = cache_path(ServerURL("phoenix", "http://localhost:6006"), tmp_path)
+    assert path == tmp_path / "phoenix+localhost_6006.db"
+
+
+def test_the_size_limit_is_a_setting(user_config_dir):
+    assert read_cache_limit() == DEFAULT_LIMIT_BYTES
+    assert parse_size("500MB") == 500 * 10**6 and parse_size("1.5GiB") == 3 * 2**29
+    write_cache_limit(parse_size("500MB"))
+    assert read_cache_limit() == 500 * 10**6
+    with pytest.raises(CacheConfigError, match="500 apples"):
+        parse_size("500 apples")
+    (user_config_dir / "remote.json").write_text('{"cache_limit_bytes": "big"}')
+    with pytest.raises(CacheConfigError, match="cache_limit_bytes must be a positive number"):
+        read_cache_limit()

@@ -26,11 +26,14 @@ from spanscope.core.remote.cache import (
     write_cache_limit,
 )
 from spanscope.core.remote.jaeger import JaegerClient
+from spanscope.core.remote.langfuse import LangfuseClient
 from spanscope.core.search.find import search
 from spanscope.core.search.index import build_index, drop_index
 from spanscope.core.store import connect
 from spanscope.core.store.queries import count_traces, get_trace
 from spanscope.core.store.remote_cache import remote_trace
+from test_remote_langfuse import BASIC, KEYS, real, serve_trace
+from test_remote_langfuse import FIXTURES as LANGFUSE_FIXTURES
 
 SERVER = ServerURL("jaeger", "http://127.0.0.1:16686")
 
@@ -344,3 +347,27 @@ def test_the_trace_just_opened_is_never_evicted(jaeger, cache):
     cache.limit_bytes = 1
     opened = open_cached_trace(client_of(jaeger), trace_id, cache)
     assert opened.evicted == [] and cache.has(trace_id)
+
+
+def test_a_trace_whose_second_page_fails_is_not_stored_at_all(fixtures_dir, tmp_path, cache):
+    """A Langfuse trace read in pages of 3 observations: page 2 failing leaves nothing in the cache,
+    whatever pages came before it; once it answers, the trace is stored whole."""
+    trace, observations = real(fixtures_dir, LANGFUSE_FIXTURES[1])
+    assert len(observations) > 3
+    with DocumentedServer() as server:
+        server.require_auth(BASIC)
+        serve_trace(server, tmp_path, trace, observations, size=3)
+        second = {"traceId": trace["id"], "page": "2", "limit": "3"}
+        server.route("/api/public/observations", tmp_path / "observations-2.json", when=second, status=500)
+        client = LangfuseClient(ServerURL("langfuse", server.base_url), *KEYS, timeout_s=5.0, page_size=3)
+        cache.server = client.url
+        with pytest.raises(RemoteError, match="page 2"):
+            open_cached_trace(client, trace["id"], cache)
+        assert server.paths().count("/api/public/observations") == 2  # page 1 was read, then page 2 failed
+        assert not cache.has(trace["id"]) and cache.traces() == []
+
+        server.route("/api/public/observations", tmp_path / "observations-2.json", when=second)
+        assert open_cached_trace(client, trace["id"], cache).fetched
+    db = connect(cache.path, readonly=True)
+    assert get_trace(db, trace["id"]).span_count == len(observations)
+    db.conn.close()

@@ -17,7 +17,7 @@ Mapping: the parent is the first `CHILD_OF` reference within the trace, else the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -87,6 +87,9 @@ class Document(msgspec.Struct, gc=False):
     processes: dict[str, msgspec.Raw] | None = None
 
 
+#: Told where a span that cannot be read is, and why (Source.skip for a file).
+Skip = Callable[[str, str], None]
+
 _PROCESS = msgspec.json.Decoder(Process, strict=False)
 _DOCUMENT = msgspec.json.Decoder(Document, strict=False)
 _SPAN = msgspec.json.Decoder(JaegerSpan, strict=False)
@@ -106,20 +109,31 @@ def sniff(head: bytes) -> bool:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span]:
-    apply = conventions.apply_fields
     count = 0
     for line, document in read_objects(source, progress, _decode):
-        traces = document.data
-        if traces is None:
-            traces = [Trace(document.spans or [], document.processes)]
-        for number, trace in enumerate(traces, 1):
-            where = f"line {line}, trace {number}"
-            for span in _trace_spans(trace, where, source):
-                apply(span)
-                count += 1
-                yield span
+        for span in _document_spans(document, f"line {line}, ", source.skip):
+            count += 1
+            yield span
     if not count:
         raise FormatError(nothing_read(source))
+
+
+def spans_from_body(body: bytes, skip: Skip) -> list[Span]:
+    """The spans of one query API answer (`{"data": [trace, ...]}`) or bare trace, as `read` makes
+    them; skip(where, why) is called for each span left out. ValueError (msgspec.DecodeError is one)
+    when the body is not Jaeger JSON."""
+    return list(_document_spans(_decode(body), "", skip))
+
+
+def _document_spans(document: Document, where: str, skip: Skip) -> Iterator[Span]:
+    apply = conventions.apply_fields
+    traces = document.data
+    if traces is None:
+        traces = [Trace(document.spans or [], document.processes)]
+    for number, trace in enumerate(traces, 1):
+        for span in _trace_spans(trace, f"{where}trace {number}", skip):
+            apply(span)
+            yield span
 
 
 def _decode(data: Buffer) -> Document:
@@ -130,7 +144,7 @@ def _decode(data: Buffer) -> Document:
     return document
 
 
-def _trace_spans(trace: Trace, where: str, source: Source) -> Iterator[Span]:
+def _trace_spans(trace: Trace, where: str, skip: Skip) -> Iterator[Span]:
     """The trace's spans, each decoded at once when all fit (the usual case), one by one if not."""
     processes = trace.processes or {}
     resources: dict[str, dict[str, Any]] = {}
@@ -143,7 +157,7 @@ def _trace_spans(trace: Trace, where: str, source: Source) -> Iterator[Span]:
         try:
             span = _span(item if type(item) is JaegerSpan else _SPAN.decode(item), processes, resources)
         except RECORD_ERRORS as exc:
-            source.skip(f"{where}, span {number}", record_error(exc))
+            skip(f"{where}, span {number}", record_error(exc))
             continue
         yield span
 

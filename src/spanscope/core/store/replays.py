@@ -17,13 +17,14 @@ from pathlib import Path
 
 import sqlite_utils
 
-from spanscope.core.model import ScoreFor, Span
+from spanscope.core.model import LogRecord, ScoreFor, Span
 from spanscope.core.pricing.prices import SpanPricer, user_price_book
 from spanscope.core.store import payload
-from spanscope.core.store.batches import BatchBuilder, store_batch
+from spanscope.core.store.batches import Batch, BatchBuilder, store_batch, where
 from spanscope.core.store.db import StoreError, connect
 from spanscope.core.store.finalize import finalize_traces
 from spanscope.core.store.schema import REPLAYS_TABLE
+from spanscope.core.store.storable import UnstorableSpan
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +52,13 @@ def store_spans(
     conn = db.conn
     try:
         conn.execute("BEGIN IMMEDIATE")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        source_id = conn.execute(
-            "INSERT INTO sources (path, format, size, mtime_ns, imported_at, span_count, skipped) "
-            "VALUES (?, ?, 0, ?, ?, ?, 0)",
-            (label, source_format, time.time_ns(), now, sum(isinstance(r, Span) for r in records)),
-        ).lastrowid
-        next_chunk = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
-        builder = BatchBuilder(source_id, next_chunk, SpanPricer(user_price_book()))
-        for record in records:
-            builder.add(record)
-        batch = builder.take()
-        missing = store_batch(conn, batch, payload.compress_many(batch.chunks))
-        if missing:
-            raise StoreError(f"{store}: the span a score is for is not in the store ({missing[0][1]})")
-        touched = {row[0] for row in batch.rows} | {row[0] for row in batch.scores}
-        finalize_traces(conn, touched)
+        written = write_records(conn, records, label, source_format)
+        if written.skipped:
+            raise StoreError(f"{store}: cannot store {written.skipped[0][0]}: {written.skipped[0][1]}")
+        if written.missing:
+            raise StoreError(
+                f"{store}: the span a score is for is not in the store ({written.missing[0][1]})"
+            )
         conn.execute("COMMIT")
     except BaseException as exc:
         if conn.in_transaction:
@@ -76,6 +68,46 @@ def store_spans(
         raise
     finally:
         conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `write_records` stored: its source, the batch written (rows, problems) with its compressed
+    chunks' size; not written: the score rows whose span is not in the store, and the spans the store
+    cannot hold at all (where, why)."""
+
+    source_id: int
+    batch: Batch
+    chunk_bytes: int
+    missing: list[tuple]
+    skipped: list[tuple[str, str]]
+
+
+def write_records(
+    conn: sqlite3.Connection, records: Sequence[Span | ScoreFor | LogRecord], label: str, source_format: str
+) -> Written:
+    """Write `records` as one source in the caller's transaction (store_spans's, or a fetched remote
+    trace's, store/remote_cache.py) through the one write path, and finalize their traces."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    source_id = conn.execute(
+        "INSERT INTO sources (path, format, size, mtime_ns, imported_at, span_count, skipped) "
+        "VALUES (?, ?, 0, ?, ?, ?, 0)",
+        (label, source_format, time.time_ns(), now, sum(isinstance(r, Span) for r in records)),
+    ).lastrowid
+    next_chunk = (conn.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
+    builder = BatchBuilder(source_id, next_chunk, SpanPricer(user_price_book()))
+    skipped = []
+    for record in records:
+        try:
+            builder.add(record)
+        except UnstorableSpan as exc:
+            skipped.append((where(record), str(exc)))  # type: ignore[arg-type]
+    batch = builder.take()
+    compressed = payload.compress_many(batch.chunks)
+    missing = store_batch(conn, batch, compressed)
+    touched = {row[0] for row in batch.rows} | {row[0] for row in batch.scores}
+    finalize_traces(conn, touched)
+    return Written(source_id, batch, sum(map(len, compressed)), missing, skipped)
 
 
 def _rows(db: sqlite_utils.Database, where: str, args: tuple) -> list[ReplayRow]:

@@ -333,6 +333,23 @@ def _add_replays(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS {REPLAYS_TABLE}_run ON {REPLAYS_TABLE} (run)")
 
 
+#: The traces of a remote-server cache store (core/remote/cache.py): which server each came from, when it
+#: was fetched and last opened (the least recently opened go first when the cache is over its size
+#: limit), about how many bytes it takes, and the source its spans were stored under.
+REMOTE_TRACES_TABLE = "remote_traces"
+
+
+def _add_remote_traces(db: sqlite_utils.Database) -> None:
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {REMOTE_TRACES_TABLE} (trace_id TEXT PRIMARY KEY, server TEXT NOT NULL, "
+        "fetched_ns INTEGER NOT NULL, opened_ns INTEGER NOT NULL, stored_bytes INTEGER NOT NULL, "
+        "source_id INTEGER NOT NULL)"
+    )
+    db.execute(
+        f"CREATE INDEX IF NOT EXISTS {REMOTE_TRACES_TABLE}_opened ON {REMOTE_TRACES_TABLE} (opened_ns)"
+    )
+
+
 #: MIGRATIONS[i] takes the store from version i to i + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
@@ -347,6 +364,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _root_service,
     _add_progressive_imports,
     _add_replays,
+    _add_remote_traces,
 ]
 VERSION = len(MIGRATIONS)
 

@@ -1,4 +1,4 @@
-"""GET calls to a trace server's JSON query API (Tempo, Jaeger, Langfuse), each failure one RemoteError
+"""Calls to a trace server's JSON query API (Tempo, Jaeger, Langfuse, MLflow), each failure one RemoteError
 line that names the server and says what to do.
 
 A 429 (and a 503 that says when to come back) is waited out as its Retry-After asks and tried
@@ -66,13 +66,24 @@ class JsonAPI:
         """The answer's body as sent, for a format reader that decodes it itself."""
         return self.get_response(path, params, what=what, missing=missing).content
 
+    def post(self, path: str, body: Any, *, what: str, missing: str | None = None) -> Any:
+        """The decoded JSON answer of POST `path` with `body` as JSON (MLflow's searches)."""
+        return self._decoded(self.get_response(path, None, what=what, missing=missing, body=body), what)
+
     def get_response(
-        self, path: str, params: Params | None = None, *, what: str, missing: str | None = None
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        what: str,
+        missing: str | None = None,
+        body: Any = None,
     ) -> httpx.Response:
-        """A successful answer to GET `path`, after waiting out what a 429 asked for."""
+        """A successful answer to GET `path` (POST with `body` when given), after waiting out what a
+        429 asked for."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(self._retries + 1):
-            response = self._send(path, query, what)
+            response = self._send(path, query, what, body)
             status = response.status_code
             if status < 400:
                 return response
@@ -84,8 +95,10 @@ class JsonAPI:
             raise self._failure(response, what, missing, wait)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _send(self, path: str, query: Mapping[str, Any], what: str) -> httpx.Response:
+    def _send(self, path: str, query: Mapping[str, Any], what: str, body: Any = None) -> httpx.Response:
         try:
+            if body is not None:
+                return self._client.post(path, params=query, json=body)
             return self._client.get(path, params=query)
         except httpx.TimeoutException as exc:
             raise RemoteError(

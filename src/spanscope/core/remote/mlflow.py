@@ -10,13 +10,14 @@ shape MLflow stores it (attribute values as JSON text) and read by the MLflow st
 the same spans; assessments are put in its assessments-table shape likewise.
 
 Authentication is MLflow's own: MLFLOW_TRACKING_TOKEN as a bearer token, else
-MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD as basic auth.
+MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD as basic auth. Calls go through `json_api`
+(429s waited out, every failure one line); the wait for an answer is long by default because MLflow
+builds a whole trace before it sends a byte (tens of seconds for 20,000 spans).
 """
 
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +42,13 @@ from spanscope.core.remote.base import (
     TracePage,
     TraceQuery,
 )
+from spanscope.core.remote.json_api import JsonAPI
 
 TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
 USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
 PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
 #: The most traces MLflow's search returns in one page.
 MAX_PAGE = 500
-#: 429 and 503 answers are tried again this many times, waiting what Retry-After asks (at most 30 s).
-RETRIES = 3
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 _EXPERIMENT_PAGE = 1000
 
@@ -60,18 +60,19 @@ class MlflowClient:
         self, url: ServerURL, credentials: dict[str, str | None], *, timeout_s: float = 120.0
     ) -> None:
         self.url = url
-        headers = {"Accept": "application/json"}
+        headers: dict[str, str] = {}
         auth: httpx.BasicAuth | None = None
         if token := credentials.get(TOKEN_ENV):
             headers["Authorization"] = f"Bearer {token}"
         elif credentials.get(USERNAME_ENV) or credentials.get(PASSWORD_ENV):
             auth = httpx.BasicAuth(credentials.get(USERNAME_ENV) or "", credentials.get(PASSWORD_ENV) or "")
-        self._with_credentials = bool(token or auth)
-        self._http = httpx.Client(
-            base_url=url.base_url,
-            headers=headers,
+        self._api = JsonAPI(
+            url,
+            "MLflow server",
             auth=auth,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            headers=headers,
+            credential_hint=f"set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}",
+            timeout_s=timeout_s,
         )
         self._experiment_names: dict[str, str] = {}
 
@@ -109,7 +110,7 @@ class MlflowClient:
             "/api/3.0/mlflow/traces/get",
             f"trace {trace_id}",
             params={"trace_id": request_id},
-            missing=f"has no trace {trace_id}",
+            missing=f"it has no trace {trace_id}",
         )
         trace = answer.get("trace")
         if not isinstance(trace, dict) or not isinstance(trace.get("trace_info"), dict):
@@ -192,7 +193,7 @@ class MlflowClient:
                 "/api/2.0/mlflow/experiments/get-by-name",
                 f"experiment {project!r}",
                 params={"experiment_name": project},
-                missing=f"has no experiment named {project!r}",
+                missing=f"it has no experiment named {project!r}",
             )
         except RemoteError as exc:
             if exc.status != 404 or not project.isdigit():
@@ -202,7 +203,7 @@ class MlflowClient:
                 "/api/2.0/mlflow/experiments/get",
                 f"experiment {project!r}",
                 params={"experiment_id": project},
-                missing=f"has no experiment named or numbered {project!r}",
+                missing=f"it has no experiment named or numbered {project!r}",
             )
         experiment = answer.get("experiment")
         if not isinstance(experiment, dict) or "experiment_id" not in experiment:
@@ -235,7 +236,7 @@ class MlflowClient:
 
     @property
     def _name(self) -> str:
-        return f"MLflow server {self.url.base_url}"
+        return self._api.name
 
     def _call(
         self,
@@ -247,55 +248,16 @@ class MlflowClient:
         json: dict[str, Any] | None = None,
         missing: str | None = None,
     ) -> dict[str, Any]:
-        """One API call's JSON object; 429 and 503 tried again as the server asks, every failure a
-        RemoteError naming the server and `what` was asked (`missing`: what a 404 means)."""
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(method, path, params=params, json=json)
-            except httpx.TimeoutException as exc:
-                raise RemoteError(
-                    f"{self._name} did not answer {what} in time ({type(exc).__name__})", retryable=True
-                ) from None
-            except httpx.HTTPError as exc:
-                raise RemoteError(f"cannot reach {self._name}: {exc}", retryable=True) from None
-            if response.status_code in (429, 503) and attempt < RETRIES:
-                asked = _retry_after(response)
-                time.sleep(min(2.0**attempt if asked is None else asked, 30.0))
-                attempt += 1
-                continue
-            return self._answer(response, what, missing)
-
-    def _answer(self, response: httpx.Response, what: str, missing: str | None) -> dict[str, Any]:
-        status = response.status_code
-        if status == 200:
-            try:
-                answer = orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                answer = None
-            if not isinstance(answer, dict):
-                raise RemoteError(f"{self._name} answered {what} with something other than MLflow's JSON")
-            return answer
-        message = _server_message(response)
-        if status in (401, 403):
-            hint = (
-                f"check {TOKEN_ENV} (or {USERNAME_ENV} and {PASSWORD_ENV})"
-                if self._with_credentials
-                else f"set {TOKEN_ENV}, or {USERNAME_ENV} and {PASSWORD_ENV}"
-            )
-            refused = "refused the credentials" if self._with_credentials else "needs credentials"
+        """One API call's JSON object (MLflow answers every call with one)."""
+        if method == "POST":
+            answer = self._api.post(path, json or {}, what=what, missing=missing)
+        else:
+            answer = self._api.get(path, params, what=what, missing=missing)
+        if not isinstance(answer, dict):
             raise RemoteError(
-                f"{self._name} {refused} ({status}{message and ': ' + message}): {hint}", status=status
+                f"{self._name}: {what} is not a JSON object; is {self.url.base_url} MLflow's API?"
             )
-        if status == 404 and missing:
-            raise RemoteError(f"{self._name} {missing}", status=404)
-        retryable = status == 429 or status >= 500
-        raise RemoteError(
-            f"{self._name} refused {what} ({status}){': ' + message if message else ''}",
-            status=status,
-            retryable=retryable,
-            retry_after_s=_retry_after(response) if retryable else None,
-        )
+        return answer
 
 
 # --- what the server sends -----------------------------------------------------------------------
@@ -428,24 +390,6 @@ def _duration_ns(text: Any) -> int | None:
         return None
     whole, _, fraction = text[:-1].partition(".")
     return int(whole) * 1_000_000_000 + int(fraction.ljust(9, "0") or 0)
-
-
-def _server_message(response: httpx.Response) -> str:
-    """MLflow's error message (`message` of its JSON) on one line, else the body's start."""
-    try:
-        body = orjson.loads(response.content)
-        text = body.get("message") if isinstance(body, dict) else None
-    except orjson.JSONDecodeError:
-        text = None
-    text = str(text) if text else response.text
-    return " ".join(text.split())[:500]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 def _texts(raw: Any) -> dict[str, str]:

@@ -15,10 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from spanscope.cli.entry import main
 from spanscope.core.model import Span
 from spanscope.core.remote.base import RemoteError, ServerURL, TraceQuery
 from spanscope.core.remote.mlflow import MlflowClient
 from spanscope.core.remote.registry import client_for, server_specs
+from spanscope.core.store import connect
+from spanscope.core.store.queries import count_traces, trace_scores, trace_span_count
 
 NO_CREDENTIALS = {
     "MLFLOW_TRACKING_TOKEN": None,
@@ -290,6 +293,25 @@ def test_the_trace_list_is_paged_with_mlflows_own_tokens_and_filters(mlflow_fed)
     newest = max(trace.start_ns for trace in a.traces)
     assert client.list_traces(TraceQuery(project="spanscope-a", since_ns=newest + 1_000_000)).traces == []
     assert len(client.list_traces(TraceQuery(page_size=100)).traces) == 3 + PAGED
+
+
+@pytest.mark.slow
+def test_pull_stores_an_experiments_traces_whole_with_their_scores(mlflow_fed, tmp_path):
+    url, fed, truth = mlflow_fed
+    db = tmp_path / "pulled.db"
+    assert main(["pull", f"mlflow+{url}", "--experiment", "spanscope-a", "--db", str(db)]) == 0
+    store = connect(db, readonly=True)
+    try:
+        assert count_traces(store) == 3
+        assert {key: trace_span_count(store, _hex(fed[key])) for key in ("big", "small", "error")} == {
+            "big": 1 + 3 * BIG_STEPS,
+            "small": 2,
+            "error": 1,
+        }
+        valid = {a["id"] for a in truth["traces"][fed["small"]]["assessments"] if a["valid"] is not False}
+        assert {score.key for _, score in trace_scores(store, _hex(fed["small"]))} == valid
+    finally:
+        store.conn.close()
 
 
 @pytest.mark.slow

@@ -25,6 +25,8 @@ from spanscope.ui.main_window import QtMainWindow
 from spanscope.ui.remote.browser import QtRemoteBrowser
 from spanscope.ui.remote.trace_table import CACHE_COLUMN, NAME_COLUMN
 from spanscope.ui.span_tree_model import NAME
+from spanscope.ui.trace_list_model import COLUMNS as TRACE_LIST_COLUMNS
+from spanscope.ui.trace_list_model import SERVER_KEY
 
 SERVICE = "coding-agent"
 HOSTILE_SERVICE = '<img src="/dev/zero">'
@@ -175,6 +177,15 @@ def test_a_server_is_listed_page_by_page_and_an_opened_trace_shows_in_the_main_w
     assert "3 spans, shown in the main window" in browser.fetch_label.text()
     assert browser.cache_label.text().startswith("Cache: 1 trace, ")
     assert not browser.poll.active, "an ended trace is not polled"
+
+    # The main window's trace list says where the trace came from; that column sorts nothing.
+    traces = window.trace_list
+    server_column = next(i for i, c in enumerate(TRACE_LIST_COLUMNS) if c.key == SERVER_KEY)
+    assert not traces.view.isColumnHidden(server_column)
+    assert traces.model.index(0, server_column).data() == served.url
+    traces.view.horizontalHeader().setSortIndicator(server_column, Qt.SortOrder.AscendingOrder)
+    assert traces.view.horizontalHeader().sortIndicatorSection() == 0
+    assert traces.model.sort_order() == ("start_ns", True)
 
     # Opening it again reads the cache; Refresh fetches it again.
     open_row(qtbot, browser, 0)

@@ -131,7 +131,10 @@ def connect_to(qtbot, browser: QtRemoteBrowser, url: str, rows: int | None = PAG
     browser.connect_button.click()
     qtbot.waitUntil(lambda: browser.connect_button.isEnabled(), timeout=10_000)
     if rows is not None:
-        listed = lambda: browser.model.rowCount() == rows and not browser.list_worker.busy  # noqa: E731
+
+        def listed() -> bool:
+            return browser.model.rowCount() == rows and not browser.list_worker.busy
+
         qtbot.waitUntil(listed, timeout=10_000)
 
 
@@ -224,7 +227,7 @@ def test_server_failures_are_banners_naming_the_server_and_what_to_do(qtbot, win
     connect_to(qtbot, browser, served.url, rows=None)
     text = browser.banner.text()
     assert browser.banner.isVisible() and host in text and "HTTP 401" in text
-    assert "JAEGER_TOKEN" in text and "keyring" in text
+    assert "JAEGER_TOKEN" in text and f"user jaeger+{host}:JAEGER_TOKEN" in text
     assert browser.model.rowCount() == 0 and not browser.list_button.isEnabled()
     monkeypatch.setenv("JAEGER_TOKEN", "s3cret-token")
     connect_to(qtbot, browser, served.url)

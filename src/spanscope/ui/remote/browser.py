@@ -43,7 +43,7 @@ from spanscope.core.remote.cache import (
     read_cache_limit,
     write_cache_limit,
 )
-from spanscope.core.remote.registry import schemes_help
+from spanscope.core.remote.registry import schemes_help, server_specs
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.plain_tooltip import plain_tooltip
 from spanscope.ui.remote.poll import QtTracePoll
@@ -123,9 +123,11 @@ class QtRemoteBrowser(QDialog):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.addLayout(self._server_row())
+        schemes = "   ".join(f"{s.kind}+http://HOST:{s.default_port}" for s in server_specs().values())
         self.hint = QLabel(
-            "Server URLs:\n" + schemes_help(), textFormat=Qt.TextFormat.PlainText, wordWrap=True
+            f"URLs: {schemes}   (or https://)", textFormat=Qt.TextFormat.PlainText, wordWrap=True
         )
+        self.hint.setToolTip(plain_tooltip("The server kinds:\n" + schemes_help()))
         self.hint.setStyleSheet(f"color: {MUTED_COLOR};")
         layout.addWidget(self.hint)
         self.banner = QLabel(textFormat=Qt.TextFormat.PlainText, wordWrap=True)
@@ -137,7 +139,6 @@ class QtRemoteBrowser(QDialog):
         self.banner.hide()
         layout.addWidget(self.banner)
         layout.addLayout(self._filter_row())
-        layout.addLayout(self._range_row())
         self._build_table()
         layout.addWidget(self.view, 1)
         layout.addLayout(self._list_row())
@@ -189,26 +190,26 @@ class QtRemoteBrowser(QDialog):
         row.addWidget(self.project)
         row.addWidget(QLabel("Since"))
         row.addWidget(self.since)
+        for widget in self._range():
+            row.addWidget(widget)
         row.addWidget(self.errors_only)
         row.addWidget(self.filter, 1)
         row.addWidget(self.list_button)
         return row
 
-    def _range_row(self) -> QHBoxLayout:
+    def _range(self) -> list[QWidget]:
+        """From and until (UTC) editors, shown when Since is Range…; listed again once edited."""
         now = QDateTime.currentDateTimeUtc()
         self.range_from = QDateTimeEdit(now.addDays(-1), calendarPopup=True)
         self.range_until = QDateTimeEdit(now, calendarPopup=True)
-        self.range_widgets: list[QWidget] = [QLabel("From (UTC)"), self.range_from, QLabel("until")]
-        self.range_widgets.append(self.range_until)
-        row = QHBoxLayout()
-        for widget in (self.range_from, self.range_until):
-            widget.setTimeZone(QTimeZone.utc())
-            widget.setDisplayFormat("yyyy-MM-dd HH:mm")
+        for edit in (self.range_from, self.range_until):
+            edit.setTimeZone(QTimeZone.utc())
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            edit.editingFinished.connect(self.list_traces)
+        self.range_widgets: list[QWidget] = [self.range_from, QLabel("to"), self.range_until]
         for widget in self.range_widgets:
-            row.addWidget(widget)
             widget.hide()
-        row.addStretch(1)
-        return row
+        return self.range_widgets
 
     def _build_table(self) -> None:
         self.model = QtRemoteTraceModel(self)
@@ -422,6 +423,9 @@ class QtRemoteBrowser(QDialog):
         else:
             self._cursor = listed.next_cursor
             self.model.add_page(listed.traces, listed.cached, listed.next_cursor is not None)
+            empty = self.model.empty_columns()
+            for section in range(len(COLUMNS)):
+                self.view.setColumnHidden(section, section in empty)
         self.more_button.setEnabled(self.model.has_more)
         self.count_label.setText(self._count_text())
 

@@ -14,9 +14,10 @@ def credential_note(url: ServerURL) -> str:
     names = server_specs()[url.kind].credential_env
     if not names:
         return "Spanscope sends no credentials to this kind of server: check the server's access rules."
+    variable = names[0] if len(names) == 1 else "VARIABLE"
     return (
-        f"Spanscope reads {' and '.join(names)} from the environment it was started in, else from the "
-        f"system keyring (service spanscope, user {keyring_user(url)}:VARIABLE). Set it, then Connect again."
+        f"Spanscope reads {' and '.join(names)} from the environment it was started in, else from the system "
+        f"keyring (service spanscope, user {keyring_user(url)}:{variable}); set it, then Connect again."
     )
 
 

@@ -46,6 +46,8 @@ class Column:
     widest: str
     numeric: bool = False
     tip: str = ""
+    #: What a trace says here, None when it says nothing (the server's list does not carry it).
+    value: Callable[[RemoteTrace], object] | None = None
 
 
 COLUMNS = (
@@ -53,12 +55,32 @@ COLUMNS = (
         "Start (UTC)", lambda t, _c: display.timestamp(t.start_ns), "2026-11-27 04:51:14.047", tip=SORT_NOTE
     ),
     Column("Name", lambda t, _c: _one_line(t.name), "invoke_agent travel_planner"),
-    Column("Project", lambda t, _c: _one_line(t.project), "fixture-service"),
-    Column("Latency", lambda t, _c: display.duration(t.duration_ns), "59 min 59 s", numeric=True),
-    Column("Spans", lambda t, _c: display.count(t.span_count), "12,345", numeric=True),
-    Column("Tokens", lambda t, _c: display.count(t.total_tokens), "1,234,567", numeric=True),
-    Column("Cost", lambda t, _c: display.cost(t.cost_usd), "$1,234.56", numeric=True),
-    Column("Error", lambda t, _c: _error(t), "error"),
+    Column("Project", lambda t, _c: _one_line(t.project), "fixture-service", value=lambda t: t.project),
+    Column(
+        "Latency",
+        lambda t, _c: display.duration(t.duration_ns),
+        "59 min 59 s",
+        numeric=True,
+        value=lambda t: t.duration_ns,
+    ),
+    Column(
+        "Spans",
+        lambda t, _c: display.count(t.span_count),
+        "12,345",
+        numeric=True,
+        value=lambda t: t.span_count,
+    ),
+    Column(
+        "Tokens",
+        lambda t, _c: display.count(t.total_tokens),
+        "1,234,567",
+        numeric=True,
+        value=lambda t: t.total_tokens,
+    ),
+    Column(
+        "Cost", lambda t, _c: display.cost(t.cost_usd), "$1,234.56", numeric=True, value=lambda t: t.cost_usd
+    ),
+    Column("Error", lambda t, _c: _error(t), "error", value=lambda t: t.error),
     Column(
         "Cache",
         lambda _t, cached: LOCAL if cached else REMOTE,
@@ -79,6 +101,8 @@ class QtRemoteTraceModel(QAbstractTableModel):
         self._traces: list[RemoteTrace] = []
         self._cached: set[str] = set()
         self._has_more = False
+        #: The columns some loaded trace has a value in.
+        self._filled: set[int] = set()
 
     @property
     def has_more(self) -> bool:
@@ -87,13 +111,16 @@ class QtRemoteTraceModel(QAbstractTableModel):
     def clear(self) -> None:
         """Forget every row (another server, project or filter)."""
         self.beginResetModel()
-        self._traces, self._cached, self._has_more = [], set(), False
+        self._traces, self._cached, self._has_more, self._filled = [], set(), False, set()
         self.endResetModel()
 
     def add_page(self, traces: list[RemoteTrace], cached: Iterable[str], has_more: bool) -> None:
         """Append a page of the server's list, the ones of it in the cache, and whether more follow."""
         self._cached.update(cached)
         self._has_more = has_more
+        for i, column in enumerate(COLUMNS):
+            if column.value is None or any(column.value(t) is not None for t in traces):
+                self._filled.add(i)
         if traces:
             first = len(self._traces)
             self.beginInsertRows(QModelIndex(), first, first + len(traces) - 1)
@@ -110,6 +137,10 @@ class QtRemoteTraceModel(QAbstractTableModel):
             if trace.trace_id == trace_id:
                 cell = self.index(row, CACHE_COLUMN)
                 self.dataChanged.emit(cell, cell)
+
+    def empty_columns(self) -> set[int]:
+        """The columns no loaded trace has a value in (a server whose list carries no tokens)."""
+        return set(range(len(COLUMNS))) - self._filled
 
     def is_cached(self, trace_id: str) -> bool:
         return trace_id in self._cached

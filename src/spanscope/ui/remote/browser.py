@@ -325,8 +325,14 @@ class QtRemoteBrowser(QDialog):
             return
         self._clear_error()
         self.list_worker.cancel()
+        if self.fetch_worker.busy:
+            self.cancel_fetch()
         self.client = self.cache = None
         self.model.clear()
+        self._cursor = self._query = None
+        self.project.blockSignals(True)
+        self.project.clear()
+        self.project.blockSignals(False)
         self._set_connected(False)
         self.connect_button.setEnabled(False)
         self.count_label.setText(f"Connecting to {text}…")
@@ -369,8 +375,8 @@ class QtRemoteBrowser(QDialog):
             widget.setVisible(ranged)
         self.list_traces()
 
-    def query(self, cursor: str | None = None) -> TraceQuery:
-        """What the filters ask the server for."""
+    def query(self) -> TraceQuery:
+        """The first page of what the filters ask the server for."""
         since_ns = until_ns = None
         choice = self.since.currentData()
         if choice == "range":
@@ -385,7 +391,6 @@ class QtRemoteBrowser(QDialog):
             filter=self.filter.text().strip() or None,
             errors_only=self.errors_only.isChecked(),
             page_size=self.page_size,
-            cursor=cursor,
         )
 
     def list_traces(self) -> None:
@@ -394,6 +399,7 @@ class QtRemoteBrowser(QDialog):
             return
         self._clear_error()
         self.model.clear()
+        self._cursor = None
         self._request(self.query())
 
     def load_more(self) -> None:
@@ -420,12 +426,14 @@ class QtRemoteBrowser(QDialog):
             return
         if listed.error is not None:
             self._show_error(listed.error)
-        else:
-            self._cursor = listed.next_cursor
-            self.model.add_page(listed.traces, listed.cached, listed.next_cursor is not None)
-            empty = self.model.empty_columns()
-            for section in range(len(COLUMNS)):
-                self.view.setColumnHidden(section, section in empty)
+            self.more_button.setEnabled(self.model.has_more)
+            self.count_label.setText(self._count_text() if self.model.rowCount() else "")
+            return
+        self._cursor = listed.next_cursor
+        self.model.add_page(listed.traces, listed.cached, listed.next_cursor is not None)
+        empty = self.model.empty_columns()
+        for section in range(len(COLUMNS)):
+            self.view.setColumnHidden(section, section in empty)
         self.more_button.setEnabled(self.model.has_more)
         self.count_label.setText(self._count_text())
 
@@ -449,7 +457,7 @@ class QtRemoteBrowser(QDialog):
 
     def set_cache_limit(self) -> None:
         """Save the limit typed (in remote.json, as `spanscope pull --cache-limit` does) and keep the
-        open server's cache under it at once, on the fetch worker's thread."""
+        open server's cache under it at once (on a worker), never evicting the trace shown."""
         if not self.cache_limit.isModified():
             return
         self.cache_limit.setModified(False)
@@ -465,18 +473,15 @@ class QtRemoteBrowser(QDialog):
         self._clear_error()
         if self.cache is not None:
             self.cache.limit_bytes = limit
-            keep = {self.context.trace_id} if self.context.store_path == self.cache.path else set()
-            self.cache_worker.start(shrink(self.cache, keep - {None}))
+            shown = self.context.trace_id if self.context.store_path == self.cache.path else None
+            self.cache_worker.start(shrink(self.cache, {shown} if shown else set()))
 
     def _cache_changed(self, state: CacheState) -> None:
         for trace_id in state.evicted:
             self.model.mark_cached(trace_id, False)
         self.cache_label.setText(state.text())
-        if state.evicted and self.context.store_path == self.cache_path():
+        if state.evicted and self.context.store_path == state.path:
             self.context.refresh()
-
-    def cache_path(self) -> Path | None:
-        return None if self.cache is None else self.cache.path
 
     # --- opening ----------------------------------------------------------------------------------
 

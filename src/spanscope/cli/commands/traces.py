@@ -1,17 +1,25 @@
-"""`spanscope traces`: one line per trace, as a table or JSON."""
+"""`spanscope traces`: one line per trace, as a table or JSON; of a store, trace files, or a trace
+server's list (read a page at a time, nothing fetched)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections import Counter
+from dataclasses import replace
+from pathlib import Path
 
 import orjson
 
-from spanscope.cli.errors import EXIT_OK
+from spanscope.cli.commands.pull import with_schemes_help
+from spanscope.cli.errors import EXIT_FAILED, EXIT_OK, UsageError, report
 from spanscope.cli.listing import print_traces
-from spanscope.cli.output import one_line
+from spanscope.cli.output import one_line, print_table
 from spanscope.cli.stores import Subparsers, add_sources, command_parser, store_for
+from spanscope.core.presentation import display
+from spanscope.core.remote.base import RemoteClient, RemoteError, RemoteTrace, TraceQuery
+from spanscope.core.remote.cache import CacheStore, cache_path
+from spanscope.core.remote.pull import PAGE_SIZE, since_ns
 from spanscope.core.store import connect
 from spanscope.core.store.db import Database
 from spanscope.core.store.logs import log_counts, unattached_logs
@@ -19,6 +27,22 @@ from spanscope.core.store.queries import TraceRow, list_traces
 
 #: How many groups (trace, service) of log records of no stored span are listed.
 MAX_WAITING_GROUPS = 10
+
+#: How many traces of a server's list are shown unless --limit says.
+REMOTE_LIMIT = 50
+#: The remote list's columns: L marks a trace in the local cache (or --db).
+REMOTE_HEADER = (
+    "",
+    "start (UTC)",
+    "trace id",
+    "root",
+    "latency",
+    "spans",
+    "error",
+    "tokens",
+    "cost",
+    "project",
+)
 
 #: --sort values: the table's column names, and the store's column under each.
 SORT_COLUMNS = {
@@ -48,8 +72,10 @@ def _sort_column(text: str) -> str:
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
-    p = command_parser(subparsers, "traces", "list the traces in a store or in trace files")
-    add_sources(p)
+    p = command_parser(
+        subparsers, "traces", "list the traces in a store, in trace files or on a trace server"
+    )
+    add_sources(p, "trace files or folders of them, a store, or a server URL (its list, nothing fetched)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(
         "--sort",
@@ -59,7 +85,20 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         help=f"sort by {', '.join(SORT_COLUMNS)} (default: start), or a JSON key such as duration_ns",
     )
     p.add_argument("--desc", action="store_true", help="sort descending")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="list at most N traces")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"list at most N traces (of a server: {REMOTE_LIMIT})",
+    )
+    server = p.add_argument_group("of a server URL")
+    server.add_argument("--project", metavar="P", help="the project, experiment or service to list")
+    server.add_argument(
+        "--since", metavar="AGE|DATE", help="traces since then: 30m, 12h, 2d, 1w or 2026-12-01"
+    )
+    server.add_argument("--filter", metavar="EXPR", help="the server's own filter, passed as written")
+    with_schemes_help(p)
     return p
 
 
@@ -81,6 +120,10 @@ def _trace_json(t: TraceRow) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.sources and "+" in args.sources[0].partition("://")[0]:
+        return _list_remote(args)
+    if args.project or args.since or args.filter:
+        raise UsageError("--project, --since and --filter are for a server's list: give its URL first")
     with store_for(args.sources, args.db) as path:
         db = connect(path, readonly=True)
         traces = list_traces(db, order_by=args.sort, descending=args.desc, limit=args.limit)
@@ -111,3 +154,73 @@ def _report_waiting_logs(db: Database) -> None:
     shown = sum(count for _, count in groups.most_common(MAX_WAITING_GROUPS))
     if shown < waiting:
         print(f"  ... and {waiting - shown:,} more", file=sys.stderr)
+
+
+def _remote_cells(t: RemoteTrace, local: bool) -> tuple[str, ...]:
+    return (
+        "L" if local else "",
+        display.timestamp(t.start_ns),
+        t.trace_id,
+        t.name or "",
+        display.duration(t.duration_ns),
+        display.count(t.span_count),
+        {True: "error", False: "", None: "?"}[t.error],
+        display.count(t.total_tokens),
+        "" if t.cost_usd is None else display.cost(t.cost_usd),
+        t.project or "",
+    )
+
+
+def _remote_json(t: RemoteTrace, local: bool) -> str:
+    fields = ("trace_id", "name", "start_ns", "duration_ns", "span_count", "error", "project")
+    row = {name: getattr(t, name) for name in (*fields, "total_tokens", "cost_usd")}
+    return orjson.dumps({**row, "local": local}).decode()
+
+
+def _list_remote(args: argparse.Namespace) -> int:
+    """A server's traces, newest first, read a page at a time until --limit; those in the server's
+    cache store (or --db) marked L. Nothing is fetched."""
+    from spanscope.core.remote.registry import client_for, parse_server_url  # loads the HTTP client
+
+    if len(args.sources) > 1:
+        raise UsageError("give one server URL, without trace files or stores")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    try:
+        url = parse_server_url(args.sources[0])
+        since = None if args.since is None else since_ns(args.since)
+    except (RemoteError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    store = CacheStore(Path(args.db) if args.db else cache_path(url), url)
+    query = TraceQuery(project=args.project, since_ns=since, filter=args.filter)
+    try:
+        return _print_pages(client_for(url), query, store, args.limit or REMOTE_LIMIT, args.json)
+    except RemoteError as exc:
+        report(str(exc))
+        return EXIT_FAILED
+
+
+def _print_pages(
+    client: RemoteClient, query: TraceQuery, store: CacheStore, limit: int, as_json: bool
+) -> int:
+    out, shown, cursor, header = sys.stdout, 0, None, True
+    while shown < limit:
+        page = client.list_traces(replace(query, page_size=min(PAGE_SIZE, limit - shown), cursor=cursor))
+        traces = page.traces[: limit - shown]
+        local = store.local(t.trace_id for t in traces)
+        if as_json:
+            out.writelines(_remote_json(t, t.trace_id in local) + "\n" for t in traces)
+        elif traces:
+            rows = [_remote_cells(t, t.trace_id in local) for t in traces]
+            print_table([REMOTE_HEADER, *rows] if header else rows, out)
+            header = False
+        out.flush()
+        shown += len(traces)
+        cursor = page.next_cursor
+        if cursor is None or not traces:
+            break
+    if cursor is not None and shown >= limit:
+        print(f"more on the server: --limit N lists more (these are the newest {shown:,})", file=sys.stderr)
+    elif shown == 0:
+        print("no traces on the server match", file=sys.stderr)
+    return EXIT_OK

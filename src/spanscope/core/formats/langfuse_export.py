@@ -18,7 +18,7 @@ session, user, tags and release are set on each of its spans; trace scores go on
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,9 @@ from spanscope.core.formats.base import (
 from spanscope.core.formats.chat_messages import chat
 from spanscope.core.formats.json_records import first_keys, records, text_or_none
 from spanscope.core.model import Score, ScoreFor, Span
+
+#: Told where a record that cannot be read is, and why (Source.skip for a file).
+Skip = Callable[[str, str], None]
 
 _DATA = re.compile(rb'"data"\s*:\s*\[')
 #: Observation types whose cost is a model's (a 0 total on other types means "no cost", not free).
@@ -94,82 +97,98 @@ class _Collected:
 
 
 def read(source: Source, progress: Progress) -> Iterator[Span | ScoreFor]:
-    collected = _Collected()
-    for where, value in records(source, progress):
-        _record(value, where, source, collected)
-    spans = _spans(collected, source)
-    elsewhere = _attach_scores(spans, collected.scores, source)
-    if not spans and not elsewhere:
+    collected = _collected(records(source, progress), source.skip)
+    found = _found(collected, source.skip)
+    if not found:
         if collected.traces:
             raise FormatError(
                 f"{source.path}: holds no observations, only traces; Langfuse traces are read from "
                 "exports that include their observations"
             )
         raise FormatError(nothing_read(source))
-    yield from spans.values()
-    yield from elsewhere
+    yield from found
 
 
-def _record(value: Any, where: str, source: Source, collected: _Collected) -> None:
+def from_values(values: Iterable[tuple[str, Any]], skip: Skip) -> list[Span | ScoreFor]:
+    """What `read` makes of decoded Langfuse JSON (public API answers: a trace, pages of
+    observations or scores), each value with where it came from; skip(where, why) is called for each
+    record left out. The spans come first (with their scores), then scores of spans not given."""
+    return _found(_collected(values, skip), skip)
+
+
+def _collected(values: Iterable[tuple[str, Any]], skip: Skip) -> _Collected:
+    collected = _Collected()
+    for where, value in values:
+        _record(value, where, skip, collected)
+    return collected
+
+
+def _found(collected: _Collected, skip: Skip) -> list[Span | ScoreFor]:
+    spans = _spans(collected, skip)
+    elsewhere = _attach_scores(spans, collected.scores, skip)
+    return [*spans.values(), *elsewhere]
+
+
+def _record(value: Any, where: str, skip: Skip, collected: _Collected) -> None:
     if not isinstance(value, dict):
-        source.skip(where, "not a JSON object")
+        skip(where, "not a JSON object")
         return
     if isinstance(value.get("data"), list) and ("meta" in value or value.keys() == {"data"}):
         for number, item in enumerate(value["data"], start=1):
-            _record(item, f"{where} data[{number}]", source, collected)
+            _record(item, f"{where} data[{number}]", skip, collected)
         return
     shape = _shape(value.keys())
     if shape == "download":
         trace = value.get("trace")
         if isinstance(trace, dict) and _is_id(trace.get("id")):
-            _trace(trace, where, source, collected, with_observations=not value.get("observations"))
-        _observations(value.get("observations"), where, source, collected)
-        _scores(value.get("scores"), where, source, collected)
+            _trace(trace, where, skip, collected, with_observations=not value.get("observations"))
+        _observations(value.get("observations"), where, skip, collected)
+        _scores(value.get("scores"), where, skip, collected)
     elif shape == "trace" and _is_id(value["id"]):
-        _trace(value, where, source, collected, with_observations=True)
+        _trace(value, where, skip, collected, with_observations=True)
     elif shape == "observation":
-        _observations([value], where, source, collected)
+        _observations([value], where, skip, collected)
     elif shape == "score":
         collected.scores.append((where, value))
     else:
-        source.skip(where, "not a Langfuse trace, observation or score")
+        skip(where, "not a Langfuse trace, observation or score")
 
 
 def _trace(
-    trace: dict[str, Any], where: str, source: Source, collected: _Collected, *, with_observations: bool
+    trace: dict[str, Any], where: str, skip: Skip, collected: _Collected, *, with_observations: bool
 ) -> None:
     """A trace record: its own fields, and the observations and scores it embeds."""
     collected.trace({k: v for k, v in trace.items() if k not in ("observations", "scores")})
     if with_observations:
-        _observations(trace.get("observations"), f"{where} trace", source, collected)
-    _scores(trace.get("scores"), f"{where} trace", source, collected)
+        _observations(trace.get("observations"), f"{where} trace", skip, collected)
+    _scores(trace.get("scores"), f"{where} trace", skip, collected)
 
 
-def _observations(raw: Any, where: str, source: Source, collected: _Collected) -> None:
-    for number, item in enumerate(_listed(raw, where, "observations", source), start=1):
+def _observations(raw: Any, where: str, skip: Skip, collected: _Collected) -> None:
+    for number, item in enumerate(_listed(raw, where, "observations", skip), start=1):
         place = f"{where} observations[{number}]"
         if isinstance(item, str):  # the public API's trace lists name observations by id only
             continue
         if not isinstance(item, dict) or not _is_id(item.get("id")) or not _is_id(item.get("traceId")):
-            source.skip(place, "an observation without id or traceId")
+            skip(place, "an observation without id or traceId")
             continue
         collected.observation(place, {**item, "id": str(item["id"]), "traceId": str(item["traceId"])})
 
 
-def _scores(raw: Any, where: str, source: Source, collected: _Collected) -> None:
-    for number, item in enumerate(_listed(raw, where, "scores", source), start=1):
+def _scores(raw: Any, where: str, skip: Skip, collected: _Collected) -> None:
+    for number, item in enumerate(_listed(raw, where, "scores", skip), start=1):
         place = f"{where} scores[{number}]"
         if isinstance(item, dict):
             collected.scores.append((place, item))
         elif not isinstance(item, str):
-            source.skip(place, "a score that is not an object")
+            skip(place, "a score that is not an object")
 
 
 def _is_id(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and value != ""
 
 
-def _listed(raw: Any, where: str, what: str, source: Source) -> list[Any]:
+def _listed(raw: Any, where: str, what: str, skip: Skip) -> list[Any]:
     """A list as written, or held as JSON text."""
     if raw is None:
         return []
@@ -177,10 +196,10 @@ def _listed(raw: Any, where: str, what: str, source: Source) -> list[Any]:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            source.skip(where, f"{what} is text that is not JSON")
+            skip(where, f"{what} is text that is not JSON")
             return []
     if not isinstance(raw, list):
-        source.skip(where, f"{what} is not a list")
+        skip(where, f"{what} is not a list")
         return []
     return raw
 
@@ -188,18 +207,18 @@ def _listed(raw: Any, where: str, what: str, source: Source) -> list[Any]:
 # --- observations to spans ----------------------------------------------------------------------
 
 
-def _spans(collected: _Collected, source: Source) -> dict[str, Span]:
+def _spans(collected: _Collected, skip: Skip) -> dict[str, Span]:
     spans: dict[str, Span] = {}
     for where, data in collected.observations.values():
         start = epoch_ns(data.get("startTime"))
         if start is None:
-            source.skip(where, f"observation {data['id']}: startTime missing or not a time")
+            skip(where, f"observation {data['id']}: startTime missing or not a time")
             continue
         try:
             span = _span(data, start, collected.traces.get(str(data["traceId"]), {}))
             conventions.apply_fields(span)
         except RECORD_ERRORS as exc:
-            source.skip(where, f"observation {data['id']}: {record_error(exc)}")
+            skip(where, f"observation {data['id']}: {record_error(exc)}")
             continue
         spans[span.span_id] = span
     return spans
@@ -305,7 +324,7 @@ def _decoded(value: Any) -> Any:
 
 
 def _attach_scores(
-    spans: dict[str, Span], scores: list[tuple[str, dict[str, Any]]], source: Source
+    spans: dict[str, Span], scores: list[tuple[str, dict[str, Any]]], skip: Skip
 ) -> list[ScoreFor]:
     """Put scores on the spans they rate; returns those whose observation or trace is not in the file."""
     roots: dict[str, Span] = {}
@@ -330,7 +349,7 @@ def _attach_scores(
         elif _is_id(trace):
             elsewhere.append(ScoreFor(str(trace), observation, score))
         else:
-            source.skip(where, f"score {item.get('name')!r} names no trace (traceId)")
+            skip(where, f"score {item.get('name')!r} names no trace (traceId)")
     return elsewhere
 
 

@@ -15,8 +15,6 @@ comes from JAEGER_TOKEN.
 
 from __future__ import annotations
 
-import shlex
-
 import orjson
 
 from spanscope.core.formats.jaeger import spans_from_body
@@ -31,7 +29,7 @@ from spanscope.core.remote.base import (
     TracePage,
     TraceQuery,
 )
-from spanscope.core.remote.json_api import JsonAPI
+from spanscope.core.remote.json_api import JsonAPI, logfmt_pairs
 
 TOKEN_ENV = "JAEGER_TOKEN"
 #: Keys of the filter that are search parameters of their own rather than tags.
@@ -116,17 +114,7 @@ def _search_filter(text: str | None, errors_only: bool) -> dict[str, str | int |
             raise RemoteError(f"Jaeger filter {text!r} is not a JSON object of tags")
         tags = {str(k): v if isinstance(v, str) else orjson.dumps(v).decode() for k, v in given.items()}
     elif text:
-        try:
-            pairs = shlex.split(text)
-        except ValueError as exc:
-            raise RemoteError(f"Jaeger filter {text!r}: {exc}") from exc
-        for pair in pairs:
-            key, equals, value = pair.partition("=")
-            if not equals or not key:
-                raise RemoteError(
-                    f"Jaeger filter {pair!r} is not key=value (e.g. error=true http.method=GET)"
-                )
-            tags[key] = value
+        tags = logfmt_pairs(text, "Jaeger filter")
     if errors_only:
         tags["error"] = "true"
     params: dict[str, str | int | None] = {key: tags.pop(key, None) for key in _SEARCH_KEYS}

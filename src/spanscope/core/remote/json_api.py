@@ -9,6 +9,7 @@ go only into the request's Authorization header, never into a message.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -140,6 +141,22 @@ class JsonAPI:
                 retry_after_s=wait,
             )
         return RemoteError(f"{self.name} rejected {what} (HTTP {status}{said})", status=status)
+
+
+def logfmt_pairs(text: str, what: str) -> dict[str, str]:
+    """`key=value key2="a b"` (logfmt, as Jaeger's and Tempo's tag searches take it) as a dict;
+    RemoteError naming `what` ("Jaeger filter") when a pair is not key=value."""
+    try:
+        pairs = shlex.split(text)
+    except ValueError as exc:
+        raise RemoteError(f"{what} {text!r}: {exc}") from exc
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise RemoteError(f"{what} {pair!r} is not key=value (e.g. error=true http.method=GET)")
+        found[key] = value
+    return found
 
 
 def _said(response: httpx.Response) -> str:

@@ -329,3 +329,13 @@ def test_an_answer_that_is_not_jaeger_json_is_named(server, tmp_path):
     server.route("/api/traces/abc", page, content_type="text/html")
     with pytest.raises(RemoteError, match="trace abc is not Jaeger trace JSON"):
         client(server).fetch_trace("abc")
+
+
+def test_a_trace_id_without_its_leading_zeros_is_fetched_under_the_stored_id(server, tmp_path):
+    raw = small_trace(start_us=1_700_000_000_000_000)
+    for span in raw["spans"]:
+        span["traceID"] = "abcdef"  # as Jaeger prints a 64-bit id
+    server.route("/api/traces/abcdef", write(tmp_path, "trace.json", envelope([raw])))
+    fetched = client(server).fetch_trace("abcdef")
+    assert fetched.trace_id == "0000000000abcdef"
+    assert {s.trace_id for s in fetched.records} == {"0000000000abcdef"}  # type: ignore[union-attr]

@@ -77,12 +77,14 @@ class JaegerClient:
         body = self._api.get_bytes(
             f"/api/traces/{trace_id}", what=f"trace {trace_id}", missing=f"no trace {trace_id}"
         )
-        fetched = FetchedTrace(trace_id)
-        fetched.records.extend(self._spans(body, f"trace {trace_id}", fetched.problems))
-        if not fetched.records:
+        problems: list[tuple[str, str]] = []
+        spans = self._spans(body, f"trace {trace_id}", problems)
+        if not spans:
             raise RemoteError(
                 f"{self._api.name}: no trace {trace_id} (its answer holds no spans)", status=404
             )
+        # The id as stored (Jaeger drops leading zeros; the reader puts them back).
+        fetched = FetchedTrace(spans[0].trace_id, list(spans), problems)
         if progress:
             progress(f"trace {trace_id}", len(fetched.records), len(fetched.records))
         return fetched

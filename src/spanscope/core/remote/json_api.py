@@ -46,6 +46,7 @@ class JsonAPI:
         self._timeout_s = timeout_s
         self._retries = retries
         self._max_wait_s = max_wait_s
+        self._sends_credentials = auth is not None or "Authorization" in (headers or {})
         self._client = httpx.Client(
             base_url=url.base_url,
             auth=auth,
@@ -117,7 +118,10 @@ class JsonAPI:
         status = response.status_code
         said = _said(response)
         if status in (401, 403):
-            refused = "refused our credentials" if status == 401 else "denied access"
+            if not self._sends_credentials:
+                refused = "asks for credentials"
+            else:
+                refused = "refused our credentials" if status == 401 else "denied access"
             return RemoteError(
                 f"{self.name} {refused} for {what} (HTTP {status}{said}): {self._credential_hint}",
                 status=status,

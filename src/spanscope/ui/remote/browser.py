@@ -375,7 +375,7 @@ class QtRemoteBrowser(QDialog):
             widget.setVisible(ranged)
         self.list_traces()
 
-    def query(self) -> TraceQuery:
+    def trace_query(self) -> TraceQuery:
         """The first page of what the filters ask the server for."""
         since_ns = until_ns = None
         choice = self.since.currentData()
@@ -400,7 +400,7 @@ class QtRemoteBrowser(QDialog):
         self._clear_error()
         self.model.clear()
         self._cursor = None
-        self._request(self.query())
+        self._request(self.trace_query())
 
     def load_more(self) -> None:
         """The next page of the same list (never the whole list)."""

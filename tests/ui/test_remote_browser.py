@@ -190,8 +190,12 @@ def test_a_server_is_listed_page_by_page_and_an_opened_trace_shows_in_the_main_w
     assert traces.view.horizontalHeader().sortIndicatorSection() == 0
     assert traces.model.sort_order() == ("start_ns", True)
 
-    # Opening it again reads the cache; Refresh fetches it again.
-    open_row(qtbot, browser, 0)
+    # Opening it again (Return in the table) reads the cache; Refresh fetches it again.
+    browser.view.setFocus()
+    browser.view.setCurrentIndex(browser.model.index(0, 0))
+    browser.fetch_label.clear()
+    qtbot.keyClick(browser.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not browser.fetch_worker.busy and "shown" in browser.fetch_label.text())
     assert served.fetches(0) == 1
     browser.view.setCurrentIndex(browser.model.index(0, 0))
     browser.refresh_button.click()
@@ -258,6 +262,10 @@ def test_server_failures_are_banners_naming_the_server_and_what_to_do(qtbot, win
         port = probe.getsockname()[1]
     connect_to(qtbot, browser, f"jaeger+http://127.0.0.1:{port}", rows=None)
     assert f"127.0.0.1:{port}" in browser.banner.text() and "unreachable" in browser.banner.text()
+
+    connect_to(qtbot, browser, f"jaeger+http://reader:pa55word@{host}", rows=None)
+    assert "put credentials in the environment, not in the URL" in browser.banner.text()
+    assert "pa55word" not in browser.banner.text() + Path(window.settings.fileName()).read_text()
 
     connect_to(qtbot, browser, "zipkin+http://localhost:9411", rows=None)
     assert "is not a trace server URL" in browser.banner.text() and "jaeger+http://" in browser.banner.text()

@@ -275,6 +275,8 @@ class QtRemoteBrowser(QDialog):
         row.addWidget(self.open_button)
         self.view.selectionModel().currentRowChanged.connect(self._update_buttons)
         QShortcut(QKeySequence.StandardKey.Refresh, self, lambda: self.open_selected(refresh=True))
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # in the table, as a double-click
+            QShortcut(key, self.view, self.open_selected, context=Qt.ShortcutContext.WidgetShortcut)
         return row
 
     def _cache_row(self) -> QHBoxLayout:

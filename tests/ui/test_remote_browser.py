@@ -323,6 +323,7 @@ def test_a_running_trace_is_polled_while_shown_until_it_ends(qtbot, window, serv
 
 
 def type_limit(qtbot, browser: QtRemoteBrowser, text: str) -> None:
+    browser.cache_limit.setFocus()
     browser.cache_limit.selectAll()
     qtbot.keyClicks(browser.cache_limit, text)
     qtbot.keyClick(browser.cache_limit, Qt.Key.Key_Return)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QModelIndex, QSettings, Qt, QTimeZone
-from PySide6.QtGui import QCloseEvent, QFontMetrics, QKeySequence, QShortcut
+from PySide6.QtCore import QDateTime, QModelIndex, QSettings, Qt, QTimeZone, Signal
+from PySide6.QtGui import QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -79,6 +79,18 @@ FILTER_TIP = (
     "The server's own filter, passed as written: MLflow's filter_string, Tempo's TraceQL, Jaeger's "
     "tags (key=value), Phoenix's span filter condition"
 )
+
+
+class QtRemoteTraceTable(QTableView):
+    """The remote trace table; Return opens the current trace, as a double-click does."""
+
+    entered_row = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.entered_row.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class QtRemoteBrowser(QDialog):
@@ -213,7 +225,7 @@ class QtRemoteBrowser(QDialog):
 
     def _build_table(self) -> None:
         self.model = QtRemoteTraceModel(self)
-        view = self.view = QTableView()
+        view = self.view = QtRemoteTraceTable()
         view.setModel(self.model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -275,8 +287,7 @@ class QtRemoteBrowser(QDialog):
         row.addWidget(self.open_button)
         self.view.selectionModel().currentRowChanged.connect(self._update_buttons)
         QShortcut(QKeySequence.StandardKey.Refresh, self, lambda: self.open_selected(refresh=True))
-        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # in the table, as a double-click
-            QShortcut(key, self.view, self.open_selected, context=Qt.ShortcutContext.WidgetShortcut)
+        self.view.entered_row.connect(self.open_selected)
         return row
 
     def _cache_row(self) -> QHBoxLayout:

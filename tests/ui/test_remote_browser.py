@@ -186,6 +186,7 @@ def test_a_server_is_listed_page_by_page_and_an_opened_trace_shows_in_the_main_w
     server_column = next(i for i, c in enumerate(TRACE_LIST_COLUMNS) if c.key == SERVER_KEY)
     assert not traces.view.isColumnHidden(server_column)
     assert traces.model.index(0, server_column).data() == served.url
+    assert shown_text(traces.model.index(0, server_column).data(Qt.ItemDataRole.ToolTipRole)) == served.url
     traces.view.horizontalHeader().setSortIndicator(server_column, Qt.SortOrder.AscendingOrder)
     assert traces.view.horizontalHeader().sortIndicatorSection() == 0
     assert traces.model.sort_order() == ("start_ns", True)

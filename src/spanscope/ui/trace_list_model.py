@@ -128,7 +128,7 @@ COLUMNS = (
         SERVER_KEY,
         lambda _t: "",  # the model's: see QtTraceListModel.data
         "jaeger+http://traces.example.com:16686",
-        "jaeger+http://host",
+        "phoenix+http://127.0.0.1:6006",
         optional=True,
         tip="The trace server a trace was fetched from (File > Connect to Server…, spanscope pull); "
         "empty: imported or received here",
@@ -283,6 +283,8 @@ class QtTraceListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column.key == SERVER_KEY:
+                return plain_tooltip(self._servers.get(trace.trace_id))
             if column.key == "scores" and trace.scores and self._db is not None:
                 return plain_tooltip(score_lines(trace_scores(self._db, trace.trace_id)))
             return plain_tooltip(self._tooltip(column, trace))

@@ -460,7 +460,7 @@ class QtRemoteBrowser(QDialog):
         if loading:
             return f"{_traces(shown)} listed, asking the server for more…" if shown else "Asking the server…"
         if not shown:
-            return "No traces match these filters on the server."
+            return f"No traces match these filters on the server (since: {self.since.currentText()})."
         more = (
             "more on the server (Load more, or scroll to the end)" if self.model.has_more else "that is all"
         )

@@ -76,8 +76,9 @@ SINCE_CHOICES: tuple[tuple[str, int | str | None], ...] = (
 DEFAULT_SINCE = 1
 CELL_PADDING = 16
 FILTER_TIP = (
-    "The server's own filter, passed as written: MLflow's filter_string, Tempo's TraceQL, Jaeger's "
-    "tags (key=value), Phoenix's span filter condition"
+    "The server's own filter, passed as written: Jaeger's tags (error=true http.method=GET), Tempo's "
+    "TraceQL ({ … }) or tags, Langfuse's list filters (name=chat userId=u1 tags=prod), MLflow's "
+    "filter_string, Phoenix's span filter condition"
 )
 
 
@@ -125,6 +126,9 @@ class QtRemoteBrowser(QDialog):
         self.fetch_worker.failed.connect(self._fetch_crashed)
         self.cache_worker = QtWorker("Keep the cache under its limit", self, Policy.QUEUE)
         self.cache_worker.finished.connect(self._cache_changed)
+        self.cache_worker.failed.connect(
+            lambda text: self._show_error(f"Keeping the cache small failed:\n{text}")
+        )
         self.poll = QtTracePoll(context, parent=self)
         self.poll.said.connect(self._poll_said)
         self._build()

@@ -9,7 +9,8 @@ Jaeger searches one service at a time and has no cursor: a page is the `limit` n
 at `end`, so the next page's cursor is the oldest listed trace's start (microseconds), listed before
 it. `TraceQuery.filter` is logfmt (`error=true http.status_code=500`, as in Jaeger's and Grafana's
 search forms) or a JSON object of tags; its keys `operation`, `minDuration` and `maxDuration` are the
-search's own parameters. A bearer token, when the query service sits behind a proxy that wants one,
+search's own parameters. Without `since` the server's own default range applies (Jaeger's
+`lookback`). A bearer token, when the query service sits behind a proxy that wants one,
 comes from JAEGER_TOKEN.
 """
 

@@ -84,9 +84,6 @@ class JsonAPI:
             raise self._failure(response, what, missing, wait)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def close(self) -> None:
-        self._client.close()
-
     def _send(self, path: str, query: Mapping[str, Any], what: str) -> httpx.Response:
         try:
             return self._client.get(path, params=query)

@@ -315,7 +315,6 @@ def test_a_running_trace_is_polled_while_shown_until_it_ends(qtbot, window, serv
     qtbot.waitUntil(lambda: browser.poll.active, timeout=10_000)
     open_row(qtbot, browser, 1)
     assert not browser.poll.active and window.context.trace_id == trace_id(1)
-    browser.refresh_button.setFocus()
     browser.view.setCurrentIndex(browser.model.index(0, 0))
     browser.refresh_button.click()
     qtbot.waitUntil(lambda: browser.poll.active, timeout=10_000)

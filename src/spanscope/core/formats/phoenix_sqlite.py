@@ -187,8 +187,8 @@ def phoenix_span(values: tuple, context: TraceContext, skip: Callable[[str, str]
         span_id=span_id,
         parent_id=parent_id or None,
         name=name,
-        start_ns=_iso_ns(start),
-        end_ns=_iso_ns(end) if end else None,
+        start_ns=iso_ns(start),
+        end_ns=iso_ns(end) if end else None,
         kind=_KINDS.get(kind, Kind.SPAN),
         status=_STATUS.get(status, Status.UNSET),
         status_message=message or None,
@@ -214,7 +214,7 @@ def phoenix_span(values: tuple, context: TraceContext, skip: Callable[[str, str]
 def _event(data: dict[str, Any]) -> Event:
     stamp = data.get("timestamp")
     attributes = data.get("attributes") or {}
-    return Event(str(data.get("name") or ""), _iso_ns(stamp) if stamp else None, flatten(attributes))
+    return Event(str(data.get("name") or ""), iso_ns(stamp) if stamp else None, flatten(attributes))
 
 
 def _costs(conn: sqlite3.Connection, trace_rowid: int) -> dict[int, dict[str, float]]:
@@ -281,7 +281,7 @@ def _root(spans: list[Span]) -> Span:
     return next((s for s in spans if s.parent_id is None), spans[0])
 
 
-def _iso_ns(text: str) -> int:
+def iso_ns(text: str) -> int:
     """Nanoseconds since the epoch of an ISO timestamp; one without an offset (as Phoenix writes its
     columns) is UTC."""
     moment = datetime.fromisoformat(text)

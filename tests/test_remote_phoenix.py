@@ -8,6 +8,7 @@ sent."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections import deque
@@ -18,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from phoenix_server import PhoenixServer
+from postgres_server import PostgresServer
 from spanscope.core.formats.nested import flatten
 from spanscope.core.remote import phoenix
 from spanscope.core.remote.base import RemoteError, ServerURL, TraceQuery
@@ -231,3 +234,365 @@ def test_answers_that_are_not_json_or_a_graphql_error():
         _error(PhoenixClient(srv.url).projects, "not JSON")
     with ScriptedServer(Reply(body={"data": None, "errors": [{"message": "no such field"}]})) as srv:
         _error(lambda: PhoenixClient(srv.url).fetch_trace("cd" * 16), "refused the query for trace")
+
+
+# --- a real Phoenix server (slow) ----------------------------------------------------------------
+
+PROJECT = "spanscope-test"
+BIG = 2_100  # spans of the trace fetched in three pages
+_ORACLE = """
+import json, sys, time
+from phoenix.client import Client
+args = json.load(sys.stdin)
+client = Client(base_url=args["url"], api_key=args.get("key"))
+for note in args.get("span_annotations", []):
+    client.spans.add_span_annotation(sync=True, **note)
+for note in args.get("trace_annotations", []):
+    client.traces.add_trace_annotation(sync=True, **note)
+found = {}
+for trace_id in args.get("traces", []):
+    started = time.perf_counter()
+    spans = client.spans.get_spans(project_identifier=args["project"], trace_ids=[trace_id], limit=10**6)
+    found[trace_id] = {"spans": spans, "seconds": time.perf_counter() - started}
+json.dump(found, sys.stdout)
+"""
+
+
+def _phoenix_client(server, **args: Any) -> dict[str, Any]:
+    """Runs Phoenix's own Python client (in the server's venv) on `args`; its JSON answer."""
+    done = subprocess.run(
+        [str(server.python), "-c", _ORACLE],
+        input=json.dumps({"url": server.base_url, "project": PROJECT, **args}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@dataclass
+class Fed:
+    """A server fed by the test, and what was sent: each trace's finished spans by name."""
+
+    server: Any
+    sent: dict[str, list[Any]]
+
+    def trace_id(self, name: str) -> str:
+        return format(self.sent[name][0].context.trace_id, "032x")
+
+
+def _feed(base_url: str) -> dict[str, list[Any]]:
+    """Four traces through OpenTelemetry's OTLP/HTTP exporter: `small` (an LLM call with tokens and a
+    failed tool), `big` (BIG spans), `ok` in PROJECT, and `elsewhere` in Phoenix's default project."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Status, StatusCode
+
+    sent: dict[str, list[Any]] = {}
+    for project, names in ((PROJECT, ("small", "big", "ok")), (None, ("elsewhere",))):
+        memory = InMemorySpanExporter()
+        resource = {"service.name": "feeder"} | ({"openinference.project.name": project} if project else {})
+        provider = TracerProvider(resource=Resource.create(resource))
+        exporter = OTLPSpanExporter(endpoint=f"{base_url}/v1/traces")
+        provider.add_span_processor(BatchSpanProcessor(exporter, max_export_batch_size=500))
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+        tracer = provider.get_tracer("spanscope-test")
+        for name in names:
+            before = len(memory.get_finished_spans())
+            with tracer.start_as_current_span(name, attributes={"openinference.span.kind": "CHAIN"}):
+                if name == "small":
+                    llm = {
+                        "openinference.span.kind": "LLM",
+                        "llm.model_name": "test-model",
+                        "llm.token_count.prompt": 12,
+                        "llm.token_count.completion": 7,
+                        "llm.input_messages.0.message.role": "user",
+                        "llm.input_messages.0.message.content": "hello",
+                        "metadata": json.dumps({"tier": "gold"}),
+                        "session.id": "session-1",
+                    }
+                    with tracer.start_as_current_span("llm call", attributes=llm) as span:
+                        span.add_event("first token", {"index": 0})
+                    with tracer.start_as_current_span(
+                        "tool", attributes={"openinference.span.kind": "TOOL"}
+                    ) as t:
+                        t.set_status(Status(StatusCode.ERROR, "tool failed"))
+                for i in range(BIG - 1 if name == "big" else 0):
+                    kind = "LLM" if i % 7 == 0 else "TOOL"
+                    attributes = {"openinference.span.kind": kind, "llm.token_count.prompt": i}
+                    with tracer.start_as_current_span(f"step {i}", attributes=attributes):
+                        pass
+                if name == "ok":
+                    with tracer.start_as_current_span(
+                        "retrieve", attributes={"openinference.span.kind": "RETRIEVER"}
+                    ):
+                        pass
+            sent[name] = list(memory.get_finished_spans())[before:][::-1]  # the root first
+            time.sleep(0.01)
+        provider.force_flush()
+        provider.shutdown()
+    return sent
+
+
+def _wait_for(server, sent: dict[str, list[Any]]) -> None:
+    """Until Phoenix has written every span it was sent (it inserts them in the background)."""
+    import httpx
+
+    query = "query($t: String!) { getTraceByOtelId(traceId: $t) { numSpans } }"
+    deadline = time.monotonic() + 120
+    for spans in sent.values():
+        trace_id = format(spans[0].context.trace_id, "032x")
+        while True:
+            body = httpx.post(
+                f"{server.base_url}/graphql", json={"query": query, "variables": {"t": trace_id}}, timeout=30
+            ).json()
+            if ((body["data"] or {}).get("getTraceByOtelId") or {}).get("numSpans") == len(spans):
+                break
+            assert time.monotonic() < deadline, f"Phoenix did not store trace {trace_id} in time"
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fed(request):
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        database_url = None
+        if request.param == "postgresql":
+            database_url = stack.enter_context(PostgresServer()).url("phoenix")
+        server = stack.enter_context(PhoenixServer(database_url=database_url))
+        sent = _feed(server.base_url)
+        _wait_for(server, sent)
+        fed = Fed(server, sent)
+        llm = next(s for s in sent["small"] if s.name == "llm call")
+        _phoenix_client(
+            server,
+            span_annotations=[
+                {
+                    "span_id": format(llm.context.span_id, "016x"),
+                    "annotation_name": "correctness",
+                    "label": "correct",
+                    "score": 0.9,
+                    "explanation": "matches",
+                    "annotator_kind": "HUMAN",
+                }
+            ],
+            trace_annotations=[
+                {"trace_id": fed.trace_id("small"), "annotation_name": "resolved", "score": 1.0}
+            ],
+        )
+        yield fed
+
+
+def _sent_rows(spans: list[Any], kept: set[tuple]) -> set[tuple]:
+    """What was sent, with the times Phoenix kept when they are within the microsecond it rounds to
+    (it goes through float seconds), else as sent."""
+    times = {row[0]: row[3:5] for row in kept}
+
+    def near(span_id: str, index: int, ns: int) -> int:
+        kept_ns = times.get(span_id, (None, None))[index]
+        return kept_ns if kept_ns is not None and abs(kept_ns - ns) <= 1000 else ns
+
+    return {
+        (
+            format(s.context.span_id, "016x"),
+            s.name,
+            format(s.parent.span_id, "016x") if s.parent else None,
+            near(format(s.context.span_id, "016x"), 0, s.start_time),
+            near(format(s.context.span_id, "016x"), 1, s.end_time),
+            s.attributes.get("llm.token_count.prompt"),
+            s.attributes.get("llm.token_count.completion"),
+            s.status.status_code.name,
+        )
+        for s in spans
+    }
+
+
+def _oracle_rows(spans: list[dict[str, Any]]) -> set[tuple]:
+    """What Phoenix's own client returned, in the same terms."""
+    from datetime import UTC, datetime, timedelta
+
+    def ns(text: str) -> int:
+        return (
+            (datetime.fromisoformat(text) - datetime(1970, 1, 1, tzinfo=UTC))
+            // timedelta(microseconds=1)
+            * 1000
+        )
+
+    return {
+        (
+            s["context"]["span_id"],
+            s["name"],
+            s["parent_id"],
+            ns(s["start_time"]),
+            ns(s["end_time"]),
+            s["attributes"].get("llm.token_count.prompt"),
+            s["attributes"].get("llm.token_count.completion"),
+            s["status_code"],
+        )
+        for s in spans
+    }
+
+
+def _fetched_rows(records: list[Any]) -> set[tuple]:
+    from spanscope.core.model import Span
+
+    return {
+        (
+            s.span_id,
+            s.name,
+            s.parent_id,
+            s.start_ns,
+            s.end_ns,
+            s.input_tokens,
+            s.output_tokens,
+            s.status.value.upper(),
+        )
+        for s in records
+        if isinstance(s, Span)
+    }
+
+
+def _client(fed: Fed) -> PhoenixClient:
+    return PhoenixClient(ServerURL("phoenix", fed.server.base_url))
+
+
+@pytest.mark.slow
+def test_projects_and_the_trace_list_paged_and_filtered_on_the_server(fed):
+    client = _client(fed)
+    assert set(client.projects()) == {PROJECT, "default"}
+    pages, cursor = [], None
+    while True:
+        page = client.list_traces(TraceQuery(project=PROJECT, page_size=2, cursor=cursor))
+        pages.append(page.traces)
+        if (cursor := page.next_cursor) is None:
+            break
+    assert [len(p) for p in pages] == [2, 1]
+    listed = {t.trace_id: t for p in pages for t in p}
+    assert [t.trace_id for p in pages for t in p] == [fed.trace_id(n) for n in ("ok", "big", "small")]
+    small, big = listed[fed.trace_id("small")], listed[fed.trace_id("big")]
+    assert (small.name, small.span_count, small.error, small.total_tokens, small.project) == (
+        "small",
+        3,
+        True,
+        19,
+        PROJECT,
+    )
+    root = fed.sent["small"][0]
+    assert abs(small.start_ns - root.start_time) <= 1000
+    assert abs(small.duration_ns - (root.end_time - root.start_time)) <= 2000
+    assert (big.name, big.span_count, big.error) == ("big", BIG, False)
+    errors = client.list_traces(TraceQuery(project=PROJECT, errors_only=True)).traces
+    assert [t.trace_id for t in errors] == [fed.trace_id("small")]
+    clean = client.list_traces(TraceQuery(project=PROJECT, filter="error_count == 0")).traces
+    assert [t.trace_id for t in clean] == [fed.trace_id("ok"), fed.trace_id("big")]
+    since = big.start_ns
+    later = client.list_traces(TraceQuery(project=PROJECT, since_ns=since)).traces
+    assert [t.trace_id for t in later] == [fed.trace_id("ok"), fed.trace_id("big")]
+    until = client.list_traces(TraceQuery(project=PROJECT, until_ns=since)).traces
+    assert [t.trace_id for t in until] == [fed.trace_id("small")]
+    assert [t.trace_id for t in client.list_traces(TraceQuery()).traces] == [fed.trace_id("elsewhere")]
+
+
+@pytest.mark.slow
+def test_a_fetched_trace_is_what_phoenix_returns_and_what_was_sent(fed, tmp_path):
+    from spanscope.core.model import Kind, ScoreFor, Span
+    from spanscope.core.store import connect
+    from spanscope.core.store.queries import get_span, get_trace
+    from spanscope.core.store.replays import store_spans
+
+    client = _client(fed)
+    ids = [fed.trace_id(name) for name in ("small", "big")]
+    oracle = _phoenix_client(fed.server, traces=ids)
+    for name, trace_id in zip(("small", "big"), ids, strict=True):
+        fetched = client.fetch_trace(trace_id)
+        assert fetched.problems == []
+        rows = _fetched_rows(fetched.records)
+        assert len(rows) == len(fed.sent[name])
+        assert rows == _oracle_rows(oracle[trace_id]["spans"]) == _sent_rows(fed.sent[name], rows)
+    small = client.fetch_trace(ids[0])
+    spans = {r.name: r for r in small.records if isinstance(r, Span)}
+    llm = spans["llm call"]
+    assert (llm.kind, llm.model, llm.session_id, llm.service) == (
+        Kind.LLM,
+        "test-model",
+        "session-1",
+        PROJECT,
+    )
+    assert llm.attributes["metadata"] == '{"tier":"gold"}' and llm.events[0].name == "first token"
+    assert spans["tool"].status_message == "tool failed" and spans["small"].session_id == "session-1"
+    scores = [r for r in small.records if isinstance(r, ScoreFor)]
+    assert {(s.span_id, s.score.name, s.score.label, s.score.value, s.score.trace_level) for s in scores} == {
+        (llm.span_id, "correctness", "correct", 0.9, False),
+        (None, "resolved", None, 1.0, True),
+    }
+    store = tmp_path / "cache.db"
+    store_spans(store, small.records, f"phoenix: {fed.server.base_url}", "phoenix")
+    db = connect(store, readonly=True)
+    assert get_trace(db, ids[0]).span_count == 3
+    assert [s.name for s in get_span(db, ids[0], llm.span_id).scores] == ["correctness"]
+    assert [s.name for s in get_span(db, ids[0], spans["small"].span_id).scores] == ["resolved"]
+
+
+@pytest.mark.slow
+def test_a_fetched_trace_equals_the_same_trace_read_from_the_servers_phoenix_db(fed):
+    from spanscope.core.formats.base import Source
+    from spanscope.core.formats.phoenix_sqlite import read
+    from spanscope.core.model import Span
+
+    if fed.server.database_url:
+        pytest.skip("the server keeps its spans in PostgreSQL")
+    trace_id = fed.trace_id("small")
+    fetched = [r for r in _client(fed).fetch_trace(trace_id).records if isinstance(r, Span)]
+    from_file = [s for s in read(Source(fed.server.db_path), lambda _: None) if s.trace_id == trace_id]
+    for span in from_file:  # the reader attaches annotations; the client gives them apart
+        span.scores.clear()
+        for key in [k for k in span.attributes if k.startswith("phoenix.span_cost.")]:
+            del span.attributes[key]  # Phoenix's computed costs: not in its REST API
+    assert sorted(fetched, key=lambda s: s.span_id) == sorted(from_file, key=lambda s: s.span_id)
+
+
+@pytest.mark.slow
+def test_an_unknown_trace_and_the_fetch_time_against_phoenixs_own_api(fed, capsys):
+    import httpx
+
+    from spanscope.core.model import Span
+
+    client = _client(fed)
+    _error(lambda: client.fetch_trace("0123456789abcdef" * 2), "has no trace 0123", status=404)
+    trace_id = fed.trace_id("big")
+    started = time.perf_counter()
+    pages, cursor = 0, None
+    with httpx.Client(base_url=fed.server.base_url, timeout=60) as http:
+        while True:
+            params = {
+                "trace_id": trace_id,
+                "limit": 1000,
+                "sort": "start_time",
+                "order": "asc",
+                "cursor": cursor,
+            }
+            body = http.get(
+                f"/v1/projects/{PROJECT}/spans", params={k: v for k, v in params.items() if v}
+            ).json()
+            pages += 1
+            if not (cursor := body["next_cursor"]):
+                break
+    api_s = time.perf_counter() - started
+    started = time.perf_counter()
+    fetched = client.fetch_trace(trace_id)
+    fetch_s = time.perf_counter() - started
+    assert sum(isinstance(r, Span) for r in fetched.records) == BIG and pages == 3
+    own_client_s = _phoenix_client(fed.server, traces=[trace_id])[trace_id]["seconds"]
+    backend = "postgresql" if fed.server.database_url else "sqlite"
+    with capsys.disabled():
+        print(
+            f"\nphoenix on {backend}: {BIG} spans, REST pages alone "
+            f"{api_s:.2f} s, Spanscope fetch (annotations, parse) {fetch_s:.2f} s = {fetch_s / api_s:.2f}x; "
+            f"Phoenix's own client {own_client_s:.2f} s"
+        )

@@ -596,3 +596,27 @@ def test_an_unknown_trace_and_the_fetch_time_against_phoenixs_own_api(fed, capsy
             f"{api_s:.2f} s, Spanscope fetch (annotations, parse) {fetch_s:.2f} s = {fetch_s / api_s:.2f}x; "
             f"Phoenix's own client {own_client_s:.2f} s"
         )
+
+
+@pytest.mark.slow
+def test_keys_on_a_server_with_auth_then_the_server_stopped():
+    import httpx
+
+    admin = "admin-secret-of-the-test-9876543210abcdef"
+    with PhoenixServer(admin_secret=admin) as server:
+        url = ServerURL("phoenix", server.base_url)
+        made = httpx.post(
+            f"{server.base_url}/v1/system/api_keys",
+            json={"data": {"name": "spanscope test"}},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=30,
+        )
+        key = made.json()["data"]["key"]
+        assert PhoenixClient(url, key).projects() == ["default"]
+        _error(PhoenixClient(url).projects, "it needs an API key: set PHOENIX_API_KEY", status=401)
+        wrong = PhoenixClient(url, key[:-4] + "abcd")
+        error = _error(wrong.projects, "the key in PHOENIX_API_KEY is not accepted", status=401)
+        assert key[:-4] not in str(error)
+        _error(lambda: wrong.fetch_trace("ab" * 16), "refused trace", status=401)
+        server.stop()
+        _error(PhoenixClient(url, key).projects, "is unreachable", retryable=True)

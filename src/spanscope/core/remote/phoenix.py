@@ -21,6 +21,7 @@ import base64
 import binascii
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -48,6 +49,8 @@ DEFAULT_PROJECT = "default"
 SPAN_PAGE = 1000
 #: Span ids per annotation request: keeps the request line far below what servers accept (~16 KB).
 IDS_PER_REQUEST = 300
+#: Requests in flight during a fetch: the next page of spans and annotations of the pages read.
+WORKERS = 3
 #: Tries of a request the server asked to repeat (429, 502-504), and the longest wait we accept.
 TRIES = 4
 LONGEST_WAIT_S = 30.0
@@ -88,6 +91,9 @@ class PhoenixClient:
         return TracePage(traces, body.get("next_cursor") or None)
 
     def fetch_trace(self, trace_id: str, progress: FetchProgress | None = None) -> FetchedTrace:
+        """Pipelined: the next page of spans is asked for and the annotations of a page's spans
+        fetched while the page is read, on a few threads (network waits only); any failure is the
+        fetch's failure."""
         found = self._graphql(_TRACE_OF, {"traceId": trace_id}, f"trace {trace_id}").get("getTraceByOtelId")
         if not found:
             raise RemoteError(f"{self._server()} has no trace {trace_id}", status=404)
@@ -95,18 +101,35 @@ class PhoenixClient:
         context = TraceContext(
             trace_id, (found.get("project") or {}).get("name"), (found.get("session") or {}).get("sessionId")
         )
-        rows: list[dict[str, Any]] = []
+        path = f"/v1/projects/{project_id}"
         params = {"trace_id": trace_id, "limit": SPAN_PAGE, "sort": "start_time", "order": "asc"}
-        for row in self._pages(f"/v1/projects/{project_id}/spans", params, f"the spans of trace {trace_id}"):
-            rows.append(row)
-            if progress is not None and len(rows) % SPAN_PAGE == 0:
-                progress("spans", len(rows), total)
-        if progress is not None:
-            progress("spans", len(rows), total)
-        fetched = FetchedTrace(trace_id)
-        fetched.records.extend(self._spans(rows, context, fetched.problems))
-        span_ids = [row["context"]["span_id"] for row in rows]
-        fetched.records.extend(self._annotations(project_id, trace_id, span_ids))
+        what = f"the spans of trace {trace_id}"
+        fetched, done = FetchedTrace(trace_id), 0
+        pool = ThreadPoolExecutor(max_workers=WORKERS)
+        try:
+            notes = [pool.submit(self._trace_notes, path, trace_id)]
+            page: Future[dict[str, Any]] | None = pool.submit(self._get, f"{path}/spans", params, what)
+            while page is not None:
+                body = page.result()
+                cursor = body.get("next_cursor")
+                page = (
+                    pool.submit(self._get, f"{path}/spans", {**params, "cursor": cursor}, what)
+                    if cursor
+                    else None
+                )
+                rows = body.get("data") or []
+                span_ids = [str((row.get("context") or {}).get("span_id")) for row in rows]
+                for start in range(0, len(span_ids), IDS_PER_REQUEST):
+                    chunk = span_ids[start : start + IDS_PER_REQUEST]
+                    notes.append(pool.submit(self._span_notes, path, trace_id, chunk))
+                fetched.records.extend(self._spans(rows, context, fetched.problems))
+                done += len(rows)
+                if progress is not None:
+                    progress("spans", done, total)
+            for future in notes:
+                fetched.records.extend(future.result())
+        finally:  # after a failure, what was not started yet is not asked for
+            pool.shutdown(cancel_futures=True)
         return fetched
 
     def _spans(
@@ -125,18 +148,15 @@ class PhoenixClient:
                 continue
             yield span
 
-    def _annotations(self, project_id: str, trace_id: str, span_ids: list[str]) -> Iterator[ScoreFor]:
-        path, what = f"/v1/projects/{project_id}", f"the annotations of trace {trace_id}"
-        for start in range(0, len(span_ids), IDS_PER_REQUEST):
-            chunk = span_ids[start : start + IDS_PER_REQUEST]
-            params = {"span_ids": chunk, "limit": 10000}
-            for note in self._pages(
-                f"{path}/span_annotations", params, f"the annotations of trace {trace_id}"
-            ):
-                yield ScoreFor(trace_id, note["span_id"], _score(note, "span_annotations"))
+    def _span_notes(self, path: str, trace_id: str, span_ids: list[str]) -> list[ScoreFor]:
+        params = {"span_ids": span_ids, "limit": 10000}
+        notes = self._pages(f"{path}/span_annotations", params, f"the annotations of trace {trace_id}")
+        return [ScoreFor(trace_id, note["span_id"], _score(note, "span_annotations")) for note in notes]
+
+    def _trace_notes(self, path: str, trace_id: str) -> list[ScoreFor]:
         params = {"trace_ids": [trace_id], "limit": 10000}
-        for note in self._pages(f"{path}/trace_annotations", params, what):
-            yield ScoreFor(trace_id, None, _score(note, "trace_annotations", trace_level=True))
+        notes = self._pages(f"{path}/trace_annotations", params, f"the annotations of trace {trace_id}")
+        return [ScoreFor(trace_id, None, _score(n, "trace_annotations", trace_level=True)) for n in notes]
 
     def _details(self, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Span count, errors, root name and cost of a page's traces: one GraphQL request."""

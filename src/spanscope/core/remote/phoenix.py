@@ -3,8 +3,9 @@ GraphQL only where REST lacks something: the project a trace id belongs to, and 
 count, errors, root span name and cost.
 
 - Traces are listed per project (`TraceQuery.project`, Phoenix's "default" project when None), newest
-  first, with the server's own time range, trace filter expression (`TraceQuery.filter`, e.g.
-  `latency_ms >= 1000`) and cursors; `errors_only` adds `error_count > 0` to the filter.
+  first, with the server's own time range (on trace start), trace filter expression
+  (`TraceQuery.filter`, e.g. `latency_ms >= 1000`) and cursors; `errors_only` adds `error_count > 0` to
+  the filter. A listed trace's cost is Phoenix's own, computed from its price table.
 - A trace is fetched as every page of its spans (the REST span filter by trace id, 1,000 a page, the
   API's maximum), read by the Phoenix file reader's own `phoenix_span`, so a span fetched from the
   server equals the span read from the server's phoenix.db. The REST API gives attributes flattened to

@@ -104,6 +104,33 @@ def run(command: list[str], scratch: Path) -> str:
     return done.stdout
 
 
+def model_client_bundled(exe: Path, demo: Path, scratch: Path) -> None:
+    """A replay from the bundle gets as far as the network: the `openai` client and its HTTP stack
+    are in it (asked of a port nothing listens on, the call fails as a user would read it)."""
+    done = subprocess.run(
+        [
+            str(exe),
+            "replay",
+            str(demo),
+            "--filter",
+            "kind:llm",
+            "--limit",
+            "1",
+            "--model",
+            "m",
+            "--endpoint",
+            "http://127.0.0.1:9/v1",
+        ],
+        cwd=scratch,
+        env=user_env(scratch),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if "cannot reach http://127.0.0.1:9/v1" not in done.stderr + done.stdout or "Traceback" in done.stderr:
+        raise SmokeError(f"replay from the bundle did not reach the network:\n{done.stdout}{done.stderr}")
+
+
 def app_stays_up(exe: Path, scratch: Path) -> None:
     """`spanscope` alone opens the app on the bundled demo; it must still be running after a while."""
     with subprocess.Popen(
@@ -162,6 +189,9 @@ def smoke(exe: Path, shot: Path) -> None:
         if stats != [orjson.loads(line) for line in installed.splitlines()]:
             raise SmokeError("stats of the demo differ between the bundle and the installed package")
         print(f"ok: stats prices {computed} calls from the bundled price table, like the installed package")
+
+        model_client_bundled(exe, demo, scratch)
+        print("ok: a replay from the bundle reaches the network through the openai client")
 
         shot.parent.mkdir(parents=True, exist_ok=True)
         shot.unlink(missing_ok=True)

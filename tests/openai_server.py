@@ -67,8 +67,17 @@ class OpenAICompatibleServer:
     """The server and what it saw: `requests` (parsed bodies, in order), `headers` (each request's),
     `max_concurrent`, and the queues the test fills: `answers`, `faults`."""
 
-    def __init__(self, *, api_key: str | None = None, delay_s: float = 0.0, stall_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        delay_s: float = 0.0,
+        stall_s: float = 3.0,
+        chunk_delay_s: float = 0.005,
+    ) -> None:
         self.api_key = api_key
+        #: The pause between a stream's pieces (0: as fast as the socket takes them).
+        self.chunk_delay_s = chunk_delay_s
         self.delay_s = delay_s
         self.stall_s = stall_s
         self.answers: deque[Answer] = deque()
@@ -206,7 +215,7 @@ class OpenAICompatibleServer:
                     if fault is Fault.CUT_STREAM and index == 1:
                         self.close_connection = True
                         return
-                    time.sleep(0.005)
+                    time.sleep(server.chunk_delay_s)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
                 self.close_connection = True

@@ -438,3 +438,21 @@ def test_an_endpoint_refusing_the_json_schema_is_asked_in_words(store):
         result = judge(store, server, concurrency=1)
         assert len(server.requests) == 6 and "response_format" not in server.requests[0]
     assert len(result.scored) == 6
+
+
+def test_a_huge_input_is_sent_capped_with_its_middle_said_left_out():
+    from spanscope.core.judge.evaluator import builtin_evaluators
+    from spanscope.core.judge.prompt import PLACEHOLDER_CHARS, judge_request
+    from spanscope.core.model import Kind, Span
+
+    huge = "start " + "x" * 5_000_000 + " end"
+    judged = Span("a" * 32, "b" * 16, None, "chat", 0, 1, kind=Kind.LLM, input=huge, output="fine")
+    evaluator = next(e for e in builtin_evaluators() if e.name == "helpfulness")
+    prompt = judge_request(evaluator, "judge-model", judged, None).messages[-1]["content"]
+    assert len(prompt) < PLACEHOLDER_CHARS + 10_000
+    assert (
+        "start " in prompt
+        and " end" in prompt
+        and f"{len(huge) - PLACEHOLDER_CHARS:,} characters left out" in prompt
+    )
+    assert "fine" in prompt

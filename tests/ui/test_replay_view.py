@@ -435,3 +435,26 @@ def test_a_span_that_is_no_model_call_cannot_be_replayed(qtbot, context, server)
     assert "not a model call" in window.header.text() and not window.run_button.isEnabled()
     window.run()
     assert server.requests == []
+
+
+def test_the_last_endpoint_and_model_that_ran_are_chosen_again_without_asking_them(
+    qtbot, context, server, tmp_path
+):
+    from PySide6.QtCore import QSettings
+
+    from spanscope.ui.replay.window import QtReplayWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    trace_id, span_id = llm_spans(context)[0]
+    first = QtReplayWindow(context, trace_id, span_id, endpoints=[], settings=settings)
+    qtbot.addWidget(first)
+    assert first.picker.endpoint_box.currentText() == ""
+    first.picker.endpoint_box.setEditText(server.base_url)
+    first.picker.set_model("local-large")
+    run_and_wait(qtbot, first)
+    sent = len(server.requests)
+    again = QtReplayWindow(context, trace_id, span_id, endpoints=[], settings=settings)
+    qtbot.addWidget(again)
+    qtbot.wait(100)
+    assert (again.picker.endpoint_box.currentText(), again.picker.model()) == (server.base_url, "local-large")
+    assert len(server.requests) == sent

@@ -549,7 +549,7 @@ class QtMainWindow(QMainWindow):
 
     def replay_span(self, trace_id: str, span_id: str) -> QtReplayWindow:
         """Open the Replay window on an LLM span; a replay goes into the store open when it is run."""
-        window = QtReplayWindow(self.context, trace_id, span_id, parent=self)
+        window = QtReplayWindow(self.context, trace_id, span_id, parent=self, settings=self.settings)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.show()
         return window

@@ -29,13 +29,13 @@ from spanscope.core.pricing.overrides import (
     RATE_FIELDS,
     WRITTEN_FILE,
     OverrideEntry,
-    config_dir,
     problems,
     read_entries,
     save_entries,
 )
 from spanscope.core.pricing.prices import PriceFileError
 from spanscope.core.store.finalize import reprice_store
+from spanscope.core.user_files import config_dir
 from spanscope.ui.context import QtTraceContext
 from spanscope.ui.costs import prices
 from spanscope.ui.screen_fit import fit_to_screen

@@ -4,9 +4,6 @@ name and put in its place only when complete (never half a dataset under the nam
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +16,7 @@ from spanscope.core.datasets.selection import Selection, chosen_spans
 from spanscope.core.evaluation.reference_metrics import ReferenceEntry, ReferenceMatcher
 from spanscope.core.store.db import Database
 from spanscope.core.store.lookups import root_name
+from spanscope.core.user_files import replacing
 
 
 @dataclass
@@ -99,27 +97,6 @@ def write_dataset(
         progress(summary)
     summary.cancelled = cancelled()
     return summary
-
-
-@contextlib.contextmanager
-def replacing(path: Path) -> Iterator[BinaryIO]:
-    """A file to write that takes `path`'s place only when the block ends without an error; the
-    partial file is removed otherwise. A path that is no regular file (/dev/null, a pipe, a
-    terminal) is written to as it is: it is never replaced."""
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        with open(path, "wb") as f:
-            yield f
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class _Stopped(Exception):

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from spanscope.core.pricing.overrides import config_dir
+from spanscope.core.user_files import config_dir, write_json
 
 ENDPOINTS_FILE = "endpoints.json"
 #: The Chat Completions API (every OpenAI-compatible server) or the Responses API (OpenAI's newer one).
@@ -140,20 +138,7 @@ def save_endpoints(endpoints: Sequence[Endpoint], folder: Path | None = None) ->
     if found := problems(endpoints):
         raise ValueError("\n".join(found))
     path = endpoints_path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"endpoints": [asdict(e) for e in endpoints]}
-    fd, temporary = tempfile.mkstemp(prefix=".endpoints-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json(path, {"endpoints": [asdict(e) for e in endpoints]})
 
 
 _FIELDS = {f.name: f for f in fields(Endpoint)}

@@ -15,6 +15,17 @@ from spanscope.core.presentation.content import compact
 from spanscope.core.replay.recorded import recorded_call
 
 SYSTEM = "You are an impartial evaluator of an AI system's work. Judge only what you are shown."
+#: Characters of one placeholder's text sent at most (a long document or a 10 MB tool result would
+#: only overflow the judge's context): its beginning and end are kept, the middle said left out.
+PLACEHOLDER_CHARS = 60_000
+
+
+def capped(text: str, limit: int = PLACEHOLDER_CHARS) -> str:
+    """`text`, or its first and last halves of `limit` with how much was left out between them."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[… {len(text) - 2 * half:,} characters left out …]\n{text[-half:]}"
 
 
 def payload_as_text(value: Any) -> str:
@@ -59,8 +70,12 @@ def judge_request(
 ) -> ChatRequest:
     """The call judging one span; `schema`: ask for the answer by response_format json_schema too."""
     tools = tools_text(span) if "tools" in evaluator.placeholders else ""
+    reference_given = reference_text(reference)
     prompt = evaluator.render(
-        payload_as_text(span.input), payload_as_text(span.output), reference_text(reference), tools
+        capped(payload_as_text(span.input)),
+        capped(payload_as_text(span.output)),
+        None if reference_given is None else capped(reference_given),
+        capped(tools),
     )
     params: dict[str, Any] = {"temperature": 0}
     if schema:

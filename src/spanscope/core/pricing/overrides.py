@@ -6,17 +6,13 @@ in $ per million tokens. A pattern is an exact model name or a glob (`my-llama-*
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from spanscope.core.pricing.prices import PRICE_FILES, PriceBook, read_price_file
+from spanscope.core.user_files import config_dir, write_json
 
 #: Rate fields of an entry, as the file names them, with the label a form shows.
 RATE_FIELDS = {
@@ -42,10 +38,6 @@ class OverrideEntry:
         data: dict[str, object] = {"provider": self.provider} if self.provider else {}
         data.update({k: getattr(self, k) for k in RATE_FIELDS if getattr(self, k) is not None})
         return data
-
-
-def config_dir() -> Path:
-    return Path(platformdirs.user_config_dir("spanscope"))
 
 
 def read_entries(folder: Path | None = None) -> tuple[list[OverrideEntry], Path | None]:
@@ -91,20 +83,7 @@ def save_entries(entries: Sequence[OverrideEntry], folder: Path | None = None) -
     folder = folder or config_dir()
     data = {"models": {e.pattern: e.to_json() for e in entries}}
     PriceBook(data, origin=WRITTEN_FILE)  # what the next load will accept
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / WRITTEN_FILE
-    fd, temporary = tempfile.mkstemp(prefix=".prices-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json(folder / WRITTEN_FILE, data)
 
 
 def _entry(pattern: str, values: dict) -> OverrideEntry:

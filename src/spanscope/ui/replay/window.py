@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
@@ -52,9 +52,14 @@ def _recorded(span: Span) -> RecordedCall:
         return call
 
 
+#: Settings keys of the last replay's endpoint (as shown in the picker) and model.
+LAST_ENDPOINT, LAST_MODEL = "replay/endpoint", "replay/model"
+
+
 class QtReplayWindow(QWidget):
     """Replays the LLM span (trace_id, span_id) of the context's store. `endpoints` are offered in the
-    endpoint picker (by default the saved ones and the presets)."""
+    endpoint picker (by default the saved ones and the presets). With `settings`, the endpoint and
+    model of the last replay that ran are chosen again (their names only; nothing is asked of them)."""
 
     def __init__(
         self,
@@ -63,9 +68,11 @@ class QtReplayWindow(QWidget):
         span_id: str,
         endpoints: list[Endpoint] | None = None,
         parent: QWidget | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.context, self.trace_id, self.span_id = context, trace_id, span_id
+        self.settings = settings
         #: The store the call is in, which its replays go into (whatever store the app opens later).
         self.store_path = context.store_path
         self.span: Span | None = None
@@ -168,10 +175,23 @@ class QtReplayWindow(QWidget):
         call = _recorded(span)
         self.editor.set_request(call.request)
         self.picker.set_model(call.request.model)
+        last = self._last_choice()
+        if last is not None:
+            self.picker.endpoint_box.setEditText(last[0])
+            self.picker.set_model(last[1])
         self.notes.setText("\n".join(call.notes))
         self.notes.setVisible(bool(call.notes))
         self.result.set_original(recorded_answer(span.output), Figures.of(span, prices().book))
         self.replays.set_span(span)
+
+    def _last_choice(self) -> tuple[str, str] | None:
+        """The endpoint and model of the last replay that ran, when remembered."""
+        if self.settings is None:
+            return None
+        endpoint, model = self.settings.value(LAST_ENDPOINT), self.settings.value(LAST_MODEL)
+        if isinstance(endpoint, str) and endpoint and isinstance(model, str) and model:
+            return endpoint, model
+        return None
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -224,6 +244,9 @@ class QtReplayWindow(QWidget):
             span = outcome.span
             self.result.finished(completion_answer(outcome.completion), Figures.of(span, prices().book))
             self.stored = (span.trace_id, span.span_id)
+            if self.settings is not None:
+                self.settings.setValue(LAST_ENDPOINT, self.picker.endpoint_box.currentText().strip())
+                self.settings.setValue(LAST_MODEL, self.picker.model())
             self.stored_label.setText(f"Stored as trace {span.trace_id[:12]}")
             self.open_button.setEnabled(True)
             if self._store_shown():

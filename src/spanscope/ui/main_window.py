@@ -58,6 +58,7 @@ from spanscope.ui.panels import BOTTOM, PANELS, RIGHT, Area, Dock, Tab
 from spanscope.ui.price_settings import edit_prices
 from spanscope.ui.problems import QtProblemsPanel
 from spanscope.ui.reference_answers import attach_action
+from spanscope.ui.remote.browser import open_remote_browser
 from spanscope.ui.replay.window import QtReplayWindow
 from spanscope.ui.replay_batch_dialog import open_replay_batch
 from spanscope.ui.review import QtReview
@@ -301,6 +302,7 @@ class QtMainWindow(QMainWindow):
         self._action(file_menu, "Open &Store…", self.open_store_dialog, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
+        self._action(file_menu, "&Connect to Server…", lambda: open_remote_browser(self))
         file_menu.addSeparator()
         self._action(file_menu, "Export &Dataset…", self._export_dataset)
         file_menu.addSeparator()

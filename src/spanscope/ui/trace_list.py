@@ -48,7 +48,9 @@ from spanscope.ui.trace_list_model import (
     COLUMNS,
     NAME_COLUMN,
     PROJECT_TIP,
+    SERVER_KEY,
     QtTraceListModel,
+    fetched_from,
 )
 
 #: Where the columns the user showed or hid (the header's context menu) are remembered.
@@ -200,6 +202,7 @@ class QtTraceListPanel(QWidget, QtObserver):
         header.setHighlightSections(False)
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         view.setSortingEnabled(True)
+        header.sortIndicatorChanged.connect(self._keep_sort)
         self.fitter = QtColumnFitter(view, NAME_COLUMN)
         self.columns = QtColumnChoice(
             header,
@@ -219,6 +222,14 @@ class QtTraceListPanel(QWidget, QtObserver):
             + 2 * view.frameWidth()
         )
         self._wanted: list[int] = []
+
+    def _keep_sort(self, section: int, _order: Qt.SortOrder) -> None:
+        """The Server column sorts nothing (the store has no index of it): the arrow stays put."""
+        if COLUMNS[section].key == SERVER_KEY:
+            key, descending = self.model.sort_order()
+            sorted_by = next(i for i, c in enumerate(COLUMNS) if c.key == key)
+            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+            self.view.horizontalHeader().setSortIndicator(sorted_by, order)
 
     def _fit_columns(self) -> None:
         """Size each column for the first rows' content, between its narrowest and widest widths;
@@ -245,7 +256,9 @@ class QtTraceListPanel(QWidget, QtObserver):
     def _hide_empty_columns(self, db: Database) -> None:
         """Columns no trace has a value in (no sessions, no scores) leave their room to the others,
         unless the user chose to see them (the header's context menu)."""
-        filled = filled_columns(db, [c.key for c in COLUMNS if c.optional])
+        filled = filled_columns(db, [c.key for c in COLUMNS if c.optional and c.key != SERVER_KEY])
+        if fetched_from(db):
+            filled.add(SERVER_KEY)
         self.columns.set_automatic({i for i, c in enumerate(COLUMNS) if c.optional and c.key not in filled})
 
     def _connect(self) -> None:

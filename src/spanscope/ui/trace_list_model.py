@@ -23,6 +23,7 @@ from spanscope.core.presentation import display
 from spanscope.core.presentation.trace_summary import score_lines, trace_cost
 from spanscope.core.store.db import Database
 from spanscope.core.store.queries import TraceRow, trace_cost_sources, trace_scores
+from spanscope.core.store.remote_cache import remote_traces
 from spanscope.core.store.trace_query import (
     TraceFilter,
     fetch_rows,
@@ -52,6 +53,9 @@ _MUTED = QColor(MUTED_COLOR)
 
 
 PROJECT_TIP = "Phoenix or LangSmith project, MLflow experiment, Inspect task, else the OTel service.name"
+#: The column marking a trace fetched from a trace server (the store's remote_traces), not a traces column:
+#: the list cannot sort by it.
+SERVER_KEY = "remote_server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,16 @@ COLUMNS = (
     ),
     Column("User", "user_id", lambda t: t.user_id or "", "user-12345-abcd", "user-123", optional=True),
     Column(
+        "Server",
+        SERVER_KEY,
+        lambda _t: "",  # the model's: see QtTraceListModel.data
+        "jaeger+http://traces.example.com:16686",
+        "phoenix+http://127.0.0.1:6006",
+        optional=True,
+        tip="The trace server a trace was fetched from (File > Connect to Server…, spanscope pull); "
+        "empty: imported or received here",
+    ),
+    Column(
         "Scores",
         "scores",
         lambda t: t.scores or "",
@@ -147,6 +161,8 @@ class QtTraceListModel(QAbstractTableModel):
         self._order = Qt.SortOrder.DescendingOrder
         self._rowids = array("q")
         self._pages: OrderedDict[int, list[TraceRow | None]] = OrderedDict()
+        #: The server each fetched trace came from (read on refresh: a cache holds thousands at most).
+        self._servers: dict[str, str] = {}
 
     @property
     def db(self) -> Database | None:
@@ -180,6 +196,7 @@ class QtTraceListModel(QAbstractTableModel):
             self._filter = trace_filter
         self._rowids = self._sorted_rowids()
         self._pages.clear()
+        self._servers = fetched_from(self._db) if self._db is not None else {}
         self.endResetModel()
 
     def _sorted_rowids(self) -> array:
@@ -191,6 +208,8 @@ class QtTraceListModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Called by the view's header; unchanged keys keep the current rows (no second query)."""
         if not 0 <= column < len(COLUMNS) or (column, order) == (self._column, self._order):
+            return
+        if COLUMNS[column].key == SERVER_KEY:
             return
         self._column, self._order = column, order
         self.refresh()
@@ -260,10 +279,12 @@ class QtTraceListModel(QAbstractTableModel):
         if trace is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(trace)
+            return self._servers.get(trace.trace_id, "") if column.key == SERVER_KEY else column.text(trace)
         if role == Qt.ItemDataRole.ForegroundRole:
             return (_ERROR if trace.error_count else _MUTED) if index.column() == _ERRORS else None
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column.key == SERVER_KEY:
+                return plain_tooltip(self._servers.get(trace.trace_id))
             if column.key == "scores" and trace.scores and self._db is not None:
                 return plain_tooltip(score_lines(trace_scores(self._db, trace.trace_id)))
             return plain_tooltip(self._tooltip(column, trace))
@@ -278,6 +299,11 @@ class QtTraceListModel(QAbstractTableModel):
             return "No model calls"
         marks = "~: computed from token counts and prices · ?: some calls could not be priced"
         return "\n".join([f"Cost {trace_cost(trace).text or 'unknown'}", *sources, marks])
+
+
+def fetched_from(db: Database) -> dict[str, str]:
+    """The server each trace of the store fetched from one came from (File > Connect to Server…)."""
+    return {row.trace_id: row.server for row in remote_traces(db)}
 
 
 def _cell_tip(column: Column, trace: TraceRow) -> str | None:

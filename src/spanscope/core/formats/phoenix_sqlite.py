@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -124,7 +124,7 @@ def _read(
         raise damaged(path, exc) from exc
     size, count = source.size, 0
     for number, (rowid, project_id, trace_id, session_rowid) in enumerate(traces, 1):
-        context = _TraceContext(trace_id, projects.get(project_id), sessions.get(session_rowid))
+        context = TraceContext(trace_id, projects.get(project_id), sessions.get(session_rowid))
         try:
             spans = _trace_spans(conn, rowid, context, optional, source)
         except sqlite3.Error as exc:
@@ -140,8 +140,8 @@ def _read(
         raise FormatError(nothing_read(source))
 
 
-class _TraceContext(NamedTuple):
-    """What every span of one trace shares."""
+class TraceContext(NamedTuple):
+    """What every span of one trace shares (also for spans Phoenix's REST API returns)."""
 
     trace_id: str
     project: str | None
@@ -149,7 +149,7 @@ class _TraceContext(NamedTuple):
 
 
 def _trace_spans(
-    conn: sqlite3.Connection, rowid: int, context: _TraceContext, optional: set[str], source: Source
+    conn: sqlite3.Connection, rowid: int, context: TraceContext, optional: set[str], source: Source
 ) -> list[Span]:
     """The spans of one trace, with their scores and Phoenix's computed costs."""
     rows = conn.execute(_SPANS, (rowid,)).fetchall()
@@ -158,7 +158,7 @@ def _trace_spans(
     spans = []
     for row in rows:
         try:
-            span = _span(row, context, source)
+            span = phoenix_span(row[1:], context, source.skip)
         except (TypeError, ValueError) as exc:
             source.skip(f"span {row[1]}", f"bad start or end time: {exc}")
             continue
@@ -175,15 +175,20 @@ def _trace_spans(
     return spans
 
 
-def _span(row: tuple, context: _TraceContext, source: Source) -> Span:
-    _, span_id, parent_id, name, kind, start, end, attributes, events, status, message = row
+def phoenix_span(values: tuple, context: TraceContext, skip: Callable[[str, str], None]) -> Span:
+    """One Phoenix span from its columns' values (span_id, parent_id, name, span_kind, start_time,
+    end_time, attributes, events, status_code, status_message), as the spans table or the REST API
+    gives them: attributes a nested tree and events a list, each as JSON text or already parsed.
+    Attributes or events that cannot be read are reported through `skip` and left out; unreadable
+    times raise TypeError or ValueError."""
+    span_id, parent_id, name, kind, start, end, attributes, events, status, message = values
     span = Span(
         trace_id=context.trace_id,
         span_id=span_id,
         parent_id=parent_id or None,
         name=name,
-        start_ns=_iso_ns(start),
-        end_ns=_iso_ns(end) if end else None,
+        start_ns=iso_ns(start),
+        end_ns=iso_ns(end) if end else None,
         kind=_KINDS.get(kind, Kind.SPAN),
         status=_STATUS.get(status, Status.UNSET),
         status_message=message or None,
@@ -194,21 +199,22 @@ def _span(row: tuple, context: _TraceContext, source: Source) -> Span:
         span.resource = {"openinference.project.name": context.project}
     where = f"span {span_id}"
     try:
-        tree = orjson.loads(attributes) if attributes else {}
+        tree = orjson.loads(attributes) if isinstance(attributes, str | bytes) else attributes or {}
         span.attributes = flatten(tree) if isinstance(tree, dict) else {}
     except (orjson.JSONDecodeError, TypeError) as exc:
-        source.skip(where, f"attributes are not valid JSON ({exc}); the span is kept without them")
+        skip(where, f"attributes are not valid JSON ({exc}); the span is kept without them")
     try:
-        span.events = [_event(e) for e in orjson.loads(events or "[]")]
+        listed = orjson.loads(events) if isinstance(events, str | bytes) else events or []
+        span.events = [_event(e) for e in listed]
     except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError) as exc:
-        source.skip(where, f"events are not readable ({exc}); the span is kept without them")
+        skip(where, f"events are not readable ({exc}); the span is kept without them")
     return span
 
 
 def _event(data: dict[str, Any]) -> Event:
     stamp = data.get("timestamp")
     attributes = data.get("attributes") or {}
-    return Event(str(data.get("name") or ""), _iso_ns(stamp) if stamp else None, flatten(attributes))
+    return Event(str(data.get("name") or ""), iso_ns(stamp) if stamp else None, flatten(attributes))
 
 
 def _costs(conn: sqlite3.Connection, trace_rowid: int) -> dict[int, dict[str, float]]:
@@ -223,7 +229,11 @@ def _costs(conn: sqlite3.Connection, trace_rowid: int) -> dict[int, dict[str, fl
     return costs
 
 
-def _score(row: tuple, table: str, *, trace_level: bool = False, comment: str | None = None) -> Score:
+def annotation_score(
+    row: tuple, table: str, *, trace_level: bool = False, comment: str | None = None
+) -> Score:
+    """An annotation (its row id, name, label, score, explanation, annotator kind) as a score keyed by
+    its table and row id, so the same annotation read from the file or the server is one score."""
     rowid, name, label, value, explanation, annotator = row
     return Score(
         name=name,
@@ -245,7 +255,7 @@ def _span_scores(conn: sqlite3.Connection, trace_rowid: int, optional: set[str])
         for span_rowid, *row in conn.execute(
             f"SELECT span_rowid, {columns} FROM span_annotations WHERE {in_trace} ORDER BY id", (trace_rowid,)
         ):
-            scores[span_rowid].append(_score(tuple(row), "span_annotations"))
+            scores[span_rowid].append(annotation_score(tuple(row), "span_annotations"))
     if "document_annotations" in optional:
         for span_rowid, position, *row in conn.execute(
             f"SELECT span_rowid, document_position, {columns} FROM document_annotations WHERE {in_trace} "
@@ -254,7 +264,7 @@ def _span_scores(conn: sqlite3.Connection, trace_rowid: int, optional: set[str])
         ):
             explanation = row[4]
             comment = f"document {position}" + (f": {explanation}" if explanation else "")
-            scores[span_rowid].append(_score(tuple(row), "document_annotations", comment=comment))
+            scores[span_rowid].append(annotation_score(tuple(row), "document_annotations", comment=comment))
     return scores
 
 
@@ -263,7 +273,7 @@ def _trace_scores(conn: sqlite3.Connection, trace_rowid: int) -> list[Score]:
         f"SELECT {', '.join(_ANNOTATION_COLUMNS)} FROM trace_annotations WHERE trace_rowid = ? ORDER BY id",
         (trace_rowid,),
     )
-    return [_score(row, "trace_annotations", trace_level=True) for row in rows]
+    return [annotation_score(row, "trace_annotations", trace_level=True) for row in rows]
 
 
 def _root(spans: list[Span]) -> Span:
@@ -271,7 +281,7 @@ def _root(spans: list[Span]) -> Span:
     return next((s for s in spans if s.parent_id is None), spans[0])
 
 
-def _iso_ns(text: str) -> int:
+def iso_ns(text: str) -> int:
     """Nanoseconds since the epoch of an ISO timestamp; one without an offset (as Phoenix writes its
     columns) is UTC."""
     moment = datetime.fromisoformat(text)

@@ -11,9 +11,7 @@ is under its size limit, which the user sets in `remote.json` in the config fold
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,6 @@ from typing import TypeVar
 import platformdirs
 
 from spanscope.core.endpoints.chat import Cancelled
-from spanscope.core.pricing.overrides import config_dir
 from spanscope.core.remote.base import FetchProgress, RemoteClient, ServerURL
 from spanscope.core.search.texts import span_texts
 from spanscope.core.store import connect
@@ -38,6 +35,7 @@ from spanscope.core.store.remote_cache import (
     store_fetched,
     stored_ids,
 )
+from spanscope.core.user_files import config_dir, write_json
 
 __all__ = [
     "CacheConfigError",
@@ -106,17 +104,7 @@ def write_cache_limit(limit_bytes: int, folder: Path | None = None) -> Path:
     except (OSError, ValueError):
         data = {}
     data["cache_limit_bytes"] = int(limit_bytes)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".remote-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json(path, data)
 
 
 def cache_path(url: ServerURL, folder: Path | None = None) -> Path:

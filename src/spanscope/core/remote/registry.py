@@ -81,3 +81,12 @@ def client_for(text: str | ServerURL) -> RemoteClient:
     """The client of the server a URL names, with its credentials."""
     url = text if isinstance(text, ServerURL) else parse_server_url(text)
     return server_specs()[url.kind].make(url, credentials(url))
+
+
+def readme_table() -> str:
+    """The README's table of server kinds, one row per spec: its URL, what it is and its credentials."""
+    rows = ["| URL | server | credentials (environment, or the system keyring) |", "| --- | --- | --- |"]
+    for spec in server_specs().values():
+        names = ", ".join(f"`{name}`" for name in spec.credential_env) or "none"
+        rows.append(f"| `{spec.kind}+http://HOST:{spec.default_port}` | {spec.title} | {names} |")
+    return "\n".join(rows)

@@ -61,8 +61,9 @@ class ServerURL:
 class TraceQuery:
     """What to list: filters the server applies itself. `project` is a Phoenix project, an MLflow
     experiment (id or name), a Tempo/Jaeger service, a Langfuse project-scoped filter; `filter` the
-    server's own filter syntax (MLflow's `filter_string`, Tempo's TraceQL, Jaeger tags, Phoenix's span
-    filter condition), passed as written; `cursor` the page to read (None: the first)."""
+    server's own filter syntax (MLflow's `filter_string`, Tempo's TraceQL, Jaeger tags, Phoenix's trace
+    filter expression such as `latency_ms >= 1000`), passed as written; `cursor` the page to read
+    (None: the first)."""
 
     project: str | None = None
     since_ns: int | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -296,7 +297,9 @@ def test_the_trace_list_is_paged_with_mlflows_own_tokens_and_filters(mlflow_fed)
 
 
 @pytest.mark.slow
-def test_pull_stores_an_experiments_traces_whole_with_their_scores(mlflow_fed, tmp_path):
+def test_pull_stores_an_experiments_traces_whole_and_traces_lists_without_fetching(
+    mlflow_fed, tmp_path, capsys
+):
     url, fed, truth = mlflow_fed
     db = tmp_path / "pulled.db"
     assert main(["pull", f"mlflow+{url}", "--experiment", "spanscope-a", "--db", str(db)]) == 0
@@ -312,6 +315,13 @@ def test_pull_stores_an_experiments_traces_whole_with_their_scores(mlflow_fed, t
         assert {score.key for _, score in trace_scores(store, _hex(fed["small"]))} == valid
     finally:
         store.conn.close()
+    capsys.readouterr()
+    assert (
+        main(["traces", f"mlflow+{url}", "--project", "spanscope-b", "--db", str(db), "--limit", "30"]) == 0
+    )
+    listed = [line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()]
+    assert [re.search(r"[0-9a-f]{32}", line).group() for line in listed] == [_hex(t) for t in truth["paged"]]
+    assert not any(line.startswith("L") for line in listed)  # listed, not fetched
 
 
 @pytest.mark.slow

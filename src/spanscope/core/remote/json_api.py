@@ -1,17 +1,19 @@
-"""GET calls to a trace server's JSON query API (Tempo, Jaeger, Langfuse), each failure one RemoteError
+"""Calls to a trace server's JSON query API (Tempo, Jaeger, Langfuse, MLflow), each failure one RemoteError
 line that names the server and says what to do.
 
 A 429 (and a 503 that says when to come back) is waited out as its Retry-After asks and tried
 again, a few times, so a rate-limited Langfuse is read slowly rather than not at all; a wait longer
-than `max_wait_s` is not made: the error carries `retry_after_s` for the caller instead. Credentials
-go only into the request's Authorization header, never into a message.
+than `max_wait_s` is not made: the error carries `retry_after_s` for the caller instead. A client
+whose server sits behind proxies may also name statuses to retry (502-504) with growing pauses.
+Credentials go only into the request's Authorization header, never into a message: `scrubbed` takes
+them out of any text the server or the network library gives back.
 """
 
 from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,6 +41,7 @@ class JsonAPI:
         timeout_s: float = 30.0,
         retries: int = 4,
         max_wait_s: float = 60.0,
+        retry_statuses: Collection[int] = (),
     ) -> None:
         self.url = url
         self.name = f"{title} at {url.host}"
@@ -46,7 +49,9 @@ class JsonAPI:
         self._timeout_s = timeout_s
         self._retries = retries
         self._max_wait_s = max_wait_s
+        self._retry_statuses = frozenset(retry_statuses)
         self._sends_credentials = auth is not None or "Authorization" in (headers or {})
+        self._secrets = _secrets(auth, headers)
         self._client = httpx.Client(
             base_url=url.base_url,
             auth=auth,
@@ -66,26 +71,39 @@ class JsonAPI:
         """The answer's body as sent, for a format reader that decodes it itself."""
         return self.get_response(path, params, what=what, missing=missing).content
 
+    def post(self, path: str, body: Any, *, what: str, missing: str | None = None) -> Any:
+        """The decoded JSON answer of POST `path` with `body` as JSON (MLflow's searches)."""
+        return self._decoded(self.get_response(path, None, what=what, missing=missing, body=body), what)
+
     def get_response(
-        self, path: str, params: Params | None = None, *, what: str, missing: str | None = None
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        what: str,
+        missing: str | None = None,
+        body: Any = None,
     ) -> httpx.Response:
-        """A successful answer to GET `path`, after waiting out what a 429 asked for."""
+        """A successful answer to GET `path` (POST with `body` when given), after waiting out what a
+        429 asked for."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(self._retries + 1):
-            response = self._send(path, query, what)
+            response = self._send(path, query, what, body)
             status = response.status_code
             if status < 400:
                 return response
             wait = _retry_after(response.headers.get("Retry-After"))
-            waits = status == 429 or (status == 503 and wait is not None)
+            waits = status == 429 or status in self._retry_statuses or (status == 503 and wait is not None)
             if waits and attempt < self._retries and (wait or 1.0) <= self._max_wait_s:
                 time.sleep(wait if wait is not None else 2.0**attempt)
                 continue
             raise self._failure(response, what, missing, wait)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _send(self, path: str, query: Mapping[str, Any], what: str) -> httpx.Response:
+    def _send(self, path: str, query: Mapping[str, Any], what: str, body: Any = None) -> httpx.Response:
         try:
+            if body is not None:
+                return self._client.post(path, params=query, json=body)
             return self._client.get(path, params=query)
         except httpx.TimeoutException as exc:
             raise RemoteError(
@@ -94,10 +112,18 @@ class JsonAPI:
             ) from exc
         except httpx.TransportError as exc:
             raise RemoteError(
-                f"{self.name} is unreachable ({exc.__class__.__name__}: {exc}); is the server running "
-                f"at {self.url.base_url}?",
+                self.scrubbed(
+                    f"{self.name} is unreachable ({exc.__class__.__name__}: {exc}); is the server running "
+                    f"at {self.url.base_url}?"
+                ),
                 retryable=True,
             ) from exc
+
+    def scrubbed(self, text: str) -> str:
+        """`text` with the credentials we send replaced by ***."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _decoded(self, response: httpx.Response, what: str) -> Any:
         try:
@@ -113,7 +139,7 @@ class JsonAPI:
         self, response: httpx.Response, what: str, missing: str | None, wait: float | None
     ) -> RemoteError:
         status = response.status_code
-        said = _said(response)
+        said = self.scrubbed(_said(response))
         if status in (401, 403):
             if not self._sends_credentials:
                 refused = "asks for credentials"
@@ -160,6 +186,14 @@ def logfmt_pairs(text: str, what: str) -> dict[str, str]:
     return found
 
 
+def _secrets(auth: httpx.Auth | tuple[str, str] | None, headers: Mapping[str, str] | None) -> list[str]:
+    """What must never be shown: a basic-auth password, an Authorization header's token."""
+    found = [auth[1]] if isinstance(auth, tuple) else []
+    value = (headers or {}).get("Authorization") or ""
+    found.append(value.partition(" ")[2] or value)
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
 def _said(response: httpx.Response) -> str:
     """What the server said about an error, shortened to one line: ": message"."""
     try:
@@ -173,9 +207,10 @@ def _said(response: httpx.Response) -> str:
 
 
 def _message(body: Any) -> str:
-    """The message of a JSON error body: Langfuse's {message}, Jaeger's {errors: [{msg}]}."""
+    """The message of a JSON error body: Langfuse's {message}, Jaeger's {errors: [{msg}]}, Phoenix's
+    (FastAPI's) {detail}."""
     if isinstance(body, dict):
-        for key in ("message", "error", "msg"):
+        for key in ("message", "detail", "error", "msg"):
             if isinstance(body.get(key), str):
                 return body[key]
         errors = body.get("errors")

@@ -88,7 +88,7 @@ def _error(call, message_part: str, **expected: Any) -> RemoteError:
         call()
     error = caught.value
     text = str(error)
-    assert "\n" not in text and "Phoenix server http://127.0.0.1:" in text and message_part in text, text
+    assert "\n" not in text and "Phoenix at 127.0.0.1:" in text and message_part in text, text
     for name, value in expected.items():
         assert getattr(error, name) == value, (name, getattr(error, name))
     return error
@@ -175,10 +175,12 @@ def test_a_stopped_server_is_unreachable():
 
 
 def test_401_names_the_variable_and_never_the_key():
-    with ScriptedServer(Reply(401, {"detail": "Invalid token"})) as srv:
-        _error(PhoenixClient(srv.url).projects, "set PHOENIX_API_KEY", status=401, retryable=False)
-        error = _error(PhoenixClient(srv.url, "wrong-key-123").projects, "PHOENIX_API_KEY is not accepted")
-    assert "wrong-key-123" not in str(error)
+    with ScriptedServer(Reply(401, {"detail": "Invalid token wrong-key-123"})) as srv:
+        error = _error(PhoenixClient(srv.url).projects, "asks for credentials", status=401, retryable=False)
+        assert "set PHOENIX_API_KEY" in str(error)
+        assert f"user 'phoenix+{srv.url.host}:PHOENIX_API_KEY'" in str(error)  # the keyring entry
+        error = _error(PhoenixClient(srv.url, "wrong-key-123").projects, "refused our credentials")
+    assert "wrong-key-123" not in str(error) and "Invalid token ***" in str(error)
 
 
 def test_429_is_waited_out_as_retry_after_asks():
@@ -190,50 +192,56 @@ def test_429_is_waited_out_as_retry_after_asks():
         assert len(srv.requests) == 3
 
 
-def test_429_that_never_ends_and_a_long_retry_after_are_errors(monkeypatch):
-    monkeypatch.setattr(phoenix, "TRIES", 2)
+def test_429_that_never_ends_and_a_long_retry_after_are_errors():
     with ScriptedServer(Reply(429, {"detail": "slow down"}, {"Retry-After": "0.05"})) as srv:
-        _error(PhoenixClient(srv.url).projects, "(429: slow down)", status=429, retryable=True)
-        assert len(srv.requests) == 2
+        _error(PhoenixClient(srv.url).projects, "(HTTP 429: slow down)", status=429, retryable=True)
+        assert len(srv.requests) == 5  # the first try and JsonAPI's four retries
     with ScriptedServer(Reply(429, {"detail": "later"}, {"Retry-After": "3600"})) as srv:
         error = _error(PhoenixClient(srv.url).projects, "asks to wait 3600 s", retry_after_s=3600.0)
         assert error.status == 429 and len(srv.requests) == 1
 
 
-def test_500_is_retryable_and_quotes_the_server():
+def test_500_is_retryable_and_quotes_the_server_and_a_proxys_502_is_asked_again():
     with ScriptedServer(Reply(500, b"Internal Server Error")) as srv:
-        _error(PhoenixClient(srv.url).projects, "failed on the project list (500: Internal Server Error)")
-        assert len(srv.requests) == 1  # a 500 is not repeated: it is the server's answer
+        error = _error(
+            PhoenixClient(srv.url).projects, "failed on the project list (HTTP 500: Internal Server Error)"
+        )
+        assert error.retryable and len(srv.requests) == 1  # a 500 is not repeated: it is the server's answer
+    with ScriptedServer(Reply(502, b"Bad Gateway"), Reply(body={"data": [], "next_cursor": None})) as srv:
+        assert PhoenixClient(srv.url).projects() == []
+        assert len(srv.requests) == 2
 
 
 def test_a_page_that_times_out():
     with ScriptedServer(Reply(delay_s=1.5)) as srv:
         client = PhoenixClient(srv.url, timeout_s=0.3)
-        _error(client.projects, "did not answer the project list within 0.3 s", retryable=True)
+        _error(client.projects, "the project list did not answer within 0.3 s", retryable=True)
 
 
 def test_a_missing_project_and_a_refused_filter():
     with ScriptedServer(Reply(404, {"detail": "Project with name nope not found"})) as srv:
         query = TraceQuery(project="nope")
         _error(
-            lambda: PhoenixClient(srv.url).list_traces(query), "has no traces of project 'nope'", status=404
+            lambda: PhoenixClient(srv.url).list_traces(query),
+            "no project 'nope' (HTTP 404: Project with name nope not found)",
+            status=404,
         )
         assert srv.requests[0][1] == "/v1/projects/nope/traces"
     with ScriptedServer(Reply(400, b"'(' was never closed")) as srv:
         query = TraceQuery(project="a/b", filter="bad((")
-        _error(lambda: PhoenixClient(srv.url).list_traces(query), "rejected the request", status=400)
+        _error(lambda: PhoenixClient(srv.url).list_traces(query), "rejected the traces", status=400)
         assert srv.requests[0][2]["filter"] == ["bad(("]
 
 
 def test_an_unknown_trace_is_404():
     with ScriptedServer(Reply(body={"data": {"getTraceByOtelId": None}})) as srv:
-        _error(lambda: PhoenixClient(srv.url).fetch_trace("ab" * 16), f"has no trace {'ab' * 16}", status=404)
+        _error(lambda: PhoenixClient(srv.url).fetch_trace("ab" * 16), f": no trace {'ab' * 16}", status=404)
 
 
 def test_a_page_that_fails_fails_the_whole_fetch():
     found = {"data": {"getTraceByOtelId": {"projectId": "UHJvamVjdDox", "numSpans": 3}}}
     with ScriptedServer(Reply(body=found), Reply(500, {"detail": "database is gone"})) as srv:
-        error = _error(lambda: PhoenixClient(srv.url).fetch_trace("ef" * 16), "(500: database is gone)")
+        error = _error(lambda: PhoenixClient(srv.url).fetch_trace("ef" * 16), "(HTTP 500: database is gone)")
         assert error.status == 500 and error.retryable
         assert {path for _, path, _, _ in srv.requests[1:]} <= {
             "/v1/projects/UHJvamVjdDox/spans",
@@ -244,6 +252,8 @@ def test_a_page_that_fails_fails_the_whole_fetch():
 def test_answers_that_are_not_json_or_a_graphql_error():
     with ScriptedServer(Reply(body=b"<html>proxy</html>")) as srv:
         _error(PhoenixClient(srv.url).projects, "not JSON")
+    with ScriptedServer(Reply(body=[{"name": "a"}])) as srv:
+        _error(PhoenixClient(srv.url).projects, "the project list is JSON of an unexpected shape")
     with ScriptedServer(Reply(body={"data": None, "errors": [{"message": "no such field"}]})) as srv:
         _error(lambda: PhoenixClient(srv.url).fetch_trace("cd" * 16), "refused the query for trace")
 
@@ -580,7 +590,7 @@ def test_an_unknown_trace_and_the_fetch_time_against_phoenixs_own_api(fed, capsy
     from spanscope.core.store.replays import store_spans
 
     client = _client(fed)
-    _error(lambda: client.fetch_trace("0123456789abcdef" * 2), "has no trace 0123", status=404)
+    _error(lambda: client.fetch_trace("0123456789abcdef" * 2), ": no trace 0123", status=404)
     trace_id = fed.trace_id("big")
     assert _rest_pages(fed.server.base_url, trace_id) == 3
     rounds = []
@@ -638,10 +648,10 @@ def test_keys_on_a_server_with_auth_then_the_server_stopped():
         )
         key = made.json()["data"]["key"]
         assert PhoenixClient(url, key).projects() == ["default"]
-        _error(PhoenixClient(url).projects, "it needs an API key: set PHOENIX_API_KEY", status=401)
+        _error(PhoenixClient(url).projects, "asks for credentials for the project list", status=401)
         wrong = PhoenixClient(url, key[:-4] + "abcd")
-        error = _error(wrong.projects, "the key in PHOENIX_API_KEY is not accepted", status=401)
+        error = _error(wrong.projects, "refused our credentials", status=401)
         assert key[:-4] not in str(error)
-        _error(lambda: wrong.fetch_trace("ab" * 16), "refused trace", status=401)
+        _error(lambda: wrong.fetch_trace("ab" * 16), "refused our credentials for trace", status=401)
         server.stop()
         _error(PhoenixClient(url, key).projects, "is unreachable", retryable=True)

@@ -3,15 +3,17 @@ line that names the server and says what to do.
 
 A 429 (and a 503 that says when to come back) is waited out as its Retry-After asks and tried
 again, a few times, so a rate-limited Langfuse is read slowly rather than not at all; a wait longer
-than `max_wait_s` is not made: the error carries `retry_after_s` for the caller instead. Credentials
-go only into the request's Authorization header, never into a message.
+than `max_wait_s` is not made: the error carries `retry_after_s` for the caller instead. A client
+whose server sits behind proxies may also name statuses to retry (502-504) with growing pauses.
+Credentials go only into the request's Authorization header, never into a message: `scrubbed` takes
+them out of any text the server or the network library gives back.
 """
 
 from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,6 +41,7 @@ class JsonAPI:
         timeout_s: float = 30.0,
         retries: int = 4,
         max_wait_s: float = 60.0,
+        retry_statuses: Collection[int] = (),
     ) -> None:
         self.url = url
         self.name = f"{title} at {url.host}"
@@ -46,7 +49,9 @@ class JsonAPI:
         self._timeout_s = timeout_s
         self._retries = retries
         self._max_wait_s = max_wait_s
+        self._retry_statuses = frozenset(retry_statuses)
         self._sends_credentials = auth is not None or "Authorization" in (headers or {})
+        self._secrets = _secrets(auth, headers)
         self._client = httpx.Client(
             base_url=url.base_url,
             auth=auth,
@@ -88,7 +93,7 @@ class JsonAPI:
             if status < 400:
                 return response
             wait = _retry_after(response.headers.get("Retry-After"))
-            waits = status == 429 or (status == 503 and wait is not None)
+            waits = status == 429 or status in self._retry_statuses or (status == 503 and wait is not None)
             if waits and attempt < self._retries and (wait or 1.0) <= self._max_wait_s:
                 time.sleep(wait if wait is not None else 2.0**attempt)
                 continue
@@ -107,10 +112,18 @@ class JsonAPI:
             ) from exc
         except httpx.TransportError as exc:
             raise RemoteError(
-                f"{self.name} is unreachable ({exc.__class__.__name__}: {exc}); is the server running "
-                f"at {self.url.base_url}?",
+                self.scrubbed(
+                    f"{self.name} is unreachable ({exc.__class__.__name__}: {exc}); is the server running "
+                    f"at {self.url.base_url}?"
+                ),
                 retryable=True,
             ) from exc
+
+    def scrubbed(self, text: str) -> str:
+        """`text` with the credentials we send replaced by ***."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _decoded(self, response: httpx.Response, what: str) -> Any:
         try:
@@ -126,7 +139,7 @@ class JsonAPI:
         self, response: httpx.Response, what: str, missing: str | None, wait: float | None
     ) -> RemoteError:
         status = response.status_code
-        said = _said(response)
+        said = self.scrubbed(_said(response))
         if status in (401, 403):
             if not self._sends_credentials:
                 refused = "asks for credentials"
@@ -173,6 +186,14 @@ def logfmt_pairs(text: str, what: str) -> dict[str, str]:
     return found
 
 
+def _secrets(auth: httpx.Auth | tuple[str, str] | None, headers: Mapping[str, str] | None) -> list[str]:
+    """What must never be shown: a basic-auth password, an Authorization header's token."""
+    found = [auth[1]] if isinstance(auth, tuple) else []
+    value = (headers or {}).get("Authorization") or ""
+    found.append(value.partition(" ")[2] or value)
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
 def _said(response: httpx.Response) -> str:
     """What the server said about an error, shortened to one line: ": message"."""
     try:
@@ -186,9 +207,10 @@ def _said(response: httpx.Response) -> str:
 
 
 def _message(body: Any) -> str:
-    """The message of a JSON error body: Langfuse's {message}, Jaeger's {errors: [{msg}]}."""
+    """The message of a JSON error body: Langfuse's {message}, Jaeger's {errors: [{msg}]}, Phoenix's
+    (FastAPI's) {detail}."""
     if isinstance(body, dict):
-        for key in ("message", "error", "msg"):
+        for key in ("message", "detail", "error", "msg"):
             if isinstance(body.get(key), str):
                 return body[key]
         errors = body.get("errors")

@@ -13,23 +13,24 @@ count, errors, root span name and cost.
 - Span and trace annotations become `ScoreFor` records keyed as the file reader keys them (table/row
   id), so the same annotation read from both places is one score. Document annotations and Phoenix's
   computed span costs are not in the REST API and are not fetched.
-- `PHOENIX_API_KEY`, when set, is sent as a bearer token (Phoenix with auth enabled needs one).
+- `PHOENIX_API_KEY` (or the keyring entry registry.credentials reads), when set, is sent as a bearer
+  token (Phoenix with auth enabled needs one).
+- Every call goes through the shared JsonAPI (one-line errors, 429 waits, the key scrubbed), which
+  also retries 502-504 for Phoenix, often deployed behind a proxy that restarts with it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from spanscope.core import conventions
+from spanscope.core.endpoints.secrets import KEYRING_SERVICE
 from spanscope.core.formats.base import RECORD_ERRORS, record_error
 from spanscope.core.formats.phoenix_sqlite import TraceContext, annotation_score, iso_ns, phoenix_span
 from spanscope.core.model import Score, ScoreFor, Span
@@ -43,6 +44,8 @@ from spanscope.core.remote.base import (
     TracePage,
     TraceQuery,
 )
+from spanscope.core.remote.json_api import JsonAPI
+from spanscope.core.remote.registry import keyring_user
 
 KEY_ENV = "PHOENIX_API_KEY"
 DEFAULT_PROJECT = "default"
@@ -52,10 +55,8 @@ SPAN_PAGE = 1000
 IDS_PER_REQUEST = 300
 #: Requests in flight during a fetch: the next page of spans and annotations of the pages read.
 WORKERS = 3
-#: Tries of a request the server asked to repeat (429, 502-504), and the longest wait we accept.
-TRIES = 4
-LONGEST_WAIT_S = 30.0
-_RETRY_STATUSES = {429, 502, 503, 504}
+#: Answers of a proxy before a Phoenix that is restarting or slow: asked again after a pause.
+GATEWAY_STATUSES = (502, 503, 504)
 
 _TRACE_OF = """query($traceId: String!) {
   getTraceByOtelId(traceId: $traceId) { projectId numSpans project { name } session { sessionId } }
@@ -68,13 +69,15 @@ class PhoenixClient:
 
     def __init__(self, url: ServerURL, api_key: str | None = None, *, timeout_s: float = 60.0) -> None:
         self.url = url
-        self._key = api_key
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=url.base_url, headers=headers, timeout=timeout_s)
-        self._timeout_s = timeout_s
-
-    def close(self) -> None:
-        self._http.close()
+        self._api = JsonAPI(
+            url,
+            "Phoenix",
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
+            credential_hint=f"set {KEY_ENV} to an API key of the server (or keep it in the keyring: "
+            f"service {KEYRING_SERVICE!r}, user {keyring_user(url) + ':' + KEY_ENV!r})",
+            timeout_s=timeout_s,
+            retry_statuses=GATEWAY_STATUSES,
+        )
 
     def projects(self) -> list[str]:
         """Every project's name, page by page."""
@@ -84,7 +87,10 @@ class PhoenixClient:
         project = query.project or DEFAULT_PROJECT
         params = trace_list_params(query)
         body = self._get(
-            f"/v1/projects/{_path(project)}/traces", params, f"the traces of project {project!r}"
+            f"/v1/projects/{_path(project)}/traces",
+            params,
+            f"the traces of project {project!r}",
+            missing=f"no project {project!r}",
         )
         rows = body.get("data") or []
         details = self._details(rows)
@@ -97,24 +103,23 @@ class PhoenixClient:
         fetch's failure."""
         found = self._graphql(_TRACE_OF, {"traceId": trace_id}, f"trace {trace_id}").get("getTraceByOtelId")
         if not found:
-            raise RemoteError(f"{self._server()} has no trace {trace_id}", status=404)
+            raise RemoteError(f"{self._api.name}: no trace {trace_id}", status=404)
         project_id, total = found["projectId"], found.get("numSpans")
         context = TraceContext(
             trace_id, (found.get("project") or {}).get("name"), (found.get("session") or {}).get("sessionId")
         )
         path = f"/v1/projects/{project_id}"
         params = {"trace_id": trace_id, "limit": SPAN_PAGE, "sort": "start_time", "order": "asc"}
-        what = f"the spans of trace {trace_id}"
         fetched, done = FetchedTrace(trace_id), 0
         pool = ThreadPoolExecutor(max_workers=WORKERS)
         try:
             notes = [pool.submit(self._trace_notes, path, trace_id)]
-            page: Future[dict[str, Any]] | None = pool.submit(self._get, f"{path}/spans", params, what)
+            page: Future[dict[str, Any]] | None = pool.submit(self._spans_page, path, params, trace_id)
             while page is not None:
                 body = page.result()
                 cursor = body.get("next_cursor")
                 page = (
-                    pool.submit(self._get, f"{path}/spans", {**params, "cursor": cursor}, what)
+                    pool.submit(self._spans_page, path, {**params, "cursor": cursor}, trace_id)
                     if cursor
                     else None
                 )
@@ -132,6 +137,10 @@ class PhoenixClient:
         finally:  # after a failure, what was not started yet is not asked for
             pool.shutdown(cancel_futures=True)
         return fetched
+
+    def _spans_page(self, path: str, params: dict[str, Any], trace_id: str) -> dict[str, Any]:
+        what = f"the spans of trace {trace_id}"
+        return self._get(f"{path}/spans", params, what, missing=f"no trace {trace_id} (deleted meanwhile?)")
 
     def _spans(
         self, rows: list[dict[str, Any]], context: TraceContext, problems: list[tuple[str, str]]
@@ -187,75 +196,26 @@ class PhoenixClient:
                 return
 
     def _graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
-        body = self._request("POST", "/graphql", what, json={"query": query, "variables": variables})
+        """The `data` of a GraphQL query; the query's own `errors` are a failure too."""
+        body = self._object(
+            self._api.post("/graphql", {"query": query, "variables": variables}, what=what), what
+        )
         if body.get("errors"):
             message = "; ".join(str(e.get("message")) for e in body["errors"] if isinstance(e, dict))
-            raise RemoteError(self._scrub(f"{self._server()} refused the query for {what}: {message}"))
+            message = " ".join(message.split())
+            raise RemoteError(self._api.scrubbed(f"{self._api.name} refused the query for {what}: {message}"))
         return body.get("data") or {}
 
-    def _get(self, path: str, params: dict[str, Any], what: str) -> dict[str, Any]:
-        return self._request("GET", path, what, params={k: v for k, v in params.items() if v is not None})
+    def _get(
+        self, path: str, params: dict[str, Any], what: str, missing: str | None = None
+    ) -> dict[str, Any]:
+        return self._object(self._api.get(path, params, what=what, missing=missing), what)
 
-    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        """One call, repeated when the server asks for it (within TRIES and LONGEST_WAIT_S); its JSON."""
-        for attempt in range(1, TRIES + 1):
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except httpx.TimeoutException as exc:
-                raise RemoteError(
-                    f"{self._server()} did not answer {what} within {self._timeout_s:g} s", retryable=True
-                ) from exc
-            except httpx.TransportError as exc:
-                raise RemoteError(
-                    self._scrub(f"{self._server()} is unreachable ({exc or type(exc).__name__})"),
-                    retryable=True,
-                ) from exc
-            wait = _retry_after(response)
-            if response.status_code in _RETRY_STATUSES and attempt < TRIES:
-                delay = 2.0 ** (attempt - 1) if wait is None else wait
-                if delay <= LONGEST_WAIT_S:
-                    time.sleep(delay)
-                    continue
-            if response.status_code >= 400:
-                raise self._status_error(response, what, wait)
-            try:
-                body = response.json()
-            except ValueError as exc:
-                raise RemoteError(
-                    f"{self._server()} answered {what} with something that is not JSON"
-                ) from exc
-            if not isinstance(body, dict):
-                raise RemoteError(f"{self._server()} answered {what} with JSON of an unexpected shape")
-            return body
-        raise AssertionError("unreachable: the last try returns or raises")
-
-    def _status_error(self, response: httpx.Response, what: str, wait: float | None) -> RemoteError:
-        status, server = response.status_code, self._server()
-        if status in (401, 403):
-            why = (
-                f"the key in {KEY_ENV} is not accepted"
-                if self._key
-                else f"it needs an API key: set {KEY_ENV} (or store it in the keyring)"
-            )
-            return RemoteError(f"{server} refused {what} ({status}): {why}", status=status)
-        detail = self._scrub(_detail(response))
-        if status == 404:
-            return RemoteError(f"{server} has no {what.removeprefix('the ')} (404: {detail})", status=404)
-        if status == 429 or status >= 500:
-            after = f"; it asks to wait {wait:g} s" if wait is not None else ""
-            return RemoteError(
-                f"{server} failed on {what} ({status}: {detail}){after}",
-                status=status,
-                retryable=True,
-                retry_after_s=wait,
-            )
-        return RemoteError(f"{server} rejected the request for {what} ({status}: {detail})", status=status)
-
-    def _server(self) -> str:
-        return f"Phoenix server {self.url.base_url}"
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+    def _object(self, body: Any, what: str) -> dict[str, Any]:
+        """Every Phoenix answer is a JSON object; anything else is not Phoenix speaking."""
+        if not isinstance(body, dict):
+            raise RemoteError(f"{self._api.name}: {what} is JSON of an unexpected shape; is it Phoenix?")
+        return body
 
 
 def trace_list_params(query: TraceQuery) -> dict[str, Any]:
@@ -371,25 +331,6 @@ def _iso(ns: int | None) -> str | None:
 
 def _path(project: str) -> str:
     return quote(project, safe="")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: wait as if none was given
-
-
-def _detail(response: httpx.Response) -> str:
-    """The server's own words on a failure, short."""
-    try:
-        body = response.json()
-        text = body.get("detail", body) if isinstance(body, dict) else body
-    except ValueError:
-        text = response.text
-    line = " ".join(str(text).split())
-    return (line[:200] + "…") if len(line) > 200 else line or response.reason_phrase
 
 
 def _make(url: ServerURL, credentials: dict[str, str | None]) -> PhoenixClient:

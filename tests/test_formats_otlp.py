@@ -708,6 +708,8 @@ def test_iso_times_convert_exactly(text: str, ns: int) -> None:
 
 def test_normalize_id_rejects_wrong_lengths_and_alphabets() -> None:
     assert normalize_id("AAAAAAAAAAE=", 8) == "0000000000000001"
+    assert normalize_id("0XTdYEkdIt4=", 8) == "d174dd60491d22de"  # base64 that starts like 0x-hex
+    assert normalize_id("0xD174DD60491D22DE", 8) == "d174dd60491d22de"
     for raw in ("", "0x", "abc", "g" * 16, "A" * 20, "0" * 32):
         with pytest.raises(ValueError):
             normalize_id(raw, 8)

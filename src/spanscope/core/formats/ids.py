@@ -24,12 +24,11 @@ def normalize_id(raw: str, size: int, what: str = "id") -> str:
     if len(raw) == 2 * size and _LOWER_HEX.fullmatch(raw):
         return raw
     text = raw.strip()
-    if text[:2] in ("0x", "0X"):
-        text = text[2:]
-    if not text:
+    digits = text[2:] if text[:2] in ("0x", "0X") else text  # base64 may start with 0x too
+    if not digits:
         raise ValueError(f"{what} missing")
-    if len(text) == 2 * size and _HEX.fullmatch(text):
-        return text.lower()
+    if len(digits) == 2 * size and _HEX.fullmatch(digits):
+        return digits.lower()
     if _BASE64.fullmatch(text):
         padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
         try:

@@ -165,7 +165,7 @@ def _read(
     size, count = source.size, 0
     for number, (request_id, experiment_id, session) in enumerate(traces, 1):
         name, location = experiments.get(str(experiment_id), (None, None))
-        trace = _Trace(request_id, name, session)
+        trace = MlflowTrace(request_id, name, session)
         try:
             spans = _trace_spans(conn, trace, location, plan, source)
         except sqlite3.Error as exc:
@@ -197,8 +197,8 @@ def _assessments_sql(tables: dict[str, set[str]]) -> str:
     )
 
 
-class _Trace:
-    """One trace_info row and what every span of the trace shares."""
+class MlflowTrace:
+    """One trace (a trace_info row, or a server's trace info) and what every span of it shares."""
 
     __slots__ = ("experiment", "metadata", "request_id", "session", "tags", "trace_id", "user")
 
@@ -210,18 +210,30 @@ class _Trace:
         self.tags: dict[str, str] = {}
         self.user: str | None = None
 
+    def describe(self, metadata: dict[str, str], tags: dict[str, str]) -> None:
+        """The trace's request metadata and tags, and the session and user the metadata names."""
+        self.metadata, self.tags = metadata, tags
+        self.session = self.session or metadata.get("mlflow.trace.session")
+        self.user = metadata.get("mlflow.trace.user")
+
+
+def trace_root(spans: list[Span], trace: MlflowTrace) -> Span:
+    """The trace's root span (else its first), which keeps the trace's tags and metadata."""
+    root = next((s for s in spans if s.parent_id is None), spans[0])
+    root.attributes["mlflow.trace_tags"] = trace.tags
+    root.attributes["mlflow.trace_metadata"] = trace.metadata
+    return root
+
 
 def _trace_spans(
-    conn: sqlite3.Connection, trace: _Trace, location: str | None, plan: _Plan, source: Source
+    conn: sqlite3.Connection, trace: MlflowTrace, location: str | None, plan: _Plan, source: Source
 ) -> list[Span]:
     """The spans of one trace with its shared fields, assessments on the spans they rate."""
     rid = trace.request_id
-    trace.metadata = dict(
-        conn.execute("SELECT key, value FROM trace_request_metadata WHERE request_id = ?", (rid,))
+    trace.describe(
+        dict(conn.execute("SELECT key, value FROM trace_request_metadata WHERE request_id = ?", (rid,))),
+        dict(conn.execute("SELECT key, value FROM trace_tags WHERE request_id = ?", (rid,))),
     )
-    trace.tags = dict(conn.execute("SELECT key, value FROM trace_tags WHERE request_id = ?", (rid,)))
-    trace.session = trace.session or trace.metadata.get("mlflow.trace.session")
-    trace.user = trace.metadata.get("mlflow.trace.user")
     where = trace.metadata.get("mlflow.trace.spansLocation")
     spans: list[Span] = []
     if plan.spans_table and where in (None, _TRACKING_STORE):
@@ -232,15 +244,13 @@ def _trace_spans(
         if where == _TRACKING_STORE:
             source.skip(f"trace {rid}", "no spans stored for it (the trace may still be running)")
         return []
-    root = next((s for s in spans if s.parent_id is None), spans[0])
-    root.attributes["mlflow.trace_tags"] = trace.tags
-    root.attributes["mlflow.trace_metadata"] = trace.metadata
+    root = trace_root(spans, trace)
     if plan.assessments_sql is not None:
-        _attach_assessments(conn.execute(plan.assessments_sql, (rid,)), spans, root)
+        attach_assessments(conn.execute(plan.assessments_sql, (rid,)), spans, root)
     return spans
 
 
-def _table_spans(conn: sqlite3.Connection, trace: _Trace, source: Source) -> list[Span]:
+def _table_spans(conn: sqlite3.Connection, trace: MlflowTrace, source: Source) -> list[Span]:
     """The trace's rows of the spans table; a row whose content cannot be read is kept from its
     columns (ids, name, type, status, times) and reported."""
     spans = []
@@ -251,12 +261,12 @@ def _table_spans(conn: sqlite3.Connection, trace: _Trace, source: Source) -> lis
     ):
         where = f"trace {trace.request_id} span {row[0]}"
         try:
-            spans.append(_span(_content(row[7]), trace))
+            spans.append(span_from_dict(_content(row[7]), trace))
             continue
         except RECORD_ERRORS as exc:
             problem = record_error(exc)
         try:
-            spans.append(_span(_from_columns(row), trace))
+            spans.append(span_from_dict(_from_columns(row), trace))
         except RECORD_ERRORS as exc:
             source.skip(where, f"content cannot be read ({problem}), nor its columns ({record_error(exc)})")
         else:
@@ -288,7 +298,7 @@ def _from_columns(row: tuple) -> dict[str, Any]:
     }
 
 
-def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list[Span]:
+def _artifact_spans(trace: MlflowTrace, location: str | None, source: Source) -> list[Span]:
     """Spans from the trace's traces.json artifact, or a problem naming the trace and where it looked."""
     where = f"trace {trace.request_id}"
     uri = trace.metadata.get("mlflow.artifactLocation") or trace.tags.get("mlflow.artifactLocation")
@@ -315,7 +325,7 @@ def _artifact_spans(trace: _Trace, location: str | None, source: Source) -> list
         try:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            spans.append(_span(data, trace))
+            spans.append(span_from_dict(data, trace))
         except RECORD_ERRORS as exc:
             source.skip(f"{where} span {number} in {found.name}", record_error(exc))
     return spans
@@ -342,7 +352,7 @@ def _local_artifact(uri: str, store: Path) -> Path | None:
 # --- one span ------------------------------------------------------------------------------------
 
 
-def _span(data: dict[str, Any], trace: _Trace) -> Span:
+def span_from_dict(data: dict[str, Any], trace: MlflowTrace) -> Span:
     """A span from either version of MLflow's span dict; ValueError says why it cannot be used."""
     context = data.get("context")
     if isinstance(context, dict):  # the older dict: context ids, parent_id, start_time, status_code
@@ -472,8 +482,10 @@ def _number(value: Any) -> float | None:
 # --- assessments ---------------------------------------------------------------------------------
 
 
-def _attach_assessments(rows: Iterable[tuple], spans: list[Span], root: Span) -> None:
-    """Each assessment on the span it names, else on the root span as a trace-level score."""
+def attach_assessments(rows: Iterable[tuple], spans: list[Span], root: Span) -> None:
+    """Each assessment on the span it names, else on the root span as a trace-level score. A row is
+    (assessment_id, name, assessment_type, value as JSON text, source_type, span_id, rationale, error as
+    JSON text or None), as the assessments table holds it (a server's assessments are put in that shape)."""
     by_id = {span.span_id: span for span in spans}
     for assessment_id, name, kind, value, source_type, span_id, rationale, error in rows:
         target = by_id.get((span_id or "").lower())

@@ -100,7 +100,10 @@ def test_the_jsonl_records_of_a_trace_file_carry_its_calls_figures(fixtures_dir,
             )
         # A store made of trace files for the command only: the link names the file to open.
         assert r["link"]["store"] is None
-        assert r["link"]["open"] == f"spanscope tree {fixtures_dir / OPENINFERENCE} {r['link']['trace_id']}"
+        assert (
+            r["link"]["open"]
+            == f"spanscope tree {(fixtures_dir / OPENINFERENCE).resolve()} {r['link']['trace_id']}"
+        )
         assert r["id"] == f"{r['link']['trace_id']}:{r['link']['span_id']}"
     assert err.strip() == f"{len(answered)} records; 1 span skipped: 1 no output (the call failed) [jsonl]"
 

@@ -655,3 +655,16 @@ def test_keys_on_a_server_with_auth_then_the_server_stopped():
         _error(lambda: wrong.fetch_trace("ab" * 16), "refused our credentials for trace", status=401)
         server.stop()
         _error(PhoenixClient(url, key).projects, "is unreachable", retryable=True)
+
+
+def test_plain_rest_attributes_are_read_as_they_come_and_equal_the_round_trip():
+    """A span with no JSON-text attribute skips the tree: what it gives equals flattening the tree."""
+    from spanscope.core.formats.nested import flatten
+
+    plain = {"llm.token_count.prompt": 3, "llm.input_messages.0.message.role": "user", "tag.tags": ["a", "b"]}
+    row = {"context": {"span_id": "s1", "trace_id": "t"}, "span_kind": "LLM", "attributes": plain}
+    values = span_values(row)
+    assert values[6] == {**plain, "openinference.span.kind": "LLM"}
+    assert flatten(values[6]) == flatten(nested(values[6]))
+    kept_whole = {**plain, "metadata.tier": "gold"}
+    assert span_values({**row, "attributes": kept_whole})[6]["metadata"] == {"tier": "gold"}

@@ -32,6 +32,7 @@ from urllib.parse import quote
 from spanscope.core import conventions
 from spanscope.core.endpoints.secrets import KEYRING_SERVICE
 from spanscope.core.formats.base import RECORD_ERRORS, record_error
+from spanscope.core.formats.nested import JSON_TEXT_KEYS
 from spanscope.core.formats.phoenix_sqlite import TraceContext, annotation_score, iso_ns, phoenix_span
 from spanscope.core.model import Score, ScoreFor, Span
 from spanscope.core.remote.base import (
@@ -249,11 +250,24 @@ def span_values(row: dict[str, Any]) -> tuple:
         kind,
         row.get("start_time"),
         row.get("end_time"),
-        nested(attributes),
+        attributes if _stored_flat(attributes) else nested(attributes),
         row.get("events") or [],
         row.get("status_code"),
         row.get("status_message"),
     )
+
+
+def _stored_flat(flat: dict[str, Any]) -> bool:
+    """True when the REST attributes are already what flattening Phoenix's stored tree gives: no
+    attribute kept whole as JSON text (metadata, tool parameters) and no value that flattening would
+    take apart. Most spans are so, and skip the round trip through the tree (two thirds of reading
+    a page)."""
+    for key, value in flat.items():
+        if value is None or isinstance(value, dict) or any(text in key for text in JSON_TEXT_KEYS):
+            return False
+        if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            return False
+    return True
 
 
 def nested(flat: dict[str, Any]) -> dict[str, Any]:

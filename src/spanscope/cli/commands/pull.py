@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from spanscope.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError, report
+from spanscope.cli.progress import ProgressLine, interrupt_cancels
 from spanscope.cli.stores import Subparsers, command_parser
 from spanscope.core.presentation import display
 from spanscope.core.remote.base import RemoteError, ServerURL, TraceQuery
@@ -105,41 +102,12 @@ def _query(args: argparse.Namespace) -> TraceQuery:
     )
 
 
-class _ProgressLine:
-    def __init__(self, out: TextIO) -> None:
-        self.out, self.shown = out, False
-
-    def __call__(self, p: PullProgress) -> None:
-        failed = f", {p.failed:,} failed" if p.failed else ""
-        self.out.write(
-            f"\r\033[Kpulling… {p.fetched:,} fetched ({p.spans:,} spans), "
-            f"{p.already:,} of {p.listed:,} listed already here{failed}"
-        )
-        self.out.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.out.write("\r\033[K")
-            self.out.flush()
-
-
-@contextmanager
-def _interrupt_cancels(state: PullState) -> Iterator[None]:
-    """Ctrl+C stops the pull (what is stored stays); a second one interrupts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def cancel(signum: int, frame: object) -> None:
-        state.cancel()
-        signal.signal(signal.SIGINT, previous)
-
-    previous = signal.signal(signal.SIGINT, cancel)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _described(p: PullProgress) -> str:
+    failed = f", {p.failed:,} failed" if p.failed else ""
+    return (
+        f"pulling… {p.fetched:,} fetched ({p.spans:,} spans), "
+        f"{p.already:,} of {p.listed:,} listed already here{failed}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,11 +123,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     query = _query(args)
     store = _store(url, args.db, args.cache_limit)
-    progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    progress = ProgressLine(sys.stderr, _described) if sys.stderr.isatty() else None
     state = PullState(on_progress=progress)
     pull_args = PullArgs(client_for(url), store, query, tuple(args.trace), args.concurrency, args.limit)
     try:
-        with _interrupt_cancels(state):
+        with interrupt_cancels(state.cancel):
             outcome = pull(pull_args, state)
     except RemoteError as exc:
         report(str(exc))

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from spanscope.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError, report
 from spanscope.cli.output import print_table
+from spanscope.cli.progress import ProgressLine, interrupt_cancels
 from spanscope.cli.stores import (
     Subparsers,
     add_sources,
@@ -110,41 +107,12 @@ def _import(store: Path, files: list[Path]) -> None:
         raise UsageError("nothing could be imported from the given files")
 
 
-class _ProgressLine:
-    def __init__(self, out: TextIO) -> None:
-        self.out, self.shown = out, False
-
-    def __call__(self, p: Progress) -> None:
-        failed = f", {p.traces_failed:,} failed" if p.traces_failed else ""
-        self.out.write(
-            f"\r\033[Kreplaying… {p.calls_done:,} of {p.calls_total:,} calls, "
-            f"{p.traces_stored:,} of {p.traces_total:,} traces stored{failed}"
-        )
-        self.out.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.out.write("\r\033[K")
-            self.out.flush()
-
-
-@contextmanager
-def _interrupt_cancels(state: ReplayState) -> Iterator[None]:
-    """Ctrl+C cancels the run (its calls stop, what finished stays); a second one interrupts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def cancel(signum: int, frame: object) -> None:
-        state.cancel()
-        signal.signal(signal.SIGINT, previous)
-
-    previous = signal.signal(signal.SIGINT, cancel)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _described(p: Progress) -> str:
+    failed = f", {p.traces_failed:,} failed" if p.traces_failed else ""
+    return (
+        f"replaying… {p.calls_done:,} of {p.calls_total:,} calls, "
+        f"{p.traces_stored:,} of {p.traces_total:,} traces stored{failed}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "say which traces to replay: --trace ID or --filter EXPR (spanscope traces lists them)"
         )
-    progress = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    progress = ProgressLine(sys.stderr, _described) if sys.stderr.isatty() else None
     state = ReplayState(on_progress=progress)
     with store_for([], str(store)) as path:
         replay_args = ReplayArgs(
@@ -183,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
         )
         try:
-            with _interrupt_cancels(state):
+            with interrupt_cancels(state.cancel):
                 outcome = replay(replay_args, state)
         except ReplayError as exc:
             raise UsageError(str(exc)) from None
